@@ -1,0 +1,130 @@
+//! Changes: what must happen to one resource's rows for the database to match the spec.
+//!
+//! A change says *what* to do, never *how*: engines turn it into statements.
+
+use serde::Serialize;
+
+use crate::state::desired::{ColumnValue, Condition, ResourceId};
+use crate::state::observed::{Drift, TableInfo};
+
+/// A change is named after the resource it comes from (one change per resource at most).
+pub type ChangeId = ResourceId;
+
+/// How a table is emptied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum EmptyMethod {
+    /// `TRUNCATE TABLE`: no foreign key references the table and the engine truncates inside a
+    /// transaction.
+    Truncate,
+    /// `DELETE` every row, because truncation is not allowed here.
+    Delete {
+        /// Why truncation is not allowed.
+        reason: String,
+    },
+}
+
+/// One column assignment of an update.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assignment {
+    /// The column, as named in the catalog.
+    pub column: String,
+    /// The value it receives.
+    pub value: ColumnValue,
+}
+
+/// What a change does, by kind. Rendered as `-` (delete, empty) or `~` (set, fix).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ChangeKind {
+    /// Delete the rows matching a filter.
+    DeleteRows {
+        /// The table.
+        table: TableInfo,
+        /// The rows deleted (never empty: an empty filter is `EmptyTable`).
+        filter: Vec<Condition>,
+    },
+    /// Remove every row of a table.
+    EmptyTable {
+        /// The table.
+        table: TableInfo,
+        /// Truncate or delete.
+        method: EmptyMethod,
+    },
+    /// Set column values on the rows matching a filter that differ.
+    SetColumns {
+        /// The table.
+        table: TableInfo,
+        /// The rows concerned (possibly all).
+        filter: Vec<Condition>,
+        /// The values.
+        assignments: Vec<Assignment>,
+    },
+    /// Run a custom fix statement.
+    RunFix {
+        /// The statement, as written in the spec.
+        fix: String,
+    },
+}
+
+/// One change, with the rows it affects as observed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The resource it comes from.
+    pub id: ChangeId,
+    /// What it does.
+    #[serde(flatten)]
+    pub kind: ChangeKind,
+    /// The rows that differ now.
+    pub rows: Drift,
+    /// Mask the values it shows.
+    pub secret: bool,
+    /// The resource's description.
+    pub description: Option<String>,
+}
+
+/// The three Terraform-like action classes, for symbols and the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `+`
+    Add,
+    /// `~`
+    Change,
+    /// `-`
+    Delete,
+}
+
+impl Action {
+    /// The plan symbol.
+    #[must_use]
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Add => '+',
+            Action::Change => '~',
+            Action::Delete => '-',
+        }
+    }
+}
+
+impl Change {
+    /// The action class of this change.
+    #[must_use]
+    pub fn action(&self) -> Action {
+        match self.kind {
+            ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. } => Action::Delete,
+            ChangeKind::SetColumns { .. } | ChangeKind::RunFix { .. } => Action::Change,
+        }
+    }
+
+    /// The table the change writes to, if it names one.
+    #[must_use]
+    pub fn table(&self) -> Option<&TableInfo> {
+        match &self.kind {
+            ChangeKind::DeleteRows { table, .. }
+            | ChangeKind::EmptyTable { table, .. }
+            | ChangeKind::SetColumns { table, .. } => Some(table),
+            ChangeKind::RunFix { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `postclone apply`: show the plan, ask, execute in one transaction, verify convergence.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Args;
+
+use super::args::{ConnectArgs, SpecArg};
+use super::{exit, plan, target, Error};
+use crate::apply;
+use crate::render::{self, Format};
+use crate::spec;
+
+/// Show the plan, then bring the database to the spec in one transaction
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  postclone apply                                 # asks before changing anything
+  postclone apply specs/preprod.yaml --auto-approve   # in a pipeline")]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    spec: SpecArg,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Apply without asking (for pipelines)
+    #[arg(long)]
+    auto_approve: bool,
+}
+
+/// How approval is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ApprovalMode {
+    Prompt,
+    Auto,
+}
+
+/// Plans, asks, applies and reports.
+pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
+    let approval = if args.auto_approve {
+        ApprovalMode::Auto
+    } else {
+        ApprovalMode::Prompt
+    };
+    let desired = spec::load(&args.spec.spec)?;
+    let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+    let host = target::host(&connection);
+    target::runtime()?.block_on(async {
+        let mut engine = target::open(&desired, &connection).await?;
+        let plan = plan::make(&mut engine, &desired).await?;
+        render::render(&plan, Format::Text, out)?;
+        if plan.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "Apply complete: nothing to do.")?;
+            return Ok(exit::SUCCESS);
+        }
+        // Refuse before asking: nobody should approve a plan for the wrong database.
+        crate::guard::check(&desired.guard, &plan.target, host.as_deref())
+            .map_err(apply::Error::from)?;
+        if approval == ApprovalMode::Prompt && !approved(out)? {
+            writeln!(out, "Apply cancelled: nothing was changed.")?;
+            return Ok(exit::ERROR);
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Applying {} changes in one transaction...",
+            plan.steps.len()
+        )?;
+        let report = apply::run(&mut engine, &desired, &plan, host.as_deref()).await?;
+        writeln!(
+            out,
+            "Apply complete: {} changes committed ({} statements).",
+            report.applied.len(),
+            report.statements
+        )?;
+        if report.converged() {
+            writeln!(out, "Converged: a new plan shows no changes.")?;
+            Ok(exit::SUCCESS)
+        } else {
+            writeln!(out)?;
+            writeln!(out, "Still differing after apply:")?;
+            render::render(&report.after, Format::Text, out)?;
+            Err(Error::NotConverged {
+                remaining: report.after.steps.len(),
+            })
+        }
+    })
+}
+
+/// Asks on the terminal; refuses to wait on a non-interactive stdin.
+fn approved(out: &mut impl Write) -> Result<bool, Error> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::Approval {
+            message:
+                "standard input is not a terminal, so nobody can approve the plan; \
+                      pass --auto-approve to apply without asking, or review `postclone plan` first"
+                    .into(),
+        });
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Do you want to apply these changes? Only 'yes' will be accepted."
+    )?;
+    write!(out, "  Enter a value: ")?;
+    out.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,105 @@
+//! The command line: argument parsing (clap derive), exit codes, and output. Nothing else.
+
+mod apply;
+mod args;
+pub mod exit;
+mod plan;
+pub mod report;
+mod schema;
+mod target;
+mod validate;
+
+use std::io::{self, Write};
+
+use clap::{Parser, Subcommand};
+
+/// Bring an OutSystems 11 environment back to a safe, declared state after its platform
+/// database was cloned from another environment.
+#[derive(Debug, Parser)]
+#[command(name = "postclone", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Plan(plan::PlanArgs),
+    Apply(apply::ApplyArgs),
+    Validate(validate::ValidateArgs),
+    Schema(schema::SchemaArgs),
+}
+
+/// Every way a command can fail, for the one printer in `report`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec could not be loaded.
+    #[error(transparent)]
+    Spec(#[from] crate::spec::Error),
+    /// The database could not be reached or read.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::Error),
+    /// The plan could not be built.
+    #[error("cannot build the plan: {0}")]
+    Plan(#[from] crate::plan::Error),
+    /// Apply stopped.
+    #[error(transparent)]
+    Apply(#[from] crate::apply::Error),
+    /// No usable connection.
+    #[error("{message}")]
+    Connection {
+        /// What is wrong.
+        message: String,
+    },
+    /// The plan could not be approved.
+    #[error("{message}")]
+    Approval {
+        /// Why.
+        message: String,
+    },
+    /// Apply committed, but the database still differs from the spec.
+    #[error("apply committed, but {remaining} changes remain; check that the spec does not contradict itself and that nothing else writes to these tables")]
+    NotConverged {
+        /// Changes in the plan made after apply.
+        remaining: usize,
+    },
+    /// Writing output failed.
+    #[error("cannot write output: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Runs the command line and returns the process exit code.
+#[must_use]
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::SUCCESS
+                }
+                _ => exit::ERROR,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = match &cli.command {
+        Command::Plan(args) => plan::run(args, &mut out),
+        Command::Apply(args) => apply::run(args, &mut out),
+        Command::Validate(args) => validate::run(args, &mut out),
+        Command::Schema(args) => schema::run(args, &mut out),
+    };
+    let _ = out.flush();
+    match result {
+        Ok(code) => code,
+        // A closed pipe (`postclone plan | head`) is not an error.
+        Err(Error::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::SUCCESS,
+        Err(e) => {
+            report::print(&e);
+            exit::ERROR
+        }
+    }
+}

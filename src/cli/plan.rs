@@ -1,0 +1,51 @@
+//! `postclone plan`: inspect, diff, order and show; never writes.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::args::{ConnectArgs, SpecArg};
+use super::{exit, target, Error};
+use crate::engine::Engine;
+use crate::plan::{self, Plan};
+use crate::render::{self, Format};
+use crate::spec;
+use crate::state::desired::Desired;
+
+/// Show what apply would change, without changing anything
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  postclone plan                                  # postclone.yaml in this directory
+  postclone plan specs/preprod.yaml --detailed-exitcode
+  POSTCLONE_CONNECTION='server=tcp:db,1433;database=OS_PREPROD;user=u;password=...' postclone plan")]
+pub struct PlanArgs {
+    #[command(flatten)]
+    spec: SpecArg,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+/// Plans and prints.
+pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
+    let desired = spec::load(&args.spec.spec)?;
+    let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+    target::runtime()?.block_on(async {
+        let mut engine = target::open(&desired, &connection).await?;
+        let plan = make(&mut engine, &desired).await?;
+        render::render(&plan, Format::Text, out)?;
+        Ok(if args.detailed_exitcode && !plan.is_empty() {
+            exit::CHANGES_PENDING
+        } else {
+            exit::SUCCESS
+        })
+    })
+}
+
+/// Inspects and builds the plan.
+pub(super) async fn make<E: Engine>(engine: &mut E, desired: &Desired) -> Result<Plan, Error> {
+    let observed = engine.inspect(desired).await?;
+    Ok(plan::build(desired, &observed, &engine.dialect())?)
+}

@@ -1,0 +1,415 @@
+//! Desired × observed → changes. Pure: no IO, no engine.
+//!
+//! The engines push each resource's predicate into their inspection query, so `Observed` already
+//! holds only the drifted rows. What is decided here: which resources need a change, which kind
+//! of change, how a table is emptied (from the engine's `Dialect` and the foreign keys), and which
+//! resources are only worth a note.
+
+use serde::Serialize;
+
+use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
+use crate::state::desired::{Desired, Resource, ResourceId, ResourceKind, TableName};
+use crate::state::observed::{Observed, ObservedResource};
+
+/// Engine facts that change what a plan contains, given as data rather than engine branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// The engine can `TRUNCATE` inside a transaction (SQL Server can; Oracle commits).
+    pub truncate_in_transaction: bool,
+}
+
+/// Something the plan says that is not a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "note")]
+pub enum Note {
+    /// The resource's table does not exist on this platform, and the resource allows that.
+    TableAbsent {
+        /// The resource.
+        id: ResourceId,
+        /// The table as the spec names it.
+        table: TableName,
+    },
+}
+
+/// The result of a diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Diff {
+    /// One change per drifted resource, in declaration order.
+    pub changes: Vec<Change>,
+    /// Notes, in declaration order.
+    pub notes: Vec<Note>,
+}
+
+/// Why a diff could not be computed: the observation does not fit the desired state.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// The engine returned no observation for a resource.
+    #[error("resource {id} was not inspected")]
+    NotInspected {
+        /// The resource.
+        id: ResourceId,
+    },
+    /// A table resource came back without its table.
+    #[error("resource {id} was inspected without its table")]
+    MissingTable {
+        /// The resource.
+        id: ResourceId,
+    },
+}
+
+/// Computes the changes that bring `observed` to `desired`.
+///
+/// # Errors
+/// When `observed` lacks a resource of `desired` (an engine defect, never a user error).
+pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result<Diff, Error> {
+    let mut out = Diff::default();
+    for resource in &desired.resources {
+        let seen = observed
+            .resource(&resource.id)
+            .ok_or_else(|| Error::NotInspected {
+                id: resource.id.clone(),
+            })?;
+        match seen {
+            ObservedResource::TableAbsent { id } => {
+                if let Some(table) = resource.kind.table() {
+                    out.notes.push(Note::TableAbsent {
+                        id: id.clone(),
+                        table: table.clone(),
+                    });
+                }
+            }
+            ObservedResource::Inspected {
+                table,
+                referenced_by,
+                drift,
+                ..
+            } => {
+                if drift.is_empty() {
+                    continue;
+                }
+                let kind = change_kind(resource, table.as_ref(), referenced_by, dialect)?;
+                out.changes.push(Change {
+                    id: resource.id.clone(),
+                    kind,
+                    rows: drift.clone(),
+                    secret: resource.secret,
+                    description: resource.description.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn change_kind(
+    resource: &Resource,
+    table: Option<&crate::state::TableInfo>,
+    referenced_by: &[crate::state::observed::ForeignKey],
+    dialect: &Dialect,
+) -> Result<ChangeKind, Error> {
+    let table = || {
+        table.cloned().ok_or_else(|| Error::MissingTable {
+            id: resource.id.clone(),
+        })
+    };
+    Ok(match &resource.kind {
+        ResourceKind::RowsAbsent(r) if !r.filter.is_empty() => ChangeKind::DeleteRows {
+            table: table()?,
+            filter: r.filter.clone(),
+        },
+        ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_) => ChangeKind::EmptyTable {
+            table: table()?,
+            method: empty_method(referenced_by, dialect),
+        },
+        ResourceKind::ColumnValues(r) => {
+            let table = table()?;
+            let assignments = r
+                .set
+                .iter()
+                .map(|(column, value)| Assignment {
+                    // The engine checked the column exists; use the catalog's spelling.
+                    column: table
+                        .column(column)
+                        .map_or_else(|| column.clone(), |c| c.name.clone()),
+                    value: value.clone(),
+                })
+                .collect();
+            ChangeKind::SetColumns {
+                table,
+                filter: r.filter.clone(),
+                assignments,
+            }
+        }
+        ResourceKind::Custom(c) => ChangeKind::RunFix { fix: c.fix.clone() },
+    })
+}
+
+fn empty_method(
+    referenced_by: &[crate::state::observed::ForeignKey],
+    dialect: &Dialect,
+) -> EmptyMethod {
+    if let Some(fk) = referenced_by.first() {
+        return EmptyMethod::Delete {
+            reason: format!("referenced by foreign key {} from {}", fk.name, fk.from),
+        };
+    }
+    if !dialect.truncate_in_transaction {
+        return EmptyMethod::Delete {
+            reason: "truncation would commit the transaction on this engine".into(),
+        };
+    }
+    EmptyMethod::Truncate
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::state::desired::{
+        Condition, EngineKind, Guard, Origin, Predicate, RowsAbsent, TableEmpty,
+    };
+    use crate::state::observed::{
+        ColumnInfo, Drift, DriftRow, ForeignKey, TableInfo, TableRef, Target,
+    };
+    use crate::state::Value;
+
+    pub(crate) fn id(s: &str) -> ResourceId {
+        ResourceId::try_from(s.to_string()).unwrap()
+    }
+
+    pub(crate) fn table(name: &str) -> TableInfo {
+        TableInfo {
+            table: TableRef {
+                schema: "dbo".into(),
+                name: name.into(),
+            },
+            columns: vec![ColumnInfo {
+                name: "ID".into(),
+                data_type: "int".into(),
+                nullable: false,
+            }],
+            primary_key: vec!["ID".into()],
+        }
+    }
+
+    pub(crate) fn resource(name: &str, kind: ResourceKind, after: &[&str]) -> Resource {
+        Resource {
+            id: id(name),
+            kind,
+            after: after.iter().map(|a| id(a)).collect(),
+            description: None,
+            secret: false,
+            origin: Origin {
+                file: PathBuf::from("spec.yaml"),
+                line: 1,
+                column: 1,
+            },
+            table_origin: None,
+        }
+    }
+
+    pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
+        Desired {
+            engine: EngineKind::Sqlserver,
+            connection: None,
+            base_dir: PathBuf::new(),
+            guard: Guard::default(),
+            resources,
+            manual: vec![],
+        }
+    }
+
+    pub(crate) fn drift(n: u64) -> Drift {
+        Drift {
+            count: n,
+            sample: (0..n.min(2))
+                .map(|i| DriftRow {
+                    key: vec![("ID".into(), Value::Int(i as i64))],
+                    changes: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn inspected(
+        name: &str,
+        t: &str,
+        n: u64,
+        referenced_by: Vec<ForeignKey>,
+    ) -> ObservedResource {
+        ObservedResource::Inspected {
+            id: id(name),
+            table: Some(table(t)),
+            referenced_by,
+            drift: drift(n),
+        }
+    }
+
+    fn observed(resources: Vec<ObservedResource>) -> Observed {
+        Observed {
+            target: Target {
+                server: "s".into(),
+                database: "d".into(),
+            },
+            catalog: Default::default(),
+            resources,
+            foreign_keys: vec![],
+        }
+    }
+
+    const SQLSERVER: Dialect = Dialect {
+        truncate_in_transaction: true,
+    };
+
+    fn table_name(s: &str) -> TableName {
+        TableName::try_from(s.to_string()).unwrap()
+    }
+
+    /// Resources without drift produce no change; drifted ones produce one each, in order.
+    #[test]
+    fn only_drifted_resources_change() {
+        let d = desired(vec![
+            resource(
+                "a",
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: table_name("t1"),
+                    if_exists: false,
+                }),
+                &[],
+            ),
+            resource(
+                "b",
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: table_name("t2"),
+                    if_exists: false,
+                }),
+                &[],
+            ),
+        ]);
+        let o = observed(vec![
+            inspected("a", "t1", 0, vec![]),
+            inspected("b", "t2", 3, vec![]),
+        ]);
+        let out = diff(&d, &o, &SQLSERVER).unwrap();
+        assert_eq!(out.changes.len(), 1);
+        assert_eq!(out.changes[0].id, id("b"));
+        assert_eq!(out.changes[0].rows.count, 3);
+    }
+
+    /// A referenced table is emptied with DELETE; an unreferenced one is truncated; an engine
+    /// that cannot truncate in a transaction always deletes.
+    #[test]
+    fn empty_method_follows_foreign_keys_and_dialect() {
+        let fk = ForeignKey {
+            name: "FK_child".into(),
+            from: TableRef {
+                schema: "dbo".into(),
+                name: "child".into(),
+            },
+            to: TableRef {
+                schema: "dbo".into(),
+                name: "parent".into(),
+            },
+        };
+        let empty = |name: &str, t: &str| {
+            resource(
+                name,
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: table_name(t),
+                    if_exists: false,
+                }),
+                &[],
+            )
+        };
+        let d = desired(vec![empty("p", "parent"), empty("c", "child")]);
+        let o = observed(vec![
+            inspected("p", "parent", 1, vec![fk]),
+            inspected("c", "child", 1, vec![]),
+        ]);
+        let out = diff(&d, &o, &SQLSERVER).unwrap();
+        assert!(matches!(
+            &out.changes[0].kind,
+            ChangeKind::EmptyTable { method: EmptyMethod::Delete { reason }, .. } if reason.contains("FK_child")
+        ));
+        assert!(matches!(
+            &out.changes[1].kind,
+            ChangeKind::EmptyTable {
+                method: EmptyMethod::Truncate,
+                ..
+            }
+        ));
+        let oracle = Dialect {
+            truncate_in_transaction: false,
+        };
+        let out = diff(&d, &o, &oracle).unwrap();
+        assert!(matches!(
+            &out.changes[1].kind,
+            ChangeKind::EmptyTable {
+                method: EmptyMethod::Delete { .. },
+                ..
+            }
+        ));
+    }
+
+    /// A filtered rows_absent deletes rows; an absent optional table becomes a note.
+    #[test]
+    fn filtered_delete_and_absent_note() {
+        let filter = vec![Condition {
+            column: "NAME".into(),
+            predicate: Predicate::In(vec![Value::Text("x".into())]),
+        }];
+        let d = desired(vec![
+            resource(
+                "rows",
+                ResourceKind::RowsAbsent(RowsAbsent {
+                    table: table_name("t"),
+                    filter: filter.clone(),
+                    if_exists: false,
+                }),
+                &[],
+            ),
+            resource(
+                "gone",
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: table_name("observer"),
+                    if_exists: true,
+                }),
+                &[],
+            ),
+        ]);
+        let o = observed(vec![
+            inspected("rows", "t", 2, vec![]),
+            ObservedResource::TableAbsent { id: id("gone") },
+        ]);
+        let out = diff(&d, &o, &SQLSERVER).unwrap();
+        assert!(
+            matches!(&out.changes[0].kind, ChangeKind::DeleteRows { filter: f, .. } if *f == filter)
+        );
+        assert_eq!(
+            out.notes,
+            vec![Note::TableAbsent {
+                id: id("gone"),
+                table: table_name("observer")
+            }]
+        );
+    }
+
+    /// A resource the engine did not report is an error, not silence.
+    #[test]
+    fn missing_observation_is_an_error() {
+        let d = desired(vec![resource(
+            "a",
+            ResourceKind::TableEmpty(TableEmpty {
+                table: table_name("t"),
+                if_exists: false,
+            }),
+            &[],
+        )]);
+        let o = observed(vec![]);
+        assert_eq!(
+            diff(&d, &o, &SQLSERVER),
+            Err(Error::NotInspected { id: id("a") })
+        );
+    }
+}

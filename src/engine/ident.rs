@@ -1,0 +1,79 @@
+//! `QuotedIdent`: an identifier ready for SQL text, built only from names the catalog returned.
+//!
+//! The constructors take catalog types (`TableRef`, `ColumnInfo`), never a spec string, so a
+//! name that was not checked against the catalog cannot reach SQL text through this type.
+
+use std::fmt;
+
+use crate::state::observed::{ColumnInfo, TableRef};
+
+/// How an engine delimits identifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteStyle {
+    /// `[name]`, with `]` doubled (SQL Server).
+    Brackets,
+    /// `"name"`, with `"` doubled (Oracle, standard SQL).
+    DoubleQuotes,
+}
+
+/// A delimited identifier (or a schema-qualified pair of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedIdent(String);
+
+impl QuotedIdent {
+    /// `[schema].[table]`.
+    #[must_use]
+    pub fn table(table: &TableRef, style: QuoteStyle) -> QuotedIdent {
+        QuotedIdent(format!(
+            "{}.{}",
+            delimit(&table.schema, style),
+            delimit(&table.name, style)
+        ))
+    }
+
+    /// `[column]`.
+    #[must_use]
+    pub fn column(column: &ColumnInfo, style: QuoteStyle) -> QuotedIdent {
+        QuotedIdent(delimit(&column.name, style))
+    }
+}
+
+impl fmt::Display for QuotedIdent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn delimit(name: &str, style: QuoteStyle) -> String {
+    match style {
+        QuoteStyle::Brackets => format!("[{}]", name.replace(']', "]]")),
+        QuoteStyle::DoubleQuotes => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name that tries to close the delimiter stays one identifier.
+    #[test]
+    fn delimiters_are_escaped() {
+        let t = TableRef {
+            schema: "dbo".into(),
+            name: "x]; DROP TABLE y; --".into(),
+        };
+        assert_eq!(
+            QuotedIdent::table(&t, QuoteStyle::Brackets).to_string(),
+            "[dbo].[x]]; DROP TABLE y; --]"
+        );
+        let c = ColumnInfo {
+            name: "a\"b".into(),
+            data_type: "int".into(),
+            nullable: false,
+        };
+        assert_eq!(
+            QuotedIdent::column(&c, QuoteStyle::DoubleQuotes).to_string(),
+            "\"a\"\"b\""
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! Database engines: one trait, one implementation per database.
+//!
+//! An engine identifies its target, inspects it for a desired state, renders statements for a
+//! change and executes them in one transaction. Engines say *how* to change, never *what*: that
+//! is `diff`'s job.
+
+#[cfg(feature = "embedded")]
+pub mod embedded;
+pub mod ident;
+pub mod sqlserver;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::change::{Change, ChangeId};
+use crate::diff::Dialect;
+use crate::state::desired::{Desired, Origin, ResourceId};
+use crate::state::observed::{Catalog, Observed, Target};
+use crate::state::Value;
+
+/// How many drifted rows an inspection keeps per resource for display; the rest are counted.
+pub const SAMPLE_ROWS: usize = 10;
+
+/// Where to connect, parsed before any IO. Its `Display` never shows a password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// An ADO.NET connection string for SQL Server.
+    SqlServer(String),
+    /// The embedded engine, loaded from a SQL file.
+    Embedded(PathBuf),
+    /// `oracle://user@host:port/service`.
+    Oracle(String),
+}
+
+impl Connection {
+    /// Parses a connection setting; relative `embedded:` paths are resolved from `base_dir`.
+    #[must_use]
+    pub fn parse(text: &str, base_dir: &Path) -> Connection {
+        let text = text.trim();
+        if let Some(path) = text.strip_prefix("embedded:") {
+            Connection::Embedded(base_dir.join(path.trim()))
+        } else if text.starts_with("oracle://") {
+            Connection::Oracle(text.to_string())
+        } else {
+            Connection::SqlServer(text.to_string())
+        }
+    }
+}
+
+impl fmt::Display for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Connection::SqlServer(ado) => f.write_str(&sqlserver::connect::describe(ado)),
+            Connection::Embedded(path) => {
+                write!(f, "embedded engine loaded from {}", path.display())
+            }
+            Connection::Oracle(url) => match url.split_once('@') {
+                Some((_, rest)) => write!(f, "oracle://{rest}"),
+                None => f.write_str(url),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// One statement parameter. A secret one is masked wherever a statement is shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Param {
+    /// The value, already converted for its column's type.
+    pub value: Value,
+    /// Mask it in any output.
+    pub secret: bool,
+}
+
+/// Rendered SQL with its parameters and the change it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statement {
+    /// SQL text; values only appear as parameter markers.
+    pub sql: String,
+    /// Parameters, in marker order.
+    pub params: Vec<Param>,
+    /// The change this statement implements.
+    pub source: ChangeId,
+}
+
+impl Statement {
+    /// The statement for display: SQL followed by its parameters, secrets masked.
+    #[must_use]
+    pub fn redacted(&self) -> String {
+        let mut out = self.sql.clone();
+        for (i, p) in self.params.iter().enumerate() {
+            let shown = if p.secret {
+                crate::state::value::MASK.to_string()
+            } else {
+                p.value.to_string()
+            };
+            out.push_str(&format!("\n  -- @P{} = {shown}", i + 1));
+        }
+        out
+    }
+}
+
+/// A problem with one resource found while inspecting the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogProblem {
+    /// The resource.
+    pub resource: ResourceId,
+    /// Where the resource (or its table) is written.
+    pub origin: Origin,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for CatalogProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: resource {}: {}",
+            self.origin, self.resource, self.message
+        )
+    }
+}
+
+/// Engine errors. None of them ever holds a password or a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The connection setting cannot be used.
+    #[error("invalid connection: {message}")]
+    InvalidConnection {
+        /// What is wrong (never the connection string itself).
+        message: String,
+    },
+    /// No connection could be made.
+    #[error("cannot connect to {target}")]
+    Connect {
+        /// Host and port (no credentials).
+        target: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A query failed.
+    #[error("{context} failed")]
+    Query {
+        /// What was being done.
+        context: String,
+        /// The database error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Tables or columns named by the spec are not in the catalog, or values do not fit them.
+    #[error("the database does not match what the spec names; nothing was changed\n{}", list(.problems))]
+    Catalog {
+        /// Every problem found.
+        problems: Vec<CatalogProblem>,
+    },
+    /// A statement could not be rendered for a change.
+    #[error("cannot render change {change}: {message}")]
+    Render {
+        /// The change.
+        change: ChangeId,
+        /// Why.
+        message: String,
+    },
+    /// The embedded engine could not be started or loaded.
+    #[error("embedded engine: {message}")]
+    Embedded {
+        /// What went wrong.
+        message: String,
+    },
+    /// This build or engine does not support what was asked.
+    #[error("{what} is not supported by this build")]
+    Unsupported {
+        /// What.
+        what: String,
+    },
+}
+
+fn list(problems: &[CatalogProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A statement failed inside the apply transaction.
+#[derive(Debug, thiserror::Error)]
+#[error("statement {index} failed")]
+pub struct ExecuteError {
+    /// Index of the failed statement in the list given to `execute`.
+    pub index: usize,
+    /// The database error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+    /// Whether the rollback itself succeeded.
+    pub rolled_back: bool,
+}
+
+/// A database postclone can reconcile.
+// The engines run on a current-thread runtime and are never shared across threads, so the
+// futures need no `Send` bound.
+#[allow(async_fn_in_trait)]
+pub trait Engine {
+    /// Engine facts `diff` needs.
+    fn dialect(&self) -> Dialect;
+
+    /// What the server says it is.
+    async fn identify(&mut self) -> Result<Target, Error>;
+
+    /// Reads the catalog and the drifted rows of every resource of `desired`.
+    ///
+    /// # Guarantees
+    /// Reads only. A constant number of round trips per resource, never one per row.
+    async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error>;
+
+    /// The statements that carry out `change`, in order. Pure.
+    ///
+    /// # Errors
+    /// A change that refers to a table or column missing from `catalog`.
+    fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error>;
+
+    /// Executes `statements` in one transaction: all of them, or none.
+    ///
+    /// # Guarantees
+    /// On error the transaction is rolled back before returning.
+    async fn execute(&mut self, statements: &[Statement]) -> Result<(), ExecuteError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection never displays its password.
+    #[test]
+    fn connection_display_hides_password() {
+        let c = Connection::parse(
+            "server=tcp:db1,1433;database=OS;user=sa;password=S3cret!;encrypt=true",
+            Path::new("."),
+        );
+        let shown = c.to_string();
+        assert!(!shown.contains("S3cret"), "{shown}");
+        assert!(shown.contains("db1"), "{shown}");
+        let o = Connection::parse("oracle://osadmin:pw@db2:1521/ORCL", Path::new("."));
+        assert_eq!(o.to_string(), "oracle://db2:1521/ORCL");
+    }
+
+    /// `embedded:` paths are resolved from the spec's directory.
+    #[test]
+    fn embedded_paths_are_relative_to_the_spec() {
+        let c = Connection::parse("embedded:clone.sql", Path::new("examples/demo"));
+        assert_eq!(
+            c,
+            Connection::Embedded(PathBuf::from("examples/demo/clone.sql"))
+        );
+    }
+
+    /// A secret parameter is masked in the redacted statement.
+    #[test]
+    fn redacted_statement_masks_secrets() {
+        let s = Statement {
+            sql: "UPDATE t SET [V] = @P1 WHERE [N] IN (@P2)".into(),
+            params: vec![
+                Param {
+                    value: Value::Text("hunter2".into()),
+                    secret: true,
+                },
+                Param {
+                    value: Value::Text("name".into()),
+                    secret: false,
+                },
+            ],
+            source: ResourceId::try_from("x".to_string()).unwrap(),
+        };
+        let shown = s.redacted();
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("\"name\""));
+    }
+}

@@ -1,0 +1,433 @@
+//! Inspection: four catalog queries for every table the spec names, then one query per
+//! resource that streams its drifted rows (counted, the first few kept). Reads only.
+
+use futures_util::TryStreamExt;
+use tiberius::ToSql;
+
+use super::connect::TdsClient;
+use super::row::{self, SqlParam};
+use super::sql::{self, Layout, Sql};
+use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
+use crate::state::desired::{filter_tables, Desired, Resource, ResourceKind, TableName};
+use crate::state::observed::{
+    Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, ResolvedTable,
+    TableInfo, TableRef, Target, ValueChange,
+};
+use crate::state::Value;
+
+const TABLES: &str = include_str!("queries/tables.sql");
+const COLUMNS: &str = include_str!("queries/columns.sql");
+const PRIMARY_KEYS: &str = include_str!("queries/primary_keys.sql");
+const FOREIGN_KEYS: &str = include_str!("queries/foreign_keys.sql");
+
+/// What the catalog queries returned.
+#[derive(Debug, Default)]
+pub(super) struct CatalogRows {
+    pub(super) tables: Vec<TableRef>,
+    pub(super) columns: Vec<(TableRef, ColumnInfo)>,
+    pub(super) primary_keys: Vec<(TableRef, String)>,
+    pub(super) foreign_keys: Vec<ForeignKey>,
+}
+
+/// Inspects every resource of `desired`.
+pub(super) async fn inspect(
+    client: &mut TdsClient,
+    target: Target,
+    desired: &Desired,
+) -> Result<Observed, Error> {
+    let names = referenced_tables(desired);
+    let rows = read_catalog(client, &names).await?;
+    let catalog = resolve(&names, &rows);
+    let work = prepare(desired, &catalog, &rows.foreign_keys)?;
+    let mut resources = Vec::with_capacity(work.len());
+    for (resource, job) in desired.resources.iter().zip(work) {
+        resources.push(match job {
+            Job::Absent => ObservedResource::TableAbsent {
+                id: resource.id.clone(),
+            },
+            Job::Query {
+                table,
+                referenced_by,
+                sql,
+                layout,
+            } => ObservedResource::Inspected {
+                id: resource.id.clone(),
+                drift: drift(client, resource, &sql, &layout).await?,
+                table: table.map(|t| *t),
+                referenced_by,
+            },
+        });
+    }
+    let foreign_keys = rows
+        .foreign_keys
+        .into_iter()
+        .filter(|fk| {
+            let known = |t: &TableRef| catalog.tables.iter().any(|r| r.info.table == *t);
+            known(&fk.from) && known(&fk.to)
+        })
+        .collect();
+    Ok(Observed {
+        target,
+        catalog,
+        resources,
+        foreign_keys,
+    })
+}
+
+/// Every table a resource reads or writes, once, in first-use order.
+fn referenced_tables(desired: &Desired) -> Vec<TableName> {
+    let mut names: Vec<TableName> = Vec::new();
+    let mut add = |n: &TableName| {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    };
+    for r in &desired.resources {
+        match &r.kind {
+            ResourceKind::RowsAbsent(k) => {
+                add(&k.table);
+                filter_tables(&k.filter).into_iter().for_each(&mut add);
+            }
+            ResourceKind::TableEmpty(k) => add(&k.table),
+            ResourceKind::ColumnValues(k) => {
+                add(&k.table);
+                filter_tables(&k.filter).into_iter().for_each(&mut add);
+                for v in k.set.values() {
+                    if let Some(l) = v.lookup() {
+                        add(&l.table);
+                    }
+                }
+            }
+            ResourceKind::Custom(_) => {}
+        }
+    }
+    names
+}
+
+async fn read_catalog(client: &mut TdsClient, names: &[TableName]) -> Result<CatalogRows, Error> {
+    if names.is_empty() {
+        return Ok(CatalogRows::default());
+    }
+    let upper: Vec<Value> = names
+        .iter()
+        .map(|n| Value::Text(n.name.to_uppercase()))
+        .collect();
+    let markers: Vec<String> = (1..=upper.len()).map(|i| format!("@P{i}")).collect();
+    let markers = markers.join(", ");
+    let run = |text: &str| Sql {
+        text: text.replace("/*names*/", &markers),
+        params: upper
+            .iter()
+            .map(|v| crate::engine::Param {
+                value: v.clone(),
+                secret: false,
+            })
+            .collect(),
+    };
+    let mut out = CatalogRows::default();
+    for row in rows(client, &run(TABLES), "reading the table catalog").await? {
+        out.tables.push(table_ref(&row, 0));
+    }
+    for row in rows(client, &run(COLUMNS), "reading the column catalog").await? {
+        out.columns.push((
+            table_ref(&row, 0),
+            ColumnInfo {
+                name: text(&row, 2),
+                data_type: text(&row, 3).to_lowercase(),
+                nullable: text(&row, 4).eq_ignore_ascii_case("YES"),
+            },
+        ));
+    }
+    for row in rows(client, &run(PRIMARY_KEYS), "reading primary keys").await? {
+        out.primary_keys.push((table_ref(&row, 0), text(&row, 2)));
+    }
+    for row in rows(client, &run(FOREIGN_KEYS), "reading foreign keys").await? {
+        out.foreign_keys.push(ForeignKey {
+            name: text(&row, 0),
+            from: table_ref(&row, 1),
+            to: table_ref(&row, 3),
+        });
+    }
+    Ok(out)
+}
+
+fn text(row: &[Value], i: usize) -> String {
+    match row.get(i) {
+        Some(Value::Text(t)) => t.clone(),
+        Some(other) if !other.is_null() => other.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn table_ref(row: &[Value], at: usize) -> TableRef {
+    TableRef {
+        schema: text(row, at),
+        name: text(row, at + 1),
+    }
+}
+
+/// Runs a query and returns all its rows (catalog queries only: small results).
+async fn rows(client: &mut TdsClient, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
+    let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
+    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+    let fail = |e: tiberius::error::Error| Error::Query {
+        context: context.to_string(),
+        source: Box::new(e),
+    };
+    let stream = client.query(&sql.text, &refs).await.map_err(fail)?;
+    let rows = stream.into_first_result().await.map_err(fail)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.into_iter().map(row::value).collect())
+        .collect())
+}
+
+/// Matches each requested name to one catalog table (case-insensitively, schema if given).
+pub(super) fn resolve(names: &[TableName], rows: &CatalogRows) -> Catalog {
+    let mut tables = Vec::new();
+    for name in names {
+        let candidates: Vec<&TableRef> = rows
+            .tables
+            .iter()
+            .filter(|t| t.name.eq_ignore_ascii_case(&name.name))
+            .filter(|t| {
+                name.schema
+                    .as_ref()
+                    .is_none_or(|s| t.schema.eq_ignore_ascii_case(s))
+            })
+            .collect();
+        if let [table] = candidates.as_slice() {
+            let table = (*table).clone();
+            let columns = rows
+                .columns
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, c)| c.clone())
+                .collect();
+            let primary_key = rows
+                .primary_keys
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, c)| c.clone())
+                .collect();
+            tables.push(ResolvedTable {
+                requested: name.clone(),
+                info: TableInfo {
+                    table,
+                    columns,
+                    primary_key,
+                },
+            });
+        }
+    }
+    Catalog { tables }
+}
+
+/// What to do for one resource once the catalog is known.
+enum Job {
+    Absent,
+    Query {
+        table: Option<Box<TableInfo>>,
+        referenced_by: Vec<ForeignKey>,
+        sql: Sql,
+        layout: Layout,
+    },
+}
+
+/// Checks every resource against the catalog and renders its query; collects every problem
+/// before any data query runs.
+fn prepare(
+    desired: &Desired,
+    catalog: &Catalog,
+    foreign_keys: &[ForeignKey],
+) -> Result<Vec<Job>, Error> {
+    let mut problems = Vec::new();
+    let mut jobs = Vec::new();
+    for r in &desired.resources {
+        let problem = |message: String, at_table: bool| CatalogProblem {
+            resource: r.id.clone(),
+            origin: if at_table {
+                r.table_origin.clone().unwrap_or_else(|| r.origin.clone())
+            } else {
+                r.origin.clone()
+            },
+            message,
+        };
+        let table = match r.kind.table() {
+            Some(name) => match catalog.get(name) {
+                Some(info) => Some(info.clone()),
+                None if r.kind.if_exists() => {
+                    jobs.push(Job::Absent);
+                    continue;
+                }
+                None => {
+                    problems.push(problem(
+                        format!(
+                            "table {name} is not in the database (or its name matches tables in several schemas; write schema.table)"
+                        ),
+                        true,
+                    ));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        match sql::drift_query(r, table.as_ref(), catalog) {
+            Ok((sql, layout)) => {
+                let referenced_by = table
+                    .as_ref()
+                    .map(|t| {
+                        foreign_keys
+                            .iter()
+                            .filter(|fk| fk.to == t.table && fk.from != t.table)
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                jobs.push(Job::Query {
+                    table: table.map(Box::new),
+                    referenced_by,
+                    sql,
+                    layout,
+                });
+            }
+            Err(message) => problems.push(problem(message, false)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(jobs)
+    } else {
+        Err(Error::Catalog { problems })
+    }
+}
+
+/// Streams a resource's drifted rows: every row counted, the first `SAMPLE_ROWS` kept.
+async fn drift(
+    client: &mut TdsClient,
+    resource: &Resource,
+    sql: &Sql,
+    layout: &Layout,
+) -> Result<Drift, Error> {
+    let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
+    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+    let context = match layout {
+        Layout::Custom => format!("the check query of resource {}", resource.id),
+        Layout::Keyed { .. } => format!("inspecting resource {}", resource.id),
+    };
+    let fail = |e: tiberius::error::Error| Error::Query {
+        context: context.clone(),
+        source: Box::new(e),
+    };
+    let mut stream = client
+        .query(&sql.text, &refs)
+        .await
+        .map_err(fail)?
+        .into_row_stream();
+    let mut out = Drift::default();
+    while let Some(r) = stream.try_next().await.map_err(fail)? {
+        out.count += 1;
+        if out.sample.len() < SAMPLE_ROWS {
+            let names: Vec<String> = r.columns().iter().map(|c| c.name().to_string()).collect();
+            let values: Vec<Value> = r.into_iter().map(row::value).collect();
+            out.sample.push(decode(layout, names, values));
+        }
+    }
+    Ok(out)
+}
+
+/// Splits a result row into its key and its value changes, following the query's layout.
+pub(super) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) -> DriftRow {
+    match layout {
+        Layout::Custom => DriftRow {
+            key: names.into_iter().zip(values).collect(),
+            changes: vec![],
+        },
+        Layout::Keyed { keys, compared } => {
+            let mut values = values.into_iter();
+            let key = keys
+                .iter()
+                .map(|k| (k.clone(), values.next().unwrap_or(Value::Null)))
+                .collect();
+            let changes = compared
+                .iter()
+                .filter_map(|(column, literal)| {
+                    let old = values.next().unwrap_or(Value::Null);
+                    let new = match literal {
+                        Some(v) => v.clone(),
+                        None => values.next().unwrap_or(Value::Null),
+                    };
+                    (old != new).then(|| ValueChange {
+                        column: column.clone(),
+                        old,
+                        new,
+                    })
+                })
+                .collect();
+            DriftRow { key, changes }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(schema: &str, name: &str) -> TableRef {
+        TableRef {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Names resolve case-insensitively; an ambiguous or missing name stays unresolved.
+    #[test]
+    fn resolution() {
+        let rows = CatalogRows {
+            tables: vec![t("dbo", "OSSYS_SERVER"), t("dbo", "X"), t("app", "X")],
+            columns: vec![(
+                t("dbo", "OSSYS_SERVER"),
+                ColumnInfo {
+                    name: "NAME".into(),
+                    data_type: "nvarchar".into(),
+                    nullable: false,
+                },
+            )],
+            primary_keys: vec![],
+            foreign_keys: vec![],
+        };
+        let name = |s: &str| TableName::try_from(s.to_string()).unwrap();
+        let catalog = resolve(
+            &[name("ossys_server"), name("x"), name("app.x"), name("nope")],
+            &rows,
+        );
+        assert_eq!(catalog.get(&name("ossys_server")).unwrap().columns.len(), 1);
+        assert!(
+            catalog.get(&name("x")).is_none(),
+            "ambiguous without a schema"
+        );
+        assert_eq!(catalog.get(&name("app.x")).unwrap().table, t("app", "X"));
+        assert!(catalog.get(&name("nope")).is_none());
+    }
+
+    /// Keyed rows split into key and changes; unchanged columns are not shown as changes.
+    #[test]
+    fn decode_keyed_rows() {
+        let layout = Layout::Keyed {
+            keys: vec!["ID".into()],
+            compared: vec![("A".into(), None), ("B".into(), Some(Value::Int(0)))],
+        };
+        let row = decode(
+            &layout,
+            vec![],
+            vec![
+                Value::Int(1),
+                Value::Text("x".into()),
+                Value::Text("y".into()),
+                Value::Int(0),
+            ],
+        );
+        assert_eq!(row.key, vec![("ID".to_string(), Value::Int(1))]);
+        assert_eq!(row.changes.len(), 1);
+        assert_eq!(row.changes[0].column, "A");
+    }
+}

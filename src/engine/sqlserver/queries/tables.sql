@@ -1,0 +1,5 @@
+-- Base tables whose name (upper-cased) is among the names the spec uses.
+SELECT TABLE_SCHEMA, TABLE_NAME
+FROM INFORMATION_SCHEMA.TABLES
+WHERE TABLE_TYPE = 'BASE TABLE' AND UPPER(TABLE_NAME) IN (/*names*/)
+ORDER BY TABLE_SCHEMA, TABLE_NAME

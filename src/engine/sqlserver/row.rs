@@ -1,0 +1,142 @@
+//! tiberius row cells → engine-neutral values, binary-safe and NULL-safe.
+
+use std::borrow::Cow;
+
+use tiberius::{ColumnData, ToSql};
+
+use crate::state::Value;
+
+/// A value bound as a statement parameter.
+pub struct SqlParam<'a>(pub &'a Value);
+
+impl ToSql for SqlParam<'_> {
+    fn to_sql(&self) -> ColumnData<'_> {
+        match self.0 {
+            // An untyped NULL: nvarchar converts implicitly to every column type.
+            Value::Null => ColumnData::String(None),
+            Value::Bool(b) => ColumnData::Bit(Some(*b)),
+            Value::Int(i) => ColumnData::I64(Some(*i)),
+            Value::Float(x) => ColumnData::F64(Some(*x)),
+            Value::Text(t) => ColumnData::String(Some(Cow::Borrowed(t.as_str()))),
+            Value::Bytes(b) => ColumnData::Binary(Some(Cow::Borrowed(b.as_slice()))),
+        }
+    }
+}
+
+/// Converts one cell.
+#[must_use]
+pub fn value(cell: ColumnData<'static>) -> Value {
+    match cell {
+        ColumnData::U8(v) => v.map_or(Value::Null, |v| Value::Int(i64::from(v))),
+        ColumnData::I16(v) => v.map_or(Value::Null, |v| Value::Int(i64::from(v))),
+        ColumnData::I32(v) => v.map_or(Value::Null, |v| Value::Int(i64::from(v))),
+        ColumnData::I64(v) => v.map_or(Value::Null, Value::Int),
+        ColumnData::F32(v) => v.map_or(Value::Null, |v| Value::Float(f64::from(v))),
+        ColumnData::F64(v) => v.map_or(Value::Null, Value::Float),
+        ColumnData::Bit(v) => v.map_or(Value::Null, Value::Bool),
+        ColumnData::String(v) => v.map_or(Value::Null, |s| Value::Text(s.into_owned())),
+        ColumnData::Guid(v) => v.map_or(Value::Null, |g| Value::Text(g.to_string().to_uppercase())),
+        ColumnData::Binary(v) => v.map_or(Value::Null, |b| Value::Bytes(b.into_owned())),
+        ColumnData::Numeric(v) => v.map_or(Value::Null, |n| Value::Text(n.to_string())),
+        ColumnData::Xml(v) => v.map_or(Value::Null, |x| Value::Text(x.as_ref().to_string())),
+        ColumnData::DateTime(v) => v.map_or(Value::Null, |d| {
+            // 1/300 s ticks since midnight.
+            let ms = u64::from(d.seconds_fragments()) * 10 / 3;
+            Value::Text(timestamp(i64::from(d.days()), ms * 1_000_000))
+        }),
+        ColumnData::SmallDateTime(v) => v.map_or(Value::Null, |d| {
+            Value::Text(timestamp(
+                i64::from(d.days()),
+                u64::from(d.seconds_fragments()) * 60 * 1_000_000_000,
+            ))
+        }),
+        ColumnData::Date(v) => v.map_or(Value::Null, |d| {
+            Value::Text(date(i64::from(d.days()) - DAYS_0001_TO_1900))
+        }),
+        ColumnData::Time(v) => v.map_or(Value::Null, |t| Value::Text(time_of_day(time_nanos(&t)))),
+        ColumnData::DateTime2(v) => v.map_or(Value::Null, |d| {
+            let days = i64::from(d.date().days()) - DAYS_0001_TO_1900;
+            Value::Text(timestamp(days, time_nanos(&d.time())))
+        }),
+        ColumnData::DateTimeOffset(v) => v.map_or(Value::Null, |d| {
+            let dt = d.datetime2();
+            let days = i64::from(dt.date().days()) - DAYS_0001_TO_1900;
+            let offset = d.offset();
+            let sign = if offset < 0 { '-' } else { '+' };
+            let offset = offset.unsigned_abs();
+            Value::Text(format!(
+                "{}{sign}{:02}:{:02}",
+                timestamp(days, time_nanos(&dt.time())),
+                offset / 60,
+                offset % 60
+            ))
+        }),
+    }
+}
+
+/// Days from 0001-01-01 (TDS date epoch) to 1900-01-01 (TDS datetime epoch).
+const DAYS_0001_TO_1900: i64 = 693_595;
+
+fn time_nanos(t: &tiberius::time::Time) -> u64 {
+    t.increments() * 10u64.pow(9 - u32::from(t.scale()))
+}
+
+/// `YYYY-MM-DD` for a day count from 1900-01-01 (civil-from-days, proleptic Gregorian).
+fn date(days_since_1900: i64) -> String {
+    let z = days_since_1900 + 693_901; // days since 0000-03-01
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn time_of_day(nanos: u64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    let base = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if frac == 0 {
+        base
+    } else {
+        format!("{base}.{}", format!("{frac:09}").trim_end_matches('0'))
+    }
+}
+
+fn timestamp(days_since_1900: i64, nanos: u64) -> String {
+    format!("{}T{}", date(days_since_1900), time_of_day(nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Day counts turn into the right calendar dates.
+    #[test]
+    fn dates() {
+        assert_eq!(date(0), "1900-01-01");
+        assert_eq!(date(59), "1900-03-01");
+        assert_eq!(date(36_524), "2000-01-01");
+        assert_eq!(date(45_000), "2023-03-17");
+    }
+
+    /// Times keep their fraction without trailing zeros.
+    #[test]
+    fn times() {
+        assert_eq!(time_of_day(0), "00:00:00");
+        assert_eq!(time_of_day(3_723_500_000_000), "01:02:03.5");
+    }
+
+    /// NULL stays NULL and binary data survives byte for byte.
+    #[test]
+    fn null_and_binary_cells() {
+        assert_eq!(value(ColumnData::I32(None)), Value::Null);
+        assert_eq!(
+            value(ColumnData::Binary(Some(Cow::Owned(vec![0, 255, 10])))),
+            Value::Bytes(vec![0, 255, 10])
+        );
+    }
+}

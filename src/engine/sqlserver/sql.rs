@@ -1,0 +1,820 @@
+//! SQL Server text: the inspection query of each resource and the statements of each change.
+//! Pure: snapshot-tested without a server.
+//!
+//! Both are built from the same predicates, so `apply` touches exactly the rows `plan` counted.
+//! Identifiers come from the catalog (`QuotedIdent`), values are `@Pn` parameters converted for
+//! their column's type. Update statements repeat the drift predicate, so that rows already in
+//! the desired state are never written.
+
+use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
+use crate::engine::ident::{QuoteStyle, QuotedIdent};
+use crate::engine::{Param, Statement};
+use crate::state::desired::{ColumnValue, Condition, Lookup, Predicate, Resource, ResourceKind};
+use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
+use crate::state::Value;
+
+const QUOTE: QuoteStyle = QuoteStyle::Brackets;
+
+/// The alias of the resource's own table in queries and updates.
+const T: &str = "t";
+
+/// SQL text with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sql {
+    /// The text.
+    pub text: String,
+    /// Its parameters, `@P1` first.
+    pub params: Vec<Param>,
+}
+
+/// How to read the rows an inspection query returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layout {
+    /// Key columns, then (for updates) one (current, desired) pair per set column.
+    Keyed {
+        /// Names of the key columns, first in each row.
+        keys: Vec<String>,
+        /// The set columns, after the keys: each brings its current value, then its desired
+        /// value when that is computed by the query (a lookup); a literal is known already.
+        compared: Vec<(String, Option<Value>)>,
+    },
+    /// A custom check: every column is shown, as returned.
+    Custom,
+}
+
+/// The query that returns a resource's drifted rows, in key order.
+///
+/// # Errors
+/// A table or column the catalog does not hold, or a value that does not fit its column.
+pub fn drift_query(
+    resource: &Resource,
+    table: Option<&TableInfo>,
+    catalog: &Catalog,
+) -> Result<(Sql, Layout), String> {
+    let mut w = Writer::new(catalog);
+    let missing = || format!("resource {} has no resolved table", resource.id);
+    match &resource.kind {
+        ResourceKind::RowsAbsent(r) => {
+            let table = table.ok_or_else(missing)?;
+            w.select_keys(table, &r.filter)
+        }
+        ResourceKind::TableEmpty(_) => {
+            let table = table.ok_or_else(missing)?;
+            w.select_keys(table, &[])
+        }
+        ResourceKind::ColumnValues(r) => {
+            let table = table.ok_or_else(missing)?;
+            let set: Vec<(&str, &ColumnValue)> =
+                r.set.iter().map(|(c, v)| (c.as_str(), v)).collect();
+            let parts = w.update_parts(table, &r.filter, &set, resource.secret)?;
+            let keys = key_columns(table, &r.filter);
+            let mut select: Vec<String> = keys
+                .iter()
+                .map(|k| w.col(Some(T), table, k))
+                .collect::<Result<_, _>>()?;
+            for a in &parts.assignments {
+                select.push(a.current.clone());
+                if a.literal.is_none() {
+                    select.push(a.desired.clone());
+                }
+            }
+            let order = order_by(&w, table, &keys)?;
+            let text = format!(
+                "SELECT {} FROM {} AS {T} WHERE {}{order}",
+                select.join(", "),
+                QuotedIdent::table(&table.table, QUOTE),
+                parts.predicate()
+            );
+            let compared = parts
+                .assignments
+                .iter()
+                .map(|a| (a.column.name.clone(), a.literal.clone()))
+                .collect();
+            Ok((w.finish(text), Layout::Keyed { keys, compared }))
+        }
+        ResourceKind::Custom(c) => Ok((
+            Sql {
+                text: c.check.clone(),
+                params: vec![],
+            },
+            Layout::Custom,
+        )),
+    }
+}
+
+/// The statements of a change, in order.
+///
+/// # Errors
+/// A table or column the catalog does not hold, or a value that does not fit its column.
+pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, String> {
+    let mut w = Writer::new(catalog);
+    let text = match &change.kind {
+        ChangeKind::DeleteRows { table, filter } => {
+            // No alias: the embedded engine does not accept `DELETE t FROM ... AS t`, and no
+            // correlated subquery needs one here.
+            let conditions = w.filter(None, table, filter)?;
+            format!(
+                "DELETE FROM {}{}",
+                QuotedIdent::table(&table.table, QUOTE),
+                where_clause(&conditions)
+            )
+        }
+        ChangeKind::EmptyTable { table, method } => match method {
+            EmptyMethod::Truncate => {
+                format!("TRUNCATE TABLE {}", QuotedIdent::table(&table.table, QUOTE))
+            }
+            EmptyMethod::Delete { .. } => {
+                format!("DELETE FROM {}", QuotedIdent::table(&table.table, QUOTE))
+            }
+        },
+        ChangeKind::SetColumns {
+            table,
+            filter,
+            assignments,
+        } => {
+            let set: Vec<(&str, &ColumnValue)> = assignments
+                .iter()
+                .map(|Assignment { column, value }| (column.as_str(), value))
+                .collect();
+            let parts = w.update_parts(table, filter, &set, change.secret)?;
+            let sets: Vec<String> = parts
+                .assignments
+                .iter()
+                .map(|a| format!("{} = {}", QuotedIdent::column(&a.column, QUOTE), a.desired))
+                .collect();
+            format!(
+                "UPDATE {T} SET {} FROM {} AS {T} WHERE {}",
+                sets.join(", "),
+                QuotedIdent::table(&table.table, QUOTE),
+                parts.predicate()
+            )
+        }
+        ChangeKind::RunFix { fix } => fix.clone(),
+    };
+    let sql = w.finish(text);
+    Ok(vec![Statement {
+        sql: sql.text,
+        params: sql.params,
+        source: change.id.clone(),
+    }])
+}
+
+/// The columns that identify a row in a plan: the primary key, then the filter's own columns.
+#[must_use]
+pub fn key_columns(table: &TableInfo, filter: &[Condition]) -> Vec<String> {
+    let mut keys: Vec<String> = table.primary_key.clone();
+    for c in filter {
+        if let Some(col) = table.column(&c.column) {
+            if !keys.iter().any(|k| k.eq_ignore_ascii_case(&col.name)) {
+                keys.push(col.name.clone());
+            }
+        }
+    }
+    keys
+}
+
+fn order_by(w: &Writer<'_>, table: &TableInfo, keys: &[String]) -> Result<String, String> {
+    if keys.is_empty() {
+        return Ok(String::new());
+    }
+    let cols: Vec<String> = keys
+        .iter()
+        .map(|k| w.col(Some(T), table, k))
+        .collect::<Result<_, _>>()?;
+    Ok(format!(" ORDER BY {}", cols.join(", ")))
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// One column of an update: its current and desired value expressions.
+struct AssignmentSql {
+    column: ColumnInfo,
+    current: String,
+    desired: String,
+    /// The desired value, when it is a literal.
+    literal: Option<Value>,
+}
+
+/// The pieces shared by the drift query of `column_values` and its update statement.
+struct UpdateParts {
+    assignments: Vec<AssignmentSql>,
+    /// Filter conditions and lookup existence checks; all must hold.
+    conditions: Vec<String>,
+    /// One "differs" test per assignment; any may hold.
+    differs: Vec<String>,
+}
+
+impl UpdateParts {
+    fn predicate(&self) -> String {
+        let mut all = self.conditions.clone();
+        all.push(format!("({})", self.differs.join(" OR ")));
+        all.join(" AND ")
+    }
+}
+
+/// Accumulates parameters and subquery aliases while text is built.
+struct Writer<'a> {
+    catalog: &'a Catalog,
+    params: Vec<Param>,
+    aliases: usize,
+}
+
+impl<'a> Writer<'a> {
+    fn new(catalog: &'a Catalog) -> Self {
+        Writer {
+            catalog,
+            params: Vec::new(),
+            aliases: 0,
+        }
+    }
+
+    fn finish(self, text: String) -> Sql {
+        Sql {
+            text,
+            params: self.params,
+        }
+    }
+
+    fn bind(&mut self, value: Value, secret: bool) -> String {
+        self.params.push(Param { value, secret });
+        format!("@P{}", self.params.len())
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("s{}", self.aliases)
+    }
+
+    fn column<'t>(table: &'t TableInfo, name: &str) -> Result<&'t ColumnInfo, String> {
+        table
+            .column(name)
+            .ok_or_else(|| format!("column {name} is not in table {}", table.table))
+    }
+
+    fn col(
+        &self,
+        qualifier: Option<&str>,
+        table: &TableInfo,
+        name: &str,
+    ) -> Result<String, String> {
+        let column = QuotedIdent::column(Self::column(table, name)?, QUOTE);
+        Ok(match qualifier {
+            Some(q) => format!("{q}.{column}"),
+            None => column.to_string(),
+        })
+    }
+
+    fn table(&self, name: &crate::state::desired::TableName) -> Result<&'a TableInfo, String> {
+        self.catalog
+            .get(name)
+            .ok_or_else(|| format!("table {name} is not in the catalog"))
+    }
+
+    /// `SELECT keys FROM table AS t WHERE filter ORDER BY keys`.
+    fn select_keys(
+        mut self,
+        table: &TableInfo,
+        filter: &[Condition],
+    ) -> Result<(Sql, Layout), String> {
+        let keys = key_columns(table, filter);
+        let conditions = self.filter(Some(T), table, filter)?;
+        let select = if keys.is_empty() {
+            "1 AS [row]".to_string()
+        } else {
+            keys.iter()
+                .map(|k| self.col(Some(T), table, k))
+                .collect::<Result<Vec<_>, _>>()?
+                .join(", ")
+        };
+        let order = order_by(&self, table, &keys)?;
+        let text = format!(
+            "SELECT {select} FROM {} AS {T}{}{order}",
+            QuotedIdent::table(&table.table, QUOTE),
+            where_clause(&conditions)
+        );
+        Ok((
+            self.finish(text),
+            Layout::Keyed {
+                keys,
+                compared: vec![],
+            },
+        ))
+    }
+
+    /// Each condition as SQL, against `table` under `qualifier`.
+    fn filter(
+        &mut self,
+        qualifier: Option<&str>,
+        table: &TableInfo,
+        filter: &[Condition],
+    ) -> Result<Vec<String>, String> {
+        filter
+            .iter()
+            .map(|c| self.condition(qualifier, table, c))
+            .collect()
+    }
+
+    fn condition(
+        &mut self,
+        qualifier: Option<&str>,
+        table: &TableInfo,
+        c: &Condition,
+    ) -> Result<String, String> {
+        let info = Self::column(table, &c.column)?.clone();
+        let col = self.col(qualifier, table, &c.column)?;
+        let list = |w: &mut Self, values: &[Value]| -> Result<String, String> {
+            let mut markers = Vec::with_capacity(values.len());
+            for v in values {
+                markers.push(w.bind(coerce(v, &info)?, false));
+            }
+            Ok(markers.join(", "))
+        };
+        Ok(match &c.predicate {
+            Predicate::In(values) => format!("{col} IN ({})", list(self, values)?),
+            Predicate::NotIn(values) => format!("{col} NOT IN ({})", list(self, values)?),
+            Predicate::InSelect(sub) => {
+                let inner = self.table(&sub.table)?;
+                let alias = self.alias();
+                let inner_col = self.col(Some(&alias), inner, &sub.column)?;
+                let conditions = self.filter(Some(&alias), inner, &sub.filter)?;
+                format!(
+                    "{col} IN (SELECT {inner_col} FROM {} AS {alias}{})",
+                    QuotedIdent::table(&inner.table, QUOTE),
+                    where_clause(&conditions)
+                )
+            }
+        })
+    }
+
+    /// `FROM lookup AS sN WHERE sN.a = t.b AND ...`, and the looked-up column.
+    fn lookup(&mut self, table: &TableInfo, lookup: &Lookup) -> Result<(String, String), String> {
+        let other = self.table(&lookup.table)?;
+        let alias = self.alias();
+        let value = self.col(Some(&alias), other, &lookup.column)?;
+        let mut on = Vec::new();
+        for (theirs, ours) in &lookup.on {
+            on.push(format!(
+                "{} = {}",
+                self.col(Some(&alias), other, theirs)?,
+                self.col(Some(T), table, ours)?
+            ));
+        }
+        if on.is_empty() {
+            return Err(format!("lookup in {} matches no column", lookup.table));
+        }
+        Ok((
+            format!(
+                "FROM {} AS {alias} WHERE {}",
+                QuotedIdent::table(&other.table, QUOTE),
+                on.join(" AND ")
+            ),
+            value,
+        ))
+    }
+
+    fn update_parts(
+        &mut self,
+        table: &TableInfo,
+        filter: &[Condition],
+        set: &[(&str, &ColumnValue)],
+        secret: bool,
+    ) -> Result<UpdateParts, String> {
+        let mut parts = UpdateParts {
+            assignments: Vec::new(),
+            conditions: self.filter(Some(T), table, filter)?,
+            differs: Vec::new(),
+        };
+        for (name, value) in set {
+            let column = Self::column(table, name)?.clone();
+            let current = self.col(Some(T), table, name)?;
+            let (desired, differs, literal) = match value.lookup() {
+                None => {
+                    let ColumnValue::Literal(literal) = value else {
+                        return Err(format!("column {name}: unsupported value"));
+                    };
+                    let literal = coerce(literal, &column)?;
+                    if literal.is_null() {
+                        (
+                            "NULL".to_string(),
+                            format!("{current} IS NOT NULL"),
+                            Some(literal),
+                        )
+                    } else {
+                        let marker = self.bind(literal.clone(), secret);
+                        let differs = format!("({current} <> {marker} OR {current} IS NULL)");
+                        (marker, differs, Some(literal))
+                    }
+                }
+                Some(lookup) => {
+                    let (from_where, looked_up) = self.lookup(table, &lookup)?;
+                    // Rows without a matching lookup row are left as they are, as the runbook's
+                    // inner joins do.
+                    parts
+                        .conditions
+                        .push(format!("EXISTS (SELECT 1 {from_where})"));
+                    let desired = format!("(SELECT {looked_up} {from_where})");
+                    let differs = format!(
+                        "({current} <> {desired} OR ({current} IS NULL AND {desired} IS NOT NULL) OR ({current} IS NOT NULL AND {desired} IS NULL))"
+                    );
+                    (desired, differs, None)
+                }
+            };
+            parts.differs.push(differs);
+            parts.assignments.push(AssignmentSql {
+                column,
+                current,
+                desired,
+                literal,
+            });
+        }
+        Ok(parts)
+    }
+}
+
+/// Converts a spec value for a column of the catalog's type, so that comparisons and writes
+/// are not left to implicit conversion.
+///
+/// # Errors
+/// A value that cannot be stored in the column.
+pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, String> {
+    let wrong = |what: &str| {
+        format!(
+            "column {} ({}) cannot hold {value}: {what}",
+            column.name, column.data_type
+        )
+    };
+    if value.is_null() {
+        return if column.nullable {
+            Ok(Value::Null)
+        } else {
+            Err(wrong("the column is NOT NULL"))
+        };
+    }
+    let ty = column.data_type.to_ascii_lowercase();
+    match ty.as_str() {
+        "bit" => match value {
+            Value::Bool(b) => Ok(Value::Bool(*b)),
+            Value::Int(0) => Ok(Value::Bool(false)),
+            Value::Int(1) => Ok(Value::Bool(true)),
+            Value::Text(t) if t == "0" || t.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+            Value::Text(t) if t == "1" || t.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+            _ => Err(wrong("write 0, 1, true or false")),
+        },
+        "tinyint" | "smallint" | "int" | "bigint" => match value {
+            Value::Int(i) => Ok(Value::Int(*i)),
+            Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
+            Value::Text(t) => t
+                .trim()
+                .parse()
+                .map(Value::Int)
+                .map_err(|_| wrong("write a whole number")),
+            _ => Err(wrong("write a whole number")),
+        },
+        "decimal" | "numeric" | "money" | "smallmoney" | "float" | "real" => match value {
+            Value::Int(_) | Value::Float(_) => Ok(value.clone()),
+            Value::Text(t) => t
+                .trim()
+                .parse()
+                .map(Value::Float)
+                .map_err(|_| wrong("write a number")),
+            _ => Err(wrong("write a number")),
+        },
+        "char" | "varchar" | "nchar" | "nvarchar" | "text" | "ntext" | "sysname" | "xml" => {
+            match value {
+                Value::Text(t) => Ok(Value::Text(t.clone())),
+                Value::Int(i) => Ok(Value::Text(i.to_string())),
+                Value::Float(x) => Ok(Value::Text(x.to_string())),
+                _ => Err(wrong("write the text in quotes, for example 'True'")),
+            }
+        }
+        _ => match value {
+            Value::Text(t) => Ok(Value::Text(t.clone())),
+            _ => Err(wrong("write the value as text in quotes")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::change::ChangeKind;
+    use crate::diff::tests::{id, resource};
+    use crate::state::desired::{
+        ColumnValues, RowsAbsent, Subselect, TableEmpty, TableName, ValueOrigin,
+    };
+    use crate::state::observed::{Drift, ResolvedTable, TableRef};
+
+    fn col(name: &str, ty: &str, nullable: bool) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            data_type: ty.into(),
+            nullable,
+        }
+    }
+
+    fn info(name: &str, columns: Vec<ColumnInfo>, pk: &[&str]) -> TableInfo {
+        TableInfo {
+            table: TableRef {
+                schema: "dbo".into(),
+                name: name.into(),
+            },
+            columns,
+            primary_key: pk.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn name(s: &str) -> TableName {
+        TableName::try_from(s.to_string()).unwrap()
+    }
+
+    fn catalog() -> Catalog {
+        let tables = vec![
+            (
+                "ossys_parameter",
+                info(
+                    "OSSYS_PARAMETER",
+                    vec![
+                        col("ID", "int", false),
+                        col("NAME", "nvarchar", false),
+                        col("VAL", "nvarchar", true),
+                    ],
+                    &["ID"],
+                ),
+            ),
+            (
+                "ossys_site_property",
+                info(
+                    "OSSYS_SITE_PROPERTY",
+                    vec![
+                        col("ID", "int", false),
+                        col("SITE_PROPERTY_DEFINITION_ID", "int", false),
+                        col("PROPERTY_VALUE", "nvarchar", true),
+                        col("USER_MODIFIED", "bit", false),
+                    ],
+                    &["ID"],
+                ),
+            ),
+            (
+                "OSSYS_SITE_PROPERTY_DEFINITION",
+                info(
+                    "OSSYS_SITE_PROPERTY_DEFINITION",
+                    vec![
+                        col("ID", "int", false),
+                        col("DEFAULT_VALUE", "nvarchar", true),
+                    ],
+                    &["ID"],
+                ),
+            ),
+            (
+                "ossys_site_property_def_ext",
+                info(
+                    "OSSYS_SITE_PROPERTY_DEF_EXT",
+                    vec![
+                        col("SITE_PROPERTY_DEFINITION_ID", "int", false),
+                        col("IS_SECRET", "bit", false),
+                    ],
+                    &[],
+                ),
+            ),
+            (
+                "ossys_server",
+                info("OSSYS_SERVER", vec![col("NAME", "nvarchar", false)], &[]),
+            ),
+        ];
+        Catalog {
+            tables: tables
+                .into_iter()
+                .map(|(n, info)| ResolvedTable {
+                    requested: name(n),
+                    info,
+                })
+                .collect(),
+        }
+    }
+
+    fn text(v: &str) -> Value {
+        Value::Text(v.into())
+    }
+
+    fn secret_site_properties() -> ColumnValues {
+        ColumnValues {
+            table: name("ossys_site_property"),
+            filter: vec![Condition {
+                column: "SITE_PROPERTY_DEFINITION_ID".into(),
+                predicate: Predicate::InSelect(Box::new(Subselect {
+                    table: name("ossys_site_property_def_ext"),
+                    column: "SITE_PROPERTY_DEFINITION_ID".into(),
+                    filter: vec![Condition {
+                        column: "IS_SECRET".into(),
+                        predicate: Predicate::In(vec![Value::Int(1)]),
+                    }],
+                })),
+            }],
+            set: BTreeMap::from([
+                (
+                    "PROPERTY_VALUE".into(),
+                    ColumnValue::Derived {
+                        from: ValueOrigin::SitePropertyDefault,
+                    },
+                ),
+                ("USER_MODIFIED".into(), ColumnValue::Literal(Value::Int(0))),
+            ]),
+            if_exists: false,
+        }
+    }
+
+    fn change(kind: ChangeKind) -> Change {
+        Change {
+            id: id("c"),
+            kind,
+            rows: Drift::default(),
+            secret: false,
+            description: None,
+        }
+    }
+
+    fn shown(sql: &Sql) -> String {
+        let params: Vec<String> = sql.params.iter().map(|p| p.value.to_string()).collect();
+        format!("{}\n-- params: [{}]", sql.text, params.join(", "))
+    }
+
+    fn shown_statement(s: &Statement) -> String {
+        shown(&Sql {
+            text: s.sql.clone(),
+            params: s.params.clone(),
+        })
+    }
+
+    /// The drift query of each resource kind.
+    #[test]
+    fn drift_queries() {
+        let cat = catalog();
+        let absent = resource(
+            "tokens",
+            ResourceKind::RowsAbsent(RowsAbsent {
+                table: name("ossys_parameter"),
+                filter: vec![Condition {
+                    column: "name".into(),
+                    predicate: Predicate::In(vec![
+                        text("ClientApplicationToken"),
+                        text("privateKeyValidation"),
+                    ]),
+                }],
+                if_exists: false,
+            }),
+            &[],
+        );
+        let empty = resource(
+            "servers",
+            ResourceKind::TableEmpty(TableEmpty {
+                table: name("ossys_server"),
+                if_exists: false,
+            }),
+            &[],
+        );
+        let set = resource(
+            "secrets",
+            ResourceKind::ColumnValues(secret_site_properties()),
+            &[],
+        );
+        let mut out = String::new();
+        for (r, t) in [
+            (&absent, "ossys_parameter"),
+            (&empty, "ossys_server"),
+            (&set, "ossys_site_property"),
+        ] {
+            let (sql, layout) = drift_query(r, cat.get(&name(t)), &cat).unwrap();
+            out.push_str(&format!(
+                "# {}\n{}\n-- layout: {layout:?}\n\n",
+                r.id,
+                shown(&sql)
+            ));
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    /// The statements of each change kind.
+    #[test]
+    fn change_statements() {
+        let cat = catalog();
+        let parameter = cat.get(&name("ossys_parameter")).unwrap().clone();
+        let server = cat.get(&name("ossys_server")).unwrap().clone();
+        let sp = cat.get(&name("ossys_site_property")).unwrap().clone();
+        let secret = secret_site_properties();
+        let changes = [
+            change(ChangeKind::DeleteRows {
+                table: parameter,
+                filter: vec![Condition {
+                    column: "NAME".into(),
+                    predicate: Predicate::NotIn(vec![text("(Main)")]),
+                }],
+            }),
+            change(ChangeKind::EmptyTable {
+                table: server.clone(),
+                method: EmptyMethod::Truncate,
+            }),
+            change(ChangeKind::EmptyTable {
+                table: server,
+                method: EmptyMethod::Delete {
+                    reason: "fk".into(),
+                },
+            }),
+            change(ChangeKind::SetColumns {
+                table: sp,
+                filter: secret.filter.clone(),
+                assignments: secret
+                    .set
+                    .iter()
+                    .map(|(c, v)| Assignment {
+                        column: c.clone(),
+                        value: v.clone(),
+                    })
+                    .collect(),
+            }),
+            change(ChangeKind::RunFix {
+                fix: "UPDATE x SET y = 1".into(),
+            }),
+        ];
+        let mut out = String::new();
+        for c in &changes {
+            for s in statements(c, &cat).unwrap() {
+                out.push_str(&shown_statement(&s));
+                out.push_str("\n\n");
+            }
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    /// Values of a secret resource are secret parameters; filter values are not.
+    #[test]
+    fn secret_resource_masks_set_values_only() {
+        let cat = catalog();
+        let mut r = resource(
+            "creds",
+            ResourceKind::ColumnValues(ColumnValues {
+                table: name("ossys_parameter"),
+                filter: vec![Condition {
+                    column: "NAME".into(),
+                    predicate: Predicate::In(vec![text("k")]),
+                }],
+                set: BTreeMap::from([("VAL".into(), ColumnValue::Literal(text(" ")))]),
+                if_exists: false,
+            }),
+            &[],
+        );
+        r.secret = true;
+        let (sql, _) = drift_query(&r, cat.get(&name("ossys_parameter")), &cat).unwrap();
+        let secrets: Vec<bool> = sql.params.iter().map(|p| p.secret).collect();
+        assert_eq!(secrets, vec![false, true]);
+    }
+
+    /// Literals are converted for the column type, and impossible ones are refused.
+    #[test]
+    fn coercion_by_column_type() {
+        assert_eq!(
+            coerce(&Value::Int(1), &col("B", "bit", false)),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            coerce(&text("7"), &col("I", "int", false)),
+            Ok(Value::Int(7))
+        );
+        assert_eq!(
+            coerce(&Value::Int(7), &col("S", "nvarchar", false)),
+            Ok(text("7"))
+        );
+        assert!(coerce(&Value::Bool(true), &col("S", "nvarchar", false)).is_err());
+        assert!(coerce(&Value::Null, &col("S", "nvarchar", false))
+            .unwrap_err()
+            .contains("NOT NULL"));
+        assert!(coerce(&Value::Int(2), &col("B", "bit", false)).is_err());
+    }
+
+    /// A column that is not in the catalog is an error, never pasted into SQL.
+    #[test]
+    fn unknown_column_is_refused() {
+        let cat = catalog();
+        let r = resource(
+            "x",
+            ResourceKind::RowsAbsent(RowsAbsent {
+                table: name("ossys_parameter"),
+                filter: vec![Condition {
+                    column: "NAME]; DROP TABLE x; --".into(),
+                    predicate: Predicate::In(vec![text("a")]),
+                }],
+                if_exists: false,
+            }),
+            &[],
+        );
+        let err = drift_query(&r, cat.get(&name("ossys_parameter")), &cat).unwrap_err();
+        assert!(err.contains("is not in table"), "{err}");
+    }
+}

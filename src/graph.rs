@@ -1,0 +1,298 @@
+//! The dependency graph of resources, and the order changes run in.
+//!
+//! Edges come from `after:` in the spec and from foreign keys read from the catalog (rows of a
+//! referencing table are deleted before the rows they reference). Independent resources keep
+//! their declaration order, so the same spec and database always give the same plan.
+//! Graph bookkeeping (node indices) stays in this file.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use serde::Serialize;
+
+use crate::state::desired::{Desired, ResourceId, ResourceKind};
+use crate::state::observed::{Observed, ObservedResource, TableRef};
+
+/// Why one resource must come before another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum EdgeReason {
+    /// The spec says so (`after:`).
+    Declared,
+    /// The first resource deletes rows that reference rows the second deletes.
+    ForeignKey {
+        /// Constraint name.
+        constraint: String,
+    },
+}
+
+impl fmt::Display for EdgeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EdgeReason::Declared => f.write_str("declared"),
+            EdgeReason::ForeignKey { constraint } => write!(f, "foreign key {constraint}"),
+        }
+    }
+}
+
+/// `first` must run before `then`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    /// Runs first.
+    pub first: ResourceId,
+    /// Runs after `first`.
+    pub then: ResourceId,
+    /// Why.
+    #[serde(flatten)]
+    pub reason: EdgeReason,
+}
+
+/// A dependency cycle: no order satisfies it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dependency cycle: {}", render_cycle(.cycle))]
+pub struct CycleError {
+    /// The resources of the cycle, in cycle order, each edge with its reason.
+    pub cycle: Vec<(ResourceId, EdgeReason)>,
+}
+
+fn render_cycle(cycle: &[(ResourceId, EdgeReason)]) -> String {
+    let mut out = String::new();
+    for (id, reason) in cycle {
+        out.push_str(&format!("{id} → ({reason}) "));
+    }
+    if let Some((first, _)) = cycle.first() {
+        out.push_str(first.as_str());
+    }
+    out
+}
+
+/// Resources and their dependencies, with a deterministic order.
+#[derive(Debug, Clone)]
+pub struct ChangeGraph {
+    graph: DiGraph<ResourceId, EdgeReason>,
+    order: Vec<ResourceId>,
+}
+
+impl ChangeGraph {
+    /// Every resource, dependencies first; ties keep declaration order.
+    #[must_use]
+    pub fn order(&self) -> &[ResourceId] {
+        &self.order
+    }
+
+    /// Every edge, in insertion order.
+    pub fn dependencies(&self) -> impl Iterator<Item = Dependency> + '_ {
+        self.graph.edge_references().map(|e| Dependency {
+            first: self.graph[e.source()].clone(),
+            then: self.graph[e.target()].clone(),
+            reason: e.weight().clone(),
+        })
+    }
+}
+
+/// Builds the graph of `nodes` (in declaration order) and `dependencies`.
+///
+/// Dependencies naming a resource outside `nodes` (an excluded one) are dropped.
+///
+/// # Errors
+/// A cycle, named resource by resource.
+pub fn build(nodes: &[ResourceId], dependencies: &[Dependency]) -> Result<ChangeGraph, CycleError> {
+    let mut graph = DiGraph::new();
+    let mut index: HashMap<&ResourceId, NodeIndex> = HashMap::new();
+    for id in nodes {
+        index.insert(id, graph.add_node(id.clone()));
+    }
+    for dep in dependencies {
+        if let (Some(&a), Some(&b)) = (index.get(&dep.first), index.get(&dep.then)) {
+            if graph.find_edge(a, b).is_none() {
+                graph.add_edge(a, b, dep.reason.clone());
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&graph) {
+        return Err(CycleError { cycle });
+    }
+    // Kahn's algorithm, always taking the ready node declared first.
+    let mut indegree: Vec<usize> = graph
+        .node_indices()
+        .map(|n| graph.neighbors_directed(n, petgraph::Incoming).count())
+        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = indegree
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d == 0)
+        .map(|(i, _)| Reverse(i))
+        .collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        let n = NodeIndex::new(i);
+        order.push(graph[n].clone());
+        for next in graph.neighbors_directed(n, petgraph::Outgoing) {
+            indegree[next.index()] -= 1;
+            if indegree[next.index()] == 0 {
+                ready.push(Reverse(next.index()));
+            }
+        }
+    }
+    Ok(ChangeGraph { graph, order })
+}
+
+/// A cycle in cycle order, if the graph has one: the strongly connected component that holds
+/// it, walked from its first-declared member.
+fn find_cycle(graph: &DiGraph<ResourceId, EdgeReason>) -> Option<Vec<(ResourceId, EdgeReason)>> {
+    let component = tarjan_scc(graph)
+        .into_iter()
+        .find(|scc| scc.len() > 1 || graph.find_edge(scc[0], scc[0]).is_some())?;
+    let start = *component.iter().min_by_key(|n| n.index())?;
+    // Breadth-first search inside the component for the shortest way back to `start`.
+    let mut previous: HashMap<NodeIndex, (NodeIndex, EdgeReason)> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(n) = queue.pop_front() {
+        let mut edges: Vec<_> = graph.edges(n).collect();
+        edges.sort_by_key(|e| e.target().index());
+        for e in edges {
+            let next = e.target();
+            if !component.contains(&next) || previous.contains_key(&next) {
+                continue;
+            }
+            previous.insert(next, (n, e.weight().clone()));
+            if next == start {
+                let mut path = Vec::new();
+                let mut at = start;
+                loop {
+                    let (from, reason) = previous[&at].clone();
+                    path.push((graph[from].clone(), reason));
+                    at = from;
+                    if at == start {
+                        break;
+                    }
+                }
+                path.reverse();
+                return Some(path);
+            }
+            queue.push_back(next);
+        }
+    }
+    None
+}
+
+/// The `after:` edges of a desired state.
+#[must_use]
+pub fn declared_dependencies(desired: &Desired) -> Vec<Dependency> {
+    desired
+        .resources
+        .iter()
+        .flat_map(|r| {
+            r.after.iter().map(|before| Dependency {
+                first: before.clone(),
+                then: r.id.clone(),
+                reason: EdgeReason::Declared,
+            })
+        })
+        .collect()
+}
+
+/// Edges from foreign keys: a resource deleting rows of a referencing table runs before one
+/// deleting rows of the table it references.
+#[must_use]
+pub fn foreign_key_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
+    let deleting: Vec<(&ResourceId, &TableRef)> = desired
+        .resources
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.kind,
+                ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_)
+            )
+        })
+        .filter_map(|r| match observed.resource(&r.id)? {
+            ObservedResource::Inspected { table: Some(t), .. } => Some((&r.id, &t.table)),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for fk in &observed.foreign_keys {
+        if fk.from == fk.to {
+            continue;
+        }
+        for (referencing, from) in deleting.iter().filter(|(_, t)| **t == fk.from) {
+            for (referenced, _) in deleting.iter().filter(|(_, t)| **t == fk.to) {
+                out.push(Dependency {
+                    first: (*referencing).clone(),
+                    then: (*referenced).clone(),
+                    reason: EdgeReason::ForeignKey {
+                        constraint: format!("{} ({from} → {})", fk.name, fk.to),
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::tests::id;
+
+    fn dep(a: &str, b: &str) -> Dependency {
+        Dependency {
+            first: id(a),
+            then: id(b),
+            reason: EdgeReason::Declared,
+        }
+    }
+
+    fn ids(names: &[&str]) -> Vec<ResourceId> {
+        names.iter().map(|n| id(n)).collect()
+    }
+
+    /// Without edges the order is the declaration order.
+    #[test]
+    fn independent_resources_keep_declaration_order() {
+        let g = build(&ids(&["c", "a", "b"]), &[]).unwrap();
+        assert_eq!(g.order(), ids(&["c", "a", "b"]).as_slice());
+    }
+
+    /// Edges move a resource after its dependency, and only as far as needed.
+    #[test]
+    fn dependencies_come_first() {
+        let g = build(&ids(&["a", "b", "c", "d"]), &[dep("d", "a"), dep("c", "b")]).unwrap();
+        assert_eq!(g.order(), ids(&["c", "b", "d", "a"]).as_slice());
+    }
+
+    /// A cycle names every resource on it, in cycle order, with the edge reasons.
+    #[test]
+    fn cycle_names_every_member() {
+        let err = build(
+            &ids(&["x", "a", "b", "c"]),
+            &[dep("a", "b"), dep("b", "c"), dep("c", "a")],
+        )
+        .unwrap_err();
+        let members: Vec<&str> = err.cycle.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(members, vec!["a", "b", "c"]);
+        assert_eq!(
+            err.to_string(),
+            "dependency cycle: a → (declared) b → (declared) c → (declared) a"
+        );
+    }
+
+    /// A resource that depends on itself is a cycle too.
+    #[test]
+    fn self_dependency_is_a_cycle() {
+        let err = build(&ids(&["a"]), &[dep("a", "a")]).unwrap_err();
+        assert_eq!(err.cycle.len(), 1);
+    }
+
+    /// Edges to resources outside the graph (excluded ones) are ignored.
+    #[test]
+    fn edges_to_excluded_resources_are_dropped() {
+        let g = build(&ids(&["a"]), &[dep("gone", "a")]).unwrap();
+        assert_eq!(g.order(), ids(&["a"]).as_slice());
+        assert_eq!(g.dependencies().count(), 0);
+    }
+}

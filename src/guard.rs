@@ -1,0 +1,143 @@
+//! The guard: before any write, the target the server reports must be the one the spec is for.
+
+use crate::state::desired::Guard;
+use crate::state::observed::Target;
+
+/// Why the guard refused the target.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// `apply` needs to know which database the spec is for.
+    #[error(
+        "the spec has no `guard.database`; apply needs it to know which database the spec is for"
+    )]
+    MissingDatabase,
+    /// The server reports another database.
+    #[error("the spec is for database {expected}, but the server reports database {actual}")]
+    WrongDatabase {
+        /// From the spec.
+        expected: String,
+        /// From the server.
+        actual: String,
+    },
+    /// The database is one the spec forbids.
+    #[error("database {database} is forbidden by the spec's guard (forbid_databases)")]
+    ForbiddenDatabase {
+        /// The forbidden name the server reported.
+        database: String,
+    },
+    /// The server is one the spec forbids.
+    #[error("server {host} is forbidden by the spec's guard (forbid_hosts); the server reports itself as {reported}")]
+    ForbiddenHost {
+        /// The forbidden host that matched.
+        host: String,
+        /// What the server reported (or the host connected to).
+        reported: String,
+    },
+}
+
+/// Checks `target` (and the host connected to) against the guard.
+///
+/// Names compare case-insensitively, as SQL Server and Oracle compare unquoted names.
+///
+/// # Errors
+/// The first rule the target breaks.
+pub fn check(
+    guard: &Guard,
+    target: &Target,
+    connected_host: Option<&str>,
+) -> Result<(), GuardError> {
+    let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    let expected = guard
+        .database
+        .as_deref()
+        .ok_or(GuardError::MissingDatabase)?;
+    if let Some(forbidden) = guard
+        .forbid_databases
+        .iter()
+        .find(|d| same(d, &target.database))
+    {
+        return Err(GuardError::ForbiddenDatabase {
+            database: forbidden.clone(),
+        });
+    }
+    let hosts = std::iter::once(target.server.as_str()).chain(connected_host);
+    for reported in hosts {
+        // `SERVER\INSTANCE` and `host.domain` forms both match a bare host name.
+        let bare = reported.split(['\\', ',']).next().unwrap_or(reported);
+        let short = bare.split('.').next().unwrap_or(bare);
+        if let Some(host) = guard
+            .forbid_hosts
+            .iter()
+            .find(|h| same(h, reported) || same(h, bare) || same(h, short))
+        {
+            return Err(GuardError::ForbiddenHost {
+                host: host.clone(),
+                reported: reported.to_string(),
+            });
+        }
+    }
+    if !same(expected, &target.database) {
+        return Err(GuardError::WrongDatabase {
+            expected: expected.to_string(),
+            actual: target.database.clone(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> Guard {
+        Guard {
+            database: Some("OS_PREPROD".into()),
+            forbid_databases: vec!["OS_PROD".into()],
+            forbid_hosts: vec!["prod-sql01".into()],
+        }
+    }
+
+    fn target(server: &str, database: &str) -> Target {
+        Target {
+            server: server.into(),
+            database: database.into(),
+        }
+    }
+
+    /// The expected database on an allowed server passes, whatever the case.
+    #[test]
+    fn expected_database_passes() {
+        assert_eq!(
+            check(&guard(), &target("preprod-sql", "os_preprod"), None),
+            Ok(())
+        );
+    }
+
+    /// Each rule refuses, naming both values.
+    #[test]
+    fn refusals() {
+        let g = guard();
+        let e = check(&g, &target("x", "OS_QA"), None).unwrap_err();
+        assert!(e.to_string().contains("OS_PREPROD") && e.to_string().contains("OS_QA"));
+        assert!(matches!(
+            check(&g, &target("x", "OS_PROD"), None),
+            Err(GuardError::ForbiddenDatabase { .. })
+        ));
+        assert!(matches!(
+            check(&g, &target("PROD-SQL01\\OUTSYSTEMS", "OS_PREPROD"), None),
+            Err(GuardError::ForbiddenHost { .. })
+        ));
+        assert!(matches!(
+            check(
+                &g,
+                &target("x", "OS_PREPROD"),
+                Some("prod-sql01.corp.example")
+            ),
+            Err(GuardError::ForbiddenHost { .. })
+        ));
+        assert_eq!(
+            check(&Guard::default(), &target("x", "y"), None),
+            Err(GuardError::MissingDatabase)
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! The plan: changes in the order they run, the notes, and the manual steps that follow.
+
+use serde::Serialize;
+
+use crate::change::{Action, Change};
+use crate::diff::{self, Dialect, Note};
+use crate::graph::{self, CycleError, Dependency};
+use crate::state::desired::{Desired, ManualStep};
+use crate::state::observed::{Catalog, Observed, Target};
+
+/// Why a plan could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The observation does not fit the desired state.
+    #[error(transparent)]
+    Diff(#[from] diff::Error),
+    /// Declared and foreign-key dependencies form a cycle.
+    #[error(transparent)]
+    Cycle(#[from] CycleError),
+}
+
+/// Everything `plan` shows and `apply` executes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The server and database the plan was made against.
+    pub target: Target,
+    /// Changes in execution order.
+    pub steps: Vec<Change>,
+    /// Notes (absent optional tables...).
+    pub notes: Vec<Note>,
+    /// Manual steps, in spec order.
+    pub manual: Vec<ManualStep>,
+    /// The dependency edges that shaped the order.
+    pub dependencies: Vec<Dependency>,
+    /// The tables the changes read and write, as resolved in the catalog.
+    pub catalog: Catalog,
+}
+
+/// Counts for the closing line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Changes that add rows.
+    pub add: usize,
+    /// Changes that modify rows.
+    pub change: usize,
+    /// Changes that delete rows.
+    pub delete: usize,
+    /// Rows affected by all changes, as observed.
+    pub rows: u64,
+}
+
+impl Plan {
+    /// Nothing to do.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Counts per action class.
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for step in &self.steps {
+            match step.action() {
+                Action::Add => s.add += 1,
+                Action::Change => s.change += 1,
+                Action::Delete => s.delete += 1,
+            }
+            s.rows += step.rows.count;
+        }
+        s
+    }
+}
+
+/// Diffs, orders and assembles the plan.
+///
+/// # Errors
+/// A dependency cycle (declared edges are checked at validation already, so this one involves a
+/// foreign key), or an observation that does not fit the desired state.
+pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result<Plan, Error> {
+    let diff = diff::diff(desired, observed, dialect)?;
+    let mut dependencies = graph::declared_dependencies(desired);
+    dependencies.extend(graph::foreign_key_dependencies(desired, observed));
+    let nodes: Vec<_> = desired.resources.iter().map(|r| r.id.clone()).collect();
+    let graph = graph::build(&nodes, &dependencies)?;
+    let mut changes = diff.changes;
+    let mut steps = Vec::with_capacity(changes.len());
+    for id in graph.order() {
+        if let Some(at) = changes.iter().position(|c| &c.id == id) {
+            steps.push(changes.swap_remove(at));
+        }
+    }
+    Ok(Plan {
+        target: observed.target.clone(),
+        steps,
+        notes: diff.notes,
+        manual: desired.manual.clone(),
+        dependencies: graph.dependencies().collect(),
+        catalog: observed.catalog.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::tests::{desired, id, inspected, resource};
+    use crate::state::desired::{ResourceKind, TableEmpty, TableName};
+    use crate::state::observed::{ForeignKey, TableRef};
+
+    fn empty(name: &str, table: &str) -> crate::state::Resource {
+        resource(
+            name,
+            ResourceKind::TableEmpty(TableEmpty {
+                table: TableName::try_from(table.to_string()).unwrap(),
+                if_exists: false,
+            }),
+            &[],
+        )
+    }
+
+    fn fk() -> ForeignKey {
+        ForeignKey {
+            name: "FK_child_parent".into(),
+            from: TableRef {
+                schema: "dbo".into(),
+                name: "child".into(),
+            },
+            to: TableRef {
+                schema: "dbo".into(),
+                name: "parent".into(),
+            },
+        }
+    }
+
+    /// Whatever the declaration order, the referencing table is emptied first.
+    #[test]
+    fn foreign_keys_order_deletes_either_way() {
+        for names in [["parent", "child"], ["child", "parent"]] {
+            let d = desired(names.iter().map(|n| empty(n, n)).collect());
+            let o = Observed {
+                target: Target {
+                    server: "s".into(),
+                    database: "d".into(),
+                },
+                resources: names
+                    .iter()
+                    .map(|n| {
+                        let referenced_by = if *n == "parent" { vec![fk()] } else { vec![] };
+                        inspected(n, n, 2, referenced_by)
+                    })
+                    .collect(),
+                catalog: Default::default(),
+                foreign_keys: vec![fk()],
+            };
+            let plan = build(
+                &d,
+                &o,
+                &Dialect {
+                    truncate_in_transaction: true,
+                },
+            )
+            .unwrap();
+            let order: Vec<_> = plan.steps.iter().map(|s| s.id.clone()).collect();
+            assert_eq!(order, vec![id("child"), id("parent")], "declared {names:?}");
+            assert_eq!(plan.summary().delete, 2);
+            assert_eq!(plan.summary().rows, 4);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The terminal plan: Terraform-like symbols (`-` delete, `~` change, `+` add), per resource,
+//! with row counts, keys and value diffs, a closing summary line, then the manual steps.
+
+use std::io::{self, Write};
+
+use similar::{ChangeTag, TextDiff};
+
+use super::mask::{shown, shown_key};
+use crate::change::{Change, ChangeKind, EmptyMethod};
+use crate::diff::Note;
+use crate::plan::Plan;
+use crate::state::observed::{DriftRow, ValueChange};
+use crate::state::Value;
+
+/// The sentence printed when the database already matches the spec.
+pub const NO_CHANGES: &str = "No changes. The database matches the spec.";
+
+/// Writes the plan.
+///
+/// # Errors
+/// Only those of `out`.
+pub fn render(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Target: database {} on server {}",
+        plan.target.database, plan.target.server
+    )?;
+    writeln!(out)?;
+    if plan.is_empty() {
+        writeln!(out, "{NO_CHANGES}")?;
+    } else {
+        writeln!(
+            out,
+            "postclone will perform the following changes, in this order:"
+        )?;
+        for (i, step) in plan.steps.iter().enumerate() {
+            writeln!(out)?;
+            change(i + 1, step, out)?;
+        }
+    }
+    if !plan.notes.is_empty() {
+        writeln!(out)?;
+        for note in &plan.notes {
+            match note {
+                Note::TableAbsent { id, table } => writeln!(
+                    out,
+                    "  = {id}: table {table} is not present on this platform; nothing to do"
+                )?,
+            }
+        }
+    }
+    if !plan.is_empty() {
+        let s = plan.summary();
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Plan: {} to add, {} to change, {} to delete ({} {} affected).",
+            s.add,
+            s.change,
+            s.delete,
+            s.rows,
+            if s.rows == 1 { "row" } else { "rows" }
+        )?;
+    }
+    manual(plan, out)
+}
+
+fn change(n: usize, step: &Change, out: &mut impl Write) -> io::Result<()> {
+    let rows = |count: u64| {
+        if count == 1 {
+            "1 row".to_string()
+        } else {
+            format!("{count} rows")
+        }
+    };
+    let title = match &step.description {
+        Some(d) => format!("{}: {d}", step.id),
+        None => step.id.to_string(),
+    };
+    writeln!(
+        out,
+        "  # {n}. {title}{}",
+        if step.secret { " (values masked)" } else { "" }
+    )?;
+    let symbol = step.action().symbol();
+    match &step.kind {
+        ChangeKind::DeleteRows { table, .. } => {
+            writeln!(
+                out,
+                "  {symbol} delete {} from {}",
+                rows(step.rows.count),
+                table.table
+            )?;
+        }
+        ChangeKind::EmptyTable { table, method } => {
+            let how = match method {
+                EmptyMethod::Truncate => "TRUNCATE".to_string(),
+                EmptyMethod::Delete { reason } => format!("DELETE, {reason}"),
+            };
+            writeln!(
+                out,
+                "  {symbol} empty {} ({}, {how})",
+                table.table,
+                rows(step.rows.count)
+            )?;
+        }
+        ChangeKind::SetColumns {
+            table, assignments, ..
+        } => {
+            let columns: Vec<&str> = assignments.iter().map(|a| a.column.as_str()).collect();
+            writeln!(
+                out,
+                "  {symbol} update {} in {} (set {})",
+                rows(step.rows.count),
+                table.table,
+                columns.join(", ")
+            )?;
+        }
+        ChangeKind::RunFix { .. } => {
+            writeln!(
+                out,
+                "  {symbol} run the fix statement ({} returned by the check query)",
+                rows(step.rows.count)
+            )?;
+        }
+    }
+    let row_symbol = if matches!(
+        step.kind,
+        ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. }
+    ) {
+        '-'
+    } else {
+        '~'
+    };
+    for row in &step.rows.sample {
+        drift_row(row_symbol, row, step, out)?;
+    }
+    let hidden = step
+        .rows
+        .count
+        .saturating_sub(step.rows.sample.len() as u64);
+    if hidden > 0 {
+        writeln!(out, "      … and {} more", rows(hidden))?;
+    }
+    Ok(())
+}
+
+fn drift_row(symbol: char, row: &DriftRow, step: &Change, out: &mut impl Write) -> io::Result<()> {
+    // Custom check rows have no declared key: all their columns are shown, masked if secret.
+    let custom = matches!(step.kind, ChangeKind::RunFix { .. });
+    if row.key.is_empty() {
+        writeln!(out, "      {symbol} (row without a primary key)")?;
+    } else {
+        let key: Vec<String> = row
+            .key
+            .iter()
+            .map(|(column, value)| {
+                let value = if custom {
+                    shown(value, step.secret)
+                } else {
+                    shown_key(value)
+                };
+                format!("{column} = {value}")
+            })
+            .collect();
+        writeln!(out, "      {symbol} {}", key.join(", "))?;
+    }
+    for c in &row.changes {
+        value_change(c, step.secret, out)?;
+    }
+    Ok(())
+}
+
+fn value_change(c: &ValueChange, secret: bool, out: &mut impl Write) -> io::Result<()> {
+    if secret {
+        return writeln!(out, "          ~ {}: (sensitive value changes)", c.column);
+    }
+    writeln!(out, "          ~ {}: {} -> {}", c.column, c.old, c.new)?;
+    if let (Value::Text(old), Value::Text(new)) = (&c.old, &c.new) {
+        if !old.is_empty() && !new.is_empty() {
+            writeln!(out, "            {}", inline_diff(old, new))?;
+        }
+    }
+    Ok(())
+}
+
+/// `prod.example.com` → `preprod.example.com` as `[+pre+]prod.example.com`: only what changes is
+/// marked, so a long URL with a one-word change reads at a glance.
+#[must_use]
+pub fn inline_diff(old: &str, new: &str) -> String {
+    let diff = TextDiff::from_chars(old, new);
+    let mut out = String::new();
+    let mut open: Option<ChangeTag> = None;
+    for change in diff.iter_all_changes() {
+        let tag = change.tag();
+        if open != Some(tag) {
+            close(&mut out, open);
+            match tag {
+                ChangeTag::Delete => out.push_str("[-"),
+                ChangeTag::Insert => out.push_str("[+"),
+                ChangeTag::Equal => {}
+            }
+            open = Some(tag);
+        }
+        out.push_str(change.value());
+    }
+    close(&mut out, open);
+    out
+}
+
+fn close(out: &mut String, tag: Option<ChangeTag>) {
+    match tag {
+        Some(ChangeTag::Delete) => out.push_str("-]"),
+        Some(ChangeTag::Insert) => out.push_str("+]"),
+        _ => {}
+    }
+}
+
+fn manual(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    if plan.manual.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Manual steps (postclone cannot do these; do them in order after apply):"
+    )?;
+    for (i, step) in plan.manual.iter().enumerate() {
+        writeln!(out, "  {}. {} [{}]", i + 1, step.title, step.id)?;
+        if let Some(details) = &step.details {
+            for line in details.lines() {
+                writeln!(out, "       {line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only the changed characters are marked.
+    #[test]
+    fn inline_diff_marks_changes() {
+        assert_eq!(
+            inline_diff(
+                "https://prod.example.com/x",
+                "https://preprod.example.com/x"
+            ),
+            "https://pr[+epr+]od.example.com/x"
+        );
+        assert_eq!(inline_diff("abc", "abd"), "ab[-c-][+d+]");
+    }
+}

@@ -1,0 +1,703 @@
+//! Reading spec files: YAML → typed parts, one key and one resource at a time, so that every
+//! problem of a file is reported at once; then includes, excludes and cross-resource checks.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value as Yaml};
+
+use super::source_map::{self, Position, SourceMap};
+use super::validate;
+use super::{builtin_path, Error, ProblemCode, ResourceHeader, SpecProblem};
+use crate::profile;
+use crate::state::desired::{
+    ColumnValues, Custom, Desired, EngineKind, Guard, ManualStep, Origin, Resource, ResourceId,
+    ResourceKind, RowsAbsent, TableEmpty,
+};
+
+/// Loads, merges and validates the spec at `path` and everything it includes.
+///
+/// # Errors
+/// [`Error::Read`] when the file cannot be read; [`Error::Invalid`] with every problem found.
+pub fn load(path: &Path) -> Result<Desired, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_str(path, &text)
+}
+
+/// Loads a spec from text; `path` names it in messages and anchors relative includes.
+///
+/// # Errors
+/// [`Error::Invalid`] with every problem found.
+pub fn load_str(path: &Path, text: &str) -> Result<Desired, Error> {
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut loader = Loader::default();
+    let mut stack = vec![path.to_path_buf()];
+    let parts = loader.file(path, text, &base_dir, &mut stack);
+    let desired = loader.finish(path, parts, base_dir);
+    if loader.problems.is_empty() {
+        if let Some(desired) = desired {
+            return Ok(desired);
+        }
+    }
+    Err(Error::Invalid {
+        file: path.to_path_buf(),
+        problems: loader.problems,
+    })
+}
+
+/// A resource with the places its cross-references are written.
+pub(super) struct Located<T> {
+    pub(super) item: T,
+    pub(super) origin: Origin,
+    /// For resources: where each `after:` entry is written.
+    pub(super) after_origins: Vec<Origin>,
+}
+
+/// What one file (with its includes, already merged) contributes.
+#[derive(Default)]
+struct Parts {
+    engine: Option<EngineKind>,
+    connection: Option<(String, Origin)>,
+    guard: Option<Guard>,
+    exclude: Vec<Located<ResourceId>>,
+    resources: Vec<Located<Resource>>,
+    manual: Vec<Located<ManualStep>>,
+}
+
+impl Parts {
+    /// Appends `own` after `self` (the includes); `own` settings win.
+    fn then(mut self, own: Parts) -> Parts {
+        self.engine = own.engine.or(self.engine);
+        self.connection = own.connection.or(self.connection);
+        self.guard = own.guard.or(self.guard);
+        self.exclude.extend(own.exclude);
+        self.resources.extend(own.resources);
+        self.manual.extend(own.manual);
+        self
+    }
+}
+
+/// Locates problems in one file.
+struct FileCtx<'a> {
+    file: PathBuf,
+    map: SourceMap,
+    lines: Vec<&'a str>,
+}
+
+impl FileCtx<'_> {
+    fn origin(&self, at: Option<Position>) -> Origin {
+        let p = at.unwrap_or(Position { line: 0, column: 0 });
+        Origin {
+            file: self.file.clone(),
+            line: p.line,
+            column: p.column,
+        }
+    }
+
+    fn problem(
+        &self,
+        at: Option<Position>,
+        field: &str,
+        code: ProblemCode,
+        message: String,
+        help: Option<String>,
+    ) -> SpecProblem {
+        let origin = self.origin(at);
+        SpecProblem {
+            source_line: origin
+                .line
+                .checked_sub(1)
+                .and_then(|i| self.lines.get(i))
+                .map(|l| (*l).to_string()),
+            file: origin.file,
+            line: origin.line,
+            column: origin.column,
+            field: field.to_string(),
+            code,
+            message,
+            help,
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Loader {
+    pub(super) problems: Vec<SpecProblem>,
+}
+
+/// The top-level keys the loader reads; `SpecFile` documents the same set.
+pub(super) const TOP_LEVEL_KEYS: [&str; 7] = [
+    "engine",
+    "connection",
+    "guard",
+    "include",
+    "exclude",
+    "resources",
+    "manual",
+];
+
+impl Loader {
+    /// Reads one file and, depth first, what it includes.
+    fn file(
+        &mut self,
+        file: &Path,
+        text: &str,
+        base_dir: &Path,
+        stack: &mut Vec<PathBuf>,
+    ) -> Parts {
+        let ctx = FileCtx {
+            file: file.to_path_buf(),
+            map: SourceMap::parse(text),
+            lines: text.lines().collect(),
+        };
+        let doc: Yaml = match serde_yaml::from_str(text) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let at = e.location().map(|l| Position {
+                    line: l.line(),
+                    column: l.column(),
+                });
+                self.problems.push(ctx.problem(
+                    at,
+                    "",
+                    ProblemCode::YamlSyntax,
+                    format!("not valid YAML: {}", strip_location(&e.to_string())),
+                    None,
+                ));
+                return Parts::default();
+            }
+        };
+        let mapping = match doc {
+            Yaml::Mapping(m) => m,
+            Yaml::Null => Mapping::new(),
+            other => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(""),
+                    "",
+                    ProblemCode::InvalidField,
+                    format!("a spec is a mapping of keys, found {}", kind_of(&other)),
+                    Some("start from the example in README.md".into()),
+                ));
+                return Parts::default();
+            }
+        };
+
+        let mut own = Parts::default();
+        let mut includes: Vec<(String, Origin)> = Vec::new();
+        for (key, value) in mapping {
+            let Some(key) = key.as_str().map(str::to_string) else {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(""),
+                    "",
+                    ProblemCode::InvalidField,
+                    "a top-level key is not a string".into(),
+                    None,
+                ));
+                continue;
+            };
+            match key.as_str() {
+                "engine" => own.engine = self.typed(&ctx, "engine", value),
+                "connection" => {
+                    own.connection = self
+                        .typed::<String>(&ctx, "connection", value)
+                        .map(|c| (c, ctx.origin(ctx.map.value("connection"))));
+                }
+                "guard" => own.guard = self.typed(&ctx, "guard", value),
+                "include" => {
+                    let list: Vec<String> = self.typed(&ctx, "include", value).unwrap_or_default();
+                    for (i, name) in list.into_iter().enumerate() {
+                        let at = ctx.origin(ctx.map.value(&source_map::index("include", i)));
+                        includes.push((name, at));
+                    }
+                }
+                "exclude" => {
+                    for (i, item) in self
+                        .sequence(&ctx, "exclude", value)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let path = source_map::index("exclude", i);
+                        if let Some(id) = self.typed::<ResourceId>(&ctx, &path, item) {
+                            own.exclude.push(Located {
+                                item: id,
+                                origin: ctx.origin(ctx.map.value(&path)),
+                                after_origins: vec![],
+                            });
+                        }
+                    }
+                }
+                "resources" => {
+                    for (i, item) in self
+                        .sequence(&ctx, "resources", value)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        if let Some(r) =
+                            self.resource(&ctx, &source_map::index("resources", i), item)
+                        {
+                            own.resources.push(r);
+                        }
+                    }
+                }
+                "manual" => {
+                    for (i, item) in self.sequence(&ctx, "manual", value).into_iter().enumerate() {
+                        let path = source_map::index("manual", i);
+                        if let Some(step) = self.typed::<ManualStep>(&ctx, &path, item) {
+                            own.manual.push(Located {
+                                item: step,
+                                origin: ctx.origin(ctx.map.value(&path)),
+                                after_origins: vec![],
+                            });
+                        }
+                    }
+                }
+                other => self.problems.push(ctx.problem(
+                    ctx.map.key(other),
+                    other,
+                    ProblemCode::InvalidField,
+                    format!("unknown key `{other}`"),
+                    Some(format!("top-level keys are {}", TOP_LEVEL_KEYS.join(", "))),
+                )),
+            }
+        }
+
+        let mut merged = Parts::default();
+        for (name, at) in includes {
+            merged = merged.then(self.include(&name, &at, base_dir, stack));
+        }
+        merged.then(own)
+    }
+
+    /// Loads one `include:` entry: a built-in profile by name, or a file relative to the
+    /// including one.
+    fn include(
+        &mut self,
+        name: &str,
+        at: &Origin,
+        base_dir: &Path,
+        stack: &mut Vec<PathBuf>,
+    ) -> Parts {
+        let is_file = name.contains('/') || name.ends_with(".yaml") || name.ends_with(".yml");
+        let (path, text, dir) = if is_file {
+            let path = base_dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    (path, text, dir)
+                }
+                Err(e) => {
+                    self.problems.push(problem_at(
+                        at,
+                        "include",
+                        ProblemCode::Include,
+                        format!("cannot read included file {}: {e}", path.display()),
+                        None,
+                    ));
+                    return Parts::default();
+                }
+            }
+        } else {
+            match profile::get(name) {
+                Some(text) => (builtin_path(name), text.to_string(), base_dir.to_path_buf()),
+                None => {
+                    self.problems.push(problem_at(
+                        at,
+                        "include",
+                        ProblemCode::Include,
+                        format!("unknown built-in profile `{name}`"),
+                        Some(format!(
+                            "built-in profiles: {}; include a file with a relative path such as ./base.yaml",
+                            profile::NAMES.join(", ")
+                        )),
+                    ));
+                    return Parts::default();
+                }
+            }
+        };
+        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if stack.contains(&key) {
+            self.problems.push(problem_at(
+                at,
+                "include",
+                ProblemCode::Include,
+                format!("{} includes itself", path.display()),
+                Some("remove the include that closes the loop".into()),
+            ));
+            return Parts::default();
+        }
+        stack.push(key);
+        let parts = self.file(&path, &text, &dir, stack);
+        stack.pop();
+        parts
+    }
+
+    /// Reads one resource: the common header, then the kind's own keys.
+    fn resource(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        path: &str,
+        value: Yaml,
+    ) -> Option<Located<Resource>> {
+        let Yaml::Mapping(mapping) = value else {
+            self.problems.push(ctx.problem(
+                ctx.map.value(path),
+                path,
+                ProblemCode::InvalidField,
+                format!(
+                    "a resource is a mapping with `id` and `kind`, found {}",
+                    kind_of(&value)
+                ),
+                None,
+            ));
+            return None;
+        };
+        let mut header = Mapping::new();
+        let mut body = Mapping::new();
+        let mut kind = None;
+        for (k, v) in mapping {
+            match k.as_str() {
+                Some("kind") => kind = Some(v),
+                Some(name) if ResourceHeader::KEYS.contains(&name) => {
+                    header.insert(k, v);
+                }
+                _ => {
+                    body.insert(k, v);
+                }
+            }
+        }
+        let header: Option<ResourceHeader> = self.typed(ctx, path, Yaml::Mapping(header));
+        let kind_path = source_map::child(path, "kind");
+        let kind_name = match kind {
+            Some(Yaml::String(name)) => Some(name),
+            Some(other) => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&kind_path),
+                    &kind_path,
+                    ProblemCode::InvalidField,
+                    format!("`kind` is a name, found {}", kind_of(&other)),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+            None => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(path),
+                    path,
+                    ProblemCode::InvalidField,
+                    "missing field `kind`".into(),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+        };
+        let body = Yaml::Mapping(body);
+        let kind = match kind_name.as_deref() {
+            None => None,
+            Some("rows_absent") => self
+                .typed::<RowsAbsent>(ctx, path, body)
+                .map(ResourceKind::RowsAbsent),
+            Some("column_values") => self
+                .typed::<ColumnValues>(ctx, path, body)
+                .map(ResourceKind::ColumnValues),
+            Some("table_empty") => self
+                .typed::<TableEmpty>(ctx, path, body)
+                .map(ResourceKind::TableEmpty),
+            Some("custom") => self
+                .typed::<Custom>(ctx, path, body)
+                .map(ResourceKind::Custom),
+            Some(other) => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&kind_path),
+                    &kind_path,
+                    ProblemCode::UnknownKind,
+                    format!("unknown resource kind `{other}`"),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+        };
+        let (header, kind) = (header?, kind?);
+        if let ResourceKind::ColumnValues(c) = &kind {
+            if c.set.is_empty() {
+                let set_path = source_map::child(path, "set");
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&set_path),
+                    &set_path,
+                    ProblemCode::InvalidField,
+                    "`set` names no column".into(),
+                    Some("list at least one `COLUMN: value`".into()),
+                ));
+            }
+        }
+        let after_origins = (0..header.after.len())
+            .map(|i| {
+                ctx.origin(
+                    ctx.map
+                        .value(&source_map::index(&source_map::child(path, "after"), i)),
+                )
+            })
+            .collect();
+        let table_origin = kind
+            .table()
+            .map(|_| ctx.origin(ctx.map.value(&source_map::child(path, "table"))));
+        Some(Located {
+            item: Resource {
+                id: header.id,
+                kind,
+                after: header.after,
+                description: header.description,
+                secret: header.secret,
+                origin: ctx.origin(ctx.map.value(path)),
+                table_origin,
+            },
+            origin: ctx.origin(ctx.map.value(path)),
+            after_origins,
+        })
+    }
+
+    /// A sequence value, or a problem and nothing.
+    fn sequence(&mut self, ctx: &FileCtx<'_>, path: &str, value: Yaml) -> Vec<Yaml> {
+        match value {
+            Yaml::Sequence(items) => items,
+            Yaml::Null => Vec::new(),
+            other => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(path),
+                    path,
+                    ProblemCode::InvalidField,
+                    format!("`{path}` is a list, found {}", kind_of(&other)),
+                    None,
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Deserializes `value` found at `path`; a failure becomes a problem at the failing field.
+    fn typed<T: DeserializeOwned>(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        path: &str,
+        value: Yaml,
+    ) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let mut field = if inner == "." {
+                    path.to_string()
+                } else if inner.starts_with('[') {
+                    format!("{path}{inner}")
+                } else {
+                    source_map::child(path, &inner)
+                };
+                let message = e.into_inner().to_string();
+                // An unknown key is best shown where the key is written.
+                let at = match unknown_field(&message) {
+                    Some(key) => {
+                        // serde_path_to_error usually ends the path with the unknown key already.
+                        if !field.ends_with(&format!(".{key}")) && field != key {
+                            field = source_map::child(&field, key);
+                        }
+                        ctx.map.key(&field)
+                    }
+                    None => ctx.map.value(&field),
+                };
+                self.problems.push(ctx.problem(
+                    at,
+                    &field,
+                    ProblemCode::InvalidField,
+                    message,
+                    None,
+                ));
+                None
+            }
+        }
+    }
+
+    /// Merges the parts of the top-level file, runs the cross-resource checks and removes the
+    /// excluded resources.
+    fn finish(&mut self, file: &Path, parts: Parts, base_dir: PathBuf) -> Option<Desired> {
+        let engine = parts.engine;
+        let unreadable = self
+            .problems
+            .iter()
+            .any(|p| p.code == ProblemCode::YamlSyntax);
+        if engine.is_none() && !unreadable {
+            self.problems.push(SpecProblem {
+                file: file.to_path_buf(),
+                line: 1,
+                column: 1,
+                field: "engine".into(),
+                code: ProblemCode::MissingEngine,
+                message: "missing field `engine`".into(),
+                help: Some("add `engine: sqlserver` or `engine: oracle`".into()),
+                source_line: None,
+            });
+        }
+        if let Some((connection, origin)) = &parts.connection {
+            if let Err(message) = check_interpolation(connection) {
+                self.problems.push(problem_at(
+                    origin,
+                    "connection",
+                    ProblemCode::EnvVariable,
+                    message,
+                    Some("write ${env:NAME} with NAME made of letters, digits and _".into()),
+                ));
+            }
+        }
+        self.problems.extend(validate::cross_references(
+            &parts.resources,
+            &parts.manual,
+            &parts.exclude,
+        ));
+        let excluded: Vec<&ResourceId> = parts.exclude.iter().map(|e| &e.item).collect();
+        let resources = parts
+            .resources
+            .into_iter()
+            .map(|r| r.item)
+            .filter(|r| !excluded.contains(&&r.id))
+            .collect();
+        let manual = parts
+            .manual
+            .into_iter()
+            .map(|m| m.item)
+            .filter(|m| !excluded.contains(&&m.id))
+            .collect();
+        Some(Desired {
+            engine: engine?,
+            connection: parts.connection.map(|(c, _)| c),
+            base_dir,
+            guard: parts.guard.unwrap_or_default(),
+            resources,
+            manual,
+        })
+    }
+}
+
+pub(super) fn problem_at(
+    origin: &Origin,
+    field: &str,
+    code: ProblemCode,
+    message: String,
+    help: Option<String>,
+) -> SpecProblem {
+    SpecProblem {
+        file: origin.file.clone(),
+        line: origin.line,
+        column: origin.column,
+        field: field.to_string(),
+        code,
+        message,
+        help,
+        source_line: line_of(&origin.file, origin.line),
+    }
+}
+
+/// The text of a line of a spec file or built-in profile, for the caret display.
+fn line_of(file: &Path, line: usize) -> Option<String> {
+    let text = match file.to_str().and_then(|f| f.strip_prefix("builtin:")) {
+        Some(name) => profile::get(name)?.to_string(),
+        None => std::fs::read_to_string(file).ok()?,
+    };
+    text.lines().nth(line.checked_sub(1)?).map(str::to_string)
+}
+
+/// `unknown field `x`, expected ...` → `x`.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// serde_yaml appends " at line L column C"; the problem shows the location itself.
+fn strip_location(message: &str) -> &str {
+    message
+        .rfind(" at line ")
+        .map_or(message, |at| &message[..at])
+}
+
+fn kind_of(value: &Yaml) -> &'static str {
+    match value {
+        Yaml::Null => "nothing",
+        Yaml::Bool(_) => "a boolean",
+        Yaml::Number(_) => "a number",
+        Yaml::String(_) => "a string",
+        Yaml::Sequence(_) => "a list",
+        Yaml::Mapping(_) => "a mapping",
+        Yaml::Tagged(_) => "a tagged value",
+    }
+}
+
+/// The `${env:NAME}` references of a text, in order.
+///
+/// # Errors
+/// A `${` that does not open a well-formed `${env:NAME}`.
+pub(crate) fn env_references(text: &str) -> Result<Vec<(std::ops::Range<usize>, &str)>, String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(start) = text[from..].find("${").map(|i| i + from) {
+        let end = text[start..]
+            .find('}')
+            .map(|i| i + start)
+            .ok_or_else(|| format!("`${{` at byte {start} is never closed"))?;
+        let inner = &text[start + 2..end];
+        let name = inner
+            .strip_prefix("env:")
+            .ok_or_else(|| format!("`${{{inner}}}` is not an environment reference"))?;
+        let valid = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("`${{{inner}}}` does not name a variable"));
+        }
+        out.push((start..end + 1, name));
+        from = end + 1;
+    }
+    Ok(out)
+}
+
+fn check_interpolation(text: &str) -> Result<(), String> {
+    env_references(text).map(|_| ())
+}
+
+/// Replaces every `${env:NAME}` with the variable's value.
+///
+/// # Errors
+/// The name of the first unset variable, or a malformed reference.
+pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (range, name) in env_references(text)? {
+        out.push_str(&text[last..range.start]);
+        let value =
+            lookup(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
+        out.push_str(&value);
+        last = range.end;
+    }
+    out.push_str(&text[last..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `${env:NAME}` is replaced; unset or malformed references are errors.
+    #[test]
+    fn interpolation() {
+        let env = |n: &str| (n == "HOST").then(|| "db1".to_string());
+        assert_eq!(
+            interpolate("server=${env:HOST};x", env).unwrap(),
+            "server=db1;x"
+        );
+        assert!(interpolate("${env:NOPE}", env)
+            .unwrap_err()
+            .contains("NOPE"));
+        assert!(interpolate("${HOST}", env).is_err());
+        assert!(interpolate("${env:HOST", env).is_err());
+        assert_eq!(interpolate("no refs", env).unwrap(), "no refs");
+    }
+}

@@ -1,0 +1,565 @@
+//! The desired state: what a spec declares, once loaded, merged and validated.
+//!
+//! These types are engine-neutral and carry no database handle. They derive `Deserialize` and
+//! `JsonSchema` because the spec is written in exactly these shapes; the `spec` layer adds the
+//! file handling, locations and cross-resource checks around them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::value::Value;
+
+/// The name a resource is known by in plans, `after:` lists, `exclude:` and `--target`.
+///
+/// Lowercase letters, digits, `-`, `_` and `.`; it starts with a letter or a digit.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct ResourceId(#[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]*$"))] String);
+
+impl ResourceId {
+    /// The id as written in the spec.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ResourceId {
+    type Error = String;
+
+    fn try_from(id: String) -> Result<Self, Self::Error> {
+        let mut chars = id.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let rest_ok = chars.all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
+        });
+        if first_ok && rest_ok {
+            Ok(ResourceId(id))
+        } else {
+            Err(format!(
+                "invalid resource id {id:?}: use lowercase letters, digits, '-', '_' or '.', starting with a letter or digit"
+            ))
+        }
+    }
+}
+
+impl From<ResourceId> for String {
+    fn from(id: ResourceId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A table as the spec names it: `name` or `schema.name`.
+///
+/// The name is only a lookup key: the engine finds the real table in the catalog (case-insensitively)
+/// and refuses names it cannot find, so nothing written here ever reaches SQL text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+pub struct TableName {
+    /// The schema, when the spec names one.
+    pub schema: Option<String>,
+    /// The table name.
+    pub name: String,
+}
+
+impl TryFrom<String> for TableName {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let invalid = |why: &str| format!("invalid table name {text:?}: {why}");
+        if text.trim().is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(invalid("it contains a control character"));
+        }
+        let (schema, name) = match text.split_once('.') {
+            Some((schema, name)) if !schema.is_empty() && !name.is_empty() => {
+                (Some(schema.to_string()), name.to_string())
+            }
+            Some(_) => return Err(invalid("write `table` or `schema.table`")),
+            None => (None, text.clone()),
+        };
+        if name.len() > 128 || schema.as_ref().is_some_and(|s| s.len() > 128) {
+            return Err(invalid("an identifier is longer than 128 characters"));
+        }
+        Ok(TableName { schema, name })
+    }
+}
+
+impl From<TableName> for String {
+    fn from(t: TableName) -> String {
+        t.to_string()
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(schema) => write!(f, "{schema}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// How a condition selects rows by one column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Predicate {
+    /// `column IN (values)`.
+    In(Vec<Value>),
+    /// `column NOT IN (values)`: as in SQL, rows where the column is NULL are not selected.
+    NotIn(Vec<Value>),
+    /// `column IN (SELECT other_column FROM other_table WHERE ...)`: rows related to rows of
+    /// another table (a site property whose definition is secret, an entity of a module...).
+    InSelect(Box<Subselect>),
+}
+
+/// The rows of another table that a condition relates to, and the column it compares with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subselect {
+    /// The other table, checked against the catalog.
+    pub table: TableName,
+    /// Its column whose values the condition's column must be among.
+    pub column: String,
+    /// Conditions on the other table's rows; empty means all of them.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+}
+
+/// One condition of a `where:` list; the conditions of a list all have to hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ConditionSpec", into = "ConditionSpec")]
+pub struct Condition {
+    /// The column tested (checked against the catalog).
+    pub column: String,
+    /// How it is tested.
+    pub predicate: Predicate,
+}
+
+// Written as a `ConditionSpec`, so documented as one.
+impl JsonSchema for Condition {
+    fn schema_name() -> String {
+        "Condition".into()
+    }
+
+    fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        ConditionSpec::json_schema(gen)
+    }
+}
+
+/// How a condition is written: a column and exactly one of `in`, `not_in`, `in_select`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    /// The column tested.
+    pub column: String,
+    /// Select rows whose column equals one of these values.
+    #[serde(rename = "in", default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<Value>>,
+    /// Select rows whose column is not NULL and equals none of these values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_in: Option<Vec<Value>>,
+    /// Select rows whose column equals `column` of a row of another table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_select: Option<Box<Subselect>>,
+}
+
+impl TryFrom<ConditionSpec> for Condition {
+    type Error = String;
+
+    fn try_from(spec: ConditionSpec) -> Result<Self, Self::Error> {
+        let column = spec.column;
+        let values = |values: Vec<Value>| {
+            if values.is_empty() {
+                return Err(format!(
+                    "condition on column {column:?} has an empty value list"
+                ));
+            }
+            if values.iter().any(Value::is_null) {
+                return Err(format!(
+                    "condition on column {column:?} lists null: SQL never matches NULL with `in`/`not_in`"
+                ));
+            }
+            Ok(values)
+        };
+        let predicate = match (spec.one_of, spec.not_in, spec.in_select) {
+            (Some(v), None, None) => Predicate::In(values(v)?),
+            (None, Some(v), None) => Predicate::NotIn(values(v)?),
+            (None, None, Some(s)) => Predicate::InSelect(s),
+            _ => {
+                return Err(format!(
+                "condition on column {column:?} needs exactly one of `in`, `not_in` or `in_select`"
+            ))
+            }
+        };
+        Ok(Condition { column, predicate })
+    }
+}
+
+impl From<Condition> for ConditionSpec {
+    fn from(c: Condition) -> Self {
+        let mut spec = ConditionSpec {
+            column: c.column,
+            one_of: None,
+            not_in: None,
+            in_select: None,
+        };
+        match c.predicate {
+            Predicate::In(v) => spec.one_of = Some(v),
+            Predicate::NotIn(v) => spec.not_in = Some(v),
+            Predicate::InSelect(s) => spec.in_select = Some(s),
+        }
+        spec
+    }
+}
+
+/// Every table a filter reads, its own subselects included, in order.
+pub fn filter_tables(filter: &[Condition]) -> Vec<&TableName> {
+    let mut out = Vec::new();
+    for c in filter {
+        if let Predicate::InSelect(s) = &c.predicate {
+            out.push(&s.table);
+            out.extend(filter_tables(&s.filter));
+        }
+    }
+    out
+}
+
+/// A value read from a row of another table, matched column by column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The other table, checked against the catalog.
+    pub table: TableName,
+    /// The column whose value is taken.
+    pub column: String,
+    /// Other table's column → this table's column; all must be equal. A row with no match is
+    /// left untouched.
+    #[serde(rename = "match")]
+    pub on: BTreeMap<String, String>,
+}
+
+/// Shorthands for lookups the platform metamodel defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueOrigin {
+    /// The `DEFAULT_VALUE` of the row's site property definition
+    /// (`OSSYS_SITE_PROPERTY_DEFINITION`, matched on `ID` = `SITE_PROPERTY_DEFINITION_ID`).
+    SitePropertyDefault,
+}
+
+impl ValueOrigin {
+    /// The lookup this shorthand stands for.
+    #[must_use]
+    pub fn lookup(self) -> Lookup {
+        match self {
+            ValueOrigin::SitePropertyDefault => Lookup {
+                table: TableName {
+                    schema: None,
+                    name: "OSSYS_SITE_PROPERTY_DEFINITION".into(),
+                },
+                column: "DEFAULT_VALUE".into(),
+                on: BTreeMap::from([("ID".into(), "SITE_PROPERTY_DEFINITION_ID".into())]),
+            },
+        }
+    }
+}
+
+/// The value a column must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ColumnValue {
+    /// A literal value, bound as a parameter.
+    Literal(Value),
+    /// A value from the platform metamodel: `{from: site_property_default}`.
+    Derived {
+        /// Which one.
+        from: ValueOrigin,
+    },
+    /// A value read from another table: `{lookup: {table, column, match}}`.
+    Lookup {
+        /// Where it is read.
+        lookup: Lookup,
+    },
+}
+
+impl ColumnValue {
+    /// The lookup behind this value, if it is not a literal.
+    #[must_use]
+    pub fn lookup(&self) -> Option<Lookup> {
+        match self {
+            ColumnValue::Literal(_) => None,
+            ColumnValue::Derived { from } => Some(from.lookup()),
+            ColumnValue::Lookup { lookup } => Some(lookup.clone()),
+        }
+    }
+}
+
+/// `rows_absent`: no row of `table` matches `where` (every row, when `where` is empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RowsAbsent {
+    /// The table, checked against the catalog.
+    pub table: TableName,
+    /// Conditions that all hold on the rows to delete; empty means every row.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// `column_values`: every row of `table` matching `where` holds the values in `set`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnValues {
+    /// The table, checked against the catalog.
+    pub table: TableName,
+    /// Conditions that all hold on the rows concerned; empty means every row.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// Column name → value it must hold.
+    pub set: BTreeMap<String, ColumnValue>,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// `table_empty`: `table` holds no row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableEmpty {
+    /// The table, checked against the catalog.
+    pub table: TableName,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// `custom`: a check query whose rows are drift, and a statement that fixes them.
+///
+/// The escape hatch for what no other kind covers. Both are run as written; the fix must leave
+/// the check returning no rows, or `apply` reports that it did not converge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Custom {
+    /// A query; every row it returns is a drifted row.
+    pub check: String,
+    /// The statement that removes the drift.
+    pub fix: String,
+}
+
+/// What a resource declares, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// Rows absent from a table.
+    RowsAbsent(RowsAbsent),
+    /// Columns holding given values.
+    ColumnValues(ColumnValues),
+    /// A table without rows.
+    TableEmpty(TableEmpty),
+    /// A check query and a fix statement.
+    Custom(Custom),
+}
+
+impl ResourceKind {
+    /// Every kind name, as written after `kind:`.
+    pub const NAMES: [&'static str; 4] = ["rows_absent", "column_values", "table_empty", "custom"];
+
+    /// The table the resource is about, if it names one.
+    #[must_use]
+    pub fn table(&self) -> Option<&TableName> {
+        match self {
+            ResourceKind::RowsAbsent(r) => Some(&r.table),
+            ResourceKind::ColumnValues(r) => Some(&r.table),
+            ResourceKind::TableEmpty(r) => Some(&r.table),
+            ResourceKind::Custom(_) => None,
+        }
+    }
+
+    /// Whether a missing table is acceptable.
+    #[must_use]
+    pub fn if_exists(&self) -> bool {
+        match self {
+            ResourceKind::RowsAbsent(r) => r.if_exists,
+            ResourceKind::ColumnValues(r) => r.if_exists,
+            ResourceKind::TableEmpty(r) => r.if_exists,
+            ResourceKind::Custom(_) => false,
+        }
+    }
+}
+
+/// A place in a spec file, for messages that point the user at what they wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// The spec file (or `<profile NAME>` for built-in profiles).
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// One declared resource, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resource {
+    /// Unique id.
+    pub id: ResourceId,
+    /// What it declares.
+    #[serde(flatten)]
+    pub kind: ResourceKind,
+    /// Resources that must be applied before this one.
+    pub after: Vec<ResourceId>,
+    /// A sentence for the plan.
+    pub description: Option<String>,
+    /// Mask every value this resource shows (keys stay visible).
+    pub secret: bool,
+    /// Where the resource is declared.
+    pub origin: Origin,
+    /// Where its `table:` is written, for catalog errors.
+    pub table_origin: Option<Origin>,
+}
+
+/// A runbook step no database change can do; listed after the plan, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualStep {
+    /// Unique id (shared namespace with resources).
+    pub id: ResourceId,
+    /// One line: what to do.
+    pub title: String,
+    /// How to do it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+/// Names that must, or must not, be the target: checked against what the server reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    /// The database this spec is for; `apply` refuses any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Database names that must never be the target (production's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbid_databases: Vec<String>,
+    /// Server host names that must never be the target (production's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbid_hosts: Vec<String>,
+}
+
+/// The database engine a spec targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// Microsoft SQL Server (and the embedded engine).
+    Sqlserver,
+    /// Oracle Database.
+    Oracle,
+}
+
+/// Everything a spec declares, after includes, excludes and validation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Desired {
+    /// The engine.
+    pub engine: EngineKind,
+    /// The connection written in the spec (after `${env:..}`), if any. May hold a password.
+    #[serde(skip)]
+    pub connection: Option<String>,
+    /// The directory relative paths in the connection are resolved from.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The guard.
+    pub guard: Guard,
+    /// Resources, in declaration order (included files first).
+    pub resources: Vec<Resource>,
+    /// Manual steps, in order.
+    pub manual: Vec<ManualStep>,
+}
+
+impl Desired {
+    /// The resource with this id.
+    #[must_use]
+    pub fn resource(&self, id: &ResourceId) -> Option<&Resource> {
+        self.resources.iter().find(|r| &r.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids accept the documented alphabet and reject the rest.
+    #[test]
+    fn resource_id_alphabet() {
+        assert!(ResourceId::try_from("security.tokens-1_a".to_string()).is_ok());
+        assert!(ResourceId::try_from("Tokens".to_string()).is_err());
+        assert!(ResourceId::try_from("-x".to_string()).is_err());
+        assert!(ResourceId::try_from(String::new()).is_err());
+    }
+
+    /// A table name splits into schema and name, and refuses empty parts.
+    #[test]
+    fn table_name_parses() {
+        let t = TableName::try_from("dbo.ossys_server".to_string()).unwrap();
+        assert_eq!(t.schema.as_deref(), Some("dbo"));
+        assert_eq!(t.name, "ossys_server");
+        assert!(TableName::try_from(".x".to_string()).is_err());
+        assert!(TableName::try_from(" ".to_string()).is_err());
+    }
+
+    /// A condition needs exactly one of `in` / `not_in`, with values.
+    #[test]
+    fn condition_needs_one_operator() {
+        let ok: Condition = serde_yaml::from_str("{column: NAME, not_in: ['(Main)']}").unwrap();
+        assert!(matches!(ok.predicate, Predicate::NotIn(_)));
+        let sub: Condition = serde_yaml::from_str(
+            "{column: ID, in_select: {table: T, column: X, where: [{column: S, in: [1]}]}}",
+        )
+        .unwrap();
+        assert!(matches!(sub.predicate, Predicate::InSelect(_)));
+        let both = serde_yaml::from_str::<Condition>("{column: NAME, in: [a], not_in: [b]}");
+        assert!(both.unwrap_err().to_string().contains("exactly one"));
+        let empty = serde_yaml::from_str::<Condition>("{column: NAME, in: []}");
+        assert!(empty.unwrap_err().to_string().contains("empty"));
+    }
+
+    /// A column value is a literal scalar or a derived origin.
+    #[test]
+    fn column_value_forms() {
+        let v: BTreeMap<String, ColumnValue> =
+            serde_yaml::from_str("{A: ' ', B: 0, C: {from: site_property_default}}").unwrap();
+        assert_eq!(v["A"], ColumnValue::Literal(Value::Text(" ".into())));
+        assert_eq!(v["B"], ColumnValue::Literal(Value::Int(0)));
+        assert_eq!(
+            v["C"].lookup().unwrap().table.name,
+            "OSSYS_SITE_PROPERTY_DEFINITION"
+        );
+        let l: ColumnValue =
+            serde_yaml::from_str("{lookup: {table: D, column: V, match: {ID: D_ID}}}").unwrap();
+        assert_eq!(l.lookup().unwrap().on["ID"], "D_ID");
+    }
+}

@@ -1,0 +1,195 @@
+//! The observed state: what an engine read from the database for a desired state.
+//!
+//! Engines fill these types; `diff` turns them into changes. Nothing here talks to a database,
+//! so `diff` and `graph` unit tests build `Observed` by hand.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::desired::{ResourceId, TableName};
+use super::value::Value;
+
+/// What the server says it is; the guard compares it with the spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// The server's own name (`@@SERVERNAME` on SQL Server).
+    pub server: String,
+    /// The current database.
+    pub database: String,
+}
+
+/// A table as found in the catalog: the exact schema and name, never the spec's spelling.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TableRef {
+    /// Schema (owner on Oracle).
+    pub schema: String,
+    /// Table name.
+    pub name: String,
+}
+
+impl fmt::Display for TableRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// A column as found in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnInfo {
+    /// Exact name.
+    pub name: String,
+    /// The catalog's type name, lowercase (`nvarchar`, `int`, `bit`...).
+    pub data_type: String,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+}
+
+/// A table with its columns and primary key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableInfo {
+    /// Where it is.
+    pub table: TableRef,
+    /// Columns in ordinal order.
+    pub columns: Vec<ColumnInfo>,
+    /// Primary key columns, in key order; empty when the table has none.
+    pub primary_key: Vec<String>,
+}
+
+impl TableInfo {
+    /// The column with this name, compared as the catalog would (case-insensitively).
+    #[must_use]
+    pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A foreign key: rows of `from` reference rows of `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// Constraint name.
+    pub name: String,
+    /// The referencing table.
+    pub from: TableRef,
+    /// The referenced table.
+    pub to: TableRef,
+}
+
+/// One column value that differs from what the spec asks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueChange {
+    /// Column name.
+    pub column: String,
+    /// What the row holds now.
+    pub old: Value,
+    /// What it must hold.
+    pub new: Value,
+}
+
+/// One drifted row: its key, and for updates, the values that change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftRow {
+    /// Key columns and their values (primary key, then the filter columns).
+    pub key: Vec<(String, Value)>,
+    /// Value changes (updates only).
+    pub changes: Vec<ValueChange>,
+}
+
+/// The rows of a resource that do not match the spec: how many, and the first few in key order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// Every drifted row, counted.
+    pub count: u64,
+    /// The first rows in key order, at most the engine's sample size.
+    pub sample: Vec<DriftRow>,
+}
+
+impl Drift {
+    /// No drift.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// What an engine found for one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ObservedResource {
+    /// The resource's table is not in the catalog and the resource allows that (`if_exists`).
+    TableAbsent {
+        /// The resource.
+        id: ResourceId,
+    },
+    /// The resource was inspected.
+    Inspected {
+        /// The resource.
+        id: ResourceId,
+        /// Its table, for table kinds.
+        table: Option<TableInfo>,
+        /// Tables whose rows reference its table (foreign keys), for table kinds.
+        referenced_by: Vec<ForeignKey>,
+        /// The rows that differ.
+        drift: Drift,
+    },
+}
+
+impl ObservedResource {
+    /// The resource this observation is for.
+    #[must_use]
+    pub fn id(&self) -> &ResourceId {
+        match self {
+            ObservedResource::TableAbsent { id } | ObservedResource::Inspected { id, .. } => id,
+        }
+    }
+}
+
+/// A table the spec names, as found in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedTable {
+    /// The name as the spec wrote it.
+    pub requested: TableName,
+    /// What the catalog holds under that name.
+    pub info: TableInfo,
+}
+
+/// Every table the spec names that exists, resolved once: statements are rendered from these,
+/// never from the spec's spelling.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Resolved tables, in the order first named.
+    pub tables: Vec<ResolvedTable>,
+}
+
+impl Catalog {
+    /// The table the spec calls `name`.
+    #[must_use]
+    pub fn get(&self, name: &TableName) -> Option<&TableInfo> {
+        self.tables
+            .iter()
+            .find(|t| t.requested == *name)
+            .map(|t| &t.info)
+    }
+}
+
+/// Everything inspected for one desired state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// The server and database inspected.
+    pub target: Target,
+    /// The tables the spec names, resolved.
+    pub catalog: Catalog,
+    /// One entry per desired resource, in the same order.
+    pub resources: Vec<ObservedResource>,
+    /// Foreign keys between the tables of the desired resources.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+impl Observed {
+    /// The observation for this resource.
+    #[must_use]
+    pub fn resource(&self, id: &ResourceId) -> Option<&ObservedResource> {
+        self.resources.iter().find(|r| r.id() == id)
+    }
+}

@@ -1,0 +1,138 @@
+//! The CLI harness: run the real `postclone` binary in a temporary directory, against a
+//! `TestServer` or the embedded engine, and look at its exit code and output.
+
+#![allow(dead_code)]
+
+pub mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use server::TestServer;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture file under tests/fixtures.
+pub fn fixture(path: &str) -> PathBuf {
+    root().join("tests/fixtures").join(path)
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Asserts the exit code, showing both streams when it differs.
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Output {
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A run of the binary being prepared.
+#[must_use]
+pub struct Test {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    redact: Vec<(String, String)>,
+}
+
+impl Test {
+    /// A run in a fresh temporary directory.
+    pub fn new() -> Test {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let redact = vec![(dir.path().display().to_string(), "[TMP]".to_string())];
+        Test {
+            dir,
+            args: Vec::new(),
+            env: Vec::new(),
+            redact,
+        }
+    }
+
+    /// Writes `postclone.yaml` (or another file) in the run's directory.
+    pub fn file(self, name: &str, text: &str) -> Test {
+        std::fs::write(self.dir.path().join(name), text).expect("write test file");
+        self
+    }
+
+    /// Writes the spec as `postclone.yaml`.
+    pub fn spec(self, text: &str) -> Test {
+        self.file("postclone.yaml", text)
+    }
+
+    /// The run's directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Adds arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Test {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Points the run at a test server (through `POSTCLONE_CONNECTION`).
+    pub fn server(mut self, server: &TestServer, database: &str) -> Test {
+        self.env
+            .push(("POSTCLONE_CONNECTION".into(), server.connection(database)));
+        self.redact.push((
+            format!("127.0.0.1,{}", server.port()),
+            "127.0.0.1,[PORT]".into(),
+        ));
+        self.redact.push((
+            format!("127.0.0.1:{}", server.port()),
+            "127.0.0.1:[PORT]".into(),
+        ));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs the binary with a closed standard input (as in a pipeline).
+    pub fn run(&self) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_postclone"));
+        command
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .env_remove("POSTCLONE_CONNECTION")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        let out = command.output().expect("run postclone");
+        let clean = |bytes: &[u8]| {
+            let mut text = String::from_utf8_lossy(bytes).into_owned();
+            for (from, to) in &self.redact {
+                text = text.replace(from, to);
+            }
+            text
+        };
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: clean(&out.stdout),
+            stderr: clean(&out.stderr),
+        }
+    }
+}

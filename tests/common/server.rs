@@ -1,0 +1,90 @@
+//! An `iridium_server` (SQL-Server-compatible engine) started in-process for one test, on a free
+//! 127.0.0.1 port with TLS off, loaded from a fixture script. Tests read it back with tiberius.
+//! It stops when dropped.
+
+use std::path::Path;
+
+use futures_util::TryStreamExt;
+use postclone::engine::embedded::EmbeddedServer;
+use postclone::engine::sqlserver::connect::{self, TdsClient};
+use postclone::engine::sqlserver::row;
+
+/// A running engine and a client connected to it.
+pub struct TestServer {
+    // Field order matters: the client and server drop before the runtime they run on.
+    client: TdsClient,
+    server: EmbeddedServer,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestServer {
+    /// Starts an engine loaded from `script`.
+    pub fn start(script: &Path) -> TestServer {
+        // Worker threads keep serving while the test thread waits on the postclone process.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let (server, client) = runtime.block_on(async {
+            let server = EmbeddedServer::start(script).await.expect("fixture loads");
+            let client = connect::connect(server.config())
+                .await
+                .expect("test client connects");
+            (server, client)
+        });
+        TestServer {
+            client,
+            server,
+            runtime,
+        }
+    }
+
+    /// An ADO.NET string for the postclone binary; `database` is what the login asks for.
+    pub fn connection(&self, database: &str) -> String {
+        format!(
+            "server=tcp:127.0.0.1,{};database={database};user=sa;password=test-only;encrypt=DANGER_PLAINTEXT",
+            self.server.port()
+        )
+    }
+
+    /// The port, for redacting outputs.
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Every row of a query, each as `a | b | c`.
+    pub fn rows(&mut self, sql: &str) -> Vec<String> {
+        let client = &mut self.client;
+        self.runtime.block_on(async {
+            let mut stream = client
+                .query(sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .into_row_stream();
+            let mut out = Vec::new();
+            while let Some(r) = stream
+                .try_next()
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            {
+                let cells: Vec<String> = r.into_iter().map(|c| row::value(c).to_string()).collect();
+                out.push(cells.join(" | "));
+            }
+            out
+        })
+    }
+
+    /// A whole table, every column, ordered by its first column: for before/after comparisons.
+    pub fn dump(&mut self, table: &str) -> Vec<String> {
+        self.rows(&format!("SELECT * FROM {table} ORDER BY 1"))
+    }
+
+    /// Whole-table dumps of several tables.
+    pub fn dump_all(&mut self, tables: &[&str]) -> Vec<(String, Vec<String>)> {
+        tables
+            .iter()
+            .map(|t| (t.to_string(), self.dump(t)))
+            .collect()
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real binary, against a real TDS engine started in-process per test.
+//! No test mocks the database.
+
+mod common;
+
+mod apply;
+mod cli;
+mod plan;
+mod validate;

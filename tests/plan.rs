@@ -1,0 +1,91 @@
+//! `plan`: what it shows, its exit codes, and that it never writes.
+
+use crate::common::{fixture, Test, TestServer};
+
+const TABLES: [&str; 8] = [
+    "OSSYS_PARAMETER",
+    "OSSYS_SERVER",
+    "OSSYS_DBCATALOG",
+    "OSSYS_SITE_PROPERTY_SHARED",
+    "OSSYS_SITE_PROPERTY_DEFINITION",
+    "OSSYS_DBCONNECTION",
+    "OSSYS_EXTENSION_DBCONNECTION",
+    "APP_ORDERS",
+];
+
+fn core_spec() -> String {
+    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
+}
+
+/// The rendered plan of every resource kind; secrets masked; the database untouched.
+#[test]
+fn plan_shows_changes_and_writes_nothing() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let before = server.dump_all(&TABLES);
+    let out = Test::new()
+        .spec(&core_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2);
+    insta::assert_snapshot!(out.stdout);
+    assert!(
+        !out.stdout.contains("FIXTURE-SECRET"),
+        "a secret leaked:\n{}",
+        out.stdout
+    );
+    assert_eq!(
+        server.dump_all(&TABLES),
+        before,
+        "plan changed the database"
+    );
+    // Without --detailed-exitcode, pending changes are still a success.
+    Test::new()
+        .spec(&core_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["plan"])
+        .run()
+        .code(0);
+}
+
+/// A value diff of a non-secret column shows old, new and what changed.
+#[test]
+fn value_diffs_are_shown() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let out = Test::new()
+        .spec(&core_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["plan"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout.contains(
+            "~ PROPERTY_VALUE: \"https://api.prod.example.com\" -> \"https://api.example.com\""
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("https://api.[-prod.-]example.com"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Referenced rows are deleted after the rows referencing them, whatever the declaration order.
+#[test]
+fn foreign_keys_order_the_plan() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let out = Test::new()
+        .spec(&core_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["plan"])
+        .run()
+        .code(0);
+    let ext = out
+        .stdout
+        .find("extension-connections")
+        .expect("extension step");
+    let conn = out.stdout.find("db-connections").expect("connection step");
+    assert!(ext < conn, "{}", out.stdout);
+}

@@ -1,0 +1,205 @@
+//! Bad input: each problem is reported with file, line, column and field; exit 1; nothing runs.
+
+use crate::common::{fixture, root, Test, TestServer};
+
+fn validate(spec: &str) -> String {
+    let out = Test::new()
+        .spec(spec)
+        .args(["validate", "postclone.yaml"])
+        .run()
+        .code(1);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    out.stderr
+}
+
+/// Malformed YAML points at the spot.
+#[test]
+fn malformed_yaml() {
+    let err = validate("engine: sqlserver\nresources:\n  - id: a\n    kind: [table_empty\n");
+    insta::assert_snapshot!(err);
+}
+
+/// An unknown key is shown where the key is written, with the keys that are allowed.
+#[test]
+fn unknown_key() {
+    let err = validate("engine: sqlserver\nresources:\n  - id: servers\n    kind: table_empty\n    tabel: ossys_server\n");
+    assert!(err.contains("postclone.yaml:5:5"), "{err}");
+    assert!(err.contains("field: resources[0].tabel"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+/// A wrong type names the field.
+#[test]
+fn wrong_type() {
+    let err = validate(
+        "engine: sqlserver\nresources:\n  - id: servers\n    kind: table_empty\n    table: ossys_server\n    if_exists: maybe\n",
+    );
+    assert!(err.contains("postclone.yaml:6:16"), "{err}");
+    assert!(err.contains("resources[0].if_exists"), "{err}");
+}
+
+/// Every problem of a file is reported at once, each located.
+#[test]
+fn every_problem_at_once() {
+    let err = validate(
+        "engine: sqlserver
+unknown_top: 1
+resources:
+  - id: a
+    kind: table_empty
+    table: t1
+  - id: a
+    kind: table_empty
+    table: t2
+  - id: b
+    kind: rows_absent
+    table: t3
+    after: [c]
+  - id: e
+    kind: rows_absent
+    table: t4
+    where:
+      - { column: NAME, in: [x], not_in: [y] }
+  - id: d
+    kind: nope
+exclude: [zz]
+",
+    );
+    insta::assert_snapshot!(err);
+    for code in [
+        "duplicate-id",
+        "unknown-after",
+        "unknown-kind",
+        "unknown-exclude",
+        "invalid-field",
+    ] {
+        assert!(err.contains(&format!("[{code}]")), "{code} missing:\n{err}");
+    }
+}
+
+/// A cycle of `after:` names every resource on it.
+#[test]
+fn dependency_cycle() {
+    let err = validate(
+        "engine: sqlserver
+resources:
+  - { id: a, kind: table_empty, table: t, after: [c] }
+  - { id: b, kind: table_empty, table: t, after: [a] }
+  - { id: c, kind: table_empty, table: t, after: [b] }
+",
+    );
+    assert!(
+        err.contains("a → (declared) b → (declared) c → (declared) a"),
+        "{err}"
+    );
+}
+
+/// A missing engine and a bad include are located too.
+#[test]
+fn missing_engine_and_bad_include() {
+    let err = validate("include: [./nope.yaml, not-a-profile]\nresources: []\n");
+    assert!(err.contains("[missing-engine]"), "{err}");
+    assert!(err.contains("cannot read included file"), "{err}");
+    assert!(
+        err.contains("unknown built-in profile `not-a-profile`"),
+        "{err}"
+    );
+}
+
+/// Problems in an included file name that file.
+#[test]
+fn problems_in_included_files_name_them() {
+    let t = Test::new()
+        .file(
+            "base.yaml",
+            "resources:\n  - id: a\n    kind: table_empty\n    table: [x]\n",
+        )
+        .spec("engine: sqlserver\ninclude: [./base.yaml]\n");
+    let out = t.args(["validate"]).run().code(1);
+    assert!(out.stderr.contains("base.yaml:4:12"), "{}", out.stderr);
+}
+
+/// A valid spec validates without any database.
+#[test]
+fn valid_spec() {
+    let out = Test::new()
+        .spec("engine: sqlserver\nconnection: ${env:UNSET_IN_CI}\nresources:\n  - { id: a, kind: table_empty, table: t }\n")
+        .args(["validate"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout.contains("is valid: 1 resources"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Every spec in examples/ validates, and every built-in profile validates when included.
+#[test]
+fn shipped_specs_validate() {
+    for entry in walk(&root().join("examples")) {
+        if entry.extension().is_some_and(|e| e == "yaml")
+            && !entry.to_string_lossy().contains("workflow")
+        {
+            let out = Test::new()
+                .args(["validate", entry.to_str().expect("utf-8 path")])
+                .run();
+            assert_eq!(out.code, 0, "{}: {}", entry.display(), out.stderr);
+        }
+    }
+    for profile in postclone::profile::NAMES {
+        let out = Test::new()
+            .spec(&format!("engine: sqlserver\ninclude: [{profile}]\n"))
+            .args(["validate"])
+            .run();
+        assert_eq!(out.code, 0, "{profile}: {}", out.stderr);
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A table that is not in the database is an error at the spec's `table:` line, and nothing
+/// is executed.
+#[test]
+fn missing_table_refused_before_anything_runs() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let before = server.dump_all(&["OSSYS_SERVER"]);
+    let out = Test::new()
+        .spec(
+            "engine: sqlserver
+guard: { database: OS_PREPROD }
+resources:
+  - { id: servers, kind: table_empty, table: ossys_server }
+  - id: typo
+    kind: table_empty
+    table: ossys_servre
+  - id: breakout
+    kind: table_empty
+    table: \"x]; DROP TABLE OSSYS_SERVER; --\"
+",
+        )
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr.contains(
+            "postclone.yaml:7:12: resource typo: table ossys_servre is not in the database"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("resource breakout"), "{}", out.stderr);
+    assert_eq!(server.dump_all(&["OSSYS_SERVER"]), before);
+}
