@@ -81,6 +81,8 @@ pub struct Change {
     pub secret: bool,
     /// The resource's description.
     pub description: Option<String>,
+    /// What the metamodel says of the table (entity, module), for resolved targets.
+    pub labels: Vec<(String, String)>,
 }
 
 /// The three Terraform-like action classes, for symbols and the summary line.

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
-use crate::state::desired::{Desired, Resource, ResourceId, ResourceKind, TableName};
+use crate::state::desired::{Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget};
 use crate::state::observed::{Observed, ObservedResource};
 
 /// Engine facts that change what a plan contains, given as data rather than engine branches.
@@ -28,6 +28,13 @@ pub enum Note {
         id: ResourceId,
         /// The table as the spec names it.
         table: TableName,
+    },
+    /// The resource's metamodel target names no table on this platform.
+    NothingResolved {
+        /// The resource.
+        id: ResourceId,
+        /// What was looked for.
+        target: String,
     },
 }
 
@@ -70,14 +77,19 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 id: resource.id.clone(),
             })?;
         match seen {
-            ObservedResource::TableAbsent { id } => {
-                if let Some(table) = resource.kind.table() {
-                    out.notes.push(Note::TableAbsent {
+            ObservedResource::TableAbsent { id } => match resource.kind.target() {
+                Some(TableTarget::Name(table)) => out.notes.push(Note::TableAbsent {
+                    id: id.clone(),
+                    table: table.clone(),
+                }),
+                Some(target @ TableTarget::Metamodel { .. }) => {
+                    out.notes.push(Note::NothingResolved {
                         id: id.clone(),
-                        table: table.clone(),
-                    });
+                        target: target.to_string(),
+                    })
                 }
-            }
+                None => {}
+            },
             ObservedResource::Inspected {
                 table,
                 referenced_by,
@@ -94,6 +106,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     rows: drift.clone(),
                     secret: resource.secret,
                     description: resource.description.clone(),
+                    labels: resource.labels.clone(),
                 });
             }
         }
@@ -206,6 +219,7 @@ pub(crate) mod tests {
                 column: 1,
             },
             table_origin: None,
+            labels: vec![],
         }
     }
 
@@ -273,7 +287,7 @@ pub(crate) mod tests {
             resource(
                 "a",
                 ResourceKind::TableEmpty(TableEmpty {
-                    table: table_name("t1"),
+                    table: TableTarget::Name(table_name("t1")),
                     if_exists: false,
                 }),
                 &[],
@@ -281,7 +295,7 @@ pub(crate) mod tests {
             resource(
                 "b",
                 ResourceKind::TableEmpty(TableEmpty {
-                    table: table_name("t2"),
+                    table: TableTarget::Name(table_name("t2")),
                     if_exists: false,
                 }),
                 &[],
@@ -316,7 +330,7 @@ pub(crate) mod tests {
             resource(
                 name,
                 ResourceKind::TableEmpty(TableEmpty {
-                    table: table_name(t),
+                    table: TableTarget::Name(table_name(t)),
                     if_exists: false,
                 }),
                 &[],
@@ -363,7 +377,7 @@ pub(crate) mod tests {
             resource(
                 "rows",
                 ResourceKind::RowsAbsent(RowsAbsent {
-                    table: table_name("t"),
+                    table: TableTarget::Name(table_name("t")),
                     filter: filter.clone(),
                     if_exists: false,
                 }),
@@ -372,7 +386,7 @@ pub(crate) mod tests {
             resource(
                 "gone",
                 ResourceKind::TableEmpty(TableEmpty {
-                    table: table_name("observer"),
+                    table: TableTarget::Name(table_name("observer")),
                     if_exists: true,
                 }),
                 &[],
@@ -401,7 +415,7 @@ pub(crate) mod tests {
         let d = desired(vec![resource(
             "a",
             ResourceKind::TableEmpty(TableEmpty {
-                table: table_name("t"),
+                table: TableTarget::Name(table_name("t")),
                 if_exists: false,
             }),
             &[],

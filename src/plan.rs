@@ -104,14 +104,14 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
 mod tests {
     use super::*;
     use crate::diff::tests::{desired, id, inspected, resource};
-    use crate::state::desired::{ResourceKind, TableEmpty, TableName};
+    use crate::state::desired::{ResourceKind, TableEmpty, TableName, TableTarget};
     use crate::state::observed::{ForeignKey, TableRef};
 
     fn empty(name: &str, table: &str) -> crate::state::Resource {
         resource(
             name,
             ResourceKind::TableEmpty(TableEmpty {
-                table: TableName::try_from(table.to_string()).unwrap(),
+                table: TableTarget::Name(TableName::try_from(table.to_string()).unwrap()),
                 if_exists: false,
             }),
             &[],

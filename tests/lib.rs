@@ -6,4 +6,5 @@ mod common;
 mod apply;
 mod cli;
 mod plan;
+mod profile;
 mod validate;

@@ -44,7 +44,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     let host = target::host(&connection);
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
-        let plan = plan::make(&mut engine, &desired).await?;
+        let (plan, desired) = plan::make(&mut engine, &desired).await?;
         render::render(&plan, Format::Text, out)?;
         if plan.is_empty() {
             writeln!(out)?;

@@ -34,7 +34,7 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
-        let plan = make(&mut engine, &desired).await?;
+        let (plan, _) = make(&mut engine, &desired).await?;
         render::render(&plan, Format::Text, out)?;
         Ok(if args.detailed_exitcode && !plan.is_empty() {
             exit::CHANGES_PENDING
@@ -44,8 +44,14 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
     })
 }
 
-/// Inspects and builds the plan.
-pub(super) async fn make<E: Engine>(engine: &mut E, desired: &Desired) -> Result<Plan, Error> {
-    let observed = engine.inspect(desired).await?;
-    Ok(plan::build(desired, &observed, &engine.dialect())?)
+/// Resolves metamodel targets, inspects and builds the plan; returns it with the resolved
+/// desired state that apply re-inspects.
+pub(super) async fn make<E: Engine>(
+    engine: &mut E,
+    desired: &Desired,
+) -> Result<(Plan, Desired), Error> {
+    let desired = engine.resolve(desired).await?;
+    let observed = engine.inspect(&desired).await?;
+    let plan = plan::build(&desired, &observed, &engine.dialect())?;
+    Ok((plan, desired))
 }

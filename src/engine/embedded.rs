@@ -119,7 +119,8 @@ impl Drop for EmbeddedServer {
 }
 
 /// Splits a script on lines holding only `GO`, the SQL Server tools' batch separator.
-fn batches(text: &str) -> Vec<&str> {
+#[must_use]
+pub fn batches(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut offset = 0;

@@ -215,7 +215,13 @@ pub trait Engine {
     /// What the server says it is.
     async fn identify(&mut self) -> Result<Target, Error>;
 
-    /// Reads the catalog and the drifted rows of every resource of `desired`.
+    /// Resolves metamodel targets (`table: {tables_from: ...}`) into one resource per table.
+    ///
+    /// # Guarantees
+    /// Reads only; one query per such resource.
+    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error>;
+
+    /// Reads the catalog and the drifted rows of every resource of `desired` (resolved).
     ///
     /// # Guarantees
     /// Reads only. A constant number of round trips per resource, never one per row.

@@ -46,6 +46,10 @@ pub fn render(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
                     out,
                     "  = {id}: table {table} is not present on this platform; nothing to do"
                 )?,
+                Note::NothingResolved { id, target } => writeln!(
+                    out,
+                    "  = {id}: the platform metamodel names no table ({target}); nothing to do"
+                )?,
             }
         }
     }
@@ -77,9 +81,19 @@ fn change(n: usize, step: &Change, out: &mut impl Write) -> io::Result<()> {
         Some(d) => format!("{}: {d}", step.id),
         None => step.id.to_string(),
     };
+    let labels: Vec<String> = step
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", labels.join(", "))
+    };
     writeln!(
         out,
-        "  # {n}. {title}{}",
+        "  # {n}. {title}{labels}{}",
         if step.secret { " (values masked)" } else { "" }
     )?;
     let symbol = step.action().symbol();

@@ -441,7 +441,7 @@ impl Loader {
             })
             .collect();
         let table_origin = kind
-            .table()
+            .target()
             .map(|_| ctx.origin(ctx.map.value(&source_map::child(path, "table"))));
         Some(Located {
             item: Resource {
@@ -452,6 +452,7 @@ impl Loader {
                 secret: header.secret,
                 origin: ctx.origin(ctx.map.value(path)),
                 table_origin,
+                labels: Vec::new(),
             },
             origin: ctx.origin(ctx.map.value(path)),
             after_origins,

@@ -311,12 +311,80 @@ impl ColumnValue {
     }
 }
 
+/// Where a resource's rows are: a table the spec names, or the tables the platform metamodel
+/// names (the physical tables of entities, found in `ossys_entity`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TableTarget {
+    /// `table: ossys_server`.
+    Name(TableName),
+    /// `table: {tables_from: {...}}`: every table named in a column of the selected rows.
+    Metamodel {
+        /// The selection.
+        tables_from: TablesFrom,
+    },
+}
+
+impl fmt::Display for TableTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableTarget::Name(name) => write!(f, "{name}"),
+            TableTarget::Metamodel { tables_from } => write!(
+                f,
+                "the tables named by {}.{}",
+                tables_from.table, tables_from.column
+            ),
+        }
+    }
+}
+
+/// Tables named in a column of the rows of a metamodel table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TablesFrom {
+    /// The metamodel table (`ossys_entity`), checked against the catalog.
+    pub table: TableName,
+    /// The column holding a table name (`PHYSICAL_TABLE_NAME`).
+    pub column: String,
+    /// Which rows; empty means all.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// Labels shown in the plan beside each table (entity name, module name...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub describe: BTreeMap<String, Describe>,
+}
+
+/// A label of a metamodel-resolved table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Describe {
+    /// A column of the selected row.
+    Column {
+        /// The column.
+        column: String,
+    },
+    /// A value from a related table.
+    Lookup {
+        /// The lookup.
+        lookup: Lookup,
+    },
+}
+
+/// The tables a metamodel target resolved to, with their labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTargets {
+    /// The resource whose target was resolved.
+    pub resource: ResourceId,
+    /// Table name and labels, in table name order.
+    pub tables: Vec<(String, Vec<(String, String)>)>,
+}
+
 /// `rows_absent`: no row of `table` matches `where` (every row, when `where` is empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RowsAbsent {
-    /// The table, checked against the catalog.
-    pub table: TableName,
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
     /// Conditions that all hold on the rows to delete; empty means every row.
     #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
     pub filter: Vec<Condition>,
@@ -329,8 +397,8 @@ pub struct RowsAbsent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnValues {
-    /// The table, checked against the catalog.
-    pub table: TableName,
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
     /// Conditions that all hold on the rows concerned; empty means every row.
     #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
     pub filter: Vec<Condition>,
@@ -345,8 +413,8 @@ pub struct ColumnValues {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableEmpty {
-    /// The table, checked against the catalog.
-    pub table: TableName,
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
     /// A missing table is a note in the plan instead of an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_exists: bool,
@@ -383,15 +451,34 @@ impl ResourceKind {
     /// Every kind name, as written after `kind:`.
     pub const NAMES: [&'static str; 4] = ["rows_absent", "column_values", "table_empty", "custom"];
 
-    /// The table the resource is about, if it names one.
+    /// Where the resource's rows are, for table kinds.
     #[must_use]
-    pub fn table(&self) -> Option<&TableName> {
+    pub fn target(&self) -> Option<&TableTarget> {
         match self {
             ResourceKind::RowsAbsent(r) => Some(&r.table),
             ResourceKind::ColumnValues(r) => Some(&r.table),
             ResourceKind::TableEmpty(r) => Some(&r.table),
             ResourceKind::Custom(_) => None,
         }
+    }
+
+    /// The table the resource names, once any metamodel target is resolved.
+    #[must_use]
+    pub fn table(&self) -> Option<&TableName> {
+        match self.target()? {
+            TableTarget::Name(name) => Some(name),
+            TableTarget::Metamodel { .. } => None,
+        }
+    }
+
+    fn set_table(&mut self, name: TableName) {
+        let target = match self {
+            ResourceKind::RowsAbsent(r) => &mut r.table,
+            ResourceKind::ColumnValues(r) => &mut r.table,
+            ResourceKind::TableEmpty(r) => &mut r.table,
+            ResourceKind::Custom(_) => return,
+        };
+        *target = TableTarget::Name(name);
     }
 
     /// Whether a missing table is acceptable.
@@ -441,6 +528,9 @@ pub struct Resource {
     pub origin: Origin,
     /// Where its `table:` is written, for catalog errors.
     pub table_origin: Option<Origin>,
+    /// For a resource made from a metamodel target: what the metamodel says of its table
+    /// (entity, module...), shown in the plan.
+    pub labels: Vec<(String, String)>,
 }
 
 /// A runbook step no database change can do; listed after the plan, in order.
@@ -501,11 +591,75 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// Replaces each resource whose metamodel target resolved to tables by one resource per
+    /// table (`PARENT.table_name`), labelled; `after:` lists follow. A target that resolved to
+    /// no table stays as it is, and the plan says so.
+    #[must_use]
+    pub fn expand(&self, resolved: &[ResolvedTargets]) -> Desired {
+        let children = |id: &ResourceId| -> Option<Vec<ResourceId>> {
+            let r = resolved.iter().find(|r| &r.resource == id)?;
+            (!r.tables.is_empty()).then(|| r.tables.iter().map(|(t, _)| child_id(id, t)).collect())
+        };
+        let rewrite_after = |after: &[ResourceId]| -> Vec<ResourceId> {
+            after
+                .iter()
+                .flat_map(|a| children(a).unwrap_or_else(|| vec![a.clone()]))
+                .collect()
+        };
+        let mut resources = Vec::with_capacity(self.resources.len());
+        for r in &self.resources {
+            let tables = resolved
+                .iter()
+                .find(|x| x.resource == r.id)
+                .filter(|x| !x.tables.is_empty());
+            let after = rewrite_after(&r.after);
+            match tables {
+                None => resources.push(Resource { after, ..r.clone() }),
+                Some(x) => {
+                    for (table, labels) in &x.tables {
+                        let mut kind = r.kind.clone();
+                        kind.set_table(TableName {
+                            schema: None,
+                            name: table.clone(),
+                        });
+                        resources.push(Resource {
+                            id: child_id(&r.id, table),
+                            kind,
+                            after: after.clone(),
+                            labels: labels.clone(),
+                            ..r.clone()
+                        });
+                    }
+                }
+            }
+        }
+        Desired {
+            resources,
+            ..self.clone()
+        }
+    }
+
     /// The resource with this id.
     #[must_use]
     pub fn resource(&self, id: &ResourceId) -> Option<&Resource> {
         self.resources.iter().find(|r| &r.id == id)
     }
+}
+
+/// `saml-configuration` + `OSUSR_U1_CONFIGIDP` → `saml-configuration.osusr_u1_configidp`.
+fn child_id(parent: &ResourceId, table: &str) -> ResourceId {
+    let suffix: String = table
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    ResourceId(format!("{parent}.{suffix}"))
 }
 
 #[cfg(test)]

@@ -75,6 +75,37 @@ impl TestServer {
         })
     }
 
+    /// Runs a script of trusted fixture SQL, batch by batch (`GO` lines), as a person would in
+    /// a query editor.
+    #[allow(clippy::disallowed_methods)]
+    pub fn run_script(&mut self, script: &Path) {
+        let text = std::fs::read_to_string(script).expect("script");
+        let client = &mut self.client;
+        self.runtime.block_on(async {
+            for batch in postclone::engine::embedded::batches(&text) {
+                let result = match client.simple_query(batch).await {
+                    Ok(stream) => stream.into_results().await.map(drop),
+                    Err(e) => Err(e),
+                };
+                result.unwrap_or_else(|e| panic!("{}: {e}\n{batch}", script.display()));
+            }
+        });
+    }
+
+    /// Every base table, by name.
+    pub fn tables(&mut self) -> Vec<String> {
+        self.rows("SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME")
+            .into_iter()
+            .map(|t| t.trim_matches('"').to_string())
+            .collect()
+    }
+
+    /// Every table, whole, by name.
+    pub fn dump_everything(&mut self) -> Vec<(String, Vec<String>)> {
+        let tables = self.tables();
+        tables.iter().map(|t| (t.clone(), self.dump(t))).collect()
+    }
+
     /// A whole table, every column, ordered by its first column: for before/after comparisons.
     pub fn dump(&mut self, table: &str) -> Vec<String> {
         self.rows(&format!("SELECT * FROM {table} ORDER BY 1"))

@@ -8,7 +8,10 @@ use super::connect::TdsClient;
 use super::row::{self, SqlParam};
 use super::sql::{self, Layout, Sql};
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
-use crate::state::desired::{filter_tables, Desired, Resource, ResourceKind, TableName};
+use crate::state::desired::{
+    filter_tables, Describe, Desired, ResolvedTargets, Resource, ResourceKind, TableName,
+    TableTarget,
+};
 use crate::state::observed::{
     Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, ResolvedTable,
     TableInfo, TableRef, Target, ValueChange,
@@ -37,7 +40,7 @@ pub(super) async fn inspect(
 ) -> Result<Observed, Error> {
     let names = referenced_tables(desired);
     let rows = read_catalog(client, &names).await?;
-    let catalog = resolve(&names, &rows);
+    let catalog = resolve_names(&names, &rows);
     let work = prepare(desired, &catalog, &rows.foreign_keys)?;
     let mut resources = Vec::with_capacity(work.len());
     for (resource, job) in desired.resources.iter().zip(work) {
@@ -74,6 +77,82 @@ pub(super) async fn inspect(
     })
 }
 
+/// Resolves every metamodel target (`table: {tables_from: ...}`) to the tables it names, and
+/// expands the desired state: one catalog read for the metamodel tables, then one query per
+/// such resource.
+pub(super) async fn resolve(client: &mut TdsClient, desired: &Desired) -> Result<Desired, Error> {
+    let targets: Vec<(&Resource, &crate::state::desired::TablesFrom)> = desired
+        .resources
+        .iter()
+        .filter_map(|r| match r.kind.target()? {
+            TableTarget::Metamodel { tables_from } => Some((r, tables_from)),
+            TableTarget::Name(_) => None,
+        })
+        .collect();
+    if targets.is_empty() {
+        return Ok(desired.clone());
+    }
+    let mut names: Vec<TableName> = Vec::new();
+    for (_, from) in &targets {
+        let mut add = |n: &TableName| {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        };
+        add(&from.table);
+        filter_tables(&from.filter).into_iter().for_each(&mut add);
+        for d in from.describe.values() {
+            if let Describe::Lookup { lookup } = d {
+                add(&lookup.table);
+            }
+        }
+    }
+    let catalog = resolve_names(&names, &read_catalog(client, &names).await?);
+    let mut problems = Vec::new();
+    let mut queries = Vec::new();
+    for (r, from) in &targets {
+        match sql::metamodel_query(from, &catalog) {
+            Ok(q) => queries.push((r, q)),
+            Err(message) => problems.push(CatalogProblem {
+                resource: r.id.clone(),
+                origin: r.table_origin.clone().unwrap_or_else(|| r.origin.clone()),
+                message,
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Catalog { problems });
+    }
+    let mut resolved = Vec::with_capacity(queries.len());
+    for (r, (sql, labels)) in queries {
+        let context = format!("resolving the tables of resource {}", r.id);
+        let mut tables = Vec::new();
+        for row in rows(client, &sql, &context).await? {
+            let mut cells = row.into_iter();
+            let Some(Value::Text(table)) = cells.next() else {
+                continue;
+            };
+            let shown = labels
+                .iter()
+                .zip(cells)
+                .map(|(label, v)| {
+                    let v = match v {
+                        Value::Text(t) => t,
+                        other => other.to_string(),
+                    };
+                    (label.clone(), v)
+                })
+                .collect();
+            tables.push((table.trim().to_string(), shown));
+        }
+        resolved.push(ResolvedTargets {
+            resource: r.id.clone(),
+            tables,
+        });
+    }
+    Ok(desired.expand(&resolved))
+}
+
 /// Every table a resource reads or writes, once, in first-use order.
 fn referenced_tables(desired: &Desired) -> Vec<TableName> {
     let mut names: Vec<TableName> = Vec::new();
@@ -83,14 +162,15 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
         }
     };
     for r in &desired.resources {
+        if let Some(table) = r.kind.table() {
+            add(table);
+        }
         match &r.kind {
             ResourceKind::RowsAbsent(k) => {
-                add(&k.table);
                 filter_tables(&k.filter).into_iter().for_each(&mut add);
             }
-            ResourceKind::TableEmpty(k) => add(&k.table),
+            ResourceKind::TableEmpty(_) => {}
             ResourceKind::ColumnValues(k) => {
-                add(&k.table);
                 filter_tables(&k.filter).into_iter().for_each(&mut add);
                 for v in k.set.values() {
                     if let Some(l) = v.lookup() {
@@ -183,7 +263,7 @@ async fn rows(client: &mut TdsClient, sql: &Sql, context: &str) -> Result<Vec<Ve
 }
 
 /// Matches each requested name to one catalog table (case-insensitively, schema if given).
-pub(super) fn resolve(names: &[TableName], rows: &CatalogRows) -> Catalog {
+pub(super) fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog {
     let mut tables = Vec::new();
     for name in names {
         let candidates: Vec<&TableRef> = rows
@@ -253,6 +333,11 @@ fn prepare(
             },
             message,
         };
+        // A metamodel target still unresolved here named no table: the plan notes it.
+        if matches!(r.kind.target(), Some(TableTarget::Metamodel { .. })) {
+            jobs.push(Job::Absent);
+            continue;
+        }
         let table = match r.kind.table() {
             Some(name) => match catalog.get(name) {
                 Some(info) => Some(info.clone()),
@@ -396,7 +481,7 @@ mod tests {
             foreign_keys: vec![],
         };
         let name = |s: &str| TableName::try_from(s.to_string()).unwrap();
-        let catalog = resolve(
+        let catalog = resolve_names(
             &[name("ossys_server"), name("x"), name("app.x"), name("nope")],
             &rows,
         );

@@ -96,6 +96,10 @@ impl Engine for SqlServer {
         })
     }
 
+    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
+        inspect::resolve(&mut self.client, desired).await
+    }
+
     async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
         let target = self.identify().await?;
         inspect::inspect(&mut self.client, target, desired).await

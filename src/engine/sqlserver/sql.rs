@@ -9,7 +9,9 @@
 use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::{Param, Statement};
-use crate::state::desired::{ColumnValue, Condition, Lookup, Predicate, Resource, ResourceKind};
+use crate::state::desired::{
+    ColumnValue, Condition, Describe, Lookup, Predicate, Resource, ResourceKind, TablesFrom,
+};
 use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
 use crate::state::Value;
 
@@ -100,6 +102,36 @@ pub fn drift_query(
             Layout::Custom,
         )),
     }
+}
+
+/// The query listing the tables a metamodel target names, with their labels, in table order.
+///
+/// # Errors
+/// A table or column the catalog does not hold.
+pub fn metamodel_query(from: &TablesFrom, catalog: &Catalog) -> Result<(Sql, Vec<String>), String> {
+    let mut w = Writer::new(catalog);
+    let table = w.table(&from.table)?;
+    let named = w.col(Some(T), table, &from.column)?;
+    let mut select = vec![named.clone()];
+    let mut labels = Vec::new();
+    for (label, describe) in &from.describe {
+        select.push(match describe {
+            Describe::Column { column } => w.col(Some(T), table, column)?,
+            Describe::Lookup { lookup } => {
+                let (from_where, value) = w.lookup(table, lookup)?;
+                format!("(SELECT {value} {from_where})")
+            }
+        });
+        labels.push(label.clone());
+    }
+    let conditions = w.filter(Some(T), table, &from.filter)?;
+    let text = format!(
+        "SELECT {} FROM {} AS {T}{} ORDER BY {named}",
+        select.join(", "),
+        QuotedIdent::table(&table.table, QUOTE),
+        where_clause(&conditions)
+    );
+    Ok((w.finish(text), labels))
 }
 
 /// The statements of a change, in order.
@@ -508,7 +540,7 @@ mod tests {
     use crate::change::ChangeKind;
     use crate::diff::tests::{id, resource};
     use crate::state::desired::{
-        ColumnValues, RowsAbsent, Subselect, TableEmpty, TableName, ValueOrigin,
+        ColumnValues, RowsAbsent, Subselect, TableEmpty, TableName, TableTarget, ValueOrigin,
     };
     use crate::state::observed::{Drift, ResolvedTable, TableRef};
 
@@ -606,7 +638,7 @@ mod tests {
 
     fn secret_site_properties() -> ColumnValues {
         ColumnValues {
-            table: name("ossys_site_property"),
+            table: TableTarget::Name(name("ossys_site_property")),
             filter: vec![Condition {
                 column: "SITE_PROPERTY_DEFINITION_ID".into(),
                 predicate: Predicate::InSelect(Box::new(Subselect {
@@ -638,6 +670,7 @@ mod tests {
             rows: Drift::default(),
             secret: false,
             description: None,
+            labels: vec![],
         }
     }
 
@@ -660,7 +693,7 @@ mod tests {
         let absent = resource(
             "tokens",
             ResourceKind::RowsAbsent(RowsAbsent {
-                table: name("ossys_parameter"),
+                table: TableTarget::Name(name("ossys_parameter")),
                 filter: vec![Condition {
                     column: "name".into(),
                     predicate: Predicate::In(vec![
@@ -675,7 +708,7 @@ mod tests {
         let empty = resource(
             "servers",
             ResourceKind::TableEmpty(TableEmpty {
-                table: name("ossys_server"),
+                table: TableTarget::Name(name("ossys_server")),
                 if_exists: false,
             }),
             &[],
@@ -760,7 +793,7 @@ mod tests {
         let mut r = resource(
             "creds",
             ResourceKind::ColumnValues(ColumnValues {
-                table: name("ossys_parameter"),
+                table: TableTarget::Name(name("ossys_parameter")),
                 filter: vec![Condition {
                     column: "NAME".into(),
                     predicate: Predicate::In(vec![text("k")]),
@@ -805,7 +838,7 @@ mod tests {
         let r = resource(
             "x",
             ResourceKind::RowsAbsent(RowsAbsent {
-                table: name("ossys_parameter"),
+                table: TableTarget::Name(name("ossys_parameter")),
                 filter: vec![Condition {
                     column: "NAME]; DROP TABLE x; --".into(),
                     predicate: Predicate::In(vec![text("a")]),

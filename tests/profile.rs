@@ -1,0 +1,174 @@
+//! The built-in `outsystems-o11` profile against a synthetic production clone: it leaves the
+//! tables as the runbook's own SQL Server statements do, and converges.
+//! See: issue 3
+
+use crate::common::{fixture, root, Test, TestServer};
+
+const SPEC: &str = "engine: sqlserver
+guard: { database: OS_PREPROD, forbid_databases: [OS_PROD] }
+include: [outsystems-o11]
+";
+
+/// The application table holding an entity named `ConfigSP`: the runbook's SAML query matches
+/// it too (it is not scoped to a module) and empties it; the profile keeps to the Users module.
+const APPLICATION_CONFIGSP: &str = "OSUSR_OR2_CONFIGSP";
+
+/// After apply, every table of the clone holds exactly what the runbook's statements leave,
+/// except the application table the runbook empties by mistake, which is untouched; then a
+/// second plan is empty and a second apply does nothing.
+#[test]
+fn profile_leaves_what_the_runbook_leaves() {
+    let clone = root().join("examples/demo/clone.sql");
+    let mut runbook = TestServer::start(&clone);
+    runbook.run_script(&fixture("o11/runbook.sql"));
+    let expected = runbook.dump_everything();
+
+    let mut server = TestServer::start(&clone);
+    let before = server.dump_everything();
+    let out = Test::new()
+        .spec(SPEC)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout
+            .contains("Converged: a new plan shows no changes."),
+        "{}",
+        out.stdout
+    );
+    let after = server.dump_everything();
+
+    assert_eq!(after.len(), expected.len(), "same tables");
+    for ((table, rows), (_, runbook_rows)) in after.iter().zip(&expected) {
+        if table == APPLICATION_CONFIGSP {
+            let original = &before
+                .iter()
+                .find(|(t, _)| t == table)
+                .expect("table before")
+                .1;
+            assert_eq!(rows, original, "{table} must survive");
+            assert!(runbook_rows.is_empty(), "the runbook empties {table}");
+        } else {
+            assert_eq!(
+                rows, runbook_rows,
+                "{table} differs from what the runbook leaves"
+            );
+        }
+    }
+
+    let out = Test::new()
+        .spec(SPEC)
+        .server(&server, "OS_PREPROD")
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout
+            .contains("No changes. The database matches the spec."),
+        "{}",
+        out.stdout
+    );
+    let out = Test::new()
+        .spec(SPEC)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout.contains("Apply complete: nothing to do."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        server.dump_everything(),
+        after,
+        "the second apply changed something"
+    );
+}
+
+/// The decoys of the clone survive: other parameters, non-secret site properties, application
+/// tables, the inactive LifeTime module's table, the log database connection.
+#[test]
+fn decoys_survive() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let keep = [
+        ("SELECT NAME FROM OSSYS_PARAMETER ORDER BY ID", vec!["\"DeploymentController.Timeout\"", "\"Compiler.DefaultLanguage\""]),
+        (
+            "SELECT SITE_PROPERTY_DEFINITION_ID, PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY WHERE SITE_PROPERTY_DEFINITION_ID IN (7, 8) ORDER BY 1",
+            vec!["7 | \"https://payments.prod.example.com/api\"", "8 | \"50\""],
+        ),
+        ("SELECT ISACTIVE FROM OSLTM_LEGACY_ENVIRONMENT", vec!["true"]),
+        ("SELECT NAME FROM OSSYS_DBCONNECTION", vec!["\"$OS_LOG_DB_7e3e8ce0\""]),
+        ("SELECT NAME FROM OSSYS_PLATFORMCONFIG", vec!["\"Platform Version\""]),
+        ("SELECT COUNT(*) FROM OSUSR_OR2_ORDER", vec!["2"]),
+        ("SELECT COUNT(*) FROM OSUSR_OR2_CONFIGSP", vec!["1"]),
+        ("SELECT USERNAME, PASSWORD FROM OSSYS_DBCATALOG WHERE NAME = '(Main)'", vec!["\"OSRUNTIME\" | \"main-PROD-pass\""]),
+    ];
+    Test::new()
+        .spec(SPEC)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    for (sql, rows) in keep {
+        assert_eq!(server.rows(sql), rows, "{sql}");
+    }
+}
+
+/// The plan names the module of every table resolved through the metamodel, and says which
+/// optional table this platform does not have.
+#[test]
+fn plan_shows_modules_and_absent_tables() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let out = Test::new()
+        .spec(SPEC)
+        .server(&server, "OS_PREPROD")
+        .args(["plan"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout.contains("[entity ConfigIdP, module Users]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("[entity Environment, module LifeTime]"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("LifeTimeLegacy"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("table ossys_cloudservices_observer is not present on this platform"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("PROD-pass") && !out.stdout.contains("PROD-0"),
+        "a secret leaked:\n{}",
+        out.stdout
+    );
+}
+
+/// A step can be left out by id; the rest still converges.
+#[test]
+fn excluded_steps_are_left_alone() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let spec = format!("{SPEC}exclude: [front-end-servers, saml-configuration]\n");
+    Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert_eq!(server.rows("SELECT COUNT(*) FROM OSSYS_SERVER"), vec!["2"]);
+    assert_eq!(
+        server.rows("SELECT COUNT(*) FROM OSUSR_U1_CONFIGIDP"),
+        vec!["1"]
+    );
+    assert_eq!(
+        server.rows("SELECT COUNT(*) FROM OSSYS_MODULEFRONTEND"),
+        vec!["0"]
+    );
+}
