@@ -60,6 +60,13 @@ pub enum ChangeKind {
         /// The values.
         assignments: Vec<Assignment>,
     },
+    /// Drop database principals, handing what they own to another principal first.
+    DropPrincipals {
+        /// The principals, with what they own.
+        principals: Vec<crate::state::observed::Principal>,
+        /// Who receives it.
+        new_owner: String,
+    },
     /// Run a custom fix statement.
     RunFix {
         /// The statement, as written in the spec.
@@ -114,7 +121,9 @@ impl Change {
     #[must_use]
     pub fn action(&self) -> Action {
         match self.kind {
-            ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. } => Action::Delete,
+            ChangeKind::DeleteRows { .. }
+            | ChangeKind::EmptyTable { .. }
+            | ChangeKind::DropPrincipals { .. } => Action::Delete,
             ChangeKind::SetColumns { .. } | ChangeKind::RunFix { .. } => Action::Change,
         }
     }
@@ -126,7 +135,7 @@ impl Change {
             ChangeKind::DeleteRows { table, .. }
             | ChangeKind::EmptyTable { table, .. }
             | ChangeKind::SetColumns { table, .. } => Some(table),
-            ChangeKind::RunFix { .. } => None,
+            ChangeKind::RunFix { .. } | ChangeKind::DropPrincipals { .. } => None,
         }
     }
 }

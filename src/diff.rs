@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
 use crate::state::desired::{Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget};
-use crate::state::observed::{Observed, ObservedResource};
+use crate::state::observed::{Drift, DriftRow, Observed, ObservedResource};
+use crate::state::Value;
 
 /// Engine facts that change what a plan contains, given as data rather than engine branches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,33 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 }
                 None => {}
             },
+            ObservedResource::Principals {
+                found, new_owner, ..
+            } => {
+                if found.is_empty() {
+                    continue;
+                }
+                out.changes.push(Change {
+                    id: resource.id.clone(),
+                    kind: ChangeKind::DropPrincipals {
+                        principals: found.clone(),
+                        new_owner: new_owner.clone(),
+                    },
+                    rows: Drift {
+                        count: found.len() as u64,
+                        sample: found
+                            .iter()
+                            .map(|p| DriftRow {
+                                key: vec![("user".into(), Value::Text(p.name.clone()))],
+                                changes: vec![],
+                            })
+                            .collect(),
+                    },
+                    secret: resource.secret,
+                    description: resource.description.clone(),
+                    labels: resource.labels.clone(),
+                });
+            }
             ObservedResource::Inspected {
                 table,
                 referenced_by,
@@ -154,6 +182,12 @@ fn change_kind(
             }
         }
         ResourceKind::Custom(c) => ChangeKind::RunFix { fix: c.fix.clone() },
+        // Principals are observed as `ObservedResource::Principals`, never as table rows.
+        ResourceKind::PrincipalsAbsent(_) => {
+            return Err(Error::MissingTable {
+                id: resource.id.clone(),
+            })
+        }
     })
 }
 

@@ -172,3 +172,137 @@ fn excluded_steps_are_left_alone() {
         vec!["0"]
     );
 }
+
+/// The demo's application configuration: production's host rewritten once in site property
+/// values and in web references' effective URLs (from URL when EFFECTIVE_URL is blank), values
+/// already pointing at pre-production and other hosts left alone; converges across processes.
+#[test]
+fn application_configuration_rewrites_hosts_once() {
+    let demo = root().join("examples/demo");
+    let mut server = TestServer::start(&demo.join("clone.sql"));
+    let spec = std::fs::read_to_string(demo.join("postclone.yaml"))
+        .expect("demo spec")
+        .replace("connection: embedded:clone.sql\n", "");
+    Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert_eq!(
+        server.rows("SELECT ID, URL, EFFECTIVE_URL FROM OSSYS_WEB_REFERENCE ORDER BY ID"),
+        vec![
+            "1 | \"https://inventory.prod.example.com/soap\" | \"https://inventory.preprod.example.com/soap\"",
+            "2 | \"https://partners.example.org/ws\" | \"\"",
+            "3 | \"https://reports.prod.example.com/ws\" | \"https://reports.preprod.example.com/ws\"",
+        ]
+    );
+    assert_eq!(
+        server.rows("SELECT EFFECTIVE_URL FROM OSSYS_REST_WEB_REFERENCE"),
+        vec!["\"https://shipping.preprod.example.com/v2\""]
+    );
+    assert_eq!(
+        server
+            .rows("SELECT PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY WHERE ID IN (4, 5) ORDER BY ID"),
+        vec!["\"https://payments.preprod.example.com/api\"", "\"25\""]
+    );
+    let out = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+}
+
+/// Rows of every table, by their first column.
+type Rows = std::collections::BTreeMap<(String, String), String>;
+
+fn by_key(dump: &[(String, Vec<String>)]) -> Rows {
+    let mut out = Rows::new();
+    for (table, rows) in dump {
+        for row in rows {
+            let key = row.split(" | ").next().unwrap_or_default().to_string();
+            out.insert((table.clone(), key), row.clone());
+        }
+    }
+    out
+}
+
+/// Each step alone (every other excluded) changes only rows the runbook changes, and leaves
+/// each of them as the runbook does; steps with something to do on the clone change something.
+#[test]
+fn each_step_does_what_its_runbook_section_does() {
+    let clone = root().join("examples/demo/clone.sql");
+    let mut runbook = TestServer::start(&clone);
+    runbook.run_script(&fixture("o11/runbook.sql"));
+    let finished = by_key(&runbook.dump_everything());
+    let profile: serde_yaml::Value =
+        serde_yaml::from_str(postclone::profile::get("outsystems-o11").expect("profile"))
+            .expect("yaml");
+    let resources = profile["resources"].as_sequence().expect("resources");
+    let ids: Vec<String> = resources
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect();
+    // A step runs with what it is declared to run after (database connections need their
+    // extension mappings gone first).
+    let needs = |id: &str| -> Vec<String> {
+        resources
+            .iter()
+            .find(|r| r["id"].as_str() == Some(id))
+            .and_then(|r| r["after"].as_sequence())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Nothing to do on this clone: the table is absent, no restored user exists.
+    let idle = [
+        "lifetime-cloud-services-observer",
+        "restored-database-users",
+    ];
+    for id in &ids {
+        let mut server = TestServer::start(&clone);
+        let before = by_key(&server.dump_everything());
+        let kept = [vec![id.clone()], needs(id)].concat();
+        let others: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|o| !kept.iter().any(|k| k == o))
+            .collect();
+        let spec = format!("{SPEC}exclude: [{}]\n", others.join(", "));
+        Test::new()
+            .spec(&spec)
+            .server(&server, "OS_PREPROD")
+            .args(["apply", "--auto-approve"])
+            .run()
+            .code(0);
+        let after = by_key(&server.dump_everything());
+        let keys: std::collections::BTreeSet<_> = before
+            .keys()
+            .chain(after.keys())
+            .chain(finished.keys())
+            .collect();
+        let mut changed = 0;
+        for key in keys {
+            let now = after.get(key);
+            if now != before.get(key) {
+                changed += 1;
+                let is_application_configsp = key.0 == APPLICATION_CONFIGSP;
+                assert!(
+                    now == finished.get(key) && !is_application_configsp,
+                    "{id}: {key:?} is {now:?}, the runbook leaves {:?}",
+                    finished.get(key)
+                );
+            }
+        }
+        assert_eq!(
+            changed == 0,
+            idle.contains(&id.as_str()),
+            "{id} changed {changed} rows"
+        );
+    }
+}

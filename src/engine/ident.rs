@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::state::observed::{ColumnInfo, TableRef};
+use crate::state::observed::{ColumnInfo, OwnedObject, OwnedSchema, TableRef};
 
 /// How an engine delimits identifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,28 @@ impl QuotedIdent {
             "{}.{}",
             delimit(&table.schema, style),
             delimit(&table.name, style)
+        ))
+    }
+
+    /// `[principal]`, for a principal name read from the catalog.
+    #[must_use]
+    pub fn principal(name: &str, style: QuoteStyle) -> QuotedIdent {
+        QuotedIdent(delimit(name, style))
+    }
+
+    /// `[schema]`, for a schema read from the catalog.
+    #[must_use]
+    pub fn schema(schema: &OwnedSchema, style: QuoteStyle) -> QuotedIdent {
+        QuotedIdent(delimit(&schema.name, style))
+    }
+
+    /// `[schema].[object]`, for an object read from the catalog.
+    #[must_use]
+    pub fn object(object: &OwnedObject, style: QuoteStyle) -> QuotedIdent {
+        QuotedIdent(format!(
+            "{}.{}",
+            delimit(&object.schema, style),
+            delimit(&object.name, style)
         ))
     }
 

@@ -130,6 +130,51 @@ fn change(n: usize, step: &Change, out: &mut impl Write) -> io::Result<()> {
                 columns.join(", ")
             )?;
         }
+        ChangeKind::DropPrincipals {
+            principals,
+            new_owner,
+        } => {
+            writeln!(
+                out,
+                "  {symbol} drop {} database {} (what {} is handed to {new_owner} first)",
+                principals.len(),
+                if principals.len() == 1 {
+                    "user"
+                } else {
+                    "users"
+                },
+                if principals.len() == 1 {
+                    "it owns"
+                } else {
+                    "they own"
+                },
+            )?;
+            for p in principals {
+                writeln!(out, "      - user {} ({})", p.name, p.kind)?;
+                for o in &p.objects {
+                    writeln!(
+                        out,
+                        "          ~ {} {}.{}: owner -> {new_owner}",
+                        o.kind, o.schema, o.name
+                    )?;
+                }
+                for r in &p.roles {
+                    writeln!(out, "          ~ role {r}: owner -> {new_owner}")?;
+                }
+                for s in &p.schemas {
+                    if s.objects == 0 {
+                        writeln!(out, "          - schema {} (empty): dropped", s.name)?;
+                    } else {
+                        writeln!(
+                            out,
+                            "          ~ schema {} ({} objects): owner -> {new_owner}, kept",
+                            s.name, s.objects
+                        )?;
+                    }
+                }
+            }
+            return Ok(());
+        }
         ChangeKind::RunFix { .. } => {
             writeln!(
                 out,
@@ -253,6 +298,67 @@ fn manual(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dropping restored users shows what each owns and what happens to it.
+    #[test]
+    fn drop_principals_plan() {
+        use crate::change::{Change, ChangeKind};
+        use crate::plan::Plan;
+        use crate::state::observed::{
+            Catalog, Drift, DriftRow, OwnedObject, OwnedSchema, Principal, Target,
+        };
+        use crate::state::{ResourceId, Value};
+        let principal = Principal {
+            name: "OSADMIN".into(),
+            kind: "SQL_USER".into(),
+            schemas: vec![
+                OwnedSchema {
+                    name: "OSADMIN".into(),
+                    objects: 0,
+                },
+                OwnedSchema {
+                    name: "REPORTS".into(),
+                    objects: 3,
+                },
+            ],
+            objects: vec![OwnedObject {
+                schema: "dbo".into(),
+                name: "V_ORDERS".into(),
+                kind: "VIEW".into(),
+            }],
+            roles: vec![],
+        };
+        let plan = Plan {
+            target: Target {
+                server: "preprod-sql".into(),
+                database: "OS_PREPROD".into(),
+            },
+            steps: vec![Change {
+                id: ResourceId::try_from("restored-database-users".to_string()).unwrap(),
+                kind: ChangeKind::DropPrincipals {
+                    principals: vec![principal],
+                    new_owner: "dbo".into(),
+                },
+                rows: Drift {
+                    count: 1,
+                    sample: vec![DriftRow {
+                        key: vec![("user".into(), Value::Text("OSADMIN".into()))],
+                        changes: vec![],
+                    }],
+                },
+                secret: false,
+                description: None,
+                labels: vec![],
+            }],
+            notes: vec![],
+            manual: vec![],
+            dependencies: vec![],
+            catalog: Catalog::default(),
+        };
+        let mut out = Vec::new();
+        render(&plan, &mut out).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
 
     /// Only the changed characters are marked.
     #[test]

@@ -11,8 +11,8 @@ use super::validate;
 use super::{builtin_path, Error, ProblemCode, ResourceHeader, SpecProblem};
 use crate::profile;
 use crate::state::desired::{
-    ColumnValues, Custom, Desired, EngineKind, Guard, ManualStep, Origin, Resource, ResourceId,
-    ResourceKind, RowsAbsent, TableEmpty,
+    ColumnValues, Custom, Desired, EngineKind, Guard, ManualStep, Origin, PrincipalsAbsent,
+    Resource, ResourceId, ResourceKind, RowsAbsent, TableEmpty,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -408,6 +408,9 @@ impl Loader {
             Some("custom") => self
                 .typed::<Custom>(ctx, path, body)
                 .map(ResourceKind::Custom),
+            Some("principals_absent") => self
+                .typed::<PrincipalsAbsent>(ctx, path, body)
+                .map(ResourceKind::PrincipalsAbsent),
             Some(other) => {
                 self.problems.push(ctx.problem(
                     ctx.map.value(&kind_path),

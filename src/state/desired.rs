@@ -120,9 +120,11 @@ impl fmt::Display for TableName {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Predicate {
-    /// `column IN (values)`.
+    /// `column IN (values)`; a `null` among the values also selects rows where the column is
+    /// NULL.
     In(Vec<Value>),
-    /// `column NOT IN (values)`: as in SQL, rows where the column is NULL are not selected.
+    /// `column NOT IN (values)`: rows where the column is NULL are never selected (as in SQL,
+    /// whether or not `null` is listed).
     NotIn(Vec<Value>),
     /// `column IN (SELECT other_column FROM other_table WHERE ...)`: rows related to rows of
     /// another table (a site property whose definition is secret, an entity of a module...).
@@ -189,11 +191,6 @@ impl TryFrom<ConditionSpec> for Condition {
             if values.is_empty() {
                 return Err(format!(
                     "condition on column {column:?} has an empty value list"
-                ));
-            }
-            if values.iter().any(Value::is_null) {
-                return Err(format!(
-                    "condition on column {column:?} lists null: SQL never matches NULL with `in`/`not_in`"
                 ));
             }
             Ok(values)
@@ -297,14 +294,36 @@ pub enum ColumnValue {
         /// Where it is read.
         lookup: Lookup,
     },
+    /// Text with one part rewritten: `{replace: {from: prod.example.com, to: preprod.example.com}}`.
+    Replace {
+        /// The rewrite.
+        replace: Replace,
+    },
+}
+
+/// Rewrites every occurrence of `from` as `to`, in the column itself or (with `source`) in
+/// another column of the row. Only rows whose text contains `from` are concerned. Occurrences
+/// of `to` are left as they are, so a rewrite whose `to` contains its `from` (`prod.example.com`
+/// → `preprod.example.com`) applies once and converges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replace {
+    /// The text to find (compared as the database compares text).
+    pub from: String,
+    /// Its replacement.
+    pub to: String,
+    /// Read the text from this column instead (a web reference's `URL` when its
+    /// `EFFECTIVE_URL` is blank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl ColumnValue {
-    /// The lookup behind this value, if it is not a literal.
+    /// The lookup behind this value, if it has one.
     #[must_use]
     pub fn lookup(&self) -> Option<Lookup> {
         match self {
-            ColumnValue::Literal(_) => None,
+            ColumnValue::Literal(_) | ColumnValue::Replace { .. } => None,
             ColumnValue::Derived { from } => Some(from.lookup()),
             ColumnValue::Lookup { lookup } => Some(lookup.clone()),
         }
@@ -420,6 +439,22 @@ pub struct TableEmpty {
     pub if_exists: bool,
 }
 
+/// `principals_absent`: the database users restored with the clone are gone; what they own is
+/// handed to `new_owner` first (objects, roles, non-empty schemas), their empty schemas dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalsAbsent {
+    /// User names, matched case-insensitively against the catalog; absent ones need nothing.
+    pub names: Vec<String>,
+    /// Who receives what they own (checked against the catalog).
+    #[serde(default = "default_owner")]
+    pub new_owner: String,
+}
+
+fn default_owner() -> String {
+    "dbo".into()
+}
+
 /// `custom`: a check query whose rows are drift, and a statement that fixes them.
 ///
 /// The escape hatch for what no other kind covers. Both are run as written; the fix must leave
@@ -445,11 +480,19 @@ pub enum ResourceKind {
     TableEmpty(TableEmpty),
     /// A check query and a fix statement.
     Custom(Custom),
+    /// Database users dropped, with what they own handed over.
+    PrincipalsAbsent(PrincipalsAbsent),
 }
 
 impl ResourceKind {
     /// Every kind name, as written after `kind:`.
-    pub const NAMES: [&'static str; 4] = ["rows_absent", "column_values", "table_empty", "custom"];
+    pub const NAMES: [&'static str; 5] = [
+        "rows_absent",
+        "column_values",
+        "table_empty",
+        "custom",
+        "principals_absent",
+    ];
 
     /// Where the resource's rows are, for table kinds.
     #[must_use]
@@ -458,7 +501,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => Some(&r.table),
             ResourceKind::ColumnValues(r) => Some(&r.table),
             ResourceKind::TableEmpty(r) => Some(&r.table),
-            ResourceKind::Custom(_) => None,
+            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => None,
         }
     }
 
@@ -476,7 +519,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => &mut r.table,
             ResourceKind::ColumnValues(r) => &mut r.table,
             ResourceKind::TableEmpty(r) => &mut r.table,
-            ResourceKind::Custom(_) => return,
+            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => return,
         };
         *target = TableTarget::Name(name);
     }
@@ -488,7 +531,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => r.if_exists,
             ResourceKind::ColumnValues(r) => r.if_exists,
             ResourceKind::TableEmpty(r) => r.if_exists,
-            ResourceKind::Custom(_) => false,
+            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => false,
         }
     }
 }
@@ -675,6 +718,77 @@ mod tests {
         assert!(ResourceId::try_from(String::new()).is_err());
     }
 
+    /// A metamodel target becomes one labelled resource per table; `after:` follows; a target
+    /// that resolved to nothing stays.
+    #[test]
+    fn expansion() {
+        let target: TableTarget = serde_yaml::from_str(
+            "{tables_from: {table: ossys_entity, column: PHYSICAL_TABLE_NAME}}",
+        )
+        .unwrap();
+        let origin = Origin {
+            file: PathBuf::from("p.yaml"),
+            line: 1,
+            column: 1,
+        };
+        let resource = |id: &str, table: TableTarget, after: &[&str]| Resource {
+            id: ResourceId::try_from(id.to_string()).unwrap(),
+            kind: ResourceKind::TableEmpty(TableEmpty {
+                table,
+                if_exists: false,
+            }),
+            after: after
+                .iter()
+                .map(|a| ResourceId::try_from(a.to_string()).unwrap())
+                .collect(),
+            description: None,
+            secret: false,
+            origin: origin.clone(),
+            table_origin: None,
+            labels: vec![],
+        };
+        let desired = Desired {
+            engine: EngineKind::Sqlserver,
+            connection: None,
+            base_dir: PathBuf::new(),
+            guard: Guard::default(),
+            resources: vec![
+                resource("saml", target.clone(), &[]),
+                resource(
+                    "next",
+                    TableTarget::Name(TableName::try_from("t".to_string()).unwrap()),
+                    &["saml"],
+                ),
+            ],
+            manual: vec![],
+        };
+        let resolved = |tables: &[&str]| ResolvedTargets {
+            resource: ResourceId::try_from("saml".to_string()).unwrap(),
+            tables: tables
+                .iter()
+                .map(|t| {
+                    (
+                        t.to_string(),
+                        vec![("module".to_string(), "Users".to_string())],
+                    )
+                })
+                .collect(),
+        };
+        let expanded = desired.expand(&[resolved(&["OSUSR_A", "OSUSR_B"])]);
+        let ids: Vec<&str> = expanded.resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["saml.osusr_a", "saml.osusr_b", "next"]);
+        assert_eq!(expanded.resources[0].kind.table().unwrap().name, "OSUSR_A");
+        assert_eq!(expanded.resources[0].labels[0].1, "Users");
+        let after: Vec<&str> = expanded.resources[2]
+            .after
+            .iter()
+            .map(ResourceId::as_str)
+            .collect();
+        assert_eq!(after, vec!["saml.osusr_a", "saml.osusr_b"]);
+        let unresolved = desired.expand(&[resolved(&[])]);
+        assert_eq!(unresolved.resources, desired.resources);
+    }
+
     /// A table name splits into schema and name, and refuses empty parts.
     #[test]
     fn table_name_parses() {
@@ -699,6 +813,11 @@ mod tests {
         assert!(both.unwrap_err().to_string().contains("exactly one"));
         let empty = serde_yaml::from_str::<Condition>("{column: NAME, in: []}");
         assert!(empty.unwrap_err().to_string().contains("empty"));
+        let null: Condition = serde_yaml::from_str("{column: URL, in: [null, '']}").unwrap();
+        assert_eq!(
+            null.predicate,
+            Predicate::In(vec![Value::Null, Value::Text(String::new())])
+        );
     }
 
     /// A column value is a literal scalar or a derived origin.

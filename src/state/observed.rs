@@ -114,6 +114,41 @@ impl Drift {
     }
 }
 
+/// A schema a principal owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedSchema {
+    /// Schema name, from the catalog.
+    pub name: String,
+    /// Objects it holds: an empty schema is dropped, a non-empty one handed over.
+    pub objects: u64,
+}
+
+/// An object a principal owns explicitly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedObject {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// Its type (`USER_TABLE`, `VIEW`...).
+    pub kind: String,
+}
+
+/// A database principal found in the catalog, with what it owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// Exact name.
+    pub name: String,
+    /// Its type (`SQL_USER`, `WINDOWS_USER`...).
+    pub kind: String,
+    /// Schemas it owns.
+    pub schemas: Vec<OwnedSchema>,
+    /// Objects it owns explicitly.
+    pub objects: Vec<OwnedObject>,
+    /// Roles it owns.
+    pub roles: Vec<String>,
+}
+
 /// What an engine found for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ObservedResource {
@@ -133,6 +168,15 @@ pub enum ObservedResource {
         /// The rows that differ.
         drift: Drift,
     },
+    /// Database principals that must be absent and are present.
+    Principals {
+        /// The resource.
+        id: ResourceId,
+        /// Those found, in name order.
+        found: Vec<Principal>,
+        /// The new owner, as the catalog spells it.
+        new_owner: String,
+    },
 }
 
 impl ObservedResource {
@@ -140,7 +184,9 @@ impl ObservedResource {
     #[must_use]
     pub fn id(&self) -> &ResourceId {
         match self {
-            ObservedResource::TableAbsent { id } | ObservedResource::Inspected { id, .. } => id,
+            ObservedResource::TableAbsent { id }
+            | ObservedResource::Inspected { id, .. }
+            | ObservedResource::Principals { id, .. } => id,
         }
     }
 }

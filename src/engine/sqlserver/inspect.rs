@@ -9,12 +9,12 @@ use super::row::{self, SqlParam};
 use super::sql::{self, Layout, Sql};
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::state::desired::{
-    filter_tables, Describe, Desired, ResolvedTargets, Resource, ResourceKind, TableName,
-    TableTarget,
+    filter_tables, Describe, Desired, PrincipalsAbsent, ResolvedTargets, Resource, ResourceKind,
+    TableName, TableTarget,
 };
 use crate::state::observed::{
-    Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, ResolvedTable,
-    TableInfo, TableRef, Target, ValueChange,
+    Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, OwnedObject,
+    OwnedSchema, Principal, ResolvedTable, TableInfo, TableRef, Target, ValueChange,
 };
 use crate::state::Value;
 
@@ -22,6 +22,10 @@ const TABLES: &str = include_str!("queries/tables.sql");
 const COLUMNS: &str = include_str!("queries/columns.sql");
 const PRIMARY_KEYS: &str = include_str!("queries/primary_keys.sql");
 const FOREIGN_KEYS: &str = include_str!("queries/foreign_keys.sql");
+const PRINCIPALS: &str = include_str!("queries/principals.sql");
+const OWNED_SCHEMAS: &str = include_str!("queries/owned_schemas.sql");
+const OWNED_OBJECTS: &str = include_str!("queries/owned_objects.sql");
+const OWNED_ROLES: &str = include_str!("queries/owned_roles.sql");
 
 /// What the catalog queries returned.
 #[derive(Debug, Default)]
@@ -48,6 +52,7 @@ pub(super) async fn inspect(
             Job::Absent => ObservedResource::TableAbsent {
                 id: resource.id.clone(),
             },
+            Job::Principals(spec) => principals(client, resource, spec).await?,
             Job::Query {
                 table,
                 referenced_by,
@@ -178,32 +183,114 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
                     }
                 }
             }
-            ResourceKind::Custom(_) => {}
+            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => {}
         }
     }
     names
+}
+
+/// A catalog query with its `/*names*/` list bound to upper-cased names.
+fn with_names(text: &str, names: &[String]) -> Sql {
+    let markers: Vec<String> = (1..=names.len()).map(|i| format!("@P{i}")).collect();
+    Sql {
+        text: text.replace("/*names*/", &markers.join(", ")),
+        params: names
+            .iter()
+            .map(|n| crate::engine::Param {
+                value: Value::Text(n.to_uppercase()),
+                secret: false,
+            })
+            .collect(),
+    }
+}
+
+/// The principals a `principals_absent` resource lists that exist, with what they own. The
+/// ownership queries only run when one exists.
+async fn principals(
+    client: &mut TdsClient,
+    resource: &Resource,
+    spec: &PrincipalsAbsent,
+) -> Result<ObservedResource, Error> {
+    let context = format!("reading the principals of resource {}", resource.id);
+    let mut names = spec.names.clone();
+    names.push(spec.new_owner.clone());
+    let listed = rows(client, &with_names(PRINCIPALS, &names), &context).await?;
+    let Some(new_owner) = listed
+        .iter()
+        .map(|r| text(r, 0))
+        .find(|n| n.eq_ignore_ascii_case(&spec.new_owner))
+    else {
+        return Err(Error::Catalog {
+            problems: vec![CatalogProblem {
+                resource: resource.id.clone(),
+                origin: resource.origin.clone(),
+                message: format!(
+                    "the new owner {} is not a database principal",
+                    spec.new_owner
+                ),
+            }],
+        });
+    };
+    let mut found: Vec<Principal> = listed
+        .iter()
+        .filter(|r| {
+            let name = text(r, 0);
+            !name.eq_ignore_ascii_case(&new_owner)
+                && spec.names.iter().any(|n| n.eq_ignore_ascii_case(&name))
+        })
+        .map(|r| Principal {
+            name: text(r, 0),
+            kind: text(r, 1),
+            schemas: vec![],
+            objects: vec![],
+            roles: vec![],
+        })
+        .collect();
+    if !found.is_empty() {
+        let present: Vec<String> = found.iter().map(|p| p.name.clone()).collect();
+        let owner_of = |found: &mut Vec<Principal>, name: &str| -> Option<usize> {
+            found.iter().position(|p| p.name == name)
+        };
+        for r in rows(client, &with_names(OWNED_SCHEMAS, &present), &context).await? {
+            if let Some(i) = owner_of(&mut found, &text(&r, 0)) {
+                let objects = match r.get(2) {
+                    Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+                    _ => 0,
+                };
+                found[i].schemas.push(OwnedSchema {
+                    name: text(&r, 1),
+                    objects,
+                });
+            }
+        }
+        for r in rows(client, &with_names(OWNED_OBJECTS, &present), &context).await? {
+            if let Some(i) = owner_of(&mut found, &text(&r, 0)) {
+                found[i].objects.push(OwnedObject {
+                    schema: text(&r, 1),
+                    name: text(&r, 2),
+                    kind: text(&r, 3),
+                });
+            }
+        }
+        for r in rows(client, &with_names(OWNED_ROLES, &present), &context).await? {
+            if let Some(i) = owner_of(&mut found, &text(&r, 0)) {
+                found[i].roles.push(text(&r, 1));
+            }
+        }
+    }
+    Ok(ObservedResource::Principals {
+        id: resource.id.clone(),
+        found,
+        new_owner,
+    })
 }
 
 async fn read_catalog(client: &mut TdsClient, names: &[TableName]) -> Result<CatalogRows, Error> {
     if names.is_empty() {
         return Ok(CatalogRows::default());
     }
-    let upper: Vec<Value> = names
-        .iter()
-        .map(|n| Value::Text(n.name.to_uppercase()))
-        .collect();
-    let markers: Vec<String> = (1..=upper.len()).map(|i| format!("@P{i}")).collect();
-    let markers = markers.join(", ");
-    let run = |text: &str| Sql {
-        text: text.replace("/*names*/", &markers),
-        params: upper
-            .iter()
-            .map(|v| crate::engine::Param {
-                value: v.clone(),
-                secret: false,
-            })
-            .collect(),
-    };
+    let names: Vec<String> = names.iter().map(|n| n.name.clone()).collect();
+    let run = |text: &str| with_names(text, &names);
     let mut out = CatalogRows::default();
     for row in rows(client, &run(TABLES), "reading the table catalog").await? {
         out.tables.push(table_ref(&row, 0));
@@ -304,8 +391,9 @@ pub(super) fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog 
 }
 
 /// What to do for one resource once the catalog is known.
-enum Job {
+enum Job<'a> {
     Absent,
+    Principals(&'a PrincipalsAbsent),
     Query {
         table: Option<Box<TableInfo>>,
         referenced_by: Vec<ForeignKey>,
@@ -316,11 +404,11 @@ enum Job {
 
 /// Checks every resource against the catalog and renders its query; collects every problem
 /// before any data query runs.
-fn prepare(
-    desired: &Desired,
+fn prepare<'a>(
+    desired: &'a Desired,
     catalog: &Catalog,
     foreign_keys: &[ForeignKey],
-) -> Result<Vec<Job>, Error> {
+) -> Result<Vec<Job<'a>>, Error> {
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
     for r in &desired.resources {
@@ -333,6 +421,10 @@ fn prepare(
             },
             message,
         };
+        if let ResourceKind::PrincipalsAbsent(spec) = &r.kind {
+            jobs.push(Job::Principals(spec));
+            continue;
+        }
         // A metamodel target still unresolved here named no table: the plan notes it.
         if matches!(r.kind.target(), Some(TableTarget::Metamodel { .. })) {
             jobs.push(Job::Absent);

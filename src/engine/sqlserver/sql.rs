@@ -12,13 +12,17 @@ use crate::engine::{Param, Statement};
 use crate::state::desired::{
     ColumnValue, Condition, Describe, Lookup, Predicate, Resource, ResourceKind, TablesFrom,
 };
-use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
+use crate::state::observed::{Catalog, ColumnInfo, Principal, TableInfo};
 use crate::state::Value;
 
 const QUOTE: QuoteStyle = QuoteStyle::Brackets;
 
 /// The alias of the resource's own table in queries and updates.
 const T: &str = "t";
+
+/// Stands in for the replacement text while a `replace` runs (a private-use character, not
+/// expected in configuration values).
+const PARKED: &str = "\u{E000}";
 
 /// SQL text with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +105,45 @@ pub fn drift_query(
             },
             Layout::Custom,
         )),
+        ResourceKind::PrincipalsAbsent(_) => Err(format!(
+            "resource {} is inspected through the catalog views, not a drift query",
+            resource.id
+        )),
     }
+}
+
+/// `ALTER AUTHORIZATION` for everything the principals own, `DROP SCHEMA` for their empty
+/// schemas, then `DROP USER`: SQL Server refuses to drop a user who still owns anything.
+fn drop_principals(principals: &[Principal], new_owner: &str) -> Vec<String> {
+    let owner = QuotedIdent::principal(new_owner, QUOTE);
+    let mut out = Vec::new();
+    for p in principals {
+        for o in &p.objects {
+            out.push(format!(
+                "ALTER AUTHORIZATION ON OBJECT::{} TO {owner}",
+                QuotedIdent::object(o, QUOTE)
+            ));
+        }
+        for r in &p.roles {
+            out.push(format!(
+                "ALTER AUTHORIZATION ON ROLE::{} TO {owner}",
+                QuotedIdent::principal(r, QUOTE)
+            ));
+        }
+        for s in &p.schemas {
+            let schema = QuotedIdent::schema(s, QUOTE);
+            out.push(if s.objects == 0 {
+                format!("DROP SCHEMA {schema}")
+            } else {
+                format!("ALTER AUTHORIZATION ON SCHEMA::{schema} TO {owner}")
+            });
+        }
+        out.push(format!(
+            "DROP USER {}",
+            QuotedIdent::principal(&p.name, QUOTE)
+        ));
+    }
+    out
 }
 
 /// The query listing the tables a metamodel target names, with their labels, in table order.
@@ -139,6 +181,20 @@ pub fn metamodel_query(from: &TablesFrom, catalog: &Catalog) -> Result<(Sql, Vec
 /// # Errors
 /// A table or column the catalog does not hold, or a value that does not fit its column.
 pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, String> {
+    if let ChangeKind::DropPrincipals {
+        principals,
+        new_owner,
+    } = &change.kind
+    {
+        return Ok(drop_principals(principals, new_owner)
+            .into_iter()
+            .map(|sql| Statement {
+                sql,
+                params: vec![],
+                source: change.id.clone(),
+            })
+            .collect());
+    }
     let mut w = Writer::new(catalog);
     let text = match &change.kind {
         ChangeKind::DeleteRows { table, filter } => {
@@ -182,6 +238,7 @@ pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, 
             )
         }
         ChangeKind::RunFix { fix } => fix.clone(),
+        ChangeKind::DropPrincipals { .. } => unreachable!("handled above"),
     };
     let sql = w.finish(text);
     Ok(vec![Statement {
@@ -360,16 +417,25 @@ impl<'a> Writer<'a> {
     ) -> Result<String, String> {
         let info = Self::column(table, &c.column)?.clone();
         let col = self.col(qualifier, table, &c.column)?;
-        let list = |w: &mut Self, values: &[Value]| -> Result<String, String> {
+        // NULL never equals anything in SQL: a listed null becomes an IS NULL test.
+        let list = |w: &mut Self, values: &[Value]| -> Result<Option<String>, String> {
             let mut markers = Vec::with_capacity(values.len());
-            for v in values {
+            for v in values.iter().filter(|v| !v.is_null()) {
                 markers.push(w.bind(coerce(v, &info)?, false));
             }
-            Ok(markers.join(", "))
+            Ok((!markers.is_empty()).then(|| markers.join(", ")))
         };
+        let has_null = |values: &[Value]| values.iter().any(Value::is_null);
         Ok(match &c.predicate {
-            Predicate::In(values) => format!("{col} IN ({})", list(self, values)?),
-            Predicate::NotIn(values) => format!("{col} NOT IN ({})", list(self, values)?),
+            Predicate::In(values) => match (list(self, values)?, has_null(values)) {
+                (Some(l), false) => format!("{col} IN ({l})"),
+                (Some(l), true) => format!("({col} IN ({l}) OR {col} IS NULL)"),
+                (None, _) => format!("{col} IS NULL"),
+            },
+            Predicate::NotIn(values) => match list(self, values)? {
+                Some(l) => format!("{col} NOT IN ({l})"),
+                None => format!("{col} IS NOT NULL"),
+            },
             Predicate::InSelect(sub) => {
                 let inner = self.table(&sub.table)?;
                 let alias = self.alias();
@@ -425,6 +491,30 @@ impl<'a> Writer<'a> {
         for (name, value) in set {
             let column = Self::column(table, name)?.clone();
             let current = self.col(Some(T), table, name)?;
+            if let ColumnValue::Replace { replace } = value {
+                let source = match &replace.source {
+                    Some(source) => self.col(Some(T), table, source)?,
+                    None => current.clone(),
+                };
+                let from = self.bind(Value::Text(replace.from.clone()), secret);
+                let to = self.bind(Value::Text(replace.to.clone()), secret);
+                // Occurrences of `to` are parked under a private-use character while `from` is
+                // replaced, so that `prod` → `preprod` does not rewrite `preprod` again.
+                let parked = self.bind(Value::Text(PARKED.into()), false);
+                let desired = format!(
+                    "REPLACE(REPLACE(REPLACE({source}, {to}, {parked}), {from}, {to}), {parked}, {to})"
+                );
+                parts.differs.push(format!(
+                    "(CHARINDEX({from}, {source}) > 0 AND ({current} <> {desired} OR {current} IS NULL))"
+                ));
+                parts.assignments.push(AssignmentSql {
+                    column,
+                    current,
+                    desired,
+                    literal: None,
+                });
+                continue;
+            }
             let (desired, differs, literal) = match value.lookup() {
                 None => {
                     let ColumnValue::Literal(literal) = value else {
@@ -784,6 +874,84 @@ mod tests {
             }
         }
         insta::assert_snapshot!(out);
+    }
+
+    /// Restored users: what they own is handed over, empty schemas dropped, then the users.
+    /// The embedded engine has no CREATE USER, so this SQL is checked here, not executed.
+    #[test]
+    fn drop_principals_statements() {
+        use crate::state::observed::{OwnedObject, OwnedSchema, Principal};
+        let principals = vec![
+            Principal {
+                name: "OSADMIN".into(),
+                kind: "SQL_USER".into(),
+                schemas: vec![
+                    OwnedSchema {
+                        name: "OSADMIN".into(),
+                        objects: 0,
+                    },
+                    OwnedSchema {
+                        name: "REPORTS".into(),
+                        objects: 3,
+                    },
+                ],
+                objects: vec![OwnedObject {
+                    schema: "dbo".into(),
+                    name: "V_ORDERS".into(),
+                    kind: "VIEW".into(),
+                }],
+                roles: vec!["os_readers".into()],
+            },
+            Principal {
+                name: "OS]RUNTIME".into(),
+                kind: "SQL_USER".into(),
+                schemas: vec![],
+                objects: vec![],
+                roles: vec![],
+            },
+        ];
+        let c = change(ChangeKind::DropPrincipals {
+            principals,
+            new_owner: "dbo".into(),
+        });
+        let out: Vec<String> = statements(&c, &catalog())
+            .unwrap()
+            .iter()
+            .map(shown_statement)
+            .collect();
+        insta::assert_snapshot!(out.join("\n"));
+    }
+
+    /// A host rewrite parks existing replacements, so that it converges; a listed null becomes
+    /// an IS NULL test.
+    #[test]
+    fn replace_and_null_conditions() {
+        use crate::state::desired::Replace;
+        let cat = catalog();
+        let r = resource(
+            "hosts",
+            ResourceKind::ColumnValues(ColumnValues {
+                table: TableTarget::Name(name("ossys_parameter")),
+                filter: vec![Condition {
+                    column: "VAL".into(),
+                    predicate: Predicate::In(vec![Value::Null, text("")]),
+                }],
+                set: BTreeMap::from([(
+                    "VAL".into(),
+                    ColumnValue::Replace {
+                        replace: Replace {
+                            from: "prod.example.com".into(),
+                            to: "preprod.example.com".into(),
+                            source: Some("NAME".into()),
+                        },
+                    },
+                )]),
+                if_exists: false,
+            }),
+            &[],
+        );
+        let (sql, _) = drift_query(&r, cat.get(&name("ossys_parameter")), &cat).unwrap();
+        insta::assert_snapshot!(shown(&sql));
     }
 
     /// Values of a secret resource are secret parameters; filter values are not.
