@@ -3,12 +3,16 @@
 //! `apply` executes exactly the plan it is given, in its order, then inspects again: the
 //! database has converged when a fresh plan is empty.
 
+use std::path::{Path, PathBuf};
+
 use crate::change::ChangeId;
 use crate::diff::Dialect;
-use crate::engine::{self, Engine, Statement};
+use crate::engine::{self, Engine, Lock, Statement};
 use crate::guard::{self, GuardError};
+use crate::journal::{self, Journal, Status};
 use crate::plan::{self, Plan};
 use crate::state::desired::Desired;
+use crate::state::observed::TableInfo;
 
 /// What an apply did.
 #[derive(Debug, Clone)]
@@ -17,6 +21,10 @@ pub struct ApplyReport {
     pub applied: Vec<ChangeId>,
     /// Statements executed.
     pub statements: usize,
+    /// Rows written to the journal.
+    pub journaled: u64,
+    /// The journal.
+    pub journal: PathBuf,
     /// The plan made right after the apply; empty when the database converged.
     pub after: Plan,
 }
@@ -35,29 +43,67 @@ pub enum Error {
     /// The target is not the one the spec is for; nothing was executed.
     #[error("refusing to apply: {0}; nothing was changed")]
     Guard(#[from] GuardError),
-    /// Rendering, or inspecting after the apply, failed.
+    /// The journal could not be written: nothing is executed without it.
+    #[error("{0}; nothing was changed")]
+    Journal(#[from] journal::Error),
+    /// Rendering, locking, or inspecting after the apply, failed.
     #[error(transparent)]
     Engine(#[from] engine::Error),
     /// The plan after the apply could not be built.
     #[error(transparent)]
     Plan(#[from] plan::Error),
     /// A statement failed; the transaction was rolled back.
-    #[error("change {change} failed{}; {}", rolled_back_note(*.rolled_back), pending_note(.pending))]
-    Failed {
-        /// The change whose statement failed.
-        change: ChangeId,
-        /// The statement, secrets masked.
-        statement: String,
-        /// Changes whose statements had run before, now rolled back.
-        rolled_back_changes: Vec<ChangeId>,
-        /// Changes that never ran.
-        pending: Vec<ChangeId>,
-        /// Whether the rollback succeeded.
-        rolled_back: bool,
-        /// The database error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    #[error(transparent)]
+    Failed(Box<Failure>),
+}
+
+/// A change that failed inside the apply transaction, and what became of the others.
+#[derive(Debug, thiserror::Error)]
+#[error("change {change} failed{}; {}\n  statement: {statement}\n  journal: {}", rolled_back_note(*.rolled_back), pending_note(.pending), .journal.display())]
+pub struct Failure {
+    /// The change whose statement failed.
+    pub change: ChangeId,
+    /// The statement, secrets masked.
+    pub statement: String,
+    /// Changes whose statements had run before, now rolled back.
+    pub rolled_back_changes: Vec<ChangeId>,
+    /// Changes that never ran.
+    pub pending: Vec<ChangeId>,
+    /// Whether the rollback succeeded.
+    pub rolled_back: bool,
+    /// The journal, which keeps the rows that were about to change.
+    pub journal: PathBuf,
+    /// The database's message, secret values masked.
+    #[source]
+    pub cause: Masked,
+}
+
+/// An error message with secret values masked out.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Masked(String);
+
+impl Masked {
+    /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
+    #[must_use]
+    pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        // Text long enough to be a credential is masked wherever it appears; masking shorter
+        // values (a `2`) would garble the message and protect nothing.
+        for p in statement.params.iter().filter(|p| p.secret) {
+            if let crate::state::Value::Text(t) = &p.value {
+                if t.chars().count() >= 4 {
+                    text = text.replace(t.as_str(), crate::state::value::MASK);
+                }
+            }
+        }
+        Masked(text)
+    }
 }
 
 fn rolled_back_note(rolled_back: bool) -> &'static str {
@@ -77,11 +123,26 @@ fn pending_note(pending: &[ChangeId]) -> String {
     }
 }
 
+/// How an apply runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The lock taken before planning.
+    pub lock: Lock,
+    /// The journal file to create.
+    pub journal: &'a Path,
+    /// The spec or plan file applied, recorded in the journal.
+    pub source: Option<&'a Path>,
+    /// The host connected to, for the guard.
+    pub connected_host: Option<&'a str>,
+}
+
 /// Executes `plan` against the engine it was made with, then re-inspects.
 ///
 /// # Guarantees
-/// The guard is checked before anything is executed. All statements run in one transaction:
-/// on any error it is rolled back and the error names the change that failed.
+/// The guard is checked and every statement rendered before anything is executed. Before each
+/// change runs, the rows it deletes or modifies are appended to the journal and flushed to
+/// disk. All statements run in one transaction: on any error it is rolled back, the journal
+/// says so, and the error names the change that failed.
 ///
 /// # Assumptions
 /// Idempotent: every statement is limited to rows that still differ from the spec, so applying
@@ -89,31 +150,37 @@ fn pending_note(pending: &[ChangeId]) -> String {
 /// as it was.
 ///
 /// # Errors
-/// A guard refusal, a failed statement, or a failed re-inspection.
+/// A guard refusal, a journal that cannot be written, a failed statement, or a failed
+/// re-inspection.
 pub async fn run<E: Engine>(
     engine: &mut E,
     desired: &Desired,
     plan: &Plan,
-    connected_host: Option<&str>,
+    options: Options<'_>,
 ) -> Result<ApplyReport, Error> {
-    guard::check(&desired.guard, &plan.target, connected_host)?;
-    let mut statements: Vec<Statement> = Vec::new();
+    guard::check(&desired.guard, &plan.target, options.connected_host)?;
+    let mut statements: Vec<Vec<Statement>> = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
-        statements.extend(engine.statements(step, &plan.catalog)?);
+        statements.push(engine.statements(step, &plan.catalog)?);
     }
-    if !statements.is_empty() {
-        if let Err(e) = engine.execute(&statements).await {
-            let failed = statements.get(e.index).map_or_else(
-                || plan.steps.last().map(|s| s.id.clone()),
-                |s| Some(s.source.clone()),
-            );
-            let change = failed.unwrap_or_else(|| plan.steps[0].id.clone());
-            let position = plan.steps.iter().position(|s| s.id == change).unwrap_or(0);
-            return Err(Error::Failed {
-                statement: statements
-                    .get(e.index)
-                    .map(Statement::redacted)
-                    .unwrap_or_else(|| "COMMIT TRANSACTION".into()),
+    let mut journal = Journal::create(options.journal, &plan.target, options.source)?;
+    let mut tables: Vec<TableInfo> = Vec::new();
+    for t in plan.steps.iter().filter_map(|s| s.table()) {
+        if !tables.iter().any(|x| x.table == t.table) {
+            tables.push(t.clone());
+        }
+    }
+    if let Err(e) = engine.begin(&options.lock, &tables).await {
+        journal.finish(Status::RolledBack)?;
+        return Err(e.into());
+    }
+    let mut journaled = 0;
+    let mut count = 0;
+    for (position, (step, step_statements)) in plan.steps.iter().zip(&statements).enumerate() {
+        let failed = |statement: String, cause: Masked, rolled_back: bool| {
+            Error::Failed(Box::new(Failure {
+                change: step.id.clone(),
+                statement,
                 rolled_back_changes: plan.steps[..position]
                     .iter()
                     .map(|s| s.id.clone())
@@ -122,18 +189,80 @@ pub async fn run<E: Engine>(
                     .iter()
                     .map(|s| s.id.clone())
                     .collect(),
-                rolled_back: e.rolled_back,
-                source: e.source,
-                change,
-            });
+                rolled_back,
+                journal: options.journal.to_path_buf(),
+                cause,
+            }))
+        };
+        journal.change(step)?;
+        let mut write_error = None;
+        let captured = engine
+            .capture(step, &plan.catalog, &mut |values| {
+                journal.row(&step.id, values).map_err(|e| {
+                    let text = e.to_string();
+                    write_error = Some(e);
+                    std::io::Error::other(text)
+                })
+            })
+            .await;
+        let synced = match write_error {
+            Some(e) => Err(Error::Journal(e)),
+            None => journal.sync().map_err(Error::Journal),
+        };
+        match captured
+            .map_err(Error::from)
+            .and_then(|n| synced.map(|()| n))
+        {
+            Ok(n) => journaled += n,
+            Err(e) => {
+                let rolled_back = engine.rollback().await.is_ok();
+                let _ = journal.finish(Status::RolledBack);
+                let statement = step_statements
+                    .first()
+                    .map(Statement::redacted)
+                    .unwrap_or_default();
+                return Err(failed(statement, Masked(e.to_string()), rolled_back));
+            }
+        }
+        for statement in step_statements {
+            if let Err(e) = engine.run(statement).await {
+                let rolled_back = engine.rollback().await.is_ok();
+                journal.finish(Status::RolledBack)?;
+                return Err(failed(
+                    statement.redacted(),
+                    Masked::new(&e, statement),
+                    rolled_back,
+                ));
+            }
+            count += 1;
         }
     }
+    if let Err(e) = engine.commit().await {
+        let rolled_back = engine.rollback().await.is_ok();
+        journal.finish(Status::RolledBack)?;
+        let last = plan.steps.len().saturating_sub(1);
+        return Err(Error::Failed(Box::new(Failure {
+            change: plan
+                .steps
+                .get(last)
+                .map_or_else(|| plan.steps[0].id.clone(), |s| s.id.clone()),
+            statement: "COMMIT TRANSACTION".into(),
+            rolled_back_changes: plan.steps.iter().map(|s| s.id.clone()).collect(),
+            pending: vec![],
+            rolled_back,
+            journal: options.journal.to_path_buf(),
+            cause: Masked(e.to_string()),
+        })));
+    }
+    journal.finish(Status::Committed)?;
     let dialect: Dialect = engine.dialect();
     let observed = engine.inspect(desired).await?;
     let after = plan::build(desired, &observed, &dialect)?;
     Ok(ApplyReport {
         applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
-        statements: statements.len(),
+        statements: count,
+        journaled,
+        journal: options.journal.to_path_buf(),
         after,
     })
 }

@@ -235,6 +235,7 @@ pub(crate) mod tests {
                 name: "ID".into(),
                 data_type: "int".into(),
                 nullable: false,
+                identity: false,
             }],
             primary_key: vec!["ID".into()],
         }

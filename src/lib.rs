@@ -18,6 +18,7 @@ pub mod diff;
 pub mod engine;
 pub mod graph;
 pub mod guard;
+pub mod journal;
 pub mod plan;
 pub mod profile;
 pub mod render;

@@ -5,6 +5,7 @@ mod common;
 
 mod apply;
 mod cli;
+mod journal;
 mod plan;
 mod profile;
 mod validate;

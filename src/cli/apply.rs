@@ -4,9 +4,13 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
 
-use super::args::{ConnectArgs, SpecArg};
+use super::args::{ConnectArgs, LockArgs, SpecArg};
 use super::{exit, plan, target, Error};
+use std::path::Path;
+
 use crate::apply;
+use crate::engine::Engine;
+use crate::journal::Journal;
 use crate::render::{self, Format};
 use crate::spec;
 
@@ -23,6 +27,11 @@ pub struct ApplyArgs {
     /// Apply without asking (for pipelines)
     #[arg(long)]
     auto_approve: bool,
+    /// The journal to write [default: .postclone/journal/DATABASE-TIME.jsonl]
+    #[arg(long, value_name = "FILE")]
+    journal: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    lock: LockArgs,
 }
 
 /// How approval is obtained.
@@ -44,6 +53,8 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     let host = target::host(&connection);
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
+        // Locked before planning, so that the plan shown is not made stale by another apply.
+        let lock = engine.lock(args.lock.timeout()).await?;
         let (plan, desired) = plan::make(&mut engine, &desired).await?;
         render::render(&plan, Format::Text, out)?;
         if plan.is_empty() {
@@ -54,7 +65,17 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         // Refuse before asking: nobody should approve a plan for the wrong database.
         crate::guard::check(&desired.guard, &plan.target, host.as_deref())
             .map_err(apply::Error::from)?;
-        if approval == ApprovalMode::Prompt && !approved(out)? {
+        let journal = args.journal.clone().unwrap_or_else(|| {
+            Journal::default_path(Path::new(crate::journal::DEFAULT_DIR), &plan.target)
+        });
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Journal: {} (every row deleted or modified is saved there first; it holds \
+             production's values and is readable by you only)",
+            journal.display()
+        )?;
+        if approval == ApprovalMode::Prompt && !approved(out, "apply these changes")? {
             writeln!(out, "Apply cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);
         }
@@ -64,12 +85,21 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             "Applying {} changes in one transaction...",
             plan.steps.len()
         )?;
-        let report = apply::run(&mut engine, &desired, &plan, host.as_deref()).await?;
+        let source =
+            std::fs::canonicalize(&args.spec.spec).unwrap_or_else(|_| args.spec.spec.clone());
+        let options = apply::Options {
+            lock,
+            journal: &journal,
+            source: Some(&source),
+            connected_host: host.as_deref(),
+        };
+        let report = apply::run(&mut engine, &desired, &plan, options).await?;
         writeln!(
             out,
-            "Apply complete: {} changes committed ({} statements).",
+            "Apply complete: {} changes committed ({} statements, {} rows journaled).",
             report.applied.len(),
-            report.statements
+            report.statements,
+            report.journaled
         )?;
         if report.converged() {
             writeln!(out, "Converged: a new plan shows no changes.")?;
@@ -86,7 +116,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
 }
 
 /// Asks on the terminal; refuses to wait on a non-interactive stdin.
-fn approved(out: &mut impl Write) -> Result<bool, Error> {
+pub(super) fn approved(out: &mut impl Write, what: &str) -> Result<bool, Error> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::Approval {
@@ -97,10 +127,7 @@ fn approved(out: &mut impl Write) -> Result<bool, Error> {
         });
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "Do you want to apply these changes? Only 'yes' will be accepted."
-    )?;
+    writeln!(out, "Do you want to {what}? Only 'yes' will be accepted.")?;
     write!(out, "  Enter a value: ")?;
     out.flush()?;
     let mut answer = String::new();

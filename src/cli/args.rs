@@ -24,3 +24,19 @@ pub struct ConnectArgs {
     )]
     pub connection: Option<String>,
 }
+
+/// How long to wait for another apply to finish.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Seconds to wait for another apply on the same database to finish
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lock_timeout: u64,
+}
+
+impl LockArgs {
+    /// The timeout as a duration.
+    #[must_use]
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lock_timeout)
+    }
+}

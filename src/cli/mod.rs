@@ -5,6 +5,7 @@ mod args;
 pub mod exit;
 mod plan;
 pub mod report;
+mod restore;
 mod schema;
 mod target;
 mod validate;
@@ -28,6 +29,7 @@ enum Command {
     Apply(apply::ApplyArgs),
     Validate(validate::ValidateArgs),
     Schema(schema::SchemaArgs),
+    Restore(restore::RestoreArgs),
 }
 
 /// Every way a command can fail, for the one printer in `report`.
@@ -63,6 +65,19 @@ pub enum Error {
         /// Changes in the plan made after apply.
         remaining: usize,
     },
+    /// The journal could not be read.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::Error),
+    /// A restore statement failed.
+    #[error("restoring the rows of change {change} failed{}: {message}", if *.rolled_back { "; the restore was rolled back" } else { "; the rollback could not be confirmed" })]
+    Restore {
+        /// The journaled change.
+        change: String,
+        /// Whether the rollback succeeded.
+        rolled_back: bool,
+        /// The database's message.
+        message: String,
+    },
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] io::Error),
@@ -91,6 +106,7 @@ pub fn main() -> i32 {
         Command::Apply(args) => apply::run(args, &mut out),
         Command::Validate(args) => validate::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
+        Command::Restore(args) => restore::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

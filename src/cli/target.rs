@@ -51,6 +51,11 @@ pub fn host(connection: &Connection) -> Option<String> {
 /// Opens the engine for `connection`.
 pub async fn open(desired: &Desired, connection: &Connection) -> Result<SqlServer, Error> {
     let _ = desired;
+    open_engine(connection).await
+}
+
+/// Opens the engine for `connection`, without a spec.
+pub async fn open_engine(connection: &Connection) -> Result<SqlServer, Error> {
     Ok(match connection {
         Connection::SqlServer(ado) => SqlServer::connect(ado).await?,
         #[cfg(feature = "embedded")]

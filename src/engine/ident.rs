@@ -92,6 +92,7 @@ mod tests {
             name: "a\"b".into(),
             data_type: "int".into(),
             nullable: false,
+            identity: false,
         };
         assert_eq!(
             QuotedIdent::column(&c, QuoteStyle::DoubleQuotes).to_string(),

@@ -175,6 +175,12 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// Another apply holds the lock.
+    #[error("another postclone apply is running on this database{}; try again when it has finished", holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    Locked {
+        /// Who holds it, where the server says.
+        holder: Option<String>,
+    },
     /// This build or engine does not support what was asked.
     #[error("{what} is not supported by this build")]
     Unsupported {
@@ -189,19 +195,6 @@ fn list(problems: &[CatalogProblem]) -> String {
         .map(|p| format!("  {p}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// A statement failed inside the apply transaction.
-#[derive(Debug, thiserror::Error)]
-#[error("statement {index} failed")]
-pub struct ExecuteError {
-    /// Index of the failed statement in the list given to `execute`.
-    pub index: usize,
-    /// The database error.
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
-    /// Whether the rollback itself succeeded.
-    pub rolled_back: bool,
 }
 
 /// A database postclone can reconcile.
@@ -233,11 +226,58 @@ pub trait Engine {
     /// A change that refers to a table or column missing from `catalog`.
     fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error>;
 
-    /// Executes `statements` in one transaction: all of them, or none.
+    /// Takes the apply lock on the database, waiting at most `timeout`. It is held until the
+    /// connection closes.
     ///
-    /// # Guarantees
-    /// On error the transaction is rolled back before returning.
-    async fn execute(&mut self, statements: &[Statement]) -> Result<(), ExecuteError>;
+    /// # Errors
+    /// [`Error::Locked`] when another apply holds it.
+    async fn lock(&mut self, timeout: std::time::Duration) -> Result<Lock, Error>;
+
+    /// Starts the apply transaction. With [`Lock::Tables`], first write-locks every table in
+    /// `tables`, so that a concurrent apply waits (or times out) before changing anything.
+    async fn begin(
+        &mut self,
+        lock: &Lock,
+        tables: &[crate::state::observed::TableInfo],
+    ) -> Result<(), Error>;
+
+    /// Streams to `sink` the whole rows (every column, in the catalog's order) that `change` is
+    /// about to delete or modify, read inside the transaction; returns how many. A change with
+    /// no row image (a custom fix, principals) streams nothing.
+    async fn capture(
+        &mut self,
+        change: &Change,
+        catalog: &Catalog,
+        sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+    ) -> Result<u64, Error>;
+
+    /// Runs one statement inside the transaction.
+    async fn run(&mut self, statement: &Statement) -> Result<(), Error>;
+
+    /// Commits the transaction.
+    async fn commit(&mut self) -> Result<(), Error>;
+
+    /// Rolls the transaction back.
+    async fn rollback(&mut self) -> Result<(), Error>;
+
+    /// The statements that put journaled rows back, one per row, idempotent.
+    ///
+    /// # Errors
+    /// A journal entry whose table cannot be written back (no primary key for an update).
+    fn restore_statements(
+        &self,
+        step: &crate::journal::RestoreStep,
+    ) -> Result<Vec<Statement>, Error>;
+}
+
+/// How the apply lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// An application lock owned by the session (`sp_getapplock` on SQL Server).
+    Application,
+    /// The engine has no application locks: the apply transaction write-locks every table it
+    /// changes before changing any (the embedded engine).
+    Tables,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use similar::{ChangeTag, TextDiff};
 use super::mask::{shown, shown_key};
 use crate::change::{Change, ChangeKind, EmptyMethod};
 use crate::diff::Note;
+use crate::journal::{JournalAction, RestoreAction, RestorePlan, Status};
 use crate::plan::Plan;
 use crate::state::observed::{DriftRow, ValueChange};
 use crate::state::Value;
@@ -273,6 +274,93 @@ fn close(out: &mut String, tag: Option<ChangeTag>) {
         Some(ChangeTag::Insert) => out.push_str("+]"),
         _ => {}
     }
+}
+
+/// Writes a restore plan: what goes back where. Only key values are shown; journaled values
+/// hold production's secrets.
+///
+/// # Errors
+/// Only those of `out`.
+pub fn restore(plan: &RestorePlan, out: &mut impl Write) -> io::Result<()> {
+    let status = match plan.status {
+        Some(Status::Committed) => "the apply committed",
+        Some(Status::RolledBack) => "the apply was rolled back: the rows should still be there",
+        None => "the apply did not finish: the rows should still be there",
+    };
+    writeln!(
+        out,
+        "Restore into database {} on server {} ({status})",
+        plan.database, plan.server
+    )?;
+    if plan.steps.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Nothing to restore: the journal holds no row.")?;
+    }
+    let rows = |n: usize| {
+        if n == 1 {
+            "1 row".to_string()
+        } else {
+            format!("{n} rows")
+        }
+    };
+    for step in &plan.steps {
+        writeln!(out)?;
+        writeln!(out, "  # {}", step.change)?;
+        match step.action {
+            RestoreAction::Reinsert => writeln!(
+                out,
+                "  + insert {} into {} (those missing)",
+                rows(step.rows.len()),
+                step.table
+            )?,
+            RestoreAction::Revert => writeln!(
+                out,
+                "  ~ write back {} of {} (values masked)",
+                rows(step.rows.len()),
+                step.table
+            )?,
+        }
+        let symbol = step.action_symbol();
+        for row in step.rows.iter().take(crate::engine::SAMPLE_ROWS) {
+            let key: Vec<String> = step
+                .key(row)
+                .iter()
+                .map(|(c, v)| format!("{c} = {}", shown_key(v)))
+                .collect();
+            if key.is_empty() {
+                writeln!(out, "      {symbol} (row without a primary key)")?;
+            } else {
+                writeln!(out, "      {symbol} {}", key.join(", "))?;
+            }
+        }
+        if step.rows.len() > crate::engine::SAMPLE_ROWS {
+            writeln!(
+                out,
+                "      … and {} more",
+                rows(step.rows.len() - crate::engine::SAMPLE_ROWS)
+            )?;
+        }
+    }
+    for (change, action) in &plan.not_restorable {
+        let what = match action {
+            JournalAction::Fix => "a custom fix: its effect is not journaled",
+            JournalAction::DropPrincipals => "dropped database users: create them again by hand",
+            JournalAction::Delete | JournalAction::Update => "no table recorded",
+        };
+        writeln!(
+            out,
+            "  = {change}: not restorable from the journal ({what})"
+        )?;
+    }
+    let total: usize = plan.steps.iter().map(|s| s.rows.len()).sum();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Restore: {} to put back in {} tables.",
+        rows(total),
+        plan.steps.len()
+    )?;
+    Ok(())
 }
 
 fn manual(plan: &Plan, out: &mut impl Write) -> io::Result<()> {

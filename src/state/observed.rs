@@ -43,6 +43,9 @@ pub struct ColumnInfo {
     pub data_type: String,
     /// Whether NULL is allowed.
     pub nullable: bool,
+    /// Whether the database generates its values (an identity column).
+    #[serde(default)]
+    pub identity: bool,
 }
 
 /// A table with its columns and primary key.

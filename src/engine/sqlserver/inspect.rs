@@ -22,6 +22,7 @@ const TABLES: &str = include_str!("queries/tables.sql");
 const COLUMNS: &str = include_str!("queries/columns.sql");
 const PRIMARY_KEYS: &str = include_str!("queries/primary_keys.sql");
 const FOREIGN_KEYS: &str = include_str!("queries/foreign_keys.sql");
+const IDENTITY_COLUMNS: &str = include_str!("queries/identity_columns.sql");
 const PRINCIPALS: &str = include_str!("queries/principals.sql");
 const OWNED_SCHEMAS: &str = include_str!("queries/owned_schemas.sql");
 const OWNED_OBJECTS: &str = include_str!("queries/owned_objects.sql");
@@ -302,8 +303,20 @@ async fn read_catalog(client: &mut TdsClient, names: &[TableName]) -> Result<Cat
                 name: text(&row, 2),
                 data_type: text(&row, 3).to_lowercase(),
                 nullable: text(&row, 4).eq_ignore_ascii_case("YES"),
+                identity: false,
             },
         ));
+    }
+    for row in rows(client, &run(IDENTITY_COLUMNS), "reading identity columns").await? {
+        let table = table_ref(&row, 0);
+        let name = text(&row, 2);
+        if let Some((_, column)) = out
+            .columns
+            .iter_mut()
+            .find(|(t, c)| *t == table && c.name == name)
+        {
+            column.identity = true;
+        }
     }
     for row in rows(client, &run(PRIMARY_KEYS), "reading primary keys").await? {
         out.primary_keys.push((table_ref(&row, 0), text(&row, 2)));
@@ -567,6 +580,7 @@ mod tests {
                     name: "NAME".into(),
                     data_type: "nvarchar".into(),
                     nullable: false,
+                    identity: false,
                 },
             )],
             primary_keys: vec![],

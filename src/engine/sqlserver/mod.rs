@@ -5,21 +5,31 @@ mod inspect;
 pub mod row;
 pub mod sql;
 
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
 use tiberius::ToSql;
 
 use self::connect::TdsClient;
 use self::row::SqlParam;
 use crate::change::Change;
 use crate::diff::Dialect;
-use crate::engine::{Engine, Error, ExecuteError, Statement};
+use crate::engine::ident::{QuoteStyle, QuotedIdent};
+use crate::engine::{Engine, Error, Lock, Statement};
+use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
+use crate::state::observed::TableInfo;
 use crate::state::observed::{Catalog, Observed, Target};
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
+const LOCK: &str = include_str!("queries/lock.sql");
+const LOCK_HOLDER: &str = include_str!("queries/lock_holder.sql");
 
 /// A connected SQL Server (or embedded engine).
 pub struct SqlServer {
     client: TdsClient,
+    /// How binary values are sent (the embedded engine drops binary parameters).
+    binary: sql::BinaryValues,
     /// Keeps the embedded engine alive as long as the connection.
     #[cfg(feature = "embedded")]
     _embedded: Option<crate::engine::embedded::EmbeddedServer>,
@@ -31,8 +41,9 @@ impl SqlServer {
     /// # Errors
     /// An unreadable string, or a server that cannot be reached.
     pub async fn connect(ado: &str) -> Result<SqlServer, Error> {
-        let client = connect::connect(connect::config(ado)?).await?;
+        let mut client = connect::connect(connect::config(ado)?).await?;
         Ok(SqlServer {
+            binary: binary_values(&mut client).await?,
             client,
             #[cfg(feature = "embedded")]
             _embedded: None,
@@ -46,11 +57,59 @@ impl SqlServer {
     #[cfg(feature = "embedded")]
     pub async fn embedded(script: &std::path::Path) -> Result<SqlServer, Error> {
         let server = crate::engine::embedded::EmbeddedServer::start(script).await?;
-        let client = connect::connect(server.config()).await?;
+        let mut client = connect::connect(server.config()).await?;
         Ok(SqlServer {
+            binary: binary_values(&mut client).await?,
             client,
             _embedded: Some(server),
         })
+    }
+
+    /// Who holds the apply lock, where the server can say.
+    async fn lock_holder(&mut self) -> Option<String> {
+        let row = self
+            .client
+            .query(LOCK_HOLDER, &[])
+            .await
+            .ok()?
+            .into_row()
+            .await
+            .ok()??;
+        let values: Vec<String> = row
+            .into_iter()
+            .map(|c| match row::value(c) {
+                crate::state::Value::Text(t) => t,
+                other => other.to_string(),
+            })
+            .collect();
+        match values.as_slice() {
+            [login, host, program] => Some(format!("held by {login} from {host} ({program})")),
+            _ => None,
+        }
+    }
+
+    /// Write-locks `table` for the rest of the transaction with an update of no row.
+    async fn lock_table(&mut self, table: &TableInfo) -> Result<(), tiberius::error::Error> {
+        let Some(column) = table.columns.first() else {
+            return Ok(());
+        };
+        let column = QuotedIdent::column(column, QuoteStyle::Brackets);
+        let sql = format!(
+            "UPDATE {} SET {column} = {column} WHERE 1 = 0",
+            QuotedIdent::table(&table.table, QuoteStyle::Brackets)
+        );
+        self.client.execute(sql, &[]).await.map(drop)
+    }
+
+    /// `SET LOCK_TIMEOUT`, a session setting, so sent as its own batch; the value is a number.
+    #[allow(clippy::disallowed_methods)]
+    async fn set_lock_timeout(&mut self, ms: i32) -> Result<(), tiberius::error::Error> {
+        self.client
+            .simple_query(format!("SET LOCK_TIMEOUT {ms}"))
+            .await?
+            .into_results()
+            .await?;
+        Ok(())
     }
 
     /// Transaction control. The one place that sends a plain batch: the embedded engine only
@@ -112,33 +171,146 @@ impl Engine for SqlServer {
         })
     }
 
-    async fn execute(&mut self, statements: &[Statement]) -> Result<(), ExecuteError> {
-        let failed = |index: usize, e: tiberius::error::Error, rolled_back: bool| ExecuteError {
-            index,
-            source: Box::new(e),
-            rolled_back,
+    async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        let result = match self.client.query(LOCK, &[&ms]).await {
+            Ok(stream) => stream.into_row().await,
+            Err(e) => Err(e),
         };
+        match result {
+            Ok(row) => {
+                let code = row.map(|r| r.into_iter().map(row::value).collect::<Vec<_>>());
+                match code.as_deref() {
+                    Some([crate::state::Value::Int(granted)]) if *granted >= 0 => {
+                        Ok(Lock::Application)
+                    }
+                    _ => Err(Error::Locked {
+                        holder: self.lock_holder().await,
+                    }),
+                }
+            }
+            // No application locks here (the embedded engine): lock the tables instead.
+            Err(e) if e.to_string().contains("sp_getapplock") => {
+                self.set_lock_timeout(ms)
+                    .await
+                    .map_err(|e| query_error("setting the lock timeout", e))?;
+                Ok(Lock::Tables)
+            }
+            Err(e) => Err(query_error("taking the apply lock", e)),
+        }
+    }
+
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<(), Error> {
         self.control("BEGIN TRANSACTION")
             .await
-            .map_err(|e| failed(0, e, true))?;
-        for (index, statement) in statements.iter().enumerate() {
-            let params: Vec<SqlParam<'_>> = statement
-                .params
-                .iter()
-                .map(|p| SqlParam(&p.value))
-                .collect();
-            let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-            if let Err(e) = self.client.execute(statement.sql.as_str(), &refs).await {
-                let rolled_back = self.control("ROLLBACK TRANSACTION").await.is_ok();
-                return Err(failed(index, e, rolled_back));
+            .map_err(|e| query_error("starting the transaction", e))?;
+        if *lock == Lock::Tables {
+            for table in tables {
+                if let Err(e) = self.lock_table(table).await {
+                    let _ = self.control("ROLLBACK TRANSACTION").await;
+                    return Err(if e.to_string().contains("lock timeout") {
+                        Error::Locked {
+                            holder: Some(format!(
+                                "a transaction holds a write lock on {}",
+                                table.table
+                            )),
+                        }
+                    } else {
+                        query_error("locking the tables to change", e)
+                    });
+                }
             }
-        }
-        if let Err(e) = self.control("COMMIT TRANSACTION").await {
-            let rolled_back = self.control("ROLLBACK TRANSACTION").await.is_ok();
-            return Err(failed(statements.len(), e, rolled_back));
         }
         Ok(())
     }
+
+    async fn capture(
+        &mut self,
+        change: &Change,
+        catalog: &Catalog,
+        sink: &mut dyn FnMut(Vec<crate::state::Value>) -> std::io::Result<()>,
+    ) -> Result<u64, Error> {
+        let sql = sql::capture_query(change, catalog).map_err(|message| Error::Render {
+            change: change.id.clone(),
+            message,
+        })?;
+        let Some(sql) = sql else {
+            return Ok(0);
+        };
+        let context = format!("journaling the rows of change {}", change.id);
+        let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let mut stream = self
+            .client
+            .query(&sql.text, &refs)
+            .await
+            .map_err(|e| query_error(&context, e))?
+            .into_row_stream();
+        let mut count = 0;
+        while let Some(r) = stream
+            .try_next()
+            .await
+            .map_err(|e| query_error(&context, e))?
+        {
+            sink(r.into_iter().map(row::value).collect()).map_err(|e| Error::Query {
+                context: context.clone(),
+                source: Box::new(e),
+            })?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
+        let params: Vec<SqlParam<'_>> = statement
+            .params
+            .iter()
+            .map(|p| SqlParam(&p.value))
+            .collect();
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        self.client
+            .execute(statement.sql.as_str(), &refs)
+            .await
+            .map(drop)
+            .map_err(|e| query_error(&format!("change {}", statement.source), e))
+    }
+
+    async fn commit(&mut self) -> Result<(), Error> {
+        self.control("COMMIT TRANSACTION")
+            .await
+            .map_err(|e| query_error("committing", e))
+    }
+
+    async fn rollback(&mut self) -> Result<(), Error> {
+        self.control("ROLLBACK TRANSACTION")
+            .await
+            .map_err(|e| query_error("rolling back", e))
+    }
+
+    fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
+        sql::restore_statements(step, self.binary).map_err(|message| Error::Render {
+            change: step.change.clone(),
+            message,
+        })
+    }
+}
+
+/// The embedded engine names itself in `@@VERSION`; it stores binary parameters as NULL.
+async fn binary_values(client: &mut TdsClient) -> Result<sql::BinaryValues, Error> {
+    let version = client
+        .query("SELECT @@VERSION", &[])
+        .await
+        .map_err(|e| query_error("reading the server version", e))?
+        .into_row()
+        .await
+        .map_err(|e| query_error("reading the server version", e))?
+        .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
+        .unwrap_or_default();
+    Ok(if version.contains("iridium") {
+        sql::BinaryValues::HexLiterals
+    } else {
+        sql::BinaryValues::Parameters
+    })
 }
 
 fn query_error(context: &str, e: tiberius::error::Error) -> Error {

@@ -9,6 +9,7 @@
 use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::{Param, Statement};
+use crate::journal::{RestoreAction, RestoreStep};
 use crate::state::desired::{
     ColumnValue, Condition, Describe, Lookup, Predicate, Resource, ResourceKind, TablesFrom,
 };
@@ -246,6 +247,181 @@ pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, 
         params: sql.params,
         source: change.id.clone(),
     }])
+}
+
+/// The query returning the whole rows a change is about to delete or modify (every column, in
+/// the catalog's order), by primary key; `None` for changes without a row image.
+///
+/// # Errors
+/// A table or column the catalog does not hold.
+pub fn capture_query(change: &Change, catalog: &Catalog) -> Result<Option<Sql>, String> {
+    let mut w = Writer::new(catalog);
+    let (table, predicate) = match &change.kind {
+        ChangeKind::DeleteRows { table, filter } => {
+            let conditions = w.filter(Some(T), table, filter)?;
+            (table, conditions.join(" AND "))
+        }
+        ChangeKind::EmptyTable { table, .. } => (table, String::new()),
+        ChangeKind::SetColumns {
+            table,
+            filter,
+            assignments,
+        } => {
+            let set: Vec<(&str, &ColumnValue)> = assignments
+                .iter()
+                .map(|Assignment { column, value }| (column.as_str(), value))
+                .collect();
+            (
+                table,
+                w.update_parts(table, filter, &set, change.secret)?
+                    .predicate(),
+            )
+        }
+        ChangeKind::RunFix { .. } | ChangeKind::DropPrincipals { .. } => return Ok(None),
+    };
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| format!("{T}.{}", QuotedIdent::column(c, QUOTE)))
+        .collect();
+    let order = order_by(&w, table, &table.primary_key)?;
+    let filter = if predicate.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {predicate}")
+    };
+    let text = format!(
+        "SELECT {} FROM {} AS {T}{filter}{order}",
+        columns.join(", "),
+        QuotedIdent::table(&table.table, QUOTE)
+    );
+    Ok(Some(w.finish(text)))
+}
+
+/// One idempotent statement per journaled row: missing rows inserted again (with their
+/// identity values), modified rows given their old values back by primary key.
+///
+/// # Errors
+/// An update to revert on a table without a primary key: its rows cannot be found again.
+pub fn restore_statements(
+    step: &RestoreStep,
+    binary: BinaryValues,
+) -> Result<Vec<Statement>, String> {
+    let table = QuotedIdent::table(&step.table, QUOTE);
+    let key: Vec<usize> = step
+        .primary_key
+        .iter()
+        .filter_map(|k| {
+            step.columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(k))
+        })
+        .collect();
+    if step.action == RestoreAction::Revert && key.is_empty() {
+        return Err(format!(
+            "{} has no primary key: the modified rows cannot be found again to revert them",
+            step.table
+        ));
+    }
+    let identity = step.columns.iter().any(|c| c.identity);
+    let column = |i: usize| QuotedIdent::column(&step.columns[i], QUOTE).to_string();
+    let mut out = Vec::with_capacity(step.rows.len());
+    for row in &step.rows {
+        let (markers, params) = restore_markers(row, &key, binary);
+        let matches = |indices: &[usize], q: &str| -> String {
+            indices
+                .iter()
+                .map(|&i| match row[i] {
+                    Value::Null => format!("{q}{} IS NULL", column(i)),
+                    _ => format!("{q}{} = {}", column(i), markers[i]),
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        let sql = match step.action {
+            RestoreAction::Reinsert => {
+                let all: Vec<usize> = (0..step.columns.len()).collect();
+                let names: Vec<String> = all.iter().map(|&i| column(i)).collect();
+                let identify = if key.is_empty() { &all } else { &key };
+                let insert = format!(
+                    "INSERT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} AS s1 WHERE {})",
+                    names.join(", "),
+                    markers.join(", "),
+                    matches(identify, "s1.")
+                );
+                if identity {
+                    format!(
+                        "SET IDENTITY_INSERT {table} ON; {insert}; SET IDENTITY_INSERT {table} OFF"
+                    )
+                } else {
+                    insert
+                }
+            }
+            RestoreAction::Revert => {
+                let sets: Vec<String> = (0..step.columns.len())
+                    .filter(|i| !key.contains(i) && !step.columns[*i].identity)
+                    .map(|i| format!("{} = {}", column(i), markers[i]))
+                    .collect();
+                format!(
+                    "UPDATE {table} SET {} WHERE {}",
+                    sets.join(", "),
+                    matches(&key, "")
+                )
+            }
+        };
+        out.push(Statement {
+            sql,
+            params,
+            source: step.change.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// How binary values reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryValues {
+    /// As parameters, like every value.
+    Parameters,
+    /// As `0x…` literals: the embedded engine stores binary parameters as NULL. Hex digits
+    /// cannot close a literal or start a statement, so nothing else can reach the text this way.
+    HexLiterals,
+}
+
+/// One marker per column of a journaled row: `NULL` written as the keyword (a typed NULL
+/// parameter does not convert to every column type), other values as parameters. Binary values
+/// are numbered last: the embedded engine misreads any parameter that follows a binary one.
+/// Values are secret but for the key's: journaled rows hold production's secrets.
+fn restore_markers(
+    row: &[Value],
+    key: &[usize],
+    binary: BinaryValues,
+) -> (Vec<String>, Vec<Param>) {
+    let mut markers = vec![String::from("NULL"); row.len()];
+    let mut params = Vec::new();
+    if binary == BinaryValues::HexLiterals {
+        for (i, v) in row.iter().enumerate() {
+            if let Value::Bytes(bytes) = v {
+                let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+                markers[i] = format!("0x{hex}");
+            }
+        }
+    }
+    let binary_last =
+        row.iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_null() && !matches!(v, Value::Bytes(_)))
+            .chain(row.iter().enumerate().filter(|(_, v)| {
+                matches!(v, Value::Bytes(_)) && binary == BinaryValues::Parameters
+            }));
+    for (i, v) in binary_last {
+        params.push(Param {
+            value: v.clone(),
+            secret: !key.contains(&i),
+        });
+        markers[i] = format!("@P{}", params.len());
+    }
+    (markers, params)
 }
 
 /// The columns that identify a row in a plan: the primary key, then the filter's own columns.
@@ -639,6 +815,7 @@ mod tests {
             name: name.into(),
             data_type: ty.into(),
             nullable,
+            identity: false,
         }
     }
 
@@ -952,6 +1129,49 @@ mod tests {
         );
         let (sql, _) = drift_query(&r, cat.get(&name("ossys_parameter")), &cat).unwrap();
         insta::assert_snapshot!(shown(&sql));
+    }
+
+    /// Restore statements: missing rows inserted back (identity values kept), modified rows
+    /// written back by key; NULL as the keyword; binary values last, or as hex literals on the
+    /// embedded engine; only key values are not secret.
+    #[test]
+    fn restore_statement_shapes() {
+        use crate::journal::{RestoreAction, RestoreStep};
+        let mut columns = vec![
+            col("ID", "int", false),
+            col("NAME", "nvarchar", false),
+            col("CERT", "varbinary", true),
+            col("NOTE", "nvarchar", true),
+        ];
+        columns[0].identity = true;
+        let step = |action| RestoreStep {
+            change: id("certs"),
+            action,
+            table: TableRef {
+                schema: "dbo".into(),
+                name: "OSSYS_MOBILE_CERTIFICATE".into(),
+            },
+            columns: columns.clone(),
+            primary_key: vec!["ID".into()],
+            rows: vec![vec![
+                Value::Int(1),
+                text("prod"),
+                Value::Bytes(vec![0, 0xAB]),
+                Value::Null,
+            ]],
+        };
+        let mut out = Vec::new();
+        for (action, binary) in [
+            (RestoreAction::Reinsert, BinaryValues::Parameters),
+            (RestoreAction::Reinsert, BinaryValues::HexLiterals),
+            (RestoreAction::Revert, BinaryValues::Parameters),
+        ] {
+            for s in restore_statements(&step(action), binary).unwrap() {
+                let secret: Vec<bool> = s.params.iter().map(|p| p.secret).collect();
+                out.push(format!("{}\n-- secret: {secret:?}", shown_statement(&s)));
+            }
+        }
+        insta::assert_snapshot!(out.join("\n\n"));
     }
 
     /// Values of a secret resource are secret parameters; filter values are not.

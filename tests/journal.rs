@@ -1,0 +1,138 @@
+//! The journal and `restore`: every row an apply deletes or modifies can be put back.
+//! See: issue 4
+
+use crate::common::{root, Test, TestServer};
+
+fn demo_spec() -> String {
+    std::fs::read_to_string(root().join("examples/demo/postclone.yaml"))
+        .expect("demo spec")
+        .replace("connection: embedded:clone.sql\n", "")
+}
+
+fn journal_in(t: &Test) -> std::path::PathBuf {
+    let dir = t.path().join(".postclone/journal");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("journal dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.remove(0)
+}
+
+/// apply → restore JOURNAL → every table identical to before the apply, binary columns and
+/// NULLs included; the journal is readable by its owner only and the plan said where it is.
+#[test]
+fn restore_puts_every_row_back() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let before = server.dump_everything();
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    let out = t.run().code(0);
+    assert!(
+        out.stdout
+            .contains("Journal: .postclone/journal/OS_PREPROD-"),
+        "{}",
+        out.stdout
+    );
+    assert_ne!(server.dump_everything(), before);
+    let journal = journal_in(&t);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&journal)
+            .expect("journal")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    assert!(
+        text.contains("sk_live_PROD_51Hx"),
+        "the journal keeps the values it removed"
+    );
+
+    let journal_arg = journal.to_str().expect("utf-8 path");
+    let out = Test::new()
+        .server(&server, "OS_PREPROD")
+        .args(["restore", journal_arg, "--auto-approve"])
+        .run()
+        .code(0);
+    assert!(out.stdout.contains("Restore complete"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("sk_live_PROD"),
+        "restore showed a secret:\n{}",
+        out.stdout
+    );
+    assert_eq!(
+        server.dump_everything(),
+        before,
+        "restore did not give back every row"
+    );
+
+    // Restoring again changes nothing: rows already present are left as they are.
+    Test::new()
+        .server(&server, "OS_PREPROD")
+        .args(["restore", journal_arg, "--auto-approve"])
+        .run()
+        .code(0);
+    assert_eq!(server.dump_everything(), before);
+}
+
+/// restore refuses a database other than the one the journal was written for.
+#[test]
+fn restore_refuses_another_database() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let journal = journal_in(&t);
+    let after = server.dump_everything();
+    let out = Test::new()
+        .server(&server, "OS_QA")
+        .args([
+            "restore",
+            journal.to_str().expect("utf-8 path"),
+            "--auto-approve",
+        ])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr.contains("OS_PREPROD") && out.stderr.contains("OS_QA"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.dump_everything(), after);
+}
+
+/// A failed apply leaves a journal that says it was rolled back and holds the rows that were
+/// about to change.
+#[test]
+fn failed_apply_keeps_its_journal() {
+    let server = TestServer::start(&crate::common::fixture("core/clone.sql"));
+    let spec = "engine: sqlserver
+guard: { database: OS_PREPROD }
+resources:
+  - { id: servers, kind: table_empty, table: ossys_server }
+  - { id: broken, kind: custom, check: SELECT ID FROM APP_ORDERS, fix: UPDATE NO_SUCH_TABLE SET X = 1 }
+";
+    let t = Test::new()
+        .spec(spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    let out = t.run().code(1);
+    assert!(
+        out.stderr.contains("journal: .postclone/journal/"),
+        "{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(journal_in(&t)).expect("journal");
+    assert!(text.contains("\"prod-fe01\""), "{text}");
+    assert!(
+        text.trim_end().ends_with('}') && text.contains("\"status\":\"rolled_back\""),
+        "{text}"
+    );
+}
