@@ -105,6 +105,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     },
                     rows: Drift {
                         count: found.len() as u64,
+                        fingerprint: principals_fingerprint(found),
                         sample: found
                             .iter()
                             .map(|p| DriftRow {
@@ -191,6 +192,27 @@ fn change_kind(
     })
 }
 
+/// The fingerprint of principals: their names and what they own, in order.
+fn principals_fingerprint(found: &[crate::state::observed::Principal]) -> String {
+    let mut f = crate::state::fingerprint::Fingerprint::default();
+    for p in found {
+        let mut row = vec![Value::Text(p.name.clone()), Value::Text(p.kind.clone())];
+        row.extend(
+            p.schemas
+                .iter()
+                .map(|s| Value::Text(format!("schema {} {}", s.name, s.objects))),
+        );
+        row.extend(
+            p.objects
+                .iter()
+                .map(|o| Value::Text(format!("object {}.{} {}", o.schema, o.name, o.kind))),
+        );
+        row.extend(p.roles.iter().map(|r| Value::Text(format!("role {r}"))));
+        f.row(&row);
+    }
+    f.finish()
+}
+
 fn empty_method(
     referenced_by: &[crate::state::observed::ForeignKey],
     dialect: &Dialect,
@@ -272,6 +294,7 @@ pub(crate) mod tests {
     pub(crate) fn drift(n: u64) -> Drift {
         Drift {
             count: n,
+            fingerprint: format!("fp{n}"),
             sample: (0..n.min(2))
                 .map(|i| DriftRow {
                     key: vec![("ID".into(), Value::Int(i as i64))],

@@ -1,8 +1,10 @@
 //! The plan: changes in the order they run, the notes, and the manual steps that follow.
 
-use serde::Serialize;
+use std::path::PathBuf;
 
-use crate::change::{Action, Change};
+use serde::{Deserialize, Serialize};
+
+use crate::change::{Action, Change, ChangeId};
 use crate::diff::{self, Dialect, Note};
 use crate::graph::{self, CycleError, Dependency};
 use crate::state::desired::{Desired, ManualStep};
@@ -34,6 +36,111 @@ pub struct Plan {
     pub dependencies: Vec<Dependency>,
     /// The tables the changes read and write, as resolved in the catalog.
     pub catalog: Catalog,
+}
+
+/// A change of a saved plan: what it was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedChange {
+    /// The change.
+    pub id: ChangeId,
+    /// Rows it touched.
+    pub rows: u64,
+    /// The fingerprint of those rows, whole.
+    pub fingerprint: String,
+}
+
+/// `plan --out FILE`: what `apply FILE` needs to apply exactly what was reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFile {
+    /// Format version; also how a plan file is told from a spec.
+    pub postclone_plan: u32,
+    /// The spec the plan was made from.
+    pub spec: PathBuf,
+    /// The spec's connection setting, unless it holds a password inline.
+    pub connection: Option<String>,
+    /// The desired state, as loaded (before metamodel targets were resolved).
+    pub desired: Desired,
+    /// The server and database planned against.
+    pub target: Target,
+    /// Every change, with the fingerprint of its rows.
+    pub changes: Vec<PlannedChange>,
+    /// The plan as it was shown (secrets masked).
+    pub text: String,
+}
+
+/// How a saved plan differs from the database now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Staleness {
+    /// The change.
+    pub id: ChangeId,
+    /// Rows when planned (`None`: not in the plan).
+    pub planned: Option<u64>,
+    /// Rows now (`None`: nothing to do any more).
+    pub now: Option<u64>,
+}
+
+impl PlanFile {
+    /// The current format version.
+    pub const VERSION: u32 = 1;
+
+    /// A saved plan for `plan`, made from `desired` (as loaded) and the spec at `spec`.
+    #[must_use]
+    pub fn new(spec: PathBuf, desired: &Desired, plan: &Plan, text: String) -> PlanFile {
+        // A connection with a literal password stays out of the file; ${env:..} is fine.
+        let connection = desired.connection.clone().filter(|c| {
+            let lower = c.to_ascii_lowercase();
+            !["password=", "pwd="].iter().any(|k| {
+                lower
+                    .split(';')
+                    .any(|pair| pair.trim().starts_with(k) && !pair.contains("${env:"))
+            })
+        });
+        PlanFile {
+            postclone_plan: Self::VERSION,
+            spec,
+            connection,
+            desired: desired.clone(),
+            target: plan.target.clone(),
+            changes: plan
+                .steps
+                .iter()
+                .map(|s| PlannedChange {
+                    id: s.id.clone(),
+                    rows: s.rows.count,
+                    fingerprint: s.rows.fingerprint.clone(),
+                })
+                .collect(),
+            text,
+        }
+    }
+
+    /// Every change whose rows differ between this saved plan and `fresh`, a plan made now.
+    #[must_use]
+    pub fn staleness(&self, fresh: &Plan) -> Vec<Staleness> {
+        let mut out = Vec::new();
+        for saved in &self.changes {
+            match fresh.steps.iter().find(|s| s.id == saved.id) {
+                Some(now) if now.rows.fingerprint == saved.fingerprint => {}
+                now => out.push(Staleness {
+                    id: saved.id.clone(),
+                    planned: Some(saved.rows),
+                    now: now.map(|s| s.rows.count),
+                }),
+            }
+        }
+        for now in fresh
+            .steps
+            .iter()
+            .filter(|s| !self.changes.iter().any(|c| c.id == s.id))
+        {
+            out.push(Staleness {
+                id: now.id.clone(),
+                planned: None,
+                now: Some(now.rows.count),
+            });
+        }
+        out
+    }
 }
 
 /// Counts for the closing line.
@@ -130,6 +237,41 @@ mod tests {
                 name: "parent".into(),
             },
         }
+    }
+
+    /// A saved plan is stale when a change's rows differ, appear or disappear.
+    #[test]
+    fn staleness_compares_fingerprints() {
+        let d = desired(vec![empty("a", "a"), empty("b", "b")]);
+        let observed = |n: u64| Observed {
+            target: Target {
+                server: "s".into(),
+                database: "d".into(),
+            },
+            resources: vec![
+                inspected("a", "a", 2, vec![]),
+                inspected("b", "b", n, vec![]),
+            ],
+            catalog: Default::default(),
+            foreign_keys: vec![],
+        };
+        let dialect = Dialect {
+            truncate_in_transaction: true,
+        };
+        let planned = build(&d, &observed(1), &dialect).unwrap();
+        let file = PlanFile::new(PathBuf::from("s.yaml"), &d, &planned, String::new());
+        assert!(file.staleness(&planned).is_empty());
+        let changed = build(&d, &observed(3), &dialect).unwrap();
+        assert_eq!(
+            file.staleness(&changed),
+            vec![Staleness {
+                id: id("b"),
+                planned: Some(1),
+                now: Some(3)
+            }]
+        );
+        let gone = build(&d, &observed(0), &dialect).unwrap();
+        assert_eq!(file.staleness(&gone)[0].now, None);
     }
 
     /// Whatever the declaration order, the referencing table is emptied first.

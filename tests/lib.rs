@@ -8,4 +8,5 @@ mod cli;
 mod journal;
 mod plan;
 mod profile;
+mod saved_plan;
 mod validate;

@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::apply;
 use crate::engine::Engine;
 use crate::journal::Journal;
+use crate::plan::PlanFile;
 use crate::render::{self, Format};
 use crate::spec;
 
@@ -34,6 +35,43 @@ pub struct ApplyArgs {
     lock: LockArgs,
 }
 
+/// What `apply` was given.
+enum Source {
+    /// A spec: plan now, show, ask.
+    Spec(std::path::PathBuf),
+    /// A plan saved by `plan --out`: apply it if its rows are unchanged.
+    PlanFile(Box<PlanFile>, std::path::PathBuf),
+}
+
+impl Source {
+    /// A file holding a JSON object with `postclone_plan` is a saved plan; anything else a spec.
+    fn read(path: &Path) -> Result<Source, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| crate::spec::Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if text.trim_start().starts_with('{') {
+            let file: PlanFile = serde_json::from_str(&text).map_err(|e| Error::Connection {
+                message: format!(
+                    "{} is not a plan file written by `postclone plan --out`: {e}",
+                    path.display()
+                ),
+            })?;
+            if file.postclone_plan != PlanFile::VERSION {
+                return Err(Error::Connection {
+                    message: format!(
+                        "{} was written by another version of postclone (format {}); plan again",
+                        path.display(),
+                        file.postclone_plan
+                    ),
+                });
+            }
+            return Ok(Source::PlanFile(Box::new(file), path.to_path_buf()));
+        }
+        Ok(Source::Spec(path.to_path_buf()))
+    }
+}
+
 /// How approval is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ApprovalMode {
@@ -48,7 +86,15 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     } else {
         ApprovalMode::Prompt
     };
-    let desired = spec::load(&args.spec.spec)?;
+    let source = Source::read(&args.spec.spec)?;
+    let (desired, saved) = match &source {
+        Source::Spec(path) => (spec::load(path)?, None),
+        Source::PlanFile(file, _) => {
+            let mut desired = file.desired.clone();
+            desired.connection.clone_from(&file.connection);
+            (desired, Some(file))
+        }
+    };
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
     let host = target::host(&connection);
     target::runtime()?.block_on(async {
@@ -56,6 +102,48 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         // Locked before planning, so that the plan shown is not made stale by another apply.
         let lock = engine.lock(args.lock.timeout()).await?;
         let (plan, desired) = plan::make(&mut engine, &desired).await?;
+        if let (Some(saved), Source::PlanFile(_, path)) = (saved, &source) {
+            let stale = saved.staleness(&plan);
+            if !plan.target.database.eq_ignore_ascii_case(&saved.target.database) {
+                return Err(Error::StalePlan {
+                    message: format!(
+                        "{} was made for database {}, not {}",
+                        path.display(),
+                        saved.target.database,
+                        plan.target.database
+                    ),
+                });
+            }
+            if !stale.is_empty() {
+                writeln!(out, "The database changed since {} was saved:", path.display())?;
+                for s in &stale {
+                    let rows = |n: Option<u64>| n.map_or("no change".to_string(), |n| format!("{n} rows"));
+                    writeln!(
+                        out,
+                        "  ! {}: planned {}, now {} (or the same count with other values)",
+                        s.id,
+                        rows(s.planned),
+                        rows(s.now)
+                    )?;
+                }
+                writeln!(out)?;
+                writeln!(out, "What a plan would do now:")?;
+                render::render(&plan, Format::Text, out)?;
+                return Err(Error::StalePlan {
+                    message: format!(
+                        "{} changes differ from the saved plan {}; nothing was changed; review a new plan",
+                        stale.len(),
+                        path.display()
+                    ),
+                });
+            }
+            writeln!(
+                out,
+                "Applying the saved plan {} to database {}: the rows it touches are unchanged.",
+                path.display(),
+                plan.target.database
+            )?;
+        }
         render::render(&plan, Format::Text, out)?;
         if plan.is_empty() {
             writeln!(out)?;
@@ -75,6 +163,12 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
              production's values and is readable by you only)",
             journal.display()
         )?;
+        // A saved plan was reviewed when it was made: applying it is the approval.
+        let approval = if matches!(source, Source::PlanFile(..)) {
+            ApprovalMode::Auto
+        } else {
+            approval
+        };
         if approval == ApprovalMode::Prompt && !approved(out, "apply these changes")? {
             writeln!(out, "Apply cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);

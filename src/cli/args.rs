@@ -7,7 +7,7 @@ use clap::Args;
 /// Where the spec is.
 #[derive(Debug, Args)]
 pub struct SpecArg {
-    /// The spec file
+    /// The spec file (apply also takes a plan file written by `plan --out`)
     #[arg(value_name = "SPEC", default_value = "postclone.yaml")]
     pub spec: PathBuf,
 }

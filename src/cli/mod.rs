@@ -65,6 +65,12 @@ pub enum Error {
         /// Changes in the plan made after apply.
         remaining: usize,
     },
+    /// A saved plan no longer matches the database.
+    #[error("{message}")]
+    StalePlan {
+        /// What differs.
+        message: String,
+    },
     /// The journal could not be read.
     #[error(transparent)]
     Journal(#[from] crate::journal::Error),

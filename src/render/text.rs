@@ -429,6 +429,7 @@ mod tests {
                 },
                 rows: Drift {
                     count: 1,
+                    fingerprint: String::new(),
                     sample: vec![DriftRow {
                         key: vec![("user".into(), Value::Text("OSADMIN".into()))],
                         changes: vec![],

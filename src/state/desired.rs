@@ -469,7 +469,7 @@ pub struct Custom {
 }
 
 /// What a resource declares, by kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ResourceKind {
     /// Rows absent from a table.
@@ -537,7 +537,7 @@ impl ResourceKind {
 }
 
 /// A place in a spec file, for messages that point the user at what they wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     /// The spec file (or `<profile NAME>` for built-in profiles).
     pub file: PathBuf,
@@ -554,7 +554,7 @@ impl fmt::Display for Origin {
 }
 
 /// One declared resource, validated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
     /// Unique id.
     pub id: ResourceId,
@@ -615,7 +615,7 @@ pub enum EngineKind {
 }
 
 /// Everything a spec declares, after includes, excludes and validation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Desired {
     /// The engine.
     pub engine: EngineKind,
@@ -623,7 +623,6 @@ pub struct Desired {
     #[serde(skip)]
     pub connection: Option<String>,
     /// The directory relative paths in the connection are resolved from.
-    #[serde(skip)]
     pub base_dir: PathBuf,
     /// The guard.
     pub guard: Guard,

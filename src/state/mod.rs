@@ -3,6 +3,7 @@
 //! Nothing in here knows which database it describes: no tokio, no tiberius, no oracle.
 
 pub mod desired;
+pub mod fingerprint;
 pub mod observed;
 pub mod value;
 

@@ -107,6 +107,10 @@ pub struct Drift {
     pub count: u64,
     /// The first rows in key order, at most the engine's sample size.
     pub sample: Vec<DriftRow>,
+    /// A digest of every drifted row, whole (see `Fingerprint`): a saved plan is applied only
+    /// if it is unchanged.
+    #[serde(default)]
+    pub fingerprint: String,
 }
 
 impl Drift {

@@ -12,6 +12,7 @@ use crate::state::desired::{
     filter_tables, Describe, Desired, PrincipalsAbsent, ResolvedTargets, Resource, ResourceKind,
     TableName, TableTarget,
 };
+use crate::state::fingerprint::Fingerprint;
 use crate::state::observed::{
     Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, OwnedObject,
     OwnedSchema, Principal, ResolvedTable, TableInfo, TableRef, Target, ValueChange,
@@ -514,14 +515,21 @@ async fn drift(
         .map_err(fail)?
         .into_row_stream();
     let mut out = Drift::default();
+    let mut fingerprint = Fingerprint::default();
     while let Some(r) = stream.try_next().await.map_err(fail)? {
         out.count += 1;
+        let names: Vec<String> = if out.sample.len() < SAMPLE_ROWS {
+            r.columns().iter().map(|c| c.name().to_string()).collect()
+        } else {
+            Vec::new()
+        };
+        let values: Vec<Value> = r.into_iter().map(row::value).collect();
+        fingerprint.row(&values);
         if out.sample.len() < SAMPLE_ROWS {
-            let names: Vec<String> = r.columns().iter().map(|c| c.name().to_string()).collect();
-            let values: Vec<Value> = r.into_iter().map(row::value).collect();
             out.sample.push(decode(layout, names, values));
         }
     }
+    out.fingerprint = fingerprint.finish();
     Ok(out)
 }
 
@@ -532,22 +540,27 @@ pub(super) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
             key: names.into_iter().zip(values).collect(),
             changes: vec![],
         },
-        Layout::Keyed { keys, compared } => {
-            let mut values = values.into_iter();
+        Layout::Keyed {
+            columns,
+            keys,
+            compared,
+        } => {
+            let cell = |i: usize| values.get(i).cloned().unwrap_or(Value::Null);
             let key = keys
                 .iter()
-                .map(|k| (k.clone(), values.next().unwrap_or(Value::Null)))
+                .map(|&i| (columns[i].clone(), cell(i)))
                 .collect();
+            let mut computed = values.iter().skip(columns.len()).cloned();
             let changes = compared
                 .iter()
-                .filter_map(|(column, literal)| {
-                    let old = values.next().unwrap_or(Value::Null);
+                .filter_map(|(i, literal)| {
+                    let old = cell(*i);
                     let new = match literal {
                         Some(v) => v.clone(),
-                        None => values.next().unwrap_or(Value::Null),
+                        None => computed.next().unwrap_or(Value::Null),
                     };
                     (old != new).then(|| ValueChange {
-                        column: column.clone(),
+                        column: columns[*i].clone(),
                         old,
                         new,
                     })
@@ -604,8 +617,9 @@ mod tests {
     #[test]
     fn decode_keyed_rows() {
         let layout = Layout::Keyed {
-            keys: vec!["ID".into()],
-            compared: vec![("A".into(), None), ("B".into(), Some(Value::Int(0)))],
+            columns: vec!["ID".into(), "A".into(), "B".into()],
+            keys: vec![0],
+            compared: vec![(1, None), (2, Some(Value::Int(0)))],
         };
         let row = decode(
             &layout,
@@ -613,8 +627,8 @@ mod tests {
             vec![
                 Value::Int(1),
                 Value::Text("x".into()),
-                Value::Text("y".into()),
                 Value::Int(0),
+                Value::Text("y".into()),
             ],
         );
         assert_eq!(row.key, vec![("ID".to_string(), Value::Int(1))]);

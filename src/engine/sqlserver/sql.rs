@@ -37,13 +37,16 @@ pub struct Sql {
 /// How to read the rows an inspection query returns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layout {
-    /// Key columns, then (for updates) one (current, desired) pair per set column.
+    /// Every column of the table (catalog order), then the desired value of each set column
+    /// computed by the query (lookups, rewrites), in assignment order.
     Keyed {
-        /// Names of the key columns, first in each row.
-        keys: Vec<String>,
-        /// The set columns, after the keys: each brings its current value, then its desired
-        /// value when that is computed by the query (a lookup); a literal is known already.
-        compared: Vec<(String, Option<Value>)>,
+        /// Names of the table's columns, first in each row.
+        columns: Vec<String>,
+        /// Positions of the key columns among them.
+        keys: Vec<usize>,
+        /// Set columns: position of the current value, and the desired value when it is a
+        /// literal (otherwise it follows the table's columns).
+        compared: Vec<(usize, Option<Value>)>,
     },
     /// A custom check: every column is shown, as returned.
     Custom,
@@ -75,15 +78,13 @@ pub fn drift_query(
                 r.set.iter().map(|(c, v)| (c.as_str(), v)).collect();
             let parts = w.update_parts(table, &r.filter, &set, resource.secret)?;
             let keys = key_columns(table, &r.filter);
-            let mut select: Vec<String> = keys
-                .iter()
-                .map(|k| w.col(Some(T), table, k))
-                .collect::<Result<_, _>>()?;
+            let mut select = all_columns(table);
+            let mut compared = Vec::with_capacity(parts.assignments.len());
             for a in &parts.assignments {
-                select.push(a.current.clone());
                 if a.literal.is_none() {
                     select.push(a.desired.clone());
                 }
+                compared.push((position(table, &a.column.name), a.literal.clone()));
             }
             let order = order_by(&w, table, &keys)?;
             let text = format!(
@@ -92,12 +93,7 @@ pub fn drift_query(
                 QuotedIdent::table(&table.table, QUOTE),
                 parts.predicate()
             );
-            let compared = parts
-                .assignments
-                .iter()
-                .map(|a| (a.column.name.clone(), a.literal.clone()))
-                .collect();
-            Ok((w.finish(text), Layout::Keyed { keys, compared }))
+            Ok((w.finish(text), layout(table, &keys, compared)))
         }
         ResourceKind::Custom(c) => Ok((
             Sql {
@@ -424,6 +420,32 @@ fn restore_markers(
     (markers, params)
 }
 
+/// `t.[c]` for every column of the table, in the catalog's order. Inspection reads whole rows
+/// so that a saved plan's fingerprint covers every value a change touches.
+fn all_columns(table: &TableInfo) -> Vec<String> {
+    table
+        .columns
+        .iter()
+        .map(|c| format!("{T}.{}", QuotedIdent::column(c, QUOTE)))
+        .collect()
+}
+
+fn position(table: &TableInfo, column: &str) -> usize {
+    table
+        .columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(column))
+        .unwrap_or(0)
+}
+
+fn layout(table: &TableInfo, keys: &[String], compared: Vec<(usize, Option<Value>)>) -> Layout {
+    Layout::Keyed {
+        columns: table.columns.iter().map(|c| c.name.clone()).collect(),
+        keys: keys.iter().map(|k| position(table, k)).collect(),
+        compared,
+    }
+}
+
 /// The columns that identify a row in a plan: the primary key, then the filter's own columns.
 #[must_use]
 pub fn key_columns(table: &TableInfo, filter: &[Condition]) -> Vec<String> {
@@ -460,7 +482,6 @@ fn where_clause(conditions: &[String]) -> String {
 /// One column of an update: its current and desired value expressions.
 struct AssignmentSql {
     column: ColumnInfo,
-    current: String,
     desired: String,
     /// The desired value, when it is a literal.
     literal: Option<Value>,
@@ -549,27 +570,14 @@ impl<'a> Writer<'a> {
     ) -> Result<(Sql, Layout), String> {
         let keys = key_columns(table, filter);
         let conditions = self.filter(Some(T), table, filter)?;
-        let select = if keys.is_empty() {
-            "1 AS [row]".to_string()
-        } else {
-            keys.iter()
-                .map(|k| self.col(Some(T), table, k))
-                .collect::<Result<Vec<_>, _>>()?
-                .join(", ")
-        };
         let order = order_by(&self, table, &keys)?;
         let text = format!(
-            "SELECT {select} FROM {} AS {T}{}{order}",
+            "SELECT {} FROM {} AS {T}{}{order}",
+            all_columns(table).join(", "),
             QuotedIdent::table(&table.table, QUOTE),
             where_clause(&conditions)
         );
-        Ok((
-            self.finish(text),
-            Layout::Keyed {
-                keys,
-                compared: vec![],
-            },
-        ))
+        Ok((self.finish(text), layout(table, &keys, vec![])))
     }
 
     /// Each condition as SQL, against `table` under `qualifier`.
@@ -685,7 +693,6 @@ impl<'a> Writer<'a> {
                 ));
                 parts.assignments.push(AssignmentSql {
                     column,
-                    current,
                     desired,
                     literal: None,
                 });
@@ -726,7 +733,6 @@ impl<'a> Writer<'a> {
             parts.differs.push(differs);
             parts.assignments.push(AssignmentSql {
                 column,
-                current,
                 desired,
                 literal,
             });

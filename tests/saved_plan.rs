@@ -1,0 +1,103 @@
+//! Saved plans: `apply FILE` applies exactly what was reviewed, or refuses with the drift shown.
+//! See: issue 4
+
+use crate::common::{fixture, Test, TestServer};
+
+fn core_spec() -> String {
+    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
+}
+
+/// Plans into a file in a fresh directory; returns the directory's test and the file name.
+fn save_plan(server: &TestServer) -> Test {
+    let t = Test::new()
+        .spec(&core_spec())
+        .server(server, "OS_PREPROD")
+        .args(["plan", "--out", "plan.json"]);
+    let out = t.run().code(0);
+    assert!(
+        out.stdout.contains("Saved this plan to plan.json"),
+        "{}",
+        out.stdout
+    );
+    t
+}
+
+fn apply_saved(server: &TestServer, t: &Test) -> crate::common::Output {
+    let plan = t.path().join("plan.json");
+    Test::new()
+        .server(server, "OS_PREPROD")
+        .args(["apply", plan.to_str().expect("utf-8 path")])
+        .run()
+}
+
+/// A row the plan deletes changes (a value, not its key) after planning: apply FILE refuses,
+/// shows the drift, changes nothing.
+#[test]
+fn changed_row_refuses_the_saved_plan() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let t = save_plan(&server);
+    server.rows("UPDATE OSSYS_SERVER SET NAME = 'prod-fe09' WHERE ID = 2");
+    let before = server.dump_all(&["OSSYS_SERVER", "OSSYS_PARAMETER", "OSSYS_DBCATALOG"]);
+    let out = apply_saved(&server, &t).code(1);
+    assert!(
+        out.stdout.contains("! servers: planned 2 rows, now 2 rows"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("differ from the saved plan"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        server.dump_all(&["OSSYS_SERVER", "OSSYS_PARAMETER", "OSSYS_DBCATALOG"]),
+        before
+    );
+}
+
+/// A new row the spec concerns appears after planning: refused too.
+#[test]
+fn new_drift_refuses_the_saved_plan() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let t = save_plan(&server);
+    server.rows("INSERT INTO OSSYS_SERVER VALUES (3, 'prod-fe03')");
+    let out = apply_saved(&server, &t).code(1);
+    assert!(
+        out.stdout.contains("! servers: planned 2 rows, now 3 rows"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(server.rows("SELECT COUNT(*) FROM OSSYS_SERVER"), vec!["3"]);
+}
+
+/// A row no change touches changes after planning: the saved plan still applies, without a
+/// prompt, and converges.
+#[test]
+fn unrelated_change_keeps_the_saved_plan() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let t = save_plan(&server);
+    server.rows("UPDATE APP_ORDERS SET CUSTOMER = 'Contoso Ltd' WHERE ID = 1");
+    server.rows("UPDATE OSSYS_PARAMETER SET VAL = '900' WHERE ID = 3");
+    let out = apply_saved(&server, &t).code(0);
+    assert!(
+        out.stdout.contains("the rows it touches are unchanged"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Converged"), "{}", out.stdout);
+    assert_eq!(server.dump("OSSYS_SERVER"), Vec::<String>::new());
+    assert_eq!(server.dump("APP_ORDERS")[0], "1 | \"Contoso Ltd\"");
+}
+
+/// A saved plan holds no secret value of the rows it touches.
+#[test]
+fn saved_plan_holds_no_secret() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let t = save_plan(&server);
+    let text = std::fs::read_to_string(t.path().join("plan.json")).expect("plan file");
+    assert!(!text.contains("FIXTURE-SECRET"), "{text}");
+    assert!(
+        !text.contains("test-only"),
+        "the connection password leaked: {text}"
+    );
+}
