@@ -323,6 +323,7 @@ pub(crate) mod tests {
             target: Target {
                 server: "s".into(),
                 database: "d".into(),
+                front_ends: vec![],
             },
             catalog: Default::default(),
             resources,

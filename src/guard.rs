@@ -25,6 +25,12 @@ pub enum GuardError {
         /// The forbidden name the server reported.
         database: String,
     },
+    /// The platform's front-end list names a forbidden host: this may be production itself.
+    #[error("the platform's front-end list (ossys_server) names {host}, a forbidden host: this may be the live environment; if this clone is expected to list it, add it to guard.allow_front_ends")]
+    ForbiddenFrontEnd {
+        /// The front-end.
+        host: String,
+    },
     /// The server is one the spec forbids.
     #[error("server {host} is forbidden by the spec's guard (forbid_hosts); the server reports itself as {reported}")]
     ForbiddenHost {
@@ -76,6 +82,14 @@ pub fn check(
             });
         }
     }
+    for front_end in &target.front_ends {
+        let allowed = guard.allow_front_ends.iter().any(|a| same(a, front_end));
+        if !allowed && guard.forbid_hosts.iter().any(|h| same(h, front_end)) {
+            return Err(GuardError::ForbiddenFrontEnd {
+                host: front_end.clone(),
+            });
+        }
+    }
     if !same(expected, &target.database) {
         return Err(GuardError::WrongDatabase {
             expected: expected.to_string(),
@@ -94,6 +108,7 @@ mod tests {
             database: Some("OS_PREPROD".into()),
             forbid_databases: vec!["OS_PROD".into()],
             forbid_hosts: vec!["prod-sql01".into()],
+            allow_front_ends: vec![],
         }
     }
 
@@ -101,6 +116,7 @@ mod tests {
         Target {
             server: server.into(),
             database: database.into(),
+            front_ends: vec![],
         }
     }
 
@@ -139,5 +155,14 @@ mod tests {
             check(&Guard::default(), &target("x", "y"), None),
             Err(GuardError::MissingDatabase)
         );
+        let mut live = target("x", "OS_PREPROD");
+        live.front_ends = vec!["prod-fe01".into(), "PROD-SQL01".into()];
+        assert!(matches!(
+            check(&g, &live, None),
+            Err(GuardError::ForbiddenFrontEnd { host }) if host == "PROD-SQL01"
+        ));
+        let mut expected = g.clone();
+        expected.allow_front_ends = vec!["prod-sql01".into()];
+        assert_eq!(check(&expected, &live, None), Ok(()));
     }
 }

@@ -565,6 +565,7 @@ mod tests {
         let target = Target {
             server: "s".into(),
             database: "OS_PREPROD".into(),
+            front_ends: vec![],
         };
         let mut j = Journal::create(&path, &target, None).unwrap();
         let c = change();
@@ -606,6 +607,7 @@ mod tests {
         let target = Target {
             server: "s".into(),
             database: "d".into(),
+            front_ends: vec![],
         };
         let mut j = Journal::create(&path, &target, None).unwrap();
         let c = change();

@@ -247,6 +247,7 @@ mod tests {
             target: Target {
                 server: "s".into(),
                 database: "d".into(),
+                front_ends: vec![],
             },
             resources: vec![
                 inspected("a", "a", 2, vec![]),
@@ -283,6 +284,7 @@ mod tests {
                 target: Target {
                     server: "s".into(),
                     database: "d".into(),
+                    front_ends: vec![],
                 },
                 resources: names
                     .iter()

@@ -5,8 +5,10 @@ mod common;
 
 mod apply;
 mod cli;
+mod interrupt;
 mod journal;
 mod plan;
 mod profile;
 mod saved_plan;
+mod secrets;
 mod validate;

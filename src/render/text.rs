@@ -420,6 +420,7 @@ mod tests {
             target: Target {
                 server: "preprod-sql".into(),
                 database: "OS_PREPROD".into(),
+                front_ends: vec![],
             },
             steps: vec![Change {
                 id: ResourceId::try_from("restored-database-users".to_string()).unwrap(),

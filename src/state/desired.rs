@@ -599,9 +599,14 @@ pub struct Guard {
     /// Database names that must never be the target (production's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbid_databases: Vec<String>,
-    /// Server host names that must never be the target (production's).
+    /// Host names that must never be the target (production's database servers): compared
+    /// with the server's own name, the host connected to, and the platform's front-end list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbid_hosts: Vec<String>,
+    /// Forbidden hosts a clone may still list as front-ends (a single-server production, where
+    /// the database server is also the front-end): postclone removes them from the list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_front_ends: Vec<String>,
 }
 
 /// The database engine a spec targets.

@@ -17,6 +17,9 @@ pub struct Target {
     pub server: String,
     /// The current database.
     pub database: String,
+    /// The platform's front-end list (`ossys_server`), where it exists.
+    #[serde(default)]
+    pub front_ends: Vec<String>,
 }
 
 /// A table as found in the catalog: the exact schema and name, never the spec's spelling.

@@ -109,8 +109,25 @@ impl Test {
         self
     }
 
-    /// Runs the binary with a closed standard input (as in a pipeline).
-    pub fn run(&self) -> Output {
+    /// Starts the binary without waiting for it (output discarded).
+    pub fn spawn(&self) -> std::process::Child {
+        self.command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn postclone")
+    }
+
+    /// Waits for a spawned run and returns its exit code and standard error.
+    pub fn wait(child: std::process::Child) -> (i32, String) {
+        let out = child.wait_with_output().expect("wait for postclone");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_postclone"));
         command
             .args(&self.args)
@@ -121,7 +138,12 @@ impl Test {
         for (k, v) in &self.env {
             command.env(k, v);
         }
-        let out = command.output().expect("run postclone");
+        command
+    }
+
+    /// Runs the binary with a closed standard input (as in a pipeline).
+    pub fn run(&self) -> Output {
+        let out = self.command().output().expect("run postclone");
         let clean = |bytes: &[u8]| {
             let mut text = String::from_utf8_lossy(bytes).into_owned();
             for (from, to) in &self.redact {

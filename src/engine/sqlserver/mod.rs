@@ -18,10 +18,11 @@ use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::{Engine, Error, Lock, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
-use crate::state::observed::TableInfo;
 use crate::state::observed::{Catalog, Observed, Target};
+use crate::state::observed::{TableInfo, TableRef};
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
+const FRONT_ENDS: &str = include_str!("queries/front_ends.sql");
 const LOCK: &str = include_str!("queries/lock.sql");
 const LOCK_HOLDER: &str = include_str!("queries/lock_holder.sql");
 
@@ -63,6 +64,53 @@ impl SqlServer {
             client,
             _embedded: Some(server),
         })
+    }
+
+    /// The names in the platform's front-end list, if it has one (table checked in the catalog).
+    async fn front_ends(&mut self) -> Result<Vec<String>, Error> {
+        let context = "reading the front-end list";
+        let tables = self
+            .client
+            .query(FRONT_ENDS, &[])
+            .await
+            .map_err(|e| query_error(context, e))?
+            .into_first_result()
+            .await
+            .map_err(|e| query_error(context, e))?;
+        let Some(table) = tables.into_iter().next().map(|r| {
+            let cells: Vec<String> = r
+                .into_iter()
+                .map(|c| match row::value(c) {
+                    crate::state::Value::Text(t) => t,
+                    other => other.to_string(),
+                })
+                .collect();
+            TableRef {
+                schema: cells.first().cloned().unwrap_or_default(),
+                name: cells.get(1).cloned().unwrap_or_default(),
+            }
+        }) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT [NAME] FROM {}",
+            QuotedIdent::table(&table, QuoteStyle::Brackets)
+        );
+        let rows = match self.client.query(sql, &[]).await {
+            Ok(stream) => stream.into_first_result().await,
+            Err(e) => Err(e),
+        };
+        // A front-end list without a NAME column is not the platform's: nothing to compare.
+        Ok(rows
+            .map(|rows| {
+                rows.into_iter()
+                    .filter_map(|r| match r.into_iter().next().map(row::value) {
+                        Some(crate::state::Value::Text(t)) => Some(t),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Who holds the apply lock, where the server can say.
@@ -152,6 +200,7 @@ impl Engine for SqlServer {
         Ok(Target {
             server: text(0),
             database: text(1),
+            front_ends: self.front_ends().await?,
         })
     }
 

@@ -1,0 +1,155 @@
+//! Secrets never appear in any output, and names from the database never reach SQL text
+//! unchecked.
+//! See: issue 4
+
+use crate::common::{root, Test, TestServer};
+
+/// Every secret value of the demo clone (secret columns, credentials, tokens), and the test
+/// connection's password.
+const SECRETS: [&str; 16] = [
+    "tok-PROD-0001",
+    "hmac-PROD-0003",
+    "spkey-PROD-0018",
+    "sk_live_PROD_51Hx",
+    "sk_live_PROD_shared",
+    "smtp-PROD-secret",
+    "ltreg-PROD-token",
+    "ltenv-PROD-key",
+    "main-PROD-pass",
+    "sales-PROD-pass",
+    "erp-PROD-pass",
+    "dw-PROD-pass",
+    "cert-PROD-pass",
+    "saml-PROD-signing-key",
+    "lifetime.prod.example.com/observer",
+    "test-only",
+];
+
+fn demo_spec() -> String {
+    std::fs::read_to_string(root().join("examples/demo/postclone.yaml"))
+        .expect("demo spec")
+        .replace("connection: embedded:clone.sql\n", "")
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
+    }
+}
+
+/// plan, plan --out (the file), apply, restore and the error paths never show a secret.
+#[test]
+fn no_output_shows_a_secret() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let spec = demo_spec();
+    let plan =
+        Test::new()
+            .spec(&spec)
+            .server(&server, "OS_PREPROD")
+            .args(["plan", "--out", "plan.json"]);
+    let out = plan.run().code(0);
+    assert_clean("plan", &(out.stdout + &out.stderr));
+    assert_clean(
+        "the plan file",
+        &std::fs::read_to_string(plan.path().join("plan.json")).expect("plan file"),
+    );
+
+    let wrong_database = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    assert_clean(
+        "the guard error",
+        &(wrong_database.stdout + &wrong_database.stderr),
+    );
+
+    let failing = format!(
+        "{spec}  - id: fails-last\n    kind: custom\n    secret: true\n    after: [database-connections]\n    check: SELECT ID FROM OSSYS_DBCONNECTION\n    fix: UPDATE NO_SUCH_TABLE SET X = 1\n"
+    );
+    let failed = Test::new()
+        .spec(&failing)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    assert_clean("a failed apply", &(failed.stdout + &failed.stderr));
+
+    let apply = Test::new().spec(&spec).server(&server, "OS_PREPROD").args([
+        "apply",
+        "--auto-approve",
+        "--journal",
+        "j.jsonl",
+    ]);
+    let out = apply.run().code(0);
+    assert_clean("apply", &(out.stdout + &out.stderr));
+    let journal = apply.path().join("j.jsonl");
+    let out = Test::new()
+        .server(&server, "OS_PREPROD")
+        .args([
+            "restore",
+            journal.to_str().expect("utf-8 path"),
+            "--auto-approve",
+        ])
+        .run()
+        .code(0);
+    assert_clean("restore", &(out.stdout + &out.stderr));
+}
+
+/// A metamodel row naming a "table" that tries to break out of quoting is refused by the
+/// catalog check: the plan notes it and nothing is executed against it.
+#[test]
+fn hostile_metamodel_names_never_run() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    server.rows(
+        "INSERT INTO OSSYS_ENTITY VALUES (11, 'ConfigIdP', 'OSUSR_X]; DROP TABLE OSSYS_ESPACE; --', 1, 1, 'e1000000-0000-4000-8000-000000000011')",
+    );
+    let out = Test::new()
+        .spec("engine: sqlserver\nguard: { database: OS_PREPROD }\ninclude: [outsystems-o11]\n")
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout.contains(
+            "table OSUSR_X]; DROP TABLE OSSYS_ESPACE; -- is not present on this platform"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(server.rows("SELECT COUNT(*) FROM OSSYS_ESPACE"), vec!["5"]);
+}
+
+/// A database whose front-end list names a forbidden host is refused before anything runs,
+/// unless the spec expects that front-end.
+#[test]
+fn front_end_list_naming_a_forbidden_host_is_refused() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    server.rows("INSERT INTO OSSYS_SERVER VALUES (3, 'prod-sql01', '10.20.0.5')");
+    let before = server.dump_everything();
+    let spec = "engine: sqlserver\nguard: { database: OS_PREPROD, forbid_hosts: [prod-sql01] }\ninclude: [outsystems-o11]\n";
+    let out = Test::new()
+        .spec(spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr
+            .contains("front-end list (ossys_server) names prod-sql01"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.dump_everything(), before, "nothing may change");
+    let allowed = spec.replace(
+        "forbid_hosts: [prod-sql01]",
+        "forbid_hosts: [prod-sql01], allow_front_ends: [prod-sql01]",
+    );
+    Test::new()
+        .spec(&allowed)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+}
