@@ -170,9 +170,32 @@ pub async fn run<E: Engine>(
             tables.push(t.clone());
         }
     }
-    if let Err(e) = engine.begin(&options.lock, &tables).await {
-        journal.finish(Status::RolledBack)?;
-        return Err(e.into());
+    let waited = match engine.begin(&options.lock, &tables).await {
+        Ok(waited) => waited,
+        Err(e) => {
+            journal.finish(Status::RolledBack)?;
+            return Err(e.into());
+        }
+    };
+    // With table locks nothing held other applies off between planning and now (and one may
+    // just have been waited for): plan again inside the transaction, and go on only if every
+    // change still touches the same rows. The application lock is taken before planning.
+    if waited || options.lock == Lock::Tables {
+        let fresh = engine
+            .inspect(desired)
+            .await
+            .map_err(Error::from)
+            .and_then(|observed| {
+                plan::build(desired, &observed, &engine.dialect()).map_err(Error::from)
+            });
+        let stale = fresh.map(|fresh| plan::staleness(&plan.planned_changes(), &fresh));
+        if !matches!(&stale, Ok(s) if s.is_empty()) {
+            let _ = engine.rollback().await;
+            journal.finish(Status::RolledBack)?;
+            return Err(Error::Engine(engine::Error::Locked {
+                holder: Some("another apply changed these rows while this one waited; nothing was changed, plan again".into()),
+            }));
+        }
     }
     let mut journaled = 0;
     let mut count = 0;

@@ -101,15 +101,7 @@ impl PlanFile {
             connection,
             desired: desired.clone(),
             target: plan.target.clone(),
-            changes: plan
-                .steps
-                .iter()
-                .map(|s| PlannedChange {
-                    id: s.id.clone(),
-                    rows: s.rows.count,
-                    fingerprint: s.rows.fingerprint.clone(),
-                })
-                .collect(),
+            changes: plan.planned_changes(),
             text,
         }
     }
@@ -117,8 +109,16 @@ impl PlanFile {
     /// Every change whose rows differ between this saved plan and `fresh`, a plan made now.
     #[must_use]
     pub fn staleness(&self, fresh: &Plan) -> Vec<Staleness> {
+        staleness(&self.changes, fresh)
+    }
+}
+
+/// Every change whose rows differ between `planned` and `fresh`, a plan made later.
+#[must_use]
+pub fn staleness(planned: &[PlannedChange], fresh: &Plan) -> Vec<Staleness> {
+    {
         let mut out = Vec::new();
-        for saved in &self.changes {
+        for saved in planned {
             match fresh.steps.iter().find(|s| s.id == saved.id) {
                 Some(now) if now.rows.fingerprint == saved.fingerprint => {}
                 now => out.push(Staleness {
@@ -131,7 +131,7 @@ impl PlanFile {
         for now in fresh
             .steps
             .iter()
-            .filter(|s| !self.changes.iter().any(|c| c.id == s.id))
+            .filter(|s| !planned.iter().any(|c| c.id == s.id))
         {
             out.push(Staleness {
                 id: now.id.clone(),
@@ -157,6 +157,19 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// Each change with its row count and fingerprint.
+    #[must_use]
+    pub fn planned_changes(&self) -> Vec<PlannedChange> {
+        self.steps
+            .iter()
+            .map(|s| PlannedChange {
+                id: s.id.clone(),
+                rows: s.rows.count,
+                fingerprint: s.rows.fingerprint.clone(),
+            })
+            .collect()
+    }
+
     /// Nothing to do.
     #[must_use]
     pub fn is_empty(&self) -> bool {

@@ -74,6 +74,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
             statements.push(engine.restore_statements(step)?);
         }
         let tables: Vec<_> = plan.steps.iter().map(journal::RestoreStep::table_info).collect();
+        // Restore statements are idempotent: waiting for another transaction changes nothing.
         engine.begin(&lock, &tables).await?;
         for (step, step_statements) in plan.steps.iter().zip(&statements) {
             for statement in step_statements {

@@ -235,11 +235,12 @@ pub trait Engine {
 
     /// Starts the apply transaction. With [`Lock::Tables`], first write-locks every table in
     /// `tables`, so that a concurrent apply waits (or times out) before changing anything.
+    /// Returns whether it had to wait for another transaction: then the plan may be stale.
     async fn begin(
         &mut self,
         lock: &Lock,
         tables: &[crate::state::observed::TableInfo],
-    ) -> Result<(), Error>;
+    ) -> Result<bool, Error>;
 
     /// Streams to `sink` the whole rows (every column, in the catalog's order) that `change` is
     /// about to delete or modify, read inside the transaction; returns how many. A change with

@@ -109,22 +109,23 @@ impl Test {
         self
     }
 
-    /// Starts the binary without waiting for it (output discarded).
+    /// Starts the binary without waiting for it.
     pub fn spawn(&self) -> std::process::Child {
         self.command()
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn postclone")
     }
 
-    /// Waits for a spawned run and returns its exit code and standard error.
-    pub fn wait(child: std::process::Child) -> (i32, String) {
+    /// Waits for a spawned run.
+    pub fn wait(child: std::process::Child) -> Output {
         let out = child.wait_with_output().expect("wait for postclone");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     fn command(&self) -> Command {

@@ -31,6 +31,8 @@ pub struct SqlServer {
     client: TdsClient,
     /// How binary values are sent (the embedded engine drops binary parameters).
     binary: sql::BinaryValues,
+    /// How long `lock` and `begin` wait for another apply.
+    lock_timeout: Duration,
     /// Keeps the embedded engine alive as long as the connection.
     #[cfg(feature = "embedded")]
     _embedded: Option<crate::engine::embedded::EmbeddedServer>,
@@ -45,6 +47,7 @@ impl SqlServer {
         let mut client = connect::connect(connect::config(ado)?).await?;
         Ok(SqlServer {
             binary: binary_values(&mut client).await?,
+            lock_timeout: Duration::from_secs(30),
             client,
             #[cfg(feature = "embedded")]
             _embedded: None,
@@ -61,6 +64,7 @@ impl SqlServer {
         let mut client = connect::connect(server.config()).await?;
         Ok(SqlServer {
             binary: binary_values(&mut client).await?,
+            lock_timeout: Duration::from_secs(30),
             client,
             _embedded: Some(server),
         })
@@ -221,6 +225,7 @@ impl Engine for SqlServer {
     }
 
     async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
+        self.lock_timeout = timeout;
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         let result = match self.client.query(LOCK, &[&ms]).await {
             Ok(stream) => stream.into_row().await,
@@ -239,38 +244,61 @@ impl Engine for SqlServer {
                 }
             }
             // No application locks here (the embedded engine): lock the tables instead.
-            Err(e) if e.to_string().contains("sp_getapplock") => {
-                self.set_lock_timeout(ms)
-                    .await
-                    .map_err(|e| query_error("setting the lock timeout", e))?;
-                Ok(Lock::Tables)
-            }
+            Err(e) if e.to_string().contains("sp_getapplock") => Ok(Lock::Tables),
             Err(e) => Err(query_error("taking the apply lock", e)),
         }
     }
 
-    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<(), Error> {
-        self.control("BEGIN TRANSACTION")
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<bool, Error> {
+        let begin = |e| query_error("starting the transaction", e);
+        if *lock == Lock::Application {
+            self.control("BEGIN TRANSACTION").await.map_err(begin)?;
+            return Ok(false);
+        }
+        // The embedded engine reads a snapshot taken at BEGIN: a transaction that waited for
+        // another one's locks would not see what it committed. So the locks are tried without
+        // waiting, and a blocked attempt starts again in a fresh transaction. Even an attempt
+        // that gets the locks may have begun while another apply was still committing: so the
+        // first success is rolled back and the locks taken again at once, in a transaction
+        // begun after they were seen free.
+        let deadline = std::time::Instant::now() + self.lock_timeout;
+        let mut waited = false;
+        let mut seen_free = false;
+        self.set_lock_timeout(0)
             .await
-            .map_err(|e| query_error("starting the transaction", e))?;
-        if *lock == Lock::Tables {
+            .map_err(|e| query_error("setting the lock timeout", e))?;
+        loop {
+            self.control("BEGIN TRANSACTION").await.map_err(begin)?;
+            let mut blocked = None;
             for table in tables {
                 if let Err(e) = self.lock_table(table).await {
-                    let _ = self.control("ROLLBACK TRANSACTION").await;
-                    return Err(if e.to_string().contains("lock timeout") {
-                        Error::Locked {
-                            holder: Some(format!(
-                                "a transaction holds a write lock on {}",
-                                table.table
-                            )),
-                        }
-                    } else {
-                        query_error("locking the tables to change", e)
-                    });
+                    let text = e.to_string();
+                    if !text.contains("lock timeout") && !text.contains("lock conflict") {
+                        let _ = self.control("ROLLBACK TRANSACTION").await;
+                        return Err(query_error("locking the tables to change", e));
+                    }
+                    blocked = Some(table.table.clone());
+                    break;
                 }
             }
+            let Some(table) = blocked else {
+                if seen_free {
+                    return Ok(waited);
+                }
+                let _ = self.control("ROLLBACK TRANSACTION").await;
+                seen_free = true;
+                continue;
+            };
+            let _ = self.control("ROLLBACK TRANSACTION").await;
+            seen_free = false;
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Locked {
+                    holder: Some(format!("a transaction holds a write lock on {table}")),
+                });
+            }
+            waited = true;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Ok(())
     }
 
     async fn capture(
