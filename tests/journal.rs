@@ -1,13 +1,7 @@
 //! The journal and `restore`: every row an apply deletes or modifies can be put back.
 //! See: issue 4
 
-use crate::common::{root, Test, TestServer};
-
-fn demo_spec() -> String {
-    std::fs::read_to_string(root().join("examples/demo/postclone.yaml"))
-        .expect("demo spec")
-        .replace("connection: embedded:clone.sql\n", "")
-}
+use crate::common::{demo_spec, root, Test, TestServer};
 
 fn journal_in(t: &Test) -> std::path::PathBuf {
     let dir = t.path().join(".postclone/journal");

@@ -180,9 +180,7 @@ fn excluded_steps_are_left_alone() {
 fn application_configuration_rewrites_hosts_once() {
     let demo = root().join("examples/demo");
     let mut server = TestServer::start(&demo.join("clone.sql"));
-    let spec = std::fs::read_to_string(demo.join("postclone.yaml"))
-        .expect("demo spec")
-        .replace("connection: embedded:clone.sql\n", "");
+    let spec = crate::common::demo_spec();
     Test::new()
         .spec(&spec)
         .server(&server, "OS_PREPROD")

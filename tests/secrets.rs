@@ -2,7 +2,7 @@
 //! unchecked.
 //! See: issue 4
 
-use crate::common::{root, Test, TestServer};
+use crate::common::{demo_spec, root, Test, TestServer};
 
 /// Every secret value of the demo clone (secret columns, credentials, tokens), and the test
 /// connection's password.
@@ -24,12 +24,6 @@ const SECRETS: [&str; 16] = [
     "lifetime.prod.example.com/observer",
     "test-only",
 ];
-
-fn demo_spec() -> String {
-    std::fs::read_to_string(root().join("examples/demo/postclone.yaml"))
-        .expect("demo spec")
-        .replace("connection: embedded:clone.sql\n", "")
-}
 
 fn assert_clean(what: &str, text: &str) {
     for secret in SECRETS {

@@ -20,6 +20,14 @@ pub fn fixture(path: &str) -> PathBuf {
     root().join("tests/fixtures").join(path)
 }
 
+/// The demo spec (`examples/demo/postclone.yaml`) without its embedded connection, to run
+/// against a `TestServer` loaded from the demo clone.
+pub fn demo_spec() -> String {
+    std::fs::read_to_string(root().join("examples/demo/postclone.yaml"))
+        .expect("demo spec")
+        .replace("connection: embedded:clone.sql\n", "")
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Output {
