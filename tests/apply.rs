@@ -184,6 +184,27 @@ fn guard_refuses_wrong_database() {
     );
 }
 
+/// A forbidden host is refused when it is the host connected to, before anything runs.
+#[test]
+fn guard_refuses_forbidden_host() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let before = server.dump_all(&["OSSYS_SERVER", "OSSYS_PARAMETER"]);
+    let spec = core_spec().replace(
+        "forbid_hosts: [prod-sql01]",
+        "forbid_hosts: [prod-sql01, 127.0.0.1]",
+    );
+    let out = run(&server, &spec, &["apply", "--auto-approve"]).code(1);
+    assert!(
+        out.stderr.contains("server 127.0.0.1 is forbidden"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        server.dump_all(&["OSSYS_SERVER", "OSSYS_PARAMETER"]),
+        before
+    );
+}
+
 /// Without --auto-approve and without a terminal, apply does not wait and changes nothing.
 #[test]
 fn non_interactive_apply_refuses_to_wait() {
