@@ -123,6 +123,29 @@ fn pending_note(pending: &[ChangeId]) -> String {
     }
 }
 
+/// What apply is doing, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A change starts: its rows are journaled, then its statements run.
+    Started {
+        /// The change.
+        id: &'a ChangeId,
+        /// Its position, from 1.
+        position: usize,
+        /// Changes in the plan.
+        total: usize,
+        /// Rows the plan counted.
+        rows: u64,
+    },
+    /// The change's statements ran.
+    Finished {
+        /// The change.
+        id: &'a ChangeId,
+        /// Rows saved to the journal first.
+        journaled: u64,
+    },
+}
+
 /// How an apply runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
@@ -157,6 +180,7 @@ pub async fn run<E: Engine>(
     desired: &Desired,
     plan: &Plan,
     options: Options<'_>,
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ApplyReport, Error> {
     guard::check(&desired.guard, &plan.target, options.connected_host)?;
     let mut statements: Vec<Vec<Statement>> = Vec::with_capacity(plan.steps.len());
@@ -217,6 +241,12 @@ pub async fn run<E: Engine>(
                 cause,
             }))
         };
+        progress(Progress::Started {
+            id: &step.id,
+            position: position + 1,
+            total: plan.steps.len(),
+            rows: step.rows.count,
+        });
         journal.change(step)?;
         let mut write_error = None;
         let captured = engine
@@ -232,11 +262,11 @@ pub async fn run<E: Engine>(
             Some(e) => Err(Error::Journal(e)),
             None => journal.sync().map_err(Error::Journal),
         };
-        match captured
+        let captured_rows = match captured
             .map_err(Error::from)
             .and_then(|n| synced.map(|()| n))
         {
-            Ok(n) => journaled += n,
+            Ok(n) => n,
             Err(e) => {
                 let rolled_back = engine.rollback().await.is_ok();
                 let _ = journal.finish(Status::RolledBack);
@@ -246,7 +276,7 @@ pub async fn run<E: Engine>(
                     .unwrap_or_default();
                 return Err(failed(statement, Masked(e.to_string()), rolled_back));
             }
-        }
+        };
         for statement in step_statements {
             if let Err(e) = engine.run(statement).await {
                 let rolled_back = engine.rollback().await.is_ok();
@@ -259,6 +289,11 @@ pub async fn run<E: Engine>(
             }
             count += 1;
         }
+        journaled += captured_rows;
+        progress(Progress::Finished {
+            id: &step.id,
+            journaled: captured_rows,
+        });
     }
     if let Err(e) = engine.commit().await {
         let rolled_back = engine.rollback().await.is_ok();

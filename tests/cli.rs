@@ -5,7 +5,16 @@ use crate::common::{root, Test};
 /// `--help` of every subcommand, as users see it.
 #[test]
 fn help_of_every_subcommand() {
-    for sub in ["plan", "apply", "validate", "schema", "restore"] {
+    for sub in [
+        "plan",
+        "apply",
+        "validate",
+        "schema",
+        "restore",
+        "graph",
+        "completions",
+        "man",
+    ] {
         let out = Test::new().args([sub, "--help"]).run().code(0);
         insta::assert_snapshot!(format!("help_{sub}"), out.stdout);
     }

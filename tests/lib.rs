@@ -5,6 +5,7 @@ mod common;
 
 mod apply;
 mod cli;
+mod formats;
 mod interrupt;
 mod journal;
 mod plan;

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
 
-use super::args::{ConnectArgs, LockArgs, SpecArg};
+use super::args::{ConnectArgs, LockArgs, SelectArgs, SpecArg};
 use super::{exit, plan, target, Error};
 use std::path::Path;
 
@@ -12,14 +12,16 @@ use crate::apply;
 use crate::engine::Engine;
 use crate::journal::Journal;
 use crate::plan::PlanFile;
-use crate::render::{self, Format};
+use crate::render::{Detail, Format};
 use crate::spec;
 
 /// Show the plan, then bring the database to the spec in one transaction
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   postclone apply                                 # asks before changing anything
-  postclone apply specs/preprod.yaml --auto-approve   # in a pipeline")]
+  postclone apply specs/preprod.yaml --auto-approve   # in a pipeline
+  postclone plan --out plan.json && postclone apply plan.json   # exactly the reviewed plan
+  postclone apply --exclude front-end-servers")]
 pub struct ApplyArgs {
     #[command(flatten)]
     spec: SpecArg,
@@ -33,6 +35,11 @@ pub struct ApplyArgs {
     journal: Option<std::path::PathBuf>,
     #[command(flatten)]
     lock: LockArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Show the SQL of each change (values as parameters, secrets masked)
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 /// What `apply` was given.
@@ -88,7 +95,16 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     };
     let source = Source::read(&args.spec.spec)?;
     let (desired, saved) = match &source {
-        Source::Spec(path) => (spec::load(path)?, None),
+        Source::Spec(path) => (spec::load(path)?.select(&args.select.selection())?, None),
+        Source::PlanFile(_, path) if !args.select.is_empty() => {
+            return Err(Error::Usage {
+                message: format!(
+                    "{} is a saved plan: it applies what was selected when it was made; \
+                     pass --target/--exclude to `postclone plan --out` instead",
+                    path.display()
+                ),
+            })
+        }
         Source::PlanFile(file, _) => {
             let mut desired = file.desired.clone();
             desired.connection.clone_from(&file.connection);
@@ -128,7 +144,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
                 }
                 writeln!(out)?;
                 writeln!(out, "What a plan would do now:")?;
-                render::render(&plan, Format::Text, out)?;
+                plan::show(&plan, Format::Text, &Detail::default(), out)?;
                 return Err(Error::StalePlan {
                     message: format!(
                         "{} changes differ from the saved plan {}; nothing was changed; review a new plan",
@@ -144,7 +160,19 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
                 plan.target.database
             )?;
         }
-        render::render(&plan, Format::Text, out)?;
+        let statements = if args.verbose {
+            Some(plan::statements(&engine, &plan)?)
+        } else {
+            None
+        };
+        plan::show(
+            &plan,
+            Format::Text,
+            &Detail {
+                statements: statements.as_deref(),
+            },
+            out,
+        )?;
         if plan.is_empty() {
             writeln!(out)?;
             writeln!(out, "Apply complete: nothing to do.")?;
@@ -187,7 +215,8 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             source: Some(&source),
             connected_host: host.as_deref(),
         };
-        let report = apply::run(&mut engine, &desired, &plan, options).await?;
+        let mut progress = progress_printer(std::io::stderr().is_terminal());
+        let report = apply::run(&mut engine, &desired, &plan, options, &mut progress).await?;
         writeln!(
             out,
             "Apply complete: {} changes committed ({} statements, {} rows journaled).",
@@ -201,12 +230,54 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         } else {
             writeln!(out)?;
             writeln!(out, "Still differing after apply:")?;
-            render::render(&report.after, Format::Text, out)?;
+            plan::show(&report.after, Format::Text, &Detail::default(), out)?;
             Err(Error::NotConverged {
                 remaining: report.after.steps.len(),
             })
         }
     })
+}
+
+/// Per-change progress on standard error when it is a terminal; nothing in pipelines, whose
+/// logs get the final report.
+fn progress_printer(terminal: bool) -> impl FnMut(apply::Progress<'_>) {
+    let mut started = std::time::Instant::now();
+    move |event| {
+        if !terminal {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = match event {
+            apply::Progress::Started {
+                id,
+                position,
+                total,
+                rows,
+            } => {
+                started = std::time::Instant::now();
+                write!(
+                    err,
+                    "{}",
+                    progress_start(id.as_str(), position, total, rows)
+                )
+            }
+            apply::Progress::Finished { journaled, .. } => writeln!(
+                err,
+                " done in {:.1}s ({journaled} journaled)",
+                started.elapsed().as_secs_f64()
+            ),
+        };
+        let _ = err.flush();
+    }
+}
+
+/// `[2/14] secret-site-properties (1203 rows)...`
+fn progress_start(id: &str, position: usize, total: usize, rows: u64) -> String {
+    let width = total.to_string().len();
+    format!(
+        "[{position:>width$}/{total}] {id} ({rows} {})...",
+        if rows == 1 { "row" } else { "rows" }
+    )
 }
 
 /// Asks on the terminal; refuses to wait on a non-interactive stdin.
@@ -227,4 +298,22 @@ pub(super) fn approved(out: &mut impl Write, what: &str) -> Result<bool, Error> 
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Progress lines align on the widest position.
+    #[test]
+    fn progress_line() {
+        assert_eq!(
+            progress_start("servers", 3, 14, 1),
+            "[ 3/14] servers (1 row)..."
+        );
+        assert_eq!(
+            progress_start("params", 12, 14, 40),
+            "[12/14] params (40 rows)..."
+        );
+    }
 }

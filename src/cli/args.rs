@@ -40,3 +40,52 @@ impl LockArgs {
         std::time::Duration::from_secs(self.lock_timeout)
     }
 }
+
+/// Which resources to work on.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only this resource, with those it is declared `after:` (repeatable)
+    #[arg(long = "target", value_name = "ID")]
+    pub targets: Vec<String>,
+    /// Leave this resource or manual step out (repeatable; wins over --target)
+    #[arg(long = "exclude", value_name = "ID")]
+    pub excludes: Vec<String>,
+}
+
+impl SelectArgs {
+    /// The selection, for `Desired::select`.
+    #[must_use]
+    pub fn selection(&self) -> crate::state::desired::Selection {
+        crate::state::desired::Selection {
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+        }
+    }
+
+    /// Whether anything was selected.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.excludes.is_empty()
+    }
+}
+
+/// Plan output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// For a terminal (colour only on a terminal, never with NO_COLOR)
+    Text,
+    /// For tools: versioned, schema in schema/plan.schema.json
+    Json,
+    /// For a pull-request comment
+    Markdown,
+}
+
+impl From<FormatArg> for crate::render::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => crate::render::Format::Text,
+            FormatArg::Json => crate::render::Format::Json,
+            FormatArg::Markdown => crate::render::Format::Markdown,
+        }
+    }
+}

@@ -2,7 +2,9 @@
 
 mod apply;
 mod args;
+mod completions;
 pub mod exit;
+mod graph;
 mod plan;
 pub mod report;
 mod restore;
@@ -30,6 +32,9 @@ enum Command {
     Validate(validate::ValidateArgs),
     Schema(schema::SchemaArgs),
     Restore(restore::RestoreArgs),
+    Graph(graph::GraphArgs),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Every way a command can fail, for the one printer in `report`.
@@ -84,6 +89,15 @@ pub enum Error {
         /// The database's message.
         message: String,
     },
+    /// Arguments that do not go together, or name nothing.
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+    },
+    /// `--target` or `--exclude` names nothing.
+    #[error(transparent)]
+    Selection(#[from] crate::state::desired::UnknownSelection),
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] io::Error),
@@ -113,6 +127,9 @@ pub fn main() -> i32 {
         Command::Validate(args) => validate::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
         Command::Restore(args) => restore::run(args, &mut out),
+        Command::Graph(args) => graph::run(args, &mut out),
+        Command::Completions(args) => completions::run(args, &mut out),
+        Command::Man(args) => completions::man(args, &mut out),
     };
     let _ = out.flush();
     match result {

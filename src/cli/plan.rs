@@ -1,14 +1,14 @@
 //! `postclone plan`: inspect, diff, order and show; never writes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Args;
 
-use super::args::{ConnectArgs, SpecArg};
+use super::args::{ConnectArgs, FormatArg, SelectArgs, SpecArg};
 use super::{exit, target, Error};
-use crate::engine::Engine;
+use crate::engine::{Engine, Statement};
 use crate::plan::{self, Plan, PlanFile};
-use crate::render::{self, Format};
+use crate::render::{self, colour, Detail, Format};
 use crate::spec;
 use crate::state::desired::Desired;
 
@@ -17,12 +17,22 @@ use crate::state::desired::Desired;
 #[command(after_help = "Examples:
   postclone plan                                  # postclone.yaml in this directory
   postclone plan specs/preprod.yaml --detailed-exitcode
+  postclone plan --format markdown > plan.md      # for a pull-request comment
+  postclone plan --target front-end-servers --verbose
   POSTCLONE_CONNECTION='server=tcp:db,1433;database=OS_PREPROD;user=u;password=...' postclone plan")]
 pub struct PlanArgs {
     #[command(flatten)]
     spec: SpecArg,
     #[command(flatten)]
     connect: ConnectArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Show the SQL of each change (values as parameters, secrets masked)
+    #[arg(long, short)]
+    verbose: bool,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     detailed_exitcode: bool,
@@ -33,26 +43,39 @@ pub struct PlanArgs {
 
 /// Plans and prints.
 pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let desired = spec::load(&args.spec.spec)?;
+    let desired = spec::load(&args.spec.spec)?.select(&args.select.selection())?;
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
         let (plan, _) = make(&mut engine, &desired).await?;
-        let mut text = Vec::new();
-        render::render(&plan, Format::Text, &mut text)?;
-        out.write_all(&text)?;
+        let statements = if args.verbose {
+            Some(statements(&engine, &plan)?)
+        } else {
+            None
+        };
+        let detail = Detail {
+            statements: statements.as_deref(),
+        };
+        show(&plan, args.format.into(), &detail, out)?;
         if let Some(path) = &args.out {
+            let mut text = Vec::new();
+            render::render(&plan, Format::Text, &Detail::default(), &mut text)?;
             let spec = std::fs::canonicalize(&args.spec.spec).unwrap_or_else(|_| args.spec.spec.clone());
             let file = PlanFile::new(spec, &desired, &plan, String::from_utf8_lossy(&text).into_owned());
             let json = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
             std::fs::write(path, json + "\n")?;
-            writeln!(out)?;
-            writeln!(
-                out,
+            // The JSON document stays one document: the confirmation goes to standard error.
+            let note = format!(
                 "Saved this plan to {}. `postclone apply {}` applies it only if the rows it touches are unchanged.",
                 path.display(),
                 path.display()
-            )?;
+            );
+            if args.format == FormatArg::Json {
+                super::report::note(&note);
+            } else {
+                writeln!(out)?;
+                writeln!(out, "{note}")?;
+            }
         }
         Ok(if args.detailed_exitcode && !plan.is_empty() {
             exit::CHANGES_PENDING
@@ -60,6 +83,37 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
             exit::SUCCESS
         })
     })
+}
+
+/// Writes the plan in `format`; text is coloured when standard output is a terminal and
+/// `NO_COLOR` is not set.
+pub(super) fn show(
+    plan: &Plan,
+    format: Format,
+    detail: &Detail<'_>,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    let mut buffer = Vec::new();
+    render::render(plan, format, detail, &mut buffer)?;
+    if format == Format::Text && colour::wanted(std::io::stdout().is_terminal()) {
+        out.write_all(colour::paint(&String::from_utf8_lossy(&buffer)).as_bytes())?;
+    } else {
+        out.write_all(&buffer)?;
+    }
+    Ok(())
+}
+
+/// The statements of every step, redacted, for `--verbose`.
+pub(super) fn statements<E: Engine>(engine: &E, plan: &Plan) -> Result<Vec<Vec<String>>, Error> {
+    plan.steps
+        .iter()
+        .map(|step| {
+            engine
+                .statements(step, &plan.catalog)
+                .map(|all| all.iter().map(Statement::redacted).collect())
+                .map_err(Error::from)
+        })
+        .collect()
 }
 
 /// Resolves metamodel targets, inspects and builds the plan; returns it with the resolved

@@ -16,6 +16,11 @@ pub fn print(error: &Error) {
     let _ = write_error(error, &mut out);
 }
 
+/// Prints a remark that must not mix with a machine-readable standard output.
+pub fn note(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
 /// Writes `error` as the CLI shows it.
 ///
 /// # Errors

@@ -6,11 +6,18 @@ use crate::state::Value;
 /// A value as it may be shown: masked when it belongs to a secret resource.
 #[must_use]
 pub fn shown(value: &Value, secret: bool) -> String {
-    if secret && !value.is_null() {
+    if masked(value, secret) {
         MASK.to_string()
     } else {
         value.to_string()
     }
+}
+
+/// Whether `value` must be masked: it belongs to a secret resource and is not NULL (a NULL
+/// reveals nothing, and saying so helps).
+#[must_use]
+pub fn masked(value: &Value, secret: bool) -> bool {
+    secret && !value.is_null()
 }
 
 /// A key value. Keys identify rows (ids, names) and are shown even for secret resources, so a

@@ -1,11 +1,16 @@
 //! Rendering plans for people and tools. Every format writes to an `impl Write` and computes
 //! nothing: what to show is decided in `plan`, whether a value may be shown in `mask`.
 
+pub mod colour;
+pub mod graph;
+pub mod json;
+mod markdown;
 mod mask;
 pub mod text;
 
 use std::io::{self, Write};
 
+use crate::diff::Note;
 use crate::plan::Plan;
 
 /// Output formats of `plan`.
@@ -14,14 +19,45 @@ pub enum Format {
     /// For a terminal.
     #[default]
     Text,
+    /// For tools: the versioned document of [`json::PlanDocument`].
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+/// What a plan shows beyond its changes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Detail<'a> {
+    /// Per step, the statements apply runs, already redacted (`--verbose`).
+    pub statements: Option<&'a [Vec<String>]>,
 }
 
 /// Writes `plan` in `format`.
 ///
 /// # Errors
 /// Only those of `out`.
-pub fn render(plan: &Plan, format: Format, out: &mut impl Write) -> io::Result<()> {
+pub fn render(
+    plan: &Plan,
+    format: Format,
+    detail: &Detail<'_>,
+    out: &mut impl Write,
+) -> io::Result<()> {
     match format {
-        Format::Text => text::render(plan, out),
+        Format::Text => text::render(plan, detail, out),
+        Format::Json => json::render(plan, detail, out),
+        Format::Markdown => markdown::render(plan, detail, out),
+    }
+}
+
+/// What a note says, in every format.
+#[must_use]
+pub fn note_message(note: &Note) -> String {
+    match note {
+        Note::TableAbsent { id, table } => {
+            format!("{id}: table {table} is not present on this platform; nothing to do")
+        }
+        Note::NothingResolved { id, target } => {
+            format!("{id}: the platform metamodel names no table ({target}); nothing to do")
+        }
     }
 }

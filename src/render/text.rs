@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use similar::{ChangeTag, TextDiff};
 
 use super::mask::{shown, shown_key};
+use super::{note_message, Detail};
 use crate::change::{Change, ChangeKind, EmptyMethod};
-use crate::diff::Note;
 use crate::journal::{JournalAction, RestoreAction, RestorePlan, Status};
 use crate::plan::Plan;
 use crate::state::observed::{DriftRow, ValueChange};
@@ -20,7 +20,7 @@ pub const NO_CHANGES: &str = "No changes. The database matches the spec.";
 ///
 /// # Errors
 /// Only those of `out`.
-pub fn render(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "Target: database {} on server {}",
@@ -37,40 +37,52 @@ pub fn render(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
         for (i, step) in plan.steps.iter().enumerate() {
             writeln!(out)?;
             change(i + 1, step, out)?;
+            statements(detail, i, out)?;
         }
     }
     if !plan.notes.is_empty() {
         writeln!(out)?;
         for note in &plan.notes {
-            match note {
-                Note::TableAbsent { id, table } => writeln!(
-                    out,
-                    "  = {id}: table {table} is not present on this platform; nothing to do"
-                )?,
-                Note::NothingResolved { id, target } => writeln!(
-                    out,
-                    "  = {id}: the platform metamodel names no table ({target}); nothing to do"
-                )?,
-            }
+            writeln!(out, "  = {}", note_message(note))?;
         }
     }
     if !plan.is_empty() {
-        let s = plan.summary();
         writeln!(out)?;
-        writeln!(
-            out,
-            "Plan: {} to add, {} to change, {} to delete ({} {} affected).",
-            s.add,
-            s.change,
-            s.delete,
-            s.rows,
-            if s.rows == 1 { "row" } else { "rows" }
-        )?;
+        writeln!(out, "{}", summary_line(plan))?;
     }
     manual(plan, out)
 }
 
-fn change(n: usize, step: &Change, out: &mut impl Write) -> io::Result<()> {
+/// `Plan: 0 to add, 2 to change, 3 to delete (14 rows affected).`
+#[must_use]
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    format!(
+        "Plan: {} to add, {} to change, {} to delete ({} {} affected).",
+        s.add,
+        s.change,
+        s.delete,
+        s.rows,
+        if s.rows == 1 { "row" } else { "rows" }
+    )
+}
+
+/// The statements of step `i`, with `--verbose`.
+fn statements(detail: &Detail<'_>, i: usize, out: &mut impl Write) -> io::Result<()> {
+    let Some(statements) = detail.statements.and_then(|all| all.get(i)) else {
+        return Ok(());
+    };
+    for statement in statements {
+        writeln!(out, "      SQL:")?;
+        for line in statement.lines() {
+            writeln!(out, "        {line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// One change: its title line, what it does, and its sample rows.
+pub fn change(n: usize, step: &Change, out: &mut impl Write) -> io::Result<()> {
     let rows = |count: u64| {
         if count == 1 {
             "1 row".to_string()
@@ -446,7 +458,7 @@ mod tests {
             catalog: Catalog::default(),
         };
         let mut out = Vec::new();
-        render(&plan, &mut out).unwrap();
+        render(&plan, &Detail::default(), &mut out).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
     }
 

@@ -238,6 +238,33 @@ pub fn filter_tables(filter: &[Condition]) -> Vec<&TableName> {
     out
 }
 
+/// Every `in_select` subquery of the desired resources' filters, once each, a nested one
+/// before the subquery that contains it.
+#[must_use]
+pub fn subselects(desired: &Desired) -> Vec<&Subselect> {
+    fn walk<'a>(filter: &'a [Condition], out: &mut Vec<&'a Subselect>) {
+        for c in filter {
+            if let Predicate::InSelect(s) = &c.predicate {
+                walk(&s.filter, out);
+                if !out.contains(&&**s) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for r in &desired.resources {
+        match &r.kind {
+            ResourceKind::RowsAbsent(k) => walk(&k.filter, &mut out),
+            ResourceKind::ColumnValues(k) => walk(&k.filter, &mut out),
+            ResourceKind::TableEmpty(_)
+            | ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_) => {}
+        }
+    }
+    out
+}
+
 /// A value read from a row of another table, matched column by column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -637,6 +664,108 @@ pub struct Desired {
     pub manual: Vec<ManualStep>,
 }
 
+/// `--target` and `--exclude`: the resources a command works on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Only these, with the resources they must run after (`after:`, transitively). Empty: all.
+    pub targets: Vec<String>,
+    /// Never these, even when a target must run after them.
+    pub excludes: Vec<String>,
+}
+
+/// A `--target` or `--exclude` that names nothing in the spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--{flag} {id}: the spec has no resource or manual step with this id{}", did_you_mean(.closest))]
+pub struct UnknownSelection {
+    /// `target` or `exclude`.
+    pub flag: &'static str,
+    /// The id given.
+    pub id: String,
+    /// The closest id the spec has.
+    pub closest: Option<String>,
+}
+
+fn did_you_mean(closest: &Option<String>) -> String {
+    closest
+        .as_ref()
+        .map(|c| format!(" (did you mean {c}?)"))
+        .unwrap_or_default()
+}
+
+impl Desired {
+    /// Keeps the resources and manual steps `selection` names. Targets bring the resources
+    /// they are declared `after:` along, since their order may depend on them (deleting
+    /// referencing rows first); excludes win over both.
+    ///
+    /// # Errors
+    /// An id that names no resource and no manual step.
+    pub fn select(&self, selection: &Selection) -> Result<Desired, UnknownSelection> {
+        let ids: Vec<&str> = self
+            .resources
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(self.manual.iter().map(|m| m.id.as_str()))
+            .collect();
+        for (flag, list) in [
+            ("target", &selection.targets),
+            ("exclude", &selection.excludes),
+        ] {
+            if let Some(id) = list.iter().find(|id| !ids.contains(&id.as_str())) {
+                return Err(UnknownSelection {
+                    flag,
+                    id: id.clone(),
+                    closest: closest(id, &ids),
+                });
+            }
+        }
+        let mut keep: Vec<&str> = selection.targets.iter().map(String::as_str).collect();
+        let mut at = 0;
+        while at < keep.len() {
+            if let Some(r) = self.resources.iter().find(|r| r.id.as_str() == keep[at]) {
+                for before in &r.after {
+                    if !keep.contains(&before.as_str()) {
+                        keep.push(before.as_str());
+                    }
+                }
+            }
+            at += 1;
+        }
+        let wanted = |id: &ResourceId| {
+            (selection.targets.is_empty() || keep.contains(&id.as_str()))
+                && !selection.excludes.iter().any(|e| e == id.as_str())
+        };
+        let mut out = self.clone();
+        out.resources.retain(|r| wanted(&r.id));
+        out.manual.retain(|m| wanted(&m.id));
+        Ok(out)
+    }
+}
+
+/// The id nearest to `id` by edit distance, if it is near enough to be a typo.
+fn closest(id: &str, ids: &[&str]) -> Option<String> {
+    let distance = |a: &str, b: &str| -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut previous = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let current = row[j + 1];
+                row[j + 1] = (previous + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(current + 1);
+                previous = current;
+            }
+        }
+        row[b.len()]
+    };
+    ids.iter()
+        .map(|c| (distance(id, c), *c))
+        .filter(|(d, _)| *d <= 3.max(id.len() / 4))
+        .min()
+        .map(|(_, c)| c.to_string())
+}
+
 impl Desired {
     /// Replaces each resource whose metamodel target resolved to tables by one resource per
     /// table (`PARENT.table_name`), labelled; `after:` lists follow. A target that resolved to
@@ -791,6 +920,82 @@ mod tests {
         assert_eq!(after, vec!["saml.osusr_a", "saml.osusr_b"]);
         let unresolved = desired.expand(&[resolved(&[])]);
         assert_eq!(unresolved.resources, desired.resources);
+    }
+
+    /// `--target` brings what the target runs after; `--exclude` wins; unknown ids are refused
+    /// with the nearest known one.
+    #[test]
+    fn selection() {
+        let origin = Origin {
+            file: PathBuf::from("p.yaml"),
+            line: 1,
+            column: 1,
+        };
+        let id = |s: &str| ResourceId::try_from(s.to_string()).unwrap();
+        let resource = |name: &str, after: &[&str]| Resource {
+            id: id(name),
+            kind: ResourceKind::TableEmpty(TableEmpty {
+                table: TableTarget::Name(TableName::try_from(name.to_string()).unwrap()),
+                if_exists: false,
+            }),
+            after: after.iter().map(|a| id(a)).collect(),
+            description: None,
+            secret: false,
+            origin: origin.clone(),
+            table_origin: None,
+            labels: vec![],
+        };
+        let desired = Desired {
+            engine: EngineKind::Sqlserver,
+            connection: None,
+            base_dir: PathBuf::new(),
+            guard: Guard::default(),
+            resources: vec![
+                resource("mappings", &[]),
+                resource("connections", &["mappings"]),
+                resource("servers", &[]),
+            ],
+            manual: vec![ManualStep {
+                id: id("republish"),
+                title: "Republish".into(),
+                details: None,
+            }],
+        };
+        let select = |targets: &[&str], excludes: &[&str]| {
+            let selection = Selection {
+                targets: targets.iter().map(|s| s.to_string()).collect(),
+                excludes: excludes.iter().map(|s| s.to_string()).collect(),
+            };
+            desired.select(&selection).map(|d| {
+                d.resources
+                    .iter()
+                    .map(|r| r.id.to_string())
+                    .chain(d.manual.iter().map(|m| m.id.to_string()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            select(&[], &[]).unwrap(),
+            ["mappings", "connections", "servers", "republish"]
+        );
+        assert_eq!(
+            select(&["connections"], &[]).unwrap(),
+            ["mappings", "connections"]
+        );
+        assert_eq!(
+            select(&["connections"], &["mappings"]).unwrap(),
+            ["connections"]
+        );
+        assert_eq!(
+            select(&[], &["servers", "republish"]).unwrap(),
+            ["mappings", "connections"]
+        );
+        let unknown = select(&["conections"], &[]).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "--target conections: the spec has no resource or manual step with this id (did you mean connections?)"
+        );
+        assert_eq!(select(&[], &["zzz"]).unwrap_err().closest, None);
     }
 
     /// A table name splits into schema and name, and refuses empty parts.

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::desired::{ResourceId, TableName};
+use super::desired::{ResourceId, Subselect, TableName};
 use super::value::Value;
 
 /// What the server says it is; the guard compares it with the spec.
@@ -212,10 +212,24 @@ pub struct ResolvedTable {
 
 /// Every table the spec names that exists, resolved once: statements are rendered from these,
 /// never from the spec's spelling.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     /// Resolved tables, in the order first named.
     pub tables: Vec<ResolvedTable>,
+    /// The values of `in_select` conditions, read once when inspecting, so that inspection,
+    /// journal and statements compare with a list instead of running the subquery for every
+    /// row; a subquery with too many values is left as a subquery.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subselects: Vec<ResolvedSubselect>,
+}
+
+/// The non-null values an `in_select` condition's subquery returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedSubselect {
+    /// The subquery, as the spec declares it.
+    pub subselect: Subselect,
+    /// Its distinct non-null values, in order: NULL never matches `IN`, so none is kept.
+    pub values: Vec<Value>,
 }
 
 impl Catalog {
@@ -226,6 +240,15 @@ impl Catalog {
             .iter()
             .find(|t| t.requested == *name)
             .map(|t| &t.info)
+    }
+
+    /// The values read for `subselect`, if they were.
+    #[must_use]
+    pub fn subselect_values(&self, subselect: &Subselect) -> Option<&[Value]> {
+        self.subselects
+            .iter()
+            .find(|r| r.subselect == *subselect)
+            .map(|r| r.values.as_slice())
     }
 }
 

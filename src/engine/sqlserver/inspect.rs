@@ -9,13 +9,14 @@ use super::row::{self, SqlParam};
 use super::sql::{self, Layout, Sql};
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::state::desired::{
-    filter_tables, Describe, Desired, PrincipalsAbsent, ResolvedTargets, Resource, ResourceKind,
-    TableName, TableTarget,
+    filter_tables, subselects, Describe, Desired, PrincipalsAbsent, ResolvedTargets, Resource,
+    ResourceKind, TableName, TableTarget,
 };
 use crate::state::fingerprint::Fingerprint;
 use crate::state::observed::{
     Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, OwnedObject,
-    OwnedSchema, Principal, ResolvedTable, TableInfo, TableRef, Target, ValueChange,
+    OwnedSchema, Principal, ResolvedSubselect, ResolvedTable, TableInfo, TableRef, Target,
+    ValueChange,
 };
 use crate::state::Value;
 
@@ -46,7 +47,8 @@ pub(super) async fn inspect(
 ) -> Result<Observed, Error> {
     let names = referenced_tables(desired);
     let rows = read_catalog(client, &names).await?;
-    let catalog = resolve_names(&names, &rows);
+    let mut catalog = resolve_names(&names, &rows);
+    resolve_subselects(client, desired, &mut catalog).await?;
     let work = prepare(desired, &catalog, &rows.foreign_keys)?;
     let mut resources = Vec::with_capacity(work.len());
     for (resource, job) in desired.resources.iter().zip(work) {
@@ -82,6 +84,39 @@ pub(super) async fn inspect(
         resources,
         foreign_keys,
     })
+}
+
+/// Most values an `in_select` subquery may return and still be sent as a list of parameters
+/// (SQL Server takes at most 2,100 per request).
+const SUBSELECT_VALUES_MAX: usize = 1_000;
+
+/// Reads the values of every `in_select` subquery once (one query each, whatever the number
+/// of rows they filter), innermost first so that an outer one uses the inner one's list.
+/// A subquery whose tables are missing is left for `prepare` to report.
+async fn resolve_subselects(
+    client: &mut TdsClient,
+    desired: &Desired,
+    catalog: &mut Catalog,
+) -> Result<(), Error> {
+    for sub in subselects(desired) {
+        let Ok(sql) = sql::subselect_query(sub, catalog) else {
+            continue;
+        };
+        let context = format!("reading the values of {}.{}", sub.table, sub.column);
+        let values: Vec<Value> = rows(client, &sql, &context)
+            .await?
+            .into_iter()
+            .filter_map(|row| row.into_iter().next())
+            .filter(|v| !v.is_null())
+            .collect();
+        if values.len() <= SUBSELECT_VALUES_MAX {
+            catalog.subselects.push(ResolvedSubselect {
+                subselect: sub.clone(),
+                values,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Resolves every metamodel target (`table: {tables_from: ...}`) to the tables it names, and
@@ -401,7 +436,10 @@ pub(super) fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog 
             });
         }
     }
-    Catalog { tables }
+    Catalog {
+        tables,
+        subselects: Vec::new(),
+    }
 }
 
 /// What to do for one resource once the catalog is known.

@@ -11,7 +11,8 @@ use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::{Param, Statement};
 use crate::journal::{RestoreAction, RestoreStep};
 use crate::state::desired::{
-    ColumnValue, Condition, Describe, Lookup, Predicate, Resource, ResourceKind, TablesFrom,
+    ColumnValue, Condition, Describe, Lookup, Predicate, Resource, ResourceKind, Subselect,
+    TablesFrom,
 };
 use crate::state::observed::{Catalog, ColumnInfo, Principal, TableInfo};
 use crate::state::Value;
@@ -107,6 +108,24 @@ pub fn drift_query(
             resource.id
         )),
     }
+}
+
+/// `SELECT DISTINCT column FROM table WHERE filter`: the values of an `in_select` condition,
+/// read once per inspection.
+///
+/// # Errors
+/// A table or column the catalog does not hold, or a value that does not fit its column.
+pub fn subselect_query(sub: &Subselect, catalog: &Catalog) -> Result<Sql, String> {
+    let mut w = Writer::new(catalog);
+    let inner = w.table(&sub.table)?;
+    let column = w.col(Some(T), inner, &sub.column)?;
+    let conditions = w.filter(Some(T), inner, &sub.filter)?;
+    let text = format!(
+        "SELECT DISTINCT {column} FROM {} AS {T}{} ORDER BY {column}",
+        QuotedIdent::table(&inner.table, QUOTE),
+        where_clause(&conditions)
+    );
+    Ok(w.finish(text))
 }
 
 /// `ALTER AUTHORIZATION` for everything the principals own, `DROP SCHEMA` for their empty
@@ -621,6 +640,16 @@ impl<'a> Writer<'a> {
                 None => format!("{col} IS NOT NULL"),
             },
             Predicate::InSelect(sub) => {
+                if let Some(values) = self.catalog.subselect_values(sub) {
+                    // Values read from another column may not convert to this one's type: then
+                    // the subquery itself is the only faithful test.
+                    let bound = self.params.len();
+                    match list(self, values) {
+                        Ok(Some(l)) => return Ok(format!("{col} IN ({l})")),
+                        Ok(None) => return Ok("1 = 0".into()),
+                        Err(_) => self.params.truncate(bound),
+                    }
+                }
                 let inner = self.table(&sub.table)?;
                 let alias = self.alias();
                 let inner_col = self.col(Some(&alias), inner, &sub.column)?;
@@ -814,7 +843,7 @@ mod tests {
     use crate::state::desired::{
         ColumnValues, RowsAbsent, Subselect, TableEmpty, TableName, TableTarget, ValueOrigin,
     };
-    use crate::state::observed::{Drift, ResolvedTable, TableRef};
+    use crate::state::observed::{Drift, ResolvedSubselect, ResolvedTable, TableRef};
 
     fn col(name: &str, ty: &str, nullable: bool) -> ColumnInfo {
         ColumnInfo {
@@ -902,6 +931,7 @@ mod tests {
                     info,
                 })
                 .collect(),
+            subselects: Vec::new(),
         }
     }
 
@@ -1005,6 +1035,41 @@ mod tests {
             ));
         }
         insta::assert_snapshot!(out);
+    }
+
+    /// A subquery whose values were read renders as a list of them; none read, as a test that
+    /// matches nothing; values that do not fit the column, as the subquery itself.
+    #[test]
+    fn resolved_subselects() {
+        let secret = secret_site_properties();
+        let Predicate::InSelect(sub) = &secret.filter[0].predicate else {
+            unreachable!()
+        };
+        let query = |values: Vec<Value>| {
+            let mut cat = catalog();
+            cat.subselects.push(ResolvedSubselect {
+                subselect: (**sub).clone(),
+                values,
+            });
+            let r = resource("secrets", ResourceKind::ColumnValues(secret.clone()), &[]);
+            let (sql, _) = drift_query(&r, cat.get(&name("ossys_site_property")), &cat).unwrap();
+            shown(&sql)
+        };
+        let listed = query(vec![Value::Int(6), Value::Int(11)]);
+        assert!(
+            listed.contains("t.[SITE_PROPERTY_DEFINITION_ID] IN (@P1, @P2)")
+                && listed.contains("-- params: [6, 11"),
+            "{listed}"
+        );
+        assert!(!listed.contains("OSSYS_SITE_PROPERTY_DEF_EXT"), "{listed}");
+        let none = query(vec![]);
+        assert!(none.contains("WHERE 1 = 0 AND"), "{none}");
+        let unfit = query(vec![text("not a number")]);
+        assert!(
+            unfit.contains("IN (SELECT s1.[SITE_PROPERTY_DEFINITION_ID] FROM [dbo].[OSSYS_SITE_PROPERTY_DEF_EXT]"),
+            "{unfit}"
+        );
+        assert!(!unfit.contains("not a number"), "{unfit}");
     }
 
     /// The statements of each change kind.

@@ -1,0 +1,351 @@
+//! The JSON plan: a stable, versioned document for tools (`plan --format json`).
+//!
+//! Its schema is generated from these types into `schema/plan.schema.json`. Additions keep
+//! `format_version`; anything that would break a reader bumps it.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::mask;
+use super::Detail;
+use crate::change::{Action, Change, ChangeKind, EmptyMethod};
+use crate::diff::Note;
+use crate::plan::Plan;
+use crate::state::observed::DriftRow;
+use crate::state::Value;
+
+/// The version of the JSON plan format this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A plan, as `postclone plan --format json` writes it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(title = "postclone plan (JSON)")]
+pub struct PlanDocument {
+    /// Version of this format; a reader should refuse a version it does not know.
+    pub format_version: u32,
+    /// The database the plan was made against, as the server reported it.
+    pub target: TargetDocument,
+    /// Whether the database already matches the spec.
+    pub no_changes: bool,
+    /// Counts for the summary line.
+    pub summary: SummaryDocument,
+    /// Changes, in the order apply runs them.
+    pub changes: Vec<ChangeDocument>,
+    /// Resources with nothing to do for a reason worth saying (an absent optional table...).
+    pub notes: Vec<NoteDocument>,
+    /// Steps to do by hand after apply, in order.
+    pub manual: Vec<ManualDocument>,
+}
+
+/// Server and database.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TargetDocument {
+    /// `@@SERVERNAME` (SQL Server) or the instance name.
+    pub server: String,
+    /// The database (or schema) inspected.
+    pub database: String,
+}
+
+/// Counts per action class.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SummaryDocument {
+    /// Changes that add rows.
+    pub add: usize,
+    /// Changes that modify rows.
+    pub change: usize,
+    /// Changes that delete rows.
+    pub delete: usize,
+    /// Rows affected by all changes.
+    pub rows: u64,
+}
+
+/// The three action classes, as in the text plan's `+`, `~`, `-`.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionDocument {
+    /// Adds rows.
+    Add,
+    /// Modifies rows (or runs a fix).
+    Change,
+    /// Deletes rows or principals.
+    Delete,
+}
+
+/// What a change does.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationDocument {
+    /// Deletes the rows matching the resource's filter.
+    DeleteRows,
+    /// Empties the table with `TRUNCATE`.
+    Truncate,
+    /// Empties the table with `DELETE` (truncation is not allowed here).
+    DeleteAll,
+    /// Sets column values.
+    SetColumns,
+    /// Drops database users, handing what they own to another principal first.
+    DropPrincipals,
+    /// Runs the resource's own fix statement.
+    RunFix,
+}
+
+/// One change.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChangeDocument {
+    /// Position in the execution order, from 1.
+    pub order: usize,
+    /// The resource id.
+    pub id: String,
+    /// Action class.
+    pub action: ActionDocument,
+    /// What it does.
+    pub operation: OperationDocument,
+    /// The resource's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The table written, `schema.name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// The columns set (`set_columns` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// What the platform metamodel says of the table (entity, module).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Values of this change are masked.
+    pub secret: bool,
+    /// Rows affected, all counted.
+    pub rows: u64,
+    /// The first rows, by key; `rows` minus their number are not listed.
+    pub sample: Vec<RowDocument>,
+    /// Resources that must run before this one, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<DependencyDocument>,
+    /// Database users dropped (`drop_principals` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub principals: Vec<String>,
+    /// The statements apply runs (with `--verbose`): values as parameters, secrets masked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<String>,
+}
+
+/// A row of a change.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RowDocument {
+    /// Key columns and their values (every column for a custom check's rows).
+    pub key: Vec<CellDocument>,
+    /// Value changes (updates only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ValueChangeDocument>,
+}
+
+/// One column's value.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CellDocument {
+    /// Column name.
+    pub column: String,
+    /// Its value; a masked value is the string `(sensitive value)`.
+    pub value: serde_json::Value,
+}
+
+/// A column whose value changes.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ValueChangeDocument {
+    /// Column name.
+    pub column: String,
+    /// Value now (`(sensitive value)` when masked).
+    pub before: serde_json::Value,
+    /// Value after apply (`(sensitive value)` when masked).
+    pub after: serde_json::Value,
+}
+
+/// An ordering edge.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DependencyDocument {
+    /// The resource that runs first.
+    pub id: String,
+    /// `declared` (`after:` in the spec) or `foreign key NAME`.
+    pub reason: String,
+}
+
+/// A resource with nothing to do, and why.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NoteDocument {
+    /// The resource.
+    pub id: String,
+    /// Why.
+    pub message: String,
+}
+
+/// A manual step.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ManualDocument {
+    /// Its id.
+    pub id: String,
+    /// What to do.
+    pub title: String,
+    /// How.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+/// The document for `plan`.
+#[must_use]
+pub fn document(plan: &Plan, detail: &Detail<'_>) -> PlanDocument {
+    let s = plan.summary();
+    PlanDocument {
+        format_version: FORMAT_VERSION,
+        target: TargetDocument {
+            server: plan.target.server.clone(),
+            database: plan.target.database.clone(),
+        },
+        no_changes: plan.is_empty(),
+        summary: SummaryDocument {
+            add: s.add,
+            change: s.change,
+            delete: s.delete,
+            rows: s.rows,
+        },
+        changes: plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| change(plan, i, step, detail))
+            .collect(),
+        notes: plan
+            .notes
+            .iter()
+            .map(|n| NoteDocument {
+                id: note_id(n).to_string(),
+                message: super::note_message(n),
+            })
+            .collect(),
+        manual: plan
+            .manual
+            .iter()
+            .map(|m| ManualDocument {
+                id: m.id.to_string(),
+                title: m.title.clone(),
+                details: m.details.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Writes the plan as pretty-printed JSON.
+///
+/// # Errors
+/// Only those of `out`.
+pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(plan, detail)).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// The JSON Schema of [`PlanDocument`], as committed in `schema/plan.schema.json`.
+#[must_use]
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(PlanDocument);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
+fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
+    match note {
+        Note::TableAbsent { id, .. } | Note::NothingResolved { id, .. } => id,
+    }
+}
+
+fn change(plan: &Plan, i: usize, step: &Change, detail: &Detail<'_>) -> ChangeDocument {
+    let (operation, columns, principals) = match &step.kind {
+        ChangeKind::DeleteRows { .. } => (OperationDocument::DeleteRows, vec![], vec![]),
+        ChangeKind::EmptyTable { method, .. } => (
+            match method {
+                EmptyMethod::Truncate => OperationDocument::Truncate,
+                EmptyMethod::Delete { .. } => OperationDocument::DeleteAll,
+            },
+            vec![],
+            vec![],
+        ),
+        ChangeKind::SetColumns { assignments, .. } => (
+            OperationDocument::SetColumns,
+            assignments.iter().map(|a| a.column.clone()).collect(),
+            vec![],
+        ),
+        ChangeKind::DropPrincipals { principals, .. } => (
+            OperationDocument::DropPrincipals,
+            vec![],
+            principals.iter().map(|p| p.name.clone()).collect(),
+        ),
+        ChangeKind::RunFix { .. } => (OperationDocument::RunFix, vec![], vec![]),
+    };
+    ChangeDocument {
+        order: i + 1,
+        id: step.id.to_string(),
+        action: match step.action() {
+            Action::Add => ActionDocument::Add,
+            Action::Change => ActionDocument::Change,
+            Action::Delete => ActionDocument::Delete,
+        },
+        operation,
+        description: step.description.clone(),
+        table: step.table().map(|t| t.table.to_string()),
+        columns,
+        labels: step.labels.iter().cloned().collect(),
+        secret: step.secret,
+        rows: step.rows.count,
+        sample: step.rows.sample.iter().map(|r| row(r, step)).collect(),
+        after: plan
+            .dependencies
+            .iter()
+            .filter(|d| d.then == step.id && plan.steps.iter().any(|s| s.id == d.first))
+            .map(|d| DependencyDocument {
+                id: d.first.to_string(),
+                reason: d.reason.to_string(),
+            })
+            .collect(),
+        principals,
+        statements: detail
+            .statements
+            .and_then(|all| all.get(i))
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn row(r: &DriftRow, step: &Change) -> RowDocument {
+    let custom = matches!(step.kind, ChangeKind::RunFix { .. });
+    RowDocument {
+        key: r
+            .key
+            .iter()
+            .map(|(column, value)| CellDocument {
+                column: column.clone(),
+                value: if custom {
+                    json(value, step.secret)
+                } else {
+                    json(value, false)
+                },
+            })
+            .collect(),
+        changes: r
+            .changes
+            .iter()
+            .map(|c| ValueChangeDocument {
+                column: c.column.clone(),
+                before: json(&c.old, step.secret),
+                after: json(&c.new, step.secret),
+            })
+            .collect(),
+    }
+}
+
+/// A value as JSON, or the mask: the same rule as every other format (`mask::shown`).
+fn json(value: &Value, secret: bool) -> serde_json::Value {
+    if mask::masked(value, secret) {
+        serde_json::Value::String(crate::state::value::MASK.into())
+    } else {
+        serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+    }
+}

@@ -1,0 +1,256 @@
+//! Plan output formats, the dependency graph, `--verbose`, `--target`/`--exclude`, completions
+//! and the man page: each through the real binary against the real engine.
+
+use crate::common::{fixture, root, Test, TestServer};
+
+fn core_spec() -> String {
+    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
+}
+
+fn plan(server: &TestServer, args: &[&str]) -> crate::common::Output {
+    let mut all = vec!["plan"];
+    all.extend_from_slice(args);
+    Test::new()
+        .spec(&core_spec())
+        .server(server, "OS_PREPROD")
+        .args(all)
+        .run()
+}
+
+fn assert_no_secret(text: &str) {
+    assert!(!text.contains("FIXTURE-SECRET"), "a secret leaked:\n{text}");
+}
+
+/// JSON: the versioned document, its counts equal to the text plan's, secrets masked.
+#[test]
+fn json_plan() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let out = plan(&server, &["--format", "json"]).code(0);
+    assert_no_secret(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["target"]["database"], "OS_PREPROD");
+    assert_eq!(doc["no_changes"], false);
+    let text = plan(&server, &[]).code(0).stdout;
+    let summary = &doc["summary"];
+    let line = format!(
+        "Plan: {} to add, {} to change, {} to delete ({} rows affected).",
+        summary["add"], summary["change"], summary["delete"], summary["rows"]
+    );
+    assert!(text.contains(&line), "{line} not in:\n{text}");
+    let changes = doc["changes"].as_array().expect("changes");
+    let ids: Vec<&str> = changes.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    // Foreign keys order the referencing table's rows first, whatever the declaration order.
+    let ext = ids
+        .iter()
+        .position(|i| *i == "extension-connections")
+        .unwrap();
+    let conn = ids.iter().position(|i| *i == "db-connections").unwrap();
+    assert!(ext < conn, "{ids:?}");
+    assert!(
+        changes[conn]["after"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == "extension-connections"
+                && d["reason"].as_str().unwrap().starts_with("foreign key")),
+        "{}",
+        changes[conn]
+    );
+    let catalogs = changes.iter().find(|c| c["id"] == "catalogs").unwrap();
+    assert_eq!(catalogs["secret"], true);
+    assert_eq!(
+        catalogs["sample"][0]["changes"][0]["before"],
+        "(sensitive value)"
+    );
+    insta::assert_snapshot!(out.stdout);
+}
+
+/// The committed schema of the JSON plan is what the code generates.
+#[test]
+fn committed_plan_schema_is_current() {
+    let out = Test::new().args(["schema", "--plan"]).run().code(0);
+    let committed =
+        std::fs::read_to_string(root().join("schema/plan.schema.json")).expect("committed schema");
+    assert!(
+        committed == out.stdout,
+        "schema/plan.schema.json is stale: run `cargo run -- schema --plan > schema/plan.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    assert!(schema["properties"]["format_version"].is_object());
+}
+
+/// Markdown: summary first, a collapsible section per change, manual steps last.
+#[test]
+fn markdown_plan() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let out = plan(&server, &["--format", "markdown"]).code(0);
+    assert_no_secret(&out.stdout);
+    let md = &out.stdout;
+    let summary = md.find("**Plan: ").expect("summary");
+    let first_section = md.find("<details>").expect("sections");
+    let manual = md.find("#### Manual steps").expect("manual steps");
+    assert!(summary < first_section && first_section < manual, "{md}");
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+    insta::assert_snapshot!(out.stdout);
+}
+
+/// Text piped to a file is never coloured; `--verbose` shows each change's SQL with values as
+/// parameters and secrets masked.
+#[test]
+fn verbose_text_plan() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let out = plan(&server, &["--verbose"]).code(0);
+    assert!(!out.stdout.contains('\u{1b}'), "colour in a pipe");
+    assert_no_secret(&out.stdout);
+    assert!(
+        out.stdout.contains(
+            "      SQL:\n        DELETE FROM [dbo].[OSSYS_PARAMETER] WHERE [NAME] IN (@P1, @P2)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("-- @P1 = \"ClientApplicationToken\""),
+        "{}",
+        out.stdout
+    );
+    // The catalogs resource is secret: the values it sets are masked in the statement.
+    assert!(out.stdout.contains("= (sensitive value)"), "{}", out.stdout);
+}
+
+/// The graph of the plan has the foreign-key edge; offline, only declared edges.
+#[test]
+fn graph_formats() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let dot = Test::new()
+        .spec(&core_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["graph"])
+        .run()
+        .code(0);
+    assert!(
+        dot.stdout
+            .contains("\"extension-connections\" -> \"db-connections\" [label=\"foreign key"),
+        "{}",
+        dot.stdout
+    );
+    insta::assert_snapshot!("graph_dot", dot.stdout);
+    let mermaid = Test::new()
+        .spec(&core_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["graph", "--format", "mermaid"])
+        .run()
+        .code(0);
+    insta::assert_snapshot!("graph_mermaid", mermaid.stdout);
+    // No connection at all: the declared resources still graph.
+    let offline = Test::new()
+        .spec(&core_spec())
+        .args(["graph", "--offline"])
+        .run()
+        .code(0);
+    assert!(
+        offline
+            .stdout
+            .contains("\"tokens\" [label=\"tokens\\nrows_absent"),
+        "{}",
+        offline.stdout
+    );
+    assert!(
+        !offline.stdout.contains("foreign key"),
+        "{}",
+        offline.stdout
+    );
+}
+
+/// `--exclude` is honoured by plan, apply and the check after apply: the excluded table keeps
+/// its rows, the rest converges; `--target` narrows to one resource.
+#[test]
+fn exclude_and_target() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let servers_before = server.dump("OSSYS_SERVER");
+    let parameters_before = server.dump("OSSYS_PARAMETER");
+    let test = |server: &TestServer, args: &[&str]| {
+        Test::new()
+            .spec(&core_spec())
+            .server(server, "OS_PREPROD")
+            .args(args.iter().copied())
+            .run()
+    };
+    let planned = test(
+        &server,
+        &["plan", "--exclude", "servers", "--exclude", "license"],
+    )
+    .code(0);
+    assert!(
+        !planned.stdout.contains("# servers") && !planned.stdout.contains("OSSYS_SERVER"),
+        "{}",
+        planned.stdout
+    );
+    let applied = test(
+        &server,
+        &["apply", "--auto-approve", "--exclude", "servers"],
+    )
+    .code(0);
+    assert!(applied.stdout.contains("Converged"), "{}", applied.stdout);
+    assert_eq!(
+        server.dump("OSSYS_SERVER"),
+        servers_before,
+        "excluded table changed"
+    );
+    assert_ne!(server.dump("OSSYS_PARAMETER"), parameters_before);
+    test(
+        &server,
+        &["plan", "--detailed-exitcode", "--exclude", "servers"],
+    )
+    .code(0);
+    let rest = test(&server, &["plan", "--detailed-exitcode"]).code(2);
+    assert!(rest.stdout.contains("# 1. servers"), "{}", rest.stdout);
+    let targeted = test(
+        &server,
+        &["plan", "--target", "servers", "--format", "json"],
+    )
+    .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&targeted.stdout).unwrap();
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["changes"][0]["id"], "servers");
+    // A mistyped id is an error before anything connects or runs.
+    let typo = test(&server, &["apply", "--auto-approve", "--target", "server"]).code(1);
+    assert!(
+        typo.stderr.contains("--target server: the spec has no resource or manual step with this id (did you mean servers?)"),
+        "{}",
+        typo.stderr
+    );
+    assert_eq!(server.dump("OSSYS_SERVER"), servers_before);
+}
+
+/// Completions and the man page come from the command definition.
+#[test]
+fn completions_and_man_page() {
+    let bash = Test::new().args(["completions", "bash"]).run().code(0);
+    assert!(
+        bash.stdout.contains("complete -F _postclone"),
+        "{}",
+        bash.stdout
+    );
+    assert!(bash.stdout.contains("--auto-approve"), "{}", bash.stdout);
+    let zsh = Test::new().args(["completions", "zsh"]).run().code(0);
+    assert!(
+        zsh.stdout.starts_with("#compdef postclone"),
+        "{}",
+        zsh.stdout
+    );
+    let man = Test::new().args(["man"]).run().code(0);
+    assert!(man.stdout.contains(".TH postclone 1"), "{}", man.stdout);
+    let apply = Test::new().args(["man", "apply"]).run().code(0);
+    assert!(
+        apply.stdout.contains(".TH postclone-apply 1"),
+        "{}",
+        apply.stdout
+    );
+    assert!(apply.stdout.contains("auto\\-approve"), "{}", apply.stdout);
+    Test::new().args(["man", "nope"]).run().code(1);
+}
