@@ -10,8 +10,8 @@
 //!
 //! Requests are counted by a TDS proxy between postclone and the engine (every request ends
 //! with an end-of-message packet), so the count does not depend on postclone's own accounting.
-//! Peak memory is the child process's `ru_maxrss`: the embedded engine holding the clone runs
-//! in this process, not in postclone's.
+//! Peak memory is the postclone process's own high-water mark (`VmHWM`): the embedded engine
+//! holding the clone runs in this process, not in postclone's.
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods, missing_docs)]
 
 use std::fmt::Write as _;
@@ -211,14 +211,14 @@ struct Run {
     stdout: String,
 }
 
-/// Runs the postclone binary and waits for it with `wait4`, for its own peak memory.
+/// Runs the postclone binary and follows its peak memory (`VmHWM` of `/proc/PID/status`, read
+/// every few milliseconds until it exits). The `ru_maxrss` that `wait` reports would not do:
+/// it counts the moment between fork and exec, when the child is a copy of this process, which
+/// holds the whole clone in its engine.
 fn postclone(dir: &Path, args: &[&str], connection: &str, requests: &AtomicU64) -> Run {
     let before = requests.load(Ordering::Relaxed);
     let start = Instant::now();
-    // Waited for below with `wait4`, which std's `wait` cannot replace: it reports the
-    // child's own peak memory.
-    #[allow(clippy::zombie_processes)]
-    let child = Command::new(env!("CARGO_BIN_EXE_postclone"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postclone"))
         .args(args)
         .current_dir(dir)
         .env("POSTCLONE_CONNECTION", connection)
@@ -227,22 +227,33 @@ fn postclone(dir: &Path, args: &[&str], connection: &str, requests: &AtomicU64) 
         .stderr(Stdio::inherit())
         .spawn()
         .expect("run postclone");
-    let pid = i32::try_from(child.id()).expect("pid");
-    let mut stdout = child.stdout.expect("stdout");
+    let mut stdout = child.stdout.take().expect("stdout");
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
         text
     });
-    let mut status = 0;
-    // SAFETY: plain FFI call with valid pointers to local variables; the child is ours.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0;
+    let status = loop {
+        // Read before checking for exit, so that the last reading is as late as possible.
+        if let Ok(status) = std::fs::read_to_string(&status_file) {
+            if let Some(kib) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+        }
+        if let Some(status) = child.try_wait().expect("wait for postclone") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     let wall = start.elapsed();
     let stdout = reader.join().expect("stdout reader");
-    assert!(libc::WIFEXITED(status), "postclone was killed");
-    let code = libc::WEXITSTATUS(status);
+    let code = status.code().expect("postclone was killed");
     assert!(
         code == 0 || code == 2,
         "postclone {args:?} exited {code}:\n{stdout}"
@@ -250,7 +261,7 @@ fn postclone(dir: &Path, args: &[&str], connection: &str, requests: &AtomicU64) 
     Run {
         wall,
         requests: requests.load(Ordering::Relaxed) - before,
-        peak_kib: usage.ru_maxrss,
+        peak_kib,
         stdout,
     }
 }
@@ -290,6 +301,19 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // `BENCH_SERVE=FILE` writes the clone of the first size to FILE, serves it and prints its
+    // connection string, until killed: for profiling one postclone run by hand.
+    if let Some(path) = std::env::var_os("BENCH_SERVE") {
+        std::fs::write(&path, clone_sql(sizes[0])).expect("write clone");
+        let server = runtime
+            .block_on(EmbeddedServer::start(Path::new(&path)))
+            .expect("clone loads");
+        println!(
+            "server=tcp:127.0.0.1,{};database=OS_PREPROD;user=bench;password=bench;encrypt=DANGER_PLAINTEXT",
+            server.port()
+        );
+        runtime.block_on(std::future::pending::<()>());
+    }
     println!(
         "{:>8} {:>10} {:>9} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10}",
         "rows",

@@ -8,7 +8,9 @@
 use serde::Serialize;
 
 use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
-use crate::state::desired::{Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget};
+use crate::state::desired::{
+    ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget,
+};
 use crate::state::observed::{Drift, DriftRow, Observed, ObservedResource};
 use crate::state::Value;
 
@@ -17,6 +19,8 @@ use crate::state::Value;
 pub struct Dialect {
     /// The engine can `TRUNCATE` inside a transaction (SQL Server can; Oracle commits).
     pub truncate_in_transaction: bool,
+    /// The engine stores `''` as NULL (Oracle).
+    pub empty_string_is_null: bool,
 }
 
 /// Something the plan says that is not a change.
@@ -29,6 +33,15 @@ pub enum Note {
         id: ResourceId,
         /// The table as the spec names it.
         table: TableName,
+    },
+    /// An empty text the spec sets is stored otherwise on this engine (Oracle: `''` is NULL).
+    EmptyText {
+        /// The resource.
+        id: ResourceId,
+        /// The column set to `""`.
+        column: String,
+        /// What is written instead: `NULL` (nullable column) or `' '` (NOT NULL column).
+        stored_as: String,
     },
     /// The resource's metamodel target names no table on this platform.
     NothingResolved {
@@ -125,6 +138,21 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 drift,
                 ..
             } => {
+                if let (ResourceKind::ColumnValues(r), Some(table), true) =
+                    (&resource.kind, table, dialect.empty_string_is_null)
+                {
+                    for (column, value) in &r.set {
+                        let empty =
+                            matches!(value, ColumnValue::Literal(Value::Text(t)) if t.is_empty());
+                        if let (true, Some(info)) = (empty, table.column(column)) {
+                            out.notes.push(Note::EmptyText {
+                                id: resource.id.clone(),
+                                column: info.name.clone(),
+                                stored_as: if info.nullable { "NULL" } else { "' '" }.into(),
+                            });
+                        }
+                    }
+                }
                 if drift.is_empty() {
                     continue;
                 }
@@ -288,6 +316,8 @@ pub(crate) mod tests {
             guard: Guard::default(),
             resources,
             manual: vec![],
+
+            datapump: None,
         }
     }
 
@@ -333,6 +363,7 @@ pub(crate) mod tests {
 
     const SQLSERVER: Dialect = Dialect {
         truncate_in_transaction: true,
+        empty_string_is_null: false,
     };
 
     fn table_name(s: &str) -> TableName {
@@ -414,6 +445,7 @@ pub(crate) mod tests {
         ));
         let oracle = Dialect {
             truncate_in_transaction: false,
+            empty_string_is_null: false,
         };
         let out = diff(&d, &o, &oracle).unwrap();
         assert!(matches!(

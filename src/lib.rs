@@ -14,6 +14,7 @@
 pub mod apply;
 pub mod change;
 pub mod cli;
+pub mod datapump;
 pub mod diff;
 pub mod engine;
 pub mod graph;

@@ -271,6 +271,7 @@ mod tests {
         };
         let dialect = Dialect {
             truncate_in_transaction: true,
+            empty_string_is_null: false,
         };
         let planned = build(&d, &observed(1), &dialect).unwrap();
         let file = PlanFile::new(PathBuf::from("s.yaml"), &d, &planned, String::new());
@@ -314,6 +315,7 @@ mod tests {
                 &o,
                 &Dialect {
                     truncate_in_transaction: true,
+                    empty_string_is_null: false,
                 },
             )
             .unwrap();

@@ -145,6 +145,20 @@ fn shipped_specs_validate() {
                 .args(["validate", entry.to_str().expect("utf-8 path")])
                 .run();
             assert_eq!(out.code, 0, "{}: {}", entry.display(), out.stderr);
+            // Editors complete and check a spec through its first line.
+            let text = std::fs::read_to_string(&entry).expect("example spec");
+            let schema = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("# yaml-language-server: $schema="))
+                .unwrap_or_else(|| panic!("{} has no $schema line", entry.display()));
+            let schema = entry.parent().expect("directory").join(schema);
+            assert_eq!(
+                std::fs::canonicalize(&schema).expect("schema path resolves"),
+                std::fs::canonicalize(root().join("schema/postclone.schema.json")).unwrap(),
+                "{}",
+                entry.display()
+            );
         }
     }
     for profile in postclone::profile::NAMES {

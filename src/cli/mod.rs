@@ -3,6 +3,7 @@
 mod apply;
 mod args;
 mod completions;
+mod datapump;
 pub mod exit;
 mod graph;
 mod plan;
@@ -35,6 +36,7 @@ enum Command {
     Graph(graph::GraphArgs),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
+    Datapump(datapump::DataPumpArgs),
 }
 
 /// Every way a command can fail, for the one printer in `report`.
@@ -130,6 +132,7 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args, &mut out),
         Command::Completions(args) => completions::run(args, &mut out),
         Command::Man(args) => completions::man(args, &mut out),
+        Command::Datapump(args) => datapump::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

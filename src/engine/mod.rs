@@ -7,6 +7,7 @@
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod ident;
+pub mod sql;
 pub mod sqlserver;
 
 use std::fmt;

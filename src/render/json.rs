@@ -253,7 +253,9 @@ pub fn schema() -> String {
 
 fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
     match note {
-        Note::TableAbsent { id, .. } | Note::NothingResolved { id, .. } => id,
+        Note::TableAbsent { id, .. }
+        | Note::NothingResolved { id, .. }
+        | Note::EmptyText { id, .. } => id,
     }
 }
 

@@ -56,6 +56,14 @@ pub fn note_message(note: &Note) -> String {
         Note::TableAbsent { id, table } => {
             format!("{id}: table {table} is not present on this platform; nothing to do")
         }
+        Note::EmptyText {
+            id,
+            column,
+            stored_as,
+        } => format!(
+            "{id}: this engine stores '' as NULL; {column} is set to {stored_as} for the empty text ({})",
+            if stored_as == "NULL" { "the column allows NULL" } else { "the column is NOT NULL, as the runbook does" }
+        ),
         Note::NothingResolved { id, target } => {
             format!("{id}: the platform metamodel names no table ({target}); nothing to do")
         }

@@ -9,6 +9,7 @@ use serde_yaml::{Mapping, Value as Yaml};
 use super::source_map::{self, Position, SourceMap};
 use super::validate;
 use super::{builtin_path, Error, ProblemCode, ResourceHeader, SpecProblem};
+use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
     ColumnValues, Custom, Desired, EngineKind, Guard, ManualStep, Origin, PrincipalsAbsent,
@@ -62,6 +63,7 @@ struct Parts {
     engine: Option<EngineKind>,
     connection: Option<(String, Origin)>,
     guard: Option<Guard>,
+    datapump: Option<(DataPump, Origin)>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
     manual: Vec<Located<ManualStep>>,
@@ -73,6 +75,7 @@ impl Parts {
         self.engine = own.engine.or(self.engine);
         self.connection = own.connection.or(self.connection);
         self.guard = own.guard.or(self.guard);
+        self.datapump = own.datapump.or(self.datapump);
         self.exclude.extend(own.exclude);
         self.resources.extend(own.resources);
         self.manual.extend(own.manual);
@@ -129,7 +132,7 @@ pub(super) struct Loader {
 }
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 7] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 8] = [
     "engine",
     "connection",
     "guard",
@@ -137,6 +140,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 7] = [
     "exclude",
     "resources",
     "manual",
+    "datapump",
 ];
 
 impl Loader {
@@ -206,6 +210,11 @@ impl Loader {
                         .map(|c| (c, ctx.origin(ctx.map.value("connection"))));
                 }
                 "guard" => own.guard = self.typed(&ctx, "guard", value),
+                "datapump" => {
+                    own.datapump = self
+                        .typed::<DataPump>(&ctx, "datapump", value)
+                        .map(|d| (d, ctx.origin(ctx.map.value("datapump"))));
+                }
                 "include" => {
                     let list: Vec<String> = self.typed(&ctx, "include", value).unwrap_or_default();
                     for (i, name) in list.into_iter().enumerate() {
@@ -553,6 +562,26 @@ impl Loader {
                 ));
             }
         }
+        if let Some((datapump, origin)) = &parts.datapump {
+            if engine != Some(EngineKind::Oracle) {
+                self.problems.push(problem_at(
+                    origin,
+                    "datapump",
+                    ProblemCode::InvalidField,
+                    "`datapump:` is for `engine: oracle` only".into(),
+                    None,
+                ));
+            }
+            for p in datapump.problems() {
+                self.problems.push(problem_at(
+                    origin,
+                    &format!("datapump.{}", p.field),
+                    ProblemCode::InvalidField,
+                    p.message,
+                    None,
+                ));
+            }
+        }
         self.problems.extend(validate::cross_references(
             &parts.resources,
             &parts.manual,
@@ -578,6 +607,7 @@ impl Loader {
             guard: parts.guard.unwrap_or_default(),
             resources,
             manual,
+            datapump: parts.datapump.map(|(d, _)| d),
         })
     }
 }

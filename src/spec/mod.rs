@@ -51,6 +51,9 @@ pub struct SpecFile {
     /// Steps no database change can do, listed after the plan.
     #[serde(default)]
     pub manual: Vec<ManualStep>,
+    /// Oracle only: the Data Pump export and import that make the clone
+    /// (`postclone datapump SPEC` writes their parameter files).
+    pub datapump: Option<crate::datapump::DataPump>,
 }
 
 /// The keys every resource has, whatever its kind.

@@ -662,6 +662,9 @@ pub struct Desired {
     pub resources: Vec<Resource>,
     /// Manual steps, in order.
     pub manual: Vec<ManualStep>,
+    /// Oracle only: how the clone is exported and imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datapump: Option<crate::datapump::DataPump>,
 }
 
 /// `--target` and `--exclude`: the resources a command works on.
@@ -894,6 +897,8 @@ mod tests {
                 ),
             ],
             manual: vec![],
+
+            datapump: None,
         };
         let resolved = |tables: &[&str]| ResolvedTargets {
             resource: ResourceId::try_from("saml".to_string()).unwrap(),
@@ -960,6 +965,8 @@ mod tests {
                 title: "Republish".into(),
                 details: None,
             }],
+
+            datapump: None,
         };
         let select = |targets: &[&str], excludes: &[&str]| {
             let selection = Selection {

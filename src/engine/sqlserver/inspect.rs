@@ -6,7 +6,7 @@ use tiberius::ToSql;
 
 use super::connect::TdsClient;
 use super::row::{self, SqlParam};
-use super::sql::{self, Layout, Sql};
+use crate::engine::sql::{self, Flavor, Layout, Sql};
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::state::desired::{
     filter_tables, subselects, Describe, Desired, PrincipalsAbsent, ResolvedTargets, Resource,
@@ -99,7 +99,7 @@ async fn resolve_subselects(
     catalog: &mut Catalog,
 ) -> Result<(), Error> {
     for sub in subselects(desired) {
-        let Ok(sql) = sql::subselect_query(sub, catalog) else {
+        let Ok(sql) = sql::subselect_query(sub, catalog, Flavor::SqlServer) else {
             continue;
         };
         let context = format!("reading the values of {}.{}", sub.table, sub.column);
@@ -153,7 +153,7 @@ pub(super) async fn resolve(client: &mut TdsClient, desired: &Desired) -> Result
     let mut problems = Vec::new();
     let mut queries = Vec::new();
     for (r, from) in &targets {
-        match sql::metamodel_query(from, &catalog) {
+        match sql::metamodel_query(from, &catalog, Flavor::SqlServer) {
             Ok(q) => queries.push((r, q)),
             Err(message) => problems.push(CatalogProblem {
                 resource: r.id.clone(),
@@ -501,7 +501,7 @@ fn prepare<'a>(
             },
             None => None,
         };
-        match sql::drift_query(r, table.as_ref(), catalog) {
+        match sql::drift_query(r, table.as_ref(), catalog, Flavor::SqlServer) {
             Ok((sql, layout)) => {
                 let referenced_by = table
                     .as_ref()

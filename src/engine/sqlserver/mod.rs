@@ -3,7 +3,6 @@
 pub mod connect;
 mod inspect;
 pub mod row;
-pub mod sql;
 
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use self::row::SqlParam;
 use crate::change::Change;
 use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
+use crate::engine::sql::{self, Flavor};
 use crate::engine::{Engine, Error, Lock, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
@@ -182,6 +182,7 @@ impl Engine for SqlServer {
     fn dialect(&self) -> Dialect {
         Dialect {
             truncate_in_transaction: true,
+            empty_string_is_null: false,
         }
     }
 
@@ -218,7 +219,7 @@ impl Engine for SqlServer {
     }
 
     fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        sql::statements(change, catalog).map_err(|message| Error::Render {
+        sql::statements(change, catalog, Flavor::SqlServer).map_err(|message| Error::Render {
             change: change.id.clone(),
             message,
         })
@@ -307,9 +308,11 @@ impl Engine for SqlServer {
         catalog: &Catalog,
         sink: &mut dyn FnMut(Vec<crate::state::Value>) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let sql = sql::capture_query(change, catalog).map_err(|message| Error::Render {
-            change: change.id.clone(),
-            message,
+        let sql = sql::capture_query(change, catalog, Flavor::SqlServer).map_err(|message| {
+            Error::Render {
+                change: change.id.clone(),
+                message,
+            }
         })?;
         let Some(sql) = sql else {
             return Ok(0);
@@ -365,9 +368,11 @@ impl Engine for SqlServer {
     }
 
     fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        sql::restore_statements(step, self.binary).map_err(|message| Error::Render {
-            change: step.change.clone(),
-            message,
+        sql::restore_statements(step, self.binary, Flavor::SqlServer).map_err(|message| {
+            Error::Render {
+                change: step.change.clone(),
+                message,
+            }
         })
     }
 }

@@ -1,5 +1,6 @@
-//! SQL Server text: the inspection query of each resource and the statements of each change.
-//! Pure: snapshot-tested without a server.
+//! SQL text of every engine: the inspection query of each resource and the statements of each
+//! change, written in a [`Flavor`] (SQL Server or Oracle). Pure: snapshot-tested without a
+//! server.
 //!
 //! Both are built from the same predicates, so `apply` touches exactly the rows `plan` counted.
 //! Identifiers come from the catalog (`QuotedIdent`), values are `@Pn` parameters converted for
@@ -17,7 +18,58 @@ use crate::state::desired::{
 use crate::state::observed::{Catalog, ColumnInfo, Principal, TableInfo};
 use crate::state::Value;
 
-const QUOTE: QuoteStyle = QuoteStyle::Brackets;
+/// The SQL dialect text is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// SQL Server (and the embedded engine): `[name]`, `@P1`, `UPDATE t ... FROM x AS t`.
+    SqlServer,
+    /// Oracle: `"NAME"`, `:1`, `UPDATE x t ...`, no `AS` before a table alias, no TRUNCATE in
+    /// a transaction, `''` stored as NULL, text compared as the runbook's `NLS_SORT=BINARY_AI`.
+    Oracle,
+}
+
+impl Flavor {
+    fn quote(self) -> QuoteStyle {
+        match self {
+            Flavor::SqlServer => QuoteStyle::Brackets,
+            Flavor::Oracle => QuoteStyle::DoubleQuotes,
+        }
+    }
+
+    /// The marker of the `n`th parameter, from 1.
+    fn marker(self, n: usize) -> String {
+        match self {
+            Flavor::SqlServer => format!("@P{n}"),
+            Flavor::Oracle => format!(":{n}"),
+        }
+    }
+
+    /// ` AS alias` after a table (Oracle takes no `AS` there).
+    fn alias(self, alias: &str) -> String {
+        match self {
+            Flavor::SqlServer => format!(" AS {alias}"),
+            Flavor::Oracle => format!(" {alias}"),
+        }
+    }
+
+    /// Whether `needle` occurs in `haystack`.
+    fn contains(self, haystack: &str, needle: &str) -> String {
+        match self {
+            Flavor::SqlServer => format!("CHARINDEX({needle}, {haystack}) > 0"),
+            Flavor::Oracle => format!("INSTR({haystack}, {needle}) > 0"),
+        }
+    }
+
+    /// A text expression as compared: Oracle compares case- and accent-insensitively, as the
+    /// runbook's `NLS_COMP=LINGUISTIC NLS_SORT=BINARY_AI` intends, written into the statement
+    /// rather than left to the session's settings. SQL Server follows the column's collation.
+    fn compared(self, expr: &str) -> String {
+        match self {
+            Flavor::SqlServer => expr.to_string(),
+            Flavor::Oracle => format!("NLSSORT({expr}, 'NLS_SORT=BINARY_AI')"),
+        }
+    }
+}
 
 /// The alias of the resource's own table in queries and updates.
 const T: &str = "t";
@@ -61,8 +113,9 @@ pub fn drift_query(
     resource: &Resource,
     table: Option<&TableInfo>,
     catalog: &Catalog,
+    flavor: Flavor,
 ) -> Result<(Sql, Layout), String> {
-    let mut w = Writer::new(catalog);
+    let mut w = Writer::new(catalog, flavor);
     let missing = || format!("resource {} has no resolved table", resource.id);
     match &resource.kind {
         ResourceKind::RowsAbsent(r) => {
@@ -79,7 +132,7 @@ pub fn drift_query(
                 r.set.iter().map(|(c, v)| (c.as_str(), v)).collect();
             let parts = w.update_parts(table, &r.filter, &set, resource.secret)?;
             let keys = key_columns(table, &r.filter);
-            let mut select = all_columns(table);
+            let mut select = all_columns(table, w.flavor);
             let mut compared = Vec::with_capacity(parts.assignments.len());
             for a in &parts.assignments {
                 if a.literal.is_none() {
@@ -89,9 +142,10 @@ pub fn drift_query(
             }
             let order = order_by(&w, table, &keys)?;
             let text = format!(
-                "SELECT {} FROM {} AS {T} WHERE {}{order}",
+                "SELECT {} FROM {}{} WHERE {}{order}",
                 select.join(", "),
-                QuotedIdent::table(&table.table, QUOTE),
+                QuotedIdent::table(&table.table, w.flavor.quote()),
+                w.flavor.alias(T),
                 parts.predicate()
             );
             Ok((w.finish(text), layout(table, &keys, compared)))
@@ -115,14 +169,15 @@ pub fn drift_query(
 ///
 /// # Errors
 /// A table or column the catalog does not hold, or a value that does not fit its column.
-pub fn subselect_query(sub: &Subselect, catalog: &Catalog) -> Result<Sql, String> {
-    let mut w = Writer::new(catalog);
+pub fn subselect_query(sub: &Subselect, catalog: &Catalog, flavor: Flavor) -> Result<Sql, String> {
+    let mut w = Writer::new(catalog, flavor);
     let inner = w.table(&sub.table)?;
     let column = w.col(Some(T), inner, &sub.column)?;
     let conditions = w.filter(Some(T), inner, &sub.filter)?;
     let text = format!(
-        "SELECT DISTINCT {column} FROM {} AS {T}{} ORDER BY {column}",
-        QuotedIdent::table(&inner.table, QUOTE),
+        "SELECT DISTINCT {column} FROM {}{}{} ORDER BY {column}",
+        QuotedIdent::table(&inner.table, flavor.quote()),
+        flavor.alias(T),
         where_clause(&conditions)
     );
     Ok(w.finish(text))
@@ -131,6 +186,7 @@ pub fn subselect_query(sub: &Subselect, catalog: &Catalog) -> Result<Sql, String
 /// `ALTER AUTHORIZATION` for everything the principals own, `DROP SCHEMA` for their empty
 /// schemas, then `DROP USER`: SQL Server refuses to drop a user who still owns anything.
 fn drop_principals(principals: &[Principal], new_owner: &str) -> Vec<String> {
+    const QUOTE: QuoteStyle = QuoteStyle::Brackets;
     let owner = QuotedIdent::principal(new_owner, QUOTE);
     let mut out = Vec::new();
     for p in principals {
@@ -166,8 +222,12 @@ fn drop_principals(principals: &[Principal], new_owner: &str) -> Vec<String> {
 ///
 /// # Errors
 /// A table or column the catalog does not hold.
-pub fn metamodel_query(from: &TablesFrom, catalog: &Catalog) -> Result<(Sql, Vec<String>), String> {
-    let mut w = Writer::new(catalog);
+pub fn metamodel_query(
+    from: &TablesFrom,
+    catalog: &Catalog,
+    flavor: Flavor,
+) -> Result<(Sql, Vec<String>), String> {
+    let mut w = Writer::new(catalog, flavor);
     let table = w.table(&from.table)?;
     let named = w.col(Some(T), table, &from.column)?;
     let mut select = vec![named.clone()];
@@ -184,9 +244,10 @@ pub fn metamodel_query(from: &TablesFrom, catalog: &Catalog) -> Result<(Sql, Vec
     }
     let conditions = w.filter(Some(T), table, &from.filter)?;
     let text = format!(
-        "SELECT {} FROM {} AS {T}{} ORDER BY {named}",
+        "SELECT {} FROM {}{}{} ORDER BY {named}",
         select.join(", "),
-        QuotedIdent::table(&table.table, QUOTE),
+        QuotedIdent::table(&table.table, flavor.quote()),
+        flavor.alias(T),
         where_clause(&conditions)
     );
     Ok((w.finish(text), labels))
@@ -196,12 +257,19 @@ pub fn metamodel_query(from: &TablesFrom, catalog: &Catalog) -> Result<(Sql, Vec
 ///
 /// # Errors
 /// A table or column the catalog does not hold, or a value that does not fit its column.
-pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, String> {
+pub fn statements(
+    change: &Change,
+    catalog: &Catalog,
+    flavor: Flavor,
+) -> Result<Vec<Statement>, String> {
     if let ChangeKind::DropPrincipals {
         principals,
         new_owner,
     } = &change.kind
     {
+        if flavor == Flavor::Oracle {
+            return Err("dropping restored database users is done on SQL Server only; on Oracle the schemas are the users, created before the import".into());
+        }
         return Ok(drop_principals(principals, new_owner)
             .into_iter()
             .map(|sql| Statement {
@@ -211,7 +279,8 @@ pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, 
             })
             .collect());
     }
-    let mut w = Writer::new(catalog);
+    let mut w = Writer::new(catalog, flavor);
+    let quote = flavor.quote();
     let text = match &change.kind {
         ChangeKind::DeleteRows { table, filter } => {
             // No alias: the embedded engine does not accept `DELETE t FROM ... AS t`, and no
@@ -219,16 +288,17 @@ pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, 
             let conditions = w.filter(None, table, filter)?;
             format!(
                 "DELETE FROM {}{}",
-                QuotedIdent::table(&table.table, QUOTE),
+                QuotedIdent::table(&table.table, quote),
                 where_clause(&conditions)
             )
         }
-        ChangeKind::EmptyTable { table, method } => match method {
-            EmptyMethod::Truncate => {
-                format!("TRUNCATE TABLE {}", QuotedIdent::table(&table.table, QUOTE))
+        ChangeKind::EmptyTable { table, method } => match (method, flavor) {
+            (EmptyMethod::Truncate, Flavor::SqlServer) => {
+                format!("TRUNCATE TABLE {}", QuotedIdent::table(&table.table, quote))
             }
-            EmptyMethod::Delete { .. } => {
-                format!("DELETE FROM {}", QuotedIdent::table(&table.table, QUOTE))
+            // TRUNCATE commits on Oracle: never inside the apply transaction.
+            (EmptyMethod::Truncate, Flavor::Oracle) | (EmptyMethod::Delete { .. }, _) => {
+                format!("DELETE FROM {}", QuotedIdent::table(&table.table, quote))
             }
         },
         ChangeKind::SetColumns {
@@ -244,14 +314,21 @@ pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, 
             let sets: Vec<String> = parts
                 .assignments
                 .iter()
-                .map(|a| format!("{} = {}", QuotedIdent::column(&a.column, QUOTE), a.desired))
+                .map(|a| format!("{} = {}", QuotedIdent::column(&a.column, quote), a.desired))
                 .collect();
-            format!(
-                "UPDATE {T} SET {} FROM {} AS {T} WHERE {}",
-                sets.join(", "),
-                QuotedIdent::table(&table.table, QUOTE),
-                parts.predicate()
-            )
+            let table = QuotedIdent::table(&table.table, quote);
+            match flavor {
+                Flavor::SqlServer => format!(
+                    "UPDATE {T} SET {} FROM {table} AS {T} WHERE {}",
+                    sets.join(", "),
+                    parts.predicate()
+                ),
+                Flavor::Oracle => format!(
+                    "UPDATE {table} {T} SET {} WHERE {}",
+                    sets.join(", "),
+                    parts.predicate()
+                ),
+            }
         }
         ChangeKind::RunFix { fix } => fix.clone(),
         ChangeKind::DropPrincipals { .. } => unreachable!("handled above"),
@@ -269,8 +346,12 @@ pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, 
 ///
 /// # Errors
 /// A table or column the catalog does not hold.
-pub fn capture_query(change: &Change, catalog: &Catalog) -> Result<Option<Sql>, String> {
-    let mut w = Writer::new(catalog);
+pub fn capture_query(
+    change: &Change,
+    catalog: &Catalog,
+    flavor: Flavor,
+) -> Result<Option<Sql>, String> {
+    let mut w = Writer::new(catalog, flavor);
     let (table, predicate) = match &change.kind {
         ChangeKind::DeleteRows { table, filter } => {
             let conditions = w.filter(Some(T), table, filter)?;
@@ -297,7 +378,7 @@ pub fn capture_query(change: &Change, catalog: &Catalog) -> Result<Option<Sql>, 
     let columns: Vec<String> = table
         .columns
         .iter()
-        .map(|c| format!("{T}.{}", QuotedIdent::column(c, QUOTE)))
+        .map(|c| format!("{T}.{}", QuotedIdent::column(c, flavor.quote())))
         .collect();
     let order = order_by(&w, table, &table.primary_key)?;
     let filter = if predicate.is_empty() {
@@ -306,9 +387,10 @@ pub fn capture_query(change: &Change, catalog: &Catalog) -> Result<Option<Sql>, 
         format!(" WHERE {predicate}")
     };
     let text = format!(
-        "SELECT {} FROM {} AS {T}{filter}{order}",
+        "SELECT {} FROM {}{}{filter}{order}",
         columns.join(", "),
-        QuotedIdent::table(&table.table, QUOTE)
+        QuotedIdent::table(&table.table, flavor.quote()),
+        flavor.alias(T)
     );
     Ok(Some(w.finish(text)))
 }
@@ -321,8 +403,10 @@ pub fn capture_query(change: &Change, catalog: &Catalog) -> Result<Option<Sql>, 
 pub fn restore_statements(
     step: &RestoreStep,
     binary: BinaryValues,
+    flavor: Flavor,
 ) -> Result<Vec<Statement>, String> {
-    let table = QuotedIdent::table(&step.table, QUOTE);
+    let quote = flavor.quote();
+    let table = QuotedIdent::table(&step.table, quote);
     let key: Vec<usize> = step
         .primary_key
         .iter()
@@ -339,10 +423,10 @@ pub fn restore_statements(
         ));
     }
     let identity = step.columns.iter().any(|c| c.identity);
-    let column = |i: usize| QuotedIdent::column(&step.columns[i], QUOTE).to_string();
+    let column = |i: usize| QuotedIdent::column(&step.columns[i], quote).to_string();
     let mut out = Vec::with_capacity(step.rows.len());
     for row in &step.rows {
-        let (markers, params) = restore_markers(row, &key, binary);
+        let (markers, params) = restore_markers(row, &key, binary, flavor);
         let matches = |indices: &[usize], q: &str| -> String {
             indices
                 .iter()
@@ -359,12 +443,15 @@ pub fn restore_statements(
                 let names: Vec<String> = all.iter().map(|&i| column(i)).collect();
                 let identify = if key.is_empty() { &all } else { &key };
                 let insert = format!(
-                    "INSERT INTO {table} ({}) SELECT {} WHERE NOT EXISTS (SELECT 1 FROM {table} AS s1 WHERE {})",
+                    "INSERT INTO {table} ({}) SELECT {}{} WHERE NOT EXISTS (SELECT 1 FROM {table}{} WHERE {})",
                     names.join(", "),
                     markers.join(", "),
+                    if flavor == Flavor::Oracle { " FROM DUAL" } else { "" },
+                    flavor.alias("s1"),
                     matches(identify, "s1.")
                 );
-                if identity {
+                // Oracle identity columns generated BY DEFAULT take explicit values as they are.
+                if identity && flavor == Flavor::SqlServer {
                     format!(
                         "SET IDENTITY_INSERT {table} ON; {insert}; SET IDENTITY_INSERT {table} OFF"
                     )
@@ -411,6 +498,7 @@ fn restore_markers(
     row: &[Value],
     key: &[usize],
     binary: BinaryValues,
+    flavor: Flavor,
 ) -> (Vec<String>, Vec<Param>) {
     let mut markers = vec![String::from("NULL"); row.len()];
     let mut params = Vec::new();
@@ -434,18 +522,18 @@ fn restore_markers(
             value: v.clone(),
             secret: !key.contains(&i),
         });
-        markers[i] = format!("@P{}", params.len());
+        markers[i] = flavor.marker(params.len());
     }
     (markers, params)
 }
 
 /// `t.[c]` for every column of the table, in the catalog's order. Inspection reads whole rows
 /// so that a saved plan's fingerprint covers every value a change touches.
-fn all_columns(table: &TableInfo) -> Vec<String> {
+fn all_columns(table: &TableInfo, flavor: Flavor) -> Vec<String> {
     table
         .columns
         .iter()
-        .map(|c| format!("{T}.{}", QuotedIdent::column(c, QUOTE)))
+        .map(|c| format!("{T}.{}", QuotedIdent::column(c, flavor.quote())))
         .collect()
 }
 
@@ -526,14 +614,16 @@ impl UpdateParts {
 /// Accumulates parameters and subquery aliases while text is built.
 struct Writer<'a> {
     catalog: &'a Catalog,
+    flavor: Flavor,
     params: Vec<Param>,
     aliases: usize,
 }
 
 impl<'a> Writer<'a> {
-    fn new(catalog: &'a Catalog) -> Self {
+    fn new(catalog: &'a Catalog, flavor: Flavor) -> Self {
         Writer {
             catalog,
+            flavor,
             params: Vec::new(),
             aliases: 0,
         }
@@ -548,7 +638,7 @@ impl<'a> Writer<'a> {
 
     fn bind(&mut self, value: Value, secret: bool) -> String {
         self.params.push(Param { value, secret });
-        format!("@P{}", self.params.len())
+        self.flavor.marker(self.params.len())
     }
 
     fn alias(&mut self) -> String {
@@ -568,7 +658,7 @@ impl<'a> Writer<'a> {
         table: &TableInfo,
         name: &str,
     ) -> Result<String, String> {
-        let column = QuotedIdent::column(Self::column(table, name)?, QUOTE);
+        let column = QuotedIdent::column(Self::column(table, name)?, self.flavor.quote());
         Ok(match qualifier {
             Some(q) => format!("{q}.{column}"),
             None => column.to_string(),
@@ -591,9 +681,10 @@ impl<'a> Writer<'a> {
         let conditions = self.filter(Some(T), table, filter)?;
         let order = order_by(&self, table, &keys)?;
         let text = format!(
-            "SELECT {} FROM {} AS {T}{}{order}",
-            all_columns(table).join(", "),
-            QuotedIdent::table(&table.table, QUOTE),
+            "SELECT {} FROM {}{}{}{order}",
+            all_columns(table, self.flavor).join(", "),
+            QuotedIdent::table(&table.table, self.flavor.quote()),
+            self.flavor.alias(T),
             where_clause(&conditions)
         );
         Ok((self.finish(text), layout(table, &keys, vec![])))
@@ -619,25 +710,43 @@ impl<'a> Writer<'a> {
         c: &Condition,
     ) -> Result<String, String> {
         let info = Self::column(table, &c.column)?.clone();
-        let col = self.col(qualifier, table, &c.column)?;
-        // NULL never equals anything in SQL: a listed null becomes an IS NULL test.
+        let text = is_text(&info);
+        let flavor = self.flavor;
+        let compared = |expr: &str| {
+            if text {
+                flavor.compared(expr)
+            } else {
+                expr.to_string()
+            }
+        };
+        let col = compared(&self.col(qualifier, table, &c.column)?);
+        let bare = self.col(qualifier, table, &c.column)?;
+        // NULL never equals anything in SQL: a listed null becomes an IS NULL test (and on
+        // Oracle, so does '' in a nullable column).
         let list = |w: &mut Self, values: &[Value]| -> Result<Option<String>, String> {
             let mut markers = Vec::with_capacity(values.len());
             for v in values.iter().filter(|v| !v.is_null()) {
-                markers.push(w.bind(coerce(v, &info)?, false));
+                let v = coerce_for(v, &info, w.flavor)?;
+                if !v.is_null() {
+                    markers.push(compared(&w.bind(v, false)));
+                }
             }
             Ok((!markers.is_empty()).then(|| markers.join(", ")))
         };
-        let has_null = |values: &[Value]| values.iter().any(Value::is_null);
+        let has_null = |values: &[Value]| {
+            values
+                .iter()
+                .any(|v| v.is_null() || coerce_for(v, &info, flavor).is_ok_and(|v| v.is_null()))
+        };
         Ok(match &c.predicate {
             Predicate::In(values) => match (list(self, values)?, has_null(values)) {
                 (Some(l), false) => format!("{col} IN ({l})"),
-                (Some(l), true) => format!("({col} IN ({l}) OR {col} IS NULL)"),
-                (None, _) => format!("{col} IS NULL"),
+                (Some(l), true) => format!("({col} IN ({l}) OR {bare} IS NULL)"),
+                (None, _) => format!("{bare} IS NULL"),
             },
             Predicate::NotIn(values) => match list(self, values)? {
                 Some(l) => format!("{col} NOT IN ({l})"),
-                None => format!("{col} IS NOT NULL"),
+                None => format!("{bare} IS NOT NULL"),
             },
             Predicate::InSelect(sub) => {
                 if let Some(values) = self.catalog.subselect_values(sub) {
@@ -652,11 +761,12 @@ impl<'a> Writer<'a> {
                 }
                 let inner = self.table(&sub.table)?;
                 let alias = self.alias();
-                let inner_col = self.col(Some(&alias), inner, &sub.column)?;
+                let inner_col = compared(&self.col(Some(&alias), inner, &sub.column)?);
                 let conditions = self.filter(Some(&alias), inner, &sub.filter)?;
                 format!(
-                    "{col} IN (SELECT {inner_col} FROM {} AS {alias}{})",
-                    QuotedIdent::table(&inner.table, QUOTE),
+                    "{col} IN (SELECT {inner_col} FROM {}{}{})",
+                    QuotedIdent::table(&inner.table, self.flavor.quote()),
+                    self.flavor.alias(&alias),
                     where_clause(&conditions)
                 )
             }
@@ -681,8 +791,9 @@ impl<'a> Writer<'a> {
         }
         Ok((
             format!(
-                "FROM {} AS {alias} WHERE {}",
-                QuotedIdent::table(&other.table, QUOTE),
+                "FROM {}{} WHERE {}",
+                QuotedIdent::table(&other.table, self.flavor.quote()),
+                self.flavor.alias(&alias),
                 on.join(" AND ")
             ),
             value,
@@ -718,7 +829,8 @@ impl<'a> Writer<'a> {
                     "REPLACE(REPLACE(REPLACE({source}, {to}, {parked}), {from}, {to}), {parked}, {to})"
                 );
                 parts.differs.push(format!(
-                    "(CHARINDEX({from}, {source}) > 0 AND ({current} <> {desired} OR {current} IS NULL))"
+                    "({} AND ({current} <> {desired} OR {current} IS NULL))",
+                    self.flavor.contains(&source, &from)
                 ));
                 parts.assignments.push(AssignmentSql {
                     column,
@@ -732,7 +844,7 @@ impl<'a> Writer<'a> {
                     let ColumnValue::Literal(literal) = value else {
                         return Err(format!("column {name}: unsupported value"));
                     };
-                    let literal = coerce(literal, &column)?;
+                    let literal = coerce_for(literal, &column, self.flavor)?;
                     if literal.is_null() {
                         (
                             "NULL".to_string(),
@@ -753,8 +865,10 @@ impl<'a> Writer<'a> {
                         .conditions
                         .push(format!("EXISTS (SELECT 1 {from_where})"));
                     let desired = format!("(SELECT {looked_up} {from_where})");
+                    // One correlated subquery for "differs", not three: an engine that runs it
+                    // for every row pays for each.
                     let differs = format!(
-                        "({current} <> {desired} OR ({current} IS NULL AND {desired} IS NOT NULL) OR ({current} IS NOT NULL AND {desired} IS NULL))"
+                        "EXISTS (SELECT 1 {from_where} AND ({looked_up} <> {current} OR ({looked_up} IS NULL AND {current} IS NOT NULL) OR ({looked_up} IS NOT NULL AND {current} IS NULL)))"
                     );
                     (desired, differs, None)
                 }
@@ -767,6 +881,40 @@ impl<'a> Writer<'a> {
             });
         }
         Ok(parts)
+    }
+}
+
+/// Whether a column holds text (compared linguistically on Oracle).
+fn is_text(column: &ColumnInfo) -> bool {
+    matches!(
+        column.data_type.to_ascii_lowercase().as_str(),
+        "char"
+            | "varchar"
+            | "nchar"
+            | "nvarchar"
+            | "text"
+            | "ntext"
+            | "sysname"
+            | "varchar2"
+            | "nvarchar2"
+            | "clob"
+            | "nclob"
+    )
+}
+
+/// [`coerce`], then Oracle's empty string: Oracle stores `''` as NULL, so an empty text is
+/// NULL in a nullable column and a single space (what the runbook writes) in a NOT NULL one.
+///
+/// # Errors
+/// Those of [`coerce`].
+pub fn coerce_for(value: &Value, column: &ColumnInfo, flavor: Flavor) -> Result<Value, String> {
+    match (coerce(value, column)?, flavor) {
+        (Value::Text(t), Flavor::Oracle) if t.is_empty() => Ok(if column.nullable {
+            Value::Null
+        } else {
+            Value::Text(" ".into())
+        }),
+        (v, _) => Ok(v),
     }
 }
 
@@ -799,7 +947,7 @@ pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, String> {
             Value::Text(t) if t == "1" || t.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
             _ => Err(wrong("write 0, 1, true or false")),
         },
-        "tinyint" | "smallint" | "int" | "bigint" => match value {
+        "tinyint" | "smallint" | "int" | "bigint" | "integer" => match value {
             Value::Int(i) => Ok(Value::Int(*i)),
             Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
             Value::Text(t) => t
@@ -809,7 +957,20 @@ pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, String> {
                 .map_err(|_| wrong("write a whole number")),
             _ => Err(wrong("write a whole number")),
         },
-        "decimal" | "numeric" | "money" | "smallmoney" | "float" | "real" => match value {
+        // Oracle's NUMBER holds integers and decimals alike (and NUMBER(1) the flags).
+        "number" => match value {
+            Value::Int(_) | Value::Float(_) => Ok(value.clone()),
+            Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
+            Value::Text(t) => t
+                .trim()
+                .parse::<i64>()
+                .map(Value::Int)
+                .or_else(|_| t.trim().parse().map(Value::Float))
+                .map_err(|_| wrong("write a number")),
+            _ => Err(wrong("write a number")),
+        },
+        "decimal" | "numeric" | "money" | "smallmoney" | "float" | "real" | "binary_double"
+        | "binary_float" => match value {
             Value::Int(_) | Value::Float(_) => Ok(value.clone()),
             Value::Text(t) => t
                 .trim()
@@ -818,14 +979,13 @@ pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, String> {
                 .map_err(|_| wrong("write a number")),
             _ => Err(wrong("write a number")),
         },
-        "char" | "varchar" | "nchar" | "nvarchar" | "text" | "ntext" | "sysname" | "xml" => {
-            match value {
-                Value::Text(t) => Ok(Value::Text(t.clone())),
-                Value::Int(i) => Ok(Value::Text(i.to_string())),
-                Value::Float(x) => Ok(Value::Text(x.to_string())),
-                _ => Err(wrong("write the text in quotes, for example 'True'")),
-            }
-        }
+        "char" | "varchar" | "nchar" | "nvarchar" | "text" | "ntext" | "sysname" | "xml"
+        | "varchar2" | "nvarchar2" | "clob" | "nclob" => match value {
+            Value::Text(t) => Ok(Value::Text(t.clone())),
+            Value::Int(i) => Ok(Value::Text(i.to_string())),
+            Value::Float(x) => Ok(Value::Text(x.to_string())),
+            _ => Err(wrong("write the text in quotes, for example 'True'")),
+        },
         _ => match value {
             Value::Text(t) => Ok(Value::Text(t.clone())),
             _ => Err(wrong("write the value as text in quotes")),
@@ -1027,7 +1187,7 @@ mod tests {
             (&empty, "ossys_server"),
             (&set, "ossys_site_property"),
         ] {
-            let (sql, layout) = drift_query(r, cat.get(&name(t)), &cat).unwrap();
+            let (sql, layout) = drift_query(r, cat.get(&name(t)), &cat, Flavor::SqlServer).unwrap();
             out.push_str(&format!(
                 "# {}\n{}\n-- layout: {layout:?}\n\n",
                 r.id,
@@ -1052,7 +1212,13 @@ mod tests {
                 values,
             });
             let r = resource("secrets", ResourceKind::ColumnValues(secret.clone()), &[]);
-            let (sql, _) = drift_query(&r, cat.get(&name("ossys_site_property")), &cat).unwrap();
+            let (sql, _) = drift_query(
+                &r,
+                cat.get(&name("ossys_site_property")),
+                &cat,
+                Flavor::SqlServer,
+            )
+            .unwrap();
             shown(&sql)
         };
         let listed = query(vec![Value::Int(6), Value::Int(11)]);
@@ -1116,7 +1282,7 @@ mod tests {
         ];
         let mut out = String::new();
         for c in &changes {
-            for s in statements(c, &cat).unwrap() {
+            for s in statements(c, &cat, Flavor::SqlServer).unwrap() {
                 out.push_str(&shown_statement(&s));
                 out.push_str("\n\n");
             }
@@ -1162,7 +1328,7 @@ mod tests {
             principals,
             new_owner: "dbo".into(),
         });
-        let out: Vec<String> = statements(&c, &catalog())
+        let out: Vec<String> = statements(&c, &catalog(), Flavor::SqlServer)
             .unwrap()
             .iter()
             .map(shown_statement)
@@ -1198,7 +1364,13 @@ mod tests {
             }),
             &[],
         );
-        let (sql, _) = drift_query(&r, cat.get(&name("ossys_parameter")), &cat).unwrap();
+        let (sql, _) = drift_query(
+            &r,
+            cat.get(&name("ossys_parameter")),
+            &cat,
+            Flavor::SqlServer,
+        )
+        .unwrap();
         insta::assert_snapshot!(shown(&sql));
     }
 
@@ -1237,7 +1409,7 @@ mod tests {
             (RestoreAction::Reinsert, BinaryValues::HexLiterals),
             (RestoreAction::Revert, BinaryValues::Parameters),
         ] {
-            for s in restore_statements(&step(action), binary).unwrap() {
+            for s in restore_statements(&step(action), binary, Flavor::SqlServer).unwrap() {
                 let secret: Vec<bool> = s.params.iter().map(|p| p.secret).collect();
                 out.push(format!("{}\n-- secret: {secret:?}", shown_statement(&s)));
             }
@@ -1263,7 +1435,13 @@ mod tests {
             &[],
         );
         r.secret = true;
-        let (sql, _) = drift_query(&r, cat.get(&name("ossys_parameter")), &cat).unwrap();
+        let (sql, _) = drift_query(
+            &r,
+            cat.get(&name("ossys_parameter")),
+            &cat,
+            Flavor::SqlServer,
+        )
+        .unwrap();
         let secrets: Vec<bool> = sql.params.iter().map(|p| p.secret).collect();
         assert_eq!(secrets, vec![false, true]);
     }
@@ -1306,7 +1484,13 @@ mod tests {
             }),
             &[],
         );
-        let err = drift_query(&r, cat.get(&name("ossys_parameter")), &cat).unwrap_err();
+        let err = drift_query(
+            &r,
+            cat.get(&name("ossys_parameter")),
+            &cat,
+            Flavor::SqlServer,
+        )
+        .unwrap_err();
         assert!(err.contains("is not in table"), "{err}");
     }
 }
