@@ -67,6 +67,11 @@ pub enum ChangeKind {
         /// Who receives it.
         new_owner: String,
     },
+    /// Revoke object privileges.
+    RevokeGrants {
+        /// The privileges.
+        grants: Vec<crate::state::observed::Grant>,
+    },
     /// Run a custom fix statement.
     RunFix {
         /// The statement, as written in the spec.
@@ -123,7 +128,8 @@ impl Change {
         match self.kind {
             ChangeKind::DeleteRows { .. }
             | ChangeKind::EmptyTable { .. }
-            | ChangeKind::DropPrincipals { .. } => Action::Delete,
+            | ChangeKind::DropPrincipals { .. }
+            | ChangeKind::RevokeGrants { .. } => Action::Delete,
             ChangeKind::SetColumns { .. } | ChangeKind::RunFix { .. } => Action::Change,
         }
     }
@@ -135,7 +141,9 @@ impl Change {
             ChangeKind::DeleteRows { table, .. }
             | ChangeKind::EmptyTable { table, .. }
             | ChangeKind::SetColumns { table, .. } => Some(table),
-            ChangeKind::RunFix { .. } | ChangeKind::DropPrincipals { .. } => None,
+            ChangeKind::RunFix { .. }
+            | ChangeKind::DropPrincipals { .. }
+            | ChangeKind::RevokeGrants { .. } => None,
         }
     }
 }

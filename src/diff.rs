@@ -43,6 +43,12 @@ pub enum Note {
         /// What is written instead: `NULL` (nullable column) or `' '` (NOT NULL column).
         stored_as: String,
     },
+    /// The resource has no meaning on this engine (database users on Oracle, where the users
+    /// are the schemas the import created).
+    NotOnThisEngine {
+        /// The resource.
+        id: ResourceId,
+    },
     /// The resource's metamodel target names no table on this platform.
     NothingResolved {
         /// The resource.
@@ -102,7 +108,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                         target: target.to_string(),
                     })
                 }
-                None => {}
+                None => out.notes.push(Note::NotOnThisEngine { id: id.clone() }),
             },
             ObservedResource::Principals {
                 found, new_owner, ..
@@ -123,6 +129,49 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                             .iter()
                             .map(|p| DriftRow {
                                 key: vec![("user".into(), Value::Text(p.name.clone()))],
+                                changes: vec![],
+                            })
+                            .collect(),
+                    },
+                    secret: resource.secret,
+                    description: resource.description.clone(),
+                    labels: resource.labels.clone(),
+                });
+            }
+            ObservedResource::Grants { found, .. } => {
+                if found.is_empty() {
+                    continue;
+                }
+                let mut fingerprint = crate::state::fingerprint::Fingerprint::default();
+                let rows: Vec<Vec<Value>> = found
+                    .iter()
+                    .map(|g| {
+                        [&g.grantee, &g.owner, &g.object, &g.privilege]
+                            .into_iter()
+                            .map(|t| Value::Text(t.clone()))
+                            .collect()
+                    })
+                    .collect();
+                rows.iter().for_each(|r| fingerprint.row(r));
+                out.changes.push(Change {
+                    id: resource.id.clone(),
+                    kind: ChangeKind::RevokeGrants {
+                        grants: found.clone(),
+                    },
+                    rows: Drift {
+                        count: found.len() as u64,
+                        fingerprint: fingerprint.finish(),
+                        sample: found
+                            .iter()
+                            .map(|g| DriftRow {
+                                key: vec![
+                                    ("grantee".into(), Value::Text(g.grantee.clone())),
+                                    (
+                                        "object".into(),
+                                        Value::Text(format!("{}.{}", g.owner, g.object)),
+                                    ),
+                                    ("privilege".into(), Value::Text(g.privilege.clone())),
+                                ],
                                 changes: vec![],
                             })
                             .collect(),
@@ -212,7 +261,7 @@ fn change_kind(
         }
         ResourceKind::Custom(c) => ChangeKind::RunFix { fix: c.fix.clone() },
         // Principals are observed as `ObservedResource::Principals`, never as table rows.
-        ResourceKind::PrincipalsAbsent(_) => {
+        ResourceKind::PrincipalsAbsent(_) | ResourceKind::GrantsAbsent(_) => {
             return Err(Error::MissingTable {
                 id: resource.id.clone(),
             })

@@ -87,6 +87,8 @@ pub enum JournalAction {
     Fix,
     /// Database users dropped: not restorable from the journal.
     DropPrincipals,
+    /// Privileges revoked: the change records which; grant them again by hand.
+    RevokeGrants,
 }
 
 /// How an apply ended.
@@ -276,6 +278,7 @@ impl Journal {
             ChangeKind::SetColumns { .. } => JournalAction::Update,
             ChangeKind::RunFix { .. } => JournalAction::Fix,
             ChangeKind::DropPrincipals { .. } => JournalAction::DropPrincipals,
+            ChangeKind::RevokeGrants { .. } => JournalAction::RevokeGrants,
         };
         let table = change.table();
         self.write(&Entry::Change {

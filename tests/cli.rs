@@ -14,6 +14,7 @@ fn help_of_every_subcommand() {
         "graph",
         "completions",
         "man",
+        "datapump",
     ] {
         let out = Test::new().args([sub, "--help"]).run().code(0);
         insta::assert_snapshot!(format!("help_{sub}"), out.stdout);

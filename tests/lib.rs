@@ -8,6 +8,7 @@ mod cli;
 mod formats;
 mod interrupt;
 mod journal;
+mod oracle;
 mod plan;
 mod profile;
 mod saved_plan;

@@ -95,6 +95,7 @@ fn declared(desired: &Desired, format: GraphFormat) -> String {
                 ResourceKind::TableEmpty(_) => "table_empty",
                 ResourceKind::Custom(_) => "custom",
                 ResourceKind::PrincipalsAbsent(_) => "principals_absent",
+                ResourceKind::GrantsAbsent(_) => "grants_absent",
             };
             GraphNode {
                 id: r.id.clone(),

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::Error;
+use crate::engine::any::AnyEngine;
 use crate::engine::sqlserver::SqlServer;
 use crate::engine::{self, Connection};
 use crate::spec;
@@ -49,17 +50,18 @@ pub fn host(connection: &Connection) -> Option<String> {
 }
 
 /// Opens the engine for `connection`.
-pub async fn open(desired: &Desired, connection: &Connection) -> Result<SqlServer, Error> {
+pub async fn open(desired: &Desired, connection: &Connection) -> Result<AnyEngine, Error> {
     let _ = desired;
     open_engine(connection).await
 }
 
 /// Opens the engine for `connection`, without a spec.
-pub async fn open_engine(connection: &Connection) -> Result<SqlServer, Error> {
+pub async fn open_engine(connection: &Connection) -> Result<AnyEngine, Error> {
+    let sqlserver = |e: SqlServer| AnyEngine::SqlServer(Box::new(e));
     Ok(match connection {
-        Connection::SqlServer(ado) => SqlServer::connect(ado).await?,
+        Connection::SqlServer(ado) => sqlserver(SqlServer::connect(ado).await?),
         #[cfg(feature = "embedded")]
-        Connection::Embedded(path) => SqlServer::embedded(path).await?,
+        Connection::Embedded(path) => sqlserver(SqlServer::embedded(path).await?),
         #[cfg(not(feature = "embedded"))]
         Connection::Embedded(_) => {
             return Err(engine::Error::Unsupported {
@@ -67,9 +69,14 @@ pub async fn open_engine(connection: &Connection) -> Result<SqlServer, Error> {
             }
             .into())
         }
+        #[cfg(feature = "oracle")]
+        Connection::Oracle(url) => {
+            AnyEngine::Oracle(Box::new(engine::oracle::Oracle::connect(url).await?))
+        }
+        #[cfg(not(feature = "oracle"))]
         Connection::Oracle(_) => {
             return Err(engine::Error::Unsupported {
-                what: "the oracle engine".into(),
+                what: "the Oracle engine (build postclone with `--features oracle`)".into(),
             }
             .into())
         }

@@ -4,9 +4,12 @@
 //! change and executes them in one transaction. Engines say *how* to change, never *what*: that
 //! is `diff`'s job.
 
+pub mod any;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod ident;
+pub(crate) mod inspect;
+pub mod oracle;
 pub mod sql;
 pub mod sqlserver;
 

@@ -23,7 +23,7 @@ use crate::state::Value;
 pub enum Flavor {
     /// SQL Server (and the embedded engine): `[name]`, `@P1`, `UPDATE t ... FROM x AS t`.
     SqlServer,
-    /// Oracle: `"NAME"`, `:1`, `UPDATE x t ...`, no `AS` before a table alias, no TRUNCATE in
+    /// Oracle: `"NAME"`, `:p1`, `UPDATE x t ...`, no `AS` before a table alias, no TRUNCATE in
     /// a transaction, `''` stored as NULL, text compared as the runbook's `NLS_SORT=BINARY_AI`.
     Oracle,
 }
@@ -36,11 +36,14 @@ impl Flavor {
         }
     }
 
-    /// The marker of the `n`th parameter, from 1.
-    fn marker(self, n: usize) -> String {
+    /// The marker of the `n`th parameter, from 1. Oracle's are names (`:p1`), bound by name:
+    /// a statement uses a value in several places, and Oracle binds a SQL statement's
+    /// placeholders by position one occurrence at a time, but by name all at once.
+    #[must_use]
+    pub fn marker(self, n: usize) -> String {
         match self {
             Flavor::SqlServer => format!("@P{n}"),
-            Flavor::Oracle => format!(":{n}"),
+            Flavor::Oracle => format!(":p{n}"),
         }
     }
 
@@ -157,7 +160,7 @@ pub fn drift_query(
             },
             Layout::Custom,
         )),
-        ResourceKind::PrincipalsAbsent(_) => Err(format!(
+        ResourceKind::PrincipalsAbsent(_) | ResourceKind::GrantsAbsent(_) => Err(format!(
             "resource {} is inspected through the catalog views, not a drift query",
             resource.id
         )),
@@ -216,6 +219,54 @@ fn drop_principals(principals: &[Principal], new_owner: &str) -> Vec<String> {
         ));
     }
     out
+}
+
+/// Object privileges Oracle can revoke by name; a privilege read from the catalog is written
+/// into `REVOKE` only if it is one of these (privileges cannot be parameters).
+const PRIVILEGES: [&str; 16] = [
+    "ALTER",
+    "DEBUG",
+    "DELETE",
+    "EXECUTE",
+    "FLASHBACK",
+    "INDEX",
+    "INHERIT PRIVILEGES",
+    "INSERT",
+    "MERGE VIEW",
+    "ON COMMIT REFRESH",
+    "QUERY REWRITE",
+    "READ",
+    "REFERENCES",
+    "SELECT",
+    "UNDER",
+    "UPDATE",
+];
+
+/// `REVOKE privilege ON "OWNER"."OBJECT" FROM "GRANTEE"`, one per privilege (Oracle only).
+fn revoke(grants: &[crate::state::observed::Grant], flavor: Flavor) -> Result<Vec<String>, String> {
+    if flavor != Flavor::Oracle {
+        return Err("revoking privileges is done on Oracle only".into());
+    }
+    grants
+        .iter()
+        .map(|g| {
+            let privilege = PRIVILEGES
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(&g.privilege))
+                .ok_or_else(|| {
+                    format!("privilege {:?} is not one postclone revokes", g.privilege)
+                })?;
+            let object = QuotedIdent::table(
+                &crate::state::observed::TableRef {
+                    schema: g.owner.clone(),
+                    name: g.object.clone(),
+                },
+                QuoteStyle::DoubleQuotes,
+            );
+            let grantee = QuotedIdent::principal(&g.grantee, QuoteStyle::DoubleQuotes);
+            Ok(format!("REVOKE {privilege} ON {object} FROM {grantee}"))
+        })
+        .collect()
 }
 
 /// The query listing the tables a metamodel target names, with their labels, in table order.
@@ -279,6 +330,17 @@ pub fn statements(
             })
             .collect());
     }
+    if let ChangeKind::RevokeGrants { grants } = &change.kind {
+        return revoke(grants, flavor).map(|all| {
+            all.into_iter()
+                .map(|sql| Statement {
+                    sql,
+                    params: vec![],
+                    source: change.id.clone(),
+                })
+                .collect()
+        });
+    }
     let mut w = Writer::new(catalog, flavor);
     let quote = flavor.quote();
     let text = match &change.kind {
@@ -331,7 +393,9 @@ pub fn statements(
             }
         }
         ChangeKind::RunFix { fix } => fix.clone(),
-        ChangeKind::DropPrincipals { .. } => unreachable!("handled above"),
+        ChangeKind::DropPrincipals { .. } | ChangeKind::RevokeGrants { .. } => {
+            unreachable!("handled above")
+        }
     };
     let sql = w.finish(text);
     Ok(vec![Statement {
@@ -373,7 +437,9 @@ pub fn capture_query(
                     .predicate(),
             )
         }
-        ChangeKind::RunFix { .. } | ChangeKind::DropPrincipals { .. } => return Ok(None),
+        ChangeKind::RunFix { .. }
+        | ChangeKind::DropPrincipals { .. }
+        | ChangeKind::RevokeGrants { .. } => return Ok(None),
     };
     let columns: Vec<String> = table
         .columns
@@ -1236,6 +1302,45 @@ mod tests {
             "{unfit}"
         );
         assert!(!unfit.contains("not a number"), "{unfit}");
+    }
+
+    /// Privileges are revoked on Oracle, one statement each, only when the catalog's privilege
+    /// is one Oracle names; SQL Server refuses the change.
+    #[test]
+    fn revoke_grants() {
+        use crate::state::observed::Grant;
+        let grant = |privilege: &str| Grant {
+            grantee: "OSRUNTIME_PP".into(),
+            owner: "OSADMIN".into(),
+            object: "OSSYS_PARAMETER".into(),
+            privilege: privilege.into(),
+        };
+        let revoke = |grants: Vec<Grant>, flavor| {
+            statements(
+                &change(ChangeKind::RevokeGrants { grants }),
+                &catalog(),
+                flavor,
+            )
+        };
+        let done = revoke(
+            vec![grant("SELECT"), grant("on commit refresh")],
+            Flavor::Oracle,
+        )
+        .unwrap();
+        let sql: Vec<&str> = done.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            [
+                "REVOKE SELECT ON \"OSADMIN\".\"OSSYS_PARAMETER\" FROM \"OSRUNTIME_PP\"",
+                "REVOKE ON COMMIT REFRESH ON \"OSADMIN\".\"OSSYS_PARAMETER\" FROM \"OSRUNTIME_PP\""
+            ]
+        );
+        assert!(
+            revoke(vec![grant("SELECT ON X TO PUBLIC; --")], Flavor::Oracle)
+                .unwrap_err()
+                .contains("is not one postclone revokes")
+        );
+        assert!(revoke(vec![grant("SELECT")], Flavor::SqlServer).is_err());
     }
 
     /// The statements of each change kind.

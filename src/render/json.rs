@@ -88,6 +88,8 @@ pub enum OperationDocument {
     SetColumns,
     /// Drops database users, handing what they own to another principal first.
     DropPrincipals,
+    /// Revokes object privileges.
+    RevokeGrants,
     /// Runs the resource's own fix statement.
     RunFix,
 }
@@ -124,7 +126,7 @@ pub struct ChangeDocument {
     /// Resources that must run before this one, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<DependencyDocument>,
-    /// Database users dropped (`drop_principals` only).
+    /// Database users dropped (`drop_principals`), or privileges revoked (`revoke_grants`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub principals: Vec<String>,
     /// The statements apply runs (with `--verbose`): values as parameters, secrets masked.
@@ -255,7 +257,8 @@ fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
     match note {
         Note::TableAbsent { id, .. }
         | Note::NothingResolved { id, .. }
-        | Note::EmptyText { id, .. } => id,
+        | Note::EmptyText { id, .. }
+        | Note::NotOnThisEngine { id } => id,
     }
 }
 
@@ -279,6 +282,19 @@ fn change(plan: &Plan, i: usize, step: &Change, detail: &Detail<'_>) -> ChangeDo
             OperationDocument::DropPrincipals,
             vec![],
             principals.iter().map(|p| p.name.clone()).collect(),
+        ),
+        ChangeKind::RevokeGrants { grants } => (
+            OperationDocument::RevokeGrants,
+            vec![],
+            grants
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{} on {}.{} from {}",
+                        g.privilege, g.owner, g.object, g.grantee
+                    )
+                })
+                .collect(),
         ),
         ChangeKind::RunFix { .. } => (OperationDocument::RunFix, vec![], vec![]),
     };

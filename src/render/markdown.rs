@@ -45,6 +45,7 @@ pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Res
                 ChangeKind::EmptyTable { .. } => "empty table",
                 ChangeKind::SetColumns { .. } => "update rows",
                 ChangeKind::DropPrincipals { .. } => "drop users",
+                ChangeKind::RevokeGrants { .. } => "revoke privileges",
                 ChangeKind::RunFix { .. } => "run fix",
             };
             writeln!(

@@ -64,6 +64,9 @@ pub fn note_message(note: &Note) -> String {
             "{id}: this engine stores '' as NULL; {column} is set to {stored_as} for the empty text ({})",
             if stored_as == "NULL" { "the column allows NULL" } else { "the column is NOT NULL, as the runbook does" }
         ),
+        Note::NotOnThisEngine { id } => {
+            format!("{id}: does not apply to this engine; nothing to do")
+        }
         Note::NothingResolved { id, target } => {
             format!("{id}: the platform metamodel names no table ({target}); nothing to do")
         }

@@ -188,6 +188,33 @@ pub fn change(n: usize, step: &Change, out: &mut impl Write) -> io::Result<()> {
             }
             return Ok(());
         }
+        ChangeKind::RevokeGrants { grants } => {
+            writeln!(
+                out,
+                "  {symbol} revoke {} {}",
+                grants.len(),
+                if grants.len() == 1 {
+                    "privilege"
+                } else {
+                    "privileges"
+                }
+            )?;
+            for g in grants.iter().take(crate::engine::SAMPLE_ROWS) {
+                writeln!(
+                    out,
+                    "      - {} on {}.{} from {}",
+                    g.privilege, g.owner, g.object, g.grantee
+                )?;
+            }
+            if grants.len() > crate::engine::SAMPLE_ROWS {
+                writeln!(
+                    out,
+                    "      … and {} more",
+                    grants.len() - crate::engine::SAMPLE_ROWS
+                )?;
+            }
+            return Ok(());
+        }
         ChangeKind::RunFix { .. } => {
             writeln!(
                 out,
@@ -357,6 +384,9 @@ pub fn restore(plan: &RestorePlan, out: &mut impl Write) -> io::Result<()> {
         let what = match action {
             JournalAction::Fix => "a custom fix: its effect is not journaled",
             JournalAction::DropPrincipals => "dropped database users: create them again by hand",
+            JournalAction::RevokeGrants => {
+                "revoked privileges: the journal lists them; grant them again by hand"
+            }
             JournalAction::Delete | JournalAction::Update => "no table recorded",
         };
         writeln!(

@@ -12,8 +12,8 @@ use super::{builtin_path, Error, ProblemCode, ResourceHeader, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    ColumnValues, Custom, Desired, EngineKind, Guard, ManualStep, Origin, PrincipalsAbsent,
-    Resource, ResourceId, ResourceKind, RowsAbsent, TableEmpty,
+    ColumnValues, Custom, Desired, EngineKind, GrantsAbsent, Guard, ManualStep, Origin,
+    PrincipalsAbsent, Resource, ResourceId, ResourceKind, RowsAbsent, TableEmpty,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -420,6 +420,9 @@ impl Loader {
             Some("principals_absent") => self
                 .typed::<PrincipalsAbsent>(ctx, path, body)
                 .map(ResourceKind::PrincipalsAbsent),
+            Some("grants_absent") => self
+                .typed::<GrantsAbsent>(ctx, path, body)
+                .map(ResourceKind::GrantsAbsent),
             Some(other) => {
                 self.problems.push(ctx.problem(
                     ctx.map.value(&kind_path),

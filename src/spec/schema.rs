@@ -10,7 +10,9 @@ use schemars::schema::{
 use schemars::JsonSchema;
 
 use super::{ResourceHeader, SpecFile};
-use crate::state::desired::{ColumnValues, Custom, PrincipalsAbsent, RowsAbsent, TableEmpty};
+use crate::state::desired::{
+    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, RowsAbsent, TableEmpty,
+};
 
 /// A resource as written: the common header keys, `kind`, and the kind's own keys.
 ///
@@ -30,6 +32,7 @@ impl JsonSchema for ResourceSchema {
             variant::<TableEmpty>(gen, "table_empty", "`table` holds no row (truncated where foreign keys and the engine allow, otherwise deleted)."),
             variant::<Custom>(gen, "custom", "A check query whose rows are drift, and a statement that removes them."),
             variant::<PrincipalsAbsent>(gen, "principals_absent", "Database users restored with the clone dropped, what they own handed to `new_owner` first."),
+            variant::<GrantsAbsent>(gen, "grants_absent", "Oracle: no object privilege held by `grantees` on objects owned by `owners` (the clone's users on production's schemas)."),
         ];
         Schema::Object(SchemaObject {
             metadata: Some(Box::new(Metadata {

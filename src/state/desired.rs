@@ -259,7 +259,8 @@ pub fn subselects(desired: &Desired) -> Vec<&Subselect> {
             ResourceKind::ColumnValues(k) => walk(&k.filter, &mut out),
             ResourceKind::TableEmpty(_)
             | ResourceKind::Custom(_)
-            | ResourceKind::PrincipalsAbsent(_) => {}
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => {}
         }
     }
     out
@@ -482,6 +483,20 @@ fn default_owner() -> String {
     "dbo".into()
 }
 
+/// `grants_absent`: no object privilege held by `grantees` on objects owned by `owners`.
+///
+/// Oracle, when the clone was imported into the instance it was exported from: the clone's
+/// users must not keep privileges on production's schemas (the runbook's warning). Read from
+/// `DBA_TAB_PRIVS`, so the connecting user needs to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsAbsent {
+    /// Users or roles whose privileges go (the clone's users), matched case-insensitively.
+    pub grantees: Vec<String>,
+    /// Schemas whose objects they must not reach (production's), matched case-insensitively.
+    pub owners: Vec<String>,
+}
+
 /// `custom`: a check query whose rows are drift, and a statement that fixes them.
 ///
 /// The escape hatch for what no other kind covers. Both are run as written; the fix must leave
@@ -509,16 +524,19 @@ pub enum ResourceKind {
     Custom(Custom),
     /// Database users dropped, with what they own handed over.
     PrincipalsAbsent(PrincipalsAbsent),
+    /// Object privileges revoked (Oracle: the clone's users on the original schemas).
+    GrantsAbsent(GrantsAbsent),
 }
 
 impl ResourceKind {
     /// Every kind name, as written after `kind:`.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "rows_absent",
         "column_values",
         "table_empty",
         "custom",
         "principals_absent",
+        "grants_absent",
     ];
 
     /// Where the resource's rows are, for table kinds.
@@ -528,7 +546,9 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => Some(&r.table),
             ResourceKind::ColumnValues(r) => Some(&r.table),
             ResourceKind::TableEmpty(r) => Some(&r.table),
-            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => None,
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => None,
         }
     }
 
@@ -546,7 +566,9 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => &mut r.table,
             ResourceKind::ColumnValues(r) => &mut r.table,
             ResourceKind::TableEmpty(r) => &mut r.table,
-            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => return,
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => return,
         };
         *target = TableTarget::Name(name);
     }
@@ -558,7 +580,9 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => r.if_exists,
             ResourceKind::ColumnValues(r) => r.if_exists,
             ResourceKind::TableEmpty(r) => r.if_exists,
-            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => false,
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => false,
         }
     }
 }

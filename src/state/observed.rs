@@ -159,6 +159,19 @@ pub struct Principal {
     pub roles: Vec<String>,
 }
 
+/// An object privilege found in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Who holds it.
+    pub grantee: String,
+    /// The schema owning the object.
+    pub owner: String,
+    /// The object.
+    pub object: String,
+    /// The privilege (`SELECT`, `EXECUTE`...).
+    pub privilege: String,
+}
+
 /// What an engine found for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ObservedResource {
@@ -187,6 +200,13 @@ pub enum ObservedResource {
         /// The new owner, as the catalog spells it.
         new_owner: String,
     },
+    /// Object privileges that must be absent and are present.
+    Grants {
+        /// The resource.
+        id: ResourceId,
+        /// Those found, by grantee, owner, object and privilege.
+        found: Vec<Grant>,
+    },
 }
 
 impl ObservedResource {
@@ -196,7 +216,8 @@ impl ObservedResource {
         match self {
             ObservedResource::TableAbsent { id }
             | ObservedResource::Inspected { id, .. }
-            | ObservedResource::Principals { id, .. } => id,
+            | ObservedResource::Principals { id, .. }
+            | ObservedResource::Grants { id, .. } => id,
         }
     }
 }

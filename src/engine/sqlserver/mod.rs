@@ -1,7 +1,6 @@
 //! The SQL Server engine: tiberius over tokio, TDS with rustls.
 
 pub mod connect;
-mod inspect;
 pub mod row;
 
 use std::time::Duration;
@@ -14,12 +13,32 @@ use self::row::SqlParam;
 use crate::change::Change;
 use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
-use crate::engine::sql::{self, Flavor};
+use crate::engine::inspect::{self, CatalogQueries, PrincipalQueries, Reader};
+use crate::engine::sql::{self, Flavor, Sql};
 use crate::engine::{Engine, Error, Lock, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
 use crate::state::observed::{Catalog, Observed, Target};
 use crate::state::observed::{TableInfo, TableRef};
+use crate::state::Value;
+
+/// SQL Server's catalog: `INFORMATION_SCHEMA` and `sys` views, every schema of the database.
+const CATALOG: CatalogQueries = CatalogQueries {
+    flavor: Flavor::SqlServer,
+    owner: None,
+    tables: include_str!("queries/tables.sql"),
+    columns: include_str!("queries/columns.sql"),
+    identity_columns: include_str!("queries/identity_columns.sql"),
+    primary_keys: include_str!("queries/primary_keys.sql"),
+    foreign_keys: include_str!("queries/foreign_keys.sql"),
+    principals: Some(PrincipalQueries {
+        principals: include_str!("queries/principals.sql"),
+        owned_schemas: include_str!("queries/owned_schemas.sql"),
+        owned_objects: include_str!("queries/owned_objects.sql"),
+        owned_roles: include_str!("queries/owned_roles.sql"),
+    }),
+    grants: None,
+};
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
 const FRONT_ENDS: &str = include_str!("queries/front_ends.sql");
@@ -210,12 +229,12 @@ impl Engine for SqlServer {
     }
 
     async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
-        inspect::resolve(&mut self.client, desired).await
+        inspect::resolve(&mut self.client, &CATALOG, desired).await
     }
 
     async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
         let target = self.identify().await?;
-        inspect::inspect(&mut self.client, target, desired).await
+        inspect::inspect(&mut self.client, &CATALOG, target, desired).await
     }
 
     fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
@@ -374,6 +393,53 @@ impl Engine for SqlServer {
                 message,
             }
         })
+    }
+}
+
+impl Reader for TdsClient {
+    async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
+        let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let stream = self
+            .query(&sql.text, &refs)
+            .await
+            .map_err(|e| query_error(context, e))?;
+        let rows = stream
+            .into_first_result()
+            .await
+            .map_err(|e| query_error(context, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_iter().map(row::value).collect())
+            .collect())
+    }
+
+    async fn stream(
+        &mut self,
+        sql: &Sql,
+        context: &str,
+        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>),
+        names_wanted: &dyn Fn() -> bool,
+    ) -> Result<u64, Error> {
+        let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let mut stream = self
+            .query(&sql.text, &refs)
+            .await
+            .map_err(|e| query_error(context, e))?
+            .into_row_stream();
+        let mut count = 0;
+        while let Some(r) = stream
+            .try_next()
+            .await
+            .map_err(|e| query_error(context, e))?
+        {
+            count += 1;
+            let names =
+                names_wanted().then(|| r.columns().iter().map(|c| c.name().to_string()).collect());
+            each(names, r.into_iter().map(row::value).collect());
+        }
+        Ok(count)
     }
 }
 

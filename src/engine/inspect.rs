@@ -1,34 +1,77 @@
-//! Inspection: four catalog queries for every table the spec names, then one query per
-//! resource that streams its drifted rows (counted, the first few kept). Reads only.
+//! Inspection, for every engine: a few catalog queries for every table the spec names, then one
+//! query per resource that streams its drifted rows (counted, the first few kept). Reads only.
+//!
+//! An engine provides a [`Reader`] (run a query, return or stream rows) and its
+//! [`CatalogQueries`]; everything else here is the same on SQL Server and Oracle.
 
-use futures_util::TryStreamExt;
-use tiberius::ToSql;
-
-use super::connect::TdsClient;
-use super::row::{self, SqlParam};
 use crate::engine::sql::{self, Flavor, Layout, Sql};
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::state::desired::{
-    filter_tables, subselects, Describe, Desired, PrincipalsAbsent, ResolvedTargets, Resource,
-    ResourceKind, TableName, TableTarget,
+    filter_tables, subselects, Describe, Desired, GrantsAbsent, PrincipalsAbsent, ResolvedTargets,
+    Resource, ResourceKind, TableName, TableTarget,
 };
 use crate::state::fingerprint::Fingerprint;
 use crate::state::observed::{
-    Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, OwnedObject,
-    OwnedSchema, Principal, ResolvedSubselect, ResolvedTable, TableInfo, TableRef, Target,
-    ValueChange,
+    Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Grant, Observed, ObservedResource,
+    OwnedObject, OwnedSchema, Principal, ResolvedSubselect, ResolvedTable, TableInfo, TableRef,
+    Target, ValueChange,
 };
 use crate::state::Value;
 
-const TABLES: &str = include_str!("queries/tables.sql");
-const COLUMNS: &str = include_str!("queries/columns.sql");
-const PRIMARY_KEYS: &str = include_str!("queries/primary_keys.sql");
-const FOREIGN_KEYS: &str = include_str!("queries/foreign_keys.sql");
-const IDENTITY_COLUMNS: &str = include_str!("queries/identity_columns.sql");
-const PRINCIPALS: &str = include_str!("queries/principals.sql");
-const OWNED_SCHEMAS: &str = include_str!("queries/owned_schemas.sql");
-const OWNED_OBJECTS: &str = include_str!("queries/owned_objects.sql");
-const OWNED_ROLES: &str = include_str!("queries/owned_roles.sql");
+/// What inspection needs of a connection.
+pub(crate) trait Reader {
+    /// Every row of a query (catalog queries: small results).
+    async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error>;
+
+    /// Streams a query's rows to `each` with their column names (given for the first rows
+    /// only, while `names_wanted` says so); returns how many rows there were.
+    async fn stream(
+        &mut self,
+        sql: &Sql,
+        context: &str,
+        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>),
+        names_wanted: &dyn Fn() -> bool,
+    ) -> Result<u64, Error>;
+}
+
+/// An engine's catalog queries. `/*owner*/` stands for the schema the platform lives in
+/// (Oracle) and `/*names*/` for the upper-cased table names the spec uses; both become
+/// parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogQueries {
+    /// How parameters are written.
+    pub flavor: Flavor,
+    /// The schema holding the platform's tables, when the engine needs it named.
+    pub owner: Option<String>,
+    /// Schema and name of the base tables named.
+    pub tables: &'static str,
+    /// Schema, table, column, type, nullability (`YES`/`Y`), in ordinal order.
+    pub columns: &'static str,
+    /// Schema, table, column of identity columns.
+    pub identity_columns: &'static str,
+    /// Schema, table, column of primary keys, in key order.
+    pub primary_keys: &'static str,
+    /// Name, from schema, from table, to schema, to table of foreign keys.
+    pub foreign_keys: &'static str,
+    /// The principal queries (SQL Server's restored database users).
+    pub principals: Option<PrincipalQueries>,
+    /// Grantee, owner, object, privilege of the object privileges `/*grantees*/` hold on
+    /// objects of `/*owners*/` (Oracle).
+    pub grants: Option<&'static str>,
+}
+
+/// Queries for `principals_absent`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PrincipalQueries {
+    /// Name and kind of the principals named.
+    pub principals: &'static str,
+    /// Owner, schema, object count of the schemas they own.
+    pub owned_schemas: &'static str,
+    /// Owner, schema, name, kind of the objects they own.
+    pub owned_objects: &'static str,
+    /// Owner and name of the roles they own.
+    pub owned_roles: &'static str,
+}
 
 /// What the catalog queries returned.
 #[derive(Debug, Default)]
@@ -40,23 +83,34 @@ pub(super) struct CatalogRows {
 }
 
 /// Inspects every resource of `desired`.
-pub(super) async fn inspect(
-    client: &mut TdsClient,
+pub(crate) async fn inspect<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
     target: Target,
     desired: &Desired,
 ) -> Result<Observed, Error> {
     let names = referenced_tables(desired);
-    let rows = read_catalog(client, &names).await?;
+    let rows = read_catalog(client, queries, &names).await?;
     let mut catalog = resolve_names(&names, &rows);
-    resolve_subselects(client, desired, &mut catalog).await?;
-    let work = prepare(desired, &catalog, &rows.foreign_keys)?;
+    resolve_subselects(client, queries.flavor, desired, &mut catalog).await?;
+    let work = prepare(desired, &catalog, &rows.foreign_keys, queries.flavor)?;
     let mut resources = Vec::with_capacity(work.len());
     for (resource, job) in desired.resources.iter().zip(work) {
         resources.push(match job {
             Job::Absent => ObservedResource::TableAbsent {
                 id: resource.id.clone(),
             },
-            Job::Principals(spec) => principals(client, resource, spec).await?,
+            // Oracle's users are the schemas the import created: nothing to drop there.
+            Job::Principals(_) if queries.principals.is_none() => ObservedResource::TableAbsent {
+                id: resource.id.clone(),
+            },
+            Job::Principals(spec) => principals(client, queries, resource, spec).await?,
+            Job::Grants(spec) => match queries.grants {
+                Some(text) => grants(client, queries.flavor, text, resource, spec).await?,
+                None => ObservedResource::TableAbsent {
+                    id: resource.id.clone(),
+                },
+            },
             Job::Query {
                 table,
                 referenced_by,
@@ -93,17 +147,19 @@ const SUBSELECT_VALUES_MAX: usize = 1_000;
 /// Reads the values of every `in_select` subquery once (one query each, whatever the number
 /// of rows they filter), innermost first so that an outer one uses the inner one's list.
 /// A subquery whose tables are missing is left for `prepare` to report.
-async fn resolve_subselects(
-    client: &mut TdsClient,
+async fn resolve_subselects<R: Reader>(
+    client: &mut R,
+    flavor: Flavor,
     desired: &Desired,
     catalog: &mut Catalog,
 ) -> Result<(), Error> {
     for sub in subselects(desired) {
-        let Ok(sql) = sql::subselect_query(sub, catalog, Flavor::SqlServer) else {
+        let Ok(sql) = sql::subselect_query(sub, catalog, flavor) else {
             continue;
         };
         let context = format!("reading the values of {}.{}", sub.table, sub.column);
-        let values: Vec<Value> = rows(client, &sql, &context)
+        let values: Vec<Value> = client
+            .rows(&sql, &context)
             .await?
             .into_iter()
             .filter_map(|row| row.into_iter().next())
@@ -122,7 +178,11 @@ async fn resolve_subselects(
 /// Resolves every metamodel target (`table: {tables_from: ...}`) to the tables it names, and
 /// expands the desired state: one catalog read for the metamodel tables, then one query per
 /// such resource.
-pub(super) async fn resolve(client: &mut TdsClient, desired: &Desired) -> Result<Desired, Error> {
+pub(crate) async fn resolve<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    desired: &Desired,
+) -> Result<Desired, Error> {
     let targets: Vec<(&Resource, &crate::state::desired::TablesFrom)> = desired
         .resources
         .iter()
@@ -149,12 +209,12 @@ pub(super) async fn resolve(client: &mut TdsClient, desired: &Desired) -> Result
             }
         }
     }
-    let catalog = resolve_names(&names, &read_catalog(client, &names).await?);
+    let catalog = resolve_names(&names, &read_catalog(client, queries, &names).await?);
     let mut problems = Vec::new();
-    let mut queries = Vec::new();
+    let mut work = Vec::new();
     for (r, from) in &targets {
-        match sql::metamodel_query(from, &catalog, Flavor::SqlServer) {
-            Ok(q) => queries.push((r, q)),
+        match sql::metamodel_query(from, &catalog, queries.flavor) {
+            Ok(q) => work.push((r, q)),
             Err(message) => problems.push(CatalogProblem {
                 resource: r.id.clone(),
                 origin: r.table_origin.clone().unwrap_or_else(|| r.origin.clone()),
@@ -165,11 +225,11 @@ pub(super) async fn resolve(client: &mut TdsClient, desired: &Desired) -> Result
     if !problems.is_empty() {
         return Err(Error::Catalog { problems });
     }
-    let mut resolved = Vec::with_capacity(queries.len());
-    for (r, (sql, labels)) in queries {
+    let mut resolved = Vec::with_capacity(work.len());
+    for (r, (sql, labels)) in work {
         let context = format!("resolving the tables of resource {}", r.id);
         let mut tables = Vec::new();
-        for row in rows(client, &sql, &context).await? {
+        for row in client.rows(&sql, &context).await? {
             let mut cells = row.into_iter();
             let Some(Value::Text(table)) = cells.next() else {
                 continue;
@@ -220,38 +280,128 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
                     }
                 }
             }
-            ResourceKind::Custom(_) | ResourceKind::PrincipalsAbsent(_) => {}
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => {}
         }
     }
     names
 }
 
-/// A catalog query with its `/*names*/` list bound to upper-cased names.
-fn with_names(text: &str, names: &[String]) -> Sql {
-    let markers: Vec<String> = (1..=names.len()).map(|i| format!("@P{i}")).collect();
-    Sql {
-        text: text.replace("/*names*/", &markers.join(", ")),
-        params: names
-            .iter()
-            .map(|n| crate::engine::Param {
-                value: Value::Text(n.to_uppercase()),
-                secret: false,
-            })
-            .collect(),
+/// A catalog query with each `/*owner*/` bound to the owner and each `/*names*/` to the
+/// upper-cased names, parameters numbered in the order they appear.
+fn with_names(text: &str, flavor: Flavor, owner: Option<&str>, names: &[String]) -> Sql {
+    let mut out = String::with_capacity(text.len());
+    let mut params = Vec::new();
+    let bind = |value: String, params: &mut Vec<crate::engine::Param>| {
+        params.push(crate::engine::Param {
+            value: Value::Text(value),
+            secret: false,
+        });
+        flavor.marker(params.len())
+    };
+    let mut rest = text;
+    loop {
+        let owner_at = rest.find("/*owner*/");
+        let names_at = rest.find("/*names*/");
+        let next = match (owner_at, names_at) {
+            (Some(o), Some(n)) => Some((o.min(n), o < n)),
+            (Some(o), None) => Some((o, true)),
+            (None, Some(n)) => Some((n, false)),
+            (None, None) => None,
+        };
+        let Some((at, is_owner)) = next else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..at]);
+        if is_owner {
+            out.push_str(&bind(owner.unwrap_or_default().to_uppercase(), &mut params));
+        } else {
+            let markers: Vec<String> = names
+                .iter()
+                .map(|n| bind(n.to_uppercase(), &mut params))
+                .collect();
+            out.push_str(&markers.join(", "));
+        }
+        let placeholder = if is_owner { "/*owner*/" } else { "/*names*/" };
+        rest = &rest[at + placeholder.len()..];
     }
+    Sql { text: out, params }
+}
+
+/// The privileges a `grants_absent` resource forbids that exist, in the catalog's order.
+async fn grants<R: Reader>(
+    client: &mut R,
+    flavor: Flavor,
+    query: &str,
+    resource: &Resource,
+    spec: &GrantsAbsent,
+) -> Result<ObservedResource, Error> {
+    let mut params = Vec::new();
+    let mut list = |names: &[String]| -> String {
+        names
+            .iter()
+            .map(|n| {
+                params.push(crate::engine::Param {
+                    value: Value::Text(n.to_uppercase()),
+                    secret: false,
+                });
+                flavor.marker(params.len())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let grantees = list(&spec.grantees);
+    let owners = list(&spec.owners);
+    let sql = Sql {
+        text: query
+            .replace("/*grantees*/", &grantees)
+            .replace("/*owners*/", &owners),
+        params,
+    };
+    let context = format!("reading the privileges of resource {}", resource.id);
+    let found = client
+        .rows(&sql, &context)
+        .await?
+        .into_iter()
+        .map(|r| Grant {
+            grantee: text(&r, 0),
+            owner: text(&r, 1),
+            object: text(&r, 2),
+            privilege: text(&r, 3),
+        })
+        .collect();
+    Ok(ObservedResource::Grants {
+        id: resource.id.clone(),
+        found,
+    })
 }
 
 /// The principals a `principals_absent` resource lists that exist, with what they own. The
 /// ownership queries only run when one exists.
-async fn principals(
-    client: &mut TdsClient,
+async fn principals<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
     resource: &Resource,
     spec: &PrincipalsAbsent,
 ) -> Result<ObservedResource, Error> {
     let context = format!("reading the principals of resource {}", resource.id);
+    let Some(q) = queries.principals else {
+        return Err(Error::Catalog {
+            problems: vec![CatalogProblem {
+                resource: resource.id.clone(),
+                origin: resource.origin.clone(),
+                message: "principals_absent is for SQL Server; on Oracle the platform's users are the schemas the import created".into(),
+            }],
+        });
+    };
+    let run = |text: &str, names: &[String]| {
+        with_names(text, queries.flavor, queries.owner.as_deref(), names)
+    };
     let mut names = spec.names.clone();
     names.push(spec.new_owner.clone());
-    let listed = rows(client, &with_names(PRINCIPALS, &names), &context).await?;
+    let listed = client.rows(&run(q.principals, &names), &context).await?;
     let Some(new_owner) = listed
         .iter()
         .map(|r| text(r, 0))
@@ -288,7 +438,10 @@ async fn principals(
         let owner_of = |found: &mut Vec<Principal>, name: &str| -> Option<usize> {
             found.iter().position(|p| p.name == name)
         };
-        for r in rows(client, &with_names(OWNED_SCHEMAS, &present), &context).await? {
+        for r in client
+            .rows(&run(q.owned_schemas, &present), &context)
+            .await?
+        {
             if let Some(i) = owner_of(&mut found, &text(&r, 0)) {
                 let objects = match r.get(2) {
                     Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
@@ -300,7 +453,10 @@ async fn principals(
                 });
             }
         }
-        for r in rows(client, &with_names(OWNED_OBJECTS, &present), &context).await? {
+        for r in client
+            .rows(&run(q.owned_objects, &present), &context)
+            .await?
+        {
             if let Some(i) = owner_of(&mut found, &text(&r, 0)) {
                 found[i].objects.push(OwnedObject {
                     schema: text(&r, 1),
@@ -309,7 +465,7 @@ async fn principals(
                 });
             }
         }
-        for r in rows(client, &with_names(OWNED_ROLES, &present), &context).await? {
+        for r in client.rows(&run(q.owned_roles, &present), &context).await? {
             if let Some(i) = owner_of(&mut found, &text(&r, 0)) {
                 found[i].roles.push(text(&r, 1));
             }
@@ -322,28 +478,41 @@ async fn principals(
     })
 }
 
-async fn read_catalog(client: &mut TdsClient, names: &[TableName]) -> Result<CatalogRows, Error> {
+async fn read_catalog<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    names: &[TableName],
+) -> Result<CatalogRows, Error> {
     if names.is_empty() {
         return Ok(CatalogRows::default());
     }
     let names: Vec<String> = names.iter().map(|n| n.name.clone()).collect();
-    let run = |text: &str| with_names(text, &names);
+    let run = |text: &str| with_names(text, queries.flavor, queries.owner.as_deref(), &names);
     let mut out = CatalogRows::default();
-    for row in rows(client, &run(TABLES), "reading the table catalog").await? {
+    for row in client
+        .rows(&run(queries.tables), "reading the table catalog")
+        .await?
+    {
         out.tables.push(table_ref(&row, 0));
     }
-    for row in rows(client, &run(COLUMNS), "reading the column catalog").await? {
+    for row in client
+        .rows(&run(queries.columns), "reading the column catalog")
+        .await?
+    {
         out.columns.push((
             table_ref(&row, 0),
             ColumnInfo {
                 name: text(&row, 2),
                 data_type: text(&row, 3).to_lowercase(),
-                nullable: text(&row, 4).eq_ignore_ascii_case("YES"),
+                nullable: matches!(text(&row, 4).to_ascii_uppercase().as_str(), "YES" | "Y"),
                 identity: false,
             },
         ));
     }
-    for row in rows(client, &run(IDENTITY_COLUMNS), "reading identity columns").await? {
+    for row in client
+        .rows(&run(queries.identity_columns), "reading identity columns")
+        .await?
+    {
         let table = table_ref(&row, 0);
         let name = text(&row, 2);
         if let Some((_, column)) = out
@@ -354,10 +523,16 @@ async fn read_catalog(client: &mut TdsClient, names: &[TableName]) -> Result<Cat
             column.identity = true;
         }
     }
-    for row in rows(client, &run(PRIMARY_KEYS), "reading primary keys").await? {
+    for row in client
+        .rows(&run(queries.primary_keys), "reading primary keys")
+        .await?
+    {
         out.primary_keys.push((table_ref(&row, 0), text(&row, 2)));
     }
-    for row in rows(client, &run(FOREIGN_KEYS), "reading foreign keys").await? {
+    for row in client
+        .rows(&run(queries.foreign_keys), "reading foreign keys")
+        .await?
+    {
         out.foreign_keys.push(ForeignKey {
             name: text(&row, 0),
             from: table_ref(&row, 1),
@@ -382,24 +557,8 @@ fn table_ref(row: &[Value], at: usize) -> TableRef {
     }
 }
 
-/// Runs a query and returns all its rows (catalog queries only: small results).
-async fn rows(client: &mut TdsClient, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
-    let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
-    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-    let fail = |e: tiberius::error::Error| Error::Query {
-        context: context.to_string(),
-        source: Box::new(e),
-    };
-    let stream = client.query(&sql.text, &refs).await.map_err(fail)?;
-    let rows = stream.into_first_result().await.map_err(fail)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| r.into_iter().map(row::value).collect())
-        .collect())
-}
-
 /// Matches each requested name to one catalog table (case-insensitively, schema if given).
-pub(super) fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog {
+fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog {
     let mut tables = Vec::new();
     for name in names {
         let candidates: Vec<&TableRef> = rows
@@ -446,6 +605,7 @@ pub(super) fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog 
 enum Job<'a> {
     Absent,
     Principals(&'a PrincipalsAbsent),
+    Grants(&'a GrantsAbsent),
     Query {
         table: Option<Box<TableInfo>>,
         referenced_by: Vec<ForeignKey>,
@@ -460,6 +620,7 @@ fn prepare<'a>(
     desired: &'a Desired,
     catalog: &Catalog,
     foreign_keys: &[ForeignKey],
+    flavor: Flavor,
 ) -> Result<Vec<Job<'a>>, Error> {
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
@@ -473,6 +634,10 @@ fn prepare<'a>(
             },
             message,
         };
+        if let ResourceKind::GrantsAbsent(spec) = &r.kind {
+            jobs.push(Job::Grants(spec));
+            continue;
+        }
         if let ResourceKind::PrincipalsAbsent(spec) = &r.kind {
             jobs.push(Job::Principals(spec));
             continue;
@@ -501,7 +666,7 @@ fn prepare<'a>(
             },
             None => None,
         };
-        match sql::drift_query(r, table.as_ref(), catalog, Flavor::SqlServer) {
+        match sql::drift_query(r, table.as_ref(), catalog, flavor) {
             Ok((sql, layout)) => {
                 let referenced_by = table
                     .as_ref()
@@ -531,48 +696,41 @@ fn prepare<'a>(
 }
 
 /// Streams a resource's drifted rows: every row counted, the first `SAMPLE_ROWS` kept.
-async fn drift(
-    client: &mut TdsClient,
+async fn drift<R: Reader>(
+    client: &mut R,
     resource: &Resource,
     sql: &Sql,
     layout: &Layout,
 ) -> Result<Drift, Error> {
-    let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
-    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
     let context = match layout {
         Layout::Custom => format!("the check query of resource {}", resource.id),
         Layout::Keyed { .. } => format!("inspecting resource {}", resource.id),
     };
-    let fail = |e: tiberius::error::Error| Error::Query {
-        context: context.clone(),
-        source: Box::new(e),
-    };
-    let mut stream = client
-        .query(&sql.text, &refs)
-        .await
-        .map_err(fail)?
-        .into_row_stream();
-    let mut out = Drift::default();
+    let sample = std::cell::RefCell::new(Vec::new());
     let mut fingerprint = Fingerprint::default();
-    while let Some(r) = stream.try_next().await.map_err(fail)? {
-        out.count += 1;
-        let names: Vec<String> = if out.sample.len() < SAMPLE_ROWS {
-            r.columns().iter().map(|c| c.name().to_string()).collect()
-        } else {
-            Vec::new()
-        };
-        let values: Vec<Value> = r.into_iter().map(row::value).collect();
-        fingerprint.row(&values);
-        if out.sample.len() < SAMPLE_ROWS {
-            out.sample.push(decode(layout, names, values));
-        }
-    }
-    out.fingerprint = fingerprint.finish();
-    Ok(out)
+    let count = client
+        .stream(
+            sql,
+            &context,
+            &mut |names, values| {
+                fingerprint.row(&values);
+                let mut sample = sample.borrow_mut();
+                if sample.len() < SAMPLE_ROWS {
+                    sample.push(decode(layout, names.unwrap_or_default(), values));
+                }
+            },
+            &|| sample.borrow().len() < SAMPLE_ROWS,
+        )
+        .await?;
+    Ok(Drift {
+        count,
+        sample: sample.into_inner(),
+        fingerprint: fingerprint.finish(),
+    })
 }
 
 /// Splits a result row into its key and its value changes, following the query's layout.
-pub(super) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) -> DriftRow {
+pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) -> DriftRow {
     match layout {
         Layout::Custom => DriftRow {
             key: names.into_iter().zip(values).collect(),

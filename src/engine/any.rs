@@ -1,0 +1,88 @@
+//! The engine a connection opens, chosen at run time: SQL Server (or the embedded engine) or
+//! Oracle. Every method hands over to the one inside.
+
+use std::time::Duration;
+
+use super::sqlserver::SqlServer;
+use super::{Engine, Error, Lock, Statement};
+use crate::change::Change;
+use crate::diff::Dialect;
+use crate::journal::RestoreStep;
+use crate::state::desired::Desired;
+use crate::state::observed::{Catalog, Observed, TableInfo, Target};
+use crate::state::Value;
+
+/// An open engine of either kind.
+pub enum AnyEngine {
+    /// SQL Server, or the embedded engine.
+    SqlServer(Box<SqlServer>),
+    /// Oracle.
+    #[cfg(feature = "oracle")]
+    Oracle(Box<super::oracle::Oracle>),
+}
+
+/// `$call` on whichever engine is inside.
+macro_rules! each {
+    ($self:ident, $e:ident => $call:expr) => {
+        match $self {
+            AnyEngine::SqlServer($e) => $call,
+            #[cfg(feature = "oracle")]
+            AnyEngine::Oracle($e) => $call,
+        }
+    };
+}
+
+impl Engine for AnyEngine {
+    fn dialect(&self) -> Dialect {
+        each!(self, e => e.dialect())
+    }
+
+    async fn identify(&mut self) -> Result<Target, Error> {
+        each!(self, e => e.identify().await)
+    }
+
+    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
+        each!(self, e => e.resolve(desired).await)
+    }
+
+    async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
+        each!(self, e => e.inspect(desired).await)
+    }
+
+    fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
+        each!(self, e => e.statements(change, catalog))
+    }
+
+    async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
+        each!(self, e => e.lock(timeout).await)
+    }
+
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<bool, Error> {
+        each!(self, e => e.begin(lock, tables).await)
+    }
+
+    async fn capture(
+        &mut self,
+        change: &Change,
+        catalog: &Catalog,
+        sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+    ) -> Result<u64, Error> {
+        each!(self, e => e.capture(change, catalog, sink).await)
+    }
+
+    async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
+        each!(self, e => e.run(statement).await)
+    }
+
+    async fn commit(&mut self) -> Result<(), Error> {
+        each!(self, e => e.commit().await)
+    }
+
+    async fn rollback(&mut self) -> Result<(), Error> {
+        each!(self, e => e.rollback().await)
+    }
+
+    fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
+        each!(self, e => e.restore_statements(step))
+    }
+}

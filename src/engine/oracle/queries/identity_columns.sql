@@ -1,0 +1,5 @@
+-- Identity columns (Oracle 12c and later) of those tables.
+SELECT OWNER, TABLE_NAME, COLUMN_NAME
+FROM ALL_TAB_IDENTITY_COLS
+WHERE OWNER = /*owner*/ AND UPPER(TABLE_NAME) IN (/*names*/)
+ORDER BY OWNER, TABLE_NAME, COLUMN_NAME

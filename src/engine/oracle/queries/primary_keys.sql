@@ -1,0 +1,7 @@
+-- Primary key columns of those tables, in key order: the keys a plan shows rows by.
+SELECT c.OWNER, c.TABLE_NAME, k.COLUMN_NAME
+FROM ALL_CONSTRAINTS c
+INNER JOIN ALL_CONS_COLUMNS k
+    ON k.OWNER = c.OWNER AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND k.TABLE_NAME = c.TABLE_NAME
+WHERE c.CONSTRAINT_TYPE = 'P' AND c.OWNER = /*owner*/ AND UPPER(c.TABLE_NAME) IN (/*names*/)
+ORDER BY c.OWNER, c.TABLE_NAME, k.POSITION

@@ -1,0 +1,417 @@
+//! A live Oracle session. The `oracle` crate blocks: every call runs on tokio's blocking
+//! threads, and rows come back through a bounded channel, so a large table is streamed, never
+//! held.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oracle::sql_type::{OracleType, ToSql};
+use tokio::sync::mpsc;
+
+use super::{catalog_queries, explain, OracleUrl, PASSWORD_VARIABLE};
+use crate::change::Change;
+use crate::diff::Dialect;
+use crate::engine::ident::{QuoteStyle, QuotedIdent};
+use crate::engine::inspect::{self, CatalogQueries, Reader};
+use crate::engine::sql::{self, BinaryValues, Flavor, Sql};
+use crate::engine::{Engine, Error, Lock, Param, Statement};
+use crate::journal::RestoreStep;
+use crate::state::desired::Desired;
+use crate::state::observed::{Catalog, Observed, TableInfo, TableRef, Target};
+use crate::state::Value;
+
+const IDENTIFY: &str = include_str!("queries/identify.sql");
+const LOCK: &str = include_str!("queries/lock.sql");
+
+/// Rows in flight between the blocking reader and the caller.
+const CHANNEL_ROWS: usize = 256;
+
+/// A connected Oracle database, working on one platform schema.
+pub struct Oracle {
+    conn: Arc<oracle::Connection>,
+    url: OracleUrl,
+    queries: CatalogQueries,
+    lock_timeout: Duration,
+}
+
+/// A value as the `oracle` crate binds it.
+type Bound = (String, Box<dyn ToSql + Send + Sync>);
+
+/// The parameters, named as [`Flavor::marker`] writes them (`p1`, `p2`...).
+fn bound(params: &[Param]) -> Vec<Bound> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| -> Bound {
+            let value: Box<dyn ToSql + Send + Sync> = match &p.value {
+                Value::Null => Box::new(None::<String>),
+                Value::Bool(b) => Box::new(i64::from(*b)),
+                Value::Int(i) => Box::new(*i),
+                Value::Float(x) => Box::new(*x),
+                Value::Text(t) => Box::new(t.clone()),
+                Value::Bytes(b) => Box::new(b.clone()),
+            };
+            (format!("p{}", i + 1), value)
+        })
+        .collect()
+}
+
+/// The named parameters as the `oracle` crate takes them.
+fn named(params: &[Bound]) -> Vec<(&str, &dyn ToSql)> {
+    params
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_ref() as &dyn ToSql))
+        .collect()
+}
+
+/// A column value as postclone compares and journals it: integers as numbers, decimals and
+/// dates as their text (exact), binary as bytes.
+fn value(v: &oracle::SqlValue) -> Value {
+    if v.is_null().unwrap_or(true) {
+        return Value::Null;
+    }
+    let text = || v.get::<String>().map_or(Value::Null, Value::Text);
+    match v.oracle_type() {
+        Ok(OracleType::Number(_, 0 | -127) | OracleType::Int64) => {
+            v.get::<i64>().map_or_else(|_| text(), Value::Int)
+        }
+        Ok(OracleType::BinaryDouble | OracleType::BinaryFloat) => {
+            v.get::<f64>().map_or_else(|_| text(), Value::Float)
+        }
+        Ok(OracleType::Raw(_) | OracleType::BLOB | OracleType::LongRaw) => {
+            v.get::<Vec<u8>>().map_or(Value::Null, Value::Bytes)
+        }
+        Ok(OracleType::Boolean) => v.get::<bool>().map_or_else(|_| text(), Value::Bool),
+        _ => text(),
+    }
+}
+
+fn query_error(context: &str, e: impl std::fmt::Display) -> Error {
+    Error::Query {
+        context: context.to_string(),
+        source: explain(&e.to_string()).into(),
+    }
+}
+
+impl Oracle {
+    /// Connects with an `oracle://` URL; the password comes from the URL or
+    /// `POSTCLONE_PASSWORD`.
+    ///
+    /// # Errors
+    /// A malformed URL, no password, no client library, or a server that cannot be reached.
+    pub async fn connect(url: &str) -> Result<Oracle, Error> {
+        let url = OracleUrl::parse(url, std::env::var(PASSWORD_VARIABLE).ok())?;
+        let Some(password) = url.password.clone() else {
+            return Err(Error::InvalidConnection {
+                message: format!(
+                    "no password for {}: set {PASSWORD_VARIABLE}",
+                    url.describe()
+                ),
+            });
+        };
+        let (user, connect_string) = (url.user.clone(), url.connect_string());
+        let connected = tokio::task::spawn_blocking(move || {
+            oracle::Connection::connect(user, password, connect_string)
+        })
+        .await
+        .map_err(|e| Error::Connect {
+            target: url.describe(),
+            source: e.to_string().into(),
+        })?;
+        let conn = connected.map_err(|e| Error::Connect {
+            target: url.describe(),
+            source: explain(&e.to_string()).into(),
+        })?;
+        Ok(Oracle {
+            conn: Arc::new(conn),
+            queries: catalog_queries(&url.schema),
+            url,
+            lock_timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    async fn call<T: Send + 'static>(
+        &self,
+        context: &str,
+        f: impl FnOnce(&oracle::Connection) -> oracle::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || f(&conn))
+            .await
+            .map_err(|e| query_error(context, e))?
+            .map_err(|e| query_error(context, e))
+    }
+
+    /// Streams a query's rows (with column names) through a bounded channel to `each`.
+    async fn each_row(
+        &self,
+        sql: &Sql,
+        context: &str,
+        each: &mut dyn FnMut(Vec<String>, Vec<Value>) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        let (tx, mut rx) = mpsc::channel::<(Vec<String>, Vec<Value>)>(CHANNEL_ROWS);
+        let conn = self.conn.clone();
+        let text = sql.text.clone();
+        let params = bound(&sql.params);
+        let reader = tokio::task::spawn_blocking(move || -> oracle::Result<()> {
+            let rows = conn.query_named(&text, &named(&params))?;
+            let names: Vec<String> = rows
+                .column_info()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
+            for row in rows {
+                let row = row?;
+                let values = row.sql_values().iter().map(value).collect();
+                if tx.blocking_send((names.clone(), values)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let mut count = 0;
+        let mut failed = None;
+        while let Some((names, values)) = rx.recv().await {
+            count += 1;
+            if let Err(e) = each(names, values) {
+                failed = Some(e);
+                break;
+            }
+        }
+        drop(rx);
+        reader
+            .await
+            .map_err(|e| query_error(context, e))?
+            .map_err(|e| query_error(context, e))?;
+        failed.map_or(Ok(count), Err)
+    }
+
+    /// The names in the platform's front-end list, if its table exists in the schema.
+    async fn front_ends(&self, catalog_has_table: bool) -> Result<Vec<String>, Error> {
+        if !catalog_has_table {
+            return Ok(Vec::new());
+        }
+        let table = QuotedIdent::table(
+            &TableRef {
+                schema: self.url.schema.clone(),
+                name: "OSSYS_SERVER".into(),
+            },
+            QuoteStyle::DoubleQuotes,
+        );
+        let sql = Sql {
+            text: format!("SELECT NAME FROM {table}"),
+            params: vec![],
+        };
+        let rows = self.rows_of(&sql, "reading the front-end list").await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| match r.into_iter().next() {
+                Some(Value::Text(t)) => Some(t),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn rows_of(&self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
+        let mut out = Vec::new();
+        self.each_row(sql, context, &mut |_, values| {
+            out.push(values);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+}
+
+impl Reader for Oracle {
+    async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
+        self.rows_of(sql, context).await
+    }
+
+    async fn stream(
+        &mut self,
+        sql: &Sql,
+        context: &str,
+        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>),
+        names_wanted: &dyn Fn() -> bool,
+    ) -> Result<u64, Error> {
+        self.each_row(sql, context, &mut |names, values| {
+            each(names_wanted().then_some(names), values);
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl Engine for Oracle {
+    fn dialect(&self) -> Dialect {
+        Dialect {
+            truncate_in_transaction: false,
+            empty_string_is_null: true,
+        }
+    }
+
+    async fn identify(&mut self) -> Result<Target, Error> {
+        let row = self
+            .rows_of(
+                &Sql {
+                    text: IDENTIFY.into(),
+                    params: vec![],
+                },
+                "identifying the server",
+            )
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let text = |i: usize| match row.get(i) {
+            Some(Value::Text(t)) => t.clone(),
+            _ => String::new(),
+        };
+        let schema = self.url.schema.clone();
+        let exists = self
+            .rows_of(
+                &Sql {
+                    text: "SELECT TABLE_NAME FROM ALL_TABLES WHERE OWNER = :p1 AND TABLE_NAME = 'OSSYS_SERVER'".into(),
+                    params: vec![Param {
+                        value: Value::Text(schema.clone()),
+                        secret: false,
+                    }],
+                },
+                "looking for the front-end list",
+            )
+            .await?;
+        Ok(Target {
+            server: format!("{} ({})", text(0), text(1)),
+            database: schema,
+            front_ends: self.front_ends(!exists.is_empty()).await?,
+        })
+    }
+
+    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
+        let queries = self.queries.clone();
+        inspect::resolve(self, &queries, desired).await
+    }
+
+    async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
+        let target = self.identify().await?;
+        let queries = self.queries.clone();
+        inspect::inspect(self, &queries, target, desired).await
+    }
+
+    fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
+        sql::statements(change, catalog, Flavor::Oracle).map_err(|message| Error::Render {
+            change: change.id.clone(),
+            message,
+        })
+    }
+
+    async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
+        self.lock_timeout = timeout;
+        let schema = self.url.schema.clone();
+        let seconds = i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX);
+        let result = self
+            .call("taking the apply lock", move |conn| {
+                let mut stmt = conn.statement(LOCK).build()?;
+                stmt.execute(&[&schema, &seconds, &OracleType::Number(0, 0)])?;
+                stmt.bind_value::<usize, i64>(3)
+            })
+            .await;
+        match result {
+            Ok(0 | 4) => Ok(Lock::Application),
+            Ok(1) => Err(Error::Locked { holder: None }),
+            Ok(code) => Err(Error::Locked {
+                holder: Some(format!("DBMS_LOCK.REQUEST returned {code}")),
+            }),
+            // Without EXECUTE on DBMS_LOCK: lock the tables in the transaction instead.
+            Err(e)
+                if e.to_string().contains("DBMS_LOCK") || e.to_string().contains("PLS-00201") =>
+            {
+                Ok(Lock::Tables)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<bool, Error> {
+        // An Oracle transaction begins with its first change; reads are consistent per
+        // statement, so nothing is stale after waiting, but the caller plans again anyway.
+        if *lock == Lock::Application {
+            return Ok(false);
+        }
+        let wait = self.lock_timeout.as_secs();
+        for table in tables {
+            let sql = format!(
+                "LOCK TABLE {} IN EXCLUSIVE MODE WAIT {wait}",
+                QuotedIdent::table(&table.table, QuoteStyle::DoubleQuotes)
+            );
+            let name = table.table.to_string();
+            self.call("locking the tables to change", move |conn| {
+                conn.execute(&sql, &[]).map(drop)
+            })
+            .await
+            .map_err(|e| match &e {
+                Error::Query { source, .. } if source.to_string().contains("ORA-30006") => {
+                    Error::Locked {
+                        holder: Some(format!("a transaction holds a lock on {name}")),
+                    }
+                }
+                _ => e,
+            })?;
+        }
+        Ok(true)
+    }
+
+    async fn capture(
+        &mut self,
+        change: &Change,
+        catalog: &Catalog,
+        sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+    ) -> Result<u64, Error> {
+        let sql = sql::capture_query(change, catalog, Flavor::Oracle).map_err(|message| {
+            Error::Render {
+                change: change.id.clone(),
+                message,
+            }
+        })?;
+        let Some(sql) = sql else {
+            return Ok(0);
+        };
+        let context = format!("journaling the rows of change {}", change.id);
+        self.each_row(&sql, &context, &mut |_, values| {
+            sink(values).map_err(|e| Error::Query {
+                context: context.clone(),
+                source: Box::new(e),
+            })
+        })
+        .await
+    }
+
+    async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
+        let text = statement.sql.clone();
+        let params = bound(&statement.params);
+        self.call(&format!("change {}", statement.source), move |conn| {
+            conn.execute_named(&text, &named(&params)).map(drop)
+        })
+        .await
+    }
+
+    async fn commit(&mut self) -> Result<(), Error> {
+        self.call("committing", oracle::Connection::commit).await
+    }
+
+    async fn rollback(&mut self) -> Result<(), Error> {
+        self.call("rolling back", oracle::Connection::rollback)
+            .await
+    }
+
+    fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
+        sql::restore_statements(step, BinaryValues::Parameters, Flavor::Oracle).map_err(|message| {
+            Error::Render {
+                change: step.change.clone(),
+                message,
+            }
+        })
+    }
+}

@@ -1,0 +1,330 @@
+//! Oracle: the profile's SQL in Oracle's flavor (snapshot), the Data Pump parameter files, the
+//! client library path, and a live test for a real server (`POSTCLONE_ORACLE_TEST`).
+//!
+//! No Oracle server runs here. The profile's Oracle statements are rendered from a real plan:
+//! the synthetic clone is inspected on the embedded engine, its catalog retyped as Oracle
+//! reports such tables (NUMBER, NVARCHAR2, the OSADMIN schema), and every change and query
+//! written in Oracle's flavor.
+
+use std::fmt::Write as _;
+
+use postclone::diff::Dialect;
+use postclone::engine::sql::{self, Flavor};
+use postclone::engine::sqlserver::SqlServer;
+use postclone::engine::Engine;
+use postclone::state::observed::Catalog;
+
+use crate::common::{root, Test, TestServer};
+
+/// SQL Server types as Oracle's catalog would report the same platform columns.
+fn oracle_type(sqlserver: &str) -> &'static str {
+    match sqlserver {
+        "int" | "bigint" | "smallint" | "tinyint" | "bit" | "decimal" | "numeric" => "number",
+        "varbinary" | "binary" | "image" => "blob",
+        "datetime" | "datetime2" | "date" => "date",
+        "nvarchar" | "nchar" | "ntext" => "nvarchar2",
+        _ => "varchar2",
+    }
+}
+
+fn to_oracle(catalog: &mut Catalog) {
+    for t in &mut catalog.tables {
+        t.info.table.schema = "OSADMIN".into();
+        for c in &mut t.info.columns {
+            c.data_type = oracle_type(&c.data_type).into();
+            c.identity = false;
+        }
+    }
+}
+
+fn shown(text: &str, params: &[postclone::engine::Param]) -> String {
+    let mut out = text.to_string();
+    for (i, p) in params.iter().enumerate() {
+        let value = if p.secret {
+            "(sensitive value)".to_string()
+        } else {
+            p.value.to_string()
+        };
+        let _ = write!(out, "\n  -- :p{} = {value}", i + 1);
+    }
+    out
+}
+
+/// Every statement and query of the profile, in Oracle's flavor, from a real plan of the
+/// synthetic clone.
+#[test]
+fn the_profile_in_oracle_sql() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("postclone.yaml");
+    std::fs::write(
+        &spec,
+        "engine: oracle\nguard: { database: OSADMIN }\ninclude: [outsystems-o11]\n",
+    )
+    .unwrap();
+    let desired = postclone::spec::load(&spec).expect("profile loads");
+    let connection = server.connection("OS_PREPROD");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (desired, mut observed) = runtime.block_on(async {
+        let mut engine = SqlServer::connect(&connection).await.expect("connect");
+        let desired = engine.resolve(&desired).await.expect("resolve");
+        let observed = engine.inspect(&desired).await.expect("inspect");
+        (desired, observed)
+    });
+    to_oracle(&mut observed.catalog);
+    for r in &mut observed.resources {
+        if let postclone::state::observed::ObservedResource::Inspected { table: Some(t), .. } = r {
+            if let Some(info) = observed
+                .catalog
+                .tables
+                .iter()
+                .find(|x| x.info.table.name == t.table.name)
+            {
+                *t = info.info.clone();
+            }
+        }
+    }
+    let dialect = Dialect {
+        truncate_in_transaction: false,
+        empty_string_is_null: true,
+    };
+    let plan = postclone::plan::build(&desired, &observed, &dialect).expect("plan");
+    let mut out = String::new();
+    for note in &plan.notes {
+        let _ = writeln!(out, "-- note: {}", postclone::render::note_message(note));
+    }
+    for step in &plan.steps {
+        let _ = writeln!(out, "\n-- change {}", step.id);
+        match sql::capture_query(step, &plan.catalog, Flavor::Oracle) {
+            Ok(Some(q)) => {
+                let _ = writeln!(out, "-- journal:\n{}", shown(&q.text, &q.params));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = writeln!(out, "-- journal: {e}");
+            }
+        }
+        match sql::statements(step, &plan.catalog, Flavor::Oracle) {
+            Ok(statements) => {
+                for s in statements {
+                    let _ = writeln!(out, "{};", shown(&s.sql, &s.params));
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "-- not on Oracle: {e}");
+            }
+        }
+    }
+    // Oracle's own rules, whatever the snapshot says: no TRUNCATE (it commits), no SQL Server
+    // syntax, every identifier in double quotes, no '' literal.
+    let sql_only: String = out
+        .lines()
+        .filter(|l| !l.starts_with("-- "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for forbidden in ["TRUNCATE", "@P", "[dbo]", "CHARINDEX", " AS t", "''"] {
+        assert!(
+            !sql_only.contains(forbidden),
+            "{forbidden} in Oracle SQL:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("DELETE FROM \"OSADMIN\".\"OSSYS_SERVER\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("UPDATE \"OSADMIN\".\"OSSYS_SITE_PROPERTY\" t SET"),
+        "{out}"
+    );
+    assert!(
+        out.contains("NLSSORT(t.\"NAME\", 'NLS_SORT=BINARY_AI')"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
+
+/// `postclone datapump` writes both parameter files from the spec; the runbook's own
+/// inconsistency (remapping a schema it never exported) is refused at its line.
+#[test]
+fn datapump_parameter_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("dump");
+    let spec = "engine: oracle\nguard: { database: OSADMIN_PP }\ninclude: [outsystems-o11]\n\
+        datapump:\n  schemas: [OSADMIN, OSRUNTIME, OSADMIN_LOG, OSRUNTIME_LOG]\n  \
+        remap_schema: { OSADMIN: OSADMIN_PP, OSRUNTIME: OSRUNTIME_PP, OSADMIN_LOG: OSADMIN_LOG_PP, OSRUNTIME_LOG: OSRUNTIME_LOG_PP }\n  \
+        remap_tablespace: { OSSYS: OSSYS_PP, OSUSR: OSUSR_PP, OSIDX: OSIDX_PP }\n";
+    let out = Test::new()
+        .spec(spec)
+        .args([
+            "datapump",
+            "postclone.yaml",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ])
+        .run()
+        .code(0);
+    assert!(out.stdout.contains("export.par"), "{}", out.stdout);
+    let import = std::fs::read_to_string(out_dir.join("import.par")).unwrap();
+    assert!(
+        import.contains("REMAP_SCHEMA=OSADMIN_LOG:OSADMIN_LOG_PP\n"),
+        "{import}"
+    );
+    assert!(
+        import.contains("REMAP_TABLESPACE=OSIDX:OSIDX_PP\n"),
+        "{import}"
+    );
+    let export = std::fs::read_to_string(out_dir.join("export.par")).unwrap();
+    assert!(
+        export.contains("SCHEMAS=OSADMIN,OSRUNTIME,OSADMIN_LOG,OSRUNTIME_LOG\n"),
+        "{export}"
+    );
+    let runbook =
+        "engine: oracle\ninclude: [outsystems-o11]\ndatapump:\n  schemas: [OSADMIN, OSRUNTIME]\n  \
+        remap_schema: { OSADMIN: NEW_OSADMIN, OSRUNTIME: NEW_OSRUNTIME, OSLOG: NEW_OSLOG }\n";
+    let refused = Test::new()
+        .spec(runbook)
+        .args(["datapump", "postclone.yaml", "--out-dir", "dump2"])
+        .run()
+        .code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("OSLOG is not among the exported schemas (OSADMIN, OSRUNTIME)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("postclone.yaml:4:"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("field: datapump.remap_schema.OSLOG"),
+        "{}",
+        refused.stderr
+    );
+    let sqlserver = Test::new()
+        .spec("engine: sqlserver\ndatapump: { schemas: [OSADMIN] }\n")
+        .args(["validate"])
+        .run()
+        .code(1);
+    assert!(
+        sqlserver
+            .stderr
+            .contains("`datapump:` is for `engine: oracle` only"),
+        "{}",
+        sqlserver.stderr
+    );
+}
+
+/// Whether Oracle's client library is on `LD_LIBRARY_PATH` (CI installs Instant Client 19.3
+/// from PyPI's `pyoracleclient`).
+#[cfg(feature = "oracle")]
+fn client_library_present() -> bool {
+    std::env::var("LD_LIBRARY_PATH")
+        .unwrap_or_default()
+        .split(':')
+        .any(|d| !d.is_empty() && std::path::Path::new(d).join("libclntsh.so").exists())
+}
+
+/// With the client library, a closed port is "no listener"; without it, postclone says the
+/// library is missing and how to install it. Either way: exit 1, nothing else, no password.
+#[cfg(feature = "oracle")]
+#[test]
+fn oracle_connection_errors_are_clear() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Test::new()
+        .spec("engine: oracle\nguard: { database: OSADMIN_PP }\ninclude: [outsystems-o11]\n")
+        .env("POSTCLONE_PASSWORD", "pw-FIXTURE-SECRET")
+        .args([
+            "plan".to_string(),
+            "--connection".to_string(),
+            format!("oracle://postclone@127.0.0.1:{port}/PREPROD?schema=OSADMIN_PP"),
+        ])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot connect to oracle://postclone@127.0.0.1:{port}/PREPROD (schema OSADMIN_PP)"
+        )),
+        "{}",
+        out.stderr
+    );
+    let expected = if client_library_present() {
+        "no Oracle listener answers at that host and port"
+    } else {
+        "the Oracle client library (libclntsh) cannot be loaded: install Oracle Instant Client"
+    };
+    assert!(out.stderr.contains(expected), "{}", out.stderr);
+    assert!(!out.stderr.contains("FIXTURE-SECRET") && !out.stdout.contains("FIXTURE-SECRET"));
+}
+
+/// Built without the `oracle` feature, postclone says how to get the engine.
+#[cfg(not(feature = "oracle"))]
+#[test]
+fn oracle_engine_needs_its_feature() {
+    let out = Test::new()
+        .spec("engine: oracle\ninclude: [outsystems-o11]\n")
+        .args(["plan", "--connection", "oracle://u@127.0.0.1:1/S"])
+        .run()
+        .code(1);
+    assert!(out.stderr.contains("--features oracle"), "{}", out.stderr);
+}
+
+/// The whole profile against a real Oracle: plan, apply, plan again shows nothing. Run with
+/// `POSTCLONE_ORACLE_TEST=oracle://user@host:1521/service?schema=OSADMIN_PP`,
+/// `POSTCLONE_PASSWORD=...` and `cargo test --features oracle -- --ignored live_oracle`, on a
+/// disposable clone: it changes it.
+#[cfg(feature = "oracle")]
+#[test]
+#[ignore = "needs a disposable Oracle clone in POSTCLONE_ORACLE_TEST"]
+fn live_oracle_profile_converges() {
+    let url = std::env::var("POSTCLONE_ORACLE_TEST")
+        .expect("set POSTCLONE_ORACLE_TEST to an oracle:// URL of a disposable clone");
+    let schema = url
+        .split("schema=")
+        .nth(1)
+        .map_or("OSADMIN".to_string(), |s| s.to_ascii_uppercase());
+    let spec =
+        format!("engine: oracle\nguard: {{ database: {schema} }}\ninclude: [outsystems-o11]\n");
+    let run = |args: &[&str]| {
+        Test::new()
+            .spec(&spec)
+            .env("POSTCLONE_CONNECTION", &url)
+            .args(args.iter().copied())
+            .run()
+    };
+    run(&["plan"]).code(0);
+    let applied = run(&["apply", "--auto-approve"]).code(0);
+    assert!(applied.stdout.contains("Converged"), "{}", applied.stdout);
+    run(&["plan", "--detailed-exitcode"]).code(0);
+}
+
+/// `grants_absent` is Oracle's: on SQL Server the plan says it does not apply.
+#[test]
+fn grants_absent_is_oracle_only() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let out = Test::new()
+        .spec(
+            "engine: sqlserver\nguard: { database: OS_PREPROD }\nresources:\n  - id: clone-grants\n    kind: grants_absent\n    grantees: [OSRUNTIME_PP]\n    owners: [OSADMIN]\n",
+        )
+        .server(&server, "OS_PREPROD")
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout
+            .contains("clone-grants: does not apply to this engine; nothing to do"),
+        "{}",
+        out.stdout
+    );
+}
