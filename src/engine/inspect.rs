@@ -771,6 +771,36 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
 mod tests {
     use super::*;
 
+    /// The owner and each list of names become parameters in order of appearance, a list
+    /// used twice gets markers of its own each time (Oracle binds occurrences), and names are
+    /// upper-cased.
+    #[test]
+    fn catalog_query_binding() {
+        let sql = with_names(
+            "WHERE f.OWNER = /*owner*/ AND (f.T IN (/*names*/) OR p.T IN (/*names*/))",
+            Flavor::Oracle,
+            Some("osadmin_pp"),
+            &["ossys_server".to_string(), "Ossys_Parameter".to_string()],
+        );
+        assert_eq!(
+            sql.text,
+            "WHERE f.OWNER = :p1 AND (f.T IN (:p2, :p3) OR p.T IN (:p4, :p5))"
+        );
+        let values: Vec<String> = sql.params.iter().map(|p| p.value.to_string()).collect();
+        assert_eq!(
+            values,
+            [
+                "\"OSADMIN_PP\"",
+                "\"OSSYS_SERVER\"",
+                "\"OSSYS_PARAMETER\"",
+                "\"OSSYS_SERVER\"",
+                "\"OSSYS_PARAMETER\""
+            ]
+        );
+        let sqlserver = with_names("IN (/*names*/)", Flavor::SqlServer, None, &["a".into()]);
+        assert_eq!(sqlserver.text, "IN (@P1)");
+    }
+
     fn t(schema: &str, name: &str) -> TableRef {
         TableRef {
             schema: schema.into(),

@@ -63,6 +63,20 @@ impl Flavor {
         }
     }
 
+    /// `a <> b` for two non-null values of `column`. Oracle cannot compare CLOBs with `<>`:
+    /// there, `DBMS_LOB.COMPARE`.
+    fn differ(self, column: &ColumnInfo, a: &str, b: &str) -> String {
+        let lob = matches!(
+            column.data_type.to_ascii_lowercase().as_str(),
+            "clob" | "nclob"
+        );
+        if self == Flavor::Oracle && lob {
+            format!("DBMS_LOB.COMPARE({a}, {b}) <> 0")
+        } else {
+            format!("{a} <> {b}")
+        }
+    }
+
     /// A text expression as compared: Oracle compares case- and accent-insensitively, as the
     /// runbook's `NLS_COMP=LINGUISTIC NLS_SORT=BINARY_AI` intends, written into the statement
     /// rather than left to the session's settings. SQL Server follows the column's collation.
@@ -895,8 +909,9 @@ impl<'a> Writer<'a> {
                     "REPLACE(REPLACE(REPLACE({source}, {to}, {parked}), {from}, {to}), {parked}, {to})"
                 );
                 parts.differs.push(format!(
-                    "({} AND ({current} <> {desired} OR {current} IS NULL))",
-                    self.flavor.contains(&source, &from)
+                    "({} AND ({} OR {current} IS NULL))",
+                    self.flavor.contains(&source, &from),
+                    self.flavor.differ(&column, &current, &desired)
                 ));
                 parts.assignments.push(AssignmentSql {
                     column,
@@ -919,7 +934,10 @@ impl<'a> Writer<'a> {
                         )
                     } else {
                         let marker = self.bind(literal.clone(), secret);
-                        let differs = format!("({current} <> {marker} OR {current} IS NULL)");
+                        let differs = format!(
+                            "({} OR {current} IS NULL)",
+                            self.flavor.differ(&column, &current, &marker)
+                        );
                         (marker, differs, Some(literal))
                     }
                 }
@@ -934,7 +952,8 @@ impl<'a> Writer<'a> {
                     // One correlated subquery for "differs", not three: an engine that runs it
                     // for every row pays for each.
                     let differs = format!(
-                        "EXISTS (SELECT 1 {from_where} AND ({looked_up} <> {current} OR ({looked_up} IS NULL AND {current} IS NOT NULL) OR ({looked_up} IS NOT NULL AND {current} IS NULL)))"
+                        "EXISTS (SELECT 1 {from_where} AND ({} OR ({looked_up} IS NULL AND {current} IS NOT NULL) OR ({looked_up} IS NOT NULL AND {current} IS NULL)))",
+                        self.flavor.differ(&column, &looked_up, &current)
                     );
                     (desired, differs, None)
                 }
@@ -1341,6 +1360,46 @@ mod tests {
                 .contains("is not one postclone revokes")
         );
         assert!(revoke(vec![grant("SELECT")], Flavor::SqlServer).is_err());
+    }
+
+    /// Oracle compares a CLOB with DBMS_LOB.COMPARE, never `<>`; other columns as usual.
+    #[test]
+    fn oracle_clob_differs() {
+        let mut cat = catalog();
+        let sp = cat
+            .tables
+            .iter_mut()
+            .find(|t| t.info.table.name == "OSSYS_SITE_PROPERTY")
+            .unwrap();
+        sp.info.columns[2].data_type = "clob".into();
+        let set = ColumnValues {
+            table: TableTarget::Name(name("ossys_site_property")),
+            filter: vec![],
+            set: BTreeMap::from([
+                ("PROPERTY_VALUE".into(), ColumnValue::Literal(text("x"))),
+                ("USER_MODIFIED".into(), ColumnValue::Literal(Value::Int(0))),
+            ]),
+            if_exists: false,
+        };
+        let r = resource("values", ResourceKind::ColumnValues(set), &[]);
+        let (sql, _) = drift_query(
+            &r,
+            cat.get(&name("ossys_site_property")),
+            &cat,
+            Flavor::Oracle,
+        )
+        .unwrap();
+        assert!(
+            sql.text
+                .contains("DBMS_LOB.COMPARE(t.\"PROPERTY_VALUE\", :p1) <> 0"),
+            "{}",
+            sql.text
+        );
+        assert!(
+            sql.text.contains("t.\"USER_MODIFIED\" <> :p2"),
+            "{}",
+            sql.text
+        );
     }
 
     /// The statements of each change kind.
