@@ -365,7 +365,6 @@ pub(crate) mod tests {
             guard: Guard::default(),
             resources,
             manual: vec![],
-
             datapump: None,
         }
     }
@@ -397,7 +396,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn observed(resources: Vec<ObservedResource>) -> Observed {
+    pub(crate) fn observed(resources: Vec<ObservedResource>) -> Observed {
         Observed {
             target: Target {
                 server: "s".into(),

@@ -28,6 +28,14 @@ pub enum EdgeReason {
         /// Constraint name.
         constraint: String,
     },
+    /// The first resource changes a table in a schema the second one's users own: tables are
+    /// changed before their owners are dropped.
+    Ownership {
+        /// The user.
+        owner: String,
+        /// Its schema.
+        schema: String,
+    },
 }
 
 impl fmt::Display for EdgeReason {
@@ -35,6 +43,9 @@ impl fmt::Display for EdgeReason {
         match self {
             EdgeReason::Declared => f.write_str("declared"),
             EdgeReason::ForeignKey { constraint } => write!(f, "foreign key {constraint}"),
+            EdgeReason::Ownership { owner, schema } => {
+                write!(f, "ownership: schema {schema} of user {owner}")
+            }
         }
     }
 }
@@ -234,10 +245,107 @@ pub fn foreign_key_dependencies(desired: &Desired, observed: &Observed) -> Vec<D
     out
 }
 
+/// Edges from ownership: a `principals_absent` resource runs after every resource that changes
+/// a table in a schema its users own (objects, then schemas, then users: the change itself
+/// orders the rest).
+#[must_use]
+pub fn ownership_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
+    let mut out = Vec::new();
+    for r in &desired.resources {
+        let Some(ObservedResource::Principals { found, .. }) = observed.resource(&r.id) else {
+            continue;
+        };
+        for (p, s) in found
+            .iter()
+            .flat_map(|p| p.schemas.iter().map(move |s| (p, s)))
+        {
+            for other in &observed.resources {
+                if let ObservedResource::Inspected {
+                    id, table: Some(t), ..
+                } = other
+                {
+                    if id != &r.id && t.table.schema.eq_ignore_ascii_case(&s.name) {
+                        out.push(Dependency {
+                            first: id.clone(),
+                            then: r.id.clone(),
+                            reason: EdgeReason::Ownership {
+                                owner: p.name.clone(),
+                                schema: s.name.clone(),
+                            },
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diff::tests::id;
+
+    /// Users are dropped after the changes to tables in the schemas they own, and only those.
+    #[test]
+    fn ownership_orders_users_last() {
+        use crate::diff::tests::{desired, inspected, observed, resource};
+        use crate::state::desired::{PrincipalsAbsent, TableEmpty, TableName, TableTarget};
+        use crate::state::observed::{OwnedSchema, Principal};
+        let empty = |name: &str| {
+            resource(
+                name,
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: TableTarget::Name(TableName::try_from(name.to_string()).unwrap()),
+                    if_exists: false,
+                }),
+                &[],
+            )
+        };
+        let users = resource(
+            "users",
+            ResourceKind::PrincipalsAbsent(PrincipalsAbsent {
+                names: vec!["OSADMIN".into()],
+                new_owner: "dbo".into(),
+            }),
+            &[],
+        );
+        let d = desired(vec![users, empty("inside"), empty("outside")]);
+        let mut inside = inspected("inside", "T1", 1, vec![]);
+        if let ObservedResource::Inspected { table: Some(t), .. } = &mut inside {
+            t.table.schema = "osadmin".into();
+        }
+        let o = observed(vec![
+            ObservedResource::Principals {
+                id: id("users"),
+                found: vec![Principal {
+                    name: "OSADMIN".into(),
+                    kind: "SQL_USER".into(),
+                    schemas: vec![OwnedSchema {
+                        name: "OSADMIN".into(),
+                        objects: 1,
+                    }],
+                    objects: vec![],
+                    roles: vec![],
+                }],
+                new_owner: "dbo".into(),
+            },
+            inside,
+            inspected("outside", "T2", 1, vec![]),
+        ]);
+        let deps = ownership_dependencies(&d, &o);
+        assert_eq!(deps.len(), 1, "{deps:?}");
+        assert_eq!(
+            (deps[0].first.as_str(), deps[0].then.as_str()),
+            ("inside", "users")
+        );
+        assert_eq!(
+            deps[0].reason.to_string(),
+            "ownership: schema OSADMIN of user OSADMIN"
+        );
+        let g = build(&ids(&["users", "inside", "outside"]), &deps).unwrap();
+        assert_eq!(g.order(), ids(&["inside", "users", "outside"]).as_slice());
+    }
 
     fn dep(a: &str, b: &str) -> Dependency {
         Dependency {

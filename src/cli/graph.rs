@@ -17,8 +17,8 @@ use crate::state::desired::{Desired, ResourceKind};
   postclone graph | dot -Tsvg > plan.svg          # the plan's changes and their order
   postclone graph --offline --format mermaid      # declared resources, no database needed
 
-Edges are labelled with their reason: `declared` (after: in the spec) or `foreign key NAME`
-(read from the catalog, so only with a database).")]
+Edges are labelled with their reason: `declared` (after: in the spec), `foreign key NAME` or
+`ownership: schema S of user U` (both read from the catalog, so only with a database).")]
 pub struct GraphArgs {
     #[command(flatten)]
     spec: SpecArg,

@@ -169,7 +169,7 @@ pub struct ValueChangeDocument {
 pub struct DependencyDocument {
     /// The resource that runs first.
     pub id: String,
-    /// `declared` (`after:` in the spec) or `foreign key NAME`.
+    /// `declared` (`after:` in the spec), `foreign key NAME`, or `ownership: schema S of user U`.
     pub reason: String,
 }
 
