@@ -799,32 +799,36 @@ impl<'a> Writer<'a> {
                 expr.to_string()
             }
         };
-        let col = compared(&self.col(qualifier, table, &c.column)?);
         let bare = self.col(qualifier, table, &c.column)?;
+        let col = compared(&bare);
         // NULL never equals anything in SQL: a listed null becomes an IS NULL test (and on
-        // Oracle, so does '' in a nullable column).
-        let list = |w: &mut Self, values: &[Value]| -> Result<Option<String>, String> {
+        // Oracle, so does '' in a nullable column). Returns the list of the others, and
+        // whether there was a null.
+        let list = |w: &mut Self, values: &[Value]| -> Result<(Option<String>, bool), String> {
             let mut markers = Vec::with_capacity(values.len());
-            for v in values.iter().filter(|v| !v.is_null()) {
-                let v = coerce_for(v, &info, w.flavor)?;
-                if !v.is_null() {
+            let mut null = false;
+            for v in values {
+                // A listed null needs no conversion (a NOT NULL column simply matches none).
+                let v = if v.is_null() {
+                    Value::Null
+                } else {
+                    coerce_for(v, &info, w.flavor)?
+                };
+                if v.is_null() {
+                    null = true;
+                } else {
                     markers.push(compared(&w.bind(v, false)));
                 }
             }
-            Ok((!markers.is_empty()).then(|| markers.join(", ")))
-        };
-        let has_null = |values: &[Value]| {
-            values
-                .iter()
-                .any(|v| v.is_null() || coerce_for(v, &info, flavor).is_ok_and(|v| v.is_null()))
+            Ok(((!markers.is_empty()).then(|| markers.join(", ")), null))
         };
         Ok(match &c.predicate {
-            Predicate::In(values) => match (list(self, values)?, has_null(values)) {
+            Predicate::In(values) => match list(self, values)? {
                 (Some(l), false) => format!("{col} IN ({l})"),
                 (Some(l), true) => format!("({col} IN ({l}) OR {bare} IS NULL)"),
                 (None, _) => format!("{bare} IS NULL"),
             },
-            Predicate::NotIn(values) => match list(self, values)? {
+            Predicate::NotIn(values) => match list(self, values)?.0 {
                 Some(l) => format!("{col} NOT IN ({l})"),
                 None => format!("{bare} IS NOT NULL"),
             },
@@ -834,8 +838,8 @@ impl<'a> Writer<'a> {
                     // the subquery itself is the only faithful test.
                     let bound = self.params.len();
                     match list(self, values) {
-                        Ok(Some(l)) => return Ok(format!("{col} IN ({l})")),
-                        Ok(None) => return Ok("1 = 0".into()),
+                        Ok((Some(l), _)) => return Ok(format!("{col} IN ({l})")),
+                        Ok((None, _)) => return Ok("1 = 0".into()),
                         Err(_) => self.params.truncate(bound),
                     }
                 }
@@ -1360,6 +1364,51 @@ mod tests {
                 .contains("is not one postclone revokes")
         );
         assert!(revoke(vec![grant("SELECT")], Flavor::SqlServer).is_err());
+    }
+
+    /// A null listed for a NOT NULL column is a test that matches nothing, not an error; on
+    /// Oracle, '' in a nullable column is a null too.
+    #[test]
+    fn listed_nulls() {
+        let cat = catalog();
+        let absent = |column: &str, values: Vec<Value>| {
+            resource(
+                "p",
+                ResourceKind::RowsAbsent(RowsAbsent {
+                    table: TableTarget::Name(name("ossys_parameter")),
+                    filter: vec![Condition {
+                        column: column.into(),
+                        predicate: Predicate::In(values),
+                    }],
+                    if_exists: false,
+                }),
+                &[],
+            )
+        };
+        let table = cat.get(&name("ossys_parameter"));
+        let (sql, _) = drift_query(
+            &absent("NAME", vec![Value::Null]),
+            table,
+            &cat,
+            Flavor::SqlServer,
+        )
+        .unwrap();
+        assert!(sql.text.contains("WHERE t.[NAME] IS NULL"), "{}", sql.text);
+        let (sql, _) = drift_query(
+            &absent("VAL", vec![text(""), text("x")]),
+            table,
+            &cat,
+            Flavor::Oracle,
+        )
+        .unwrap();
+        assert!(
+            sql.text.contains(
+                "(NLSSORT(t.\"VAL\", 'NLS_SORT=BINARY_AI') IN (NLSSORT(:p1, 'NLS_SORT=BINARY_AI')) OR t.\"VAL\" IS NULL)"
+            ),
+            "{}",
+            sql.text
+        );
+        assert_eq!(sql.params.len(), 1);
     }
 
     /// Oracle compares a CLOB with DBMS_LOB.COMPARE, never `<>`; other columns as usual.
