@@ -23,13 +23,13 @@ pub(crate) trait Reader {
     /// Every row of a query (catalog queries: small results).
     async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error>;
 
-    /// Streams a query's rows to `each` with their column names (given for the first rows
-    /// only, while `names_wanted` says so); returns how many rows there were.
+    /// Streams a query's rows to `each` with their column names (given while `names_wanted`
+    /// says so); returns how many rows there were. An error from `each` stops the stream.
     async fn stream(
         &mut self,
         sql: &Sql,
         context: &str,
-        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>),
+        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>) -> Result<(), Error>,
         names_wanted: &dyn Fn() -> bool,
     ) -> Result<u64, Error>;
 }
@@ -718,6 +718,7 @@ async fn drift<R: Reader>(
                 if sample.len() < SAMPLE_ROWS {
                     sample.push(decode(layout, names.unwrap_or_default(), values));
                 }
+                Ok(())
             },
             &|| sample.borrow().len() < SAMPLE_ROWS,
         )

@@ -275,6 +275,28 @@ pub trait Engine {
     ) -> Result<Vec<Statement>, Error>;
 }
 
+/// A rendering result with the change it was for, as every engine reports it.
+pub(crate) fn rendered<T>(change: &ChangeId, result: Result<T, String>) -> Result<T, Error> {
+    result.map_err(|message| Error::Render {
+        change: change.clone(),
+        message,
+    })
+}
+
+/// A row callback for [`inspect::Reader::stream`] that hands each whole row to the journal's
+/// `sink`, a write failure stopping the stream.
+pub(crate) fn journaled<'a>(
+    sink: &'a mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+    context: &'a str,
+) -> impl FnMut(Option<Vec<String>>, Vec<Value>) -> Result<(), Error> + 'a {
+    move |_, values| {
+        sink(values).map_err(|e| Error::Query {
+            context: context.to_string(),
+            source: Box::new(e),
+        })
+    }
+}
+
 /// How the apply lock is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lock {

@@ -14,7 +14,7 @@ use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, Reader};
 use crate::engine::sql::{self, BinaryValues, Flavor, Sql};
-use crate::engine::{Engine, Error, Lock, Param, Statement};
+use crate::engine::{journaled, rendered, Engine, Error, Lock, Param, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
 use crate::state::observed::{Catalog, Observed, TableInfo, TableRef, Target};
@@ -233,12 +233,11 @@ impl Reader for Oracle {
         &mut self,
         sql: &Sql,
         context: &str,
-        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>),
+        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>) -> Result<(), Error>,
         names_wanted: &dyn Fn() -> bool,
     ) -> Result<u64, Error> {
         self.each_row(sql, context, &mut |names, values| {
-            each(names_wanted().then_some(names), values);
-            Ok(())
+            each(names_wanted().then_some(names), values)
         })
         .await
     }
@@ -301,10 +300,7 @@ impl Engine for Oracle {
     }
 
     fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        sql::statements(change, catalog, Flavor::Oracle).map_err(|message| Error::Render {
-            change: change.id.clone(),
-            message,
-        })
+        rendered(&change.id, sql::statements(change, catalog, Flavor::Oracle))
     }
 
     async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
@@ -369,23 +365,17 @@ impl Engine for Oracle {
         catalog: &Catalog,
         sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let sql = sql::capture_query(change, catalog, Flavor::Oracle).map_err(|message| {
-            Error::Render {
-                change: change.id.clone(),
-                message,
-            }
-        })?;
+        let sql = rendered(
+            &change.id,
+            sql::capture_query(change, catalog, Flavor::Oracle),
+        )?;
         let Some(sql) = sql else {
             return Ok(0);
         };
         let context = format!("journaling the rows of change {}", change.id);
-        self.each_row(&sql, &context, &mut |_, values| {
-            sink(values).map_err(|e| Error::Query {
-                context: context.clone(),
-                source: Box::new(e),
-            })
-        })
-        .await
+        let mut each = journaled(sink, &context);
+        let count = self.stream(&sql, &context, &mut each, &|| false).await;
+        count
     }
 
     async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
@@ -407,11 +397,9 @@ impl Engine for Oracle {
     }
 
     fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        sql::restore_statements(step, BinaryValues::Parameters, Flavor::Oracle).map_err(|message| {
-            Error::Render {
-                change: step.change.clone(),
-                message,
-            }
-        })
+        rendered(
+            &step.change,
+            sql::restore_statements(step, BinaryValues::Parameters, Flavor::Oracle),
+        )
     }
 }

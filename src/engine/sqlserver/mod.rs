@@ -15,7 +15,7 @@ use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, PrincipalQueries, Reader};
 use crate::engine::sql::{self, Flavor, Sql};
-use crate::engine::{Engine, Error, Lock, Statement};
+use crate::engine::{journaled, rendered, Engine, Error, Lock, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
 use crate::state::observed::{Catalog, Observed, Target};
@@ -238,10 +238,10 @@ impl Engine for SqlServer {
     }
 
     fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        sql::statements(change, catalog, Flavor::SqlServer).map_err(|message| Error::Render {
-            change: change.id.clone(),
-            message,
-        })
+        rendered(
+            &change.id,
+            sql::statements(change, catalog, Flavor::SqlServer),
+        )
     }
 
     async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
@@ -327,37 +327,20 @@ impl Engine for SqlServer {
         catalog: &Catalog,
         sink: &mut dyn FnMut(Vec<crate::state::Value>) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let sql = sql::capture_query(change, catalog, Flavor::SqlServer).map_err(|message| {
-            Error::Render {
-                change: change.id.clone(),
-                message,
-            }
-        })?;
+        let sql = rendered(
+            &change.id,
+            sql::capture_query(change, catalog, Flavor::SqlServer),
+        )?;
         let Some(sql) = sql else {
             return Ok(0);
         };
         let context = format!("journaling the rows of change {}", change.id);
-        let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
-        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let mut stream = self
+        let mut each = journaled(sink, &context);
+        let count = self
             .client
-            .query(&sql.text, &refs)
-            .await
-            .map_err(|e| query_error(&context, e))?
-            .into_row_stream();
-        let mut count = 0;
-        while let Some(r) = stream
-            .try_next()
-            .await
-            .map_err(|e| query_error(&context, e))?
-        {
-            sink(r.into_iter().map(row::value).collect()).map_err(|e| Error::Query {
-                context: context.clone(),
-                source: Box::new(e),
-            })?;
-            count += 1;
-        }
-        Ok(count)
+            .stream(&sql, &context, &mut each, &|| false)
+            .await;
+        count
     }
 
     async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
@@ -387,12 +370,10 @@ impl Engine for SqlServer {
     }
 
     fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        sql::restore_statements(step, self.binary, Flavor::SqlServer).map_err(|message| {
-            Error::Render {
-                change: step.change.clone(),
-                message,
-            }
-        })
+        rendered(
+            &step.change,
+            sql::restore_statements(step, self.binary, Flavor::SqlServer),
+        )
     }
 }
 
@@ -418,7 +399,7 @@ impl Reader for TdsClient {
         &mut self,
         sql: &Sql,
         context: &str,
-        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>),
+        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>) -> Result<(), Error>,
         names_wanted: &dyn Fn() -> bool,
     ) -> Result<u64, Error> {
         let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
@@ -437,7 +418,7 @@ impl Reader for TdsClient {
             count += 1;
             let names =
                 names_wanted().then(|| r.columns().iter().map(|c| c.name().to_string()).collect());
-            each(names, r.into_iter().map(row::value).collect());
+            each(names, r.into_iter().map(row::value).collect())?;
         }
         Ok(count)
     }
