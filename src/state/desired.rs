@@ -886,44 +886,24 @@ mod tests {
             "{tables_from: {table: ossys_entity, column: PHYSICAL_TABLE_NAME}}",
         )
         .unwrap();
-        let origin = Origin {
-            file: PathBuf::from("p.yaml"),
-            line: 1,
-            column: 1,
+        let resource = |id: &str, table: TableTarget, after: &[&str]| {
+            crate::diff::tests::resource(
+                id,
+                ResourceKind::TableEmpty(TableEmpty {
+                    table,
+                    if_exists: false,
+                }),
+                after,
+            )
         };
-        let resource = |id: &str, table: TableTarget, after: &[&str]| Resource {
-            id: ResourceId::try_from(id.to_string()).unwrap(),
-            kind: ResourceKind::TableEmpty(TableEmpty {
-                table,
-                if_exists: false,
-            }),
-            after: after
-                .iter()
-                .map(|a| ResourceId::try_from(a.to_string()).unwrap())
-                .collect(),
-            description: None,
-            secret: false,
-            origin: origin.clone(),
-            table_origin: None,
-            labels: vec![],
-        };
-        let desired = Desired {
-            engine: EngineKind::Sqlserver,
-            connection: None,
-            base_dir: PathBuf::new(),
-            guard: Guard::default(),
-            resources: vec![
-                resource("saml", target.clone(), &[]),
-                resource(
-                    "next",
-                    TableTarget::Name(TableName::try_from("t".to_string()).unwrap()),
-                    &["saml"],
-                ),
-            ],
-            manual: vec![],
-
-            datapump: None,
-        };
+        let desired = crate::diff::tests::desired(vec![
+            resource("saml", target.clone(), &[]),
+            resource(
+                "next",
+                TableTarget::Name(TableName::try_from("t".to_string()).unwrap()),
+                &["saml"],
+            ),
+        ]);
         let resolved = |tables: &[&str]| ResolvedTargets {
             resource: ResourceId::try_from("saml".to_string()).unwrap(),
             tables: tables
@@ -955,43 +935,27 @@ mod tests {
     /// with the nearest known one.
     #[test]
     fn selection() {
-        let origin = Origin {
-            file: PathBuf::from("p.yaml"),
-            line: 1,
-            column: 1,
-        };
         let id = |s: &str| ResourceId::try_from(s.to_string()).unwrap();
-        let resource = |name: &str, after: &[&str]| Resource {
-            id: id(name),
-            kind: ResourceKind::TableEmpty(TableEmpty {
-                table: TableTarget::Name(TableName::try_from(name.to_string()).unwrap()),
-                if_exists: false,
-            }),
-            after: after.iter().map(|a| id(a)).collect(),
-            description: None,
-            secret: false,
-            origin: origin.clone(),
-            table_origin: None,
-            labels: vec![],
+        let resource = |name: &str, after: &[&str]| {
+            crate::diff::tests::resource(
+                name,
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: TableTarget::Name(TableName::try_from(name.to_string()).unwrap()),
+                    if_exists: false,
+                }),
+                after,
+            )
         };
-        let desired = Desired {
-            engine: EngineKind::Sqlserver,
-            connection: None,
-            base_dir: PathBuf::new(),
-            guard: Guard::default(),
-            resources: vec![
-                resource("mappings", &[]),
-                resource("connections", &["mappings"]),
-                resource("servers", &[]),
-            ],
-            manual: vec![ManualStep {
-                id: id("republish"),
-                title: "Republish".into(),
-                details: None,
-            }],
-
-            datapump: None,
-        };
+        let mut desired = crate::diff::tests::desired(vec![
+            resource("mappings", &[]),
+            resource("connections", &["mappings"]),
+            resource("servers", &[]),
+        ]);
+        desired.manual = vec![ManualStep {
+            id: id("republish"),
+            title: "Republish".into(),
+            details: None,
+        }];
         let select = |targets: &[&str], excludes: &[&str]| {
             let selection = Selection {
                 targets: targets.iter().map(|s| s.to_string()).collect(),
