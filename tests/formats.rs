@@ -186,7 +186,13 @@ fn exclude_and_target() {
     )
     .code(0);
     assert!(
-        !planned.stdout.contains("# servers") && !planned.stdout.contains("OSSYS_SERVER"),
+        planned.stdout.contains("OSSYS_PARAMETER") && !planned.stdout.contains("OSSYS_SERVER"),
+        "{}",
+        planned.stdout
+    );
+    // An excluded manual step is gone too.
+    assert!(
+        !planned.stdout.contains("environment license"),
         "{}",
         planned.stdout
     );
