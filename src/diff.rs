@@ -308,106 +308,12 @@ fn empty_method(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::path::PathBuf;
-
+mod tests {
     use super::*;
-    use crate::state::desired::{
-        Condition, EngineKind, Guard, Origin, Predicate, RowsAbsent, TableEmpty,
-    };
-    use crate::state::observed::{
-        ColumnInfo, Drift, DriftRow, ForeignKey, TableInfo, TableRef, Target,
-    };
+    use crate::state::desired::{Condition, Predicate, RowsAbsent, TableEmpty};
+    use crate::state::observed::{ForeignKey, TableRef};
     use crate::state::Value;
-
-    pub(crate) fn id(s: &str) -> ResourceId {
-        ResourceId::try_from(s.to_string()).unwrap()
-    }
-
-    pub(crate) fn table(name: &str) -> TableInfo {
-        TableInfo {
-            table: TableRef {
-                schema: "dbo".into(),
-                name: name.into(),
-            },
-            columns: vec![ColumnInfo {
-                name: "ID".into(),
-                data_type: "int".into(),
-                nullable: false,
-                identity: false,
-            }],
-            primary_key: vec!["ID".into()],
-        }
-    }
-
-    pub(crate) fn resource(name: &str, kind: ResourceKind, after: &[&str]) -> Resource {
-        Resource {
-            id: id(name),
-            kind,
-            after: after.iter().map(|a| id(a)).collect(),
-            description: None,
-            secret: false,
-            origin: Origin {
-                file: PathBuf::from("spec.yaml"),
-                line: 1,
-                column: 1,
-            },
-            table_origin: None,
-            labels: vec![],
-        }
-    }
-
-    pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
-        Desired {
-            engine: EngineKind::Sqlserver,
-            connection: None,
-            base_dir: PathBuf::new(),
-            guard: Guard::default(),
-            resources,
-            manual: vec![],
-            datapump: None,
-        }
-    }
-
-    pub(crate) fn drift(n: u64) -> Drift {
-        Drift {
-            count: n,
-            fingerprint: format!("fp{n}"),
-            sample: (0..n.min(2))
-                .map(|i| DriftRow {
-                    key: vec![("ID".into(), Value::Int(i as i64))],
-                    changes: vec![],
-                })
-                .collect(),
-        }
-    }
-
-    pub(crate) fn inspected(
-        name: &str,
-        t: &str,
-        n: u64,
-        referenced_by: Vec<ForeignKey>,
-    ) -> ObservedResource {
-        ObservedResource::Inspected {
-            id: id(name),
-            table: Some(table(t)),
-            referenced_by,
-            drift: drift(n),
-        }
-    }
-
-    pub(crate) fn observed(resources: Vec<ObservedResource>) -> Observed {
-        Observed {
-            target: Target {
-                server: "s".into(),
-                database: "d".into(),
-                front_ends: vec![],
-            },
-            catalog: Default::default(),
-            resources,
-            foreign_keys: vec![],
-        }
-    }
+    use crate::test_support::{desired, id, inspected, observed, resource};
 
     const SQLSERVER: Dialect = Dialect {
         truncate_in_transaction: true,

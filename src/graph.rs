@@ -284,14 +284,14 @@ pub fn ownership_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dep
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::tests::id;
+    use crate::test_support::id;
 
     /// Users are dropped after the changes to tables in the schemas they own, and only those.
     #[test]
     fn ownership_orders_users_last() {
-        use crate::diff::tests::{desired, inspected, observed, resource};
         use crate::state::desired::{PrincipalsAbsent, TableEmpty, TableName, TableTarget};
         use crate::state::observed::{OwnedSchema, Principal};
+        use crate::test_support::{desired, inspected, observed, resource};
         let empty = |name: &str| {
             resource(
                 name,

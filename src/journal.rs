@@ -523,8 +523,8 @@ pub fn restore(path: &Path) -> Result<RestorePlan, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::tests::id;
     use crate::state::observed::{Drift, TableInfo};
+    use crate::test_support::id;
 
     fn change() -> Change {
         Change {
@@ -541,12 +541,14 @@ mod tests {
                             data_type: "int".into(),
                             nullable: false,
                             identity: true,
+                            ..ColumnInfo::default()
                         },
                         ColumnInfo {
                             name: "CERT".into(),
                             data_type: "varbinary".into(),
                             nullable: true,
                             identity: false,
+                            ..ColumnInfo::default()
                         },
                     ],
                     primary_key: vec!["ID".into()],

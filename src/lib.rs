@@ -25,3 +25,5 @@ pub mod profile;
 pub mod render;
 pub mod spec;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -224,9 +224,9 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::tests::{desired, id, inspected, resource};
     use crate::state::desired::{ResourceKind, TableEmpty, TableName, TableTarget};
     use crate::state::observed::{ForeignKey, TableRef};
+    use crate::test_support::{desired, id, inspected, resource};
 
     fn empty(name: &str, table: &str) -> crate::state::Resource {
         resource(

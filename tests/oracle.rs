@@ -100,14 +100,14 @@ fn the_profile_in_oracle_sql() {
         let _ = writeln!(out, "\n-- change {}", step.id);
         match sql::capture_query(step, &plan.catalog, Flavor::Oracle) {
             Ok(Some(q)) => {
-                let _ = writeln!(out, "-- journal:\n{}", shown(&q.text, &q.params));
+                let _ = writeln!(out, "-- journal:\n{}", shown(&q.text(), &q.params));
             }
             Ok(None) => {}
             Err(e) => {
                 let _ = writeln!(out, "-- journal: {e}");
             }
         }
-        match sql::statements(step, &plan.catalog, Flavor::Oracle) {
+        match postclone::engine::oracle::statements(step, &plan.catalog) {
             Ok(statements) => {
                 for s in statements {
                     let _ = writeln!(out, "{};", shown(&s.sql, &s.params));

@@ -70,6 +70,19 @@ impl Engine for AnyEngine {
         each!(self, e => e.capture(change, catalog, sink).await)
     }
 
+    async fn read(
+        &mut self,
+        select: &super::sql::Select,
+        context: &str,
+        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        each!(self, e => e.read(select, context, each).await)
+    }
+
+    fn flavor(&self) -> super::sql::Flavor {
+        each!(self, e => e.flavor())
+    }
+
     async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
         each!(self, e => e.run(statement).await)
     }

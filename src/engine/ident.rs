@@ -53,6 +53,12 @@ impl QuotedIdent {
         ))
     }
 
+    /// `[name]`, for a column the server reported in a query's result (a custom check's).
+    #[must_use]
+    pub fn result_column(name: &str, style: QuoteStyle) -> QuotedIdent {
+        QuotedIdent(delimit(name, style))
+    }
+
     /// `[column]`.
     #[must_use]
     pub fn column(column: &ColumnInfo, style: QuoteStyle) -> QuotedIdent {
@@ -93,6 +99,7 @@ mod tests {
             data_type: "int".into(),
             nullable: false,
             identity: false,
+            ..ColumnInfo::default()
         };
         assert_eq!(
             QuotedIdent::column(&c, QuoteStyle::DoubleQuotes).to_string(),

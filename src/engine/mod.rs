@@ -165,13 +165,14 @@ pub enum Error {
         /// Every problem found.
         problems: Vec<CatalogProblem>,
     },
-    /// A statement could not be rendered for a change.
-    #[error("cannot render change {change}: {message}")]
+    /// A statement could not be written for a change.
+    #[error("cannot write the SQL of change {change}")]
     Render {
         /// The change.
         change: ChangeId,
         /// Why.
-        message: String,
+        #[source]
+        source: sql::Error,
     },
     /// The embedded engine could not be started or loaded.
     #[error("embedded engine: {message}")]
@@ -256,6 +257,17 @@ pub trait Engine {
         sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
     ) -> Result<u64, Error>;
 
+    /// Streams the rows of `select`, every value whole, to `each`; returns how many.
+    async fn read(
+        &mut self,
+        select: &sql::Select,
+        context: &str,
+        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
+    ) -> Result<u64, Error>;
+
+    /// The flavor of the SQL this engine runs.
+    fn flavor(&self) -> sql::Flavor;
+
     /// Runs one statement inside the transaction.
     async fn run(&mut self, statement: &Statement) -> Result<(), Error>;
 
@@ -275,21 +287,13 @@ pub trait Engine {
     ) -> Result<Vec<Statement>, Error>;
 }
 
-/// A rendering result with the change it was for, as every engine reports it.
-pub(crate) fn rendered<T>(change: &ChangeId, result: Result<T, String>) -> Result<T, Error> {
-    result.map_err(|message| Error::Render {
-        change: change.clone(),
-        message,
-    })
-}
-
 /// A row callback for [`inspect::Reader::stream`] that hands each whole row to the journal's
 /// `sink`, a write failure stopping the stream.
 pub(crate) fn journaled<'a>(
     sink: &'a mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
     context: &'a str,
-) -> impl FnMut(Option<Vec<String>>, Vec<Value>) -> Result<(), Error> + 'a {
-    move |_, values| {
+) -> impl FnMut(Vec<Value>) -> Result<(), Error> + 'a {
+    move |values| {
         sink(values).map_err(|e| Error::Query {
             context: context.to_string(),
             source: Box::new(e),

@@ -887,7 +887,7 @@ mod tests {
         )
         .unwrap();
         let resource = |id: &str, table: TableTarget, after: &[&str]| {
-            crate::diff::tests::resource(
+            crate::test_support::resource(
                 id,
                 ResourceKind::TableEmpty(TableEmpty {
                     table,
@@ -896,7 +896,7 @@ mod tests {
                 after,
             )
         };
-        let desired = crate::diff::tests::desired(vec![
+        let desired = crate::test_support::desired(vec![
             resource("saml", target.clone(), &[]),
             resource(
                 "next",
@@ -937,7 +937,7 @@ mod tests {
     fn selection() {
         let id = |s: &str| ResourceId::try_from(s.to_string()).unwrap();
         let resource = |name: &str, after: &[&str]| {
-            crate::diff::tests::resource(
+            crate::test_support::resource(
                 name,
                 ResourceKind::TableEmpty(TableEmpty {
                     table: TableTarget::Name(TableName::try_from(name.to_string()).unwrap()),
@@ -946,7 +946,7 @@ mod tests {
                 after,
             )
         };
-        let mut desired = crate::diff::tests::desired(vec![
+        let mut desired = crate::test_support::desired(vec![
             resource("mappings", &[]),
             resource("connections", &["mappings"]),
             resource("servers", &[]),

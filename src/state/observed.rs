@@ -38,7 +38,7 @@ impl fmt::Display for TableRef {
 }
 
 /// A column as found in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnInfo {
     /// Exact name.
     pub name: String,
@@ -49,6 +49,27 @@ pub struct ColumnInfo {
     /// Whether the database generates its values (an identity column).
     #[serde(default)]
     pub identity: bool,
+    /// Whether values have no declared bound: `(MAX)` on SQL Server, `CLOB`/`BLOB` on Oracle.
+    /// OutSystems stores long Text and Binary Data attributes this way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub long: bool,
+    /// For long columns, the largest `DATALENGTH` found when the catalog was read, where the
+    /// engine needs it to read values in pieces (the embedded engine); `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widest: Option<u64>,
+}
+
+impl ColumnInfo {
+    /// A column of `data_type`, neither identity nor long.
+    #[must_use]
+    pub fn new(name: &str, data_type: &str, nullable: bool) -> ColumnInfo {
+        ColumnInfo {
+            name: name.to_string(),
+            data_type: data_type.to_string(),
+            nullable,
+            ..ColumnInfo::default()
+        }
+    }
 }
 
 /// A table with its columns and primary key.

@@ -2,17 +2,19 @@
 //! SQL Server one. What needs no Oracle software (the connection URL, the catalog queries) is
 //! always built; the session itself comes with the `oracle` cargo feature.
 
+pub mod grants;
 #[cfg(feature = "oracle")]
 mod session;
 
 #[cfg(feature = "oracle")]
 pub use session::Oracle;
 
+use crate::change::{Change, ChangeKind};
 #[cfg(feature = "oracle")]
 use crate::engine::inspect::CatalogQueries;
-#[cfg(feature = "oracle")]
-use crate::engine::sql::Flavor;
-use crate::engine::Error;
+use crate::engine::sql::{self, Flavor};
+use crate::engine::{Error, Statement};
+use crate::state::observed::Catalog;
 
 /// The platform's schema when the URL names none (the runbook's `CURRENT_SCHEMA = OSADMIN`).
 pub const DEFAULT_SCHEMA: &str = "OSADMIN";
@@ -35,6 +37,25 @@ pub(crate) fn catalog_queries(owner: &str) -> CatalogQueries {
         principals: None,
         grants: Some(include_str!("queries/grants.sql")),
     }
+}
+
+/// The statements of a change on Oracle: its own (revoking privileges), or those every engine
+/// writes.
+///
+/// # Errors
+/// Those of [`sql::statements`], or a privilege Oracle does not name.
+pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, sql::Error> {
+    if let ChangeKind::RevokeGrants { grants } = &change.kind {
+        return Ok(grants::revoke(grants)?
+            .into_iter()
+            .map(|sql| Statement {
+                sql,
+                params: vec![],
+                source: change.id.clone(),
+            })
+            .collect());
+    }
+    sql::statements(change, catalog, Flavor::Oracle)
 }
 
 /// A parsed `oracle://user[:password]@host[:port]/service[?schema=OSADMIN]`.

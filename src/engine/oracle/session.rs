@@ -12,9 +12,9 @@ use super::{catalog_queries, explain, OracleUrl, PASSWORD_VARIABLE};
 use crate::change::Change;
 use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
-use crate::engine::inspect::{self, CatalogQueries, Reader};
-use crate::engine::sql::{self, BinaryValues, Flavor, Sql};
-use crate::engine::{journaled, rendered, Engine, Error, Lock, Param, Statement};
+use crate::engine::inspect::{self, CatalogQueries, CheckSink, Reader, RowSink};
+use crate::engine::sql::{self, Flavor, Select, Sql};
+use crate::engine::{journaled, Engine, Error, Lock, Param, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
 use crate::state::observed::{Catalog, Observed, TableInfo, TableRef, Target};
@@ -231,15 +231,23 @@ impl Reader for Oracle {
 
     async fn stream(
         &mut self,
+        query: &Select,
+        context: &str,
+        each: &mut RowSink<'_>,
+    ) -> Result<u64, Error> {
+        // Oracle's client reads CLOBs and BLOBs whole: every column as it is.
+        self.each_row(&query.sql(), context, &mut |_, values| each(values))
+            .await
+    }
+
+    async fn check(
+        &mut self,
         sql: &Sql,
         context: &str,
-        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>) -> Result<(), Error>,
-        names_wanted: &dyn Fn() -> bool,
+        each: &mut CheckSink<'_>,
     ) -> Result<u64, Error> {
-        self.each_row(sql, context, &mut |names, values| {
-            each(names_wanted().then_some(names), values)
-        })
-        .await
+        self.each_row(sql, context, &mut |names, values| each(&names, values))
+            .await
     }
 }
 
@@ -300,7 +308,10 @@ impl Engine for Oracle {
     }
 
     fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        rendered(&change.id, sql::statements(change, catalog, Flavor::Oracle))
+        super::statements(change, catalog).map_err(|source| Error::Render {
+            change: change.id.clone(),
+            source,
+        })
     }
 
     async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
@@ -365,17 +376,31 @@ impl Engine for Oracle {
         catalog: &Catalog,
         sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let sql = rendered(
-            &change.id,
-            sql::capture_query(change, catalog, Flavor::Oracle),
-        )?;
-        let Some(sql) = sql else {
+        let select = sql::capture_query(change, catalog, Flavor::Oracle).map_err(|source| {
+            Error::Render {
+                change: change.id.clone(),
+                source,
+            }
+        })?;
+        let Some(select) = select else {
             return Ok(0);
         };
         let context = format!("journaling the rows of change {}", change.id);
         let mut each = journaled(sink, &context);
-        let count = self.stream(&sql, &context, &mut each, &|| false).await;
-        count
+        self.stream(&select, &context, &mut each).await
+    }
+
+    async fn read(
+        &mut self,
+        select: &Select,
+        context: &str,
+        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        self.stream(select, context, each).await
+    }
+
+    fn flavor(&self) -> Flavor {
+        Flavor::Oracle
     }
 
     async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
@@ -397,9 +422,9 @@ impl Engine for Oracle {
     }
 
     fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        rendered(
-            &step.change,
-            sql::restore_statements(step, BinaryValues::Parameters, Flavor::Oracle),
-        )
+        sql::restore_statements(step, Flavor::Oracle).map_err(|source| Error::Render {
+            change: step.change.clone(),
+            source,
+        })
     }
 }

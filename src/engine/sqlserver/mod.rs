@@ -1,25 +1,26 @@
-//! The SQL Server engine: tiberius over tokio, TDS with rustls.
+//! The SQL Server engine: tiberius over tokio, TDS with rustls. The embedded engine speaks the
+//! same protocol and is driven by the same code, over the wire it needs (`wire`).
 
 pub mod connect;
+pub mod literal;
+pub mod pieces;
+pub mod principals;
 pub mod row;
+pub mod wire;
 
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
-use tiberius::ToSql;
-
 use self::connect::TdsClient;
-use self::row::SqlParam;
-use crate::change::Change;
+use self::wire::{query_error, Tds, Wire};
+use crate::change::{Change, ChangeKind};
 use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, PrincipalQueries, Reader};
-use crate::engine::sql::{self, Flavor, Sql};
-use crate::engine::{journaled, rendered, Engine, Error, Lock, Statement};
+use crate::engine::sql::{self, Flavor, Select, Sql};
+use crate::engine::{journaled, Engine, Error, Lock, Param, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
-use crate::state::observed::{Catalog, Observed, Target};
-use crate::state::observed::{TableInfo, TableRef};
+use crate::state::observed::{Catalog, Observed, TableInfo, Target};
 use crate::state::Value;
 
 /// SQL Server's catalog: `INFORMATION_SCHEMA` and `sys` views, every schema of the database.
@@ -45,16 +46,44 @@ const FRONT_ENDS: &str = include_str!("queries/front_ends.sql");
 const LOCK: &str = include_str!("queries/lock.sql");
 const LOCK_HOLDER: &str = include_str!("queries/lock_holder.sql");
 
+/// The statements of a change on SQL Server: its own (dropping restored users), or those every
+/// engine writes.
+///
+/// # Errors
+/// Those of [`sql::statements`].
+pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, sql::Error> {
+    if let ChangeKind::DropPrincipals {
+        principals,
+        new_owner,
+    } = &change.kind
+    {
+        return Ok(principals::drop_principals(principals, new_owner)
+            .into_iter()
+            .map(|sql| Statement {
+                sql,
+                params: vec![],
+                source: change.id.clone(),
+            })
+            .collect());
+    }
+    sql::statements(change, catalog, Flavor::SqlServer)
+}
+
 /// A connected SQL Server (or embedded engine).
 pub struct SqlServer {
-    client: TdsClient,
-    /// How binary values are sent (the embedded engine drops binary parameters).
-    binary: sql::BinaryValues,
+    tds: Tds,
     /// How long `lock` and `begin` wait for another apply.
     lock_timeout: Duration,
     /// Keeps the embedded engine alive as long as the connection.
     #[cfg(feature = "embedded")]
     _embedded: Option<crate::engine::embedded::EmbeddedServer>,
+}
+
+fn text_of(v: Value) -> String {
+    match v {
+        Value::Text(t) => t,
+        other => other.to_string(),
+    }
 }
 
 impl SqlServer {
@@ -63,11 +92,10 @@ impl SqlServer {
     /// # Errors
     /// An unreadable string, or a server that cannot be reached.
     pub async fn connect(ado: &str) -> Result<SqlServer, Error> {
-        let mut client = connect::connect(connect::config(ado)?).await?;
+        let client = connect::connect(connect::config(ado)?).await?;
         Ok(SqlServer {
-            binary: binary_values(&mut client).await?,
+            tds: Tds::open(client).await?,
             lock_timeout: Duration::from_secs(30),
-            client,
             #[cfg(feature = "embedded")]
             _embedded: None,
         })
@@ -80,55 +108,62 @@ impl SqlServer {
     #[cfg(feature = "embedded")]
     pub async fn embedded(script: &std::path::Path) -> Result<SqlServer, Error> {
         let server = crate::engine::embedded::EmbeddedServer::start(script).await?;
-        let mut client = connect::connect(server.config()).await?;
+        let client: TdsClient = connect::connect(server.config()).await?;
         Ok(SqlServer {
-            binary: binary_values(&mut client).await?,
+            tds: Tds::open(client).await?,
             lock_timeout: Duration::from_secs(30),
-            client,
             _embedded: Some(server),
         })
     }
 
+    /// How values travel on this connection.
+    #[must_use]
+    pub fn wire(&self) -> Wire {
+        self.tds.wire
+    }
+
     /// The names in the platform's front-end list, if it has one (table checked in the catalog).
     async fn front_ends(&mut self) -> Result<Vec<String>, Error> {
-        let context = "reading the front-end list";
         let tables = self
-            .client
-            .query(FRONT_ENDS, &[])
-            .await
-            .map_err(|e| query_error(context, e))?
-            .into_first_result()
-            .await
-            .map_err(|e| query_error(context, e))?;
+            .tds
+            .rows(
+                &Sql {
+                    text: FRONT_ENDS.into(),
+                    params: vec![],
+                },
+                "reading the front-end list",
+            )
+            .await?;
         let Some(table) = tables.into_iter().next().map(|r| {
-            let cells: Vec<String> = r
-                .into_iter()
-                .map(|c| match row::value(c) {
-                    crate::state::Value::Text(t) => t,
-                    other => other.to_string(),
-                })
-                .collect();
-            TableRef {
-                schema: cells.first().cloned().unwrap_or_default(),
-                name: cells.get(1).cloned().unwrap_or_default(),
+            let mut cells = r.into_iter().map(text_of);
+            crate::state::observed::TableRef {
+                schema: cells.next().unwrap_or_default(),
+                name: cells.next().unwrap_or_default(),
             }
         }) else {
             return Ok(Vec::new());
         };
+        // Host names are short: read as bounded text whatever the column's declared type.
         let sql = format!(
-            "SELECT [NAME] FROM {}",
+            "SELECT CAST([NAME] AS NVARCHAR(4000)) FROM {}",
             QuotedIdent::table(&table, QuoteStyle::Brackets)
         );
-        let rows = match self.client.query(sql, &[]).await {
-            Ok(stream) => stream.into_first_result().await,
-            Err(e) => Err(e),
-        };
+        let rows = self
+            .tds
+            .rows(
+                &Sql {
+                    text: sql,
+                    params: vec![],
+                },
+                "reading the front-end list",
+            )
+            .await;
         // A front-end list without a NAME column is not the platform's: nothing to compare.
         Ok(rows
             .map(|rows| {
                 rows.into_iter()
-                    .filter_map(|r| match r.into_iter().next().map(row::value) {
-                        Some(crate::state::Value::Text(t)) => Some(t),
+                    .filter_map(|r| match r.into_iter().next() {
+                        Some(Value::Text(t)) => Some(t),
                         _ => None,
                     })
                     .collect()
@@ -138,21 +173,12 @@ impl SqlServer {
 
     /// Who holds the apply lock, where the server can say.
     async fn lock_holder(&mut self) -> Option<String> {
-        let row = self
-            .client
-            .query(LOCK_HOLDER, &[])
-            .await
-            .ok()?
-            .into_row()
-            .await
-            .ok()??;
-        let values: Vec<String> = row
-            .into_iter()
-            .map(|c| match row::value(c) {
-                crate::state::Value::Text(t) => t,
-                other => other.to_string(),
-            })
-            .collect();
+        let sql = Sql {
+            text: LOCK_HOLDER.into(),
+            params: vec![],
+        };
+        let row = self.tds.rows(&sql, "finding the lock holder").await.ok()?;
+        let values: Vec<String> = row.into_iter().next()?.into_iter().map(text_of).collect();
         match values.as_slice() {
             [login, host, program] => Some(format!("held by {login} from {host} ({program})")),
             _ => None,
@@ -160,7 +186,7 @@ impl SqlServer {
     }
 
     /// Write-locks `table` for the rest of the transaction with an update of no row.
-    async fn lock_table(&mut self, table: &TableInfo) -> Result<(), tiberius::error::Error> {
+    async fn lock_table(&mut self, table: &TableInfo) -> Result<(), Error> {
         let Some(column) = table.columns.first() else {
             return Ok(());
         };
@@ -169,32 +195,50 @@ impl SqlServer {
             "UPDATE {} SET {column} = {column} WHERE 1 = 0",
             QuotedIdent::table(&table.table, QuoteStyle::Brackets)
         );
-        self.client.execute(sql, &[]).await.map(drop)
+        self.tds
+            .execute(&sql, &[], "locking the tables to change")
+            .await
     }
 
     /// `SET LOCK_TIMEOUT`, a session setting, so sent as its own batch; the value is a number.
     #[allow(clippy::disallowed_methods)]
-    async fn set_lock_timeout(&mut self, ms: i32) -> Result<(), tiberius::error::Error> {
-        self.client
+    async fn set_lock_timeout(&mut self, ms: i32) -> Result<(), Error> {
+        let context = "setting the lock timeout";
+        self.tds
+            .client
             .simple_query(format!("SET LOCK_TIMEOUT {ms}"))
-            .await?
+            .await
+            .map_err(|e| query_error(context, e))?
             .into_results()
-            .await?;
+            .await
+            .map_err(|e| query_error(context, e))?;
         Ok(())
     }
 
-    /// Transaction control. The one place that sends a plain batch: the embedded engine only
-    /// accepts `BEGIN`/`COMMIT`/`ROLLBACK TRANSACTION` at the top level of a batch, and these
+    /// Transaction control. A plain batch: the embedded engine only accepts
+    /// `BEGIN`/`COMMIT`/`ROLLBACK TRANSACTION` at the top level of a batch, and these
     /// statements carry no values.
     #[allow(clippy::disallowed_methods)]
-    async fn control(&mut self, statement: &'static str) -> Result<(), tiberius::error::Error> {
-        self.client
+    async fn control(&mut self, statement: &'static str) -> Result<(), Error> {
+        self.tds
+            .client
             .simple_query(statement)
-            .await?
+            .await
+            .map_err(|e| query_error(statement, e))?
             .into_results()
-            .await?;
+            .await
+            .map_err(|e| query_error(statement, e))?;
         Ok(())
     }
+}
+
+/// Whether a lock failure says another transaction holds the lock (rather than any error).
+fn lock_conflict(e: &Error) -> bool {
+    let text = match e {
+        Error::Query { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    text.contains("lock timeout") || text.contains("lock conflict")
 }
 
 impl Engine for SqlServer {
@@ -206,19 +250,19 @@ impl Engine for SqlServer {
     }
 
     async fn identify(&mut self) -> Result<Target, Error> {
-        let row = self
-            .client
-            .query(IDENTIFY, &[])
-            .await
-            .map_err(|e| query_error("identifying the server", e))?
-            .into_row()
-            .await
-            .map_err(|e| query_error("identifying the server", e))?;
-        let values: Vec<_> = row
-            .map(|r| r.into_iter().map(row::value).collect())
+        let sql = Sql {
+            text: IDENTIFY.into(),
+            params: vec![],
+        };
+        let values: Vec<Value> = self
+            .tds
+            .rows(&sql, "identifying the server")
+            .await?
+            .into_iter()
+            .next()
             .unwrap_or_default();
         let text = |i: usize| match values.get(i) {
-            Some(crate::state::Value::Text(t)) => t.clone(),
+            Some(Value::Text(t)) => t.clone(),
             _ => String::new(),
         };
         Ok(Target {
@@ -229,50 +273,50 @@ impl Engine for SqlServer {
     }
 
     async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
-        inspect::resolve(&mut self.client, &CATALOG, desired).await
+        inspect::resolve(&mut self.tds, &CATALOG, desired).await
     }
 
     async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
         let target = self.identify().await?;
-        inspect::inspect(&mut self.client, &CATALOG, target, desired).await
+        inspect::inspect(&mut self.tds, &CATALOG, target, desired).await
     }
 
     fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        rendered(
-            &change.id,
-            sql::statements(change, catalog, Flavor::SqlServer),
-        )
+        statements(change, catalog).map_err(|source| Error::Render {
+            change: change.id.clone(),
+            source,
+        })
     }
 
     async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
         self.lock_timeout = timeout;
-        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        let result = match self.client.query(LOCK, &[&ms]).await {
-            Ok(stream) => stream.into_row().await,
-            Err(e) => Err(e),
+        let ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::from(i32::MAX));
+        let params = [Param {
+            value: Value::Int(ms.min(i64::from(i32::MAX))),
+            secret: false,
+        }];
+        let sql = Sql {
+            text: LOCK.into(),
+            params: params.to_vec(),
         };
-        match result {
-            Ok(row) => {
-                let code = row.map(|r| r.into_iter().map(row::value).collect::<Vec<_>>());
-                match code.as_deref() {
-                    Some([crate::state::Value::Int(granted)]) if *granted >= 0 => {
-                        Ok(Lock::Application)
-                    }
-                    _ => Err(Error::Locked {
-                        holder: self.lock_holder().await,
-                    }),
-                }
-            }
+        match self.tds.rows(&sql, "taking the apply lock").await {
+            Ok(rows) => match rows.into_iter().next().as_deref() {
+                Some([Value::Int(granted)]) if *granted >= 0 => Ok(Lock::Application),
+                _ => Err(Error::Locked {
+                    holder: self.lock_holder().await,
+                }),
+            },
             // No application locks here (the embedded engine): lock the tables instead.
-            Err(e) if e.to_string().contains("sp_getapplock") => Ok(Lock::Tables),
-            Err(e) => Err(query_error("taking the apply lock", e)),
+            Err(Error::Query { source, .. }) if source.to_string().contains("sp_getapplock") => {
+                Ok(Lock::Tables)
+            }
+            Err(e) => Err(e),
         }
     }
 
     async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<bool, Error> {
-        let begin = |e| query_error("starting the transaction", e);
         if *lock == Lock::Application {
-            self.control("BEGIN TRANSACTION").await.map_err(begin)?;
+            self.control("BEGIN TRANSACTION").await?;
             return Ok(false);
         }
         // The embedded engine reads a snapshot taken at BEGIN: a transaction that waited for
@@ -284,18 +328,15 @@ impl Engine for SqlServer {
         let deadline = std::time::Instant::now() + self.lock_timeout;
         let mut waited = false;
         let mut seen_free = false;
-        self.set_lock_timeout(0)
-            .await
-            .map_err(|e| query_error("setting the lock timeout", e))?;
+        self.set_lock_timeout(0).await?;
         loop {
-            self.control("BEGIN TRANSACTION").await.map_err(begin)?;
+            self.control("BEGIN TRANSACTION").await?;
             let mut blocked = None;
             for table in tables {
                 if let Err(e) = self.lock_table(table).await {
-                    let text = e.to_string();
-                    if !text.contains("lock timeout") && !text.contains("lock conflict") {
+                    if !lock_conflict(&e) {
                         let _ = self.control("ROLLBACK TRANSACTION").await;
-                        return Err(query_error("locking the tables to change", e));
+                        return Err(e);
                     }
                     blocked = Some(table.table.clone());
                     break;
@@ -325,126 +366,54 @@ impl Engine for SqlServer {
         &mut self,
         change: &Change,
         catalog: &Catalog,
-        sink: &mut dyn FnMut(Vec<crate::state::Value>) -> std::io::Result<()>,
+        sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let sql = rendered(
-            &change.id,
-            sql::capture_query(change, catalog, Flavor::SqlServer),
-        )?;
-        let Some(sql) = sql else {
+        let select = sql::capture_query(change, catalog, Flavor::SqlServer).map_err(|source| {
+            Error::Render {
+                change: change.id.clone(),
+                source,
+            }
+        })?;
+        let Some(select) = select else {
             return Ok(0);
         };
         let context = format!("journaling the rows of change {}", change.id);
         let mut each = journaled(sink, &context);
-        let count = self
-            .client
-            .stream(&sql, &context, &mut each, &|| false)
-            .await;
-        count
+        self.tds.stream(&select, &context, &mut each).await
+    }
+
+    async fn read(
+        &mut self,
+        select: &Select,
+        context: &str,
+        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
+    ) -> Result<u64, Error> {
+        self.tds.stream(select, context, each).await
     }
 
     async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
-        let params: Vec<SqlParam<'_>> = statement
-            .params
-            .iter()
-            .map(|p| SqlParam(&p.value))
-            .collect();
-        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        self.client
-            .execute(statement.sql.as_str(), &refs)
+        let context = format!("change {}", statement.source);
+        self.tds
+            .execute(&statement.sql, &statement.params, &context)
             .await
-            .map(drop)
-            .map_err(|e| query_error(&format!("change {}", statement.source), e))
     }
 
     async fn commit(&mut self) -> Result<(), Error> {
-        self.control("COMMIT TRANSACTION")
-            .await
-            .map_err(|e| query_error("committing", e))
+        self.control("COMMIT TRANSACTION").await
     }
 
     async fn rollback(&mut self) -> Result<(), Error> {
-        self.control("ROLLBACK TRANSACTION")
-            .await
-            .map_err(|e| query_error("rolling back", e))
+        self.control("ROLLBACK TRANSACTION").await
     }
 
     fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        rendered(
-            &step.change,
-            sql::restore_statements(step, self.binary, Flavor::SqlServer),
-        )
-    }
-}
-
-impl Reader for TdsClient {
-    async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
-        let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
-        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let stream = self
-            .query(&sql.text, &refs)
-            .await
-            .map_err(|e| query_error(context, e))?;
-        let rows = stream
-            .into_first_result()
-            .await
-            .map_err(|e| query_error(context, e))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| r.into_iter().map(row::value).collect())
-            .collect())
+        sql::restore_statements(step, Flavor::SqlServer).map_err(|source| Error::Render {
+            change: step.change.clone(),
+            source,
+        })
     }
 
-    async fn stream(
-        &mut self,
-        sql: &Sql,
-        context: &str,
-        each: &mut dyn FnMut(Option<Vec<String>>, Vec<Value>) -> Result<(), Error>,
-        names_wanted: &dyn Fn() -> bool,
-    ) -> Result<u64, Error> {
-        let params: Vec<SqlParam<'_>> = sql.params.iter().map(|p| SqlParam(&p.value)).collect();
-        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let mut stream = self
-            .query(&sql.text, &refs)
-            .await
-            .map_err(|e| query_error(context, e))?
-            .into_row_stream();
-        let mut count = 0;
-        while let Some(r) = stream
-            .try_next()
-            .await
-            .map_err(|e| query_error(context, e))?
-        {
-            count += 1;
-            let names =
-                names_wanted().then(|| r.columns().iter().map(|c| c.name().to_string()).collect());
-            each(names, r.into_iter().map(row::value).collect())?;
-        }
-        Ok(count)
-    }
-}
-
-/// The embedded engine names itself in `@@VERSION`; it stores binary parameters as NULL.
-async fn binary_values(client: &mut TdsClient) -> Result<sql::BinaryValues, Error> {
-    let version = client
-        .query("SELECT @@VERSION", &[])
-        .await
-        .map_err(|e| query_error("reading the server version", e))?
-        .into_row()
-        .await
-        .map_err(|e| query_error("reading the server version", e))?
-        .and_then(|r| r.get::<&str, _>(0).map(str::to_string))
-        .unwrap_or_default();
-    Ok(if version.contains("iridium") {
-        sql::BinaryValues::HexLiterals
-    } else {
-        sql::BinaryValues::Parameters
-    })
-}
-
-fn query_error(context: &str, e: tiberius::error::Error) -> Error {
-    Error::Query {
-        context: context.to_string(),
-        source: Box::new(e),
+    fn flavor(&self) -> Flavor {
+        Flavor::SqlServer
     }
 }

@@ -37,11 +37,14 @@ pub fn value(cell: ColumnData<'static>) -> Value {
         ColumnData::String(v) => v.map_or(Value::Null, |s| Value::Text(s.into_owned())),
         ColumnData::Guid(v) => v.map_or(Value::Null, |g| Value::Text(g.to_string().to_uppercase())),
         ColumnData::Binary(v) => v.map_or(Value::Null, |b| Value::Bytes(b.into_owned())),
-        ColumnData::Numeric(v) => v.map_or(Value::Null, |n| Value::Text(n.to_string())),
+        ColumnData::Numeric(v) => {
+            v.map_or(Value::Null, |n| Value::Text(decimal(n.value(), n.scale())))
+        }
         ColumnData::Xml(v) => v.map_or(Value::Null, |x| Value::Text(x.as_ref().to_string())),
         ColumnData::DateTime(v) => v.map_or(Value::Null, |d| {
-            // 1/300 s ticks since midnight.
-            let ms = u64::from(d.seconds_fragments()) * 10 / 3;
+            // 1/300 s ticks since midnight, rounded to the millisecond SQL Server shows (.003,
+            // .007): written back, it rounds to the same tick.
+            let ms = (u64::from(d.seconds_fragments()) * 10 + 1) / 3;
             Value::Text(timestamp(i64::from(d.days()), ms * 1_000_000))
         }),
         ColumnData::SmallDateTime(v) => v.map_or(Value::Null, |d| {
@@ -72,6 +75,20 @@ pub fn value(cell: ColumnData<'static>) -> Value {
             ))
         }),
     }
+}
+
+/// A decimal's exact text: `value` scaled down by `scale` digits. (tiberius's own rendering
+/// drops the sign of the fraction of negative numbers: `-1.5` comes out as `-1.-5`.)
+fn decimal(value: i128, scale: u8) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let scale = usize::from(scale);
+    let sign = if value < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{sign}{int}.{frac}")
 }
 
 /// Days from 0001-01-01 (TDS date epoch) to 1900-01-01 (TDS datetime epoch).
@@ -137,6 +154,60 @@ mod tests {
         assert_eq!(
             value(ColumnData::Binary(Some(Cow::Owned(vec![0, 255, 10])))),
             Value::Bytes(vec![0, 255, 10])
+        );
+    }
+
+    /// Decimals keep every digit and their sign, DECIMAL(37,8) included.
+    #[test]
+    fn decimals_are_exact() {
+        let n = |v: i128, s: u8| {
+            value(ColumnData::Numeric(Some(
+                tiberius::numeric::Numeric::new_with_scale(v, s),
+            )))
+        };
+        assert_eq!(
+            n(-1_234_567_890_123_456_789_012_345_678_900_000_001, 8),
+            Value::Text("-12345678901234567890123456789.00000001".into())
+        );
+        assert_eq!(n(1, 8), Value::Text("0.00000001".into()));
+        assert_eq!(n(-5, 1), Value::Text("-0.5".into()));
+        assert_eq!(n(125_000, 2), Value::Text("1250.00".into()));
+        assert_eq!(n(-7, 0), Value::Text("-7".into()));
+    }
+
+    /// DATETIME ticks (1/300 s) become the milliseconds SQL Server shows.
+    #[test]
+    fn datetime_milliseconds() {
+        let at = |fragments: u32| {
+            value(ColumnData::DateTime(Some(tiberius::time::DateTime::new(
+                0, fragments,
+            ))))
+        };
+        assert_eq!(at(299), Value::Text("1900-01-01T00:00:00.997".into()));
+        assert_eq!(at(1), Value::Text("1900-01-01T00:00:00.003".into()));
+        assert_eq!(at(2), Value::Text("1900-01-01T00:00:00.007".into()));
+        assert_eq!(at(300 * 59), Value::Text("1900-01-01T00:00:59".into()));
+    }
+
+    /// SQL Server's long values (PLP on the wire, whole in tiberius) convert whole, and bind
+    /// whole: 100,000 characters and a binary value of 1 MiB.
+    #[test]
+    fn long_values_convert_whole() {
+        let text: String = "ab'😀".repeat(25_000);
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+        assert_eq!(
+            value(ColumnData::String(Some(Cow::Owned(text.clone())))),
+            Value::Text(text.clone())
+        );
+        assert_eq!(
+            value(ColumnData::Binary(Some(Cow::Owned(bytes.clone())))),
+            Value::Bytes(bytes.clone())
+        );
+        let as_text = Value::Text(text.clone());
+        assert!(matches!(SqlParam(&as_text).to_sql(), ColumnData::String(Some(s)) if s == text));
+        let as_bytes = Value::Bytes(bytes.clone());
+        assert!(
+            matches!(SqlParam(&as_bytes).to_sql(), ColumnData::Binary(Some(b)) if *b == bytes[..])
         );
     }
 }

@@ -1,0 +1,301 @@
+//! Reading the catalog: the tables the spec names, their columns (with types and whether their
+//! values are long), identity columns, primary keys and foreign keys, each read once per plan
+//! for every table named.
+
+use super::{text, Reader};
+use crate::engine::sql::{Flavor, Sql};
+use crate::engine::{Error, Param};
+use crate::state::desired::TableName;
+use crate::state::observed::{Catalog, ColumnInfo, ForeignKey, ResolvedTable, TableInfo, TableRef};
+use crate::state::Value;
+
+/// An engine's catalog queries. `/*owner*/` stands for the schema the platform lives in
+/// (Oracle) and `/*names*/` for the upper-cased table names the spec uses; both become
+/// parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogQueries {
+    /// How parameters are written.
+    pub flavor: Flavor,
+    /// The schema holding the platform's tables, when the engine needs it named.
+    pub owner: Option<String>,
+    /// Schema and name of the base tables named.
+    pub tables: &'static str,
+    /// Schema, table, column, type, nullability (`YES`/`Y`), maximum length (`-1` for
+    /// `(MAX)`), in ordinal order.
+    pub columns: &'static str,
+    /// Schema, table, column of identity columns.
+    pub identity_columns: &'static str,
+    /// Schema, table, column of primary keys, in key order.
+    pub primary_keys: &'static str,
+    /// Name, from schema, from table, to schema, to table of foreign keys.
+    pub foreign_keys: &'static str,
+    /// The principal queries (SQL Server's restored database users).
+    pub principals: Option<super::PrincipalQueries>,
+    /// Grantee, owner, object, privilege of the object privileges `/*grantees*/` hold on
+    /// objects of `/*owners*/` (Oracle).
+    pub grants: Option<&'static str>,
+}
+
+/// What the catalog queries returned.
+#[derive(Debug, Default)]
+pub(super) struct CatalogRows {
+    pub(super) tables: Vec<TableRef>,
+    pub(super) columns: Vec<(TableRef, ColumnInfo)>,
+    pub(super) primary_keys: Vec<(TableRef, String)>,
+    pub(super) foreign_keys: Vec<ForeignKey>,
+}
+
+/// A catalog query with each `/*owner*/` bound to the owner and each `/*names*/` to the
+/// upper-cased names, parameters numbered in the order they appear.
+pub(super) fn with_names(text: &str, flavor: Flavor, owner: Option<&str>, names: &[String]) -> Sql {
+    let mut out = String::with_capacity(text.len());
+    let mut params = Vec::new();
+    let bind = |value: String, params: &mut Vec<Param>| {
+        params.push(Param {
+            value: Value::Text(value),
+            secret: false,
+        });
+        flavor.marker(params.len())
+    };
+    let mut rest = text;
+    loop {
+        let owner_at = rest.find("/*owner*/");
+        let names_at = rest.find("/*names*/");
+        let next = match (owner_at, names_at) {
+            (Some(o), Some(n)) => Some((o.min(n), o < n)),
+            (Some(o), None) => Some((o, true)),
+            (None, Some(n)) => Some((n, false)),
+            (None, None) => None,
+        };
+        let Some((at, is_owner)) = next else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..at]);
+        if is_owner {
+            out.push_str(&bind(owner.unwrap_or_default().to_uppercase(), &mut params));
+        } else {
+            let markers: Vec<String> = names
+                .iter()
+                .map(|n| bind(n.to_uppercase(), &mut params))
+                .collect();
+            out.push_str(&markers.join(", "));
+        }
+        let placeholder = if is_owner { "/*owner*/" } else { "/*names*/" };
+        rest = &rest[at + placeholder.len()..];
+    }
+    Sql { text: out, params }
+}
+
+/// Whether a column's values have no declared bound: SQL Server reports `(MAX)` as a maximum
+/// length of -1 (the embedded engine as 65,535, more than any bounded SQL Server type takes);
+/// the deprecated `text`, `ntext` and `image` and Oracle's LOBs are long by type.
+fn long(data_type: &str, max_length: Option<&Value>) -> bool {
+    let by_type = matches!(
+        data_type,
+        "text" | "ntext" | "image" | "xml" | "clob" | "nclob" | "blob" | "long" | "long raw"
+    );
+    let by_length = match max_length {
+        Some(Value::Int(n)) => *n == -1 || *n > 8_000,
+        _ => false,
+    };
+    by_type || by_length
+}
+
+pub(super) async fn read<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    names: &[TableName],
+) -> Result<CatalogRows, Error> {
+    if names.is_empty() {
+        return Ok(CatalogRows::default());
+    }
+    let names: Vec<String> = names.iter().map(|n| n.name.clone()).collect();
+    let run = |text: &str| with_names(text, queries.flavor, queries.owner.as_deref(), &names);
+    let mut out = CatalogRows::default();
+    for row in client
+        .rows(&run(queries.tables), "reading the table catalog")
+        .await?
+    {
+        out.tables.push(table_ref(&row, 0));
+    }
+    for row in client
+        .rows(&run(queries.columns), "reading the column catalog")
+        .await?
+    {
+        let data_type = text(&row, 3).to_lowercase();
+        out.columns.push((
+            table_ref(&row, 0),
+            ColumnInfo {
+                name: text(&row, 2),
+                long: long(&data_type, row.get(5)),
+                data_type,
+                nullable: matches!(text(&row, 4).to_ascii_uppercase().as_str(), "YES" | "Y"),
+                identity: false,
+                widest: None,
+            },
+        ));
+    }
+    for row in client
+        .rows(&run(queries.identity_columns), "reading identity columns")
+        .await?
+    {
+        let table = table_ref(&row, 0);
+        let name = text(&row, 2);
+        if let Some((_, column)) = out
+            .columns
+            .iter_mut()
+            .find(|(t, c)| *t == table && c.name == name)
+        {
+            column.identity = true;
+        }
+    }
+    for row in client
+        .rows(&run(queries.primary_keys), "reading primary keys")
+        .await?
+    {
+        out.primary_keys.push((table_ref(&row, 0), text(&row, 2)));
+    }
+    for row in client
+        .rows(&run(queries.foreign_keys), "reading foreign keys")
+        .await?
+    {
+        out.foreign_keys.push(ForeignKey {
+            name: text(&row, 0),
+            from: table_ref(&row, 1),
+            to: table_ref(&row, 3),
+        });
+    }
+    Ok(out)
+}
+
+fn table_ref(row: &[Value], at: usize) -> TableRef {
+    TableRef {
+        schema: text(row, at),
+        name: text(row, at + 1),
+    }
+}
+
+/// Matches each requested name to one catalog table (case-insensitively, schema if given).
+pub(super) fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog {
+    let mut tables = Vec::new();
+    for name in names {
+        let candidates: Vec<&TableRef> = rows
+            .tables
+            .iter()
+            .filter(|t| t.name.eq_ignore_ascii_case(&name.name))
+            .filter(|t| {
+                name.schema
+                    .as_ref()
+                    .is_none_or(|s| t.schema.eq_ignore_ascii_case(s))
+            })
+            .collect();
+        if let [table] = candidates.as_slice() {
+            let table = (*table).clone();
+            let columns = rows
+                .columns
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, c)| c.clone())
+                .collect();
+            let primary_key = rows
+                .primary_keys
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, c)| c.clone())
+                .collect();
+            tables.push(ResolvedTable {
+                requested: name.clone(),
+                info: TableInfo {
+                    table,
+                    columns,
+                    primary_key,
+                },
+            });
+        }
+    }
+    Catalog {
+        tables,
+        subselects: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The owner and each list of names become parameters in order of appearance, a list
+    /// used twice gets markers of its own each time (Oracle binds occurrences), and names are
+    /// upper-cased.
+    #[test]
+    fn catalog_query_binding() {
+        let sql = with_names(
+            "WHERE f.OWNER = /*owner*/ AND (f.T IN (/*names*/) OR p.T IN (/*names*/))",
+            Flavor::Oracle,
+            Some("osadmin_pp"),
+            &["ossys_server".to_string(), "Ossys_Parameter".to_string()],
+        );
+        assert_eq!(
+            sql.text,
+            "WHERE f.OWNER = :p1 AND (f.T IN (:p2, :p3) OR p.T IN (:p4, :p5))"
+        );
+        let values: Vec<String> = sql.params.iter().map(|p| p.value.to_string()).collect();
+        assert_eq!(
+            values,
+            [
+                "\"OSADMIN_PP\"",
+                "\"OSSYS_SERVER\"",
+                "\"OSSYS_PARAMETER\"",
+                "\"OSSYS_SERVER\"",
+                "\"OSSYS_PARAMETER\""
+            ]
+        );
+        let sqlserver = with_names("IN (/*names*/)", Flavor::SqlServer, None, &["a".into()]);
+        assert_eq!(sqlserver.text, "IN (@P1)");
+    }
+
+    fn t(schema: &str, name: &str) -> TableRef {
+        TableRef {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Names resolve case-insensitively; an ambiguous or missing name stays unresolved.
+    #[test]
+    fn resolution() {
+        let rows = CatalogRows {
+            tables: vec![t("dbo", "OSSYS_SERVER"), t("dbo", "X"), t("app", "X")],
+            columns: vec![(
+                t("dbo", "OSSYS_SERVER"),
+                ColumnInfo::new("NAME", "nvarchar", false),
+            )],
+            primary_keys: vec![],
+            foreign_keys: vec![],
+        };
+        let name = |s: &str| TableName::try_from(s.to_string()).unwrap();
+        let catalog = resolve_names(
+            &[name("ossys_server"), name("x"), name("app.x"), name("nope")],
+            &rows,
+        );
+        assert_eq!(catalog.get(&name("ossys_server")).unwrap().columns.len(), 1);
+        assert!(
+            catalog.get(&name("x")).is_none(),
+            "ambiguous without a schema"
+        );
+        assert_eq!(catalog.get(&name("app.x")).unwrap().table, t("app", "X"));
+        assert!(catalog.get(&name("nope")).is_none());
+    }
+
+    /// (MAX) is -1 on SQL Server and 65,535 on the embedded engine; LOBs are long by type.
+    #[test]
+    fn long_columns() {
+        assert!(long("nvarchar", Some(&Value::Int(-1))));
+        assert!(long("varbinary", Some(&Value::Int(65_535))));
+        assert!(!long("nvarchar", Some(&Value::Int(4_000))));
+        assert!(!long("varchar", Some(&Value::Int(8_000))));
+        assert!(!long("int", None));
+        assert!(long("clob", None));
+        assert!(long("ntext", Some(&Value::Int(1_073_741_823))));
+    }
+}

@@ -1,0 +1,260 @@
+//! Inspection, for every engine: a few catalog queries for every table the spec names, then one
+//! query per resource that streams its drifted rows (counted, the first few kept). Reads only.
+//!
+//! An engine provides a [`Reader`] (run a query, return or stream rows) and its
+//! [`CatalogQueries`]; everything else here is the same on SQL Server and Oracle.
+
+mod catalog;
+mod drift;
+mod principals;
+
+pub(crate) use catalog::CatalogQueries;
+pub(crate) use principals::PrincipalQueries;
+
+use crate::engine::sql::{self, Select, Sql};
+use crate::engine::{CatalogProblem, Error};
+use crate::state::desired::{
+    filter_tables, subselects, Describe, Desired, ResolvedTargets, Resource, ResourceKind,
+    TableName, TableTarget,
+};
+use crate::state::observed::{Catalog, Observed, ResolvedSubselect, Target};
+use crate::state::Value;
+
+/// A row callback: every value of the row, whole.
+pub(crate) type RowSink<'a> = dyn FnMut(Vec<Value>) -> Result<(), Error> + 'a;
+
+/// A custom check's row callback: the result's column names and the row's values.
+pub(crate) type CheckSink<'a> = dyn FnMut(&[String], Vec<Value>) -> Result<(), Error> + 'a;
+
+/// What inspection needs of a connection.
+pub(crate) trait Reader {
+    /// Every row of a catalog query (small results of short values).
+    async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error>;
+
+    /// Streams the rows of a query over table rows to `each`, every value whole whatever its
+    /// shape; returns how many rows there were. An error from `each` stops the stream.
+    async fn stream(
+        &mut self,
+        query: &Select,
+        context: &str,
+        each: &mut RowSink<'_>,
+    ) -> Result<u64, Error>;
+
+    /// Streams the rows of a custom check, as the spec writes it, with their column names.
+    async fn check(
+        &mut self,
+        sql: &Sql,
+        context: &str,
+        each: &mut CheckSink<'_>,
+    ) -> Result<u64, Error>;
+
+    /// Records in `catalog` what the engine needs to know of long values before reading them
+    /// (the embedded engine reads them in pieces, and sizes them first). Most engines need
+    /// nothing.
+    async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
+        let _ = catalog;
+        Ok(())
+    }
+}
+
+/// Inspects every resource of `desired`.
+pub(crate) async fn inspect<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    target: Target,
+    desired: &Desired,
+) -> Result<Observed, Error> {
+    let names = referenced_tables(desired);
+    let rows = catalog::read(client, queries, &names).await?;
+    let mut catalog = catalog::resolve_names(&names, &rows);
+    client.measure(&mut catalog).await?;
+    resolve_subselects(client, queries, desired, &mut catalog).await?;
+    let work = drift::prepare(desired, &catalog, &rows.foreign_keys, queries.flavor)?;
+    let mut resources = Vec::with_capacity(work.len());
+    for (resource, job) in desired.resources.iter().zip(work) {
+        resources.push(drift::run(client, queries, resource, job).await?);
+    }
+    let foreign_keys = rows
+        .foreign_keys
+        .into_iter()
+        .filter(|fk| {
+            let known = |t: &crate::state::observed::TableRef| {
+                catalog.tables.iter().any(|r| r.info.table == *t)
+            };
+            known(&fk.from) && known(&fk.to)
+        })
+        .collect();
+    Ok(Observed {
+        target,
+        catalog,
+        resources,
+        foreign_keys,
+    })
+}
+
+/// Most values an `in_select` subquery may return and still be sent as a list of parameters
+/// (SQL Server takes at most 2,100 per request).
+const SUBSELECT_VALUES_MAX: usize = 1_000;
+
+/// Reads the values of every `in_select` subquery once (one query each, whatever the number
+/// of rows they filter), innermost first so that an outer one uses the inner one's list.
+/// A subquery whose tables are missing is left for `prepare` to report.
+async fn resolve_subselects<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    desired: &Desired,
+    catalog: &mut Catalog,
+) -> Result<(), Error> {
+    for sub in subselects(desired) {
+        let Ok(select) = sql::subselect_query(sub, catalog, queries.flavor) else {
+            continue;
+        };
+        let context = format!("reading the values of {}.{}", sub.table, sub.column);
+        let mut values = Vec::new();
+        let mut too_many = false;
+        client
+            .stream(&select, &context, &mut |row| {
+                if let Some(v) = row.into_iter().next().filter(|v| !v.is_null()) {
+                    too_many = values.len() >= SUBSELECT_VALUES_MAX;
+                    if !too_many {
+                        values.push(v);
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        if !too_many {
+            catalog.subselects.push(ResolvedSubselect {
+                subselect: sub.clone(),
+                values,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Resolves every metamodel target (`table: {tables_from: ...}`) to the tables it names, and
+/// expands the desired state: one catalog read for the metamodel tables, then one query per
+/// such resource.
+pub(crate) async fn resolve<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    desired: &Desired,
+) -> Result<Desired, Error> {
+    let targets: Vec<(&Resource, &crate::state::desired::TablesFrom)> = desired
+        .resources
+        .iter()
+        .filter_map(|r| match r.kind.target()? {
+            TableTarget::Metamodel { tables_from } => Some((r, tables_from)),
+            TableTarget::Name(_) => None,
+        })
+        .collect();
+    if targets.is_empty() {
+        return Ok(desired.clone());
+    }
+    let mut names: Vec<TableName> = Vec::new();
+    for (_, from) in &targets {
+        let mut add = |n: &TableName| {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        };
+        add(&from.table);
+        filter_tables(&from.filter).into_iter().for_each(&mut add);
+        for d in from.describe.values() {
+            if let Describe::Lookup { lookup } = d {
+                add(&lookup.table);
+            }
+        }
+    }
+    let mut catalog =
+        catalog::resolve_names(&names, &catalog::read(client, queries, &names).await?);
+    client.measure(&mut catalog).await?;
+    let mut problems = Vec::new();
+    let mut work = Vec::new();
+    for (r, from) in &targets {
+        match sql::metamodel_query(from, &catalog, queries.flavor) {
+            Ok(q) => work.push((r, q)),
+            Err(source) => problems.push(CatalogProblem {
+                resource: r.id.clone(),
+                origin: r.table_origin.clone().unwrap_or_else(|| r.origin.clone()),
+                message: source.to_string(),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Catalog { problems });
+    }
+    let mut resolved = Vec::with_capacity(work.len());
+    for (r, (select, labels)) in work {
+        let context = format!("resolving the tables of resource {}", r.id);
+        let mut tables = Vec::new();
+        client
+            .stream(&select, &context, &mut |row| {
+                let mut cells = row.into_iter();
+                if let Some(Value::Text(table)) = cells.next() {
+                    let shown = labels
+                        .iter()
+                        .zip(cells)
+                        .map(|(label, v)| {
+                            let v = match v {
+                                Value::Text(t) => t,
+                                other => other.to_string(),
+                            };
+                            (label.clone(), v)
+                        })
+                        .collect();
+                    tables.push((table.trim().to_string(), shown));
+                }
+                Ok(())
+            })
+            .await?;
+        resolved.push(ResolvedTargets {
+            resource: r.id.clone(),
+            tables,
+        });
+    }
+    Ok(desired.expand(&resolved))
+}
+
+/// Every table a resource reads or writes, once, in first-use order.
+fn referenced_tables(desired: &Desired) -> Vec<TableName> {
+    let mut names: Vec<TableName> = Vec::new();
+    let mut add = |n: &TableName| {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    };
+    for r in &desired.resources {
+        if let Some(table) = r.kind.table() {
+            add(table);
+        }
+        match &r.kind {
+            ResourceKind::RowsAbsent(k) => {
+                filter_tables(&k.filter).into_iter().for_each(&mut add);
+            }
+            ResourceKind::TableEmpty(_) => {}
+            ResourceKind::ColumnValues(k) => {
+                filter_tables(&k.filter).into_iter().for_each(&mut add);
+                for v in k.set.values() {
+                    if let Some(l) = v.lookup() {
+                        add(&l.table);
+                    }
+                }
+            }
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => {}
+        }
+    }
+    names
+}
+
+/// A catalog cell as text (`""` for NULL).
+pub(super) fn text(row: &[Value], i: usize) -> String {
+    match row.get(i) {
+        Some(Value::Text(t)) => t.clone(),
+        Some(other) if !other.is_null() => other.to_string(),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,201 @@
+//! Converting the spec's values for the catalog's column types, so that comparisons and writes
+//! are never left to implicit conversion; and which column types postclone can carry at all.
+
+use super::{Error, Flavor};
+use crate::state::observed::ColumnInfo;
+use crate::state::Value;
+
+/// Whether a column holds text (compared linguistically on Oracle).
+#[must_use]
+pub fn is_text(column: &ColumnInfo) -> bool {
+    matches!(
+        column.data_type.to_ascii_lowercase().as_str(),
+        "char"
+            | "varchar"
+            | "nchar"
+            | "nvarchar"
+            | "text"
+            | "ntext"
+            | "sysname"
+            | "varchar2"
+            | "nvarchar2"
+            | "clob"
+            | "nclob"
+    )
+}
+
+/// Whether postclone reads, journals and writes back values of this catalog type exactly.
+/// Tables it changes must hold only these: a column of another type is refused at plan time,
+/// naming it, rather than read wrongly (or, for some types, by a client library that aborts).
+#[must_use]
+pub fn supported(data_type: &str) -> bool {
+    matches!(
+        data_type.to_ascii_lowercase().as_str(),
+        // SQL Server
+        "bit" | "tinyint" | "smallint" | "int" | "bigint"
+            | "decimal" | "numeric" | "money" | "smallmoney" | "float" | "real"
+            | "char" | "varchar" | "nchar" | "nvarchar" | "text" | "ntext" | "sysname" | "xml"
+            | "binary" | "varbinary" | "image"
+            | "uniqueidentifier"
+            | "date" | "time" | "datetime" | "datetime2" | "smalldatetime" | "datetimeoffset"
+            // Oracle
+            | "number" | "integer" | "binary_double" | "binary_float"
+            | "varchar2" | "nvarchar2" | "clob" | "nclob" | "blob" | "raw" // Oracle's TIMESTAMP(n) [WITH [LOCAL] TIME ZONE]; SQL Server's bare `timestamp` is a
+                                                                           // rowversion, which cannot be written back.
+    ) || data_type.to_ascii_lowercase().starts_with("timestamp(")
+}
+
+/// [`coerce`], then Oracle's empty string: Oracle stores `''` as NULL, so an empty text is
+/// NULL in a nullable column and a single space (what the runbook writes) in a NOT NULL one.
+///
+/// # Errors
+/// Those of [`coerce`].
+pub fn coerce_for(value: &Value, column: &ColumnInfo, flavor: Flavor) -> Result<Value, Error> {
+    match (coerce(value, column)?, flavor) {
+        (Value::Text(t), Flavor::Oracle) if t.is_empty() => Ok(if column.nullable {
+            Value::Null
+        } else {
+            Value::Text(" ".into())
+        }),
+        (v, _) => Ok(v),
+    }
+}
+
+/// Converts a spec value for a column of the catalog's type.
+///
+/// # Errors
+/// A value that cannot be stored in the column.
+pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, Error> {
+    let wrong = |help: &'static str| Error::ValueDoesNotFit {
+        column: column.name.clone(),
+        data_type: column.data_type.clone(),
+        value: value.to_string(),
+        help,
+    };
+    if value.is_null() {
+        return if column.nullable {
+            Ok(Value::Null)
+        } else {
+            Err(wrong("the column is NOT NULL"))
+        };
+    }
+    let ty = column.data_type.to_ascii_lowercase();
+    match ty.as_str() {
+        "bit" => match value {
+            Value::Bool(b) => Ok(Value::Bool(*b)),
+            Value::Int(0) => Ok(Value::Bool(false)),
+            Value::Int(1) => Ok(Value::Bool(true)),
+            Value::Text(t) if t == "0" || t.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+            Value::Text(t) if t == "1" || t.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+            _ => Err(wrong("write 0, 1, true or false")),
+        },
+        "tinyint" | "smallint" | "int" | "bigint" | "integer" => match value {
+            Value::Int(i) => Ok(Value::Int(*i)),
+            Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
+            Value::Text(t) => t
+                .trim()
+                .parse()
+                .map(Value::Int)
+                .map_err(|_| wrong("write a whole number")),
+            _ => Err(wrong("write a whole number")),
+        },
+        // Oracle's NUMBER holds integers and decimals alike (and NUMBER(1) the flags).
+        "number" => match value {
+            Value::Int(_) | Value::Float(_) => Ok(value.clone()),
+            Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
+            Value::Text(t) => t
+                .trim()
+                .parse::<i64>()
+                .map(Value::Int)
+                .or_else(|_| t.trim().parse().map(Value::Float))
+                .map_err(|_| wrong("write a number")),
+            _ => Err(wrong("write a number")),
+        },
+        "decimal" | "numeric" | "money" | "smallmoney" | "float" | "real" | "binary_double"
+        | "binary_float" => match value {
+            Value::Int(_) | Value::Float(_) => Ok(value.clone()),
+            Value::Text(t) => t
+                .trim()
+                .parse()
+                .map(Value::Float)
+                .map_err(|_| wrong("write a number")),
+            _ => Err(wrong("write a number")),
+        },
+        "char" | "varchar" | "nchar" | "nvarchar" | "text" | "ntext" | "sysname" | "xml"
+        | "varchar2" | "nvarchar2" | "clob" | "nclob" => match value {
+            Value::Text(t) => Ok(Value::Text(t.clone())),
+            Value::Int(i) => Ok(Value::Text(i.to_string())),
+            Value::Float(x) => Ok(Value::Text(x.to_string())),
+            _ => Err(wrong("write the text in quotes, for example 'True'")),
+        },
+        _ => match value {
+            Value::Text(t) => Ok(Value::Text(t.clone())),
+            _ => Err(wrong("write the value as text in quotes")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, ty: &str, nullable: bool) -> ColumnInfo {
+        ColumnInfo::new(name, ty, nullable)
+    }
+
+    /// Literals are converted for the column type, and impossible ones are refused.
+    #[test]
+    fn coercion_by_column_type() {
+        assert_eq!(
+            coerce(&Value::Int(1), &col("B", "bit", false)),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            coerce(&Value::Text("7".into()), &col("I", "int", false)),
+            Ok(Value::Int(7))
+        );
+        assert_eq!(
+            coerce(&Value::Int(7), &col("S", "nvarchar", false)),
+            Ok(Value::Text("7".into()))
+        );
+        assert!(coerce(&Value::Bool(true), &col("S", "nvarchar", false)).is_err());
+        assert!(matches!(
+            coerce(&Value::Null, &col("S", "nvarchar", false)),
+            Err(Error::ValueDoesNotFit { help, .. }) if help.contains("NOT NULL")
+        ));
+        assert!(coerce(&Value::Int(2), &col("B", "bit", false)).is_err());
+    }
+
+    /// The types the platform uses are carried; exotic ones are refused by name.
+    #[test]
+    fn supported_types() {
+        for ty in [
+            "nvarchar",
+            "VARCHAR",
+            "varbinary",
+            "decimal",
+            "datetime",
+            "bit",
+            "tinyint",
+            "smallint",
+            "bigint",
+            "float",
+            "int",
+            "clob",
+            "blob",
+            "timestamp(6)",
+        ] {
+            assert!(supported(ty), "{ty}");
+        }
+        for ty in [
+            "sql_variant",
+            "geography",
+            "hierarchyid",
+            "timestamp",
+            "bfile",
+            "xmltype",
+        ] {
+            assert!(!supported(ty), "{ty}");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Why SQL could not be written for a resource or a change. Every variant names what the spec or
+//! the catalog got wrong; none holds a value read from the database.
+
+use crate::state::desired::ResourceId;
+use crate::state::observed::TableRef;
+
+/// A query or statement that cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A table the spec names is not in the catalog.
+    #[error("table {name} is not in the catalog")]
+    UnknownTable {
+        /// The name as the spec writes it.
+        name: String,
+    },
+    /// A column the spec names is not in its table.
+    #[error("column {column} is not in table {table}")]
+    UnknownColumn {
+        /// The table.
+        table: TableRef,
+        /// The name as the spec writes it.
+        column: String,
+    },
+    /// A value of the spec cannot be stored in its column.
+    #[error("column {column} ({data_type}) cannot hold {value}: {help}")]
+    ValueDoesNotFit {
+        /// The column.
+        column: String,
+        /// Its catalog type.
+        data_type: String,
+        /// The value, as the spec writes it.
+        value: String,
+        /// What to write instead.
+        help: &'static str,
+    },
+    /// A `lookup:` with an empty `match:`.
+    #[error("lookup in {table} matches no column")]
+    EmptyLookup {
+        /// The looked-up table.
+        table: String,
+    },
+    /// A table kind reached SQL without its table.
+    #[error("resource {resource} has no resolved table")]
+    NoTable {
+        /// The resource.
+        resource: ResourceId,
+    },
+    /// A kind that is read from the catalog views, not with a query of its own.
+    #[error("resource {resource} is inspected through the catalog views, not a row query")]
+    NoRowQuery {
+        /// The resource.
+        resource: ResourceId,
+    },
+    /// Modified rows of a table without a primary key cannot be found again.
+    #[error("{table} has no primary key: the modified rows cannot be found again to revert them")]
+    NoPrimaryKey {
+        /// The table.
+        table: TableRef,
+    },
+    /// A change one engine does and the other has no use for.
+    #[error("{what} is done on {engine} only")]
+    NotOnThisEngine {
+        /// What the change does.
+        what: &'static str,
+        /// The engine that does it.
+        engine: &'static str,
+    },
+    /// A privilege read from the catalog that is not in Oracle's list.
+    #[error("privilege {privilege:?} is not one postclone revokes")]
+    UnknownPrivilege {
+        /// As the catalog spells it.
+        privilege: String,
+    },
+}

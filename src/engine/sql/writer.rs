@@ -1,0 +1,414 @@
+//! `Writer`: builds SQL text while collecting its parameters and subquery aliases. Every
+//! identifier it writes comes from a catalog type; every value becomes a parameter.
+
+use super::coercion::{coerce_for, is_text};
+use super::{Error, Flavor, Selected, Shape, Sql, PARKED, T};
+use crate::engine::ident::QuotedIdent;
+use crate::engine::Param;
+use crate::state::desired::{ColumnValue, Condition, Lookup, Predicate, TableName};
+use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
+use crate::state::Value;
+
+/// The columns that identify a row in a plan: the primary key, then the filter's own columns.
+#[must_use]
+pub fn key_columns(table: &TableInfo, filter: &[Condition]) -> Vec<String> {
+    let mut keys: Vec<String> = table.primary_key.clone();
+    for c in filter {
+        if let Some(col) = table.column(&c.column) {
+            if !keys.iter().any(|k| k.eq_ignore_ascii_case(&col.name)) {
+                keys.push(col.name.clone());
+            }
+        }
+    }
+    keys
+}
+
+/// `t.[c]` for every column of the table, in the catalog's order, each with its shape.
+/// Row queries read whole rows so that a saved plan's fingerprint covers every value a change
+/// touches.
+pub(super) fn all_columns(table: &TableInfo, flavor: Flavor) -> Vec<Selected> {
+    table
+        .columns
+        .iter()
+        .map(|c| Selected::column(format!("{T}.{}", QuotedIdent::column(c, flavor.quote())), c))
+        .collect()
+}
+
+pub(super) fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// One column of an update: its desired value expression.
+pub(super) struct AssignmentSql {
+    pub(super) column: ColumnInfo,
+    pub(super) desired: String,
+    /// How the desired value is read back when it is computed by the query.
+    pub(super) shape: Shape,
+    /// The desired value, when it is a literal.
+    pub(super) literal: Option<Value>,
+}
+
+/// The pieces shared by the row query of `column_values` and its update statement.
+pub(super) struct UpdateParts {
+    pub(super) assignments: Vec<AssignmentSql>,
+    /// Filter conditions and lookup existence checks; all must hold.
+    pub(super) conditions: Vec<String>,
+    /// One "differs" test per assignment; any may hold.
+    pub(super) differs: Vec<String>,
+}
+
+impl UpdateParts {
+    pub(super) fn predicate(&self) -> String {
+        let mut all = self.conditions.clone();
+        all.push(format!("({})", self.differs.join(" OR ")));
+        all.join(" AND ")
+    }
+}
+
+/// Accumulates parameters and subquery aliases while text is built.
+pub(super) struct Writer<'a> {
+    pub(super) catalog: &'a Catalog,
+    pub(super) flavor: Flavor,
+    params: Vec<Param>,
+    aliases: usize,
+}
+
+impl<'a> Writer<'a> {
+    pub(super) fn new(catalog: &'a Catalog, flavor: Flavor) -> Self {
+        Writer {
+            catalog,
+            flavor,
+            params: Vec::new(),
+            aliases: 0,
+        }
+    }
+
+    pub(super) fn finish(self, text: String) -> Sql {
+        Sql {
+            text,
+            params: self.params,
+        }
+    }
+
+    pub(super) fn into_params(self) -> Vec<Param> {
+        self.params
+    }
+
+    pub(super) fn bind(&mut self, value: Value, secret: bool) -> String {
+        self.params.push(Param { value, secret });
+        self.flavor.marker(self.params.len())
+    }
+
+    fn alias(&mut self) -> String {
+        self.aliases += 1;
+        format!("s{}", self.aliases)
+    }
+
+    pub(super) fn column<'t>(table: &'t TableInfo, name: &str) -> Result<&'t ColumnInfo, Error> {
+        table.column(name).ok_or_else(|| Error::UnknownColumn {
+            table: table.table.clone(),
+            column: name.to_string(),
+        })
+    }
+
+    pub(super) fn col(
+        &self,
+        qualifier: Option<&str>,
+        table: &TableInfo,
+        name: &str,
+    ) -> Result<String, Error> {
+        let column = QuotedIdent::column(Self::column(table, name)?, self.flavor.quote());
+        Ok(match qualifier {
+            Some(q) => format!("{q}.{column}"),
+            None => column.to_string(),
+        })
+    }
+
+    pub(super) fn table(&self, name: &TableName) -> Result<&'a TableInfo, Error> {
+        self.catalog.get(name).ok_or_else(|| Error::UnknownTable {
+            name: name.to_string(),
+        })
+    }
+
+    pub(super) fn order_by(&self, table: &TableInfo, keys: &[String]) -> Result<String, Error> {
+        if keys.is_empty() {
+            return Ok(String::new());
+        }
+        let cols: Vec<String> = keys
+            .iter()
+            .map(|k| self.col(Some(T), table, k))
+            .collect::<Result<_, _>>()?;
+        Ok(format!(" ORDER BY {}", cols.join(", ")))
+    }
+
+    /// Each condition as SQL, against `table` under `qualifier`.
+    pub(super) fn filter(
+        &mut self,
+        qualifier: Option<&str>,
+        table: &TableInfo,
+        filter: &[Condition],
+    ) -> Result<Vec<String>, Error> {
+        filter
+            .iter()
+            .map(|c| self.condition(qualifier, table, c))
+            .collect()
+    }
+
+    /// The markers of a list of values compared with `info`, and whether a null was listed.
+    /// NULL never equals anything in SQL: a listed null is tested with IS NULL instead (and on
+    /// Oracle, so is '' in a nullable column).
+    fn list(
+        &mut self,
+        info: &ColumnInfo,
+        values: &[Value],
+        compared: &dyn Fn(&str) -> String,
+    ) -> Result<(Option<String>, bool), Error> {
+        let mut markers = Vec::with_capacity(values.len());
+        let mut null = false;
+        for v in values {
+            // A listed null needs no conversion (a NOT NULL column simply matches none).
+            let v = if v.is_null() {
+                Value::Null
+            } else {
+                coerce_for(v, info, self.flavor)?
+            };
+            if v.is_null() {
+                null = true;
+            } else {
+                markers.push(compared(&self.bind(v, false)));
+            }
+        }
+        Ok(((!markers.is_empty()).then(|| markers.join(", ")), null))
+    }
+
+    fn condition(
+        &mut self,
+        qualifier: Option<&str>,
+        table: &TableInfo,
+        c: &Condition,
+    ) -> Result<String, Error> {
+        let info = Self::column(table, &c.column)?.clone();
+        let text = is_text(&info);
+        let flavor = self.flavor;
+        let compared = move |expr: &str| {
+            if text {
+                flavor.compared(expr)
+            } else {
+                expr.to_string()
+            }
+        };
+        let bare = self.col(qualifier, table, &c.column)?;
+        let col = compared(&bare);
+        Ok(match &c.predicate {
+            Predicate::In(values) => match self.list(&info, values, &compared)? {
+                (Some(l), false) => format!("{col} IN ({l})"),
+                (Some(l), true) => format!("({col} IN ({l}) OR {bare} IS NULL)"),
+                (None, _) => format!("{bare} IS NULL"),
+            },
+            Predicate::NotIn(values) => match self.list(&info, values, &compared)?.0 {
+                Some(l) => format!("{col} NOT IN ({l})"),
+                None => format!("{bare} IS NOT NULL"),
+            },
+            Predicate::InSelect(sub) => {
+                if let Some(values) = self.catalog.subselect_values(sub) {
+                    // Values read from another column may not convert to this one's type: then
+                    // the subquery itself is the only faithful test.
+                    let bound = self.params.len();
+                    match self.list(&info, values, &compared) {
+                        Ok((Some(l), _)) => return Ok(format!("{col} IN ({l})")),
+                        Ok((None, _)) => return Ok("1 = 0".into()),
+                        Err(_) => self.params.truncate(bound),
+                    }
+                }
+                let inner = self.table(&sub.table)?;
+                let alias = self.alias();
+                let inner_col = compared(&self.col(Some(&alias), inner, &sub.column)?);
+                let conditions = self.filter(Some(&alias), inner, &sub.filter)?;
+                format!(
+                    "{col} IN (SELECT {inner_col} FROM {}{}{})",
+                    QuotedIdent::table(&inner.table, self.flavor.quote()),
+                    self.flavor.alias(&alias),
+                    where_clause(&conditions)
+                )
+            }
+        })
+    }
+
+    /// `FROM lookup AS sN WHERE sN.a = t.b AND ...`, the looked-up column, and its catalog
+    /// entry.
+    pub(super) fn lookup(
+        &mut self,
+        table: &TableInfo,
+        lookup: &Lookup,
+    ) -> Result<(String, String, ColumnInfo), Error> {
+        let other = self.table(&lookup.table)?;
+        let alias = self.alias();
+        let value = self.col(Some(&alias), other, &lookup.column)?;
+        let info = Self::column(other, &lookup.column)?.clone();
+        let mut on = Vec::new();
+        for (theirs, ours) in &lookup.on {
+            on.push(format!(
+                "{} = {}",
+                self.col(Some(&alias), other, theirs)?,
+                self.col(Some(T), table, ours)?
+            ));
+        }
+        if on.is_empty() {
+            return Err(Error::EmptyLookup {
+                table: lookup.table.to_string(),
+            });
+        }
+        Ok((
+            format!(
+                "FROM {}{} WHERE {}",
+                QuotedIdent::table(&other.table, self.flavor.quote()),
+                self.flavor.alias(&alias),
+                on.join(" AND ")
+            ),
+            value,
+            info,
+        ))
+    }
+
+    pub(super) fn update_parts(
+        &mut self,
+        table: &TableInfo,
+        filter: &[Condition],
+        set: &[(&str, &ColumnValue)],
+        secret: bool,
+    ) -> Result<UpdateParts, Error> {
+        let mut parts = UpdateParts {
+            assignments: Vec::new(),
+            conditions: self.filter(Some(T), table, filter)?,
+            differs: Vec::new(),
+        };
+        for (name, value) in set {
+            let column = Self::column(table, name)?.clone();
+            let current = self.col(Some(T), table, name)?;
+            if let ColumnValue::Replace { replace } = value {
+                let (source, source_info) = match &replace.source {
+                    Some(source) => (
+                        self.col(Some(T), table, source)?,
+                        Self::column(table, source)?.clone(),
+                    ),
+                    None => (current.clone(), column.clone()),
+                };
+                let from = self.bind(Value::Text(replace.from.clone()), secret);
+                let to = self.bind(Value::Text(replace.to.clone()), secret);
+                // Occurrences of `to` are parked under a private-use character while `from` is
+                // replaced, so that `prod` → `preprod` does not rewrite `preprod` again.
+                let parked = self.bind(Value::Text(PARKED.into()), false);
+                let desired = format!(
+                    "REPLACE(REPLACE(REPLACE({source}, {to}, {parked}), {from}, {to}), {parked}, {to})"
+                );
+                parts.differs.push(format!(
+                    "({} AND ({} OR {current} IS NULL))",
+                    self.flavor.contains(&source, &from),
+                    self.flavor.differ(&column, &current, &desired)
+                ));
+                parts.assignments.push(AssignmentSql {
+                    column,
+                    desired,
+                    shape: grown(
+                        Shape::of(&source_info),
+                        replace.from.chars().count(),
+                        replace.to.chars().count(),
+                    ),
+                    literal: None,
+                });
+                continue;
+            }
+            let (desired, differs, shape, literal) = match value.lookup() {
+                None => {
+                    let ColumnValue::Literal(literal) = value else {
+                        return Err(Error::ValueDoesNotFit {
+                            column: column.name.clone(),
+                            data_type: column.data_type.clone(),
+                            value: String::new(),
+                            help: "write a literal, a lookup or a replace",
+                        });
+                    };
+                    let literal = coerce_for(literal, &column, self.flavor)?;
+                    if literal.is_null() {
+                        (
+                            "NULL".to_string(),
+                            format!("{current} IS NOT NULL"),
+                            Shape::Plain,
+                            Some(literal),
+                        )
+                    } else {
+                        let marker = self.bind(literal.clone(), secret);
+                        let differs = format!(
+                            "({} OR {current} IS NULL)",
+                            self.flavor.differ(&column, &current, &marker)
+                        );
+                        (marker, differs, Shape::Plain, Some(literal))
+                    }
+                }
+                Some(lookup) => {
+                    let (from_where, looked_up, info) = self.lookup(table, &lookup)?;
+                    // Rows without a matching lookup row are left as they are, as the runbook's
+                    // inner joins do.
+                    parts
+                        .conditions
+                        .push(format!("EXISTS (SELECT 1 {from_where})"));
+                    let desired = format!("(SELECT {looked_up} {from_where})");
+                    // One correlated subquery for "differs", not three: an engine that runs it
+                    // for every row pays for each.
+                    let differs = format!(
+                        "EXISTS (SELECT 1 {from_where} AND ({} OR ({looked_up} IS NULL AND {current} IS NOT NULL) OR ({looked_up} IS NOT NULL AND {current} IS NULL)))",
+                        self.flavor.differ(&column, &looked_up, &current)
+                    );
+                    (desired, differs, Shape::of(&info), None)
+                }
+            };
+            parts.differs.push(differs);
+            parts.assignments.push(AssignmentSql {
+                column,
+                desired,
+                shape,
+                literal,
+            });
+        }
+        Ok(parts)
+    }
+}
+
+/// The shape of a text rewritten by `replace` (`from` → `to`): as long as its source, plus
+/// what each occurrence of `from` can add.
+fn grown(source: Shape, from: usize, to: usize) -> Shape {
+    match source {
+        Shape::LongText { bound: Some(n) } => {
+            let extra = to.saturating_sub(from) as u64;
+            let occurrences = n / (from.max(1) as u64) + 1;
+            Shape::LongText {
+                bound: Some(n + occurrences * extra),
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rewrite that lengthens its text widens the bound by what every occurrence can add;
+    /// one that shortens it keeps the source's bound.
+    #[test]
+    fn rewritten_bounds() {
+        let source = Shape::LongText { bound: Some(100) };
+        assert_eq!(
+            grown(source, 4, 7),
+            Shape::LongText {
+                bound: Some(100 + 26 * 3)
+            }
+        );
+        assert_eq!(grown(source, 7, 4), source);
+        assert_eq!(grown(Shape::Plain, 1, 9), Shape::Plain);
+    }
+}

@@ -1,0 +1,233 @@
+//! Builders shared by the unit tests: resources, desired and observed states, catalog tables,
+//! changes. Test code only.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::change::{Change, ChangeKind};
+use crate::state::desired::{
+    ColumnValue, ColumnValues, Condition, Desired, EngineKind, Guard, Origin, Predicate, Resource,
+    ResourceId, ResourceKind, Subselect, TableName, TableTarget, ValueOrigin,
+};
+use crate::state::observed::{
+    Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, ResolvedTable,
+    TableInfo, TableRef, Target,
+};
+use crate::state::Value;
+
+pub(crate) fn id(s: &str) -> ResourceId {
+    ResourceId::try_from(s.to_string()).unwrap()
+}
+
+pub(crate) fn name(s: &str) -> TableName {
+    TableName::try_from(s.to_string()).unwrap()
+}
+
+pub(crate) fn text(v: &str) -> Value {
+    Value::Text(v.into())
+}
+
+pub(crate) fn col(name: &str, ty: &str, nullable: bool) -> ColumnInfo {
+    ColumnInfo::new(name, ty, nullable)
+}
+
+pub(crate) fn table_ref(name: &str) -> TableRef {
+    TableRef {
+        schema: "dbo".into(),
+        name: name.into(),
+    }
+}
+
+pub(crate) fn info(name: &str, columns: Vec<ColumnInfo>, pk: &[&str]) -> TableInfo {
+    TableInfo {
+        table: table_ref(name),
+        columns,
+        primary_key: pk.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// A table with one integer key column `ID`.
+pub(crate) fn table(name: &str) -> TableInfo {
+    info(name, vec![col("ID", "int", false)], &["ID"])
+}
+
+pub(crate) fn resource(name: &str, kind: ResourceKind, after: &[&str]) -> Resource {
+    Resource {
+        id: id(name),
+        kind,
+        after: after.iter().map(|a| id(a)).collect(),
+        description: None,
+        secret: false,
+        origin: Origin {
+            file: PathBuf::from("spec.yaml"),
+            line: 1,
+            column: 1,
+        },
+        table_origin: None,
+        labels: vec![],
+    }
+}
+
+pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
+    Desired {
+        engine: EngineKind::Sqlserver,
+        connection: None,
+        base_dir: PathBuf::new(),
+        guard: Guard::default(),
+        resources,
+        manual: vec![],
+        datapump: None,
+    }
+}
+
+pub(crate) fn drift(n: u64) -> Drift {
+    Drift {
+        count: n,
+        fingerprint: format!("fp{n}"),
+        sample: (0..n.min(2))
+            .map(|i| DriftRow {
+                key: vec![("ID".into(), Value::Int(i as i64))],
+                changes: vec![],
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn inspected(
+    name: &str,
+    t: &str,
+    n: u64,
+    referenced_by: Vec<ForeignKey>,
+) -> ObservedResource {
+    ObservedResource::Inspected {
+        id: id(name),
+        table: Some(table(t)),
+        referenced_by,
+        drift: drift(n),
+    }
+}
+
+pub(crate) fn target() -> Target {
+    Target {
+        server: "s".into(),
+        database: "d".into(),
+        front_ends: vec![],
+    }
+}
+
+pub(crate) fn observed(resources: Vec<ObservedResource>) -> Observed {
+    Observed {
+        target: target(),
+        catalog: Catalog::default(),
+        resources,
+        foreign_keys: vec![],
+    }
+}
+
+pub(crate) fn change(kind: ChangeKind) -> Change {
+    Change {
+        id: id("c"),
+        kind,
+        rows: Drift::default(),
+        secret: false,
+        description: None,
+        labels: vec![],
+    }
+}
+
+/// Platform tables as a catalog: parameters, site properties and their definitions and secret
+/// flags, the front-end list.
+pub(crate) fn platform_catalog() -> Catalog {
+    let tables = vec![
+        (
+            "ossys_parameter",
+            info(
+                "OSSYS_PARAMETER",
+                vec![
+                    col("ID", "int", false),
+                    col("NAME", "nvarchar", false),
+                    col("VAL", "nvarchar", true),
+                ],
+                &["ID"],
+            ),
+        ),
+        (
+            "ossys_site_property",
+            info(
+                "OSSYS_SITE_PROPERTY",
+                vec![
+                    col("ID", "int", false),
+                    col("SITE_PROPERTY_DEFINITION_ID", "int", false),
+                    col("PROPERTY_VALUE", "nvarchar", true),
+                    col("USER_MODIFIED", "bit", false),
+                ],
+                &["ID"],
+            ),
+        ),
+        (
+            "OSSYS_SITE_PROPERTY_DEFINITION",
+            info(
+                "OSSYS_SITE_PROPERTY_DEFINITION",
+                vec![
+                    col("ID", "int", false),
+                    col("DEFAULT_VALUE", "nvarchar", true),
+                ],
+                &["ID"],
+            ),
+        ),
+        (
+            "ossys_site_property_def_ext",
+            info(
+                "OSSYS_SITE_PROPERTY_DEF_EXT",
+                vec![
+                    col("SITE_PROPERTY_DEFINITION_ID", "int", false),
+                    col("IS_SECRET", "bit", false),
+                ],
+                &[],
+            ),
+        ),
+        (
+            "ossys_server",
+            info("OSSYS_SERVER", vec![col("NAME", "nvarchar", false)], &[]),
+        ),
+    ];
+    Catalog {
+        tables: tables
+            .into_iter()
+            .map(|(n, info)| ResolvedTable {
+                requested: name(n),
+                info,
+            })
+            .collect(),
+        subselects: Vec::new(),
+    }
+}
+
+/// The runbook's secret site properties step: values back to the definition's default where
+/// the definition is secret.
+pub(crate) fn secret_site_properties() -> ColumnValues {
+    ColumnValues {
+        table: TableTarget::Name(name("ossys_site_property")),
+        filter: vec![Condition {
+            column: "SITE_PROPERTY_DEFINITION_ID".into(),
+            predicate: Predicate::InSelect(Box::new(Subselect {
+                table: name("ossys_site_property_def_ext"),
+                column: "SITE_PROPERTY_DEFINITION_ID".into(),
+                filter: vec![Condition {
+                    column: "IS_SECRET".into(),
+                    predicate: Predicate::In(vec![Value::Int(1)]),
+                }],
+            })),
+        }],
+        set: BTreeMap::from([
+            (
+                "PROPERTY_VALUE".into(),
+                ColumnValue::Derived {
+                    from: ValueOrigin::SitePropertyDefault,
+                },
+            ),
+            ("USER_MODIFIED".into(), ColumnValue::Literal(Value::Int(0))),
+        ]),
+        if_exists: false,
+    }
+}
