@@ -23,6 +23,7 @@ pub mod journal;
 pub mod plan;
 pub mod profile;
 pub mod render;
+pub mod restore;
 pub mod spec;
 pub mod state;
 #[cfg(test)]

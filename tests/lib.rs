@@ -13,4 +13,5 @@ mod plan;
 mod profile;
 mod saved_plan;
 mod secrets;
+mod shapes;
 mod validate;

@@ -81,16 +81,9 @@ pub enum Error {
     /// The journal could not be read.
     #[error(transparent)]
     Journal(#[from] crate::journal::Error),
-    /// A restore statement failed.
-    #[error("restoring the rows of change {change} failed{}: {message}", if *.rolled_back { "; the restore was rolled back" } else { "; the rollback could not be confirmed" })]
-    Restore {
-        /// The journaled change.
-        change: String,
-        /// Whether the rollback succeeded.
-        rolled_back: bool,
-        /// The database's message.
-        message: String,
-    },
+    /// Restore stopped.
+    #[error(transparent)]
+    Restore(Box<crate::restore::Error>),
     /// Arguments that do not go together, or name nothing.
     #[error("{message}")]
     Usage {
@@ -103,6 +96,12 @@ pub enum Error {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Io(#[from] io::Error),
+}
+
+impl From<crate::restore::Error> for Error {
+    fn from(e: crate::restore::Error) -> Error {
+        Error::Restore(Box::new(e))
+    }
 }
 
 /// Runs the command line and returns the process exit code.

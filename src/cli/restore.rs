@@ -9,9 +9,9 @@ use clap::Args;
 use super::args::{ConnectArgs, LockArgs};
 use super::{apply, exit, target, Error};
 use crate::engine::{Connection, Engine};
-use crate::guard::GuardError;
 use crate::journal;
 use crate::render::text;
+use crate::restore;
 use crate::spec;
 
 /// Put back the rows an apply deleted or modified, from its journal
@@ -54,13 +54,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         let mut engine = target::open_engine(&connection).await?;
         let lock = engine.lock(args.lock.timeout()).await?;
         let server = engine.identify().await?;
-        if !server.database.eq_ignore_ascii_case(&plan.database) {
-            return Err(crate::apply::Error::from(GuardError::WrongDatabase {
-                expected: plan.database.clone(),
-                actual: server.database,
-            })
-            .into());
-        }
+        restore::check(&plan, &server)?;
         text::restore(&plan, out)?;
         if plan.steps.is_empty() {
             return Ok(exit::SUCCESS);
@@ -69,32 +63,12 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
             writeln!(out, "Restore cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);
         }
-        let mut statements = Vec::new();
-        for step in &plan.steps {
-            statements.push(engine.restore_statements(step)?);
-        }
-        let tables: Vec<_> = plan.steps.iter().map(journal::RestoreStep::table_info).collect();
-        // Restore statements are idempotent: waiting for another transaction changes nothing.
-        engine.begin(&lock, &tables).await?;
-        for (step, step_statements) in plan.steps.iter().zip(&statements) {
-            for statement in step_statements {
-                if let Err(e) = engine.run(statement).await {
-                    let rolled_back = engine.rollback().await.is_ok();
-                    return Err(Error::Restore {
-                        change: step.change.to_string(),
-                        rolled_back,
-                        message: crate::apply::Masked::new(&e, statement).to_string(),
-                    });
-                }
-            }
-        }
-        engine.commit().await?;
-        let rows: usize = plan.steps.iter().map(|s| s.rows.len()).sum();
+        let report = restore::run(&mut engine, &plan, &lock).await?;
         writeln!(out)?;
         writeln!(
             out,
-            "Restore complete: {rows} journaled rows are back in {} tables (rows already present were left as they are).",
-            plan.steps.len()
+            "Restore complete: {} journaled rows are back in {} tables, each read back and identical to the journal.",
+            report.rows, report.tables
         )?;
         Ok(exit::SUCCESS)
     })

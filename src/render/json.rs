@@ -149,9 +149,37 @@ pub struct RowDocument {
 pub struct CellDocument {
     /// Column name.
     pub column: String,
-    /// Its value; a masked value is the string `(sensitive value)`.
-    pub value: serde_json::Value,
+    /// Its value.
+    pub value: ValueDocument,
 }
+
+/// A value in a plan.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ValueDocument {
+    /// A value over 1,024 characters (or bytes): its size and digest.
+    Long(LongValueDocument),
+    /// Null, a boolean, a number or a string (binary data as hex digits); a masked value is
+    /// the string `(sensitive value)`.
+    Whole(serde_json::Value),
+}
+
+/// A value too long to be written whole into a plan: its size and digest.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LongValueDocument {
+    /// `text` or `binary`.
+    pub long: &'static str,
+    /// Characters (text) or bytes (binary).
+    pub length: u64,
+    /// SHA-256 of the value (of its UTF-8 bytes, for text), as hex digits.
+    pub sha256: String,
+    /// The first 100 characters of a text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+}
+
+/// Longest text (characters) or binary value (bytes) written whole into a JSON plan.
+pub const LONGEST_WHOLE: usize = 1_024;
 
 /// A column whose value changes.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -159,9 +187,9 @@ pub struct ValueChangeDocument {
     /// Column name.
     pub column: String,
     /// Value now (`(sensitive value)` when masked).
-    pub before: serde_json::Value,
+    pub before: ValueDocument,
     /// Value after apply (`(sensitive value)` when masked).
-    pub after: serde_json::Value,
+    pub after: ValueDocument,
 }
 
 /// An ordering edge.
@@ -359,11 +387,62 @@ fn row(r: &DriftRow, step: &Change) -> RowDocument {
     }
 }
 
-/// A value as JSON, or the mask: the same rule as every other format (`mask::shown`).
-fn json(value: &Value, secret: bool) -> serde_json::Value {
-    if mask::masked(value, secret) {
-        serde_json::Value::String(crate::state::value::MASK.into())
-    } else {
-        serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+/// A value as JSON, or the mask: the same rule as every other format (`mask::shown`); a long
+/// value as its size and digest.
+fn json(value: &Value, secret: bool) -> ValueDocument {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let long = match value {
+        _ if mask::masked(value, secret) => {
+            return ValueDocument::Whole(serde_json::Value::String(
+                crate::state::value::MASK.into(),
+            ))
+        }
+        Value::Text(t) if t.chars().nth(LONGEST_WHOLE).is_some() => Some(LongValueDocument {
+            long: "text",
+            length: t.chars().count() as u64,
+            sha256: hex(t.as_bytes()),
+            start: Some(t.chars().take(100).collect()),
+        }),
+        Value::Bytes(b) if b.len() > LONGEST_WHOLE => Some(LongValueDocument {
+            long: "binary",
+            length: b.len() as u64,
+            sha256: hex(b),
+            start: None,
+        }),
+        _ => None,
+    };
+    match long {
+        Some(doc) => ValueDocument::Long(doc),
+        None => ValueDocument::Whole(serde_json::to_value(value).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long values are written as size and digest; short ones whole; secrets masked first.
+    #[test]
+    fn long_values_as_size_and_digest() {
+        let json = |v: &Value, secret| serde_json::to_value(json(v, secret)).unwrap();
+        let long = json(&Value::Text("é".repeat(2_000)), false);
+        assert_eq!(long["long"], "text");
+        assert_eq!(long["length"], 2_000);
+        assert_eq!(long["sha256"].as_str().map(str::len), Some(64));
+        assert_eq!(long["start"].as_str().map(|s| s.chars().count()), Some(100));
+        let bytes = json(&Value::Bytes(vec![7; 1 << 20]), false);
+        assert_eq!(bytes["length"], 1 << 20);
+        assert!(bytes.get("start").is_none());
+        assert_eq!(json(&Value::Text("short".into()), false), "short");
+        assert_eq!(
+            json(&Value::Text("x".repeat(5_000)), true),
+            "(sensitive value)"
+        );
     }
 }

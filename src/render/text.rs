@@ -276,7 +276,8 @@ fn value_change(c: &ValueChange, secret: bool, out: &mut impl Write) -> io::Resu
     }
     writeln!(out, "          ~ {}: {} -> {}", c.column, c.old, c.new)?;
     if let (Value::Text(old), Value::Text(new)) = (&c.old, &c.new) {
-        if !old.is_empty() && !new.is_empty() {
+        // A character diff helps only where both sides can be read whole.
+        if !old.is_empty() && !new.is_empty() && c.old.is_short() && c.new.is_short() {
             writeln!(out, "            {}", inline_diff(old, new))?;
         }
     }

@@ -16,26 +16,32 @@ pub struct Fingerprint {
     sum: [u64; 4],
 }
 
+/// The digest of one row: each value written with its kind and length, so that no two
+/// different rows give the same bytes to hash.
+#[must_use]
+pub fn row_digest(values: &[Value]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update((values.len() as u64).to_le_bytes());
+    for v in values {
+        let (tag, bytes): (u8, std::borrow::Cow<'_, [u8]>) = match v {
+            Value::Null => (0, (&[][..]).into()),
+            Value::Bool(b) => (1, vec![u8::from(*b)].into()),
+            Value::Int(i) => (2, i.to_le_bytes().to_vec().into()),
+            Value::Float(x) => (3, x.to_bits().to_le_bytes().to_vec().into()),
+            Value::Text(t) => (4, t.as_bytes().into()),
+            Value::Bytes(b) => (5, b.as_slice().into()),
+        };
+        h.update([tag]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    h.finalize().into()
+}
+
 impl Fingerprint {
-    /// Adds one row. Each value is written with its kind and length, so no two different rows
-    /// feed the hash the same bytes.
+    /// Adds one row.
     pub fn row(&mut self, values: &[Value]) {
-        let mut h = Sha256::new();
-        h.update((values.len() as u64).to_le_bytes());
-        for v in values {
-            let (tag, bytes): (u8, Vec<u8>) = match v {
-                Value::Null => (0, Vec::new()),
-                Value::Bool(b) => (1, vec![u8::from(*b)]),
-                Value::Int(i) => (2, i.to_le_bytes().to_vec()),
-                Value::Float(x) => (3, x.to_bits().to_le_bytes().to_vec()),
-                Value::Text(t) => (4, t.as_bytes().to_vec()),
-                Value::Bytes(b) => (5, b.clone()),
-            };
-            h.update([tag]);
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(&bytes);
-        }
-        let digest = h.finalize();
+        let digest = row_digest(values);
         for (lane, chunk) in self.sum.iter_mut().zip(digest.chunks_exact(8)) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);

@@ -35,25 +35,127 @@ impl Value {
     }
 }
 
+/// Texts longer than this many characters are shown abbreviated.
+pub const SHORT_TEXT: usize = 100;
+
+/// Binary values longer than this many bytes are shown by their size.
+const SHORT_BINARY: usize = 32;
+
+/// How much of a long text is shown before its size.
+const SHOWN_START: usize = 60;
+
+impl Value {
+    /// Whether the value is short enough to be read whole (and compared character by
+    /// character) in a plan.
+    #[must_use]
+    pub fn is_short(&self) -> bool {
+        match self {
+            Value::Text(t) => t.chars().nth(SHORT_TEXT).is_none(),
+            Value::Bytes(b) => b.len() <= SHORT_BINARY,
+            _ => true,
+        }
+    }
+}
+
+impl Value {
+    /// Whether two values are the same value, however each was read: a decimal read as text
+    /// (`"0.00000000"`) is the number `0` a spec writes.
+    #[must_use]
+    pub fn same_as(&self, other: &Value) -> bool {
+        if self == other {
+            return true;
+        }
+        match (self.decimal(), other.decimal()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// A number's canonical decimal text (`-0012.500` → `-12.5`), when the value is one.
+    fn decimal(&self) -> Option<String> {
+        let text = match self {
+            Value::Int(i) => i.to_string(),
+            Value::Float(x) if x.is_finite() => x.to_string(),
+            Value::Text(t) => t.trim().to_string(),
+            _ => return None,
+        };
+        let (negative, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(&text)),
+        };
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        if int.is_empty() && frac.is_empty()
+            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let int = int.trim_start_matches('0');
+        let frac = frac.trim_end_matches('0');
+        let digits = format!(
+            "{}{}{}",
+            if int.is_empty() { "0" } else { int },
+            if frac.is_empty() { "" } else { "." },
+            frac
+        );
+        Some(if negative && digits != "0" {
+            format!("-{digits}")
+        } else {
+            digits
+        })
+    }
+}
+
+/// `65535` as `65,535`.
+#[must_use]
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl fmt::Display for Value {
-    /// A short, unambiguous rendering for plans: text is quoted, NULL is a keyword.
+    /// A short, unambiguous rendering for people: text is quoted, NULL is a keyword, and a
+    /// long value shows its start and its size (`"abc…" (6,000 characters)`,
+    /// `<binary, 1.0 MiB>`), never all of it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("NULL"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => write!(f, "{x}"),
-            Value::Text(s) => write!(f, "{s:?}"),
-            Value::Bytes(b) => {
+            // Debug writes an exponent where Display would write hundreds of digits.
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Text(s) if self.is_short() => write!(f, "{s:?}"),
+            Value::Text(s) => {
+                let start: String = s.chars().take(SHOWN_START).collect();
+                let quoted = format!("{start:?}");
+                let open = quoted.strip_suffix('"').unwrap_or(&quoted);
+                write!(
+                    f,
+                    "{open}…\" ({} characters)",
+                    grouped(s.chars().count() as u64)
+                )
+            }
+            Value::Bytes(b) if self.is_short() => {
                 f.write_str("0x")?;
-                for byte in b.iter().take(16) {
+                for byte in b {
                     write!(f, "{byte:02X}")?;
-                }
-                if b.len() > 16 {
-                    write!(f, "… ({} bytes)", b.len())?;
                 }
                 Ok(())
             }
+            Value::Bytes(b) if b.len() < 1 << 20 => {
+                write!(f, "<binary, {} bytes>", grouped(b.len() as u64))
+            }
+            Value::Bytes(b) => write!(
+                f,
+                "<binary, {:.1} MiB>",
+                b.len() as f64 / f64::from(1 << 20)
+            ),
         }
     }
 }
@@ -133,6 +235,43 @@ mod tests {
         assert_eq!(Value::Text(" ".into()).to_string(), "\" \"");
         assert_eq!(Value::Null.to_string(), "NULL");
         assert_eq!(Value::Bytes(vec![1, 0xAB]).to_string(), "0x01AB");
+    }
+
+    /// Numbers are the same however they were read; other values by kind and content.
+    #[test]
+    fn same_values() {
+        let t = |s: &str| Value::Text(s.into());
+        assert!(t("0.00000000").same_as(&Value::Int(0)));
+        assert!(t("-12.50").same_as(&Value::Float(-12.5)));
+        assert!(t("1500.00000000").same_as(&t("1500")));
+        assert!(!t("0.00000001").same_as(&Value::Int(0)));
+        assert!(!t("abc").same_as(&t("ABC")));
+        assert!(!t("").same_as(&Value::Int(0)));
+        assert!(!Value::Null.same_as(&Value::Int(0)));
+        assert!(t("-0.0").same_as(&Value::Int(0)));
+    }
+
+    /// Long values show their start and their size, never all of them.
+    #[test]
+    fn long_values_are_abbreviated() {
+        let text = Value::Text("abc".repeat(2_000));
+        let shown = text.to_string();
+        assert!(shown.starts_with("\"abcabc"), "{shown}");
+        assert!(shown.ends_with("…\" (6,000 characters)"), "{shown}");
+        assert!(shown.chars().count() < 90, "{shown}");
+        let quotes = Value::Text("\"".repeat(200)).to_string();
+        assert!(quotes.ends_with("…\" (200 characters)"), "{quotes}");
+        assert_eq!(
+            Value::Bytes(vec![0; 65_535]).to_string(),
+            "<binary, 65,535 bytes>"
+        );
+        assert_eq!(
+            Value::Bytes(vec![0; 1 << 20]).to_string(),
+            "<binary, 1.0 MiB>"
+        );
+        assert_eq!(Value::Text("x".repeat(100)).to_string().len(), 102);
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(grouped(999), "999");
     }
 
     /// YAML scalars map onto the value kinds users expect.

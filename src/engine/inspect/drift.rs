@@ -225,7 +225,7 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                         Some(v) => v.clone(),
                         None => computed.next().unwrap_or(Value::Null),
                     };
-                    (old != new).then(|| ValueChange {
+                    (!old.same_as(&new)).then(|| ValueChange {
                         column: columns.get(*i).cloned().unwrap_or_default(),
                         old,
                         new,

@@ -33,7 +33,7 @@ pub fn supported(data_type: &str) -> bool {
         data_type.to_ascii_lowercase().as_str(),
         // SQL Server
         "bit" | "tinyint" | "smallint" | "int" | "bigint"
-            | "decimal" | "numeric" | "money" | "smallmoney" | "float" | "real"
+            | "decimal" | "numeric" | "float" | "real"
             | "char" | "varchar" | "nchar" | "nvarchar" | "text" | "ntext" | "sysname" | "xml"
             | "binary" | "varbinary" | "image"
             | "uniqueidentifier"
@@ -189,6 +189,7 @@ mod tests {
         }
         for ty in [
             "sql_variant",
+            "money",
             "geography",
             "hierarchyid",
             "timestamp",

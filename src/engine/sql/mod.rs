@@ -117,6 +117,10 @@ pub enum Shape {
     Plain,
     /// A bounded text of a single-byte type (`VARCHAR(n)`, `CHAR(n)`).
     NarrowText,
+    /// A date, a time or both (`DATETIME`, `DATE`, `DATETIME2`...), read as ISO 8601 text.
+    Temporal,
+    /// An exact decimal (`DECIMAL(p,s)`, `NUMERIC`), read as its exact text.
+    Decimal,
     /// A text of any length (`NVARCHAR(MAX)`, `VARCHAR(MAX)`, `CLOB`), at most `bound`
     /// characters when the catalog's sizes say so.
     LongText {
@@ -153,6 +157,15 @@ impl Shape {
                     .map(|bytes| if national { bytes / 2 } else { bytes }),
             },
             (false, _) if matches!(ty.as_str(), "varchar" | "char" | "text") => Shape::NarrowText,
+            (false, _)
+                if matches!(
+                    ty.as_str(),
+                    "date" | "time" | "datetime" | "datetime2" | "smalldatetime" | "datetimeoffset"
+                ) =>
+            {
+                Shape::Temporal
+            }
+            (false, _) if matches!(ty.as_str(), "decimal" | "numeric") => Shape::Decimal,
             (false, _) => Shape::Plain,
         }
     }

@@ -103,6 +103,17 @@ impl<'a> Writer<'a> {
         self.flavor.marker(self.params.len())
     }
 
+    /// A value compared with or written into `column`. A date or time travels as text: on SQL
+    /// Server it is cast to the column's type, so that it is compared as a date, never as text
+    /// (the embedded engine compares a DATETIME with text by their text forms).
+    pub(super) fn bind_for(&mut self, value: Value, column: &ColumnInfo, secret: bool) -> String {
+        let marker = self.bind(value, secret);
+        match (self.flavor, temporal_type(column)) {
+            (Flavor::SqlServer, Some(ty)) => format!("CAST({marker} AS {ty})"),
+            _ => marker,
+        }
+    }
+
     fn alias(&mut self) -> String {
         self.aliases += 1;
         format!("s{}", self.aliases)
@@ -179,7 +190,7 @@ impl<'a> Writer<'a> {
             if v.is_null() {
                 null = true;
             } else {
-                markers.push(compared(&self.bind(v, false)));
+                markers.push(compared(&self.bind_for(v, info, false)));
             }
         }
         Ok(((!markers.is_empty()).then(|| markers.join(", ")), null))
@@ -341,7 +352,7 @@ impl<'a> Writer<'a> {
                             Some(literal),
                         )
                     } else {
-                        let marker = self.bind(literal.clone(), secret);
+                        let marker = self.bind_for(literal.clone(), &column, secret);
                         let differs = format!(
                             "({} OR {current} IS NULL)",
                             self.flavor.differ(&column, &current, &marker)
@@ -376,6 +387,20 @@ impl<'a> Writer<'a> {
         }
         Ok(parts)
     }
+}
+
+/// The SQL Server type a date or time column's values are cast to, from the catalog's type
+/// name (only names on this list are ever written).
+fn temporal_type(column: &ColumnInfo) -> Option<&'static str> {
+    Some(match column.data_type.to_ascii_lowercase().as_str() {
+        "datetime" => "DATETIME",
+        "datetime2" => "DATETIME2",
+        "smalldatetime" => "SMALLDATETIME",
+        "date" => "DATE",
+        "time" => "TIME",
+        "datetimeoffset" => "DATETIMEOFFSET",
+        _ => return None,
+    })
 }
 
 /// The shape of a text rewritten by `replace` (`from` → `to`): as long as its source, plus

@@ -9,8 +9,16 @@
 //! binary pieces are hex text. Single-byte text is cast to `NVARCHAR` too: the engine sends
 //! it as UTF-8 under a single-byte collation, which tiberius would decode as Windows-1252.
 //!
-//! A value never comes back truncated: the last piece of every value must be short of full,
-//! or the read fails.
+//! Its DATE, DATETIME and DATETIME2 values are encoded with days counted from 2000 instead of
+//! 1900: they are read as the engine's own text and written in the ISO 8601 form the SQL
+//! Server path gives (`2024-02-29T13:45:59`).
+//!
+//! A DECIMAL written as text is kept as text, and its encoder then sends it as 0: decimals are
+//! read as the engine's own (exact) text too.
+//!
+//! The engine's `SUBSTRING` of NULL is `''`: each long value is preceded by its `DATALENGTH`,
+//! NULL only for NULL, so that NULL and empty stay apart. A value never comes back truncated:
+//! the last piece of every value must be short of full, or the read fails.
 
 use crate::engine::sql::{Select, Shape};
 use crate::state::Value;
@@ -28,6 +36,7 @@ const ENGINE_LIMIT: u64 = 65_535;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Read {
     Whole,
+    Temporal,
     Text { pieces: u64 },
     Hex { pieces: u64 },
 }
@@ -99,8 +108,17 @@ impl Pieces {
                     list.push(format!("CAST({expr} AS NVARCHAR(8000))"));
                     Read::Whole
                 }
+                Shape::Temporal => {
+                    list.push(format!("CAST({expr} AS NVARCHAR(40))"));
+                    Read::Temporal
+                }
+                Shape::Decimal => {
+                    list.push(format!("CAST({expr} AS NVARCHAR(80))"));
+                    Read::Whole
+                }
                 Shape::LongText { bound } => {
                     let pieces = text_pieces(bound);
+                    list.push(format!("DATALENGTH({expr})"));
                     for k in 0..pieces {
                         list.push(format!(
                             "CAST(SUBSTRING({expr}, {}, {TEXT_PIECE}) AS NVARCHAR(4000))",
@@ -111,6 +129,7 @@ impl Pieces {
                 }
                 Shape::LongBinary { bound } => {
                     let pieces = hex_pieces(bound);
+                    list.push(format!("DATALENGTH({expr})"));
                     for k in 0..pieces {
                         list.push(format!(
                             "CAST(SUBSTRING({expr}, {}, {HEX_PIECE}) AS NVARCHAR(4000))",
@@ -131,8 +150,8 @@ impl Pieces {
         self.reads
             .iter()
             .map(|(_, r)| match r {
-                Read::Whole => 1,
-                Read::Text { pieces } | Read::Hex { pieces } => *pieces as usize,
+                Read::Whole | Read::Temporal => 1,
+                Read::Text { pieces } | Read::Hex { pieces } => 1 + *pieces as usize,
             })
             .sum()
     }
@@ -153,15 +172,26 @@ impl Pieces {
         for (expr, read) in &self.reads {
             match *read {
                 Read::Whole => out.push(cells.next().unwrap_or(Value::Null)),
+                Read::Temporal => out.push(match cells.next() {
+                    Some(Value::Text(t)) => Value::Text(iso(&t)),
+                    other => other.unwrap_or(Value::Null),
+                }),
                 Read::Text { pieces } => {
+                    let null = cells.next().is_none_or(|length| length.is_null());
                     let parts: Vec<Value> = cells.by_ref().take(pieces as usize).collect();
-                    out.push(join(expr, &parts, TEXT_PIECE)?.map_or(Value::Null, Value::Text));
+                    out.push(if null {
+                        Value::Null
+                    } else {
+                        Value::Text(join(expr, &parts, TEXT_PIECE)?)
+                    });
                 }
                 Read::Hex { pieces } => {
+                    let null = cells.next().is_none_or(|length| length.is_null());
                     let parts: Vec<Value> = cells.by_ref().take(pieces as usize).collect();
-                    out.push(match join(expr, &parts, HEX_PIECE)? {
-                        None => Value::Null,
-                        Some(text) => Value::Bytes(hex(expr, &text)?),
+                    out.push(if null {
+                        Value::Null
+                    } else {
+                        Value::Bytes(hex(expr, &join(expr, &parts, HEX_PIECE)?)?)
                     });
                 }
             }
@@ -170,25 +200,52 @@ impl Pieces {
     }
 }
 
-/// The pieces of one value joined; `None` when the value is NULL.
-fn join(expr: &str, parts: &[Value], size: u64) -> Result<Option<String>, PieceError> {
+/// The pieces of one (non-NULL) value joined.
+fn join(expr: &str, parts: &[Value], size: u64) -> Result<String, PieceError> {
     let incomplete = || PieceError::Incomplete {
         expr: expr.to_string(),
     };
-    if parts.iter().all(Value::is_null) {
-        return Ok(None);
-    }
     let mut out = String::new();
+    let mut ended = false;
     for part in parts {
-        match part {
-            Value::Text(t) => out.push_str(t),
-            // Past its end a value's pieces are empty, never NULL.
-            _ => return Err(incomplete()),
+        // Past its end a value's pieces are empty, never NULL.
+        let Value::Text(t) = part else {
+            return Err(incomplete());
+        };
+        let chars = t.chars().count() as u64;
+        // A piece short of full ends the value: any text after it was cut somewhere.
+        if (ended && chars > 0) || chars > size {
+            return Err(incomplete());
         }
+        ended |= chars < size;
+        out.push_str(t);
     }
-    match parts.last() {
-        Some(Value::Text(last)) if (last.chars().count() as u64) < size => Ok(Some(out)),
-        _ => Err(incomplete()),
+    if ended {
+        Ok(out)
+    } else {
+        Err(incomplete())
+    }
+}
+
+/// `2024-02-29 13:45:59.500` as `2024-02-29T13:45:59.5`: the date and time joined by `T`,
+/// the fraction without trailing zeros, as values read from SQL Server are written.
+fn iso(text: &str) -> String {
+    let joined = match text.split_once(' ') {
+        Some((date, time)) if date.len() == 10 && date.as_bytes().get(4) == Some(&b'-') => {
+            format!("{date}T{time}")
+        }
+        _ => text.to_string(),
+    };
+    match joined.split_once('.') {
+        Some((whole, fraction)) if fraction.bytes().all(|b| b.is_ascii_digit()) => {
+            let fraction = fraction.trim_end_matches('0');
+            if fraction.is_empty() {
+                whole.to_string()
+            } else {
+                format!("{whole}.{fraction}")
+            }
+        }
+        _ => joined,
     }
 }
 
@@ -233,14 +290,17 @@ mod tests {
         }
     }
 
-    /// The cells the engine would return for a value cut in pieces.
+    /// The cells the engine would return for a value cut in pieces: its length (NULL for
+    /// NULL), then the pieces (empty, never NULL, past its end and for NULL).
     fn cut(value: Option<&str>, size: usize, pieces: u64) -> Vec<Value> {
         let chars: Vec<char> = value.map(|v| v.chars().collect()).unwrap_or_default();
-        (0..pieces as usize)
-            .map(|k| match value {
-                None => Value::Null,
-                Some(_) => Value::Text(chars.iter().skip(k * size).take(size).collect::<String>()),
-            })
+        let length = value.map_or(Value::Null, |v| Value::Int(v.len() as i64));
+        std::iter::once(length)
+            .chain(
+                (0..pieces as usize).map(|k| {
+                    Value::Text(chars.iter().skip(k * size).take(size).collect::<String>())
+                }),
+            )
             .collect()
     }
 
@@ -266,7 +326,7 @@ mod tests {
             },
         ];
         let (list, pieces) = Pieces::plan(&select(&shapes));
-        assert!(list.starts_with("t.[C0], CAST(SUBSTRING(t.[C1], 1, 2000) AS NVARCHAR(4000)), CAST(SUBSTRING(t.[C1], 2001, 2000)"));
+        assert!(list.starts_with("t.[C0], DATALENGTH(t.[C1]), CAST(SUBSTRING(t.[C1], 1, 2000) AS NVARCHAR(4000)), CAST(SUBSTRING(t.[C1], 2001, 2000)"));
         let text_count = text_pieces(Some(long.chars().count() as u64));
         let hex_count = hex_pieces(Some(bytes.len() as u64));
         let mut cells = vec![Value::Int(7)];
@@ -305,6 +365,28 @@ mod tests {
             pieces.reassemble(vec![]),
             Err(PieceError::Cells { .. })
         ));
+        // A piece cut short in the middle (a server that truncates values) is caught too.
+        let (_, pieces) = Pieces::plan(&select(&[Shape::LongText { bound: Some(5_000) }]));
+        let mut cells = cut(Some(&"y".repeat(5_000)), 2000, text_pieces(Some(5_000)));
+        cells[1] = Value::Text("y".repeat(1_024));
+        assert!(matches!(
+            pieces.reassemble(cells),
+            Err(PieceError::Incomplete { .. })
+        ));
+    }
+
+    /// The engine's date and time text becomes the ISO form SQL Server's values have.
+    #[test]
+    fn temporal_text() {
+        assert_eq!(iso("2024-02-29 13:45:59"), "2024-02-29T13:45:59");
+        assert_eq!(iso("2024-02-29 13:45:59.500"), "2024-02-29T13:45:59.5");
+        assert_eq!(iso("2024-02-29 13:45:59.000000000"), "2024-02-29T13:45:59");
+        assert_eq!(iso("2024-02-29"), "2024-02-29");
+        assert_eq!(iso("13:45:59"), "13:45:59");
+        assert_eq!(
+            iso("2024-02-29T10:00:00+02:00"),
+            "2024-02-29T10:00:00+02:00"
+        );
     }
 
     /// Unknown sizes are read with as many pieces as the engine's largest value needs;
@@ -319,7 +401,7 @@ mod tests {
         let (list, _) = Pieces::plan(&select(&[Shape::NarrowText]));
         assert_eq!(list, "CAST(t.[C0] AS NVARCHAR(8000))");
         let (_, pieces) = Pieces::plan(&select(&[Shape::LongBinary { bound: None }]));
-        let mut cells = vec![Value::Text("0x0G".into())];
+        let mut cells = vec![Value::Int(2), Value::Text("0x0G".into())];
         cells.extend((1..33).map(|_| Value::Text(String::new())));
         assert!(matches!(
             pieces.reassemble(cells),

@@ -48,7 +48,20 @@ pub(super) fn query_error(
 
 impl Tds {
     /// Which wire the server needs: the embedded engine names itself in `@@VERSION`.
+    ///
+    /// Values are never cut to a text size: the largest there is is set for the session.
+    /// (SQL Server sets it for tiberius's ODBC-style login anyway; the embedded engine cuts every
+    /// text and binary value to 4,096 bytes unless told otherwise.)
+    #[allow(clippy::disallowed_methods)]
     pub(super) async fn open(mut client: TdsClient) -> Result<Tds, Error> {
+        let context = "setting the text size";
+        client
+            .simple_query("SET TEXTSIZE 2147483647")
+            .await
+            .map_err(|e| query_error(context, e))?
+            .into_results()
+            .await
+            .map_err(|e| query_error(context, e))?;
         let context = "reading the server version";
         let version = client
             .query("SELECT @@VERSION", &[])

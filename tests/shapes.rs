@@ -1,0 +1,193 @@
+//! Real platform shapes: every column type the platform uses, long values past the protocol's
+//! two-byte lengths, NULL beside empty, quotes and SQL-looking text, through plan, apply, a
+//! second plan and restore, on a real TDS engine. Tables are compared by the server's own
+//! `DATALENGTH` and SHA-256 of each long value, never through postclone's reader.
+//! See: issue 11
+
+use crate::common::{fixture, Test, TestServer};
+
+const TABLE: &str = "APP_DOCUMENT";
+
+fn spec() -> String {
+    std::fs::read_to_string(fixture("shapes/postclone.yaml")).expect("shapes spec")
+}
+
+fn journal_in(t: &Test) -> std::path::PathBuf {
+    let dir = t.path().join(".postclone/journal");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("journal dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.remove(0)
+}
+
+/// plan (long values abbreviated, nothing written) → apply (converges) → second plan empty →
+/// restore (every row read back identical to the journal) → the table is byte-identical to
+/// the start, and restoring again changes nothing.
+#[test]
+fn every_shape_round_trips_through_apply_and_restore_issue_11() {
+    // See: issue 11
+    let mut server = TestServer::start(&fixture("shapes/clone.sql"));
+    let before = server.dump(TABLE);
+    assert_eq!(before.len(), 6);
+
+    let out = Test::new()
+        .spec(&spec())
+        .server(&server, "OS_PREPROD")
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2);
+    assert_eq!(server.dump(TABLE), before, "plan wrote something");
+    for shown in [
+        "~ BODY: \"https://api.prod.example.com/v1 https://api.prod.example.com…\" (48,000 characters) -> \"https://api.preprod.example.com/v1 https://api.preprod.examp…\" (52,500 characters)",
+        "(52,500 characters)",
+        "CONTENT = <binary, 40,000 bytes>",
+        "~ CREATED: \"2000-12-31T23:59:59\" -> \"2001-01-01T00:00:00\"",
+        "~ RATIO: 1.5e300 -> 0.5",
+        "(45,000 characters)",
+        "# 1. documents-deleted",
+        "ID = 1",
+        "ID = 3",
+    ] {
+        assert!(out.stdout.contains(shown), "{shown} not in:\n{}", out.stdout);
+    }
+    assert!(
+        out.stdout.len() < 12_000,
+        "a long value was printed whole ({} bytes):\n{}",
+        out.stdout.len(),
+        out.stdout
+    );
+    let after_long = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("~ BODY: \"https://api.prod"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        !after_long.trim_start().starts_with('['),
+        "a character diff of long values: {after_long}"
+    );
+
+    let t = Test::new()
+        .spec(&spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    let out = t.run().code(0);
+    assert!(
+        out.stdout
+            .contains("Converged: a new plan shows no changes."),
+        "{}",
+        out.stdout
+    );
+    let after = server.dump(TABLE);
+    assert_eq!(after.len(), 4, "rows 1 and 3 deleted:\n{after:#?}");
+    assert_eq!(
+        server.rows(
+            "SELECT COUNT(*) FROM APP_DOCUMENT WHERE ID = 6 AND CHARINDEX(N'api.prod.example.com', BODY) > 0"
+        ),
+        vec!["0"]
+    );
+    assert_eq!(
+        server.rows("SELECT LEN(BODY) FROM APP_DOCUMENT WHERE ID = 6"),
+        vec!["52499"],
+        "every occurrence rewritten, nothing else (LEN drops the trailing blank)"
+    );
+    assert_eq!(
+        server.rows("SELECT TITLE, CAST(NOTES AS NVARCHAR(100)), CODE, DATALENGTH(CONTENT), AMOUNT FROM APP_DOCUMENT WHERE ID IN (2, 4) ORDER BY ID"),
+        vec![
+            "\"scrubbed\" | \"redacted\" | \"S\" | NULL | \"0.00000000\"",
+            "\"scrubbed\" | \"redacted\" | \"S\" | NULL | \"0.00000000\""
+        ]
+    );
+
+    Test::new()
+        .spec(&spec())
+        .server(&server, "OS_PREPROD")
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(0);
+
+    let journal = journal_in(&t);
+    let journal_arg = journal.to_str().expect("utf-8 path");
+    let out = Test::new()
+        .server(&server, "OS_PREPROD")
+        .args(["restore", journal_arg, "--auto-approve"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout
+            .contains("each read back and identical to the journal"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("documents-checked: not restorable from the journal (a custom fix"),
+        "{}",
+        out.stdout
+    );
+    // Every byte is back, but for what the custom fix did: its effect is not journaled.
+    let fixed: Vec<String> = before
+        .iter()
+        .map(|row| {
+            if row.starts_with("5 |") {
+                row.replacen("| \"K\" |", "| \"K2\" |", 1)
+            } else {
+                row.clone()
+            }
+        })
+        .collect();
+    assert_ne!(fixed, before);
+    assert_eq!(
+        server.dump(TABLE),
+        fixed,
+        "restore did not give back every byte"
+    );
+
+    Test::new()
+        .server(&server, "OS_PREPROD")
+        .args(["restore", journal_arg, "--auto-approve"])
+        .run()
+        .code(0);
+    assert_eq!(server.dump(TABLE), fixed);
+}
+
+/// A row changed after the apply makes restore fail, naming the table and the key, with
+/// nothing changed.
+#[test]
+fn restore_names_a_row_that_changed_since() {
+    let mut server = TestServer::start(&fixture("shapes/clone.sql"));
+    let t = Test::new()
+        .spec(&spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    // Someone puts row 1 back by hand, with other values.
+    server.run_sql("INSERT INTO APP_DOCUMENT (ID, TITLE) VALUES (1, N'recreated')");
+    let after = server.dump(TABLE);
+    let journal = journal_in(&t);
+    let out = Test::new()
+        .server(&server, "OS_PREPROD")
+        .args([
+            "restore",
+            journal.to_str().expect("utf-8 path"),
+            "--auto-approve",
+        ])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr.contains(
+            "the row of dbo.APP_DOCUMENT with ID = 1 differs from the journal in TITLE, BODY, CODE"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert!(!out.stdout.contains("Restore complete"), "{}", out.stdout);
+    assert_eq!(
+        server.dump(TABLE),
+        after,
+        "a failed restore changed something"
+    );
+}
