@@ -15,3 +15,4 @@ mod saved_plan;
 mod secrets;
 mod shapes;
 mod validate;
+mod wire;

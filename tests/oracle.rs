@@ -31,7 +31,12 @@ fn to_oracle(catalog: &mut Catalog) {
     for t in &mut catalog.tables {
         t.info.table.schema = "OSADMIN".into();
         for c in &mut t.info.columns {
-            c.data_type = oracle_type(&c.data_type).into();
+            c.data_type = match (c.long, oracle_type(&c.data_type)) {
+                // The platform's long text and binary data are LOBs on Oracle.
+                (true, "nvarchar2" | "varchar2") => "nclob",
+                (_, other) => other,
+            }
+            .into();
             c.identity = false;
         }
     }
@@ -232,8 +237,9 @@ fn client_library_present() -> bool {
         .any(|d| !d.is_empty() && std::path::Path::new(d).join("libclntsh.so").exists())
 }
 
-/// With the client library, a closed port is "no listener"; without it, postclone says the
-/// library is missing and how to install it. Either way: exit 1, nothing else, no password.
+/// The default build handles `engine: oracle`: with the client library, a closed port is "no
+/// listener"; without it, postclone says the library is missing and how to install it. Either
+/// way: exit 1, never "not supported by this build", no password.
 #[cfg(feature = "oracle")]
 #[test]
 fn oracle_connection_errors_are_clear() {
@@ -265,6 +271,11 @@ fn oracle_connection_errors_are_clear() {
         "the Oracle client library (libclntsh) cannot be loaded: install Oracle Instant Client"
     };
     assert!(out.stderr.contains(expected), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("not supported by this build"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("FIXTURE-SECRET") && !out.stdout.contains("FIXTURE-SECRET"));
 }
 
@@ -277,12 +288,16 @@ fn oracle_engine_needs_its_feature() {
         .args(["plan", "--connection", "oracle://u@127.0.0.1:1/S"])
         .run()
         .code(1);
-    assert!(out.stderr.contains("--features oracle"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("default `oracle` feature"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The whole profile against a real Oracle: plan, apply, plan again shows nothing. Run with
 /// `POSTCLONE_ORACLE_TEST=oracle://user@host:1521/service?schema=OSADMIN_PP`,
-/// `POSTCLONE_PASSWORD=...` and `cargo test --features oracle -- --ignored live_oracle`, on a
+/// `POSTCLONE_PASSWORD=...` and `cargo test -- --ignored live_oracle`, on a
 /// disposable clone: it changes it.
 #[cfg(feature = "oracle")]
 #[test]

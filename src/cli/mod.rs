@@ -105,8 +105,16 @@ impl From<crate::restore::Error> for Error {
 }
 
 /// Runs the command line and returns the process exit code.
+///
+/// A panic anywhere (postclone or a library) is a bug: it is reported as one line that says so
+/// and the process exits 1. This is a backstop; inputs and server answers are checked first.
 #[must_use]
 pub fn main() -> i32 {
+    std::panic::set_hook(Box::new(report::bug));
+    std::panic::catch_unwind(run).unwrap_or(exit::ERROR)
+}
+
+fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

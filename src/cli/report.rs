@@ -16,6 +16,24 @@ pub fn print(error: &Error) {
     let _ = write_error(error, &mut out);
 }
 
+/// Prints a panic as one line that says it is a bug.
+pub fn bug(info: &std::panic::PanicHookInfo<'_>) {
+    let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "an unexpected failure".into());
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let _ = writeln!(
+        io::stderr().lock(),
+        "error: internal error{at}: {message}; this is a bug in postclone, please report it (nothing was committed unless apply said so)"
+    );
+}
+
 /// Prints a remark that must not mix with a machine-readable standard output.
 pub fn note(text: &str) {
     let _ = writeln!(io::stderr().lock(), "{text}");

@@ -76,7 +76,7 @@ pub async fn open_engine(connection: &Connection) -> Result<AnyEngine, Error> {
         #[cfg(not(feature = "oracle"))]
         Connection::Oracle(_) => {
             return Err(engine::Error::Unsupported {
-                what: "the Oracle engine (build postclone with `--features oracle`)".into(),
+                what: "the Oracle engine (this build left out the default `oracle` feature; build postclone with its default features)".into(),
             }
             .into())
         }
