@@ -51,10 +51,18 @@ impl From<Value> for Cell {
     }
 }
 
-impl TryFrom<Cell> for Value {
-    type Error = String;
+/// A journaled cell that cannot be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hex bytes {hex:?}")]
+pub struct InvalidCell {
+    /// The text found.
+    pub hex: String,
+}
 
-    fn try_from(c: Cell) -> Result<Value, String> {
+impl TryFrom<Cell> for Value {
+    type Error = InvalidCell;
+
+    fn try_from(c: Cell) -> Result<Value, InvalidCell> {
         Ok(match c {
             Cell::Null => Value::Null,
             Cell::Bool(b) => Value::Bool(b),
@@ -67,7 +75,7 @@ impl TryFrom<Cell> for Value {
                     .map(|i| {
                         hex.get(i..i + 2)
                             .and_then(|p| u8::from_str_radix(p, 16).ok())
-                            .ok_or_else(|| format!("invalid hex bytes {hex:?}"))
+                            .ok_or_else(|| InvalidCell { hex: hex.clone() })
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -501,7 +509,7 @@ pub fn restore(path: &Path) -> Result<RestorePlan, Error> {
                     .into_iter()
                     .map(Value::try_from)
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|m| invalid(i + 1, m))?;
+                    .map_err(|e| invalid(i + 1, e.to_string()))?;
                 if values.len() != step.columns.len() {
                     return Err(invalid(
                         i + 1,

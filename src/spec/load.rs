@@ -3,18 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
 use serde_yaml::{Mapping, Value as Yaml};
 
+use super::resource::kind_of;
 use super::source_map::{self, Position, SourceMap};
 use super::validate;
-use super::{builtin_path, Error, ProblemCode, ResourceHeader, SpecProblem};
+use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
-use crate::state::desired::{
-    ColumnValues, Custom, Desired, EngineKind, GrantsAbsent, Guard, ManualStep, Origin,
-    PrincipalsAbsent, Resource, ResourceId, ResourceKind, RowsAbsent, TableEmpty,
-};
+use crate::state::desired::{Desired, EngineKind, Guard, ManualStep, Origin, Resource, ResourceId};
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
 ///
@@ -84,14 +81,14 @@ impl Parts {
 }
 
 /// Locates problems in one file.
-struct FileCtx<'a> {
-    file: PathBuf,
-    map: SourceMap,
-    lines: Vec<&'a str>,
+pub(super) struct FileCtx<'a> {
+    pub(super) file: PathBuf,
+    pub(super) map: SourceMap,
+    pub(super) lines: Vec<&'a str>,
 }
 
 impl FileCtx<'_> {
-    fn origin(&self, at: Option<Position>) -> Origin {
+    pub(super) fn origin(&self, at: Option<Position>) -> Origin {
         let p = at.unwrap_or(Position { line: 0, column: 0 });
         Origin {
             file: self.file.clone(),
@@ -100,7 +97,7 @@ impl FileCtx<'_> {
         }
     }
 
-    fn problem(
+    pub(super) fn problem(
         &self,
         at: Option<Position>,
         field: &str,
@@ -343,197 +340,6 @@ impl Loader {
         parts
     }
 
-    /// Reads one resource: the common header, then the kind's own keys.
-    fn resource(
-        &mut self,
-        ctx: &FileCtx<'_>,
-        path: &str,
-        value: Yaml,
-    ) -> Option<Located<Resource>> {
-        let Yaml::Mapping(mapping) = value else {
-            self.problems.push(ctx.problem(
-                ctx.map.value(path),
-                path,
-                ProblemCode::InvalidField,
-                format!(
-                    "a resource is a mapping with `id` and `kind`, found {}",
-                    kind_of(&value)
-                ),
-                None,
-            ));
-            return None;
-        };
-        let mut header = Mapping::new();
-        let mut body = Mapping::new();
-        let mut kind = None;
-        for (k, v) in mapping {
-            match k.as_str() {
-                Some("kind") => kind = Some(v),
-                Some(name) if ResourceHeader::KEYS.contains(&name) => {
-                    header.insert(k, v);
-                }
-                _ => {
-                    body.insert(k, v);
-                }
-            }
-        }
-        let header: Option<ResourceHeader> = self.typed(ctx, path, Yaml::Mapping(header));
-        let kind_path = source_map::child(path, "kind");
-        let kind_name = match kind {
-            Some(Yaml::String(name)) => Some(name),
-            Some(other) => {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&kind_path),
-                    &kind_path,
-                    ProblemCode::InvalidField,
-                    format!("`kind` is a name, found {}", kind_of(&other)),
-                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
-                ));
-                None
-            }
-            None => {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(path),
-                    path,
-                    ProblemCode::InvalidField,
-                    "missing field `kind`".into(),
-                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
-                ));
-                None
-            }
-        };
-        let body = Yaml::Mapping(body);
-        let kind = match kind_name.as_deref() {
-            None => None,
-            Some("rows_absent") => self
-                .typed::<RowsAbsent>(ctx, path, body)
-                .map(ResourceKind::RowsAbsent),
-            Some("column_values") => self
-                .typed::<ColumnValues>(ctx, path, body)
-                .map(ResourceKind::ColumnValues),
-            Some("table_empty") => self
-                .typed::<TableEmpty>(ctx, path, body)
-                .map(ResourceKind::TableEmpty),
-            Some("custom") => self
-                .typed::<Custom>(ctx, path, body)
-                .map(ResourceKind::Custom),
-            Some("principals_absent") => self
-                .typed::<PrincipalsAbsent>(ctx, path, body)
-                .map(ResourceKind::PrincipalsAbsent),
-            Some("grants_absent") => self
-                .typed::<GrantsAbsent>(ctx, path, body)
-                .map(ResourceKind::GrantsAbsent),
-            Some(other) => {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&kind_path),
-                    &kind_path,
-                    ProblemCode::UnknownKind,
-                    format!("unknown resource kind `{other}`"),
-                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
-                ));
-                None
-            }
-        };
-        let (header, kind) = (header?, kind?);
-        if let ResourceKind::ColumnValues(c) = &kind {
-            if c.set.is_empty() {
-                let set_path = source_map::child(path, "set");
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&set_path),
-                    &set_path,
-                    ProblemCode::InvalidField,
-                    "`set` names no column".into(),
-                    Some("list at least one `COLUMN: value`".into()),
-                ));
-            }
-        }
-        let after_origins = (0..header.after.len())
-            .map(|i| {
-                ctx.origin(
-                    ctx.map
-                        .value(&source_map::index(&source_map::child(path, "after"), i)),
-                )
-            })
-            .collect();
-        let table_origin = kind
-            .target()
-            .map(|_| ctx.origin(ctx.map.value(&source_map::child(path, "table"))));
-        Some(Located {
-            item: Resource {
-                id: header.id,
-                kind,
-                after: header.after,
-                description: header.description,
-                secret: header.secret,
-                origin: ctx.origin(ctx.map.value(path)),
-                table_origin,
-                labels: Vec::new(),
-            },
-            origin: ctx.origin(ctx.map.value(path)),
-            after_origins,
-        })
-    }
-
-    /// A sequence value, or a problem and nothing.
-    fn sequence(&mut self, ctx: &FileCtx<'_>, path: &str, value: Yaml) -> Vec<Yaml> {
-        match value {
-            Yaml::Sequence(items) => items,
-            Yaml::Null => Vec::new(),
-            other => {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(path),
-                    path,
-                    ProblemCode::InvalidField,
-                    format!("`{path}` is a list, found {}", kind_of(&other)),
-                    None,
-                ));
-                Vec::new()
-            }
-        }
-    }
-
-    /// Deserializes `value` found at `path`; a failure becomes a problem at the failing field.
-    fn typed<T: DeserializeOwned>(
-        &mut self,
-        ctx: &FileCtx<'_>,
-        path: &str,
-        value: Yaml,
-    ) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let inner = e.path().to_string();
-                let mut field = if inner == "." {
-                    path.to_string()
-                } else if inner.starts_with('[') {
-                    format!("{path}{inner}")
-                } else {
-                    source_map::child(path, &inner)
-                };
-                let message = e.into_inner().to_string();
-                // An unknown key is best shown where the key is written.
-                let at = match unknown_field(&message) {
-                    Some(key) => {
-                        // serde_path_to_error usually ends the path with the unknown key already.
-                        if !field.ends_with(&format!(".{key}")) && field != key {
-                            field = source_map::child(&field, key);
-                        }
-                        ctx.map.key(&field)
-                    }
-                    None => ctx.map.value(&field),
-                };
-                self.problems.push(ctx.problem(
-                    at,
-                    &field,
-                    ProblemCode::InvalidField,
-                    message,
-                    None,
-                ));
-                None
-            }
-        }
-    }
-
     /// Merges the parts of the top-level file, runs the cross-resource checks and removes the
     /// excluded resources.
     fn finish(&mut self, file: &Path, parts: Parts, base_dir: PathBuf) -> Option<Desired> {
@@ -555,7 +361,8 @@ impl Loader {
             });
         }
         if let Some((connection, origin)) = &parts.connection {
-            if let Err(message) = check_interpolation(connection) {
+            if let Err(e) = super::interpolate::env_references(connection) {
+                let message = e.to_string();
                 self.problems.push(problem_at(
                     origin,
                     "connection",
@@ -643,98 +450,9 @@ fn line_of(file: &Path, line: usize) -> Option<String> {
     text.lines().nth(line.checked_sub(1)?).map(str::to_string)
 }
 
-/// `unknown field `x`, expected ...` → `x`.
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
 /// serde_yaml appends " at line L column C"; the problem shows the location itself.
 fn strip_location(message: &str) -> &str {
     message
         .rfind(" at line ")
         .map_or(message, |at| &message[..at])
-}
-
-fn kind_of(value: &Yaml) -> &'static str {
-    match value {
-        Yaml::Null => "nothing",
-        Yaml::Bool(_) => "a boolean",
-        Yaml::Number(_) => "a number",
-        Yaml::String(_) => "a string",
-        Yaml::Sequence(_) => "a list",
-        Yaml::Mapping(_) => "a mapping",
-        Yaml::Tagged(_) => "a tagged value",
-    }
-}
-
-/// The `${env:NAME}` references of a text, in order.
-///
-/// # Errors
-/// A `${` that does not open a well-formed `${env:NAME}`.
-pub(crate) fn env_references(text: &str) -> Result<Vec<(std::ops::Range<usize>, &str)>, String> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(start) = text[from..].find("${").map(|i| i + from) {
-        let end = text[start..]
-            .find('}')
-            .map(|i| i + start)
-            .ok_or_else(|| format!("`${{` at byte {start} is never closed"))?;
-        let inner = &text[start + 2..end];
-        let name = inner
-            .strip_prefix("env:")
-            .ok_or_else(|| format!("`${{{inner}}}` is not an environment reference"))?;
-        let valid = !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(format!("`${{{inner}}}` does not name a variable"));
-        }
-        out.push((start..end + 1, name));
-        from = end + 1;
-    }
-    Ok(out)
-}
-
-fn check_interpolation(text: &str) -> Result<(), String> {
-    env_references(text).map(|_| ())
-}
-
-/// Replaces every `${env:NAME}` with the variable's value.
-///
-/// # Errors
-/// The name of the first unset variable, or a malformed reference.
-pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (range, name) in env_references(text)? {
-        out.push_str(&text[last..range.start]);
-        let value =
-            lookup(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
-        out.push_str(&value);
-        last = range.end;
-    }
-    out.push_str(&text[last..]);
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `${env:NAME}` is replaced; unset or malformed references are errors.
-    #[test]
-    fn interpolation() {
-        let env = |n: &str| (n == "HOST").then(|| "db1".to_string());
-        assert_eq!(
-            interpolate("server=${env:HOST};x", env).unwrap(),
-            "server=db1;x"
-        );
-        assert!(interpolate("${env:NOPE}", env)
-            .unwrap_err()
-            .contains("NOPE"));
-        assert!(interpolate("${HOST}", env).is_err());
-        assert!(interpolate("${env:HOST", env).is_err());
-        assert_eq!(interpolate("no refs", env).unwrap(), "no refs");
-    }
 }

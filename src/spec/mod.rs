@@ -5,7 +5,9 @@
 //! [`Desired`] state, or every problem found, each with file, line, column and field. Nothing in
 //! this layer connects to a database.
 
+mod interpolate;
 mod load;
+mod resource;
 pub mod schema;
 pub mod source_map;
 mod validate;
@@ -16,7 +18,8 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use load::{interpolate, load, load_str};
+pub use interpolate::{interpolate, InterpolationError};
+pub use load::{load, load_str};
 
 use crate::state::desired::{EngineKind, Guard, ManualStep, ResourceId};
 

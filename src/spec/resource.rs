@@ -1,0 +1,225 @@
+//! Reading one resource of a spec file: the keys every resource has, then its kind's own
+//! keys, each failure a problem located at its field.
+
+use serde::de::DeserializeOwned;
+use serde_yaml::{Mapping, Value as Yaml};
+
+use super::load::{FileCtx, Loader, Located};
+use super::source_map;
+use super::{ProblemCode, ResourceHeader};
+use crate::state::desired::{
+    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, Resource, ResourceKind, RowsAbsent,
+    TableEmpty,
+};
+
+impl Loader {
+    /// Reads one resource: the common header, then the kind's own keys.
+    pub(super) fn resource(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        path: &str,
+        value: Yaml,
+    ) -> Option<Located<Resource>> {
+        let Yaml::Mapping(mapping) = value else {
+            self.problems.push(ctx.problem(
+                ctx.map.value(path),
+                path,
+                ProblemCode::InvalidField,
+                format!(
+                    "a resource is a mapping with `id` and `kind`, found {}",
+                    kind_of(&value)
+                ),
+                None,
+            ));
+            return None;
+        };
+        let mut header = Mapping::new();
+        let mut body = Mapping::new();
+        let mut kind = None;
+        for (k, v) in mapping {
+            match k.as_str() {
+                Some("kind") => kind = Some(v),
+                Some(name) if ResourceHeader::KEYS.contains(&name) => {
+                    header.insert(k, v);
+                }
+                _ => {
+                    body.insert(k, v);
+                }
+            }
+        }
+        let header: Option<ResourceHeader> = self.typed(ctx, path, Yaml::Mapping(header));
+        let kind_path = source_map::child(path, "kind");
+        let kind_name = match kind {
+            Some(Yaml::String(name)) => Some(name),
+            Some(other) => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&kind_path),
+                    &kind_path,
+                    ProblemCode::InvalidField,
+                    format!("`kind` is a name, found {}", kind_of(&other)),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+            None => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(path),
+                    path,
+                    ProblemCode::InvalidField,
+                    "missing field `kind`".into(),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+        };
+        let body = Yaml::Mapping(body);
+        let kind = match kind_name.as_deref() {
+            None => None,
+            Some("rows_absent") => self
+                .typed::<RowsAbsent>(ctx, path, body)
+                .map(ResourceKind::RowsAbsent),
+            Some("column_values") => self
+                .typed::<ColumnValues>(ctx, path, body)
+                .map(ResourceKind::ColumnValues),
+            Some("table_empty") => self
+                .typed::<TableEmpty>(ctx, path, body)
+                .map(ResourceKind::TableEmpty),
+            Some("custom") => self
+                .typed::<Custom>(ctx, path, body)
+                .map(ResourceKind::Custom),
+            Some("principals_absent") => self
+                .typed::<PrincipalsAbsent>(ctx, path, body)
+                .map(ResourceKind::PrincipalsAbsent),
+            Some("grants_absent") => self
+                .typed::<GrantsAbsent>(ctx, path, body)
+                .map(ResourceKind::GrantsAbsent),
+            Some(other) => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&kind_path),
+                    &kind_path,
+                    ProblemCode::UnknownKind,
+                    format!("unknown resource kind `{other}`"),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+        };
+        let (header, kind) = (header?, kind?);
+        if let ResourceKind::ColumnValues(c) = &kind {
+            if c.set.is_empty() {
+                let set_path = source_map::child(path, "set");
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&set_path),
+                    &set_path,
+                    ProblemCode::InvalidField,
+                    "`set` names no column".into(),
+                    Some("list at least one `COLUMN: value`".into()),
+                ));
+            }
+        }
+        let after_origins = (0..header.after.len())
+            .map(|i| {
+                ctx.origin(
+                    ctx.map
+                        .value(&source_map::index(&source_map::child(path, "after"), i)),
+                )
+            })
+            .collect();
+        let table_origin = kind
+            .target()
+            .map(|_| ctx.origin(ctx.map.value(&source_map::child(path, "table"))));
+        Some(Located {
+            item: Resource {
+                id: header.id,
+                kind,
+                after: header.after,
+                description: header.description,
+                secret: header.secret,
+                origin: ctx.origin(ctx.map.value(path)),
+                table_origin,
+                labels: Vec::new(),
+            },
+            origin: ctx.origin(ctx.map.value(path)),
+            after_origins,
+        })
+    }
+
+    /// A sequence value, or a problem and nothing.
+    pub(super) fn sequence(&mut self, ctx: &FileCtx<'_>, path: &str, value: Yaml) -> Vec<Yaml> {
+        match value {
+            Yaml::Sequence(items) => items,
+            Yaml::Null => Vec::new(),
+            other => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(path),
+                    path,
+                    ProblemCode::InvalidField,
+                    format!("`{path}` is a list, found {}", kind_of(&other)),
+                    None,
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Deserializes `value` found at `path`; a failure becomes a problem at the failing field.
+    pub(super) fn typed<T: DeserializeOwned>(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        path: &str,
+        value: Yaml,
+    ) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let mut field = if inner == "." {
+                    path.to_string()
+                } else if inner.starts_with('[') {
+                    format!("{path}{inner}")
+                } else {
+                    source_map::child(path, &inner)
+                };
+                let message = e.into_inner().to_string();
+                // An unknown key is best shown where the key is written.
+                let at = match unknown_field(&message) {
+                    Some(key) => {
+                        // serde_path_to_error usually ends the path with the unknown key already.
+                        if !field.ends_with(&format!(".{key}")) && field != key {
+                            field = source_map::child(&field, key);
+                        }
+                        ctx.map.key(&field)
+                    }
+                    None => ctx.map.value(&field),
+                };
+                self.problems.push(ctx.problem(
+                    at,
+                    &field,
+                    ProblemCode::InvalidField,
+                    message,
+                    None,
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// `unknown field `x`, expected ...` → `x`.
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// What a YAML value is, for messages.
+pub(super) fn kind_of(value: &Yaml) -> &'static str {
+    match value {
+        Yaml::Null => "nothing",
+        Yaml::Bool(_) => "a boolean",
+        Yaml::Number(_) => "a number",
+        Yaml::String(_) => "a string",
+        Yaml::Sequence(_) => "a list",
+        Yaml::Mapping(_) => "a mapping",
+        Yaml::Tagged(_) => "a tagged value",
+    }
+}

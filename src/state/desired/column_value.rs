@@ -1,0 +1,122 @@
+//! The values `column_values` sets: literals, lookups in other tables, text rewrites.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::TableName;
+use crate::state::value::Value;
+
+/// A value read from a row of another table, matched column by column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The other table, checked against the catalog.
+    pub table: TableName,
+    /// The column whose value is taken.
+    pub column: String,
+    /// Other table's column → this table's column; all must be equal. A row with no match is
+    /// left untouched.
+    #[serde(rename = "match")]
+    pub on: BTreeMap<String, String>,
+}
+
+/// Shorthands for lookups the platform metamodel defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueOrigin {
+    /// The `DEFAULT_VALUE` of the row's site property definition
+    /// (`OSSYS_SITE_PROPERTY_DEFINITION`, matched on `ID` = `SITE_PROPERTY_DEFINITION_ID`).
+    SitePropertyDefault,
+}
+
+impl ValueOrigin {
+    /// The lookup this shorthand stands for.
+    #[must_use]
+    pub fn lookup(self) -> Lookup {
+        match self {
+            ValueOrigin::SitePropertyDefault => Lookup {
+                table: TableName {
+                    schema: None,
+                    name: "OSSYS_SITE_PROPERTY_DEFINITION".into(),
+                },
+                column: "DEFAULT_VALUE".into(),
+                on: BTreeMap::from([("ID".into(), "SITE_PROPERTY_DEFINITION_ID".into())]),
+            },
+        }
+    }
+}
+
+/// The value a column must hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ColumnValue {
+    /// A literal value, bound as a parameter.
+    Literal(Value),
+    /// A value from the platform metamodel: `{from: site_property_default}`.
+    Derived {
+        /// Which one.
+        from: ValueOrigin,
+    },
+    /// A value read from another table: `{lookup: {table, column, match}}`.
+    Lookup {
+        /// Where it is read.
+        lookup: Lookup,
+    },
+    /// Text with one part rewritten: `{replace: {from: prod.example.com, to: preprod.example.com}}`.
+    Replace {
+        /// The rewrite.
+        replace: Replace,
+    },
+}
+
+/// Rewrites every occurrence of `from` as `to`, in the column itself or (with `source`) in
+/// another column of the row. Only rows whose text contains `from` are concerned. Occurrences
+/// of `to` are left as they are, so a rewrite whose `to` contains its `from` (`prod.example.com`
+/// → `preprod.example.com`) applies once and converges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replace {
+    /// The text to find (compared as the database compares text).
+    pub from: String,
+    /// Its replacement.
+    pub to: String,
+    /// Read the text from this column instead (a web reference's `URL` when its
+    /// `EFFECTIVE_URL` is blank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl ColumnValue {
+    /// The lookup behind this value, if it has one.
+    #[must_use]
+    pub fn lookup(&self) -> Option<Lookup> {
+        match self {
+            ColumnValue::Literal(_) | ColumnValue::Replace { .. } => None,
+            ColumnValue::Derived { from } => Some(from.lookup()),
+            ColumnValue::Lookup { lookup } => Some(lookup.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A column value is a literal scalar or a derived origin.
+    #[test]
+    fn column_value_forms() {
+        let v: BTreeMap<String, ColumnValue> =
+            serde_yaml::from_str("{A: ' ', B: 0, C: {from: site_property_default}}").unwrap();
+        assert_eq!(v["A"], ColumnValue::Literal(Value::Text(" ".into())));
+        assert_eq!(v["B"], ColumnValue::Literal(Value::Int(0)));
+        assert_eq!(
+            v["C"].lookup().unwrap().table.name,
+            "OSSYS_SITE_PROPERTY_DEFINITION"
+        );
+        let l: ColumnValue =
+            serde_yaml::from_str("{lookup: {table: D, column: V, match: {ID: D_ID}}}").unwrap();
+        assert_eq!(l.lookup().unwrap().on["ID"], "D_ID");
+    }
+}

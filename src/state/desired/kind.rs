@@ -1,0 +1,170 @@
+//! Resource kinds: what each kind declares, and what every kind is asked (its table, whether a
+//! missing table is allowed).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ColumnValue, Condition, TableName, TableTarget};
+
+/// `rows_absent`: no row of `table` matches `where` (every row, when `where` is empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RowsAbsent {
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
+    /// Conditions that all hold on the rows to delete; empty means every row.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// `column_values`: every row of `table` matching `where` holds the values in `set`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnValues {
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
+    /// Conditions that all hold on the rows concerned; empty means every row.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// Column name → value it must hold.
+    pub set: BTreeMap<String, ColumnValue>,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// `table_empty`: `table` holds no row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableEmpty {
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// `principals_absent`: the database users restored with the clone are gone; what they own is
+/// handed to `new_owner` first (objects, roles, non-empty schemas), their empty schemas dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalsAbsent {
+    /// User names, matched case-insensitively against the catalog; absent ones need nothing.
+    pub names: Vec<String>,
+    /// Who receives what they own (checked against the catalog).
+    #[serde(default = "default_owner")]
+    pub new_owner: String,
+}
+
+fn default_owner() -> String {
+    "dbo".into()
+}
+
+/// `grants_absent`: no object privilege held by `grantees` on objects owned by `owners`.
+///
+/// Oracle, when the clone was imported into the instance it was exported from: the clone's
+/// users must not keep privileges on production's schemas (the runbook's warning). Read from
+/// `DBA_TAB_PRIVS`, so the connecting user needs to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsAbsent {
+    /// Users or roles whose privileges go (the clone's users), matched case-insensitively.
+    pub grantees: Vec<String>,
+    /// Schemas whose objects they must not reach (production's), matched case-insensitively.
+    pub owners: Vec<String>,
+}
+
+/// `custom`: a check query whose rows are drift, and a statement that fixes them.
+///
+/// The escape hatch for what no other kind covers. Both are run as written; the fix must leave
+/// the check returning no rows, or `apply` reports that it did not converge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Custom {
+    /// A query; every row it returns is a drifted row.
+    pub check: String,
+    /// The statement that removes the drift.
+    pub fix: String,
+}
+
+/// What a resource declares, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// Rows absent from a table.
+    RowsAbsent(RowsAbsent),
+    /// Columns holding given values.
+    ColumnValues(ColumnValues),
+    /// A table without rows.
+    TableEmpty(TableEmpty),
+    /// A check query and a fix statement.
+    Custom(Custom),
+    /// Database users dropped, with what they own handed over.
+    PrincipalsAbsent(PrincipalsAbsent),
+    /// Object privileges revoked (Oracle: the clone's users on the original schemas).
+    GrantsAbsent(GrantsAbsent),
+}
+
+impl ResourceKind {
+    /// Every kind name, as written after `kind:`.
+    pub const NAMES: [&'static str; 6] = [
+        "rows_absent",
+        "column_values",
+        "table_empty",
+        "custom",
+        "principals_absent",
+        "grants_absent",
+    ];
+
+    /// Where the resource's rows are, for table kinds.
+    #[must_use]
+    pub fn target(&self) -> Option<&TableTarget> {
+        match self {
+            ResourceKind::RowsAbsent(r) => Some(&r.table),
+            ResourceKind::ColumnValues(r) => Some(&r.table),
+            ResourceKind::TableEmpty(r) => Some(&r.table),
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => None,
+        }
+    }
+
+    /// The table the resource names, once any metamodel target is resolved.
+    #[must_use]
+    pub fn table(&self) -> Option<&TableName> {
+        match self.target()? {
+            TableTarget::Name(name) => Some(name),
+            TableTarget::Metamodel { .. } => None,
+        }
+    }
+
+    pub(super) fn set_table(&mut self, name: TableName) {
+        let target = match self {
+            ResourceKind::RowsAbsent(r) => &mut r.table,
+            ResourceKind::ColumnValues(r) => &mut r.table,
+            ResourceKind::TableEmpty(r) => &mut r.table,
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => return,
+        };
+        *target = TableTarget::Name(name);
+    }
+
+    /// Whether a missing table is acceptable.
+    #[must_use]
+    pub fn if_exists(&self) -> bool {
+        match self {
+            ResourceKind::RowsAbsent(r) => r.if_exists,
+            ResourceKind::ColumnValues(r) => r.if_exists,
+            ResourceKind::TableEmpty(r) => r.if_exists,
+            ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => false,
+        }
+    }
+}
