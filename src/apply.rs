@@ -41,20 +41,38 @@ impl ApplyReport {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The target is not the one the spec is for; nothing was executed.
-    #[error("refusing to apply: {0}; nothing was changed")]
-    Guard(#[from] GuardError),
+    #[error("refusing to apply; nothing was changed")]
+    Refused(#[source] GuardError),
     /// The journal could not be written: nothing is executed without it.
-    #[error("{0}; nothing was changed")]
-    Journal(#[from] journal::Error),
+    #[error("the journal could not be written; nothing was changed")]
+    Journal(#[source] journal::Error),
     /// Rendering, locking, or inspecting after the apply, failed.
     #[error(transparent)]
     Engine(#[from] engine::Error),
     /// The plan after the apply could not be built.
     #[error(transparent)]
     Plan(#[from] plan::Error),
+    /// A saved plan no longer matches the database.
+    #[error(transparent)]
+    Stale(#[from] plan::StalePlan),
+    /// Another apply changed the planned rows while this one waited for it.
+    #[error("another apply changed these rows while this one waited for its lock; nothing was changed; plan again")]
+    ChangedWhileWaiting,
     /// A statement failed; the transaction was rolled back.
     #[error(transparent)]
     Failed(Box<Failure>),
+}
+
+impl From<GuardError> for Error {
+    fn from(e: GuardError) -> Error {
+        Error::Refused(e)
+    }
+}
+
+impl From<journal::Error> for Error {
+    fn from(e: journal::Error) -> Error {
+        Error::Journal(e)
+    }
 }
 
 /// A change that failed inside the apply transaction, and what became of the others.
@@ -84,6 +102,12 @@ pub struct Failure {
 pub struct Masked(String);
 
 impl Masked {
+    /// A message that holds no secret value.
+    #[must_use]
+    pub fn from_message(message: &str) -> Masked {
+        Masked(message.to_string())
+    }
+
     /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
     #[must_use]
     pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
@@ -213,12 +237,18 @@ pub async fn run<E: Engine>(
                 plan::build(desired, &observed, &engine.dialect()).map_err(Error::from)
             });
         let stale = fresh.map(|fresh| plan::staleness(&plan.planned_changes(), &fresh));
-        if !matches!(&stale, Ok(s) if s.is_empty()) {
-            let _ = engine.rollback().await;
-            journal.finish(Status::RolledBack)?;
-            return Err(Error::Engine(engine::Error::Locked {
-                holder: Some("another apply changed these rows while this one waited; nothing was changed, plan again".into()),
-            }));
+        match stale {
+            Ok(s) if s.is_empty() => {}
+            Ok(_) => {
+                let _ = engine.rollback().await;
+                journal.finish(Status::RolledBack)?;
+                return Err(Error::ChangedWhileWaiting);
+            }
+            Err(e) => {
+                let _ = engine.rollback().await;
+                journal.finish(Status::RolledBack)?;
+                return Err(e);
+            }
         }
     }
     let mut journaled = 0;

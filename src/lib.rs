@@ -5,8 +5,9 @@
 //! database into the observed state; `diff` turns both into changes, `graph` orders them, and
 //! `plan` is what `postclone plan` shows and `postclone apply` executes in one transaction.
 //!
-//! Layers, from top to bottom (arrows point down only): `cli` → `apply`, `render`, `profile`,
-//! `spec` → `plan`, `graph` → `diff`, `change` → `state`; `engine` → `state`, `change`.
+//! Layers, from top to bottom (arrows point down only): `cli` → `apply`, `restore`,
+//! `planning`, `render`, `profile`, `spec` → `plan`, `graph` → `diff`, `change` → `state`;
+//! `apply`, `restore` and `planning` → `engine` → `state`, `change`.
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -21,6 +22,7 @@ pub mod graph;
 pub mod guard;
 pub mod journal;
 pub mod plan;
+pub mod planning;
 pub mod profile;
 pub mod render;
 pub mod restore;

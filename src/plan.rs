@@ -54,8 +54,6 @@ pub struct PlannedChange {
 pub struct PlanFile {
     /// Format version; also how a plan file is told from a spec.
     pub postclone_plan: u32,
-    /// The spec the plan was made from.
-    pub spec: PathBuf,
     /// The spec's connection setting, unless it holds a password inline.
     pub connection: Option<String>,
     /// The desired state, as loaded (before metamodel targets were resolved).
@@ -64,8 +62,65 @@ pub struct PlanFile {
     pub target: Target,
     /// Every change, with the fingerprint of its rows.
     pub changes: Vec<PlannedChange>,
-    /// The plan as it was shown (secrets masked).
-    pub text: String,
+}
+
+/// Why a file given to `apply` is not a saved plan it can use.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// The file cannot be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is JSON but not a plan file.
+    #[error("{} is not a plan file written by `postclone plan --out`", path.display())]
+    NotAPlan {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON reader found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A plan file of another format version.
+    #[error("{} was written by another version of postclone (format {version}); plan again", path.display())]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Its format version.
+        version: u32,
+    },
+    /// The saved plan cannot be written.
+    #[error("cannot write the plan to {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A saved plan that no longer matches the database: nothing is applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StalePlan {
+    /// The plan was made for another database.
+    #[error("the saved plan was made for database {planned}, not {now}; nothing was changed")]
+    Database {
+        /// The database planned against.
+        planned: String,
+        /// The database connected to.
+        now: String,
+    },
+    /// Rows of some changes differ from what was reviewed.
+    #[error("{} from the saved plan; nothing was changed; review a new plan", if .changes.len() == 1 { "1 change differs".to_string() } else { format!("{} changes differ", .changes.len()) })]
+    Rows {
+        /// Each change that differs.
+        changes: Vec<Staleness>,
+    },
 }
 
 /// How a saved plan differs from the database now.
@@ -83,9 +138,9 @@ impl PlanFile {
     /// The current format version.
     pub const VERSION: u32 = 1;
 
-    /// A saved plan for `plan`, made from `desired` (as loaded) and the spec at `spec`.
+    /// A saved plan for `plan`, made from `desired` (as loaded).
     #[must_use]
-    pub fn new(spec: PathBuf, desired: &Desired, plan: &Plan, text: String) -> PlanFile {
+    pub fn new(desired: &Desired, plan: &Plan) -> PlanFile {
         // A connection with a literal password stays out of the file; ${env:..} is fine.
         let connection = desired.connection.clone().filter(|c| {
             let lower = c.to_ascii_lowercase();
@@ -97,19 +152,78 @@ impl PlanFile {
         });
         PlanFile {
             postclone_plan: Self::VERSION,
-            spec,
             connection,
             desired: desired.clone(),
             target: plan.target.clone(),
             changes: plan.planned_changes(),
-            text,
         }
+    }
+
+    /// Whether `text` is a saved plan rather than a spec: a JSON object (a spec is YAML).
+    #[must_use]
+    pub fn looks_like(text: &str) -> bool {
+        text.trim_start().starts_with('{')
+    }
+
+    /// Reads a saved plan.
+    ///
+    /// # Errors
+    /// Not JSON, not a plan file, or another format version.
+    pub fn parse(path: &std::path::Path, text: &str) -> Result<PlanFile, PlanFileError> {
+        let file: PlanFile =
+            serde_json::from_str(text).map_err(|source| PlanFileError::NotAPlan {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if file.postclone_plan != Self::VERSION {
+            return Err(PlanFileError::Version {
+                path: path.to_path_buf(),
+                version: file.postclone_plan,
+            });
+        }
+        Ok(file)
+    }
+
+    /// Writes the saved plan.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write(&self, path: &std::path::Path) -> Result<(), PlanFileError> {
+        let write = |source| PlanFileError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let json = serde_json::to_string_pretty(self).map_err(|e| write(e.into()))?;
+        std::fs::write(path, json + "\n").map_err(write)
     }
 
     /// Every change whose rows differ between this saved plan and `fresh`, a plan made now.
     #[must_use]
     pub fn staleness(&self, fresh: &Plan) -> Vec<Staleness> {
         staleness(&self.changes, fresh)
+    }
+
+    /// Checks that `fresh`, a plan made now, touches exactly the rows this one was made from.
+    ///
+    /// # Errors
+    /// Another database, or any change whose rows differ.
+    pub fn check(&self, fresh: &Plan) -> Result<(), StalePlan> {
+        if !fresh
+            .target
+            .database
+            .eq_ignore_ascii_case(&self.target.database)
+        {
+            return Err(StalePlan::Database {
+                planned: self.target.database.clone(),
+                now: fresh.target.database.clone(),
+            });
+        }
+        let changes = self.staleness(fresh);
+        if changes.is_empty() {
+            Ok(())
+        } else {
+            Err(StalePlan::Rows { changes })
+        }
     }
 }
 
@@ -275,7 +389,7 @@ mod tests {
             empty_string_is_null: false,
         };
         let planned = build(&d, &observed(1), &dialect).unwrap();
-        let file = PlanFile::new(PathBuf::from("s.yaml"), &d, &planned, String::new());
+        let file = PlanFile::new(&d, &planned);
         assert!(file.staleness(&planned).is_empty());
         let changed = build(&d, &observed(3), &dialect).unwrap();
         assert_eq!(

@@ -45,7 +45,8 @@ fn changed_row_refuses_the_saved_plan() {
         out.stdout
     );
     assert!(
-        out.stderr.contains("differ from the saved plan"),
+        out.stderr
+            .contains("from the saved plan; nothing was changed"),
         "{}",
         out.stderr
     );

@@ -4,15 +4,16 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
 
+use std::path::{Path, PathBuf};
+
 use super::args::{ConnectArgs, LockArgs, SelectArgs, SpecArg};
 use super::{exit, plan, target, Error};
-use std::path::Path;
-
 use crate::apply;
 use crate::engine::Engine;
 use crate::journal::Journal;
-use crate::plan::PlanFile;
-use crate::render::{Detail, Format};
+use crate::plan::{PlanFile, StalePlan};
+use crate::planning;
+use crate::render::{self, Detail, Format};
 use crate::spec;
 
 /// Show the plan, then bring the database to the spec in one transaction
@@ -45,34 +46,20 @@ pub struct ApplyArgs {
 /// What `apply` was given.
 enum Source {
     /// A spec: plan now, show, ask.
-    Spec(std::path::PathBuf),
+    Spec(PathBuf),
     /// A plan saved by `plan --out`: apply it if its rows are unchanged.
-    PlanFile(Box<PlanFile>, std::path::PathBuf),
+    PlanFile(Box<PlanFile>, PathBuf),
 }
 
 impl Source {
-    /// A file holding a JSON object with `postclone_plan` is a saved plan; anything else a spec.
+    /// A file holding a JSON object is a saved plan; anything else a spec.
     fn read(path: &Path) -> Result<Source, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| crate::spec::Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        if text.trim_start().starts_with('{') {
-            let file: PlanFile = serde_json::from_str(&text).map_err(|e| Error::Connection {
-                message: format!(
-                    "{} is not a plan file written by `postclone plan --out`: {e}",
-                    path.display()
-                ),
-            })?;
-            if file.postclone_plan != PlanFile::VERSION {
-                return Err(Error::Connection {
-                    message: format!(
-                        "{} was written by another version of postclone (format {}); plan again",
-                        path.display(),
-                        file.postclone_plan
-                    ),
-                });
-            }
+        if PlanFile::looks_like(&text) {
+            let file = PlanFile::parse(path, &text)?;
             return Ok(Source::PlanFile(Box::new(file), path.to_path_buf()));
         }
         Ok(Source::Spec(path.to_path_buf()))
@@ -88,27 +75,22 @@ enum ApprovalMode {
 
 /// Plans, asks, applies and reports.
 pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let approval = if args.auto_approve {
+    let source = Source::read(&args.spec.spec)?;
+    // A saved plan was reviewed when it was made: applying it is the approval.
+    let approval = if args.auto_approve || matches!(source, Source::PlanFile(..)) {
         ApprovalMode::Auto
     } else {
         ApprovalMode::Prompt
     };
-    let source = Source::read(&args.spec.spec)?;
     let (desired, saved) = match &source {
         Source::Spec(path) => (spec::load(path)?.select(&args.select.selection())?, None),
         Source::PlanFile(_, path) if !args.select.is_empty() => {
-            return Err(Error::Usage {
-                message: format!(
-                    "{} is a saved plan: it applies what was selected when it was made; \
-                     pass --target/--exclude to `postclone plan --out` instead",
-                    path.display()
-                ),
-            })
+            return Err(Error::SelectionWithSavedPlan { path: path.clone() })
         }
-        Source::PlanFile(file, _) => {
+        Source::PlanFile(file, path) => {
             let mut desired = file.desired.clone();
             desired.connection.clone_from(&file.connection);
-            (desired, Some(file))
+            (desired, Some((file, path)))
         }
     };
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
@@ -117,41 +99,16 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         let mut engine = target::open(&desired, &connection).await?;
         // Locked before planning, so that the plan shown is not made stale by another apply.
         let lock = engine.lock(args.lock.timeout()).await?;
-        let (plan, desired) = plan::make(&mut engine, &desired).await?;
-        if let (Some(saved), Source::PlanFile(_, path)) = (saved, &source) {
-            let stale = saved.staleness(&plan);
-            if !plan.target.database.eq_ignore_ascii_case(&saved.target.database) {
-                return Err(Error::StalePlan {
-                    message: format!(
-                        "{} was made for database {}, not {}",
-                        path.display(),
-                        saved.target.database,
-                        plan.target.database
-                    ),
-                });
-            }
-            if !stale.is_empty() {
-                writeln!(out, "The database changed since {} was saved:", path.display())?;
-                for s in &stale {
-                    let rows = |n: Option<u64>| n.map_or("no change".to_string(), |n| format!("{n} rows"));
-                    writeln!(
-                        out,
-                        "  ! {}: planned {}, now {} (or the same count with other values)",
-                        s.id,
-                        rows(s.planned),
-                        rows(s.now)
-                    )?;
+        let (plan, desired) = planning::make(&mut engine, &desired).await?;
+        if let Some((saved, path)) = saved {
+            if let Err(stale) = saved.check(&plan) {
+                if let StalePlan::Rows { changes } = &stale {
+                    render::text::staleness(path, changes, out)?;
+                    writeln!(out)?;
+                    writeln!(out, "What a plan would do now:")?;
+                    plan::show(&plan, Format::Text, &Detail::default(), out)?;
                 }
-                writeln!(out)?;
-                writeln!(out, "What a plan would do now:")?;
-                plan::show(&plan, Format::Text, &Detail::default(), out)?;
-                return Err(Error::StalePlan {
-                    message: format!(
-                        "{} changes differ from the saved plan {}; nothing was changed; review a new plan",
-                        stale.len(),
-                        path.display()
-                    ),
-                });
+                return Err(apply::Error::from(stale).into());
             }
             writeln!(
                 out,
@@ -191,12 +148,6 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
              production's values and is readable by you only)",
             journal.display()
         )?;
-        // A saved plan was reviewed when it was made: applying it is the approval.
-        let approval = if matches!(source, Source::PlanFile(..)) {
-            ApprovalMode::Auto
-        } else {
-            approval
-        };
         if approval == ApprovalMode::Prompt && !approved(out, "apply these changes")? {
             writeln!(out, "Apply cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);
@@ -284,12 +235,7 @@ fn progress_start(id: &str, position: usize, total: usize, rows: u64) -> String 
 pub(super) fn approved(out: &mut impl Write, what: &str) -> Result<bool, Error> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(Error::Approval {
-            message:
-                "standard input is not a terminal, so nobody can approve the plan; \
-                      pass --auto-approve to apply without asking, or review `postclone plan` first"
-                    .into(),
-        });
+        return Err(Error::NotInteractive);
     }
     writeln!(out)?;
     writeln!(out, "Do you want to {what}? Only 'yes' will be accepted.")?;

@@ -44,8 +44,9 @@ pub fn man(args: &ManArgs, out: &mut impl Write) -> Result<i32, Error> {
         Some(name) => {
             let Some(sub) = command.find_subcommand(name) else {
                 let names: Vec<&str> = command.get_subcommands().map(|s| s.get_name()).collect();
-                return Err(Error::Usage {
-                    message: format!("no subcommand {name}; there are: {}", names.join(", ")),
+                return Err(Error::UnknownSubcommand {
+                    name: name.clone(),
+                    names: names.join(", "),
                 });
             };
             clap_mangen::Man::new(sub.clone()).title(format!("postclone-{name}"))

@@ -26,30 +26,28 @@ pub struct DataPumpArgs {
 /// Checks the section and writes both files.
 pub fn run(args: &DataPumpArgs, out: &mut impl Write) -> Result<i32, Error> {
     let desired = spec::load(&args.spec.spec)?;
-    let Some(datapump) = &desired.datapump else {
-        return Err(Error::Usage {
-            message: format!(
-                "{} has no `datapump:` section; add one (see README.md, Oracle) to list the schemas to clone and their remapping",
-                args.spec.spec.display()
-            ),
+    // The loader refuses a section with problems, so a loaded spec's section has none.
+    let Some(files) = desired
+        .datapump
+        .as_ref()
+        .and_then(|d| d.parameter_files().ok())
+    else {
+        return Err(Error::NoDataPump {
+            spec: args.spec.spec.clone(),
         });
     };
-    // The loader already refused a section with problems: this cannot fail here, but the
-    // files are only ever written from a checked section.
-    let files = datapump
-        .parameter_files()
-        .map_err(|problems| Error::Usage {
-            message: problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        })?;
-    std::fs::create_dir_all(&args.out_dir)?;
+    let write = |path: &std::path::Path, text: &str| {
+        std::fs::create_dir_all(&args.out_dir)
+            .and_then(|()| std::fs::write(path, text))
+            .map_err(|source| Error::WriteFile {
+                path: path.to_path_buf(),
+                source,
+            })
+    };
     let export = args.out_dir.join("export.par");
     let import = args.out_dir.join("import.par");
-    std::fs::write(&export, &files.export)?;
-    std::fs::write(&import, &files.import)?;
+    write(&export, &files.export)?;
+    write(&import, &files.import)?;
     writeln!(out, "Wrote {} and {}.", export.display(), import.display())?;
     writeln!(
         out,

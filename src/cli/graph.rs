@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::args::{ConnectArgs, SelectArgs, SpecArg};
-use super::{exit, plan, target, Error};
+use super::{exit, target, Error};
 use crate::graph;
 use crate::render::graph::{self as view, GraphFormat, GraphNode};
 use crate::spec;
@@ -56,7 +56,7 @@ pub fn run(args: &GraphArgs, out: &mut impl Write) -> Result<i32, Error> {
         let connection = target::connection(&desired, args.connect.connection.as_deref())?;
         target::runtime()?.block_on(async {
             let mut engine = target::open(&desired, &connection).await?;
-            let (plan, _) = plan::make(&mut engine, &desired).await?;
+            let (plan, _) = crate::planning::make(&mut engine, &desired).await?;
             let nodes: Vec<GraphNode> = plan
                 .steps
                 .iter()

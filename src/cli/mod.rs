@@ -48,54 +48,68 @@ pub enum Error {
     /// The database could not be reached or read.
     #[error(transparent)]
     Engine(#[from] crate::engine::Error),
-    /// The plan could not be built.
-    #[error("cannot build the plan: {0}")]
-    Plan(#[from] crate::plan::Error),
+    /// No plan could be made.
+    #[error(transparent)]
+    Planning(#[from] crate::planning::Error),
     /// Apply stopped.
     #[error(transparent)]
     Apply(#[from] crate::apply::Error),
+    /// Restore stopped.
+    #[error(transparent)]
+    Restore(Box<crate::restore::Error>),
+    /// The journal could not be read.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::Error),
+    /// A saved plan could not be read or written.
+    #[error(transparent)]
+    PlanFile(#[from] crate::plan::PlanFileError),
     /// No usable connection.
-    #[error("{message}")]
-    Connection {
-        /// What is wrong.
-        message: String,
-    },
-    /// The plan could not be approved.
-    #[error("{message}")]
-    Approval {
-        /// Why.
-        message: String,
-    },
+    #[error(transparent)]
+    Connection(#[from] target::ConnectionError),
+    /// `apply` would ask, but nobody can answer.
+    #[error("standard input is not a terminal, so nobody can approve the plan; pass --auto-approve to apply without asking, or review `postclone plan` first")]
+    NotInteractive,
     /// Apply committed, but the database still differs from the spec.
     #[error("apply committed, but {remaining} changes remain; check that the spec does not contradict itself and that nothing else writes to these tables")]
     NotConverged {
         /// Changes in the plan made after apply.
         remaining: usize,
     },
-    /// A saved plan no longer matches the database.
-    #[error("{message}")]
-    StalePlan {
-        /// What differs.
-        message: String,
-    },
-    /// The journal could not be read.
-    #[error(transparent)]
-    Journal(#[from] crate::journal::Error),
-    /// Restore stopped.
-    #[error(transparent)]
-    Restore(Box<crate::restore::Error>),
-    /// Arguments that do not go together, or name nothing.
-    #[error("{message}")]
-    Usage {
-        /// What is wrong.
-        message: String,
+    /// `--target`/`--exclude` given with a saved plan, which keeps its own selection.
+    #[error("{} is a saved plan: it applies what was selected when it was made; pass --target/--exclude to `postclone plan --out` instead", path.display())]
+    SelectionWithSavedPlan {
+        /// The saved plan.
+        path: std::path::PathBuf,
     },
     /// `--target` or `--exclude` names nothing.
     #[error(transparent)]
     Selection(#[from] crate::state::desired::UnknownSelection),
-    /// Writing output failed.
-    #[error("cannot write output: {0}")]
-    Io(#[from] io::Error),
+    /// `postclone datapump` on a spec without a `datapump:` section.
+    #[error("{} has no `datapump:` section; add one (see README.md, Oracle) to list the schemas to clone and their remapping", spec.display())]
+    NoDataPump {
+        /// The spec.
+        spec: std::path::PathBuf,
+    },
+    /// `postclone man` for a subcommand that does not exist.
+    #[error("no subcommand {name}; there are: {names}")]
+    UnknownSubcommand {
+        /// The name given.
+        name: String,
+        /// The subcommands.
+        names: String,
+    },
+    /// A file could not be written.
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Standard output or standard input failed.
+    #[error("cannot write to standard output or read from standard input")]
+    Terminal(#[from] io::Error),
 }
 
 impl From<crate::restore::Error> for Error {
@@ -145,7 +159,7 @@ fn run() -> i32 {
     match result {
         Ok(code) => code,
         // A closed pipe (`postclone plan | head`) is not an error.
-        Err(Error::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::SUCCESS,
+        Err(Error::Terminal(e)) if e.kind() == io::ErrorKind::BrokenPipe => exit::SUCCESS,
         Err(e) => {
             report::print(&e);
             exit::ERROR

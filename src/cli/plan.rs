@@ -7,10 +7,10 @@ use clap::Args;
 use super::args::{ConnectArgs, FormatArg, SelectArgs, SpecArg};
 use super::{exit, target, Error};
 use crate::engine::{Engine, Statement};
-use crate::plan::{self, Plan, PlanFile};
+use crate::plan::{Plan, PlanFile};
+use crate::planning;
 use crate::render::{self, colour, Detail, Format};
 use crate::spec;
-use crate::state::desired::Desired;
 
 /// Show what apply would change, without changing anything
 #[derive(Debug, Args)]
@@ -47,7 +47,7 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
-        let (plan, _) = make(&mut engine, &desired).await?;
+        let (plan, _) = planning::make(&mut engine, &desired).await?;
         let statements = if args.verbose {
             Some(statements(&engine, &plan)?)
         } else {
@@ -58,12 +58,7 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
         };
         show(&plan, args.format.into(), &detail, out)?;
         if let Some(path) = &args.out {
-            let mut text = Vec::new();
-            render::render(&plan, Format::Text, &Detail::default(), &mut text)?;
-            let spec = std::fs::canonicalize(&args.spec.spec).unwrap_or_else(|_| args.spec.spec.clone());
-            let file = PlanFile::new(spec, &desired, &plan, String::from_utf8_lossy(&text).into_owned());
-            let json = serde_json::to_string_pretty(&file).map_err(std::io::Error::other)?;
-            std::fs::write(path, json + "\n")?;
+            PlanFile::new(&desired, &plan).write(path)?;
             // The JSON document stays one document: the confirmation goes to standard error.
             let note = format!(
                 "Saved this plan to {}. `postclone apply {}` applies it only if the rows it touches are unchanged.",
@@ -114,16 +109,4 @@ pub(super) fn statements<E: Engine>(engine: &E, plan: &Plan) -> Result<Vec<Vec<S
                 .map_err(Error::from)
         })
         .collect()
-}
-
-/// Resolves metamodel targets, inspects and builds the plan; returns it with the resolved
-/// desired state that apply re-inspects.
-pub(super) async fn make<E: Engine>(
-    engine: &mut E,
-    desired: &Desired,
-) -> Result<(Plan, Desired), Error> {
-    let desired = engine.resolve(desired).await?;
-    let observed = engine.inspect(&desired).await?;
-    let plan = plan::build(&desired, &observed, &engine.dialect())?;
-    Ok((plan, desired))
 }

@@ -79,3 +79,61 @@ fn write_problem(p: &SpecProblem, out: &mut impl Write) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::apply::{Failure, Masked};
+    use crate::guard::GuardError;
+    use crate::plan::{StalePlan, Staleness};
+    use crate::test_support::id;
+
+    fn shown(error: Error) -> String {
+        let mut out = Vec::new();
+        write_error(&error, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The main failures as the CLI prints them: a headline, then each cause once.
+    #[test]
+    fn main_failures() {
+        let failures = [
+            Error::from(crate::apply::Error::from(GuardError::WrongDatabase {
+                expected: "OS_QA".into(),
+                actual: "OS_PREPROD".into(),
+            })),
+            Error::from(crate::apply::Error::from(StalePlan::Rows {
+                changes: vec![Staleness {
+                    id: id("front-end-servers"),
+                    planned: Some(2),
+                    now: Some(3),
+                }],
+            })),
+            Error::from(crate::engine::Error::Locked {
+                holder: Some("held by ops from build-07 (postclone)".into()),
+            }),
+            Error::from(crate::apply::Error::Failed(Box::new(Failure {
+                change: id("database-connections"),
+                statement: "DELETE FROM [dbo].[OSSYS_DBCONNECTION] WHERE [NAME] NOT IN (@P1)".into(),
+                rolled_back_changes: vec![id("front-end-servers")],
+                pending: vec![id("restored-database-users")],
+                rolled_back: true,
+                journal: PathBuf::from(".postclone/journal/OS_PREPROD-1.jsonl"),
+                cause: Masked::from_message(
+                    "The DELETE statement conflicted with the REFERENCE constraint \"FK_EXT_DBCONN\"",
+                ),
+            }))),
+            Error::from(crate::journal::Error::Invalid {
+                path: PathBuf::from("journal.jsonl"),
+                line: 3,
+                message: "expected value at line 1 column 1".into(),
+            }),
+        ];
+        let all: Vec<String> = failures.into_iter().map(shown).collect();
+        let text = all.join("\n");
+        assert_eq!(text.matches("OS_QA").count(), 1, "{text}");
+        insta::assert_snapshot!(text);
+    }
+}

@@ -44,11 +44,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
     ) {
         (Some(text), _) => Connection::parse(text, Path::new(".")),
         (None, Some(spec)) => target::connection(&spec::load(spec)?, None)?,
-        (None, None) => return Err(Error::Connection {
-            message:
-                "the journal names no spec: pass --spec, --connection or set POSTCLONE_CONNECTION"
-                    .into(),
-        }),
+        (None, None) => return Err(target::ConnectionError::JournalWithoutSpec.into()),
     };
     target::runtime()?.block_on(async {
         let mut engine = target::open_engine(&connection).await?;

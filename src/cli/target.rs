@@ -8,7 +8,30 @@ use crate::engine::any::AnyEngine;
 use crate::engine::sqlserver::SqlServer;
 use crate::engine::{self, Connection};
 use crate::spec;
+use crate::spec::InterpolationError;
 use crate::state::desired::{Desired, EngineKind};
+
+/// Why no connection can be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// Nothing names a connection.
+    #[error("no connection: set `connection:` in the spec, pass --connection, or set POSTCLONE_CONNECTION")]
+    Missing,
+    /// A journal without the spec that wrote it, and no connection given.
+    #[error("the journal names no spec: pass --spec, --connection or set POSTCLONE_CONNECTION")]
+    JournalWithoutSpec,
+    /// The spec's `${env:...}` cannot be replaced.
+    #[error("the spec's connection cannot be used")]
+    Interpolation(#[source] InterpolationError),
+    /// The connection is for the other engine.
+    #[error("the spec's engine is {spec}, but the connection is for {connection}")]
+    EngineMismatch {
+        /// The spec's engine.
+        spec: &'static str,
+        /// The connection's.
+        connection: &'static str,
+    },
+}
 
 /// The connection to use: `--connection` / `POSTCLONE_CONNECTION` (relative paths from the
 /// working directory), else the spec's (relative paths from the spec's directory).
@@ -17,25 +40,24 @@ pub fn connection(desired: &Desired, cli: Option<&str>) -> Result<Connection, Er
         (Some(text), _) => Connection::parse(text, Path::new(".")),
         (None, Some(text)) => {
             let text = spec::interpolate(text, |name| std::env::var(name).ok())
-                .map_err(|message| Error::Connection { message: format!("the spec's connection: {message}") })?;
+                .map_err(ConnectionError::Interpolation)?;
             Connection::parse(&text, &desired.base_dir)
         }
-        (None, None) => {
-            return Err(Error::Connection {
-                message: "no connection: set `connection:` in the spec, pass --connection, or set POSTCLONE_CONNECTION".into(),
-            })
-        }
+        (None, None) => return Err(ConnectionError::Missing.into()),
     };
     match (desired.engine, &connection) {
         (EngineKind::Oracle, Connection::SqlServer(_) | Connection::Embedded(_)) => {
-            Err(Error::Connection {
-                message: "the spec's engine is oracle, but the connection is for SQL Server".into(),
-            })
+            Err(ConnectionError::EngineMismatch {
+                spec: "oracle",
+                connection: "SQL Server",
+            }
+            .into())
         }
-        (EngineKind::Sqlserver, Connection::Oracle(_)) => Err(Error::Connection {
-            message: "the spec's engine is sqlserver, but the connection is an oracle:// URL"
-                .into(),
-        }),
+        (EngineKind::Sqlserver, Connection::Oracle(_)) => Err(ConnectionError::EngineMismatch {
+            spec: "sqlserver",
+            connection: "Oracle (an oracle:// URL)",
+        }
+        .into()),
         _ => Ok(connection),
     }
 }

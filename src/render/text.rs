@@ -316,6 +316,33 @@ fn close(out: &mut String, tag: Option<ChangeTag>) {
     }
 }
 
+/// Writes how a saved plan differs from the database now.
+///
+/// # Errors
+/// Only those of `out`.
+pub fn staleness(
+    path: &std::path::Path,
+    changes: &[crate::plan::Staleness],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "The database changed since {} was saved:",
+        path.display()
+    )?;
+    let rows = |n: Option<u64>| n.map_or("no change".to_string(), |n| format!("{n} rows"));
+    for s in changes {
+        writeln!(
+            out,
+            "  ! {}: planned {}, now {} (or the same count with other values)",
+            s.id,
+            rows(s.planned),
+            rows(s.now)
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes a restore plan: what goes back where. Only key values are shown; journaled values
 /// hold production's secrets.
 ///

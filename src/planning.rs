@@ -1,0 +1,32 @@
+//! Making a plan against a database: metamodel targets resolved, the database inspected, the
+//! changes diffed and ordered. The one place `plan` meets an engine; `plan` itself stays pure.
+
+use crate::engine::{self, Engine};
+use crate::plan::{self, Plan};
+use crate::state::desired::Desired;
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database could not be read.
+    #[error(transparent)]
+    Engine(#[from] engine::Error),
+    /// The plan could not be built from what was read.
+    #[error("cannot build the plan")]
+    Plan(#[from] plan::Error),
+}
+
+/// Resolves metamodel targets, inspects and builds the plan; returns it with the resolved
+/// desired state, which apply inspects again.
+///
+/// # Guarantees
+/// Reads only.
+///
+/// # Errors
+/// A database that cannot be read, or a plan that cannot be built (a dependency cycle).
+pub async fn make<E: Engine>(engine: &mut E, desired: &Desired) -> Result<(Plan, Desired), Error> {
+    let desired = engine.resolve(desired).await?;
+    let observed = engine.inspect(&desired).await?;
+    let plan = plan::build(&desired, &observed, &engine.dialect())?;
+    Ok((plan, desired))
+}
