@@ -127,6 +127,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             Format::Text,
             &Detail {
                 statements: statements.as_deref(),
+                ..Detail::default()
             },
             out,
         )?;

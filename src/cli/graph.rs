@@ -60,20 +60,13 @@ pub fn run(args: &GraphArgs, out: &mut impl Write) -> Result<i32, Error> {
             let nodes: Vec<GraphNode> = plan
                 .steps
                 .iter()
-                .map(|step| {
-                    let mut lines = Vec::new();
-                    // The change's own line of the text plan: `- delete 3 rows from dbo.X`.
-                    let _ = crate::render::text::change(0, step, &mut lines);
-                    let detail = String::from_utf8_lossy(&lines)
-                        .lines()
-                        .nth(1)
-                        .unwrap_or_default()
+                .map(|step| GraphNode {
+                    id: step.id.clone(),
+                    // What the change does, as the plan says it: `- delete 3 rows from dbo.X`.
+                    detail: crate::render::lines::action(step)
+                        .plain()
                         .trim()
-                        .to_string();
-                    GraphNode {
-                        id: step.id.clone(),
-                        detail,
-                    }
+                        .to_string(),
                 })
                 .collect();
             Ok::<_, Error>(view::render(&nodes, &plan.dependencies, format))

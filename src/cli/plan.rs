@@ -55,6 +55,7 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
         };
         let detail = Detail {
             statements: statements.as_deref(),
+            ..Detail::default()
         };
         show(&plan, args.format.into(), &detail, out)?;
         if let Some(path) = &args.out {
@@ -88,13 +89,11 @@ pub(super) fn show(
     detail: &Detail<'_>,
     out: &mut impl Write,
 ) -> Result<(), Error> {
-    let mut buffer = Vec::new();
-    render::render(plan, format, detail, &mut buffer)?;
-    if format == Format::Text && colour::wanted(std::io::stdout().is_terminal()) {
-        out.write_all(colour::paint(&String::from_utf8_lossy(&buffer)).as_bytes())?;
-    } else {
-        out.write_all(&buffer)?;
-    }
+    let detail = Detail {
+        colour: format == Format::Text && colour::wanted(std::io::stdout().is_terminal()),
+        ..*detail
+    };
+    render::render(plan, format, &detail, out)?;
     Ok(())
 }
 

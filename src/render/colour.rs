@@ -1,7 +1,9 @@
-//! Colour for the text plan on a terminal: applied to finished text, so that every renderer
-//! stays plain and the plan reads the same with colour off.
+//! Colour for the text plan on a terminal, chosen by what each line is and applied while it is
+//! written: the plan reads the same with colour off.
 
 use anstyle::{AnsiColor, Style};
+
+use super::lines::{Kind, Line};
 
 /// Whether to colour output written to a terminal: `NO_COLOR` (any value) turns it off.
 #[must_use]
@@ -9,59 +11,68 @@ pub fn wanted(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// `text` with each line styled by its first symbol: `-` red, `+` green, `~` yellow,
-/// change titles and the summary line bold.
+/// The style of a line: `-` red, `+` green, `~` yellow, change titles and the summary bold,
+/// notes dimmed; `None` for plain text.
 #[must_use]
-pub fn paint(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let style = if trimmed.starts_with("- ") {
-            Style::new().fg_color(Some(AnsiColor::Red.into()))
-        } else if trimmed.starts_with("+ ") {
-            Style::new().fg_color(Some(AnsiColor::Green.into()))
-        } else if trimmed.starts_with("~ ") {
-            Style::new().fg_color(Some(AnsiColor::Yellow.into()))
-        } else if trimmed.starts_with("# ") || line.starts_with("Plan: ") {
-            Style::new().bold()
-        } else if trimmed.starts_with("= ") {
-            Style::new().dimmed()
-        } else {
-            Style::new()
-        };
-        let (body, end) = match line.strip_suffix('\n') {
-            Some(body) => (body, "\n"),
-            None => (line, ""),
-        };
-        if style == Style::new() || body.is_empty() {
-            out.push_str(line);
-        } else {
-            out.push_str(&format!("{style}{body}{style:#}{end}"));
-        }
+pub fn style(line: &Line) -> Option<Style> {
+    let colour = |c: AnsiColor| Some(Style::new().fg_color(Some(c.into())));
+    match (line.kind, line.symbol) {
+        (Kind::Title | Kind::Summary, _) => Some(Style::new().bold()),
+        (Kind::Note, _) => Some(Style::new().dimmed()),
+        (_, Some('-')) => colour(AnsiColor::Red),
+        (_, Some('+')) => colour(AnsiColor::Green),
+        (_, Some('~')) => colour(AnsiColor::Yellow),
+        _ => None,
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::{Change, ChangeKind, EmptyMethod};
+    use crate::render::Detail;
+    use crate::test_support::{change, drift, id, table, target};
 
-    /// Symbols get their colour; plain lines and line ends are untouched.
+    /// Lines are coloured by what they are, never by how their text starts: a manual step's
+    /// detail beginning with `- ` is not painted as a deletion.
     #[test]
-    fn paints_by_symbol() {
-        let painted = paint("Target: x\n  - delete 1 row\n  ~ update\nPlan: 1\n");
-        assert!(painted.starts_with("Target: x\n"));
-        assert!(
-            painted.contains("\u{1b}[31m  - delete 1 row\u{1b}[0m\n"),
-            "{painted:?}"
+    fn styles_by_kind() {
+        let step = Change {
+            rows: drift(1),
+            ..change(ChangeKind::EmptyTable {
+                table: table("OSSYS_SERVER"),
+                method: EmptyMethod::Truncate,
+            })
+        };
+        let lines = crate::render::lines::change(1, &step);
+        assert_eq!(style(&lines[0]), Some(Style::new().bold()));
+        assert_eq!(
+            style(&lines[1]),
+            Some(Style::new().fg_color(Some(AnsiColor::Red.into())))
         );
+        let plan = crate::plan::Plan {
+            target: target(),
+            steps: vec![step],
+            notes: vec![],
+            manual: vec![crate::state::desired::ManualStep {
+                id: id("m"),
+                title: "Do it".into(),
+                details: Some("- not a deletion".into()),
+            }],
+            dependencies: vec![],
+            catalog: Default::default(),
+        };
+        let mut out = Vec::new();
+        let detail = Detail {
+            colour: true,
+            ..Detail::default()
+        };
+        crate::render::text::render(&plan, &detail, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
         assert!(
-            painted.contains("\u{1b}[33m  ~ update\u{1b}[0m\n"),
-            "{painted:?}"
+            text.contains("\u{1b}[31m  - empty dbo.OSSYS_SERVER"),
+            "{text:?}"
         );
-        assert!(
-            painted.contains("\u{1b}[1mPlan: 1\u{1b}[0m\n"),
-            "{painted:?}"
-        );
+        assert!(text.contains("\n       - not a deletion\n"), "{text:?}");
     }
 }

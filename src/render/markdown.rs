@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use super::lines::{self, Line};
 use super::{note_message, text, Detail};
 use crate::change::ChangeKind;
 use crate::plan::Plan;
@@ -57,9 +58,7 @@ pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Res
                 if step.rows.count == 1 { "row" } else { "rows" }
             )?;
             writeln!(out)?;
-            let mut lines = Vec::new();
-            text::change(i + 1, step, &mut lines)?;
-            fenced("diff", &diff_columns(&String::from_utf8_lossy(&lines)), out)?;
+            fenced("diff", &diff_block(&lines::change(i + 1, step)), out)?;
             if let Some(statements) = detail.statements.and_then(|all| all.get(i)) {
                 for statement in statements {
                     writeln!(out)?;
@@ -92,20 +91,19 @@ pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Res
     Ok(())
 }
 
-/// The text plan's lines with their symbol moved to the first column, where a `diff` block
-/// colours it (`      - ID = 1` becomes `-      ID = 1`); the indentation after it stays.
-fn diff_columns(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let body = line.trim_start();
-        let indent = line.len() - body.len();
-        match body.split_at_checked(2) {
-            Some((symbol @ ("- " | "+ " | "~ "), rest)) => {
-                out.push_str(&symbol[..1]);
-                out.push_str(&" ".repeat(indent + 1));
-                out.push_str(rest);
+/// A change's lines with their `-`, `+` or `~` moved to the first column, where a `diff`
+/// block colours it (`      - ID = 1` becomes `-      ID = 1`); the indentation after it
+/// stays.
+fn diff_block(lines: &[Line]) -> String {
+    let mut out = String::new();
+    for line in lines {
+        match line.symbol {
+            Some(symbol @ ('-' | '+' | '~')) => {
+                out.push(symbol);
+                out.push_str(&" ".repeat(line.indent + 1));
+                out.push_str(&line.text);
             }
-            _ => out.push_str(line),
+            _ => out.push_str(&line.plain()),
         }
         out.push('\n');
     }

@@ -4,6 +4,7 @@
 pub mod colour;
 pub mod graph;
 pub mod json;
+pub mod lines;
 mod markdown;
 mod mask;
 pub mod text;
@@ -25,11 +26,13 @@ pub enum Format {
     Markdown,
 }
 
-/// What a plan shows beyond its changes.
+/// What a plan shows beyond its changes, and how.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Detail<'a> {
     /// Per step, the statements apply runs, already redacted (`--verbose`).
     pub statements: Option<&'a [Vec<String>]>,
+    /// Colour the text plan (a terminal without `NO_COLOR`).
+    pub colour: bool,
 }
 
 /// Writes `plan` in `format`.

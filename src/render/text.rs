@@ -3,317 +3,29 @@
 
 use std::io::{self, Write};
 
-use similar::{ChangeTag, TextDiff};
-
-use super::mask::{shown, shown_key};
-use super::{note_message, Detail};
-use crate::change::{Change, ChangeKind, EmptyMethod};
+use super::lines;
+use super::mask::shown_key;
+use super::Detail;
 use crate::journal::{JournalAction, RestoreAction, RestorePlan, Status};
 use crate::plan::Plan;
-use crate::state::observed::{DriftRow, ValueChange};
-use crate::state::Value;
 
-/// The sentence printed when the database already matches the spec.
-pub const NO_CHANGES: &str = "No changes. The database matches the spec.";
+pub use super::lines::{inline_diff, summary_line, NO_CHANGES};
 
-/// Writes the plan.
+/// Writes the plan, coloured when `detail.colour` says so.
 ///
 /// # Errors
 /// Only those of `out`.
 pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Result<()> {
-    writeln!(
-        out,
-        "Target: database {} on server {}",
-        plan.target.database, plan.target.server
-    )?;
-    writeln!(out)?;
-    if plan.is_empty() {
-        writeln!(out, "{NO_CHANGES}")?;
-    } else {
-        writeln!(
-            out,
-            "postclone will perform the following changes, in this order:"
-        )?;
-        for (i, step) in plan.steps.iter().enumerate() {
-            writeln!(out)?;
-            change(i + 1, step, out)?;
-            statements(detail, i, out)?;
-        }
-    }
-    if !plan.notes.is_empty() {
-        writeln!(out)?;
-        for note in &plan.notes {
-            writeln!(out, "  = {}", note_message(note))?;
-        }
-    }
-    if !plan.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", summary_line(plan))?;
-    }
-    manual(plan, out)
-}
-
-/// `Plan: 0 to add, 2 to change, 3 to delete (14 rows affected).`
-#[must_use]
-pub fn summary_line(plan: &Plan) -> String {
-    let s = plan.summary();
-    format!(
-        "Plan: {} to add, {} to change, {} to delete ({} {} affected).",
-        s.add,
-        s.change,
-        s.delete,
-        s.rows,
-        if s.rows == 1 { "row" } else { "rows" }
-    )
-}
-
-/// The statements of step `i`, with `--verbose`.
-fn statements(detail: &Detail<'_>, i: usize, out: &mut impl Write) -> io::Result<()> {
-    let Some(statements) = detail.statements.and_then(|all| all.get(i)) else {
-        return Ok(());
-    };
-    for statement in statements {
-        writeln!(out, "      SQL:")?;
-        for line in statement.lines() {
-            writeln!(out, "        {line}")?;
+    for line in lines::plan(plan, detail) {
+        let text = line.plain();
+        match super::colour::style(&line) {
+            Some(style) if detail.colour && !text.is_empty() => {
+                writeln!(out, "{style}{text}{style:#}")?;
+            }
+            _ => writeln!(out, "{text}")?,
         }
     }
     Ok(())
-}
-
-/// One change: its title line, what it does, and its sample rows.
-pub fn change(n: usize, step: &Change, out: &mut impl Write) -> io::Result<()> {
-    let rows = |count: u64| {
-        if count == 1 {
-            "1 row".to_string()
-        } else {
-            format!("{count} rows")
-        }
-    };
-    let title = match &step.description {
-        Some(d) => format!("{}: {d}", step.id),
-        None => step.id.to_string(),
-    };
-    let labels: Vec<String> = step
-        .labels
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    let labels = if labels.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", labels.join(", "))
-    };
-    writeln!(
-        out,
-        "  # {n}. {title}{labels}{}",
-        if step.secret { " (values masked)" } else { "" }
-    )?;
-    let symbol = step.action().symbol();
-    match &step.kind {
-        ChangeKind::DeleteRows { table, .. } => {
-            writeln!(
-                out,
-                "  {symbol} delete {} from {}",
-                rows(step.rows.count),
-                table.table
-            )?;
-        }
-        ChangeKind::EmptyTable { table, method } => {
-            let how = match method {
-                EmptyMethod::Truncate => "TRUNCATE".to_string(),
-                EmptyMethod::Delete { reason } => format!("DELETE, {reason}"),
-            };
-            writeln!(
-                out,
-                "  {symbol} empty {} ({}, {how})",
-                table.table,
-                rows(step.rows.count)
-            )?;
-        }
-        ChangeKind::SetColumns {
-            table, assignments, ..
-        } => {
-            let columns: Vec<&str> = assignments.iter().map(|a| a.column.as_str()).collect();
-            writeln!(
-                out,
-                "  {symbol} update {} in {} (set {})",
-                rows(step.rows.count),
-                table.table,
-                columns.join(", ")
-            )?;
-        }
-        ChangeKind::DropPrincipals {
-            principals,
-            new_owner,
-        } => {
-            writeln!(
-                out,
-                "  {symbol} drop {} database {} (what {} is handed to {new_owner} first)",
-                principals.len(),
-                if principals.len() == 1 {
-                    "user"
-                } else {
-                    "users"
-                },
-                if principals.len() == 1 {
-                    "it owns"
-                } else {
-                    "they own"
-                },
-            )?;
-            for p in principals {
-                writeln!(out, "      - user {} ({})", p.name, p.kind)?;
-                for o in &p.objects {
-                    writeln!(
-                        out,
-                        "          ~ {} {}.{}: owner -> {new_owner}",
-                        o.kind, o.schema, o.name
-                    )?;
-                }
-                for r in &p.roles {
-                    writeln!(out, "          ~ role {r}: owner -> {new_owner}")?;
-                }
-                for s in &p.schemas {
-                    if s.objects == 0 {
-                        writeln!(out, "          - schema {} (empty): dropped", s.name)?;
-                    } else {
-                        writeln!(
-                            out,
-                            "          ~ schema {} ({} objects): owner -> {new_owner}, kept",
-                            s.name, s.objects
-                        )?;
-                    }
-                }
-            }
-            return Ok(());
-        }
-        ChangeKind::RevokeGrants { grants } => {
-            writeln!(
-                out,
-                "  {symbol} revoke {} {}",
-                grants.len(),
-                if grants.len() == 1 {
-                    "privilege"
-                } else {
-                    "privileges"
-                }
-            )?;
-            for g in grants.iter().take(crate::engine::SAMPLE_ROWS) {
-                writeln!(
-                    out,
-                    "      - {} on {}.{} from {}",
-                    g.privilege, g.owner, g.object, g.grantee
-                )?;
-            }
-            if grants.len() > crate::engine::SAMPLE_ROWS {
-                writeln!(
-                    out,
-                    "      … and {} more",
-                    grants.len() - crate::engine::SAMPLE_ROWS
-                )?;
-            }
-            return Ok(());
-        }
-        ChangeKind::RunFix { .. } => {
-            writeln!(
-                out,
-                "  {symbol} run the fix statement ({} returned by the check query)",
-                rows(step.rows.count)
-            )?;
-        }
-    }
-    let row_symbol = if matches!(
-        step.kind,
-        ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. }
-    ) {
-        '-'
-    } else {
-        '~'
-    };
-    for row in &step.rows.sample {
-        drift_row(row_symbol, row, step, out)?;
-    }
-    let hidden = step
-        .rows
-        .count
-        .saturating_sub(step.rows.sample.len() as u64);
-    if hidden > 0 {
-        writeln!(out, "      … and {} more", rows(hidden))?;
-    }
-    Ok(())
-}
-
-fn drift_row(symbol: char, row: &DriftRow, step: &Change, out: &mut impl Write) -> io::Result<()> {
-    // Custom check rows have no declared key: all their columns are shown, masked if secret.
-    let custom = matches!(step.kind, ChangeKind::RunFix { .. });
-    if row.key.is_empty() {
-        writeln!(out, "      {symbol} (row without a primary key)")?;
-    } else {
-        let key: Vec<String> = row
-            .key
-            .iter()
-            .map(|(column, value)| {
-                let value = if custom {
-                    shown(value, step.secret)
-                } else {
-                    shown_key(value)
-                };
-                format!("{column} = {value}")
-            })
-            .collect();
-        writeln!(out, "      {symbol} {}", key.join(", "))?;
-    }
-    for c in &row.changes {
-        value_change(c, step.secret, out)?;
-    }
-    Ok(())
-}
-
-fn value_change(c: &ValueChange, secret: bool, out: &mut impl Write) -> io::Result<()> {
-    if secret {
-        return writeln!(out, "          ~ {}: (sensitive value changes)", c.column);
-    }
-    writeln!(out, "          ~ {}: {} -> {}", c.column, c.old, c.new)?;
-    if let (Value::Text(old), Value::Text(new)) = (&c.old, &c.new) {
-        // A character diff helps only where both sides can be read whole.
-        if !old.is_empty() && !new.is_empty() && c.old.is_short() && c.new.is_short() {
-            writeln!(out, "            {}", inline_diff(old, new))?;
-        }
-    }
-    Ok(())
-}
-
-/// `prod.example.com` → `preprod.example.com` as `[+pre+]prod.example.com`: only what changes is
-/// marked, so a long URL with a one-word change reads at a glance.
-#[must_use]
-pub fn inline_diff(old: &str, new: &str) -> String {
-    let diff = TextDiff::from_chars(old, new);
-    let mut out = String::new();
-    let mut open: Option<ChangeTag> = None;
-    for change in diff.iter_all_changes() {
-        let tag = change.tag();
-        if open != Some(tag) {
-            close(&mut out, open);
-            match tag {
-                ChangeTag::Delete => out.push_str("[-"),
-                ChangeTag::Insert => out.push_str("[+"),
-                ChangeTag::Equal => {}
-            }
-            open = Some(tag);
-        }
-        out.push_str(change.value());
-    }
-    close(&mut out, open);
-    out
-}
-
-fn close(out: &mut String, tag: Option<ChangeTag>) {
-    match tag {
-        Some(ChangeTag::Delete) => out.push_str("-]"),
-        Some(ChangeTag::Insert) => out.push_str("+]"),
-        _ => {}
-    }
 }
 
 /// Writes how a saved plan differs from the database now.
@@ -433,26 +145,6 @@ pub fn restore(plan: &RestorePlan, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-fn manual(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
-    if plan.manual.is_empty() {
-        return Ok(());
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "Manual steps (postclone cannot do these; do them in order after apply):"
-    )?;
-    for (i, step) in plan.manual.iter().enumerate() {
-        writeln!(out, "  {}. {} [{}]", i + 1, step.title, step.id)?;
-        if let Some(details) = &step.details {
-            for line in details.lines() {
-                writeln!(out, "       {line}")?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,18 +210,5 @@ mod tests {
         let mut out = Vec::new();
         render(&plan, &Detail::default(), &mut out).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
-    }
-
-    /// Only the changed characters are marked.
-    #[test]
-    fn inline_diff_marks_changes() {
-        assert_eq!(
-            inline_diff(
-                "https://prod.example.com/x",
-                "https://preprod.example.com/x"
-            ),
-            "https://pr[+epr+]od.example.com/x"
-        );
-        assert_eq!(inline_diff("abc", "abd"), "ab[-c-][+d+]");
     }
 }

@@ -1,0 +1,497 @@
+//! The plan as lines, built once: what each line is (a change's title, its action, a row, a
+//! value change...), its indentation and its symbol. The text renderer writes them with or
+//! without colour, Markdown moves the symbol to the first column of a `diff` block, the graph
+//! takes a change's action line as a node label. No renderer parses another's output.
+
+use similar::{ChangeTag, TextDiff};
+
+use super::mask::{shown, shown_key};
+use super::{note_message, Detail};
+use crate::change::{Change, ChangeKind, EmptyMethod};
+use crate::plan::Plan;
+use crate::state::observed::{DriftRow, ValueChange};
+use crate::state::Value;
+
+/// The sentence printed when the database already matches the spec.
+pub const NO_CHANGES: &str = "No changes. The database matches the spec.";
+
+/// What a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The target, the plan's opening sentence.
+    Heading,
+    /// A change's title (`# 3. front-end-servers`).
+    Title,
+    /// What a change does (`- empty dbo.OSSYS_SERVER`).
+    Action,
+    /// One of its rows, or what it owns.
+    Row,
+    /// A value that changes in a row.
+    Value,
+    /// The characters that change in a value.
+    Diff,
+    /// Rows not listed.
+    More,
+    /// A statement apply runs (`--verbose`).
+    Statement,
+    /// Something the plan says that is not a change.
+    Note,
+    /// The closing count.
+    Summary,
+    /// The manual steps' heading.
+    ManualHeading,
+    /// A manual step.
+    Manual,
+    /// How to do a manual step.
+    ManualDetail,
+    /// An empty line.
+    Blank,
+}
+
+/// One line of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// What it is.
+    pub kind: Kind,
+    /// Spaces before its symbol (or text).
+    pub indent: usize,
+    /// `-`, `~`, `+`, `#` or `=`, written before the text.
+    pub symbol: Option<char>,
+    /// The rest of the line.
+    pub text: String,
+}
+
+impl Line {
+    fn new(kind: Kind, indent: usize, symbol: Option<char>, text: impl Into<String>) -> Line {
+        Line {
+            kind,
+            indent,
+            symbol,
+            text: text.into(),
+        }
+    }
+
+    fn blank() -> Line {
+        Line::new(Kind::Blank, 0, None, "")
+    }
+
+    /// The line as the text plan writes it.
+    #[must_use]
+    pub fn plain(&self) -> String {
+        let pad = " ".repeat(self.indent);
+        match self.symbol {
+            Some(symbol) => format!("{pad}{symbol} {}", self.text),
+            None => format!("{pad}{}", self.text),
+        }
+    }
+}
+
+/// Every line of the plan, in order.
+#[must_use]
+pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
+    let mut out = vec![
+        Line::new(
+            Kind::Heading,
+            0,
+            None,
+            format!(
+                "Target: database {} on server {}",
+                plan.target.database, plan.target.server
+            ),
+        ),
+        Line::blank(),
+    ];
+    if plan.is_empty() {
+        out.push(Line::new(Kind::Heading, 0, None, NO_CHANGES));
+    } else {
+        out.push(Line::new(
+            Kind::Heading,
+            0,
+            None,
+            "postclone will perform the following changes, in this order:",
+        ));
+        for (i, step) in plan.steps.iter().enumerate() {
+            out.push(Line::blank());
+            out.extend(change(i + 1, step));
+            out.extend(statements(detail, i));
+        }
+    }
+    if !plan.notes.is_empty() {
+        out.push(Line::blank());
+        for note in &plan.notes {
+            out.push(Line::new(Kind::Note, 2, Some('='), note_message(note)));
+        }
+    }
+    if !plan.is_empty() {
+        out.push(Line::blank());
+        out.push(Line::new(Kind::Summary, 0, None, summary_line(plan)));
+    }
+    out.extend(manual(plan));
+    out
+}
+
+/// `Plan: 0 to add, 2 to change, 3 to delete (14 rows affected).`
+#[must_use]
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    format!(
+        "Plan: {} to add, {} to change, {} to delete ({} affected).",
+        s.add,
+        s.change,
+        s.delete,
+        rows(s.rows)
+    )
+}
+
+fn rows(count: u64) -> String {
+    if count == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{count} rows")
+    }
+}
+
+/// The statements of step `i`, with `--verbose`.
+fn statements(detail: &Detail<'_>, i: usize) -> Vec<Line> {
+    let mut out = Vec::new();
+    for statement in detail
+        .statements
+        .and_then(|all| all.get(i))
+        .into_iter()
+        .flatten()
+    {
+        out.push(Line::new(Kind::Statement, 6, None, "SQL:"));
+        for line in statement.lines() {
+            out.push(Line::new(Kind::Statement, 8, None, line));
+        }
+    }
+    out
+}
+
+/// What a change does, in one line: `- delete 3 rows from dbo.X`.
+#[must_use]
+pub fn action(step: &Change) -> Line {
+    let count = step.rows.count;
+    let text = match &step.kind {
+        ChangeKind::DeleteRows { table, .. } => {
+            format!("delete {} from {}", rows(count), table.table)
+        }
+        ChangeKind::EmptyTable { table, method } => {
+            let how = match method {
+                EmptyMethod::Truncate => "TRUNCATE".to_string(),
+                EmptyMethod::Delete { reason } => format!("DELETE, {reason}"),
+            };
+            format!("empty {} ({}, {how})", table.table, rows(count))
+        }
+        ChangeKind::SetColumns {
+            table, assignments, ..
+        } => {
+            let columns: Vec<&str> = assignments.iter().map(|a| a.column.as_str()).collect();
+            format!(
+                "update {} in {} (set {})",
+                rows(count),
+                table.table,
+                columns.join(", ")
+            )
+        }
+        ChangeKind::DropPrincipals {
+            principals,
+            new_owner,
+        } => {
+            let one = principals.len() == 1;
+            format!(
+                "drop {} database {} (what {} is handed to {new_owner} first)",
+                principals.len(),
+                if one { "user" } else { "users" },
+                if one { "it owns" } else { "they own" },
+            )
+        }
+        ChangeKind::RevokeGrants { grants } => format!(
+            "revoke {} {}",
+            grants.len(),
+            if grants.len() == 1 {
+                "privilege"
+            } else {
+                "privileges"
+            }
+        ),
+        ChangeKind::RunFix { .. } => format!(
+            "run the fix statement ({} returned by the check query)",
+            rows(count)
+        ),
+    };
+    Line::new(Kind::Action, 2, Some(step.action().symbol()), text)
+}
+
+/// One change: its title line, what it does, and its sample rows.
+#[must_use]
+pub fn change(n: usize, step: &Change) -> Vec<Line> {
+    let title = match &step.description {
+        Some(d) => format!("{}: {d}", step.id),
+        None => step.id.to_string(),
+    };
+    let labels: Vec<String> = step
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", labels.join(", "))
+    };
+    let mut out = vec![
+        Line::new(
+            Kind::Title,
+            2,
+            Some('#'),
+            format!(
+                "{n}. {title}{labels}{}",
+                if step.secret { " (values masked)" } else { "" }
+            ),
+        ),
+        action(step),
+    ];
+    match &step.kind {
+        ChangeKind::DropPrincipals {
+            principals,
+            new_owner,
+        } => {
+            for p in principals {
+                out.push(Line::new(
+                    Kind::Row,
+                    6,
+                    Some('-'),
+                    format!("user {} ({})", p.name, p.kind),
+                ));
+                for o in &p.objects {
+                    out.push(Line::new(
+                        Kind::Value,
+                        10,
+                        Some('~'),
+                        format!("{} {}.{}: owner -> {new_owner}", o.kind, o.schema, o.name),
+                    ));
+                }
+                for r in &p.roles {
+                    out.push(Line::new(
+                        Kind::Value,
+                        10,
+                        Some('~'),
+                        format!("role {r}: owner -> {new_owner}"),
+                    ));
+                }
+                for s in &p.schemas {
+                    out.push(if s.objects == 0 {
+                        Line::new(
+                            Kind::Value,
+                            10,
+                            Some('-'),
+                            format!("schema {} (empty): dropped", s.name),
+                        )
+                    } else {
+                        Line::new(
+                            Kind::Value,
+                            10,
+                            Some('~'),
+                            format!(
+                                "schema {} ({} objects): owner -> {new_owner}, kept",
+                                s.name, s.objects
+                            ),
+                        )
+                    });
+                }
+            }
+            return out;
+        }
+        ChangeKind::RevokeGrants { grants } => {
+            for g in grants.iter().take(crate::engine::SAMPLE_ROWS) {
+                out.push(Line::new(
+                    Kind::Row,
+                    6,
+                    Some('-'),
+                    format!(
+                        "{} on {}.{} from {}",
+                        g.privilege, g.owner, g.object, g.grantee
+                    ),
+                ));
+            }
+            if grants.len() > crate::engine::SAMPLE_ROWS {
+                out.push(Line::new(
+                    Kind::More,
+                    6,
+                    None,
+                    format!("… and {} more", grants.len() - crate::engine::SAMPLE_ROWS),
+                ));
+            }
+            return out;
+        }
+        ChangeKind::DeleteRows { .. }
+        | ChangeKind::EmptyTable { .. }
+        | ChangeKind::SetColumns { .. }
+        | ChangeKind::RunFix { .. } => {}
+    }
+    let row_symbol = if matches!(
+        step.kind,
+        ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. }
+    ) {
+        '-'
+    } else {
+        '~'
+    };
+    for row in &step.rows.sample {
+        out.extend(drift_row(row_symbol, row, step));
+    }
+    let hidden = step
+        .rows
+        .count
+        .saturating_sub(step.rows.sample.len() as u64);
+    if hidden > 0 {
+        out.push(Line::new(
+            Kind::More,
+            6,
+            None,
+            format!("… and {} more", rows(hidden)),
+        ));
+    }
+    out
+}
+
+fn drift_row(symbol: char, row: &DriftRow, step: &Change) -> Vec<Line> {
+    // Custom check rows have no declared key: all their columns are shown, masked if secret.
+    let custom = matches!(step.kind, ChangeKind::RunFix { .. });
+    let key = if row.key.is_empty() {
+        "(row without a primary key)".to_string()
+    } else {
+        row.key
+            .iter()
+            .map(|(column, value)| {
+                let value = if custom {
+                    shown(value, step.secret)
+                } else {
+                    shown_key(value)
+                };
+                format!("{column} = {value}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = vec![Line::new(Kind::Row, 6, Some(symbol), key)];
+    for c in &row.changes {
+        out.extend(value_change(c, step.secret));
+    }
+    out
+}
+
+fn value_change(c: &ValueChange, secret: bool) -> Vec<Line> {
+    if secret {
+        return vec![Line::new(
+            Kind::Value,
+            10,
+            Some('~'),
+            format!("{}: (sensitive value changes)", c.column),
+        )];
+    }
+    let mut out = vec![Line::new(
+        Kind::Value,
+        10,
+        Some('~'),
+        format!("{}: {} -> {}", c.column, c.old, c.new),
+    )];
+    if let (Value::Text(old), Value::Text(new)) = (&c.old, &c.new) {
+        // A character diff helps only where both sides can be read whole.
+        if !old.is_empty() && !new.is_empty() && c.old.is_short() && c.new.is_short() {
+            out.push(Line::new(Kind::Diff, 12, None, inline_diff(old, new)));
+        }
+    }
+    out
+}
+
+/// `prod.example.com` → `preprod.example.com` as `[+pre+]prod.example.com`: only what changes is
+/// marked, so a long URL with a one-word change reads at a glance.
+#[must_use]
+pub fn inline_diff(old: &str, new: &str) -> String {
+    let diff = TextDiff::from_chars(old, new);
+    let mut out = String::new();
+    let mut open: Option<ChangeTag> = None;
+    for change in diff.iter_all_changes() {
+        let tag = change.tag();
+        if open != Some(tag) {
+            close(&mut out, open);
+            match tag {
+                ChangeTag::Delete => out.push_str("[-"),
+                ChangeTag::Insert => out.push_str("[+"),
+                ChangeTag::Equal => {}
+            }
+            open = Some(tag);
+        }
+        out.push_str(change.value());
+    }
+    close(&mut out, open);
+    out
+}
+
+fn close(out: &mut String, tag: Option<ChangeTag>) {
+    match tag {
+        Some(ChangeTag::Delete) => out.push_str("-]"),
+        Some(ChangeTag::Insert) => out.push_str("+]"),
+        _ => {}
+    }
+}
+
+fn manual(plan: &Plan) -> Vec<Line> {
+    if plan.manual.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![
+        Line::blank(),
+        Line::new(
+            Kind::ManualHeading,
+            0,
+            None,
+            "Manual steps (postclone cannot do these; do them in order after apply):",
+        ),
+    ];
+    for (i, step) in plan.manual.iter().enumerate() {
+        out.push(Line::new(
+            Kind::Manual,
+            2,
+            None,
+            format!("{}. {} [{}]", i + 1, step.title, step.id),
+        ));
+        for line in step.details.iter().flat_map(|d| d.lines()) {
+            out.push(Line::new(Kind::ManualDetail, 7, None, line));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only the changed characters are marked.
+    #[test]
+    fn inline_diff_marks_changes() {
+        assert_eq!(
+            inline_diff(
+                "https://prod.example.com/x",
+                "https://preprod.example.com/x"
+            ),
+            "https://pr[+epr+]od.example.com/x"
+        );
+        assert_eq!(inline_diff("abc", "abd"), "ab[-c-][+d+]");
+    }
+
+    /// A line writes its indentation, its symbol and its text.
+    #[test]
+    fn plain_lines() {
+        assert_eq!(
+            Line::new(Kind::Row, 6, Some('-'), "ID = 1").plain(),
+            "      - ID = 1"
+        );
+        assert_eq!(
+            Line::new(Kind::More, 6, None, "… and 2 rows more").plain(),
+            "      … and 2 rows more"
+        );
+    }
+}
