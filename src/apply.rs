@@ -218,23 +218,20 @@ pub async fn run<E: Engine>(
             tables.push(t.clone());
         }
     }
-    let waited = match engine.begin(&options.lock, &tables).await {
-        Ok(waited) => waited,
-        Err(e) => {
-            journal.finish(Status::RolledBack)?;
-            return Err(e.into());
-        }
-    };
+    if let Err(e) = engine.begin(&options.lock, &tables).await {
+        journal.finish(Status::RolledBack)?;
+        return Err(e.into());
+    }
     // With table locks nothing held other applies off between planning and now (and one may
     // just have been waited for): plan again inside the transaction, and go on only if every
     // change still touches the same rows. The application lock is taken before planning.
-    if waited || options.lock == Lock::Tables {
+    if options.lock == Lock::Tables {
         let fresh = engine
             .inspect(desired)
             .await
             .map_err(Error::from)
-            .and_then(|observed| {
-                plan::build(desired, &observed, &engine.dialect()).map_err(Error::from)
+            .and_then(|found| {
+                plan::build(desired, &found.observed, &engine.dialect()).map_err(Error::from)
             });
         let stale = fresh.map(|fresh| plan::staleness(&plan.planned_changes(), &fresh));
         match stale {
@@ -344,8 +341,8 @@ pub async fn run<E: Engine>(
     }
     journal.finish(Status::Committed)?;
     let dialect: Dialect = engine.dialect();
-    let observed = engine.inspect(desired).await?;
-    let after = plan::build(desired, &observed, &dialect)?;
+    let found = engine.inspect(desired).await?;
+    let after = plan::build(desired, &found.observed, &dialect)?;
     Ok(ApplyReport {
         applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
         statements: count,

@@ -11,7 +11,7 @@ use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
 use crate::state::desired::{
     ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget,
 };
-use crate::state::observed::{Drift, DriftRow, Observed, ObservedResource};
+use crate::state::observed::{Drift, DriftRow, ForeignKey, Observed, ObservedResource};
 use crate::state::Value;
 
 /// Engine facts that change what a plan contains, given as data rather than engine branches.
@@ -181,12 +181,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     labels: resource.labels.clone(),
                 });
             }
-            ObservedResource::Inspected {
-                table,
-                referenced_by,
-                drift,
-                ..
-            } => {
+            ObservedResource::Inspected { table, drift, .. } => {
                 if let (ResourceKind::ColumnValues(r), Some(table), true) =
                     (&resource.kind, table, dialect.empty_string_is_null)
                 {
@@ -205,7 +200,11 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 if drift.is_empty() {
                     continue;
                 }
-                let kind = change_kind(resource, table.as_ref(), referenced_by, dialect)?;
+                let referencing: Vec<&ForeignKey> = table
+                    .as_ref()
+                    .map(|t| observed.referencing(&t.table).collect())
+                    .unwrap_or_default();
+                let kind = change_kind(resource, table.as_ref(), &referencing, dialect)?;
                 out.changes.push(Change {
                     id: resource.id.clone(),
                     kind,
@@ -223,7 +222,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
 fn change_kind(
     resource: &Resource,
     table: Option<&crate::state::TableInfo>,
-    referenced_by: &[crate::state::observed::ForeignKey],
+    referencing: &[&ForeignKey],
     dialect: &Dialect,
 ) -> Result<ChangeKind, Error> {
     let table = || {
@@ -238,7 +237,7 @@ fn change_kind(
         },
         ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_) => ChangeKind::EmptyTable {
             table: table()?,
-            method: empty_method(referenced_by, dialect),
+            method: empty_method(referencing, dialect),
         },
         ResourceKind::ColumnValues(r) => {
             let table = table()?;
@@ -290,11 +289,8 @@ fn principals_fingerprint(found: &[crate::state::observed::Principal]) -> String
     f.finish()
 }
 
-fn empty_method(
-    referenced_by: &[crate::state::observed::ForeignKey],
-    dialect: &Dialect,
-) -> EmptyMethod {
-    if let Some(fk) = referenced_by.first() {
+fn empty_method(referencing: &[&ForeignKey], dialect: &Dialect) -> EmptyMethod {
+    if let Some(fk) = referencing.first() {
         return EmptyMethod::Delete {
             reason: format!("referenced by foreign key {} from {}", fk.name, fk.from),
         };
@@ -311,7 +307,7 @@ fn empty_method(
 mod tests {
     use super::*;
     use crate::state::desired::{Condition, Predicate, RowsAbsent, TableEmpty};
-    use crate::state::observed::{ForeignKey, TableRef};
+    use crate::state::observed::TableRef;
     use crate::state::Value;
     use crate::test_support::{desired, id, inspected, observed, resource};
 
@@ -345,10 +341,7 @@ mod tests {
                 &[],
             ),
         ]);
-        let o = observed(vec![
-            inspected("a", "t1", 0, vec![]),
-            inspected("b", "t2", 3, vec![]),
-        ]);
+        let o = observed(vec![inspected("a", "t1", 0), inspected("b", "t2", 3)]);
         let out = diff(&d, &o, &SQLSERVER).unwrap();
         assert_eq!(out.changes.len(), 1);
         assert_eq!(out.changes[0].id, id("b"));
@@ -381,10 +374,11 @@ mod tests {
             )
         };
         let d = desired(vec![empty("p", "parent"), empty("c", "child")]);
-        let o = observed(vec![
-            inspected("p", "parent", 1, vec![fk]),
-            inspected("c", "child", 1, vec![]),
+        let mut o = observed(vec![
+            inspected("p", "parent", 1),
+            inspected("c", "child", 1),
         ]);
+        o.foreign_keys = vec![fk];
         let out = diff(&d, &o, &SQLSERVER).unwrap();
         assert!(matches!(
             &out.changes[0].kind,
@@ -438,7 +432,7 @@ mod tests {
             ),
         ]);
         let o = observed(vec![
-            inspected("rows", "t", 2, vec![]),
+            inspected("rows", "t", 2),
             ObservedResource::TableAbsent { id: id("gone") },
         ]);
         let out = diff(&d, &o, &SQLSERVER).unwrap();

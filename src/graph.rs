@@ -311,7 +311,7 @@ mod tests {
             &[],
         );
         let d = desired(vec![users, empty("inside"), empty("outside")]);
-        let mut inside = inspected("inside", "T1", 1, vec![]);
+        let mut inside = inspected("inside", "T1", 1);
         if let ObservedResource::Inspected { table: Some(t), .. } = &mut inside {
             t.table.schema = "osadmin".into();
         }
@@ -331,7 +331,7 @@ mod tests {
                 new_owner: "dbo".into(),
             },
             inside,
-            inspected("outside", "T2", 1, vec![]),
+            inspected("outside", "T2", 1),
         ]);
         let deps = ownership_dependencies(&d, &o);
         assert_eq!(deps.len(), 1, "{deps:?}");

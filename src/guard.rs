@@ -26,10 +26,12 @@ pub enum GuardError {
         database: String,
     },
     /// The platform's front-end list names a forbidden host: this may be production itself.
-    #[error("the platform's front-end list (ossys_server) names {host}, a forbidden host: this may be the live environment; if this clone is expected to list it, add it to guard.allow_front_ends")]
+    #[error("the platform's front-end list ({list}) names {host}, a forbidden host: this may be the live environment; if this clone is expected to list it, add it to guard.allow_front_ends")]
     ForbiddenFrontEnd {
         /// The front-end.
         host: String,
+        /// The list's table.
+        list: String,
     },
     /// The server is one the spec forbids.
     #[error("server {host} is forbidden by the spec's guard (forbid_hosts); the server reports itself as {reported}")]
@@ -87,6 +89,10 @@ pub fn check(
         if !allowed && guard.forbid_hosts.iter().any(|h| same(h, front_end)) {
             return Err(GuardError::ForbiddenFrontEnd {
                 host: front_end.clone(),
+                list: target
+                    .front_end_list
+                    .as_ref()
+                    .map_or_else(|| "front-end list".into(), |t| t.name.clone()),
             });
         }
     }
@@ -117,6 +123,7 @@ mod tests {
             server: server.into(),
             database: database.into(),
             front_ends: vec![],
+            front_end_list: None,
         }
     }
 
@@ -159,7 +166,7 @@ mod tests {
         live.front_ends = vec!["prod-fe01".into(), "PROD-SQL01".into()];
         assert!(matches!(
             check(&g, &live, None),
-            Err(GuardError::ForbiddenFrontEnd { host }) if host == "PROD-SQL01"
+            Err(GuardError::ForbiddenFrontEnd { host, .. }) if host == "PROD-SQL01"
         ));
         let mut expected = g.clone();
         expected.allow_front_ends = vec!["prod-sql01".into()];

@@ -579,6 +579,7 @@ mod tests {
             server: "s".into(),
             database: "OS_PREPROD".into(),
             front_ends: vec![],
+            front_end_list: None,
         };
         let mut j = Journal::create(&path, &target, None).unwrap();
         let c = change();
@@ -621,6 +622,7 @@ mod tests {
             server: "s".into(),
             database: "d".into(),
             front_ends: vec![],
+            front_end_list: None,
         };
         let mut j = Journal::create(&path, &target, None).unwrap();
         let c = change();

@@ -376,11 +376,9 @@ mod tests {
                 server: "s".into(),
                 database: "d".into(),
                 front_ends: vec![],
+                front_end_list: None,
             },
-            resources: vec![
-                inspected("a", "a", 2, vec![]),
-                inspected("b", "b", n, vec![]),
-            ],
+            resources: vec![inspected("a", "a", 2), inspected("b", "b", n)],
             catalog: Default::default(),
             foreign_keys: vec![],
         };
@@ -414,14 +412,9 @@ mod tests {
                     server: "s".into(),
                     database: "d".into(),
                     front_ends: vec![],
+                    front_end_list: None,
                 },
-                resources: names
-                    .iter()
-                    .map(|n| {
-                        let referenced_by = if *n == "parent" { vec![fk()] } else { vec![] };
-                        inspected(n, n, 2, referenced_by)
-                    })
-                    .collect(),
+                resources: names.iter().map(|n| inspected(n, n, 2)).collect(),
                 catalog: Default::default(),
                 foreign_keys: vec![fk()],
             };

@@ -25,8 +25,7 @@ pub enum Error {
 /// # Errors
 /// A database that cannot be read, or a plan that cannot be built (a dependency cycle).
 pub async fn make<E: Engine>(engine: &mut E, desired: &Desired) -> Result<(Plan, Desired), Error> {
-    let desired = engine.resolve(desired).await?;
-    let observed = engine.inspect(&desired).await?;
-    let plan = plan::build(&desired, &observed, &engine.dialect())?;
-    Ok((plan, desired))
+    let inspection = engine.inspect(desired).await?;
+    let plan = plan::build(&inspection.desired, &inspection.observed, &engine.dialect())?;
+    Ok((plan, inspection.desired))
 }

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 
 use crate::change::{Change, ChangeKind};
 use crate::state::desired::{
-    ColumnValue, ColumnValues, Condition, Desired, EngineKind, Guard, Origin, Predicate, Resource,
-    ResourceId, ResourceKind, Subselect, TableName, TableTarget, ValueOrigin,
+    ColumnValue, ColumnValues, Condition, Desired, EngineKind, Guard, Lookup, Origin, Predicate,
+    Resource, ResourceId, ResourceKind, Subselect, TableName, TableTarget,
 };
 use crate::state::observed::{
-    Catalog, ColumnInfo, Drift, DriftRow, ForeignKey, Observed, ObservedResource, ResolvedTable,
-    TableInfo, TableRef, Target,
+    Catalog, ColumnInfo, Drift, DriftRow, Observed, ObservedResource, ResolvedTable, TableInfo,
+    TableRef, Target,
 };
 use crate::state::Value;
 
@@ -76,6 +76,7 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         guard: Guard::default(),
         resources,
         manual: vec![],
+        front_ends: None,
         datapump: None,
     }
 }
@@ -93,16 +94,10 @@ pub(crate) fn drift(n: u64) -> Drift {
     }
 }
 
-pub(crate) fn inspected(
-    name: &str,
-    t: &str,
-    n: u64,
-    referenced_by: Vec<ForeignKey>,
-) -> ObservedResource {
+pub(crate) fn inspected(name: &str, t: &str, n: u64) -> ObservedResource {
     ObservedResource::Inspected {
         id: id(name),
         table: Some(table(t)),
-        referenced_by,
         drift: drift(n),
     }
 }
@@ -112,6 +107,7 @@ pub(crate) fn target() -> Target {
         server: "s".into(),
         database: "d".into(),
         front_ends: vec![],
+        front_end_list: None,
     }
 }
 
@@ -222,8 +218,12 @@ pub(crate) fn secret_site_properties() -> ColumnValues {
         set: BTreeMap::from([
             (
                 "PROPERTY_VALUE".into(),
-                ColumnValue::Derived {
-                    from: ValueOrigin::SitePropertyDefault,
+                ColumnValue::Lookup {
+                    lookup: Lookup {
+                        table: name("OSSYS_SITE_PROPERTY_DEFINITION"),
+                        column: "DEFAULT_VALUE".into(),
+                        on: BTreeMap::from([("ID".into(), "SITE_PROPERTY_DEFINITION_ID".into())]),
+                    },
                 },
             ),
             ("USER_MODIFIED".into(), ColumnValue::Literal(Value::Int(0))),

@@ -1,12 +1,8 @@
 //! `apply`: convergence, ordering, approval, the guard and rollback, against a real TDS engine.
 
-use crate::common::{fixture, Output, Test, TestServer};
+use crate::common::{core_spec, fixture, Output, Test, TestServer};
 
 const NO_CHANGES: &str = "No changes. The database matches the spec.";
-
-fn core_spec() -> String {
-    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
-}
 
 fn run(server: &TestServer, spec: &str, args: &[&str]) -> Output {
     Test::new()

@@ -1,11 +1,7 @@
 //! Plan output formats, the dependency graph, `--verbose`, `--target`/`--exclude`, completions
 //! and the man page: each through the real binary against the real engine.
 
-use crate::common::{fixture, root, Test, TestServer};
-
-fn core_spec() -> String {
-    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
-}
+use crate::common::{core_spec, fixture, root, Test, TestServer};
 
 fn plan(server: &TestServer, args: &[&str]) -> crate::common::Output {
     let mut all = vec!["plan"];

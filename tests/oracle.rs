@@ -75,9 +75,8 @@ fn the_profile_in_oracle_sql() {
         .unwrap();
     let (desired, mut observed) = runtime.block_on(async {
         let mut engine = SqlServer::connect(&connection).await.expect("connect");
-        let desired = engine.resolve(&desired).await.expect("resolve");
-        let observed = engine.inspect(&desired).await.expect("inspect");
-        (desired, observed)
+        let found = engine.inspect(&desired).await.expect("inspect");
+        (found.desired, found.observed)
     });
     to_oracle(&mut observed.catalog);
     for r in &mut observed.resources {

@@ -1,6 +1,6 @@
 //! `plan`: what it shows, its exit codes, and that it never writes.
 
-use crate::common::{fixture, Test, TestServer};
+use crate::common::{core_spec, fixture, Test, TestServer};
 
 const TABLES: [&str; 8] = [
     "OSSYS_PARAMETER",
@@ -12,10 +12,6 @@ const TABLES: [&str; 8] = [
     "OSSYS_EXTENSION_DBCONNECTION",
     "APP_ORDERS",
 ];
-
-fn core_spec() -> String {
-    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
-}
 
 /// The rendered plan of every resource kind; secrets masked; the database untouched.
 #[test]

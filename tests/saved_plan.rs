@@ -1,11 +1,7 @@
 //! Saved plans: `apply FILE` applies exactly what was reviewed, or refuses with the drift shown.
 //! See: issue 4
 
-use crate::common::{fixture, Test, TestServer};
-
-fn core_spec() -> String {
-    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
-}
+use crate::common::{core_spec, fixture, Test, TestServer};
 
 /// Plans into a file in a fresh directory; returns the directory's test and the file name.
 fn save_plan(server: &TestServer) -> Test {

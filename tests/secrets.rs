@@ -131,7 +131,7 @@ fn front_end_list_naming_a_forbidden_host_is_refused() {
         .code(1);
     assert!(
         out.stderr
-            .contains("front-end list (ossys_server) names prod-sql01"),
+            .contains("front-end list (OSSYS_SERVER) names prod-sql01"),
         "{}",
         out.stderr
     );

@@ -9,7 +9,7 @@ use crate::change::Change;
 use crate::diff::Dialect;
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
-use crate::state::observed::{Catalog, Observed, TableInfo, Target};
+use crate::state::observed::{Catalog, TableInfo, Target};
 use crate::state::Value;
 
 /// An open engine of either kind.
@@ -41,11 +41,7 @@ impl Engine for AnyEngine {
         each!(self, e => e.identify().await)
     }
 
-    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
-        each!(self, e => e.resolve(desired).await)
-    }
-
-    async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
+    async fn inspect(&mut self, desired: &Desired) -> Result<super::Inspection, Error> {
         each!(self, e => e.inspect(desired).await)
     }
 
@@ -57,7 +53,7 @@ impl Engine for AnyEngine {
         each!(self, e => e.lock(timeout).await)
     }
 
-    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<bool, Error> {
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<(), Error> {
         each!(self, e => e.begin(lock, tables).await)
     }
 

@@ -9,6 +9,8 @@ pub mod any;
 pub mod embedded;
 pub mod ident;
 pub(crate) mod inspect;
+
+pub use inspect::Inspection;
 pub mod oracle;
 pub mod sql;
 pub mod sqlserver;
@@ -21,7 +23,7 @@ use serde::Serialize;
 use crate::change::{Change, ChangeId};
 use crate::diff::Dialect;
 use crate::state::desired::{Desired, Origin, ResourceId};
-use crate::state::observed::{Catalog, Observed, Target};
+use crate::state::observed::{Catalog, Target};
 use crate::state::Value;
 
 /// How many drifted rows an inspection keeps per resource for display; the rest are counted.
@@ -180,6 +182,12 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The front-end list the spec names cannot be read: the guard needs it.
+    #[error("the platform's front-end list cannot be read ({message}); the guard needs it to tell this database from production's")]
+    FrontEnds {
+        /// What is wrong.
+        message: String,
+    },
     /// Another apply holds the lock.
     #[error("another postclone apply is running on this database{}; try again when it has finished", holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Locked {
@@ -213,17 +221,13 @@ pub trait Engine {
     /// What the server says it is.
     async fn identify(&mut self) -> Result<Target, Error>;
 
-    /// Resolves metamodel targets (`table: {tables_from: ...}`) into one resource per table.
+    /// Resolves metamodel targets (`table: {tables_from: ...}`) into one resource per table,
+    /// then reads the catalog and the drifted rows of every resource.
     ///
     /// # Guarantees
-    /// Reads only; one query per such resource.
-    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error>;
-
-    /// Reads the catalog and the drifted rows of every resource of `desired` (resolved).
-    ///
-    /// # Guarantees
-    /// Reads only. A constant number of round trips per resource, never one per row.
-    async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error>;
+    /// Reads only. A constant number of round trips per resource, never one per row; each
+    /// table's catalog is read once.
+    async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error>;
 
     /// The statements that carry out `change`, in order. Pure.
     ///
@@ -239,13 +243,14 @@ pub trait Engine {
     async fn lock(&mut self, timeout: std::time::Duration) -> Result<Lock, Error>;
 
     /// Starts the apply transaction. With [`Lock::Tables`], first write-locks every table in
-    /// `tables`, so that a concurrent apply waits (or times out) before changing anything.
-    /// Returns whether it had to wait for another transaction: then the plan may be stale.
+    /// `tables`, so that a concurrent apply waits (or times out) before changing anything; the
+    /// caller plans again inside the transaction, since another apply may have changed rows
+    /// meanwhile.
     async fn begin(
         &mut self,
         lock: &Lock,
         tables: &[crate::state::observed::TableInfo],
-    ) -> Result<bool, Error>;
+    ) -> Result<(), Error>;
 
     /// Streams to `sink` the whole rows (every column, in the catalog's order) that `change` is
     /// about to delete or modify, read inside the transaction; returns how many. A change with

@@ -183,6 +183,7 @@ mod tests {
                 server: "preprod-sql".into(),
                 database: "OS_PREPROD".into(),
                 front_ends: vec![],
+                front_end_list: None,
             },
             steps: vec![Change {
                 id: ResourceId::try_from("restored-database-users".to_string()).unwrap(),

@@ -11,7 +11,9 @@ use super::validate;
 use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
-use crate::state::desired::{Desired, EngineKind, Guard, ManualStep, Origin, Resource, ResourceId};
+use crate::state::desired::{
+    Desired, EngineKind, FrontEnds, Guard, ManualStep, Origin, Resource, ResourceId,
+};
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
 ///
@@ -60,6 +62,7 @@ struct Parts {
     engine: Option<EngineKind>,
     connection: Option<(String, Origin)>,
     guard: Option<Guard>,
+    front_ends: Option<FrontEnds>,
     datapump: Option<(DataPump, Origin)>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
@@ -72,6 +75,7 @@ impl Parts {
         self.engine = own.engine.or(self.engine);
         self.connection = own.connection.or(self.connection);
         self.guard = own.guard.or(self.guard);
+        self.front_ends = own.front_ends.or(self.front_ends);
         self.datapump = own.datapump.or(self.datapump);
         self.exclude.extend(own.exclude);
         self.resources.extend(own.resources);
@@ -129,10 +133,11 @@ pub(super) struct Loader {
 }
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 8] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 9] = [
     "engine",
     "connection",
     "guard",
+    "front_ends",
     "include",
     "exclude",
     "resources",
@@ -207,6 +212,7 @@ impl Loader {
                         .map(|c| (c, ctx.origin(ctx.map.value("connection"))));
                 }
                 "guard" => own.guard = self.typed(&ctx, "guard", value),
+                "front_ends" => own.front_ends = self.typed(&ctx, "front_ends", value),
                 "datapump" => {
                     own.datapump = self
                         .typed::<DataPump>(&ctx, "datapump", value)
@@ -417,6 +423,7 @@ impl Loader {
             guard: parts.guard.unwrap_or_default(),
             resources,
             manual,
+            front_ends: parts.front_ends,
             datapump: parts.datapump.map(|(d, _)| d),
         })
     }

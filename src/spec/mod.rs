@@ -21,7 +21,7 @@ use serde::Deserialize;
 pub use interpolate::{interpolate, InterpolationError};
 pub use load::{load, load_str};
 
-use crate::state::desired::{EngineKind, Guard, ManualStep, ResourceId};
+use crate::state::desired::{EngineKind, FrontEnds, Guard, ManualStep, ResourceId};
 
 /// The top-level keys of a spec file, as documented in the JSON Schema.
 ///
@@ -54,6 +54,9 @@ pub struct SpecFile {
     /// Steps no database change can do, listed after the plan.
     #[serde(default)]
     pub manual: Vec<ManualStep>,
+    /// Where the platform lists its front-end servers (the built-in profiles say it): the
+    /// guard refuses a database whose list names a forbidden host.
+    pub front_ends: Option<FrontEnds>,
     /// Oracle only: the Data Pump export and import that make the clone
     /// (`postclone datapump SPEC` writes their parameter files).
     pub datapump: Option<crate::datapump::DataPump>,

@@ -9,4 +9,4 @@ pub mod value;
 
 pub use desired::{Desired, Resource, ResourceId, ResourceKind};
 pub use observed::{Observed, ObservedResource, TableInfo, TableRef, Target};
-pub use value::{Secret, Value};
+pub use value::Value;

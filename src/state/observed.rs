@@ -17,9 +17,12 @@ pub struct Target {
     pub server: String,
     /// The current database.
     pub database: String,
-    /// The platform's front-end list (`ossys_server`), where it exists.
+    /// The host names in the platform's front-end list, when the spec says where it is.
     #[serde(default)]
     pub front_ends: Vec<String>,
+    /// That list's table, as the catalog names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front_end_list: Option<TableRef>,
 }
 
 /// A table as found in the catalog: the exact schema and name, never the spec's spelling.
@@ -207,8 +210,6 @@ pub enum ObservedResource {
         id: ResourceId,
         /// Its table, for table kinds.
         table: Option<TableInfo>,
-        /// Tables whose rows reference its table (foreign keys), for table kinds.
-        referenced_by: Vec<ForeignKey>,
         /// The rows that differ.
         drift: Drift,
     },
@@ -303,11 +304,22 @@ pub struct Observed {
     pub catalog: Catalog,
     /// One entry per desired resource, in the same order.
     pub resources: Vec<ObservedResource>,
-    /// Foreign keys between the tables of the desired resources.
+    /// Foreign keys from or to the tables the spec names, whatever table is on their other
+    /// side: a table another references cannot be truncated.
     pub foreign_keys: Vec<ForeignKey>,
 }
 
 impl Observed {
+    /// Foreign keys by which other tables' rows reference `table`'s.
+    pub fn referencing<'a>(
+        &'a self,
+        table: &'a TableRef,
+    ) -> impl Iterator<Item = &'a ForeignKey> + 'a {
+        self.foreign_keys
+            .iter()
+            .filter(move |fk| fk.to == *table && fk.from != *table)
+    }
+
     /// The observation for this resource.
     #[must_use]
     pub fn resource(&self, id: &ResourceId) -> Option<&ObservedResource> {

@@ -1,4 +1,4 @@
-//! Engine-neutral cell values, and the `Secret` wrapper that keeps a value out of every output.
+//! Engine-neutral cell values, and how a person is shown one.
 //!
 //! Values are what the engine read from a row or what the spec asks a column to hold. They carry
 //! no database type: the engine converts them to a typed parameter from the catalog's column type.
@@ -160,40 +160,8 @@ impl fmt::Display for Value {
     }
 }
 
-/// A value that must never be shown: `Display` and `Debug` print a fixed mask.
-///
-/// The inner value stays reachable through [`Secret::expose`] for the one place that needs it
-/// (binding a statement parameter, writing a journal).
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret<T>(T);
-
 /// What is printed in place of a secret value.
 pub const MASK: &str = "(sensitive value)";
-
-impl<T> Secret<T> {
-    /// Wraps a value so that it is masked in every output.
-    pub fn new(value: T) -> Self {
-        Secret(value)
-    }
-
-    /// The wrapped value. Callers must not print it.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(MASK)
-    }
-}
-
-impl<T> fmt::Display for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(MASK)
-    }
-}
 
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -219,15 +187,6 @@ mod hex_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A secret never shows its content through Display or Debug.
-    #[test]
-    fn secret_is_masked() {
-        let s = Secret::new("hunter2".to_string());
-        assert_eq!(format!("{s}"), MASK);
-        assert_eq!(format!("{s:?}"), MASK);
-        assert!(!format!("{s:?}").contains("hunter2"));
-    }
 
     /// Text is quoted so that a trailing space or an empty string is visible in a plan.
     #[test]

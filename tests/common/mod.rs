@@ -20,6 +20,11 @@ pub fn fixture(path: &str) -> PathBuf {
     root().join("tests/fixtures").join(path)
 }
 
+/// The spec covering every resource kind, for the core tests (`tests/fixtures/core`).
+pub fn core_spec() -> String {
+    std::fs::read_to_string(fixture("core/postclone.yaml")).expect("core spec")
+}
+
 /// The demo spec (`examples/demo/postclone.yaml`) without its embedded connection, to run
 /// against a `TestServer` loaded from the demo clone.
 pub fn demo_spec() -> String {

@@ -45,6 +45,21 @@ pub(super) struct CatalogRows {
     pub(super) foreign_keys: Vec<ForeignKey>,
 }
 
+impl CatalogRows {
+    /// Adds what another read of other tables returned. A foreign key between a table of each
+    /// read is in both.
+    pub(super) fn merge(&mut self, other: CatalogRows) {
+        self.tables.extend(other.tables);
+        self.columns.extend(other.columns);
+        self.primary_keys.extend(other.primary_keys);
+        for fk in other.foreign_keys {
+            if !self.foreign_keys.contains(&fk) {
+                self.foreign_keys.push(fk);
+            }
+        }
+    }
+}
+
 /// A catalog query with each `/*owner*/` bound to the owner and each `/*names*/` to the
 /// upper-cased names, parameters numbered in the order they appear.
 pub(super) fn with_names(text: &str, flavor: Flavor, owner: Option<&str>, names: &[String]) -> Sql {

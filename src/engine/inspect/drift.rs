@@ -10,9 +10,7 @@ use crate::state::desired::{
     Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceKind, TableTarget,
 };
 use crate::state::fingerprint::Fingerprint;
-use crate::state::observed::{
-    Catalog, Drift, DriftRow, ForeignKey, ObservedResource, TableInfo, ValueChange,
-};
+use crate::state::observed::{Catalog, Drift, DriftRow, ObservedResource, TableInfo, ValueChange};
 use crate::state::Value;
 
 /// What to do for one resource once the catalog is known.
@@ -22,7 +20,6 @@ pub(super) enum Job<'a> {
     Grants(&'a GrantsAbsent),
     Query {
         table: Option<Box<TableInfo>>,
-        referenced_by: Vec<ForeignKey>,
         query: RowQuery,
     },
 }
@@ -32,7 +29,6 @@ pub(super) enum Job<'a> {
 pub(super) fn prepare<'a>(
     desired: &'a Desired,
     catalog: &Catalog,
-    foreign_keys: &[ForeignKey],
     flavor: Flavor,
 ) -> Result<Vec<Job<'a>>, Error> {
     let mut problems = Vec::new();
@@ -101,23 +97,10 @@ pub(super) fn prepare<'a>(
             }
         }
         match sql::drift_query(r, table.as_ref(), catalog, flavor) {
-            Ok(query) => {
-                let referenced_by = table
-                    .as_ref()
-                    .map(|t| {
-                        foreign_keys
-                            .iter()
-                            .filter(|fk| fk.to == t.table && fk.from != t.table)
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                jobs.push(Job::Query {
-                    table: table.map(Box::new),
-                    referenced_by,
-                    query,
-                });
-            }
+            Ok(query) => jobs.push(Job::Query {
+                table: table.map(Box::new),
+                query,
+            }),
             Err(source) => problems.push(problem(source.to_string(), false)),
         }
     }
@@ -147,15 +130,10 @@ pub(super) async fn run<R: Reader>(
             Some(text) => principals::grants(client, queries.flavor, text, resource, spec).await?,
             None => absent(),
         },
-        Job::Query {
-            table,
-            referenced_by,
-            query,
-        } => ObservedResource::Inspected {
+        Job::Query { table, query } => ObservedResource::Inspected {
             id: resource.id.clone(),
             drift: drift(client, resource, &query).await?,
             table: table.map(|t| *t),
-            referenced_by,
         },
     })
 }
@@ -290,7 +268,7 @@ mod tests {
             }],
             subselects: vec![],
         };
-        let Err(Error::Catalog { problems }) = prepare(&d, &catalog, &[], Flavor::SqlServer) else {
+        let Err(Error::Catalog { problems }) = prepare(&d, &catalog, Flavor::SqlServer) else {
             panic!("refused");
         };
         assert!(

@@ -14,10 +14,10 @@ pub(crate) use principals::PrincipalQueries;
 use crate::engine::sql::{self, Select, Sql};
 use crate::engine::{CatalogProblem, Error};
 use crate::state::desired::{
-    filter_tables, subselects, Describe, Desired, ResolvedTargets, Resource, ResourceKind,
-    TableName, TableTarget,
+    filter_tables, subselects, Describe, Desired, FrontEnds, ResolvedTargets, Resource,
+    ResourceKind, TableName, TableTarget,
 };
-use crate::state::observed::{Catalog, Observed, ResolvedSubselect, Target};
+use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
 use crate::state::Value;
 
 /// A row callback: every value of the row, whole.
@@ -57,39 +57,59 @@ pub(crate) trait Reader {
     }
 }
 
-/// Inspects every resource of `desired`.
+/// Resolves every metamodel target of `desired` and inspects every resource of the result.
+/// The catalog of each table is read once: the metamodel's tables first, then the rest.
 pub(crate) async fn inspect<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
-    target: Target,
+    mut target: Target,
     desired: &Desired,
-) -> Result<Observed, Error> {
-    let names = referenced_tables(desired);
-    let rows = catalog::read(client, queries, &names).await?;
+) -> Result<Inspection, Error> {
+    let (desired, read_so_far) = resolve(client, queries, desired).await?;
+    let names = referenced_tables(&desired);
+    let unread: Vec<TableName> = names
+        .iter()
+        .filter(|n| !read_so_far.names.contains(n))
+        .cloned()
+        .collect();
+    let mut rows = read_so_far.rows;
+    rows.merge(catalog::read(client, queries, &unread).await?);
     let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
-    resolve_subselects(client, queries, desired, &mut catalog).await?;
-    let work = drift::prepare(desired, &catalog, &rows.foreign_keys, queries.flavor)?;
+    if let Some(list) = &desired.front_ends {
+        let (table, hosts) = front_ends(client, queries, &catalog, list).await?;
+        target.front_end_list = Some(table);
+        target.front_ends = hosts;
+    }
+    resolve_subselects(client, queries, &desired, &mut catalog).await?;
+    let work = drift::prepare(&desired, &catalog, queries.flavor)?;
     let mut resources = Vec::with_capacity(work.len());
     for (resource, job) in desired.resources.iter().zip(work) {
         resources.push(drift::run(client, queries, resource, job).await?);
     }
-    let foreign_keys = rows
-        .foreign_keys
-        .into_iter()
-        .filter(|fk| {
-            let known = |t: &crate::state::observed::TableRef| {
-                catalog.tables.iter().any(|r| r.info.table == *t)
-            };
-            known(&fk.from) && known(&fk.to)
-        })
-        .collect();
-    Ok(Observed {
+    let observed = Observed {
         target,
         catalog,
         resources,
-        foreign_keys,
-    })
+        foreign_keys: rows.foreign_keys,
+    };
+    Ok(Inspection { desired, observed })
+}
+
+/// What an inspection found: the desired state with its metamodel targets resolved (one
+/// resource per table they name), and the database as observed for it.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// The desired state, resolved.
+    pub desired: Desired,
+    /// The database.
+    pub observed: Observed,
+}
+
+/// The catalog rows read while resolving, and for which names.
+struct ReadSoFar {
+    names: Vec<TableName>,
+    rows: catalog::CatalogRows,
 }
 
 /// Most values an `in_select` subquery may return and still be sent as a list of parameters
@@ -135,12 +155,12 @@ async fn resolve_subselects<R: Reader>(
 
 /// Resolves every metamodel target (`table: {tables_from: ...}`) to the tables it names, and
 /// expands the desired state: one catalog read for the metamodel tables, then one query per
-/// such resource.
-pub(crate) async fn resolve<R: Reader>(
+/// such resource. Returns the catalog rows it read, for the inspection that follows.
+async fn resolve<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
     desired: &Desired,
-) -> Result<Desired, Error> {
+) -> Result<(Desired, ReadSoFar), Error> {
     let targets: Vec<(&Resource, &crate::state::desired::TablesFrom)> = desired
         .resources
         .iter()
@@ -150,7 +170,11 @@ pub(crate) async fn resolve<R: Reader>(
         })
         .collect();
     if targets.is_empty() {
-        return Ok(desired.clone());
+        let nothing = ReadSoFar {
+            names: Vec::new(),
+            rows: catalog::CatalogRows::default(),
+        };
+        return Ok((desired.clone(), nothing));
     }
     let mut names: Vec<TableName> = Vec::new();
     for (_, from) in &targets {
@@ -167,8 +191,8 @@ pub(crate) async fn resolve<R: Reader>(
             }
         }
     }
-    let mut catalog =
-        catalog::resolve_names(&names, &catalog::read(client, queries, &names).await?);
+    let rows = catalog::read(client, queries, &names).await?;
+    let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
     let mut problems = Vec::new();
     let mut work = Vec::new();
@@ -214,7 +238,33 @@ pub(crate) async fn resolve<R: Reader>(
             tables,
         });
     }
-    Ok(desired.expand(&resolved))
+    Ok((desired.expand(&resolved), ReadSoFar { names, rows }))
+}
+
+/// The host names in the platform's front-end list, which the spec says where to find. The
+/// guard relies on it: a list the catalog does not hold is an error, never an empty list.
+async fn front_ends<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    catalog: &Catalog,
+    list: &FrontEnds,
+) -> Result<(TableRef, Vec<String>), Error> {
+    let problem = |message: String| Error::FrontEnds { message };
+    let table = catalog
+        .get(&list.table)
+        .ok_or_else(|| problem(format!("table {} is not in the database", list.table)))?;
+    let select = sql::column_query(table, &list.column, queries.flavor)
+        .map_err(|e| problem(e.to_string()))?;
+    let mut hosts = Vec::new();
+    client
+        .stream(&select, "reading the front-end list", &mut |row| {
+            if let Some(Value::Text(host)) = row.into_iter().next() {
+                hosts.push(host);
+            }
+            Ok(())
+        })
+        .await?;
+    Ok((table.table.clone(), hosts))
 }
 
 /// Every table a resource reads or writes, once, in first-use order.
@@ -225,6 +275,9 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
             names.push(n.clone());
         }
     };
+    if let Some(list) = &desired.front_ends {
+        add(&list.table);
+    }
     for r in &desired.resources {
         if let Some(table) = r.kind.table() {
             add(table);

@@ -14,10 +14,10 @@ use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, CheckSink, Reader, RowSink};
 use crate::engine::sql::{self, Flavor, Select, Sql};
-use crate::engine::{journaled, Engine, Error, Lock, Param, Statement};
+use crate::engine::{journaled, Engine, Error, Inspection, Lock, Param, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
-use crate::state::observed::{Catalog, Observed, TableInfo, TableRef, Target};
+use crate::state::observed::{Catalog, TableInfo, Target};
 use crate::state::Value;
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
@@ -187,32 +187,6 @@ impl Oracle {
         failed.map_or(Ok(count), Err)
     }
 
-    /// The names in the platform's front-end list, if its table exists in the schema.
-    async fn front_ends(&self, catalog_has_table: bool) -> Result<Vec<String>, Error> {
-        if !catalog_has_table {
-            return Ok(Vec::new());
-        }
-        let table = QuotedIdent::table(
-            &TableRef {
-                schema: self.url.schema.clone(),
-                name: "OSSYS_SERVER".into(),
-            },
-            QuoteStyle::DoubleQuotes,
-        );
-        let sql = Sql {
-            text: format!("SELECT NAME FROM {table}"),
-            params: vec![],
-        };
-        let rows = self.rows_of(&sql, "reading the front-end list").await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| match r.into_iter().next() {
-                Some(Value::Text(t)) => Some(t),
-                _ => None,
-            })
-            .collect())
-    }
-
     async fn rows_of(&self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
         let mut out = Vec::new();
         self.each_row(sql, context, &mut |_, values| {
@@ -277,31 +251,15 @@ impl Engine for Oracle {
             _ => String::new(),
         };
         let schema = self.url.schema.clone();
-        let exists = self
-            .rows_of(
-                &Sql {
-                    text: "SELECT TABLE_NAME FROM ALL_TABLES WHERE OWNER = :p1 AND TABLE_NAME = 'OSSYS_SERVER'".into(),
-                    params: vec![Param {
-                        value: Value::Text(schema.clone()),
-                        secret: false,
-                    }],
-                },
-                "looking for the front-end list",
-            )
-            .await?;
         Ok(Target {
             server: format!("{} ({})", text(0), text(1)),
             database: schema,
-            front_ends: self.front_ends(!exists.is_empty()).await?,
+            front_ends: Vec::new(),
+            front_end_list: None,
         })
     }
 
-    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
-        let queries = self.queries.clone();
-        inspect::resolve(self, &queries, desired).await
-    }
-
-    async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
+    async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error> {
         let target = self.identify().await?;
         let queries = self.queries.clone();
         inspect::inspect(self, &queries, target, desired).await
@@ -341,11 +299,11 @@ impl Engine for Oracle {
         }
     }
 
-    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<bool, Error> {
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<(), Error> {
         // An Oracle transaction begins with its first change; reads are consistent per
         // statement, so nothing is stale after waiting, but the caller plans again anyway.
         if *lock == Lock::Application {
-            return Ok(false);
+            return Ok(());
         }
         let wait = self.lock_timeout.as_secs();
         for table in tables {
@@ -367,7 +325,7 @@ impl Engine for Oracle {
                 _ => e,
             })?;
         }
-        Ok(true)
+        Ok(())
     }
 
     async fn capture(

@@ -20,7 +20,9 @@ mod writer;
 
 pub use coercion::{coerce, coerce_for, is_text, supported};
 pub use error::Error;
-pub use queries::{capture_query, drift_query, metamodel_query, subselect_query, Layout, RowQuery};
+pub use queries::{
+    capture_query, column_query, drift_query, metamodel_query, subselect_query, Layout, RowQuery,
+};
 pub use restore::{restore_statements, verify_query, VERIFY_BATCH};
 pub use statements::statements;
 pub use writer::key_columns;

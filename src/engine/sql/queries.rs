@@ -141,6 +141,31 @@ pub fn subselect_query(
     })
 }
 
+/// `SELECT column FROM table`: one column of every row.
+///
+/// # Errors
+/// A column the table does not have.
+pub fn column_query(table: &TableInfo, column: &str, flavor: Flavor) -> Result<Select, Error> {
+    let w = Writer::new(&EMPTY, flavor);
+    let expr = w.col(Some(T), table, column)?;
+    Ok(Select {
+        distinct: false,
+        columns: vec![Selected::column(expr, Writer::column(table, column)?)],
+        rest: format!(
+            " FROM {}{}",
+            QuotedIdent::table(&table.table, flavor.quote()),
+            flavor.alias(T)
+        ),
+        params: vec![],
+    })
+}
+
+/// No table: for queries over one table the caller already resolved.
+static EMPTY: Catalog = Catalog {
+    tables: Vec::new(),
+    subselects: Vec::new(),
+};
+
 /// The query listing the tables a metamodel target names, with their labels, in table order.
 ///
 /// # Errors

@@ -17,10 +17,10 @@ use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, PrincipalQueries, Reader};
 use crate::engine::sql::{self, Flavor, Select, Sql};
-use crate::engine::{journaled, Engine, Error, Lock, Param, Statement};
+use crate::engine::{journaled, Engine, Error, Inspection, Lock, Param, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
-use crate::state::observed::{Catalog, Observed, TableInfo, Target};
+use crate::state::observed::{Catalog, TableInfo, Target};
 use crate::state::Value;
 
 /// SQL Server's catalog: `INFORMATION_SCHEMA` and `sys` views, every schema of the database.
@@ -42,7 +42,6 @@ const CATALOG: CatalogQueries = CatalogQueries {
 };
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
-const FRONT_ENDS: &str = include_str!("queries/front_ends.sql");
 const LOCK: &str = include_str!("queries/lock.sql");
 const LOCK_HOLDER: &str = include_str!("queries/lock_holder.sql");
 
@@ -120,55 +119,6 @@ impl SqlServer {
     #[must_use]
     pub fn wire(&self) -> Wire {
         self.tds.wire
-    }
-
-    /// The names in the platform's front-end list, if it has one (table checked in the catalog).
-    async fn front_ends(&mut self) -> Result<Vec<String>, Error> {
-        let tables = self
-            .tds
-            .rows(
-                &Sql {
-                    text: FRONT_ENDS.into(),
-                    params: vec![],
-                },
-                "reading the front-end list",
-            )
-            .await?;
-        let Some(table) = tables.into_iter().next().map(|r| {
-            let mut cells = r.into_iter().map(text_of);
-            crate::state::observed::TableRef {
-                schema: cells.next().unwrap_or_default(),
-                name: cells.next().unwrap_or_default(),
-            }
-        }) else {
-            return Ok(Vec::new());
-        };
-        // Host names are short: read as bounded text whatever the column's declared type.
-        let sql = format!(
-            "SELECT CAST([NAME] AS NVARCHAR(4000)) FROM {}",
-            QuotedIdent::table(&table, QuoteStyle::Brackets)
-        );
-        let rows = self
-            .tds
-            .rows(
-                &Sql {
-                    text: sql,
-                    params: vec![],
-                },
-                "reading the front-end list",
-            )
-            .await;
-        // A front-end list without a NAME column is not the platform's: nothing to compare.
-        Ok(rows
-            .map(|rows| {
-                rows.into_iter()
-                    .filter_map(|r| match r.into_iter().next() {
-                        Some(Value::Text(t)) => Some(t),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
     }
 
     /// Who holds the apply lock, where the server can say.
@@ -268,15 +218,12 @@ impl Engine for SqlServer {
         Ok(Target {
             server: text(0),
             database: text(1),
-            front_ends: self.front_ends().await?,
+            front_ends: Vec::new(),
+            front_end_list: None,
         })
     }
 
-    async fn resolve(&mut self, desired: &Desired) -> Result<Desired, Error> {
-        inspect::resolve(&mut self.tds, &CATALOG, desired).await
-    }
-
-    async fn inspect(&mut self, desired: &Desired) -> Result<Observed, Error> {
+    async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error> {
         let target = self.identify().await?;
         inspect::inspect(&mut self.tds, &CATALOG, target, desired).await
     }
@@ -314,10 +261,9 @@ impl Engine for SqlServer {
         }
     }
 
-    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<bool, Error> {
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<(), Error> {
         if *lock == Lock::Application {
-            self.control("BEGIN TRANSACTION").await?;
-            return Ok(false);
+            return self.control("BEGIN TRANSACTION").await;
         }
         // The embedded engine reads a snapshot taken at BEGIN: a transaction that waited for
         // another one's locks would not see what it committed. So the locks are tried without
@@ -326,7 +272,6 @@ impl Engine for SqlServer {
         // first success is rolled back and the locks taken again at once, in a transaction
         // begun after they were seen free.
         let deadline = std::time::Instant::now() + self.lock_timeout;
-        let mut waited = false;
         let mut seen_free = false;
         self.set_lock_timeout(0).await?;
         loop {
@@ -344,7 +289,7 @@ impl Engine for SqlServer {
             }
             let Some(table) = blocked else {
                 if seen_free {
-                    return Ok(waited);
+                    return Ok(());
                 }
                 let _ = self.control("ROLLBACK TRANSACTION").await;
                 seen_free = true;
@@ -357,7 +302,6 @@ impl Engine for SqlServer {
                     holder: Some(format!("a transaction holds a write lock on {table}")),
                 });
             }
-            waited = true;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -22,43 +22,12 @@ pub struct Lookup {
     pub on: BTreeMap<String, String>,
 }
 
-/// Shorthands for lookups the platform metamodel defines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ValueOrigin {
-    /// The `DEFAULT_VALUE` of the row's site property definition
-    /// (`OSSYS_SITE_PROPERTY_DEFINITION`, matched on `ID` = `SITE_PROPERTY_DEFINITION_ID`).
-    SitePropertyDefault,
-}
-
-impl ValueOrigin {
-    /// The lookup this shorthand stands for.
-    #[must_use]
-    pub fn lookup(self) -> Lookup {
-        match self {
-            ValueOrigin::SitePropertyDefault => Lookup {
-                table: TableName {
-                    schema: None,
-                    name: "OSSYS_SITE_PROPERTY_DEFINITION".into(),
-                },
-                column: "DEFAULT_VALUE".into(),
-                on: BTreeMap::from([("ID".into(), "SITE_PROPERTY_DEFINITION_ID".into())]),
-            },
-        }
-    }
-}
-
 /// The value a column must hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ColumnValue {
     /// A literal value, bound as a parameter.
     Literal(Value),
-    /// A value from the platform metamodel: `{from: site_property_default}`.
-    Derived {
-        /// Which one.
-        from: ValueOrigin,
-    },
     /// A value read from another table: `{lookup: {table, column, match}}`.
     Lookup {
         /// Where it is read.
@@ -94,7 +63,6 @@ impl ColumnValue {
     pub fn lookup(&self) -> Option<Lookup> {
         match self {
             ColumnValue::Literal(_) | ColumnValue::Replace { .. } => None,
-            ColumnValue::Derived { from } => Some(from.lookup()),
             ColumnValue::Lookup { lookup } => Some(lookup.clone()),
         }
     }
@@ -104,17 +72,18 @@ impl ColumnValue {
 mod tests {
     use super::*;
 
-    /// A column value is a literal scalar or a derived origin.
+    /// A column value is a literal scalar, a lookup or a rewrite; the retired shorthand
+    /// `{from: ...}` is refused.
     #[test]
     fn column_value_forms() {
-        let v: BTreeMap<String, ColumnValue> =
-            serde_yaml::from_str("{A: ' ', B: 0, C: {from: site_property_default}}").unwrap();
+        let v: BTreeMap<String, ColumnValue> = serde_yaml::from_str(
+            "{A: ' ', B: 0, C: {replace: {from: prod.example.com, to: preprod.example.com}}}",
+        )
+        .unwrap();
         assert_eq!(v["A"], ColumnValue::Literal(Value::Text(" ".into())));
         assert_eq!(v["B"], ColumnValue::Literal(Value::Int(0)));
-        assert_eq!(
-            v["C"].lookup().unwrap().table.name,
-            "OSSYS_SITE_PROPERTY_DEFINITION"
-        );
+        assert!(matches!(v["C"], ColumnValue::Replace { .. }));
+        assert!(serde_yaml::from_str::<ColumnValue>("{from: site_property_default}").is_err());
         let l: ColumnValue =
             serde_yaml::from_str("{lookup: {table: D, column: V, match: {ID: D_ID}}}").unwrap();
         assert_eq!(l.lookup().unwrap().on["ID"], "D_ID");

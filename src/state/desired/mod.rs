@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use column_value::{ColumnValue, Lookup, Replace, ValueOrigin};
+pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
 pub use kind::{
     ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, ResourceKind, RowsAbsent, TableEmpty,
@@ -100,6 +100,16 @@ pub struct Guard {
     pub allow_front_ends: Vec<String>,
 }
 
+/// Where the platform lists its front-end servers, for the guard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrontEnds {
+    /// The table, checked against the catalog.
+    pub table: TableName,
+    /// Its column holding a front-end's host name.
+    pub column: String,
+}
+
 /// The database engine a spec targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -126,6 +136,9 @@ pub struct Desired {
     pub resources: Vec<Resource>,
     /// Manual steps, in order.
     pub manual: Vec<ManualStep>,
+    /// Where the platform lists its front-ends (from a profile), for the guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front_ends: Option<FrontEnds>,
     /// Oracle only: how the clone is exported and imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapump: Option<crate::datapump::DataPump>,
