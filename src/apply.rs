@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::change::ChangeId;
-use crate::diff::Dialect;
-use crate::engine::{self, Engine, Lock, Statement};
+use crate::change::{ChangeId, Dialect};
+use crate::engine::{self, Engine, Lock, Masked, Statement};
 use crate::guard::{self, GuardError};
 use crate::journal::{self, Journal, Status};
 use crate::plan::{self, Plan};
@@ -94,40 +93,6 @@ pub struct Failure {
     /// The database's message, secret values masked.
     #[source]
     pub cause: Masked,
-}
-
-/// An error message with secret values masked out.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Masked(String);
-
-impl Masked {
-    /// A message that holds no secret value.
-    #[must_use]
-    pub fn from_message(message: &str) -> Masked {
-        Masked(message.to_string())
-    }
-
-    /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
-    #[must_use]
-    pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        // Text long enough to be a credential is masked wherever it appears; masking shorter
-        // values (a `2`) would garble the message and protect nothing.
-        for p in statement.params.iter().filter(|p| p.secret) {
-            if let crate::state::Value::Text(t) = &p.value {
-                if t.chars().count() >= 4 {
-                    text = text.replace(t.as_str(), crate::state::value::MASK);
-                }
-            }
-        }
-        Masked(text)
-    }
 }
 
 fn rolled_back_note(rolled_back: bool) -> &'static str {
@@ -301,7 +266,11 @@ pub async fn run<E: Engine>(
                     .first()
                     .map(Statement::redacted)
                     .unwrap_or_default();
-                return Err(failed(statement, Masked(e.to_string()), rolled_back));
+                return Err(failed(
+                    statement,
+                    Masked::from_message(&e.to_string()),
+                    rolled_back,
+                ));
             }
         };
         for statement in step_statements {
@@ -336,7 +305,7 @@ pub async fn run<E: Engine>(
             pending: vec![],
             rolled_back,
             journal: options.journal.to_path_buf(),
-            cause: Masked(e.to_string()),
+            cause: Masked::from_message(&e.to_string()),
         })));
     }
     journal.finish(Status::Committed)?;

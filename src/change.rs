@@ -2,17 +2,23 @@
 //!
 //! A change says *what* to do, never *how*: engines turn it into statements.
 
-use serde::Serialize;
-
 use crate::state::desired::{ColumnValue, Condition, ResourceId};
 use crate::state::observed::{Drift, TableInfo};
+
+/// Engine facts that change what a plan contains, given as data rather than engine branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// The engine can `TRUNCATE` inside a transaction (SQL Server can; Oracle commits).
+    pub truncate_in_transaction: bool,
+    /// The engine stores `''` as NULL (Oracle).
+    pub empty_string_is_null: bool,
+}
 
 /// A change is named after the resource it comes from (one change per resource at most).
 pub type ChangeId = ResourceId;
 
 /// How a table is emptied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "method")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmptyMethod {
     /// `TRUNCATE TABLE`: no foreign key references the table and the engine truncates inside a
     /// transaction.
@@ -25,7 +31,7 @@ pub enum EmptyMethod {
 }
 
 /// One column assignment of an update.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
     /// The column, as named in the catalog.
     pub column: String,
@@ -34,8 +40,7 @@ pub struct Assignment {
 }
 
 /// What a change does, by kind. Rendered as `-` (delete, empty) or `~` (set, fix).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ChangeKind {
     /// Delete the rows matching a filter.
     DeleteRows {
@@ -80,12 +85,11 @@ pub enum ChangeKind {
 }
 
 /// One change, with the rows it affects as observed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     /// The resource it comes from.
     pub id: ChangeId,
     /// What it does.
-    #[serde(flatten)]
     pub kind: ChangeKind,
     /// The rows that differ now.
     pub rows: Drift,
@@ -98,8 +102,7 @@ pub struct Change {
 }
 
 /// The three Terraform-like action classes, for symbols and the summary line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// `+`
     Add,

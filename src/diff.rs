@@ -5,27 +5,15 @@
 //! of change, how a table is emptied (from the engine's `Dialect` and the foreign keys), and which
 //! resources are only worth a note.
 
-use serde::Serialize;
-
-use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
+use crate::change::{Assignment, Change, ChangeKind, Dialect, EmptyMethod};
 use crate::state::desired::{
     ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget,
 };
 use crate::state::observed::{Drift, DriftRow, ForeignKey, Observed, ObservedResource};
 use crate::state::Value;
 
-/// Engine facts that change what a plan contains, given as data rather than engine branches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dialect {
-    /// The engine can `TRUNCATE` inside a transaction (SQL Server can; Oracle commits).
-    pub truncate_in_transaction: bool,
-    /// The engine stores `''` as NULL (Oracle).
-    pub empty_string_is_null: bool,
-}
-
 /// Something the plan says that is not a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "note")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
     /// The resource's table does not exist on this platform, and the resource allows that.
     TableAbsent {
@@ -59,7 +47,7 @@ pub enum Note {
 }
 
 /// The result of a diff.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Diff {
     /// One change per drifted resource, in declaration order.
     pub changes: Vec<Change>,

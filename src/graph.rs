@@ -12,14 +12,12 @@ use std::fmt;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
-use serde::Serialize;
 
 use crate::state::desired::{Desired, ResourceId, ResourceKind};
 use crate::state::observed::{Observed, ObservedResource, TableRef};
 
 /// Why one resource must come before another.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "reason")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EdgeReason {
     /// The spec says so (`after:`).
     Declared,
@@ -51,14 +49,13 @@ impl fmt::Display for EdgeReason {
 }
 
 /// `first` must run before `then`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
     /// Runs first.
     pub first: ResourceId,
     /// Runs after `first`.
     pub then: ResourceId,
     /// Why.
-    #[serde(flatten)]
     pub reason: EdgeReason,
 }
 

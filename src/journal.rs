@@ -333,8 +333,7 @@ impl Journal {
 }
 
 /// Whether a restore step inserts rows back or writes old values back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestoreAction {
     /// Insert the rows that are missing.
     Reinsert,
@@ -343,7 +342,7 @@ pub enum RestoreAction {
 }
 
 /// The rows of one journaled change, to put back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RestoreStep {
     /// The change that removed or modified them.
     pub change: ChangeId,
@@ -396,7 +395,7 @@ impl RestoreStep {
 }
 
 /// What `postclone restore` shows and executes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RestorePlan {
     /// The server the apply ran on.
     pub server: String,

@@ -5,9 +5,21 @@
 //! database into the observed state; `diff` turns both into changes, `graph` orders them, and
 //! `plan` is what `postclone plan` shows and `postclone apply` executes in one transaction.
 //!
-//! Layers, from top to bottom (arrows point down only): `cli` → `apply`, `restore`,
-//! `planning`, `render`, `profile`, `spec` → `plan`, `graph` → `diff`, `change` → `state`;
-//! `apply`, `restore` and `planning` → `engine` → `state`, `change`.
+//! Layers, from top to bottom; a module uses only the layers below its own (checked by a test
+//! in `layers.rs`):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | command line | `cli` |
+//! | what a command does | `apply`, `restore`, `planning` |
+//! | reading specs, showing plans | `render`, `spec` |
+//! | the plan, the built-in profiles | `plan`, `profile` |
+//! | ordering | `graph` |
+//! | databases | `engine` |
+//! | deciding changes, keeping old rows | `diff`, `journal` |
+//! | what a change is, which database is safe | `change`, `guard` |
+//! | the model | `state` |
+//! | Oracle Data Pump parameters | `datapump` |
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -21,6 +33,8 @@ pub mod engine;
 pub mod graph;
 pub mod guard;
 pub mod journal;
+#[cfg(test)]
+mod layers;
 pub mod plan;
 pub mod planning;
 pub mod profile;

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::change::Dialect;
 use crate::change::{Action, Change, ChangeId};
-use crate::diff::{self, Dialect, Note};
+use crate::diff::{self, Note};
 use crate::graph::{self, CycleError, Dependency};
 use crate::state::desired::{Desired, ManualStep};
 use crate::state::observed::{Catalog, Observed, Target};
@@ -22,7 +23,7 @@ pub enum Error {
 }
 
 /// Everything `plan` shows and `apply` executes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// The server and database the plan was made against.
     pub target: Target,
@@ -124,7 +125,7 @@ pub enum StalePlan {
 }
 
 /// How a saved plan differs from the database now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staleness {
     /// The change.
     pub id: ChangeId,
@@ -258,7 +259,7 @@ pub fn staleness(planned: &[PlannedChange], fresh: &Plan) -> Vec<Staleness> {
 }
 
 /// Counts for the closing line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Changes that add rows.
     pub add: usize,

@@ -66,7 +66,7 @@ pub enum Error {
         rolled_back: bool,
         /// The database's message, secret values masked.
         #[source]
-        cause: crate::apply::Masked,
+        cause: crate::engine::Masked,
     },
     /// A row read back does not match the journal.
     #[error("after restoring, the row of {table} with {key} {mismatch}; {}", rolled_back_note(*.rolled_back))]
@@ -139,7 +139,7 @@ pub async fn run<E: Engine>(
                 return Err(Error::Statement {
                     change: step.change.clone(),
                     rolled_back,
-                    cause: crate::apply::Masked::new(&e, statement),
+                    cause: crate::engine::Masked::new(&e, statement),
                 });
             }
             count += 1;

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use postclone::diff::Dialect;
+use postclone::change::Dialect;
 use postclone::engine::sql::{self, Flavor};
 use postclone::engine::sqlserver::SqlServer;
 use postclone::engine::Engine;

@@ -85,7 +85,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::apply::{Failure, Masked};
+    use crate::apply::Failure;
+    use crate::engine::Masked;
     use crate::guard::GuardError;
     use crate::plan::{StalePlan, Staleness};
     use crate::test_support::id;

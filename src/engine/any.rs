@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::sqlserver::SqlServer;
 use super::{Engine, Error, Lock, Statement};
 use crate::change::Change;
-use crate::diff::Dialect;
+use crate::change::Dialect;
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
 use crate::state::observed::{Catalog, TableInfo, Target};

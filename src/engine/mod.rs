@@ -18,10 +18,8 @@ pub mod sqlserver;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
+use crate::change::Dialect;
 use crate::change::{Change, ChangeId};
-use crate::diff::Dialect;
 use crate::state::desired::{Desired, Origin, ResourceId};
 use crate::state::observed::{Catalog, Target};
 use crate::state::Value;
@@ -77,7 +75,7 @@ impl fmt::Debug for Connection {
 }
 
 /// One statement parameter. A secret one is masked wherever a statement is shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Param {
     /// The value, already converted for its column's type.
     pub value: Value,
@@ -86,7 +84,7 @@ pub struct Param {
 }
 
 /// Rendered SQL with its parameters and the change it comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     /// SQL text; values only appear as parameter markers.
     pub sql: String,
@@ -364,5 +362,39 @@ mod tests {
         let shown = s.redacted();
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("\"name\""));
+    }
+}
+
+/// An error message with secret values masked out.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Masked(String);
+
+impl Masked {
+    /// A message that holds no secret value.
+    #[must_use]
+    pub fn from_message(message: &str) -> Masked {
+        Masked(message.to_string())
+    }
+
+    /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
+    #[must_use]
+    pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        // Text long enough to be a credential is masked wherever it appears; masking shorter
+        // values (a `2`) would garble the message and protect nothing.
+        for p in statement.params.iter().filter(|p| p.secret) {
+            if let crate::state::Value::Text(t) = &p.value {
+                if t.chars().count() >= 4 {
+                    text = text.replace(t.as_str(), crate::state::value::MASK);
+                }
+            }
+        }
+        Masked(text)
     }
 }

@@ -108,7 +108,7 @@ mod tests {
             .map(String::as_str)
             .collect();
         keys.sort_unstable();
-        let mut loader = super::super::load::TOP_LEVEL_KEYS.to_vec();
+        let mut loader = crate::spec::load::TOP_LEVEL_KEYS.to_vec();
         loader.sort_unstable();
         assert_eq!(keys, loader);
     }

@@ -124,23 +124,9 @@ fn suggestion(wrong: &ResourceId, known: &[&ResourceId]) -> String {
     }
 }
 
-/// Two ids are close when one edit (or a shared prefix of most of the name) separates them.
+/// Two ids are close when one or two edits separate them.
 fn strsim_close(a: &str, b: &str) -> bool {
-    if a == b {
-        return false;
-    }
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    // Levenshtein distance, bounded: the ids are short.
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()] <= 2
+    a != b && strsim::levenshtein(a, b) <= 2
 }
 
 #[cfg(test)]

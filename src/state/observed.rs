@@ -76,7 +76,7 @@ impl ColumnInfo {
 }
 
 /// A table with its columns and primary key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableInfo {
     /// Where it is.
     pub table: TableRef,
@@ -97,7 +97,7 @@ impl TableInfo {
 }
 
 /// A foreign key: rows of `from` reference rows of `to`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignKey {
     /// Constraint name.
     pub name: String,
@@ -108,7 +108,7 @@ pub struct ForeignKey {
 }
 
 /// One column value that differs from what the spec asks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValueChange {
     /// Column name.
     pub column: String,
@@ -119,7 +119,7 @@ pub struct ValueChange {
 }
 
 /// One drifted row: its key, and for updates, the values that change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DriftRow {
     /// Key columns and their values (primary key, then the filter columns).
     pub key: Vec<(String, Value)>,
@@ -128,7 +128,7 @@ pub struct DriftRow {
 }
 
 /// The rows of a resource that do not match the spec: how many, and the first few in key order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Drift {
     /// Every drifted row, counted.
     pub count: u64,
@@ -136,7 +136,6 @@ pub struct Drift {
     pub sample: Vec<DriftRow>,
     /// A digest of every drifted row, whole (see `Fingerprint`): a saved plan is applied only
     /// if it is unchanged.
-    #[serde(default)]
     pub fingerprint: String,
 }
 
@@ -149,7 +148,7 @@ impl Drift {
 }
 
 /// A schema a principal owns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedSchema {
     /// Schema name, from the catalog.
     pub name: String,
@@ -158,7 +157,7 @@ pub struct OwnedSchema {
 }
 
 /// An object a principal owns explicitly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedObject {
     /// Its schema.
     pub schema: String,
@@ -169,7 +168,7 @@ pub struct OwnedObject {
 }
 
 /// A database principal found in the catalog, with what it owns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// Exact name.
     pub name: String,
@@ -184,7 +183,7 @@ pub struct Principal {
 }
 
 /// An object privilege found in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     /// Who holds it.
     pub grantee: String,
@@ -197,7 +196,7 @@ pub struct Grant {
 }
 
 /// What an engine found for one resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ObservedResource {
     /// The resource's table is not in the catalog and the resource allows that (`if_exists`).
     TableAbsent {
@@ -245,7 +244,7 @@ impl ObservedResource {
 }
 
 /// A table the spec names, as found in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedTable {
     /// The name as the spec wrote it.
     pub requested: TableName,
@@ -255,19 +254,18 @@ pub struct ResolvedTable {
 
 /// Every table the spec names that exists, resolved once: statements are rendered from these,
 /// never from the spec's spelling.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
     /// Resolved tables, in the order first named.
     pub tables: Vec<ResolvedTable>,
     /// The values of `in_select` conditions, read once when inspecting, so that inspection,
     /// journal and statements compare with a list instead of running the subquery for every
     /// row; a subquery with too many values is left as a subquery.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subselects: Vec<ResolvedSubselect>,
 }
 
 /// The non-null values an `in_select` condition's subquery returned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedSubselect {
     /// The subquery, as the spec declares it.
     pub subselect: Subselect,
@@ -296,7 +294,7 @@ impl Catalog {
 }
 
 /// Everything inspected for one desired state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
     /// The server and database inspected.
     pub target: Target,

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{catalog_queries, explain, OracleUrl, PASSWORD_VARIABLE};
 use crate::change::Change;
-use crate::diff::Dialect;
+use crate::change::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, CheckSink, Reader, RowSink};
 use crate::engine::sql::{self, Flavor, Select, Sql};

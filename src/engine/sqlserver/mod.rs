@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use self::connect::TdsClient;
 use self::wire::{query_error, Tds, Wire};
+use crate::change::Dialect;
 use crate::change::{Change, ChangeKind};
-use crate::diff::Dialect;
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, PrincipalQueries, Reader};
 use crate::engine::sql::{self, Flavor, Select, Sql};

@@ -8,8 +8,7 @@ use super::{Desired, ResourceKind, TableName};
 use crate::state::value::Value;
 
 /// How a condition selects rows by one column.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Predicate {
     /// `column IN (values)`; a `null` among the values also selects rows where the column is
     /// NULL.
