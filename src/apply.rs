@@ -242,8 +242,8 @@ pub async fn run<E: Engine>(
         journal.change(step)?;
         let mut write_error = None;
         let captured = engine
-            .capture(step, &plan.catalog, &mut |values| {
-                journal.row(&step.id, values).map_err(|e| {
+            .capture(step, &plan.catalog, &mut |image| {
+                journal.row(&step.id, image).map_err(|e| {
                     let text = e.to_string();
                     write_error = Some(e);
                     std::io::Error::other(text)

@@ -2,7 +2,7 @@
 //!
 //! A change says *what* to do, never *how*: engines turn it into statements.
 
-use crate::state::desired::{ColumnValue, Condition, ResourceId};
+use crate::state::desired::{ColumnValue, Condition, Describe, ResourceId};
 use crate::state::observed::{Drift, TableInfo};
 
 /// Engine facts that change what a plan contains, given as data rather than engine branches.
@@ -99,6 +99,8 @@ pub struct Change {
     pub description: Option<String>,
     /// What the metamodel says of the table (entity, module), for resolved targets.
     pub labels: Vec<(String, String)>,
+    /// How each row is named (the resource's `label:`): kept in the journal with the row.
+    pub row_label: Option<Describe>,
 }
 
 /// The three Terraform-like action classes, for symbols and the summary line.

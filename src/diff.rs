@@ -46,6 +46,21 @@ pub enum Note {
     },
 }
 
+/// What a read-only `report` resource found: shown before the changes, never a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reported {
+    /// The resource.
+    pub id: ResourceId,
+    /// What the rows are (the resource's description).
+    pub description: Option<String>,
+    /// Show the count only, never the rows' names.
+    pub secret: bool,
+    /// Rows counted.
+    pub count: u64,
+    /// The first rows, with their names and details.
+    pub rows: Vec<DriftRow>,
+}
+
 /// The result of a diff.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Diff {
@@ -53,6 +68,8 @@ pub struct Diff {
     pub changes: Vec<Change>,
     /// Notes, in declaration order.
     pub notes: Vec<Note>,
+    /// Read-only reports, in declaration order.
+    pub reports: Vec<Reported>,
 }
 
 /// Why a diff could not be computed: the observation does not fit the desired state.
@@ -117,13 +134,14 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                             .iter()
                             .map(|p| DriftRow {
                                 key: vec![("user".into(), Value::Text(p.name.clone()))],
-                                changes: vec![],
+                                ..DriftRow::default()
                             })
                             .collect(),
                     },
                     secret: resource.secret,
                     description: resource.description.clone(),
                     labels: resource.labels.clone(),
+                    row_label: resource.kind.label().cloned(),
                 });
             }
             ObservedResource::Grants { found, .. } => {
@@ -160,13 +178,27 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                                     ),
                                     ("privilege".into(), Value::Text(g.privilege.clone())),
                                 ],
-                                changes: vec![],
+                                ..DriftRow::default()
                             })
                             .collect(),
                     },
                     secret: resource.secret,
                     description: resource.description.clone(),
                     labels: resource.labels.clone(),
+                    row_label: resource.kind.label().cloned(),
+                });
+            }
+            ObservedResource::Inspected { drift, .. } if resource.kind.is_read_only() => {
+                out.reports.push(Reported {
+                    id: resource.id.clone(),
+                    description: resource.description.clone(),
+                    secret: resource.secret,
+                    count: drift.count,
+                    rows: if resource.secret {
+                        Vec::new()
+                    } else {
+                        drift.sample.clone()
+                    },
                 });
             }
             ObservedResource::Inspected { table, drift, .. } => {
@@ -200,6 +232,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     secret: resource.secret,
                     description: resource.description.clone(),
                     labels: resource.labels.clone(),
+                    row_label: resource.kind.label().cloned(),
                 });
             }
         }
@@ -247,8 +280,11 @@ fn change_kind(
             }
         }
         ResourceKind::Custom(c) => ChangeKind::RunFix { fix: c.fix.clone() },
-        // Principals are observed as `ObservedResource::Principals`, never as table rows.
-        ResourceKind::PrincipalsAbsent(_) | ResourceKind::GrantsAbsent(_) => {
+        // Principals are observed as `ObservedResource::Principals`, never as table rows;
+        // reports are never changes.
+        ResourceKind::PrincipalsAbsent(_)
+        | ResourceKind::GrantsAbsent(_)
+        | ResourceKind::Report(_) => {
             return Err(Error::MissingTable {
                 id: resource.id.clone(),
             })
@@ -407,6 +443,7 @@ mod tests {
                     table: TableTarget::Name(table_name("t")),
                     filter: filter.clone(),
                     if_exists: false,
+                    label: None,
                 }),
                 &[],
             ),

@@ -1,4 +1,5 @@
-//! The plan: changes in the order they run, the notes, and the manual steps that follow.
+//! The plan: what read-only reports found, changes in the order they run, the notes, and the
+//! manual steps that follow.
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::Dialect;
 use crate::change::{Action, Change, ChangeId};
-use crate::diff::{self, Note};
+use crate::diff::{self, Note, Reported};
 use crate::graph::{self, CycleError, Dependency};
 use crate::state::desired::{Desired, ManualStep};
 use crate::state::observed::{Catalog, Observed, Target};
@@ -31,6 +32,8 @@ pub struct Plan {
     pub steps: Vec<Change>,
     /// Notes (absent optional tables...).
     pub notes: Vec<Note>,
+    /// What read-only reports found, shown before the changes.
+    pub reports: Vec<Reported>,
     /// Manual steps, in spec order.
     pub manual: Vec<ManualStep>,
     /// The dependency edges that shaped the order.
@@ -330,6 +333,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
         target: observed.target.clone(),
         steps,
         notes: diff.notes,
+        reports: diff.reports,
         manual: desired.manual.clone(),
         dependencies: graph.dependencies().collect(),
         catalog: observed.catalog.clone(),

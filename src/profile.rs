@@ -4,13 +4,19 @@
 //! The OutSystems knowledge lives in those YAML files as data; this file only finds them.
 
 /// The built-in profiles, by name, with their text.
-const PROFILES: &[(&str, &str)] = &[(
-    "outsystems-o11",
-    include_str!("../specs/outsystems-o11.yaml"),
-)];
+const PROFILES: &[(&str, &str)] = &[
+    (
+        "outsystems-o11",
+        include_str!("../specs/outsystems-o11.yaml"),
+    ),
+    (
+        "outsystems-o11-quarantine",
+        include_str!("../specs/outsystems-o11-quarantine.yaml"),
+    ),
+];
 
 /// The names of the built-in profiles.
-pub const NAMES: [&str; 1] = ["outsystems-o11"];
+pub const NAMES: [&str; 2] = ["outsystems-o11", "outsystems-o11-quarantine"];
 
 /// The text of the built-in profile `name`.
 #[must_use]

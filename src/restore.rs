@@ -3,14 +3,18 @@
 //!
 //! Like `apply`, restore refuses any database but the one the journal was written for, holds
 //! the apply lock, and changes nothing unless every statement runs and every row reads back as
-//! journaled.
+//! journaled. A row changed since the apply (a timer that ran, a value someone edited, a
+//! deleted row inserted again with other values) is left as it is and listed: restore never
+//! overwrites what happened after the apply.
 
 use std::collections::HashMap;
 
 use crate::change::ChangeId;
 use crate::engine::{self, Engine, Lock, Statement};
 use crate::guard::GuardError;
-use crate::journal::{RestorePlan, RestoreStep};
+use crate::journal::{
+    JournaledRow, LeftAlone, Reason, RestoreAction, RestorePlan, RestoreStep, Triage,
+};
 use crate::state::fingerprint::row_digest;
 use crate::state::observed::{TableRef, Target};
 use crate::state::Value;
@@ -57,6 +61,9 @@ pub enum Error {
     /// Rendering, locking or reading failed.
     #[error(transparent)]
     Engine(#[from] engine::Error),
+    /// Rows changed between the plan shown and the transaction.
+    #[error("rows of the journal changed while the restore was waiting; nothing was changed; run restore again to see them")]
+    ChangedWhileWaiting,
     /// A restore statement failed.
     #[error("restoring the rows of change {change} failed; {}", rolled_back_note(*.rolled_back))]
     Statement {
@@ -107,30 +114,184 @@ pub fn check(plan: &RestorePlan, target: &Target) -> Result<(), Error> {
     }
 }
 
-/// Puts the journal's rows back.
-///
-/// # Guarantees
-/// Every statement runs in one transaction; every restored row is then read back (all
-/// columns) and compared with the journal by fingerprint. The transaction is committed only if
-/// every row matches; otherwise it is rolled back and the first row that differs is named.
-///
-/// # Assumptions
-/// Idempotent: rows already present as journaled are left as they are, so restoring twice
-/// changes nothing the second time.
+/// Reads the journaled rows as they are now and sorts them: to put back, already back, or
+/// changed since the apply (left alone). Rows of a table without a primary key cannot be found
+/// again one by one: they are all put back where missing.
 ///
 /// # Errors
-/// A failed statement, a row that does not read back as journaled, or an engine error.
+/// A failed read.
+pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Triage, Error> {
+    let mut out = Triage {
+        plan: RestorePlan {
+            steps: Vec::with_capacity(plan.steps.len()),
+            ..plan.clone()
+        },
+        left_alone: Vec::new(),
+        already_back: 0,
+    };
+    for step in &plan.steps {
+        let key = step.key_positions();
+        if key.is_empty() {
+            out.plan.steps.push(step.clone());
+            continue;
+        }
+        let now = current_rows(engine, step, &key).await?;
+        let mut keep = Vec::new();
+        for (row, current) in step.rows.iter().zip(now) {
+            match sort(step, row, current.as_deref()) {
+                Sorted::PutBack => keep.push(row.clone()),
+                Sorted::AlreadyBack => out.already_back += 1,
+                Sorted::LeftAlone(reason) => out.left_alone.push(LeftAlone {
+                    change: step.change.clone(),
+                    table: step.table.clone(),
+                    key: shown_key(step, &row.values),
+                    label: row.label.clone(),
+                    reason,
+                }),
+            }
+        }
+        if !keep.is_empty() {
+            out.plan.steps.push(RestoreStep {
+                rows: keep,
+                ..step.clone()
+            });
+        }
+    }
+    Ok(out)
+}
+
+enum Sorted {
+    PutBack,
+    AlreadyBack,
+    LeftAlone(Reason),
+}
+
+/// Where one journaled row stands, given the row with its key in the table now.
+fn sort(step: &RestoreStep, row: &JournaledRow, now: Option<&[Value]>) -> Sorted {
+    let differing = |positions: &[usize], wanted: &dyn Fn(usize) -> Value| -> Vec<String> {
+        positions
+            .iter()
+            .filter(|&&i| {
+                !now.and_then(|r| r.get(i))
+                    .is_some_and(|v| v.same_as(&wanted(i)))
+            })
+            .map(|&i| step.columns[i].name.clone())
+            .collect()
+    };
+    match (step.action, now) {
+        (RestoreAction::Reinsert, None) => Sorted::PutBack,
+        (RestoreAction::Reinsert, Some(_)) => {
+            let all: Vec<usize> = (0..step.columns.len()).collect();
+            let changed = differing(&all, &|i| row.values[i].clone());
+            if changed.is_empty() {
+                Sorted::AlreadyBack
+            } else {
+                Sorted::LeftAlone(Reason::ChangedSince(changed))
+            }
+        }
+        (RestoreAction::Revert, None) => Sorted::LeftAlone(Reason::Gone),
+        (RestoreAction::Revert, Some(_)) => {
+            let written = step.written_positions();
+            if differing(&written, &|i| row.values[i].clone()).is_empty() {
+                return Sorted::AlreadyBack;
+            }
+            if !step.knows_written_values() {
+                // A journal that does not say what the apply wrote: the old values go back.
+                return Sorted::PutBack;
+            }
+            let after: HashMap<usize, &Value> = written.iter().copied().zip(&row.after).collect();
+            let changed = differing(&written, &|i| {
+                after.get(&i).map_or(Value::Null, |v| (*v).clone())
+            });
+            if changed.is_empty() {
+                Sorted::PutBack
+            } else {
+                Sorted::LeftAlone(Reason::ChangedSince(changed))
+            }
+        }
+    }
+}
+
+/// The row with the key of each journaled row, as it is now (`None`: not in the table), read
+/// by key in batches.
+async fn current_rows<E: Engine>(
+    engine: &mut E,
+    step: &RestoreStep,
+    key: &[usize],
+) -> Result<Vec<Option<Vec<Value>>>, engine::Error> {
+    let key_of = |row: &[Value]| -> [u8; 32] {
+        let values: Vec<Value> = key.iter().map(|&i| row[i].clone()).collect();
+        row_digest(&values)
+    };
+    let context = format!(
+        "reading the journaled rows of {} as they are now",
+        step.table
+    );
+    let mut out = vec![None; step.rows.len()];
+    let indices: Vec<usize> = (0..step.rows.len()).collect();
+    for batch in indices.chunks(crate::engine::sql::VERIFY_BATCH) {
+        let mut at: HashMap<[u8; 32], usize> = batch
+            .iter()
+            .map(|&i| (key_of(&step.rows[i].values), i))
+            .collect();
+        let select = crate::engine::sql::verify_query(step, batch, engine.flavor());
+        engine
+            .read(&select, &context, &mut |row| {
+                if let Some(i) = at.remove(&key_of(&row)) {
+                    out[i] = Some(row);
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(out)
+}
+
+/// Puts the triaged rows back.
+///
+/// # Guarantees
+/// Every statement runs in one transaction, after the rows are sorted again inside it: if any
+/// row changed since `triage` was shown, nothing runs. Every restored row is then read back and
+/// compared with the journal in the columns written. The transaction is committed only if every
+/// row matches; otherwise it is rolled back and the first row that differs is named.
+///
+/// # Assumptions
+/// Idempotent: rows already back as journaled are left as they are, so restoring twice changes
+/// nothing the second time.
+///
+/// # Errors
+/// Rows changed while waiting, a failed statement, a row that does not read back as journaled,
+/// or an engine error.
 pub async fn run<E: Engine>(
     engine: &mut E,
-    plan: &RestorePlan,
+    journal: &RestorePlan,
+    shown: &Triage,
     lock: &Lock,
 ) -> Result<RestoreReport, Error> {
+    let tables: Vec<_> = journal.steps.iter().map(RestoreStep::table_info).collect();
+    engine.begin(lock, &tables).await?;
+    let fresh = match triage(engine, journal).await {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            let _ = engine.rollback().await;
+            return Err(e);
+        }
+    };
+    if fresh != *shown {
+        let _ = engine.rollback().await;
+        return Err(Error::ChangedWhileWaiting);
+    }
+    let plan = &fresh.plan;
     let mut statements: Vec<Vec<Statement>> = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
-        statements.push(engine.restore_statements(step)?);
+        match engine.restore_statements(step) {
+            Ok(s) => statements.push(s),
+            Err(e) => {
+                let _ = engine.rollback().await;
+                return Err(e.into());
+            }
+        }
     }
-    let tables: Vec<_> = plan.steps.iter().map(RestoreStep::table_info).collect();
-    engine.begin(lock, &tables).await?;
     let mut count = 0;
     for (step, step_statements) in plan.steps.iter().zip(&statements) {
         for statement in step_statements {
@@ -178,26 +339,29 @@ enum Failure {
     Row { key: String, mismatch: Mismatch },
 }
 
-/// Reads back every row of `step` and compares it with the journal; returns how many matched.
+/// `COLUMN = value, ...` of a row's key, or a note for a table without one.
+fn shown_key(step: &RestoreStep, row: &[Value]) -> String {
+    let key = step.key(row);
+    if key.is_empty() {
+        "no primary key (values not shown)".into()
+    } else {
+        key.iter()
+            .map(|(c, v)| format!("{c} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Reads back every row of `step` and compares it with the journal in the columns restore
+/// wrote (every column for a row inserted back); returns how many matched.
 async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Failure> {
-    let key = key_positions(step);
+    let key = step.key_positions();
     let context = format!("reading back the restored rows of {}", step.table);
-    let shown = |row: &[Value]| -> String {
-        if key.is_empty() {
-            "no primary key (values not shown)".into()
-        } else {
-            step.key(row)
-                .iter()
-                .map(|(c, v)| format!("{c} = {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
     if key.is_empty() {
         // No key: every journaled row must be among the table's rows, as many times.
         let mut wanted: HashMap<[u8; 32], (usize, usize)> = HashMap::new();
         for (i, row) in step.rows.iter().enumerate() {
-            wanted.entry(row_digest(row)).or_insert((0, i)).0 += 1;
+            wanted.entry(row_digest(&row.values)).or_insert((0, i)).0 += 1;
         }
         let select = crate::engine::sql::verify_query(step, &[], engine.flavor());
         engine
@@ -211,65 +375,41 @@ async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Fa
             .map_err(Failure::Engine)?;
         if let Some((_, (_, at))) = wanted.iter().find(|(_, (n, _))| *n > 0) {
             return Err(Failure::Row {
-                key: shown(&step.rows[*at]),
+                key: shown_key(step, &step.rows[*at].values),
                 mismatch: Mismatch::Missing,
             });
         }
         return Ok(step.rows.len() as u64);
     }
-    let key_of = |row: &[Value]| -> [u8; 32] {
-        let values: Vec<Value> = key.iter().map(|&i| row[i].clone()).collect();
-        row_digest(&values)
-    };
-    let indices: Vec<usize> = (0..step.rows.len()).collect();
-    for batch in indices.chunks(crate::engine::sql::VERIFY_BATCH) {
-        let mut expected: HashMap<[u8; 32], ([u8; 32], usize)> = batch
-            .iter()
-            .map(|&i| (key_of(&step.rows[i]), (row_digest(&step.rows[i]), i)))
-            .collect();
-        let mut differs = None;
-        let select = crate::engine::sql::verify_query(step, batch, engine.flavor());
-        engine
-            .read(&select, &context, &mut |row| {
-                if let Some((digest, at)) = expected.remove(&key_of(&row)) {
-                    if digest != row_digest(&row) && differs.is_none() {
-                        let columns = step
-                            .columns
-                            .iter()
-                            .zip(step.rows[at].iter().zip(&row))
-                            .filter(|(_, (journaled, now))| journaled != now)
-                            .map(|(c, _)| c.name.clone())
-                            .collect();
-                        differs = Some((at, columns));
-                    }
-                }
-                Ok(())
-            })
-            .await
-            .map_err(Failure::Engine)?;
-        if let Some((at, columns)) = differs {
-            return Err(Failure::Row {
-                key: shown(&step.rows[at]),
-                mismatch: Mismatch::Differs(columns),
-            });
+    let compared: Vec<usize> = match step.action {
+        RestoreAction::Reinsert => (0..step.columns.len()).collect(),
+        RestoreAction::Revert => {
+            let mut c = key.clone();
+            c.extend(step.written_positions());
+            c
         }
-        if let Some((_, at)) = expected.values().min_by_key(|(_, at)| *at) {
+    };
+    let now = current_rows(engine, step, &key)
+        .await
+        .map_err(Failure::Engine)?;
+    for (row, current) in step.rows.iter().zip(now) {
+        let Some(current) = current else {
             return Err(Failure::Row {
-                key: shown(&step.rows[*at]),
+                key: shown_key(step, &row.values),
                 mismatch: Mismatch::Missing,
+            });
+        };
+        let differs: Vec<String> = compared
+            .iter()
+            .filter(|&&i| current.get(i) != row.values.get(i))
+            .map(|&i| step.columns[i].name.clone())
+            .collect();
+        if !differs.is_empty() {
+            return Err(Failure::Row {
+                key: shown_key(step, &row.values),
+                mismatch: Mismatch::Differs(differs),
             });
         }
     }
     Ok(step.rows.len() as u64)
-}
-
-fn key_positions(step: &RestoreStep) -> Vec<usize> {
-    step.primary_key
-        .iter()
-        .filter_map(|k| {
-            step.columns
-                .iter()
-                .position(|c| c.name.eq_ignore_ascii_case(k))
-        })
-        .collect()
 }

@@ -89,6 +89,7 @@ pub(crate) fn drift(n: u64) -> Drift {
             .map(|i| DriftRow {
                 key: vec![("ID".into(), Value::Int(i as i64))],
                 changes: vec![],
+                ..DriftRow::default()
             })
             .collect(),
     }
@@ -128,6 +129,7 @@ pub(crate) fn change(kind: ChangeKind) -> Change {
         secret: false,
         description: None,
         labels: vec![],
+        row_label: None,
     }
 }
 
@@ -229,5 +231,6 @@ pub(crate) fn secret_site_properties() -> ColumnValues {
             ("USER_MODIFIED".into(), ColumnValue::Literal(Value::Int(0))),
         ]),
         if_exists: false,
+        label: None,
     }
 }

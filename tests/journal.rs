@@ -1,17 +1,7 @@
 //! The journal and `restore`: every row an apply deletes or modifies can be put back.
 //! See: issue 4
 
-use crate::common::{demo_spec, root, Test, TestServer};
-
-fn journal_in(t: &Test) -> std::path::PathBuf {
-    let dir = t.path().join(".postclone/journal");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("journal dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files.remove(0)
-}
+use crate::common::{demo_spec, journal_in, root, Test, TestServer};
 
 /// apply → restore JOURNAL → every table identical to before the apply, binary columns and
 /// NULLs included; the journal is readable by its owner only and the plan said where it is.

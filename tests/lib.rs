@@ -11,6 +11,7 @@ mod journal;
 mod oracle;
 mod plan;
 mod profile;
+mod quarantine;
 mod saved_plan;
 mod secrets;
 mod shapes;

@@ -104,7 +104,11 @@ fn the_profile_in_oracle_sql() {
         let _ = writeln!(out, "\n-- change {}", step.id);
         match sql::capture_query(step, &plan.catalog, Flavor::Oracle) {
             Ok(Some(q)) => {
-                let _ = writeln!(out, "-- journal:\n{}", shown(&q.text(), &q.params));
+                let _ = writeln!(
+                    out,
+                    "-- journal:\n{}",
+                    shown(&q.select.text(), &q.select.params)
+                );
             }
             Ok(None) => {}
             Err(e) => {

@@ -4,22 +4,12 @@
 //! `DATALENGTH` and SHA-256 of each long value, never through postclone's reader.
 //! See: issue 11
 
-use crate::common::{fixture, Test, TestServer};
+use crate::common::{fixture, journal_in, Test, TestServer};
 
 const TABLE: &str = "APP_DOCUMENT";
 
 fn spec() -> String {
     std::fs::read_to_string(fixture("shapes/postclone.yaml")).expect("shapes spec")
-}
-
-fn journal_in(t: &Test) -> std::path::PathBuf {
-    let dir = t.path().join(".postclone/journal");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("journal dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files.remove(0)
 }
 
 /// plan (long values abbreviated, nothing written) → apply (converges) → second plan empty →
@@ -153,11 +143,12 @@ fn every_shape_round_trips_through_apply_and_restore_issue_11() {
     assert_eq!(server.dump(TABLE), fixed);
 }
 
-/// A row changed after the apply makes restore fail, naming the table and the key, with
-/// nothing changed.
+/// A deleted row put back by hand with other values after the apply is left as it is and
+/// listed; every other journaled row is restored.
 #[test]
-fn restore_names_a_row_that_changed_since() {
+fn restore_leaves_a_row_that_changed_since() {
     let mut server = TestServer::start(&fixture("shapes/clone.sql"));
+    let before = server.dump(TABLE);
     let t = Test::new()
         .spec(&spec())
         .server(&server, "OS_PREPROD")
@@ -165,7 +156,12 @@ fn restore_names_a_row_that_changed_since() {
     t.run().code(0);
     // Someone puts row 1 back by hand, with other values.
     server.run_sql("INSERT INTO APP_DOCUMENT (ID, TITLE) VALUES (1, N'recreated')");
-    let after = server.dump(TABLE);
+    let recreated: Vec<String> = server
+        .dump(TABLE)
+        .into_iter()
+        .filter(|r| r.starts_with("1 |"))
+        .collect();
+    assert_eq!(recreated.len(), 1);
     let journal = journal_in(&t);
     let out = Test::new()
         .server(&server, "OS_PREPROD")
@@ -175,19 +171,29 @@ fn restore_names_a_row_that_changed_since() {
             "--auto-approve",
         ])
         .run()
-        .code(1);
+        .code(0);
     assert!(
-        out.stderr.contains(
-            "the row of dbo.APP_DOCUMENT with ID = 1 differs from the journal in TITLE, BODY, CODE"
-        ),
+        out.stdout
+            .contains("! documents-deleted ID = 1: changed since the apply (TITLE, BODY, CODE"),
         "{}",
-        out.stderr
+        out.stdout
     );
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
-    assert!(!out.stdout.contains("Restore complete"), "{}", out.stdout);
-    assert_eq!(
-        server.dump(TABLE),
-        after,
-        "a failed restore changed something"
+    assert!(
+        out.stdout
+            .contains("1 row changed since the apply was left as it is"),
+        "{}",
+        out.stdout
     );
+    let now = server.dump(TABLE);
+    assert!(
+        now.contains(&recreated[0]),
+        "the recreated row was overwritten"
+    );
+    // Every other row is as before the apply (row 5's custom fix is not journaled).
+    for row in before
+        .iter()
+        .filter(|r| !r.starts_with("1 |") && !r.starts_with("5 |"))
+    {
+        assert!(now.contains(row), "{row} not restored:\n{now:#?}");
+    }
 }

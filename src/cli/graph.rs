@@ -9,7 +9,7 @@ use super::{exit, target, Error};
 use crate::graph;
 use crate::render::graph::{self as view, GraphFormat, GraphNode};
 use crate::spec;
-use crate::state::desired::{Desired, ResourceKind};
+use crate::state::desired::Desired;
 
 /// Print the dependency graph of the plan, or of the declared resources with --offline
 #[derive(Debug, Args)]
@@ -82,14 +82,7 @@ fn declared(desired: &Desired, format: GraphFormat) -> String {
         .resources
         .iter()
         .map(|r| {
-            let kind = match &r.kind {
-                ResourceKind::RowsAbsent(_) => "rows_absent",
-                ResourceKind::ColumnValues(_) => "column_values",
-                ResourceKind::TableEmpty(_) => "table_empty",
-                ResourceKind::Custom(_) => "custom",
-                ResourceKind::PrincipalsAbsent(_) => "principals_absent",
-                ResourceKind::GrantsAbsent(_) => "grants_absent",
-            };
+            let kind = r.kind.name();
             GraphNode {
                 id: r.id.clone(),
                 detail: match r.kind.target() {

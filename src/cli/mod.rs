@@ -60,6 +60,9 @@ pub enum Error {
     /// The journal could not be read.
     #[error(transparent)]
     Journal(#[from] crate::journal::Error),
+    /// `restore --resource` or `--label` names nothing in the journal.
+    #[error(transparent)]
+    RestoreSelection(#[from] crate::journal::UnknownSelection),
     /// A saved plan could not be read or written.
     #[error(transparent)]
     PlanFile(#[from] crate::plan::PlanFileError),

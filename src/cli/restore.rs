@@ -16,9 +16,15 @@ use crate::spec;
 
 /// Put back the rows an apply deleted or modified, from its journal
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "Rows changed since the apply (a timer that ran, a value someone edited) are left as \
+they are and listed: restore never overwrites what happened after the apply.
+
+Examples:
   postclone restore .postclone/journal/OS_PREPROD-1764030000-000000000.jsonl
-  postclone restore JOURNAL --connection 'server=tcp:db,1433;database=OS_PREPROD;...' --auto-approve")]
+  postclone restore JOURNAL --resource timers-quarantined --label SyncInvoicesToERP
+  postclone restore JOURNAL --connection 'server=tcp:db,1433;database=OS_PREPROD;...' --auto-approve"
+)]
 pub struct RestoreArgs {
     /// The journal an apply wrote
     #[arg(value_name = "JOURNAL")]
@@ -28,6 +34,13 @@ pub struct RestoreArgs {
     /// The spec whose connection to use [default: the one the journal names]
     #[arg(long, value_name = "SPEC")]
     spec: Option<PathBuf>,
+    /// Put back only the rows of this change (repeatable)
+    #[arg(long = "resource", value_name = "ID")]
+    resources: Vec<String>,
+    /// Put back only the rows with this name, from their resource's `label:`, compared
+    /// case-insensitively (repeatable)
+    #[arg(long = "label", value_name = "NAME")]
+    labels: Vec<String>,
     /// Restore without asking (for pipelines)
     #[arg(long)]
     auto_approve: bool,
@@ -37,7 +50,8 @@ pub struct RestoreArgs {
 
 /// Plans, asks, restores.
 pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let plan = journal::restore(&args.journal)?;
+    let mut plan = journal::read(&args.journal)?;
+    plan.select(&args.resources, &args.labels)?;
     let connection = match (
         args.connect.connection.as_deref(),
         args.spec.as_ref().or(plan.source.as_ref()),
@@ -51,21 +65,36 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         let lock = engine.lock(args.lock.timeout()).await?;
         let server = engine.identify().await?;
         restore::check(&plan, &server)?;
-        text::restore(&plan, out)?;
-        if plan.steps.is_empty() {
+        let triage = restore::triage(&mut engine, &plan).await?;
+        text::restore(&triage, out)?;
+        if triage.plan.steps.is_empty() {
             return Ok(exit::SUCCESS);
         }
         if !args.auto_approve && !apply::approved(out, "restore these rows")? {
             writeln!(out, "Restore cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);
         }
-        let report = restore::run(&mut engine, &plan, &lock).await?;
+        let report = restore::run(&mut engine, &plan, &triage, &lock).await?;
         writeln!(out)?;
         writeln!(
             out,
             "Restore complete: {} journaled rows are back in {} tables, each read back and identical to the journal.",
             report.rows, report.tables
         )?;
+        if !triage.left_alone.is_empty() {
+            let n = triage.left_alone.len();
+            writeln!(
+                out,
+                "{} changed since the apply {} left as {} (listed above).",
+                if n == 1 {
+                    "1 row".to_string()
+                } else {
+                    format!("{n} rows")
+                },
+                if n == 1 { "was" } else { "were" },
+                if n == 1 { "it is" } else { "they are" },
+            )?;
+        }
         Ok(exit::SUCCESS)
     })
 }

@@ -61,7 +61,7 @@ impl Engine for AnyEngine {
         &mut self,
         change: &Change,
         catalog: &Catalog,
-        sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+        sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
         each!(self, e => e.capture(change, catalog, sink).await)
     }

@@ -251,13 +251,14 @@ pub trait Engine {
     ) -> Result<(), Error>;
 
     /// Streams to `sink` the whole rows (every column, in the catalog's order) that `change` is
-    /// about to delete or modify, read inside the transaction; returns how many. A change with
-    /// no row image (a custom fix, principals) streams nothing.
+    /// about to delete or modify, with the values an update writes and the rows' names, read
+    /// inside the transaction; returns how many. A change with no row image (a custom fix,
+    /// principals) streams nothing.
     async fn capture(
         &mut self,
         change: &Change,
         catalog: &Catalog,
-        sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+        sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
     ) -> Result<u64, Error>;
 
     /// Streams the rows of `select`, every value whole, to `each`; returns how many.
@@ -290,14 +291,29 @@ pub trait Engine {
     ) -> Result<Vec<Statement>, Error>;
 }
 
+/// The capture query of `change` and the context its errors name; `None` for a change without
+/// a row image.
+pub(crate) fn capture_of(
+    change: &Change,
+    catalog: &Catalog,
+    flavor: sql::Flavor,
+) -> Result<Option<(sql::Capture, String)>, Error> {
+    let capture = sql::capture_query(change, catalog, flavor).map_err(|source| Error::Render {
+        change: change.id.clone(),
+        source,
+    })?;
+    Ok(capture.map(|c| (c, format!("journaling the rows of change {}", change.id))))
+}
+
 /// A row callback for [`inspect::Reader::stream`] that hands each whole row to the journal's
 /// `sink`, a write failure stopping the stream.
 pub(crate) fn journaled<'a>(
-    sink: &'a mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+    sink: &'a mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
+    capture: &'a sql::Capture,
     context: &'a str,
 ) -> impl FnMut(Vec<Value>) -> Result<(), Error> + 'a {
     move |values| {
-        sink(values).map_err(|e| Error::Query {
+        sink(capture.image(values)).map_err(|e| Error::Query {
             context: context.to_string(),
             source: Box::new(e),
         })

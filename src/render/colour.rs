@@ -12,12 +12,13 @@ pub fn wanted(is_terminal: bool) -> bool {
 }
 
 /// The style of a line: `-` red, `+` green, `~` yellow, change titles and the summary bold,
-/// notes dimmed; `None` for plain text.
+/// reports magenta, notes dimmed; `None` for plain text.
 #[must_use]
 pub fn style(line: &Line) -> Option<Style> {
     let colour = |c: AnsiColor| Some(Style::new().fg_color(Some(c.into())));
     match (line.kind, line.symbol) {
-        (Kind::Title | Kind::Summary, _) => Some(Style::new().bold()),
+        (Kind::Title | Kind::Summary | Kind::ReportHeading, _) => Some(Style::new().bold()),
+        (Kind::Report, _) => colour(AnsiColor::Magenta),
         (Kind::Note, _) => Some(Style::new().dimmed()),
         (_, Some('-')) => colour(AnsiColor::Red),
         (_, Some('+')) => colour(AnsiColor::Green),
@@ -54,6 +55,7 @@ mod tests {
             target: target(),
             steps: vec![step],
             notes: vec![],
+            reports: vec![],
             manual: vec![crate::state::desired::ManualStep {
                 id: id("m"),
                 title: "Do it".into(),

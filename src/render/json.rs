@@ -32,6 +32,8 @@ pub struct PlanDocument {
     pub no_changes: bool,
     /// Counts for the summary line.
     pub summary: SummaryDocument,
+    /// What read-only reports found before any change (every report, found rows or not).
+    pub reports: Vec<ReportDocument>,
     /// Changes, in the order apply runs them.
     pub changes: Vec<ChangeDocument>,
     /// Resources with nothing to do for a reason worth saying (an absent optional table...).
@@ -47,6 +49,31 @@ pub struct TargetDocument {
     pub server: String,
     /// The database (or schema) inspected.
     pub database: String,
+}
+
+/// What a read-only report found.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReportDocument {
+    /// The resource id.
+    pub id: String,
+    /// What the rows are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Rows counted.
+    pub count: u64,
+    /// The first rows' names (none for a secret report or one without `label:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<ReportRowDocument>,
+}
+
+/// A row a report names.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReportRowDocument {
+    /// Its name.
+    pub name: String,
+    /// Its details (`since` ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
 }
 
 /// Counts per action class.
@@ -139,6 +166,9 @@ pub struct ChangeDocument {
 pub struct RowDocument {
     /// Key columns and their values (every column for a custom check's rows).
     pub key: Vec<CellDocument>,
+    /// The row's name, when its resource declares `label:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Value changes (updates only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<ValueChangeDocument>,
@@ -239,6 +269,25 @@ pub fn document(plan: &Plan, detail: &Detail<'_>) -> PlanDocument {
             delete: s.delete,
             rows: s.rows,
         },
+        reports: plan
+            .reports
+            .iter()
+            .map(|r| ReportDocument {
+                id: r.id.to_string(),
+                description: r.description.clone(),
+                count: r.count,
+                names: r
+                    .rows
+                    .iter()
+                    .filter_map(|row| {
+                        Some(ReportRowDocument {
+                            name: row.label.clone()?,
+                            details: row.details.iter().cloned().collect(),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect(),
         changes: plan
             .steps
             .iter()
@@ -375,6 +424,7 @@ fn row(r: &DriftRow, step: &Change) -> RowDocument {
                 },
             })
             .collect(),
+        label: r.label.clone(),
         changes: r
             .changes
             .iter()

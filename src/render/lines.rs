@@ -8,6 +8,7 @@ use similar::{ChangeTag, TextDiff};
 use super::mask::{shown, shown_key};
 use super::{note_message, Detail};
 use crate::change::{Change, ChangeKind, EmptyMethod};
+use crate::diff::Reported;
 use crate::plan::Plan;
 use crate::state::observed::{DriftRow, ValueChange};
 use crate::state::Value;
@@ -36,6 +37,10 @@ pub enum Kind {
     Statement,
     /// Something the plan says that is not a change.
     Note,
+    /// The reports' heading.
+    ReportHeading,
+    /// What a read-only report found.
+    Report,
     /// The closing count.
     Summary,
     /// The manual steps' heading.
@@ -101,6 +106,11 @@ pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
         ),
         Line::blank(),
     ];
+    let reports = reports(plan);
+    if !reports.is_empty() {
+        out.extend(reports);
+        out.push(Line::blank());
+    }
     if plan.is_empty() {
         out.push(Line::new(Kind::Heading, 0, None, NO_CHANGES));
     } else {
@@ -128,6 +138,51 @@ pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
     }
     out.extend(manual(plan));
     out
+}
+
+/// Reports that found rows: `! timers overdue: 3 (SyncInvoicesToERP, PurgeOldLeads, ScoreLeads)`.
+/// A report that found nothing says nothing.
+fn reports(plan: &Plan) -> Vec<Line> {
+    let found: Vec<&Reported> = plan.reports.iter().filter(|r| r.count > 0).collect();
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![Line::new(
+        Kind::ReportHeading,
+        0,
+        None,
+        "Reports (read only, before any change):",
+    )];
+    for r in found {
+        out.push(Line::new(Kind::Report, 2, Some('!'), report_text(r)));
+    }
+    out
+}
+
+/// One report in a line: what, how many, and the names of the first rows.
+#[must_use]
+pub fn report_text(r: &Reported) -> String {
+    let what = r.description.clone().unwrap_or_else(|| r.id.to_string());
+    let names: Vec<String> = r.rows.iter().filter_map(row_name).collect();
+    if names.is_empty() {
+        return format!("{what}: {}", r.count);
+    }
+    let more = r.count.saturating_sub(names.len() as u64);
+    let more = if more > 0 {
+        format!(", … and {more} more")
+    } else {
+        String::new()
+    };
+    format!("{what}: {} ({}{more})", r.count, names.join(", "))
+}
+
+/// A row's name and details: `SynchronizeDomainUsers since 2026-11-29T04:00:02`.
+fn row_name(row: &DriftRow) -> Option<String> {
+    let mut text = row.label.clone()?;
+    for (name, value) in &row.details {
+        text.push_str(&format!(" {name} {value}"));
+    }
+    Some(text)
 }
 
 /// `Plan: 0 to add, 2 to change, 3 to delete (14 rows affected).`
@@ -375,6 +430,11 @@ fn drift_row(symbol: char, row: &DriftRow, step: &Change) -> Vec<Line> {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // A row's declared name is shown like its key: it identifies the row.
+    let key = match &row.label {
+        Some(label) => format!("{key} ({label})"),
+        None => key,
+    };
     let mut out = vec![Line::new(Kind::Row, 6, Some(symbol), key)];
     for c in &row.changes {
         out.extend(value_change(c, step.secret));
@@ -398,9 +458,13 @@ fn value_change(c: &ValueChange, secret: bool) -> Vec<Line> {
         format!("{}: {} -> {}", c.column, c.old, c.new),
     )];
     if let (Value::Text(old), Value::Text(new)) = (&c.old, &c.new) {
-        // A character diff helps only where both sides can be read whole.
+        // A character diff helps only where both sides can be read whole and little changes
+        // in a long text (a host in a URL); two dates differ everywhere.
         if !old.is_empty() && !new.is_empty() && c.old.is_short() && c.new.is_short() {
-            out.push(Line::new(Kind::Diff, 12, None, inline_diff(old, new)));
+            let diff = inline_diff(old, new);
+            if diff.matches("[-").count() + diff.matches("[+").count() <= 2 {
+                out.push(Line::new(Kind::Diff, 12, None, diff));
+            }
         }
     }
     out

@@ -1,4 +1,5 @@
-//! The Markdown plan, ready to paste as a pull-request comment: the summary first, one
+//! The Markdown plan, ready to paste as a pull-request comment: the reports and the summary
+//! first, one
 //! collapsible section per change (its text-format lines in a `diff` block, which code hosts
 //! colour), then notes and manual steps.
 
@@ -20,6 +21,15 @@ pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Res
         plan.target.database, plan.target.server
     )?;
     writeln!(out)?;
+    let found: Vec<_> = plan.reports.iter().filter(|r| r.count > 0).collect();
+    if !found.is_empty() {
+        writeln!(out, "**Reports** (read only, before any change):")?;
+        writeln!(out)?;
+        for r in found {
+            writeln!(out, "- {}", cell(&lines::report_text(r)))?;
+        }
+        writeln!(out)?;
+    }
     if plan.is_empty() {
         writeln!(out, "**{}**", text::NO_CHANGES)?;
     } else {

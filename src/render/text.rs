@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::lines;
 use super::mask::shown_key;
 use super::Detail;
-use crate::journal::{JournalAction, RestoreAction, RestorePlan, Status};
+use crate::journal::{JournalAction, RestoreAction, Status, Triage};
 use crate::plan::Plan;
 
 pub use super::lines::{inline_diff, summary_line, NO_CHANGES};
@@ -55,12 +55,13 @@ pub fn staleness(
     Ok(())
 }
 
-/// Writes a restore plan: what goes back where. Only key values are shown; journaled values
-/// hold production's secrets.
+/// Writes a restore plan: what goes back where, and what is left as it is. Only keys and row
+/// names are shown; journaled values hold production's secrets.
 ///
 /// # Errors
 /// Only those of `out`.
-pub fn restore(plan: &RestorePlan, out: &mut impl Write) -> io::Result<()> {
+pub fn restore(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
+    let plan = &triage.plan;
     let status = match plan.status {
         Some(Status::Committed) => "the apply committed",
         Some(Status::RolledBack) => "the apply was rolled back: the rows should still be there",
@@ -71,16 +72,16 @@ pub fn restore(plan: &RestorePlan, out: &mut impl Write) -> io::Result<()> {
         "Restore into database {} on server {} ({status})",
         plan.database, plan.server
     )?;
-    if plan.steps.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "Nothing to restore: the journal holds no row.")?;
-    }
     let rows = |n: usize| {
         if n == 1 {
             "1 row".to_string()
         } else {
             format!("{n} rows")
         }
+    };
+    let named = |key: String, label: Option<&str>| match label {
+        Some(l) => format!("{key} ({l})"),
+        None => key,
     };
     for step in &plan.steps {
         writeln!(out)?;
@@ -92,31 +93,57 @@ pub fn restore(plan: &RestorePlan, out: &mut impl Write) -> io::Result<()> {
                 rows(step.rows.len()),
                 step.table
             )?,
-            RestoreAction::Revert => writeln!(
-                out,
-                "  ~ write back {} of {} (values masked)",
-                rows(step.rows.len()),
-                step.table
-            )?,
+            RestoreAction::Revert => {
+                let columns: Vec<&str> = step
+                    .written_positions()
+                    .into_iter()
+                    .map(|i| step.columns[i].name.as_str())
+                    .collect();
+                writeln!(
+                    out,
+                    "  ~ write back {} of {} {} (values masked)",
+                    columns.join(", "),
+                    rows(step.rows.len()),
+                    step.table
+                )?;
+            }
         }
         let symbol = step.action_symbol();
         for row in step.rows.iter().take(crate::engine::SAMPLE_ROWS) {
             let key: Vec<String> = step
-                .key(row)
+                .key(&row.values)
                 .iter()
                 .map(|(c, v)| format!("{c} = {}", shown_key(v)))
                 .collect();
-            if key.is_empty() {
-                writeln!(out, "      {symbol} (row without a primary key)")?;
+            let key = if key.is_empty() {
+                "(row without a primary key)".to_string()
             } else {
-                writeln!(out, "      {symbol} {}", key.join(", "))?;
-            }
+                key.join(", ")
+            };
+            writeln!(out, "      {symbol} {}", named(key, row.label.as_deref()))?;
         }
         if step.rows.len() > crate::engine::SAMPLE_ROWS {
             writeln!(
                 out,
                 "      … and {} more",
                 rows(step.rows.len() - crate::engine::SAMPLE_ROWS)
+            )?;
+        }
+    }
+    if !triage.left_alone.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "  Left as they are ({}; restore never overwrites what happened after the apply):",
+            rows(triage.left_alone.len())
+        )?;
+        for l in &triage.left_alone {
+            writeln!(
+                out,
+                "    ! {} {}: {}",
+                l.change,
+                named(l.key.clone(), l.label.as_deref()),
+                l.reason
             )?;
         }
     }
@@ -136,13 +163,35 @@ pub fn restore(plan: &RestorePlan, out: &mut impl Write) -> io::Result<()> {
     }
     let total: usize = plan.steps.iter().map(|s| s.rows.len()).sum();
     writeln!(out)?;
+    if total == 0 {
+        writeln!(out, "Nothing to restore: {}", nothing_because(triage))?;
+        return Ok(());
+    }
+    let back = if triage.already_back > 0 {
+        format!(
+            "; {} already as journaled",
+            rows(usize::try_from(triage.already_back).unwrap_or(usize::MAX))
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "Restore: {} to put back in {} tables.",
+        "Restore: {} to put back in {} tables{back}.",
         rows(total),
         plan.steps.len()
     )?;
     Ok(())
+}
+
+fn nothing_because(triage: &Triage) -> &'static str {
+    if triage.already_back > 0 && triage.left_alone.is_empty() {
+        "every journaled row already holds its journaled values."
+    } else if triage.already_back == 0 && triage.left_alone.is_empty() {
+        "the journal holds no row."
+    } else {
+        "the other journaled rows are back already or were changed since the apply."
+    }
 }
 
 #[cfg(test)]
@@ -197,13 +246,16 @@ mod tests {
                     sample: vec![DriftRow {
                         key: vec![("user".into(), Value::Text("OSADMIN".into()))],
                         changes: vec![],
+                        ..DriftRow::default()
                     }],
                 },
                 secret: false,
                 description: None,
                 labels: vec![],
+                row_label: None,
             }],
             notes: vec![],
+            reports: vec![],
             manual: vec![],
             dependencies: vec![],
             catalog: Catalog::default(),

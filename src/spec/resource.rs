@@ -8,8 +8,8 @@ use super::load::{FileCtx, Loader, Located};
 use super::source_map;
 use super::{ProblemCode, ResourceHeader};
 use crate::state::desired::{
-    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, Resource, ResourceKind, RowsAbsent,
-    TableEmpty,
+    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, Report, Resource, ResourceKind,
+    RowsAbsent, TableEmpty,
 };
 
 impl Loader {
@@ -93,6 +93,9 @@ impl Loader {
             Some("grants_absent") => self
                 .typed::<GrantsAbsent>(ctx, path, body)
                 .map(ResourceKind::GrantsAbsent),
+            Some("report") => self
+                .typed::<Report>(ctx, path, body)
+                .map(ResourceKind::Report),
             Some(other) => {
                 self.problems.push(ctx.problem(
                     ctx.map.value(&kind_path),

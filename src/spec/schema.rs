@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 
 use super::{ResourceHeader, SpecFile};
 use crate::state::desired::{
-    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, RowsAbsent, TableEmpty,
+    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, Report, RowsAbsent, TableEmpty,
 };
 
 /// A resource as written: the common header keys, `kind`, and the kind's own keys.
@@ -33,6 +33,7 @@ impl JsonSchema for ResourceSchema {
             variant::<Custom>(gen, "custom", "A check query whose rows are drift, and a statement that removes them."),
             variant::<PrincipalsAbsent>(gen, "principals_absent", "Database users restored with the clone dropped, what they own handed to `new_owner` first."),
             variant::<GrantsAbsent>(gen, "grants_absent", "Oracle: no object privilege held by `grantees` on objects owned by `owners` (the clone's users on production's schemas)."),
+            variant::<Report>(gen, "report", "Read only: the rows of `table` matching `where`, counted and named before the changes; never a change."),
         ];
         Schema::Object(SchemaObject {
             metadata: Some(Box::new(Metadata {

@@ -119,12 +119,16 @@ pub struct ValueChange {
 }
 
 /// One drifted row: its key, and for updates, the values that change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DriftRow {
     /// Key columns and their values (primary key, then the filter columns).
     pub key: Vec<(String, Value)>,
     /// Value changes (updates only).
     pub changes: Vec<ValueChange>,
+    /// The row's name, when its resource declares `label:`.
+    pub label: Option<String>,
+    /// More named values (reports' `details:`).
+    pub details: Vec<(String, String)>,
 }
 
 /// The rows of a resource that do not match the spec: how many, and the first few in key order.

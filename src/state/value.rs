@@ -59,11 +59,18 @@ impl Value {
 
 impl Value {
     /// Whether two values are the same value, however each was read: a decimal read as text
-    /// (`"0.00000000"`) is the number `0` a spec writes.
+    /// (`"0.00000000"`) is the number `0` a spec writes, a bit read as `true` is the `1` a
+    /// statement wrote.
     #[must_use]
     pub fn same_as(&self, other: &Value) -> bool {
         if self == other {
             return true;
+        }
+        match (self, other) {
+            (Value::Bool(b), Value::Int(i)) | (Value::Int(i), Value::Bool(b)) => {
+                return *i == i64::from(*b)
+            }
+            _ => {}
         }
         match (self.decimal(), other.decimal()) {
             (Some(a), Some(b)) => a == b,

@@ -172,3 +172,14 @@ impl Test {
         }
     }
 }
+
+/// The one journal an apply run by `t` wrote.
+pub fn journal_in(t: &Test) -> PathBuf {
+    let dir = t.path().join(".postclone/journal");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("journal dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.remove(0)
+}

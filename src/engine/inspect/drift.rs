@@ -177,17 +177,22 @@ async fn drift<R: Reader>(
     })
 }
 
-/// Splits a result row into its key and its value changes, following the query's layout.
+/// Splits a result row into its key, its value changes and its name, following the query's
+/// layout.
 pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) -> DriftRow {
     match layout {
         Layout::Custom => DriftRow {
             key: names.into_iter().zip(values).collect(),
             changes: vec![],
+            label: None,
+            details: vec![],
         },
         Layout::Keyed {
             columns,
             keys,
             compared,
+            label,
+            details,
         } => {
             let cell = |i: usize| values.get(i).cloned().unwrap_or(Value::Null);
             let key = keys
@@ -210,8 +215,31 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                     })
                 })
                 .collect();
-            DriftRow { key, changes }
+            let label = if *label {
+                computed.next().and_then(shown)
+            } else {
+                None
+            };
+            let details = details
+                .iter()
+                .filter_map(|name| Some((name.clone(), shown(computed.next()?)?)))
+                .collect();
+            DriftRow {
+                key,
+                changes,
+                label,
+                details,
+            }
         }
+    }
+}
+
+/// A value as a row's name shows it; NULL shows nothing.
+fn shown(value: Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Text(t) => Some(t.trim_end().to_string()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -226,6 +254,8 @@ mod tests {
             columns: vec!["ID".into(), "A".into(), "B".into()],
             keys: vec![0],
             compared: vec![(1, None), (2, Some(Value::Int(0)))],
+            label: true,
+            details: vec![],
         };
         let row = decode(
             &layout,
@@ -235,11 +265,13 @@ mod tests {
                 Value::Text("x".into()),
                 Value::Int(0),
                 Value::Text("y".into()),
+                Value::Text("SyncInvoices".into()),
             ],
         );
         assert_eq!(row.key, vec![("ID".to_string(), Value::Int(1))]);
         assert_eq!(row.changes.len(), 1);
         assert_eq!(row.changes[0].column, "A");
+        assert_eq!(row.label.as_deref(), Some("SyncInvoices"));
     }
 
     /// A changed table with a column of a type postclone cannot carry is refused at plan time,

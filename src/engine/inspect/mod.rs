@@ -14,8 +14,8 @@ pub(crate) use principals::PrincipalQueries;
 use crate::engine::sql::{self, Select, Sql};
 use crate::engine::{CatalogProblem, Error};
 use crate::state::desired::{
-    filter_tables, subselects, Describe, Desired, FrontEnds, ResolvedTargets, Resource,
-    ResourceKind, TableName, TableTarget,
+    filter_tables, subselects, Describe, Desired, FrontEnds, ResolvedTargets, Resource, TableName,
+    TableTarget,
 };
 use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
 use crate::state::Value;
@@ -282,22 +282,11 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
         if let Some(table) = r.kind.table() {
             add(table);
         }
-        match &r.kind {
-            ResourceKind::RowsAbsent(k) => {
-                filter_tables(&k.filter).into_iter().for_each(&mut add);
-            }
-            ResourceKind::TableEmpty(_) => {}
-            ResourceKind::ColumnValues(k) => {
-                filter_tables(&k.filter).into_iter().for_each(&mut add);
-                for v in k.set.values() {
-                    if let Some(l) = v.lookup() {
-                        add(&l.table);
-                    }
-                }
-            }
-            ResourceKind::Custom(_)
-            | ResourceKind::PrincipalsAbsent(_)
-            | ResourceKind::GrantsAbsent(_) => {}
+        filter_tables(r.kind.filter())
+            .into_iter()
+            .for_each(&mut add);
+        for l in r.kind.lookups() {
+            add(&l.table);
         }
     }
     names

@@ -46,7 +46,8 @@ pub fn supported(data_type: &str) -> bool {
 }
 
 /// [`coerce`], then Oracle's empty string: Oracle stores `''` as NULL, so an empty text is
-/// NULL in a nullable column and a single space (what the runbook writes) in a NOT NULL one.
+/// NULL in a nullable column and a single space (what the runbook writes) in a NOT NULL one;
+/// and Oracle's `DATE`, which holds a time, always gets one.
 ///
 /// # Errors
 /// Those of [`coerce`].
@@ -57,6 +58,12 @@ pub fn coerce_for(value: &Value, column: &ColumnInfo, flavor: Flavor) -> Result<
         } else {
             Value::Text(" ".into())
         }),
+        // Oracle's DATE holds a time: always written whole.
+        (Value::Text(t), Flavor::Oracle)
+            if column.data_type.eq_ignore_ascii_case("date") && t.len() == 10 =>
+        {
+            Ok(Value::Text(format!("{t}T00:00:00")))
+        }
         (v, _) => Ok(v),
     }
 }
@@ -121,6 +128,22 @@ pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, Error> {
                 .map_err(|_| wrong("write a number")),
             _ => Err(wrong("write a number")),
         },
+        "datetime" | "datetime2" | "smalldatetime" | "date" => match value {
+            Value::Text(t) => timestamp(t, ty == "date")
+                .map(Value::Text)
+                .ok_or_else(|| wrong("write a date as 2026-12-31 or 2026-12-31T08:00:00")),
+            _ => Err(wrong(
+                "write the date as text in quotes, for example '9999-12-31'",
+            )),
+        },
+        t if t.starts_with("timestamp(") => match value {
+            Value::Text(t) => timestamp(t, false)
+                .map(Value::Text)
+                .ok_or_else(|| wrong("write a date as 2026-12-31 or 2026-12-31T08:00:00")),
+            _ => Err(wrong(
+                "write the date as text in quotes, for example '9999-12-31'",
+            )),
+        },
         "char" | "varchar" | "nchar" | "nvarchar" | "text" | "ntext" | "sysname" | "xml"
         | "varchar2" | "nvarchar2" | "clob" | "nclob" => match value {
             Value::Text(t) => Ok(Value::Text(t.clone())),
@@ -133,6 +156,35 @@ pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, Error> {
             _ => Err(wrong("write the value as text in quotes")),
         },
     }
+}
+
+/// A date or date and time as written in a spec, in the one form every engine converts
+/// exactly: `YYYY-MM-DDTHH:MM:SS`, a fraction only when there is one, and a date alone for a
+/// date column at midnight (SQL Server's `date`; Oracle's `DATE` holds a time too).
+fn timestamp(text: &str, date_column: bool) -> Option<String> {
+    use chrono::{NaiveDate, NaiveDateTime, Timelike};
+    let text = text.trim();
+    let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .or_else(|| {
+            [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%d %H:%M",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        })?;
+    if date_column && parsed.time() == chrono::NaiveTime::MIN {
+        return Some(parsed.format("%Y-%m-%d").to_string());
+    }
+    Some(if parsed.nanosecond() == 0 {
+        parsed.format("%Y-%m-%dT%H:%M:%S").to_string()
+    } else {
+        parsed.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    })
 }
 
 #[cfg(test)]
@@ -164,6 +216,28 @@ mod tests {
             Err(Error::ValueDoesNotFit { help, .. }) if help.contains("NOT NULL")
         ));
         assert!(coerce(&Value::Int(2), &col("B", "bit", false)).is_err());
+    }
+
+    /// Dates are read in the forms people write and written in one form; a date column at
+    /// midnight gets the date alone; anything else is refused.
+    #[test]
+    fn dates() {
+        let at = |text: &str, ty: &str| coerce(&Value::Text(text.into()), &col("D", ty, true));
+        let t = |s: &str| Ok(Value::Text(s.into()));
+        assert_eq!(at("9999-12-31", "datetime"), t("9999-12-31T00:00:00"));
+        assert_eq!(
+            at("2026-01-02 08:30", "datetime2"),
+            t("2026-01-02T08:30:00")
+        );
+        assert_eq!(
+            at("2026-01-02T08:30:05.250", "timestamp(6)"),
+            t("2026-01-02T08:30:05.250")
+        );
+        assert_eq!(at("9999-12-31T00:00:00", "date"), t("9999-12-31"));
+        assert_eq!(at("2026-01-02T08:30:00", "date"), t("2026-01-02T08:30:00"));
+        assert!(at("31/12/9999", "datetime").is_err());
+        assert!(at("9999-13-01", "datetime").is_err());
+        assert!(coerce(&Value::Int(1), &col("D", "datetime", true)).is_err());
     }
 
     /// The types the platform uses are carried; exotic ones are refused by name.

@@ -33,6 +33,14 @@ pub enum Error {
         /// What to write instead.
         help: &'static str,
     },
+    /// `due:` on a column that holds no date.
+    #[error("column {column} ({data_type}) holds no date: `due:` compares a date with the database's clock")]
+    NotADate {
+        /// The column.
+        column: String,
+        /// Its catalog type.
+        data_type: String,
+    },
     /// A `lookup:` with an empty `match:`.
     #[error("lookup in {table} matches no column")]
     EmptyLookup {

@@ -21,7 +21,8 @@ mod writer;
 pub use coercion::{coerce, coerce_for, is_text, supported};
 pub use error::Error;
 pub use queries::{
-    capture_query, column_query, drift_query, metamodel_query, subselect_query, Layout, RowQuery,
+    capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Layout,
+    RowQuery,
 };
 pub use restore::{restore_statements, verify_query, VERIFY_BATCH};
 pub use statements::statements;
@@ -67,6 +68,14 @@ impl Flavor {
         match self {
             Flavor::SqlServer => format!(" AS {alias}"),
             Flavor::Oracle => format!(" {alias}"),
+        }
+    }
+
+    /// The database's clock, as the platform's Scheduler reads it to find due work.
+    fn now(self) -> &'static str {
+        match self {
+            Flavor::SqlServer => "GETDATE()",
+            Flavor::Oracle => "SYSDATE",
         }
     }
 

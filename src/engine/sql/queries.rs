@@ -6,7 +6,8 @@ use super::writer::{all_columns, key_columns, where_clause, Writer};
 use super::{Error, Flavor, Select, Selected, Sql, T};
 use crate::change::{Assignment, Change, ChangeKind};
 use crate::engine::ident::QuotedIdent;
-use crate::state::desired::{ColumnValue, Describe, Resource, ResourceKind, Subselect, TablesFrom};
+use crate::journal::RowImage;
+use crate::state::desired::{ColumnValue, Resource, ResourceKind, Subselect, TablesFrom};
 use crate::state::observed::{Catalog, TableInfo};
 use crate::state::Value;
 
@@ -23,6 +24,10 @@ pub enum Layout {
         /// Set columns: position of the current value, and the desired value when it is a
         /// literal (otherwise it follows the table's columns).
         compared: Vec<(usize, Option<Value>)>,
+        /// Whether each row's name follows the computed values.
+        label: bool,
+        /// The names of the details that follow it.
+        details: Vec<String>,
     },
     /// A custom check: every column is shown, as returned.
     Custom,
@@ -53,6 +58,7 @@ pub fn drift_query(
     };
     let (table, filter, set) = match &resource.kind {
         ResourceKind::RowsAbsent(r) => (table.ok_or_else(missing)?, r.filter.as_slice(), None),
+        ResourceKind::Report(r) => (table.ok_or_else(missing)?, r.filter.as_slice(), None),
         ResourceKind::TableEmpty(_) => (table.ok_or_else(missing)?, &[][..], None),
         ResourceKind::ColumnValues(r) => (
             table.ok_or_else(missing)?,
@@ -71,7 +77,11 @@ pub fn drift_query(
             })
         }
     };
-    let keys = key_columns(table, filter);
+    let set_columns: Vec<&str> = set
+        .into_iter()
+        .flat_map(|s| s.keys().map(String::as_str))
+        .collect();
+    let keys = key_columns(table, filter, &set_columns);
     let mut columns = all_columns(table, flavor);
     let mut compared = Vec::new();
     let predicate = match set {
@@ -91,6 +101,15 @@ pub fn drift_query(
             parts.predicate()
         }
     };
+    let label = resource.kind.label();
+    if let Some(l) = label {
+        columns.push(w.describe(table, l)?);
+    }
+    let mut details = Vec::new();
+    for (name, d) in resource.kind.details().into_iter().flatten() {
+        columns.push(w.describe(table, d)?);
+        details.push(name.clone());
+    }
     let order = w.order_by(table, &keys)?;
     let rest = format!(
         " FROM {}{}{}{order}",
@@ -109,7 +128,14 @@ pub fn drift_query(
         rest,
         params: w.into_params(),
     };
-    Ok(RowQuery::Table(select, layout(table, &keys, compared)))
+    let layout = Layout::Keyed {
+        columns: table.columns.iter().map(|c| c.name.clone()).collect(),
+        keys: keys.iter().map(|k| position(table, k)).collect(),
+        compared,
+        label: label.is_some(),
+        details,
+    };
+    Ok(RowQuery::Table(select, layout))
 }
 
 /// `SELECT DISTINCT column FROM table WHERE filter`: the values of an `in_select` condition,
@@ -184,16 +210,7 @@ pub fn metamodel_query(
     )];
     let mut labels = Vec::new();
     for (label, describe) in &from.describe {
-        columns.push(match describe {
-            Describe::Column { column } => Selected::column(
-                w.col(Some(T), table, column)?,
-                Writer::column(table, column)?,
-            ),
-            Describe::Lookup { lookup } => {
-                let (from_where, value, info) = w.lookup(table, lookup)?;
-                Selected::column(format!("(SELECT {value} {from_where})"), &info)
-            }
-        });
+        columns.push(w.describe(table, describe)?);
         labels.push(label.clone());
     }
     let conditions = w.filter(Some(T), table, &from.filter)?;
@@ -215,7 +232,8 @@ pub fn metamodel_query(
 }
 
 /// The query returning the whole rows a change is about to delete or modify (every column, in
-/// the catalog's order), by primary key; `None` for changes without a row image.
+/// the catalog's order, by primary key), then for an update the value it writes into each set
+/// column, then the row's name; `None` for changes without a row image.
 ///
 /// # Errors
 /// A table or column the catalog does not hold.
@@ -223,8 +241,9 @@ pub fn capture_query(
     change: &Change,
     catalog: &Catalog,
     flavor: Flavor,
-) -> Result<Option<Select>, Error> {
+) -> Result<Option<Capture>, Error> {
     let mut w = Writer::new(catalog, flavor);
+    let mut written = Vec::new();
     let (table, predicate) = match &change.kind {
         ChangeKind::DeleteRows { table, filter } => {
             let conditions = w.filter(Some(T), table, filter)?;
@@ -240,15 +259,34 @@ pub fn capture_query(
                 .iter()
                 .map(|Assignment { column, value }| (column.as_str(), value))
                 .collect();
-            (
-                table,
-                w.update_parts(table, filter, &set, change.secret)?
-                    .predicate(),
-            )
+            let parts = w.update_parts(table, filter, &set, change.secret)?;
+            // The value each column receives, computed by the same expressions as the update:
+            // read in the same pass, it is exactly what the update writes.
+            for a in &parts.assignments {
+                written.push(Selected {
+                    expr: a.desired.clone(),
+                    shape: match a.literal {
+                        Some(_) => super::Shape::of(&a.column),
+                        None => a.shape,
+                    },
+                });
+            }
+            (table, parts.predicate())
         }
         ChangeKind::RunFix { .. }
         | ChangeKind::DropPrincipals { .. }
         | ChangeKind::RevokeGrants { .. } => return Ok(None),
+    };
+    let mut columns = all_columns(table, flavor);
+    let capture_columns = columns.len();
+    let written_count = written.len();
+    columns.extend(written);
+    let label = match &change.row_label {
+        Some(d) => {
+            columns.push(w.describe(table, d)?);
+            true
+        }
+        None => false,
     };
     let order = w.order_by(table, &table.primary_key)?;
     let filter = if predicate.is_empty() {
@@ -261,12 +299,52 @@ pub fn capture_query(
         QuotedIdent::table(&table.table, flavor.quote()),
         flavor.alias(T)
     );
-    Ok(Some(Select {
-        distinct: false,
-        columns: all_columns(table, flavor),
-        rest,
-        params: w.into_params(),
+    Ok(Some(Capture {
+        select: Select {
+            distinct: false,
+            columns,
+            rest,
+            params: w.into_params(),
+        },
+        columns: capture_columns,
+        written: written_count,
+        label,
     }))
+}
+
+/// The capture query of a change and how its rows split into a journal row image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capture {
+    /// The query.
+    pub select: Select,
+    /// Columns of the table, first in each row.
+    pub columns: usize,
+    /// Values the update writes, after them.
+    pub written: usize,
+    /// Whether the row's name comes last.
+    pub label: bool,
+}
+
+impl Capture {
+    /// A result row as the journal keeps it.
+    #[must_use]
+    pub fn image(&self, mut values: Vec<Value>) -> RowImage {
+        let label = if self.label {
+            match values.pop() {
+                Some(Value::Text(t)) => Some(t.trim_end().to_string()),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(other.to_string()),
+            }
+        } else {
+            None
+        };
+        let after = values.split_off(self.columns.min(values.len()));
+        RowImage {
+            values,
+            after: after.into_iter().take(self.written).collect(),
+            label,
+        }
+    }
 }
 
 fn position(table: &TableInfo, column: &str) -> usize {
@@ -275,12 +353,4 @@ fn position(table: &TableInfo, column: &str) -> usize {
         .iter()
         .position(|c| c.name.eq_ignore_ascii_case(column))
         .unwrap_or(0)
-}
-
-fn layout(table: &TableInfo, keys: &[String], compared: Vec<(usize, Option<Value>)>) -> Layout {
-    Layout::Keyed {
-        columns: table.columns.iter().map(|c| c.name.clone()).collect(),
-        keys: keys.iter().map(|k| position(table, k)).collect(),
-        compared,
-    }
 }

@@ -12,24 +12,36 @@ use crate::state::Value;
 pub const VERIFY_BATCH: usize = 500;
 
 /// One idempotent statement per journaled row: missing rows inserted again (with their
-/// identity values), modified rows given their old values back by primary key.
+/// identity values), modified rows given their old values back by primary key (in the columns
+/// the change wrote, when the journal says which).
 ///
 /// # Errors
 /// An update to revert on a table without a primary key: its rows cannot be found again.
 pub fn restore_statements(step: &RestoreStep, flavor: Flavor) -> Result<Vec<Statement>, Error> {
     let quote = flavor.quote();
     let table = QuotedIdent::table(&step.table, quote);
-    let key = key_positions(step);
+    let key = step.key_positions();
     if step.action == RestoreAction::Revert && key.is_empty() {
         return Err(Error::NoPrimaryKey {
             table: step.table.clone(),
         });
     }
+    let all: Vec<usize> = (0..step.columns.len()).collect();
+    let (written, bound) = match step.action {
+        RestoreAction::Reinsert => (all.clone(), all.clone()),
+        RestoreAction::Revert => {
+            let written = step.written_positions();
+            let mut bound = key.clone();
+            bound.extend(written.iter().filter(|i| !key.contains(i)));
+            (written, bound)
+        }
+    };
     let identity = step.columns.iter().any(|c| c.identity);
     let column = |i: usize| QuotedIdent::column(&step.columns[i], quote).to_string();
     let mut out = Vec::with_capacity(step.rows.len());
     for row in &step.rows {
-        let (markers, params) = restore_markers(row, &key, flavor);
+        let row = &row.values;
+        let (markers, params) = restore_markers(row, &key, &bound, flavor);
         let matches = |indices: &[usize], q: &str| -> String {
             indices
                 .iter()
@@ -42,7 +54,6 @@ pub fn restore_statements(step: &RestoreStep, flavor: Flavor) -> Result<Vec<Stat
         };
         let sql = match step.action {
             RestoreAction::Reinsert => {
-                let all: Vec<usize> = (0..step.columns.len()).collect();
                 let names: Vec<String> = all.iter().map(|&i| column(i)).collect();
                 let identify = if key.is_empty() { &all } else { &key };
                 let missing = format!(
@@ -74,9 +85,9 @@ pub fn restore_statements(step: &RestoreStep, flavor: Flavor) -> Result<Vec<Stat
                 }
             }
             RestoreAction::Revert => {
-                let sets: Vec<String> = (0..step.columns.len())
-                    .filter(|i| !key.contains(i) && !step.columns[*i].identity)
-                    .map(|i| format!("{} = {}", column(i), markers[i]))
+                let sets: Vec<String> = written
+                    .iter()
+                    .map(|&i| format!("{} = {}", column(i), markers[i]))
                     .collect();
                 format!(
                     "UPDATE {table} SET {} WHERE {}",
@@ -99,7 +110,7 @@ pub fn restore_statements(step: &RestoreStep, flavor: Flavor) -> Result<Vec<Stat
 #[must_use]
 pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Select {
     let table = step.table_info();
-    let key = key_positions(step);
+    let key = step.key_positions();
     let mut params = Vec::new();
     let mut bind = |value: &Value| {
         params.push(Param {
@@ -120,7 +131,7 @@ pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Selec
         let markers: Vec<String> = rows
             .iter()
             .filter_map(|&r| step.rows.get(r))
-            .map(|row| bind(&row[*single]))
+            .map(|row| bind(&row.values[*single]))
             .collect();
         format!(" WHERE {} IN ({})", column(*single), markers.join(", "))
     } else {
@@ -130,7 +141,7 @@ pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Selec
             .map(|row| {
                 let parts: Vec<String> = key
                     .iter()
-                    .map(|&i| format!("{} = {}", column(i), bind(&row[i])))
+                    .map(|&i| format!("{} = {}", column(i), bind(&row.values[i])))
                     .collect();
                 format!("({})", parts.join(" AND "))
             })
@@ -149,25 +160,23 @@ pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Selec
     }
 }
 
-/// Positions of the primary key's columns among the journaled columns.
-fn key_positions(step: &RestoreStep) -> Vec<usize> {
-    step.primary_key
-        .iter()
-        .filter_map(|k| {
-            step.columns
-                .iter()
-                .position(|c| c.name.eq_ignore_ascii_case(k))
-        })
-        .collect()
-}
-
 /// One marker per column of a journaled row: `NULL` written as the keyword (a typed NULL
-/// parameter does not convert to every column type), other values as parameters. Values are
-/// secret but for the key's: journaled rows hold production's secrets.
-fn restore_markers(row: &[Value], key: &[usize], flavor: Flavor) -> (Vec<String>, Vec<Param>) {
+/// parameter does not convert to every column type), the values at `bound` as parameters (only
+/// those the statement uses: Oracle refuses a bound name it does not find). Values are secret
+/// but for the key's: journaled rows hold production's secrets.
+fn restore_markers(
+    row: &[Value],
+    key: &[usize],
+    bound: &[usize],
+    flavor: Flavor,
+) -> (Vec<String>, Vec<Param>) {
     let mut markers = vec![String::from("NULL"); row.len()];
     let mut params = Vec::new();
-    for (i, v) in row.iter().enumerate().filter(|(_, v)| !v.is_null()) {
+    for (i, v) in row
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| !v.is_null() && bound.contains(i))
+    {
         params.push(Param {
             value: v.clone(),
             secret: !key.contains(&i),

@@ -50,6 +50,7 @@ fn drift_queries() {
                 ]),
             }],
             if_exists: false,
+            label: None,
         }),
         &[],
     );
@@ -177,6 +178,7 @@ fn listed_nulls() {
                     predicate: Predicate::In(values),
                 }],
                 if_exists: false,
+                label: None,
             }),
             &[],
         )
@@ -216,6 +218,7 @@ fn oracle_clob_differs() {
             ("USER_MODIFIED".into(), ColumnValue::Literal(Value::Int(0))),
         ]),
         if_exists: false,
+        label: None,
     };
     let r = resource("values", ResourceKind::ColumnValues(set), &[]);
     let (sql, _) = table_query(&r, &cat, Flavor::Oracle);
@@ -322,6 +325,7 @@ fn replace_and_null_conditions() {
                 },
             )]),
             if_exists: false,
+            label: None,
         }),
         &[],
     );
@@ -333,7 +337,7 @@ fn replace_and_null_conditions() {
 /// written back by key; NULL as the keyword; only key values are not secret.
 #[test]
 fn restore_statement_shapes() {
-    use crate::journal::{RestoreAction, RestoreStep};
+    use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
     let mut columns = vec![
         col("ID", "int", false),
         col("NAME", "nvarchar", false),
@@ -350,16 +354,29 @@ fn restore_statement_shapes() {
         },
         columns: columns.clone(),
         primary_key: vec!["ID".into()],
-        rows: vec![vec![
-            Value::Int(1),
-            text("prod"),
-            Value::Bytes(vec![0, 0xAB]),
-            Value::Null,
-        ]],
+        rows: vec![JournaledRow {
+            values: vec![
+                Value::Int(1),
+                text("prod"),
+                Value::Bytes(vec![0, 0xAB]),
+                Value::Null,
+            ],
+            after: vec![],
+            label: None,
+        }],
+        set: vec![],
     };
+    // An update the journal says wrote NAME: only NAME goes back.
+    let mut named = step(RestoreAction::Revert);
+    named.set = vec!["NAME".into()];
+    named.rows[0].after = vec![text("x")];
     let mut out = Vec::new();
-    for action in [RestoreAction::Reinsert, RestoreAction::Revert] {
-        for s in restore_statements(&step(action), Flavor::SqlServer).unwrap() {
+    for step in [
+        step(RestoreAction::Reinsert),
+        step(RestoreAction::Revert),
+        named,
+    ] {
+        for s in restore_statements(&step, Flavor::SqlServer).unwrap() {
             let secret: Vec<bool> = s.params.iter().map(|p| p.secret).collect();
             out.push(format!("{}\n-- secret: {secret:?}", shown_statement(&s)));
         }
@@ -373,7 +390,7 @@ fn restore_statement_shapes() {
 /// a key is read whole.
 #[test]
 fn verification_reads_by_key() {
-    use crate::journal::{RestoreAction, RestoreStep};
+    use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
     let mut step = RestoreStep {
         change: id("x"),
         action: RestoreAction::Reinsert,
@@ -383,10 +400,15 @@ fn verification_reads_by_key() {
         },
         columns: vec![col("A", "int", false), col("B", "nvarchar", false)],
         primary_key: vec!["A".into(), "B".into()],
-        rows: vec![
-            vec![Value::Int(1), text("x")],
-            vec![Value::Int(2), text("y")],
-        ],
+        rows: [[Value::Int(1), text("x")], [Value::Int(2), text("y")]]
+            .into_iter()
+            .map(|values| JournaledRow {
+                values: values.to_vec(),
+                after: vec![],
+                label: None,
+            })
+            .collect(),
+        set: vec![],
     };
     let q = verify_query(&step, &[0, 1], Flavor::SqlServer);
     assert_eq!(
@@ -414,6 +436,7 @@ fn secret_resource_masks_set_values_only() {
             }],
             set: BTreeMap::from([("VAL".into(), ColumnValue::Literal(text(" ")))]),
             if_exists: false,
+            label: None,
         }),
         &[],
     );
@@ -436,6 +459,7 @@ fn unknown_column_is_refused() {
                 predicate: Predicate::In(vec![text("a")]),
             }],
             if_exists: false,
+            label: None,
         }),
         &[],
     );
@@ -463,9 +487,178 @@ fn capture_reads_whole_rows() {
         },
         ..change(ChangeKind::RunFix { fix: String::new() })
     };
-    let select = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
+    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
     assert_eq!(
-        select.text(),
+        capture.select.text(),
         "SELECT t.[ID], t.[NAME], t.[VAL] FROM [dbo].[OSSYS_PARAMETER] AS t ORDER BY t.[ID]"
+    );
+    assert_eq!(
+        (capture.columns, capture.written, capture.label),
+        (3, 0, false)
+    );
+}
+
+/// An update's capture also reads the value each set column receives (computed as the update
+/// computes it) and the row's name, and splits them off the row for the journal.
+#[test]
+fn capture_of_an_update_reads_written_values_and_names() {
+    use crate::state::desired::Describe;
+    let cat = catalog();
+    let table = cat.get(&name("ossys_parameter")).unwrap().clone();
+    let c = Change {
+        row_label: Some(Describe::Column {
+            column: "NAME".into(),
+        }),
+        ..change(ChangeKind::SetColumns {
+            table,
+            filter: vec![],
+            assignments: vec![Assignment {
+                column: "VAL".into(),
+                value: ColumnValue::Literal(text("off")),
+            }],
+        })
+    };
+    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
+    assert_eq!(
+        capture.select.text(),
+        "SELECT t.[ID], t.[NAME], t.[VAL], @P1, t.[NAME] FROM [dbo].[OSSYS_PARAMETER] AS t WHERE ((t.[VAL] <> @P1 OR t.[VAL] IS NULL)) ORDER BY t.[ID]"
+    );
+    let image = capture.image(vec![
+        Value::Int(1),
+        text("Timer "),
+        text("on"),
+        text("off"),
+        text("Timer "),
+    ]);
+    assert_eq!(
+        image.values,
+        vec![Value::Int(1), text("Timer "), text("on")]
+    );
+    assert_eq!(image.after, vec![text("off")]);
+    assert_eq!(image.label.as_deref(), Some("Timer"));
+}
+
+/// A timer table's quarantine in both flavors: `due:` against the database clock, a date
+/// literal converted with an explicit format (cast on SQL Server, `TO_DATE` on Oracle), and
+/// the timer's name read as each row's label.
+#[test]
+fn quarantine_queries() {
+    use crate::state::desired::{Describe, Lookup, Report};
+    use crate::state::observed::ResolvedTable;
+    use crate::test_support::info;
+    let timer = |ty: &str| {
+        info(
+            "OSSYS_CYCLIC_JOB_SHARED",
+            vec![
+                col("META_CYCLIC_JOB_ID", "int", false),
+                col("NEXT_RUN", ty, true),
+                col("IS_RUNNING_SINCE", ty, true),
+            ],
+            &["META_CYCLIC_JOB_ID"],
+        )
+    };
+    let meta = info(
+        "OSSYS_META_CYCLIC_JOB",
+        vec![col("ID", "int", false), col("NAME", "nvarchar", false)],
+        &["ID"],
+    );
+    let label = Describe::Lookup {
+        lookup: Lookup {
+            table: name("ossys_meta_cyclic_job"),
+            column: "NAME".into(),
+            on: BTreeMap::from([("ID".into(), "META_CYCLIC_JOB_ID".into())]),
+        },
+    };
+    let idle = |due: Predicate| {
+        vec![
+            Condition {
+                column: "IS_RUNNING_SINCE".into(),
+                predicate: Predicate::In(vec![Value::Null]),
+            },
+            Condition {
+                column: "NEXT_RUN".into(),
+                predicate: due,
+            },
+        ]
+    };
+    let overdue = resource(
+        "timers-overdue",
+        ResourceKind::Report(Report {
+            table: TableTarget::Name(name("ossys_cyclic_job_shared")),
+            filter: idle(Predicate::Due(true)),
+            label: Some(label.clone()),
+            details: BTreeMap::new(),
+            if_exists: false,
+        }),
+        &[],
+    );
+    let quarantined = resource(
+        "quarantined-timers",
+        ResourceKind::ColumnValues(ColumnValues {
+            table: TableTarget::Name(name("ossys_cyclic_job_shared")),
+            filter: idle(Predicate::NotIn(vec![Value::Null])),
+            set: BTreeMap::from([("NEXT_RUN".into(), ColumnValue::Literal(text("9999-12-31")))]),
+            if_exists: false,
+            label: Some(label),
+        }),
+        &[],
+    );
+    let mut out = String::new();
+    for (flavor, ty) in [(Flavor::SqlServer, "datetime"), (Flavor::Oracle, "date")] {
+        let cat = Catalog {
+            tables: vec![
+                ResolvedTable {
+                    requested: name("ossys_cyclic_job_shared"),
+                    info: timer(ty),
+                },
+                ResolvedTable {
+                    requested: name("ossys_meta_cyclic_job"),
+                    info: meta.clone(),
+                },
+            ],
+            subselects: vec![],
+        };
+        for r in [&overdue, &quarantined] {
+            let (select, layout) = table_query(r, &cat, flavor);
+            out.push_str(&format!(
+                "# {} ({flavor:?})\n{}\n-- layout: {layout:?}\n\n",
+                r.id,
+                shown(&select.sql())
+            ));
+        }
+    }
+    insta::assert_snapshot!(out);
+    // `due:` on a column that holds no date is refused, naming it.
+    let cat = Catalog {
+        tables: vec![ResolvedTable {
+            requested: name("ossys_meta_cyclic_job"),
+            info: meta,
+        }],
+        subselects: vec![],
+    };
+    let wrong = resource(
+        "wrong",
+        ResourceKind::Report(Report {
+            table: TableTarget::Name(name("ossys_meta_cyclic_job")),
+            filter: vec![Condition {
+                column: "NAME".into(),
+                predicate: Predicate::Due(true),
+            }],
+            label: None,
+            details: BTreeMap::new(),
+            if_exists: false,
+        }),
+        &[],
+    );
+    let err = drift_query(
+        &wrong,
+        cat.get(&name("ossys_meta_cyclic_job")),
+        &cat,
+        Flavor::SqlServer,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "column NAME (nvarchar) holds no date: `due:` compares a date with the database's clock"
     );
 }

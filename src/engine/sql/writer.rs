@@ -5,17 +5,26 @@ use super::coercion::{coerce_for, is_text};
 use super::{Error, Flavor, Selected, Shape, Sql, PARKED, T};
 use crate::engine::ident::QuotedIdent;
 use crate::engine::Param;
-use crate::state::desired::{ColumnValue, Condition, Lookup, Predicate, TableName};
+use crate::state::desired::{ColumnValue, Condition, Describe, Lookup, Predicate, TableName};
 use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
 use crate::state::Value;
 
-/// The columns that identify a row in a plan: the primary key, then the filter's own columns.
+/// The columns that identify a row in a plan: the primary key, then the filter's own columns
+/// that say something of the row (a name it was selected by), but not those the change sets
+/// (their values are shown as changes) nor those tested only for NULL or against the clock.
 #[must_use]
-pub fn key_columns(table: &TableInfo, filter: &[Condition]) -> Vec<String> {
+pub fn key_columns(table: &TableInfo, filter: &[Condition], set: &[&str]) -> Vec<String> {
     let mut keys: Vec<String> = table.primary_key.clone();
-    for c in filter {
+    let telling = |p: &Predicate| match p {
+        Predicate::In(values) | Predicate::NotIn(values) => values.iter().any(|v| !v.is_null()),
+        Predicate::InSelect(_) => true,
+        Predicate::Due(_) => false,
+    };
+    for c in filter.iter().filter(|c| telling(&c.predicate)) {
         if let Some(col) = table.column(&c.column) {
-            if !keys.iter().any(|k| k.eq_ignore_ascii_case(&col.name)) {
+            let known = keys.iter().any(|k| k.eq_ignore_ascii_case(&col.name));
+            let changed = set.iter().any(|s| s.eq_ignore_ascii_case(&col.name));
+            if !known && !changed {
                 keys.push(col.name.clone());
             }
         }
@@ -105,11 +114,20 @@ impl<'a> Writer<'a> {
 
     /// A value compared with or written into `column`. A date or time travels as text: on SQL
     /// Server it is cast to the column's type, so that it is compared as a date, never as text
-    /// (the embedded engine compares a DATETIME with text by their text forms).
+    /// (the embedded engine compares a DATETIME with text by their text forms); on Oracle it is
+    /// converted with an explicit format.
     pub(super) fn bind_for(&mut self, value: Value, column: &ColumnInfo, secret: bool) -> String {
         let marker = self.bind(value, secret);
         match (self.flavor, temporal_type(column)) {
             (Flavor::SqlServer, Some(ty)) => format!("CAST({marker} AS {ty})"),
+            // Oracle would convert text with the session's NLS_DATE_FORMAT: the format is
+            // written into the statement instead (the text is in it, see `coerce`).
+            (Flavor::Oracle, _) if column.data_type.eq_ignore_ascii_case("date") => {
+                format!("TO_DATE({marker}, 'YYYY-MM-DD\"T\"HH24:MI:SS')")
+            }
+            (Flavor::Oracle, _) if is_oracle_date(column) => {
+                format!("TO_TIMESTAMP({marker}, 'YYYY-MM-DD\"T\"HH24:MI:SS.FF')")
+            }
             _ => marker,
         }
     }
@@ -224,6 +242,16 @@ impl<'a> Writer<'a> {
                 Some(l) => format!("{col} NOT IN ({l})"),
                 None => format!("{bare} IS NOT NULL"),
             },
+            Predicate::Due(due) => {
+                if temporal_type(&info).is_none() && !is_oracle_date(&info) {
+                    return Err(Error::NotADate {
+                        column: info.name.clone(),
+                        data_type: info.data_type.clone(),
+                    });
+                }
+                let op = if *due { "<=" } else { ">" };
+                format!("{bare} {op} {}", self.flavor.now())
+            }
             Predicate::InSelect(sub) => {
                 if let Some(values) = self.catalog.subselect_values(sub) {
                     // Values read from another column may not convert to this one's type: then
@@ -283,6 +311,24 @@ impl<'a> Writer<'a> {
             value,
             info,
         ))
+    }
+
+    /// A value shown beside each row of `table`: one of its columns, or a looked-up value.
+    pub(super) fn describe(
+        &mut self,
+        table: &TableInfo,
+        describe: &Describe,
+    ) -> Result<Selected, Error> {
+        Ok(match describe {
+            Describe::Column { column } => Selected::column(
+                self.col(Some(T), table, column)?,
+                Self::column(table, column)?,
+            ),
+            Describe::Lookup { lookup } => {
+                let (from_where, value, info) = self.lookup(table, lookup)?;
+                Selected::column(format!("(SELECT {value} {from_where})"), &info)
+            }
+        })
     }
 
     pub(super) fn update_parts(
@@ -361,7 +407,7 @@ impl<'a> Writer<'a> {
                     }
                 }
                 Some(lookup) => {
-                    let (from_where, looked_up, info) = self.lookup(table, &lookup)?;
+                    let (from_where, looked_up, info) = self.lookup(table, lookup)?;
                     // Rows without a matching lookup row are left as they are, as the runbook's
                     // inner joins do.
                     parts
@@ -401,6 +447,12 @@ fn temporal_type(column: &ColumnInfo) -> Option<&'static str> {
         "datetimeoffset" => "DATETIMEOFFSET",
         _ => return None,
     })
+}
+
+/// Oracle's date types: `DATE` and `TIMESTAMP(n)` with or without a time zone.
+fn is_oracle_date(column: &ColumnInfo) -> bool {
+    let t = column.data_type.to_ascii_lowercase();
+    t == "date" || t.starts_with("timestamp")
 }
 
 /// The shape of a text rewritten by `replace` (`from` → `to`): as long as its source, plus

@@ -17,7 +17,7 @@ use crate::change::{Change, ChangeKind};
 use crate::engine::ident::{QuoteStyle, QuotedIdent};
 use crate::engine::inspect::{self, CatalogQueries, PrincipalQueries, Reader};
 use crate::engine::sql::{self, Flavor, Select, Sql};
-use crate::engine::{journaled, Engine, Error, Inspection, Lock, Param, Statement};
+use crate::engine::{capture_of, journaled, Engine, Error, Inspection, Lock, Param, Statement};
 use crate::journal::RestoreStep;
 use crate::state::desired::Desired;
 use crate::state::observed::{Catalog, TableInfo, Target};
@@ -310,20 +310,13 @@ impl Engine for SqlServer {
         &mut self,
         change: &Change,
         catalog: &Catalog,
-        sink: &mut dyn FnMut(Vec<Value>) -> std::io::Result<()>,
+        sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let select = sql::capture_query(change, catalog, Flavor::SqlServer).map_err(|source| {
-            Error::Render {
-                change: change.id.clone(),
-                source,
-            }
-        })?;
-        let Some(select) = select else {
+        let Some((capture, context)) = capture_of(change, catalog, Flavor::SqlServer)? else {
             return Ok(0);
         };
-        let context = format!("journaling the rows of change {}", change.id);
-        let mut each = journaled(sink, &context);
-        self.tds.stream(&select, &context, &mut each).await
+        let mut each = journaled(sink, &capture, &context);
+        self.tds.stream(&capture.select, &context, &mut each).await
     }
 
     async fn read(

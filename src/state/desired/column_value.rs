@@ -60,10 +60,10 @@ pub struct Replace {
 impl ColumnValue {
     /// The lookup behind this value, if it has one.
     #[must_use]
-    pub fn lookup(&self) -> Option<Lookup> {
+    pub fn lookup(&self) -> Option<&Lookup> {
         match self {
             ColumnValue::Literal(_) | ColumnValue::Replace { .. } => None,
-            ColumnValue::Lookup { lookup } => Some(lookup.clone()),
+            ColumnValue::Lookup { lookup } => Some(lookup),
         }
     }
 }

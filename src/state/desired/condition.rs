@@ -1,10 +1,10 @@
-//! `where:` conditions: a column and `in`, `not_in` or `in_select`; and the tables and
+//! `where:` conditions: a column and `in`, `not_in`, `in_select` or `due`; and the tables and
 //! subqueries a filter reads.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Desired, ResourceKind, TableName};
+use super::{Desired, TableName};
 use crate::state::value::Value;
 
 /// How a condition selects rows by one column.
@@ -19,6 +19,9 @@ pub enum Predicate {
     /// `column IN (SELECT other_column FROM other_table WHERE ...)`: rows related to rows of
     /// another table (a site property whose definition is secret, an entity of a module...).
     InSelect(Box<Subselect>),
+    /// `due: true`: the column holds a time at or before the database's clock (what the
+    /// platform's Scheduler runs); `due: false`: a time after it. NULL is neither.
+    Due(bool),
 }
 
 /// The rows of another table that a condition relates to, and the column it compares with.
@@ -55,7 +58,7 @@ impl JsonSchema for Condition {
     }
 }
 
-/// How a condition is written: a column and exactly one of `in`, `not_in`, `in_select`.
+/// How a condition is written: a column and exactly one of `in`, `not_in`, `in_select`, `due`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionSpec {
@@ -70,6 +73,10 @@ pub struct ConditionSpec {
     /// Select rows whose column equals `column` of a row of another table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_select: Option<Box<Subselect>>,
+    /// Select rows whose date column is at or before the database's clock (`true`), or after
+    /// it (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<bool>,
 }
 
 /// A condition the spec writes that selects nothing sensible.
@@ -81,8 +88,10 @@ pub enum InvalidCondition {
         /// The column.
         column: String,
     },
-    /// None or several of `in`, `not_in`, `in_select`.
-    #[error("condition on column {column:?} needs exactly one of `in`, `not_in` or `in_select`")]
+    /// None or several of `in`, `not_in`, `in_select`, `due`.
+    #[error(
+        "condition on column {column:?} needs exactly one of `in`, `not_in`, `in_select` or `due`"
+    )]
     Operators {
         /// The column.
         column: String,
@@ -102,10 +111,11 @@ impl TryFrom<ConditionSpec> for Condition {
             }
             Ok(values)
         };
-        let predicate = match (spec.one_of, spec.not_in, spec.in_select) {
-            (Some(v), None, None) => Predicate::In(values(v)?),
-            (None, Some(v), None) => Predicate::NotIn(values(v)?),
-            (None, None, Some(s)) => Predicate::InSelect(s),
+        let predicate = match (spec.one_of, spec.not_in, spec.in_select, spec.due) {
+            (Some(v), None, None, None) => Predicate::In(values(v)?),
+            (None, Some(v), None, None) => Predicate::NotIn(values(v)?),
+            (None, None, Some(s), None) => Predicate::InSelect(s),
+            (None, None, None, Some(due)) => Predicate::Due(due),
             _ => return Err(InvalidCondition::Operators { column }),
         };
         Ok(Condition { column, predicate })
@@ -119,11 +129,13 @@ impl From<Condition> for ConditionSpec {
             one_of: None,
             not_in: None,
             in_select: None,
+            due: None,
         };
         match c.predicate {
             Predicate::In(v) => spec.one_of = Some(v),
             Predicate::NotIn(v) => spec.not_in = Some(v),
             Predicate::InSelect(s) => spec.in_select = Some(s),
+            Predicate::Due(due) => spec.due = Some(due),
         }
         spec
     }
@@ -157,14 +169,7 @@ pub fn subselects(desired: &Desired) -> Vec<&Subselect> {
     }
     let mut out = Vec::new();
     for r in &desired.resources {
-        match &r.kind {
-            ResourceKind::RowsAbsent(k) => walk(&k.filter, &mut out),
-            ResourceKind::ColumnValues(k) => walk(&k.filter, &mut out),
-            ResourceKind::TableEmpty(_)
-            | ResourceKind::Custom(_)
-            | ResourceKind::PrincipalsAbsent(_)
-            | ResourceKind::GrantsAbsent(_) => {}
-        }
+        walk(r.kind.filter(), &mut out);
     }
     out
 }
@@ -187,6 +192,8 @@ mod tests {
         assert!(both.unwrap_err().to_string().contains("exactly one"));
         let empty = serde_yaml::from_str::<Condition>("{column: NAME, in: []}");
         assert!(empty.unwrap_err().to_string().contains("empty"));
+        let due: Condition = serde_yaml::from_str("{column: NEXT_RUN, due: true}").unwrap();
+        assert_eq!(due.predicate, Predicate::Due(true));
         let null: Condition = serde_yaml::from_str("{column: URL, in: [null, '']}").unwrap();
         assert_eq!(
             null.predicate,

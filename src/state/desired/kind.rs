@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ColumnValue, Condition, TableName, TableTarget};
+use super::{ColumnValue, Condition, Describe, TableName, TableTarget};
 
 /// `rows_absent`: no row of `table` matches `where` (every row, when `where` is empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -20,6 +20,9 @@ pub struct RowsAbsent {
     /// A missing table is a note in the plan instead of an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_exists: bool,
+    /// A name for each row, shown in the plan and kept in the journal (`restore --label`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Describe>,
 }
 
 /// `column_values`: every row of `table` matching `where` holds the values in `set`.
@@ -36,6 +39,10 @@ pub struct ColumnValues {
     /// A missing table is a note in the plan instead of an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_exists: bool,
+    /// A name for each row, shown in the plan and kept in the journal, so that `restore
+    /// --label NAME` can give back the values of named rows only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Describe>,
 }
 
 /// `table_empty`: `table` holds no row.
@@ -44,6 +51,29 @@ pub struct ColumnValues {
 pub struct TableEmpty {
     /// The table (or metamodel tables), checked against the catalog.
     pub table: TableTarget,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// `report`: read-only. Counts the rows of `table` matching `where` and names the first few;
+/// shown before the changes (what the clone holds that would act if the Scheduler started).
+/// Never a change, never drift: a report does not keep a plan from being empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
+    /// Conditions that all hold on the rows counted; empty means every row.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// A name for each row; without one the report is a count only (always, for rows that
+    /// hold personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Describe>,
+    /// More values shown after each row's name (`since: {column: IS_RUNNING_SINCE}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, Describe>,
     /// A missing table is a note in the plan instead of an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_exists: bool,
@@ -108,18 +138,97 @@ pub enum ResourceKind {
     PrincipalsAbsent(PrincipalsAbsent),
     /// Object privileges revoked (Oracle: the clone's users on the original schemas).
     GrantsAbsent(GrantsAbsent),
+    /// Rows counted and named, never changed.
+    Report(Report),
 }
 
 impl ResourceKind {
     /// Every kind name, as written after `kind:`.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "rows_absent",
         "column_values",
         "table_empty",
         "custom",
         "principals_absent",
         "grants_absent",
+        "report",
     ];
+
+    /// The kind's name, as written after `kind:`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            ResourceKind::RowsAbsent(_) => "rows_absent",
+            ResourceKind::ColumnValues(_) => "column_values",
+            ResourceKind::TableEmpty(_) => "table_empty",
+            ResourceKind::Custom(_) => "custom",
+            ResourceKind::PrincipalsAbsent(_) => "principals_absent",
+            ResourceKind::GrantsAbsent(_) => "grants_absent",
+            ResourceKind::Report(_) => "report",
+        }
+    }
+
+    /// The conditions on the resource's rows (none for kinds without a filter).
+    #[must_use]
+    pub fn filter(&self) -> &[Condition] {
+        match self {
+            ResourceKind::RowsAbsent(r) => &r.filter,
+            ResourceKind::ColumnValues(r) => &r.filter,
+            ResourceKind::Report(r) => &r.filter,
+            ResourceKind::TableEmpty(_)
+            | ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => &[],
+        }
+    }
+
+    /// How each row is named, when the resource says.
+    #[must_use]
+    pub fn label(&self) -> Option<&Describe> {
+        match self {
+            ResourceKind::RowsAbsent(r) => r.label.as_ref(),
+            ResourceKind::ColumnValues(r) => r.label.as_ref(),
+            ResourceKind::Report(r) => r.label.as_ref(),
+            ResourceKind::TableEmpty(_)
+            | ResourceKind::Custom(_)
+            | ResourceKind::PrincipalsAbsent(_)
+            | ResourceKind::GrantsAbsent(_) => None,
+        }
+    }
+
+    /// More values shown for each row (reports).
+    #[must_use]
+    pub fn details(&self) -> Option<&BTreeMap<String, Describe>> {
+        match self {
+            ResourceKind::Report(r) => Some(&r.details),
+            _ => None,
+        }
+    }
+
+    /// Every lookup the resource reads through (`set:` values, row labels, details).
+    #[must_use]
+    pub fn lookups(&self) -> Vec<&super::Lookup> {
+        let mut out: Vec<&super::Lookup> = Vec::new();
+        if let ResourceKind::ColumnValues(k) = self {
+            out.extend(k.set.values().filter_map(ColumnValue::lookup));
+        }
+        let described = self
+            .label()
+            .into_iter()
+            .chain(self.details().into_iter().flat_map(BTreeMap::values));
+        for d in described {
+            if let Describe::Lookup { lookup } = d {
+                out.push(lookup);
+            }
+        }
+        out
+    }
+
+    /// Whether the resource only reads (never a change).
+    #[must_use]
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, ResourceKind::Report(_))
+    }
 
     /// Where the resource's rows are, for table kinds.
     #[must_use]
@@ -128,6 +237,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => Some(&r.table),
             ResourceKind::ColumnValues(r) => Some(&r.table),
             ResourceKind::TableEmpty(r) => Some(&r.table),
+            ResourceKind::Report(r) => Some(&r.table),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => None,
@@ -148,6 +258,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => &mut r.table,
             ResourceKind::ColumnValues(r) => &mut r.table,
             ResourceKind::TableEmpty(r) => &mut r.table,
+            ResourceKind::Report(r) => &mut r.table,
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => return,
@@ -162,6 +273,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => r.if_exists,
             ResourceKind::ColumnValues(r) => r.if_exists,
             ResourceKind::TableEmpty(r) => r.if_exists,
+            ResourceKind::Report(r) => r.if_exists,
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => false,

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
 pub use kind::{
-    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, ResourceKind, RowsAbsent, TableEmpty,
+    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, Report, ResourceKind, RowsAbsent,
+    TableEmpty,
 };
 pub use names::{InvalidName, ResourceId, TableName};
 pub use selection::{Selection, UnknownSelection};

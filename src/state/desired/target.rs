@@ -52,7 +52,8 @@ pub struct TablesFrom {
     pub describe: BTreeMap<String, Describe>,
 }
 
-/// A label of a metamodel-resolved table.
+/// A value shown beside a table or a row: a column of its row, or a value looked up in a
+/// related table (a timer's name in the timer definitions).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Describe {

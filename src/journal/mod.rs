@@ -3,12 +3,24 @@
 //!
 //! A journal holds production's secrets (it is a copy of the rows removed), so it is created
 //! readable by its owner only and never printed.
+//!
+//! For an update, each row also records the values the change writes and the row's declared
+//! name: restore gives old values back only where a row still holds what the apply wrote, and
+//! `restore --label` picks rows by name.
+
+mod cell;
+mod read;
+mod triage;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub use cell::{Cell, InvalidCell};
+pub use read::{read, JournaledRow, RestoreAction, RestorePlan, RestoreStep, UnknownSelection};
+pub use triage::{LeftAlone, Reason, Triage};
 
 use crate::change::{Change, ChangeId, ChangeKind};
 use crate::state::observed::{ColumnInfo, TableRef, Target};
@@ -18,70 +30,8 @@ use crate::state::Value;
 pub const DEFAULT_DIR: &str = ".postclone/journal";
 
 /// The journal format version written in every header.
-const FORMAT: u32 = 1;
-
-/// One cell, tagged so that text and binary data read back exactly as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "t", content = "v", rename_all = "snake_case")]
-pub enum Cell {
-    /// SQL NULL.
-    Null,
-    /// A boolean (bit).
-    Bool(bool),
-    /// A whole number.
-    Int(i64),
-    /// A floating point number.
-    Float(f64),
-    /// Text (also decimals, dates and GUIDs in their canonical text form).
-    Text(String),
-    /// Binary data, hex-encoded.
-    Bytes(String),
-}
-
-impl From<Value> for Cell {
-    fn from(v: Value) -> Cell {
-        match v {
-            Value::Null => Cell::Null,
-            Value::Bool(b) => Cell::Bool(b),
-            Value::Int(i) => Cell::Int(i),
-            Value::Float(x) => Cell::Float(x),
-            Value::Text(t) => Cell::Text(t),
-            Value::Bytes(b) => Cell::Bytes(b.iter().map(|x| format!("{x:02x}")).collect()),
-        }
-    }
-}
-
-/// A journaled cell that cannot be read back.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid hex bytes {hex:?}")]
-pub struct InvalidCell {
-    /// The text found.
-    pub hex: String,
-}
-
-impl TryFrom<Cell> for Value {
-    type Error = InvalidCell;
-
-    fn try_from(c: Cell) -> Result<Value, InvalidCell> {
-        Ok(match c {
-            Cell::Null => Value::Null,
-            Cell::Bool(b) => Value::Bool(b),
-            Cell::Int(i) => Value::Int(i),
-            Cell::Float(x) => Value::Float(x),
-            Cell::Text(t) => Value::Text(t),
-            Cell::Bytes(hex) => Value::Bytes(
-                (0..hex.len())
-                    .step_by(2)
-                    .map(|i| {
-                        hex.get(i..i + 2)
-                            .and_then(|p| u8::from_str_radix(p, 16).ok())
-                            .ok_or_else(|| InvalidCell { hex: hex.clone() })
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
-        })
-    }
-}
+/// 2 added the written values and names of updated rows; format 1 journals still read.
+const FORMAT: u32 = 2;
 
 /// What a journaled change did to its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +88,9 @@ pub enum Entry {
         columns: Vec<ColumnInfo>,
         /// Primary key columns.
         primary_key: Vec<String>,
+        /// The columns an update writes (empty for other changes, and in format 1).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        set: Vec<String>,
     },
     /// A whole row of the last change, as it was before the change.
     Row {
@@ -145,6 +98,12 @@ pub enum Entry {
         change: ChangeId,
         /// Every column's value.
         values: Vec<Cell>,
+        /// For an update: the values it writes into the `set` columns, in order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        after: Vec<Cell>,
+        /// The row's name, when its resource declares `label:`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
     },
     /// Last line: how the apply ended.
     Status {
@@ -153,6 +112,17 @@ pub enum Entry {
         /// Seconds since the Unix epoch.
         at: u64,
     },
+}
+
+/// A row as a change is about to touch it, read inside the apply's transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowImage {
+    /// Every column, in the catalog's order, before the change.
+    pub values: Vec<Value>,
+    /// For an update: the value it writes into each column it sets, in order.
+    pub after: Vec<Value>,
+    /// The row's name, when its resource declares `label:`.
+    pub label: Option<String>,
 }
 
 /// Journal errors.
@@ -295,6 +265,12 @@ impl Journal {
             table: table.map(|t| t.table.clone()),
             columns: table.map(|t| t.columns.clone()).unwrap_or_default(),
             primary_key: table.map(|t| t.primary_key.clone()).unwrap_or_default(),
+            set: match &change.kind {
+                ChangeKind::SetColumns { assignments, .. } => {
+                    assignments.iter().map(|a| a.column.clone()).collect()
+                }
+                _ => Vec::new(),
+            },
         })
     }
 
@@ -302,10 +278,12 @@ impl Journal {
     ///
     /// # Errors
     /// The journal cannot be written.
-    pub fn row(&mut self, change: &ChangeId, values: Vec<Value>) -> Result<(), Error> {
+    pub fn row(&mut self, change: &ChangeId, row: RowImage) -> Result<(), Error> {
         self.write(&Entry::Row {
             change: change.clone(),
-            values: values.into_iter().map(Cell::from).collect(),
+            values: row.values.into_iter().map(Cell::from).collect(),
+            after: row.after.into_iter().map(Cell::from).collect(),
+            label: row.label,
         })
     }
 
@@ -332,206 +310,18 @@ impl Journal {
     }
 }
 
-/// Whether a restore step inserts rows back or writes old values back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestoreAction {
-    /// Insert the rows that are missing.
-    Reinsert,
-    /// Write the journaled values back.
-    Revert,
-}
-
-/// The rows of one journaled change, to put back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RestoreStep {
-    /// The change that removed or modified them.
-    pub change: ChangeId,
-    /// Insert or write back.
-    pub action: RestoreAction,
-    /// The table.
-    pub table: TableRef,
-    /// Columns of each row.
-    pub columns: Vec<ColumnInfo>,
-    /// Primary key columns.
-    pub primary_key: Vec<String>,
-    /// The rows, as they were.
-    pub rows: Vec<Vec<Value>>,
-}
-
-impl RestoreStep {
-    /// The table as the catalog described it when the rows were journaled.
-    #[must_use]
-    pub fn table_info(&self) -> crate::state::observed::TableInfo {
-        crate::state::observed::TableInfo {
-            table: self.table.clone(),
-            columns: self.columns.clone(),
-            primary_key: self.primary_key.clone(),
-        }
-    }
-
-    /// `+` for rows inserted back, `~` for values written back.
-    #[must_use]
-    pub fn action_symbol(&self) -> char {
-        match self.action {
-            RestoreAction::Reinsert => '+',
-            RestoreAction::Revert => '~',
-        }
-    }
-
-    /// The primary key values of a row, for display.
-    #[must_use]
-    pub fn key(&self, row: &[Value]) -> Vec<(String, Value)> {
-        self.primary_key
-            .iter()
-            .filter_map(|k| {
-                let i = self
-                    .columns
-                    .iter()
-                    .position(|c| c.name.eq_ignore_ascii_case(k))?;
-                Some((self.columns[i].name.clone(), row.get(i)?.clone()))
-            })
-            .collect()
-    }
-}
-
-/// What `postclone restore` shows and executes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RestorePlan {
-    /// The server the apply ran on.
-    pub server: String,
-    /// The database the apply ran on; restore refuses any other.
-    pub database: String,
-    /// The spec or plan file the apply ran from.
-    pub source: Option<PathBuf>,
-    /// How the apply ended, if the journal says.
-    pub status: Option<Status>,
-    /// Steps, last change first.
-    pub steps: Vec<RestoreStep>,
-    /// Changes the journal cannot undo.
-    pub not_restorable: Vec<(ChangeId, JournalAction)>,
-}
-
-/// Reads a journal into the plan that puts its rows back, last change first.
-///
-/// # Errors
-/// The journal cannot be read or is not a journal.
-pub fn restore(path: &Path) -> Result<RestorePlan, Error> {
-    let file = File::open(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let invalid = |line: usize, message: String| Error::Invalid {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let mut plan: Option<RestorePlan> = None;
-    let mut steps: Vec<RestoreStep> = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let entry: Entry = match serde_json::from_str(&line) {
-            Ok(entry) => entry,
-            // An apply killed while writing leaves a partial last line; what came before holds.
-            Err(_) if plan.is_some() => break,
-            Err(e) => return Err(invalid(i + 1, e.to_string())),
-        };
-        let plan = match (&mut plan, entry) {
-            (
-                None,
-                Entry::Header {
-                    server,
-                    database,
-                    source,
-                    ..
-                },
-            ) => {
-                plan = Some(RestorePlan {
-                    server,
-                    database,
-                    source,
-                    status: None,
-                    steps: Vec::new(),
-                    not_restorable: Vec::new(),
-                });
-                continue;
-            }
-            (None, _) => {
-                return Err(invalid(
-                    i + 1,
-                    "the first line is not a journal header".into(),
-                ))
-            }
-            (Some(plan), entry) => (plan, entry),
-        };
-        match plan {
-            (_, Entry::Header { .. }) => return Err(invalid(i + 1, "a second header".into())),
-            (
-                plan,
-                Entry::Change {
-                    change,
-                    action,
-                    table,
-                    columns,
-                    primary_key,
-                },
-            ) => match (action, table) {
-                (JournalAction::Delete | JournalAction::Update, Some(table)) => {
-                    steps.push(RestoreStep {
-                        change,
-                        action: if action == JournalAction::Delete {
-                            RestoreAction::Reinsert
-                        } else {
-                            RestoreAction::Revert
-                        },
-                        table,
-                        columns,
-                        primary_key,
-                        rows: Vec::new(),
-                    })
-                }
-                (action, _) => plan.not_restorable.push((change, action)),
-            },
-            (_, Entry::Row { change, values }) => {
-                let step = steps
-                    .last_mut()
-                    .filter(|s| s.change == change)
-                    .ok_or_else(|| {
-                        invalid(i + 1, format!("a row of {change} outside its change"))
-                    })?;
-                let values = values
-                    .into_iter()
-                    .map(Value::try_from)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| invalid(i + 1, e.to_string()))?;
-                if values.len() != step.columns.len() {
-                    return Err(invalid(
-                        i + 1,
-                        "a row with the wrong number of values".into(),
-                    ));
-                }
-                step.rows.push(values);
-            }
-            (plan, Entry::Status { status, .. }) => plan.status = Some(status),
-        }
-    }
-    let mut plan = plan.ok_or_else(|| invalid(1, "the journal is empty".into()))?;
-    steps.retain(|s| !s.rows.is_empty());
-    steps.reverse();
-    plan.steps = steps;
-    Ok(plan)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::observed::{Drift, TableInfo};
     use crate::test_support::id;
+
+    fn image(values: Vec<Value>) -> RowImage {
+        RowImage {
+            values,
+            ..RowImage::default()
+        }
+    }
 
     fn change() -> Change {
         Change {
@@ -566,6 +356,7 @@ mod tests {
             secret: false,
             description: None,
             labels: vec![],
+            row_label: None,
         }
     }
 
@@ -583,9 +374,13 @@ mod tests {
         let mut j = Journal::create(&path, &target, None).unwrap();
         let c = change();
         j.change(&c).unwrap();
-        j.row(&c.id, vec![Value::Int(1), Value::Bytes(vec![0, 255, 10])])
+        j.row(
+            &c.id,
+            image(vec![Value::Int(1), Value::Bytes(vec![0, 255, 10])]),
+        )
+        .unwrap();
+        j.row(&c.id, image(vec![Value::Int(2), Value::Null]))
             .unwrap();
-        j.row(&c.id, vec![Value::Int(2), Value::Null]).unwrap();
         j.finish(Status::Committed).unwrap();
         drop(j);
         #[cfg(unix)]
@@ -594,16 +389,17 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let plan = restore(&path).unwrap();
+        let plan = read(&path).unwrap();
         assert_eq!(plan.database, "OS_PREPROD");
         assert_eq!(plan.status, Some(Status::Committed));
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.steps[0].action, RestoreAction::Reinsert);
+        let rows: Vec<&Vec<Value>> = plan.steps[0].rows.iter().map(|r| &r.values).collect();
         assert_eq!(
-            plan.steps[0].rows,
+            rows,
             vec![
-                vec![Value::Int(1), Value::Bytes(vec![0, 255, 10])],
-                vec![Value::Int(2), Value::Null]
+                &vec![Value::Int(1), Value::Bytes(vec![0, 255, 10])],
+                &vec![Value::Int(2), Value::Null]
             ]
         );
         assert!(
@@ -626,13 +422,14 @@ mod tests {
         let mut j = Journal::create(&path, &target, None).unwrap();
         let c = change();
         j.change(&c).unwrap();
-        j.row(&c.id, vec![Value::Int(1), Value::Null]).unwrap();
+        j.row(&c.id, image(vec![Value::Int(1), Value::Null]))
+            .unwrap();
         j.sync().unwrap();
         drop(j);
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{\"entry\":\"row\",\"change\":\"servers\",\"val");
         std::fs::write(&path, text).unwrap();
-        let plan = restore(&path).unwrap();
+        let plan = read(&path).unwrap();
         assert_eq!(plan.status, None);
         assert_eq!(plan.steps[0].rows.len(), 1);
     }

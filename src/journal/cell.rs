@@ -1,0 +1,68 @@
+//! A journaled value: tagged, so that text and binary data read back exactly as written.
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::Value;
+
+/// One cell, tagged so that text and binary data read back exactly as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+pub enum Cell {
+    /// SQL NULL.
+    Null,
+    /// A boolean (bit).
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// A floating point number.
+    Float(f64),
+    /// Text (also decimals, dates and GUIDs in their canonical text form).
+    Text(String),
+    /// Binary data, hex-encoded.
+    Bytes(String),
+}
+
+impl From<Value> for Cell {
+    fn from(v: Value) -> Cell {
+        match v {
+            Value::Null => Cell::Null,
+            Value::Bool(b) => Cell::Bool(b),
+            Value::Int(i) => Cell::Int(i),
+            Value::Float(x) => Cell::Float(x),
+            Value::Text(t) => Cell::Text(t),
+            Value::Bytes(b) => Cell::Bytes(b.iter().map(|x| format!("{x:02x}")).collect()),
+        }
+    }
+}
+
+/// A journaled cell that cannot be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hex bytes {hex:?}")]
+pub struct InvalidCell {
+    /// The text found.
+    pub hex: String,
+}
+
+impl TryFrom<Cell> for Value {
+    type Error = InvalidCell;
+
+    fn try_from(c: Cell) -> Result<Value, InvalidCell> {
+        Ok(match c {
+            Cell::Null => Value::Null,
+            Cell::Bool(b) => Value::Bool(b),
+            Cell::Int(i) => Value::Int(i),
+            Cell::Float(x) => Value::Float(x),
+            Cell::Text(t) => Value::Text(t),
+            Cell::Bytes(hex) => Value::Bytes(
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| {
+                        hex.get(i..i + 2)
+                            .and_then(|p| u8::from_str_radix(p, 16).ok())
+                            .ok_or_else(|| InvalidCell { hex: hex.clone() })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+}

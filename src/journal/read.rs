@@ -1,0 +1,349 @@
+//! Reading a journal back: the plan that puts its rows back, last change first, optionally
+//! narrowed to some changes and some named rows.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::{Entry, Error, JournalAction, Status};
+use crate::change::ChangeId;
+use crate::state::observed::{ColumnInfo, TableInfo, TableRef};
+use crate::state::Value;
+
+/// Whether a restore step inserts rows back or writes old values back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreAction {
+    /// Insert the rows that are missing.
+    Reinsert,
+    /// Write the journaled values back.
+    Revert,
+}
+
+/// One journaled row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournaledRow {
+    /// Every column, as it was before the change.
+    pub values: Vec<Value>,
+    /// For an update: what it wrote into each of the step's `set` columns (empty when the
+    /// journal does not say, format 1).
+    pub after: Vec<Value>,
+    /// The row's declared name.
+    pub label: Option<String>,
+}
+
+/// The rows of one journaled change, to put back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreStep {
+    /// The change that removed or modified them.
+    pub change: ChangeId,
+    /// Insert or write back.
+    pub action: RestoreAction,
+    /// The table.
+    pub table: TableRef,
+    /// Columns of each row.
+    pub columns: Vec<ColumnInfo>,
+    /// Primary key columns.
+    pub primary_key: Vec<String>,
+    /// The columns the change wrote (updates; empty when the journal does not say).
+    pub set: Vec<String>,
+    /// The rows, as they were.
+    pub rows: Vec<JournaledRow>,
+}
+
+impl RestoreStep {
+    /// The table as the catalog described it when the rows were journaled.
+    #[must_use]
+    pub fn table_info(&self) -> TableInfo {
+        TableInfo {
+            table: self.table.clone(),
+            columns: self.columns.clone(),
+            primary_key: self.primary_key.clone(),
+        }
+    }
+
+    /// `+` for rows inserted back, `~` for values written back.
+    #[must_use]
+    pub fn action_symbol(&self) -> char {
+        match self.action {
+            RestoreAction::Reinsert => '+',
+            RestoreAction::Revert => '~',
+        }
+    }
+
+    /// Positions of the primary key columns.
+    #[must_use]
+    pub fn key_positions(&self) -> Vec<usize> {
+        self.positions(&self.primary_key)
+    }
+
+    /// Positions of the columns a revert writes: those the change set, when the journal says
+    /// which and has their written values for every row; otherwise every column but the key.
+    #[must_use]
+    pub fn written_positions(&self) -> Vec<usize> {
+        if self.knows_written_values() {
+            return self.positions(&self.set);
+        }
+        let key = self.key_positions();
+        (0..self.columns.len())
+            .filter(|i| !key.contains(i) && !self.columns[*i].identity)
+            .collect()
+    }
+
+    /// Whether the journal says which columns the change set and what it wrote into each, for
+    /// every row.
+    #[must_use]
+    pub fn knows_written_values(&self) -> bool {
+        !self.set.is_empty() && self.rows.iter().all(|r| r.after.len() == self.set.len())
+    }
+
+    fn positions(&self, names: &[String]) -> Vec<usize> {
+        names
+            .iter()
+            .filter_map(|k| {
+                self.columns
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(k))
+            })
+            .collect()
+    }
+
+    /// The primary key values of a row, for display.
+    #[must_use]
+    pub fn key(&self, row: &[Value]) -> Vec<(String, Value)> {
+        self.key_positions()
+            .into_iter()
+            .filter_map(|i| Some((self.columns[i].name.clone(), row.get(i)?.clone())))
+            .collect()
+    }
+}
+
+/// What `postclone restore` shows and executes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestorePlan {
+    /// The server the apply ran on.
+    pub server: String,
+    /// The database the apply ran on; restore refuses any other.
+    pub database: String,
+    /// The spec or plan file the apply ran from.
+    pub source: Option<PathBuf>,
+    /// How the apply ended, if the journal says.
+    pub status: Option<Status>,
+    /// Steps, last change first.
+    pub steps: Vec<RestoreStep>,
+    /// Changes the journal cannot undo.
+    pub not_restorable: Vec<(ChangeId, JournalAction)>,
+}
+
+/// A `restore --resource` or `--label` that names nothing in the journal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownSelection {
+    /// No journaled change has this id.
+    #[error("the journal holds no change {id}; it holds: {}", .known.join(", "))]
+    Resource {
+        /// As given.
+        id: String,
+        /// The changes it holds rows of.
+        known: Vec<String>,
+    },
+    /// No journaled row of the selected changes has this name.
+    #[error("no journaled row is named {label:?} (names come from the resources' `label:`)")]
+    Label {
+        /// As given.
+        label: String,
+    },
+}
+
+impl RestorePlan {
+    /// Keeps only the rows of the given changes (all when `resources` is empty) whose name is
+    /// one of `labels` (any name when empty; compared case-insensitively).
+    ///
+    /// # Errors
+    /// A resource or a name the journal does not hold: nothing would be restored for it, which
+    /// is never what was meant.
+    pub fn select(
+        &mut self,
+        resources: &[String],
+        labels: &[String],
+    ) -> Result<(), UnknownSelection> {
+        for id in resources {
+            if !self.steps.iter().any(|s| s.change.as_str() == id) {
+                return Err(UnknownSelection::Resource {
+                    id: id.clone(),
+                    known: self.steps.iter().map(|s| s.change.to_string()).collect(),
+                });
+            }
+        }
+        if !resources.is_empty() {
+            self.steps
+                .retain(|s| resources.iter().any(|r| r == s.change.as_str()));
+            self.not_restorable
+                .retain(|(c, _)| resources.iter().any(|r| r == c.as_str()));
+        }
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let wanted = |row: &JournaledRow| {
+            row.label
+                .as_deref()
+                .is_some_and(|l| labels.iter().any(|w| w.eq_ignore_ascii_case(l)))
+        };
+        for label in labels {
+            let found = self.steps.iter().flat_map(|s| &s.rows).any(|r| {
+                r.label
+                    .as_deref()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(label))
+            });
+            if !found {
+                return Err(UnknownSelection::Label {
+                    label: label.clone(),
+                });
+            }
+        }
+        for step in &mut self.steps {
+            step.rows.retain(|r| wanted(r));
+        }
+        self.steps.retain(|s| !s.rows.is_empty());
+        self.not_restorable.clear();
+        Ok(())
+    }
+}
+
+/// Reads a journal into the plan that puts its rows back, last change first.
+///
+/// # Errors
+/// The journal cannot be read or is not a journal.
+pub fn read(path: &Path) -> Result<RestorePlan, Error> {
+    let file = File::open(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |line: usize, message: String| Error::Invalid {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut plan: Option<RestorePlan> = None;
+    let mut steps: Vec<RestoreStep> = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: Entry = match serde_json::from_str(&line) {
+            Ok(entry) => entry,
+            // An apply killed while writing leaves a partial last line; what came before holds.
+            Err(_) if plan.is_some() => break,
+            Err(e) => return Err(invalid(i + 1, e.to_string())),
+        };
+        let plan = match (&mut plan, entry) {
+            (
+                None,
+                Entry::Header {
+                    server,
+                    database,
+                    source,
+                    ..
+                },
+            ) => {
+                plan = Some(RestorePlan {
+                    server,
+                    database,
+                    source,
+                    status: None,
+                    steps: Vec::new(),
+                    not_restorable: Vec::new(),
+                });
+                continue;
+            }
+            (None, _) => {
+                return Err(invalid(
+                    i + 1,
+                    "the first line is not a journal header".into(),
+                ))
+            }
+            (Some(plan), entry) => (plan, entry),
+        };
+        match plan {
+            (_, Entry::Header { .. }) => return Err(invalid(i + 1, "a second header".into())),
+            (
+                plan,
+                Entry::Change {
+                    change,
+                    action,
+                    table,
+                    columns,
+                    primary_key,
+                    set,
+                },
+            ) => match (action, table) {
+                (JournalAction::Delete | JournalAction::Update, Some(table)) => {
+                    steps.push(RestoreStep {
+                        change,
+                        action: if action == JournalAction::Delete {
+                            RestoreAction::Reinsert
+                        } else {
+                            RestoreAction::Revert
+                        },
+                        table,
+                        columns,
+                        primary_key,
+                        set,
+                        rows: Vec::new(),
+                    })
+                }
+                (action, _) => plan.not_restorable.push((change, action)),
+            },
+            (
+                _,
+                Entry::Row {
+                    change,
+                    values,
+                    after,
+                    label,
+                },
+            ) => {
+                let step = steps
+                    .last_mut()
+                    .filter(|s| s.change == change)
+                    .ok_or_else(|| {
+                        invalid(i + 1, format!("a row of {change} outside its change"))
+                    })?;
+                let cells = |cells: Vec<super::Cell>| {
+                    cells
+                        .into_iter()
+                        .map(Value::try_from)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| invalid(i + 1, e.to_string()))
+                };
+                let values = cells(values)?;
+                let after = cells(after)?;
+                if values.len() != step.columns.len() {
+                    return Err(invalid(
+                        i + 1,
+                        "a row with the wrong number of values".into(),
+                    ));
+                }
+                if !after.is_empty() && after.len() != step.set.len() {
+                    return Err(invalid(
+                        i + 1,
+                        "a row with the wrong number of written values".into(),
+                    ));
+                }
+                step.rows.push(JournaledRow {
+                    values,
+                    after,
+                    label,
+                });
+            }
+            (plan, Entry::Status { status, .. }) => plan.status = Some(status),
+        }
+    }
+    let mut plan = plan.ok_or_else(|| invalid(1, "the journal is empty".into()))?;
+    steps.retain(|s| !s.rows.is_empty());
+    steps.reverse();
+    plan.steps = steps;
+    Ok(plan)
+}
