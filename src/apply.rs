@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::change::{ChangeId, Dialect};
 use crate::engine::{self, Engine, Lock, Masked, Statement};
 use crate::guard::{self, GuardError};
-use crate::journal::{self, Journal, Status};
+use crate::journal::{self, Journal, RowImage, Status};
 use crate::plan::{self, Plan};
 use crate::state::desired::Desired;
 use crate::state::observed::TableInfo;
@@ -112,6 +112,24 @@ fn pending_note(pending: &[ChangeId]) -> String {
     }
 }
 
+/// Positions, among its table's columns, of the columns a change sets.
+fn written_positions(step: &crate::change::Change) -> Vec<usize> {
+    match &step.kind {
+        crate::change::ChangeKind::SetColumns {
+            table, assignments, ..
+        } => assignments
+            .iter()
+            .filter_map(|a| {
+                table
+                    .columns
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(&a.column))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// What apply is doing, for a progress display.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {
@@ -171,7 +189,12 @@ pub async fn run<E: Engine>(
     options: Options<'_>,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ApplyReport, Error> {
-    guard::check(&desired.guard, &plan.target, options.connected_host)?;
+    guard::check(
+        &desired.guard,
+        &desired.production,
+        &plan.target,
+        options.connected_host,
+    )?;
     let mut statements: Vec<Vec<Statement>> = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
         statements.push(engine.statements(step, &plan.catalog)?);
@@ -241,8 +264,24 @@ pub async fn run<E: Engine>(
         });
         journal.change(step)?;
         let mut write_error = None;
+        // A host rewrite's rows are written from their images: those it changes are kept.
+        let rewrites = step.rewrites_hosts();
+        let written = written_positions(step);
+        let mut rewritten: Vec<RowImage> = Vec::new();
+        let mut journaled_here = 0;
         let captured = engine
             .capture(step, &plan.catalog, &mut |image| {
+                if rewrites {
+                    let changes = written
+                        .iter()
+                        .zip(&image.after)
+                        .any(|(&i, new)| image.values.get(i).is_none_or(|old| !old.same_as(new)));
+                    if !changes {
+                        return Ok(());
+                    }
+                    rewritten.push(image.clone());
+                }
+                journaled_here += 1;
                 journal.row(&step.id, image).map_err(|e| {
                     let text = e.to_string();
                     write_error = Some(e);
@@ -256,7 +295,7 @@ pub async fn run<E: Engine>(
         };
         let captured_rows = match captured
             .map_err(Error::from)
-            .and_then(|n| synced.map(|()| n))
+            .and_then(|_| synced.map(|()| journaled_here))
         {
             Ok(n) => n,
             Err(e) => {
@@ -272,6 +311,25 @@ pub async fn run<E: Engine>(
                     rolled_back,
                 ));
             }
+        };
+        let data_statements;
+        let step_statements = if rewrites {
+            data_statements =
+                match crate::engine::sql::rewrite_statements(step, &rewritten, engine.flavor()) {
+                    Ok(s) => s,
+                    Err(source) => {
+                        let rolled_back = engine.rollback().await.is_ok();
+                        journal.finish(Status::RolledBack)?;
+                        return Err(failed(
+                            String::new(),
+                            Masked::from_message(&source.to_string()),
+                            rolled_back,
+                        ));
+                    }
+                };
+            &data_statements
+        } else {
+            step_statements
         };
         for statement in step_statements {
             if let Err(e) = engine.run(statement).await {

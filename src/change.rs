@@ -127,6 +127,14 @@ impl Action {
 }
 
 impl Change {
+    /// Whether the change rewrites hosts: its new values are computed by postclone from each
+    /// row read inside the transaction, and written row by row.
+    #[must_use]
+    pub fn rewrites_hosts(&self) -> bool {
+        matches!(&self.kind, ChangeKind::SetColumns { assignments, .. }
+            if assignments.iter().any(|a| matches!(a.value, ColumnValue::Replace { .. })))
+    }
+
     /// The action class of this change.
     #[must_use]
     pub fn action(&self) -> Action {

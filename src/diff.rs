@@ -9,7 +9,9 @@ use crate::change::{Assignment, Change, ChangeKind, Dialect, EmptyMethod};
 use crate::state::desired::{
     ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget,
 };
-use crate::state::observed::{Drift, DriftRow, ForeignKey, Observed, ObservedResource};
+use crate::state::observed::{
+    Drift, DriftRow, ForeignKey, Hit, Observed, ObservedResource, TableInfo, TableRef,
+};
 use crate::state::Value;
 
 /// Something the plan says that is not a change.
@@ -37,6 +39,20 @@ pub enum Note {
         /// The resource.
         id: ResourceId,
     },
+    /// A `references_absent` resource had no pattern or no table to scan.
+    NothingToScan {
+        /// The resource.
+        id: ResourceId,
+        /// What the spec does not say: production's hosts, or the tables to scan.
+        missing: Missing,
+    },
+    /// Columns a scan cannot read as text.
+    Unscannable {
+        /// The resource.
+        id: ResourceId,
+        /// `NAME (type)` of each.
+        columns: Vec<String>,
+    },
     /// The resource's metamodel target names no table on this platform.
     NothingResolved {
         /// The resource.
@@ -61,6 +77,15 @@ pub struct Reported {
     pub rows: Vec<DriftRow>,
 }
 
+/// What a `references_absent` resource lacks to scan anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// No `patterns:` and no `production.hosts`.
+    Hosts,
+    /// No `tables:` and no profile's `configuration_values:`.
+    Tables,
+}
+
 /// The result of a diff.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Diff {
@@ -70,6 +95,65 @@ pub struct Diff {
     pub notes: Vec<Note>,
     /// Read-only reports, in declaration order.
     pub reports: Vec<Reported>,
+    /// Values that name production, per scanned table.
+    pub findings: Vec<Finding>,
+}
+
+/// Values of one table that still name production: drift apply cannot fix by itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The resource (one per scanned table).
+    pub id: ResourceId,
+    /// Its description.
+    pub description: Option<String>,
+    /// The table.
+    pub table: TableRef,
+    /// Every hit, in key order.
+    pub hits: Vec<FoundHit>,
+}
+
+/// A hit, and the change of this plan that rewrites it, if one does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundHit {
+    /// The value found.
+    pub hit: Hit,
+    /// The change of this plan that deletes the row, or a `replace` whose host is every host
+    /// the value names: the check after apply proves whether it did.
+    pub fixed_by: Option<ResourceId>,
+}
+
+/// The `column_values` resource of `desired` that rewrites every host `hit` names, if any.
+fn fixed_by(desired: &Desired, table: &TableInfo, hit: &Hit) -> Option<ResourceId> {
+    desired.resources.iter().find_map(|r| {
+        let ResourceKind::ColumnValues(k) = &r.kind else {
+            return None;
+        };
+        let same_table = k.table
+            == TableTarget::Name(TableName {
+                schema: None,
+                name: table.table.name.clone(),
+            })
+            || r.kind
+                .table()
+                .is_some_and(|n| n.name.eq_ignore_ascii_case(&table.table.name));
+        if !same_table {
+            return None;
+        }
+        // A rewrite of the column, or of another column from this one (an effective URL
+        // written from the URL, after which the URL is no longer the effective value).
+        let rewrites = k.set.iter().any(|(column, value)| {
+            let ColumnValue::Replace { replace } = value else {
+                return false;
+            };
+            let reads = replace.source.as_deref().unwrap_or(column);
+            reads.eq_ignore_ascii_case(&hit.column)
+                && hit
+                    .hosts
+                    .iter()
+                    .all(|h| replace.host().is_some_and(|p| p.names(h)))
+        });
+        rewrites.then(|| r.id.clone())
+    })
 }
 
 /// Why a diff could not be computed: the observation does not fit the desired state.
@@ -102,6 +186,51 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 id: resource.id.clone(),
             })?;
         match seen {
+            ObservedResource::TableAbsent { id } if matches!(&resource.kind, ResourceKind::ReferencesAbsent(k) if k.scope().is_none()) =>
+            {
+                let ResourceKind::ReferencesAbsent(k) = &resource.kind else {
+                    continue;
+                };
+                let missing = if k.patterns.is_empty() && desired.production.hosts.is_empty() {
+                    Missing::Hosts
+                } else {
+                    Missing::Tables
+                };
+                out.notes.push(Note::NothingToScan {
+                    id: id.clone(),
+                    missing,
+                });
+            }
+            ObservedResource::References {
+                id,
+                table,
+                hits,
+                unscannable,
+            } => {
+                if !unscannable.is_empty() {
+                    out.notes.push(Note::Unscannable {
+                        id: id.clone(),
+                        columns: unscannable.clone(),
+                    });
+                }
+                if !hits.is_empty() {
+                    out.findings.push(Finding {
+                        id: id.clone(),
+                        description: resource.description.clone(),
+                        table: table.table.clone(),
+                        hits: hits
+                            .iter()
+                            .map(|h| FoundHit {
+                                fixed_by: h
+                                    .removed_by
+                                    .clone()
+                                    .or_else(|| fixed_by(desired, table, h)),
+                                hit: h.clone(),
+                            })
+                            .collect(),
+                    });
+                }
+            }
             ObservedResource::TableAbsent { id } => match resource.kind.target() {
                 Some(TableTarget::Name(table)) => out.notes.push(Note::TableAbsent {
                     id: id.clone(),
@@ -284,7 +413,8 @@ fn change_kind(
         // reports are never changes.
         ResourceKind::PrincipalsAbsent(_)
         | ResourceKind::GrantsAbsent(_)
-        | ResourceKind::Report(_) => {
+        | ResourceKind::Report(_)
+        | ResourceKind::ReferencesAbsent(_) => {
             return Err(Error::MissingTable {
                 id: resource.id.clone(),
             })

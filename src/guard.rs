@@ -1,6 +1,6 @@
 //! The guard: before any write, the target the server reports must be the one the spec is for.
 
-use crate::state::desired::Guard;
+use crate::state::desired::{Guard, Production};
 use crate::state::observed::Target;
 
 /// Why the guard refused the target.
@@ -43,14 +43,17 @@ pub enum GuardError {
     },
 }
 
-/// Checks `target` (and the host connected to) against the guard.
+/// Checks `target` (and the host connected to) against the guard and production's identity.
 ///
 /// Names compare case-insensitively, as SQL Server and Oracle compare unquoted names.
+/// Production's hosts are not compared with the front-end list: a fresh clone lists
+/// production's front-ends until the profile empties the list.
 ///
 /// # Errors
 /// The first rule the target breaks.
 pub fn check(
     guard: &Guard,
+    production: &Production,
     target: &Target,
     connected_host: Option<&str>,
 ) -> Result<(), GuardError> {
@@ -62,6 +65,7 @@ pub fn check(
     if let Some(forbidden) = guard
         .forbid_databases
         .iter()
+        .chain(&production.databases)
         .find(|d| same(d, &target.database))
     {
         return Err(GuardError::ForbiddenDatabase {
@@ -80,6 +84,13 @@ pub fn check(
         {
             return Err(GuardError::ForbiddenHost {
                 host: host.clone(),
+                reported: reported.to_string(),
+            });
+        }
+        // Production's hosts: a server that is one of them, or in one of its domains.
+        if let Some(host) = production.hosts.iter().find(|p| p.names(bare)) {
+            return Err(GuardError::ForbiddenHost {
+                host: host.to_string(),
                 reported: reported.to_string(),
             });
         }
@@ -131,7 +142,12 @@ mod tests {
     #[test]
     fn expected_database_passes() {
         assert_eq!(
-            check(&guard(), &target("preprod-sql", "os_preprod"), None),
+            check(
+                &guard(),
+                &Production::default(),
+                &target("preprod-sql", "os_preprod"),
+                None
+            ),
             Ok(())
         );
     }
@@ -140,36 +156,50 @@ mod tests {
     #[test]
     fn refusals() {
         let g = guard();
-        let e = check(&g, &target("x", "OS_QA"), None).unwrap_err();
+        let e = check(&g, &Production::default(), &target("x", "OS_QA"), None).unwrap_err();
         assert!(e.to_string().contains("OS_PREPROD") && e.to_string().contains("OS_QA"));
         assert!(matches!(
-            check(&g, &target("x", "OS_PROD"), None),
+            check(&g, &Production::default(), &target("x", "OS_PROD"), None),
             Err(GuardError::ForbiddenDatabase { .. })
         ));
         assert!(matches!(
-            check(&g, &target("PROD-SQL01\\OUTSYSTEMS", "OS_PREPROD"), None),
+            check(
+                &g,
+                &Production::default(),
+                &target("PROD-SQL01\\OUTSYSTEMS", "OS_PREPROD"),
+                None
+            ),
             Err(GuardError::ForbiddenHost { .. })
         ));
         assert!(matches!(
             check(
                 &g,
+                &Production::default(),
                 &target("x", "OS_PREPROD"),
                 Some("prod-sql01.corp.example")
             ),
             Err(GuardError::ForbiddenHost { .. })
         ));
         assert_eq!(
-            check(&Guard::default(), &target("x", "y"), None),
+            check(
+                &Guard::default(),
+                &Production::default(),
+                &target("x", "y"),
+                None
+            ),
             Err(GuardError::MissingDatabase)
         );
         let mut live = target("x", "OS_PREPROD");
         live.front_ends = vec!["prod-fe01".into(), "PROD-SQL01".into()];
         assert!(matches!(
-            check(&g, &live, None),
+            check(&g, &Production::default(), &live, None),
             Err(GuardError::ForbiddenFrontEnd { host, .. }) if host == "PROD-SQL01"
         ));
         let mut expected = g.clone();
         expected.allow_front_ends = vec!["prod-sql01".into()];
-        assert_eq!(check(&expected, &live, None), Ok(()));
+        assert_eq!(
+            check(&expected, &Production::default(), &live, None),
+            Ok(())
+        );
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::Dialect;
 use crate::change::{Action, Change, ChangeId};
-use crate::diff::{self, Note, Reported};
+use crate::diff::{self, Finding, Note, Reported};
 use crate::graph::{self, CycleError, Dependency};
 use crate::state::desired::{Desired, ManualStep};
 use crate::state::observed::{Catalog, Observed, Target};
@@ -34,6 +34,8 @@ pub struct Plan {
     pub notes: Vec<Note>,
     /// What read-only reports found, shown before the changes.
     pub reports: Vec<Reported>,
+    /// Values that still name production: drift apply cannot fix by itself.
+    pub findings: Vec<Finding>,
     /// Manual steps, in spec order.
     pub manual: Vec<ManualStep>,
     /// The dependency edges that shaped the order.
@@ -288,10 +290,16 @@ impl Plan {
             .collect()
     }
 
-    /// Nothing to do.
+    /// The database matches the spec: no change to make, no value that names production.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.steps.is_empty() && self.findings.is_empty()
+    }
+
+    /// Values that name production, counted.
+    #[must_use]
+    pub fn hits(&self) -> usize {
+        self.findings.iter().map(|f| f.hits.len()).sum()
     }
 
     /// Counts per action class.
@@ -334,6 +342,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
         steps,
         notes: diff.notes,
         reports: diff.reports,
+        findings: diff.findings,
         manual: desired.manual.clone(),
         dependencies: graph.dependencies().collect(),
         catalog: observed.catalog.clone(),

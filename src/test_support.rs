@@ -77,6 +77,9 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         resources,
         manual: vec![],
         front_ends: None,
+        production: crate::state::desired::Production::default(),
+        configuration_values: vec![],
+        secret_rows: vec![],
         datapump: None,
     }
 }

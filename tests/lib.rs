@@ -12,6 +12,7 @@ mod oracle;
 mod plan;
 mod profile;
 mod quarantine;
+mod references;
 mod saved_plan;
 mod secrets;
 mod shapes;

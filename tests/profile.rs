@@ -257,10 +257,12 @@ fn each_step_does_what_its_runbook_section_does() {
             })
             .unwrap_or_default()
     };
-    // Nothing to do on this clone: the table is absent, no restored user exists.
+    // Nothing to do on this clone: the table is absent, no restored user exists; and the
+    // check that nothing names production only reads.
     let idle = [
         "lifetime-cloud-services-observer",
         "restored-database-users",
+        "production-references",
     ];
     for id in &ids {
         let mut server = TestServer::start(&clone);

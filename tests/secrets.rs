@@ -12,7 +12,7 @@ const SECRETS: [&str; 16] = [
     "spkey-PROD-0018",
     "sk_live_PROD_51Hx",
     "sk_live_PROD_shared",
-    "smtp-PROD-secret",
+    "S3cr3t-PROD",
     "ltreg-PROD-token",
     "ltenv-PROD-key",
     "main-PROD-pass",

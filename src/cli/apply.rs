@@ -136,9 +136,22 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             writeln!(out, "Apply complete: nothing to do.")?;
             return Ok(exit::SUCCESS);
         }
+        if plan.steps.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "Apply: nothing to change.")?;
+            return Err(Error::NotConverged {
+                remaining: 0,
+                production_values: plan.hits(),
+            });
+        }
         // Refuse before asking: nobody should approve a plan for the wrong database.
-        crate::guard::check(&desired.guard, &plan.target, host.as_deref())
-            .map_err(apply::Error::from)?;
+        crate::guard::check(
+            &desired.guard,
+            &desired.production,
+            &plan.target,
+            host.as_deref(),
+        )
+        .map_err(apply::Error::from)?;
         let journal = args.journal.clone().unwrap_or_else(|| {
             Journal::default_path(Path::new(crate::journal::DEFAULT_DIR), &plan.target)
         });
@@ -185,6 +198,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             plan::show(&report.after, Format::Text, &Detail::default(), out)?;
             Err(Error::NotConverged {
                 remaining: report.after.steps.len(),
+                production_values: report.after.hits(),
             })
         }
     })

@@ -72,11 +72,14 @@ pub enum Error {
     /// `apply` would ask, but nobody can answer.
     #[error("standard input is not a terminal, so nobody can approve the plan; pass --auto-approve to apply without asking, or review `postclone plan` first")]
     NotInteractive,
-    /// Apply committed, but the database still differs from the spec.
-    #[error("apply committed, but {remaining} changes remain; check that the spec does not contradict itself and that nothing else writes to these tables")]
+    /// Apply committed (or had nothing to change), but the database still differs from the
+    /// spec.
+    #[error("{}", not_converged(*.remaining, *.production_values))]
     NotConverged {
         /// Changes in the plan made after apply.
         remaining: usize,
+        /// Values that still name production.
+        production_values: usize,
     },
     /// `--target`/`--exclude` given with a saved plan, which keeps its own selection.
     #[error("{} is a saved plan: it applies what was selected when it was made; pass --target/--exclude to `postclone plan --out` instead", path.display())]
@@ -113,6 +116,25 @@ pub enum Error {
     /// Standard output or standard input failed.
     #[error("cannot write to standard output or read from standard input")]
     Terminal(#[from] io::Error),
+}
+
+fn not_converged(remaining: usize, production_values: usize) -> String {
+    let values = match production_values {
+        0 => String::new(),
+        1 => "1 value still names production".into(),
+        n => format!("{n} values still name production"),
+    };
+    match (remaining, production_values) {
+        (0, _) => format!(
+            "not converged: {values} (listed above); rewrite them with a `replace` in the spec, or by hand, then plan again"
+        ),
+        (_, 0) => format!(
+            "apply committed, but {remaining} changes remain; check that the spec does not contradict itself and that nothing else writes to these tables"
+        ),
+        _ => format!(
+            "apply committed, but {remaining} changes remain and {values} (listed above); check the spec's rewrites and that nothing else writes to these tables"
+        ),
+    }
 }
 
 impl From<crate::restore::Error> for Error {

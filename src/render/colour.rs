@@ -19,6 +19,8 @@ pub fn style(line: &Line) -> Option<Style> {
     match (line.kind, line.symbol) {
         (Kind::Title | Kind::Summary | Kind::ReportHeading, _) => Some(Style::new().bold()),
         (Kind::Report, _) => colour(AnsiColor::Magenta),
+        (Kind::FindingHeading, _) => Some(Style::new().bold()),
+        (Kind::Finding, _) => colour(AnsiColor::Red),
         (Kind::Note, _) => Some(Style::new().dimmed()),
         (_, Some('-')) => colour(AnsiColor::Red),
         (_, Some('+')) => colour(AnsiColor::Green),
@@ -56,6 +58,7 @@ mod tests {
             steps: vec![step],
             notes: vec![],
             reports: vec![],
+            findings: vec![],
             manual: vec![crate::state::desired::ManualStep {
                 id: id("m"),
                 title: "Do it".into(),

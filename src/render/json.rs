@@ -36,6 +36,8 @@ pub struct PlanDocument {
     pub reports: Vec<ReportDocument>,
     /// Changes, in the order apply runs them.
     pub changes: Vec<ChangeDocument>,
+    /// Values that still name production, per scanned table (apply does not change them).
+    pub findings: Vec<FindingDocument>,
     /// Resources with nothing to do for a reason worth saying (an absent optional table...).
     pub notes: Vec<NoteDocument>,
     /// Steps to do by hand after apply, in order.
@@ -87,6 +89,38 @@ pub struct SummaryDocument {
     pub delete: usize,
     /// Rows affected by all changes.
     pub rows: u64,
+    /// Values that name production.
+    pub production_values: usize,
+}
+
+/// Values of one table that name production.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FindingDocument {
+    /// The resource (one per scanned table).
+    pub id: String,
+    /// Its description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The table, `schema.name`.
+    pub table: String,
+    /// Every value found.
+    pub hits: Vec<HitDocument>,
+}
+
+/// One value that names production.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HitDocument {
+    /// The row's key.
+    pub key: Vec<CellDocument>,
+    /// The column.
+    pub column: String,
+    /// The hosts it names.
+    pub hosts: Vec<String>,
+    /// The value; `(sensitive value)` when it is secret.
+    pub value: ValueDocument,
+    /// The change of this plan that rewrites it, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_by: Option<String>,
 }
 
 /// The three action classes, as in the text plan's `+`, `~`, `-`.
@@ -268,6 +302,7 @@ pub fn document(plan: &Plan, detail: &Detail<'_>) -> PlanDocument {
             change: s.change,
             delete: s.delete,
             rows: s.rows,
+            production_values: plan.hits(),
         },
         reports: plan
             .reports
@@ -293,6 +328,37 @@ pub fn document(plan: &Plan, detail: &Detail<'_>) -> PlanDocument {
             .iter()
             .enumerate()
             .map(|(i, step)| change(plan, i, step, detail))
+            .collect(),
+        findings: plan
+            .findings
+            .iter()
+            .map(|f| FindingDocument {
+                id: f.id.to_string(),
+                description: f.description.clone(),
+                table: f.table.to_string(),
+                hits: f
+                    .hits
+                    .iter()
+                    .map(|found| HitDocument {
+                        key: found
+                            .hit
+                            .key
+                            .iter()
+                            .map(|(column, value)| CellDocument {
+                                column: column.clone(),
+                                value: json(value, false),
+                            })
+                            .collect(),
+                        column: found.hit.column.clone(),
+                        hosts: found.hit.hosts.clone(),
+                        value: found.hit.value.as_ref().map_or_else(
+                            || json(&Value::Text(String::new()), true),
+                            |v| json(v, false),
+                        ),
+                        fixed_by: found.fixed_by.as_ref().map(ToString::to_string),
+                    })
+                    .collect(),
+            })
             .collect(),
         notes: plan
             .notes
@@ -335,7 +401,9 @@ fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
         Note::TableAbsent { id, .. }
         | Note::NothingResolved { id, .. }
         | Note::EmptyText { id, .. }
-        | Note::NotOnThisEngine { id } => id,
+        | Note::NotOnThisEngine { id }
+        | Note::NothingToScan { id, .. }
+        | Note::Unscannable { id, .. } => id,
     }
 }
 
@@ -418,7 +486,7 @@ fn row(r: &DriftRow, step: &Change) -> RowDocument {
             .map(|(column, value)| CellDocument {
                 column: column.clone(),
                 value: if custom {
-                    json(value, step.secret)
+                    json(value, step.secret || r.secret)
                 } else {
                     json(value, false)
                 },
@@ -430,8 +498,8 @@ fn row(r: &DriftRow, step: &Change) -> RowDocument {
             .iter()
             .map(|c| ValueChangeDocument {
                 column: c.column.clone(),
-                before: json(&c.old, step.secret),
-                after: json(&c.new, step.secret),
+                before: json(&c.old, step.secret || r.secret),
+                after: json(&c.new, step.secret || r.secret),
             })
             .collect(),
     }

@@ -8,7 +8,7 @@ use similar::{ChangeTag, TextDiff};
 use super::mask::{shown, shown_key};
 use super::{note_message, Detail};
 use crate::change::{Change, ChangeKind, EmptyMethod};
-use crate::diff::Reported;
+use crate::diff::{FoundHit, Reported};
 use crate::plan::Plan;
 use crate::state::observed::{DriftRow, ValueChange};
 use crate::state::Value;
@@ -41,6 +41,10 @@ pub enum Kind {
     ReportHeading,
     /// What a read-only report found.
     Report,
+    /// The heading of the values that name production.
+    FindingHeading,
+    /// A value that names production.
+    Finding,
     /// The closing count.
     Summary,
     /// The manual steps' heading.
@@ -113,7 +117,8 @@ pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
     }
     if plan.is_empty() {
         out.push(Line::new(Kind::Heading, 0, None, NO_CHANGES));
-    } else {
+    }
+    if !plan.steps.is_empty() {
         out.push(Line::new(
             Kind::Heading,
             0,
@@ -125,6 +130,12 @@ pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
             out.extend(change(i + 1, step));
             out.extend(statements(detail, i));
         }
+    }
+    if !plan.findings.is_empty() {
+        if !plan.steps.is_empty() {
+            out.push(Line::blank());
+        }
+        out.extend(findings(plan));
     }
     if !plan.notes.is_empty() {
         out.push(Line::blank());
@@ -185,12 +196,96 @@ fn row_name(row: &DriftRow) -> Option<String> {
     Some(text)
 }
 
-/// `Plan: 0 to add, 2 to change, 3 to delete (14 rows affected).`
+/// Most hits listed per table in text and Markdown; JSON lists every one.
+const HITS_SHOWN: usize = 50;
+
+/// Values that name production, per table: key, column, hosts, and the value unless secret.
+fn findings(plan: &Plan) -> Vec<Line> {
+    let mut out = vec![Line::new(
+        Kind::FindingHeading,
+        0,
+        None,
+        "Values that name production (apply does not change them; a `replace` in the spec does):",
+    )];
+    for f in &plan.findings {
+        out.push(Line::blank());
+        let what = match &f.description {
+            Some(d) => format!("{}: {d}", f.id),
+            None => f.id.to_string(),
+        };
+        out.push(Line::new(
+            Kind::Title,
+            2,
+            Some('#'),
+            format!("{what} ({} in {})", values(f.hits.len()), f.table),
+        ));
+        for found in f.hits.iter().take(HITS_SHOWN) {
+            out.push(Line::new(Kind::Finding, 6, Some('!'), hit_text(found)));
+        }
+        if f.hits.len() > HITS_SHOWN {
+            out.push(Line::new(
+                Kind::More,
+                6,
+                None,
+                format!(
+                    "… and {} more (every one is in `--format json`)",
+                    values(f.hits.len() - HITS_SHOWN)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `ID = 7, VAL names erp.prod.example.com: "https://erp.prod.example.com/api"`.
+#[must_use]
+pub fn hit_text(found: &FoundHit) -> String {
+    let h = &found.hit;
+    let key = if h.key.is_empty() {
+        "(row without a primary key)".to_string()
+    } else {
+        h.key
+            .iter()
+            .map(|(c, v)| format!("{c} = {}", shown_key(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let value = match &h.value {
+        Some(v) => format!(": {v}"),
+        None => " (value masked)".to_string(),
+    };
+    let fixed = match &found.fixed_by {
+        Some(id) => format!("; fixed by {id}, proved by the check after apply"),
+        None => String::new(),
+    };
+    format!(
+        "{key}, {} names {}{value}{fixed}",
+        h.column,
+        h.hosts.join(", ")
+    )
+}
+
+fn values(n: usize) -> String {
+    if n == 1 {
+        "1 value".to_string()
+    } else {
+        format!("{n} values")
+    }
+}
+
+/// `Plan: 0 to add, 2 to change, 3 to delete (14 rows affected).`, and how many values name
+/// production when some do.
 #[must_use]
 pub fn summary_line(plan: &Plan) -> String {
     let s = plan.summary();
+    let hits = plan.hits();
+    let production = if hits > 0 {
+        format!(" {} still name production.", values(hits))
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to delete ({} affected).",
+        "Plan: {} to add, {} to change, {} to delete ({} affected).{production}",
         s.add,
         s.change,
         s.delete,
@@ -243,10 +338,15 @@ pub fn action(step: &Change) -> Line {
         } => {
             let columns: Vec<&str> = assignments.iter().map(|a| a.column.as_str()).collect();
             format!(
-                "update {} in {} (set {})",
+                "update {} in {} (set {}{})",
                 rows(count),
                 table.table,
-                columns.join(", ")
+                columns.join(", "),
+                if step.rewrites_hosts() {
+                    "; hosts rewritten row by row"
+                } else {
+                    ""
+                }
             )
         }
         ChangeKind::DropPrincipals {
@@ -437,7 +537,7 @@ fn drift_row(symbol: char, row: &DriftRow, step: &Change) -> Vec<Line> {
     };
     let mut out = vec![Line::new(Kind::Row, 6, Some(symbol), key)];
     for c in &row.changes {
-        out.extend(value_change(c, step.secret));
+        out.extend(value_change(c, step.secret || row.secret));
     }
     out
 }

@@ -34,6 +34,8 @@ pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Res
         writeln!(out, "**{}**", text::NO_CHANGES)?;
     } else {
         writeln!(out, "**{}**", text::summary_line(plan))?;
+    }
+    if !plan.steps.is_empty() {
         writeln!(out)?;
         writeln!(out, "| # | Change | Rows | Table |")?;
         writeln!(out, "|--:|---|--:|---|")?;
@@ -77,6 +79,38 @@ pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Res
             }
             writeln!(out)?;
             writeln!(out, "</details>")?;
+        }
+    }
+    if !plan.findings.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "**Values that name production** (apply does not change them; a `replace` in the spec does):"
+        )?;
+        writeln!(out)?;
+        writeln!(out, "| Table | Row | Column | Hosts | Rewritten by |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for f in &plan.findings {
+            for found in &f.hits {
+                let key: Vec<String> = found
+                    .hit
+                    .key
+                    .iter()
+                    .map(|(c, v)| format!("{c} = {v}"))
+                    .collect();
+                writeln!(
+                    out,
+                    "| `{}` | {} | `{}` | {} | {} |",
+                    f.table,
+                    cell(&key.join(", ")),
+                    found.hit.column,
+                    cell(&found.hit.hosts.join(", ")),
+                    found
+                        .fixed_by
+                        .as_ref()
+                        .map_or_else(|| "-".to_string(), |id| format!("`{id}`"))
+                )?;
+            }
         }
     }
     if !plan.notes.is_empty() {

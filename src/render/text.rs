@@ -256,6 +256,7 @@ mod tests {
             }],
             notes: vec![],
             reports: vec![],
+            findings: vec![],
             manual: vec![],
             dependencies: vec![],
             catalog: Catalog::default(),

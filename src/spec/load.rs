@@ -12,7 +12,8 @@ use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    Desired, EngineKind, FrontEnds, Guard, ManualStep, Origin, Resource, ResourceId,
+    Desired, EngineKind, FrontEnds, Guard, ManualStep, Origin, Production, Resource, ResourceId,
+    ScanScope, SecretRows,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -63,6 +64,9 @@ struct Parts {
     connection: Option<(String, Origin)>,
     guard: Option<Guard>,
     front_ends: Option<FrontEnds>,
+    production: Option<Production>,
+    configuration_values: Vec<ScanScope>,
+    secret_rows: Vec<SecretRows>,
     datapump: Option<(DataPump, Origin)>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
@@ -76,6 +80,9 @@ impl Parts {
         self.connection = own.connection.or(self.connection);
         self.guard = own.guard.or(self.guard);
         self.front_ends = own.front_ends.or(self.front_ends);
+        self.production = own.production.or(self.production);
+        self.configuration_values.extend(own.configuration_values);
+        self.secret_rows.extend(own.secret_rows);
         self.datapump = own.datapump.or(self.datapump);
         self.exclude.extend(own.exclude);
         self.resources.extend(own.resources);
@@ -133,11 +140,14 @@ pub(super) struct Loader {
 }
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 9] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 12] = [
     "engine",
     "connection",
     "guard",
+    "production",
     "front_ends",
+    "configuration_values",
+    "secret_rows",
     "include",
     "exclude",
     "resources",
@@ -213,6 +223,15 @@ impl Loader {
                 }
                 "guard" => own.guard = self.typed(&ctx, "guard", value),
                 "front_ends" => own.front_ends = self.typed(&ctx, "front_ends", value),
+                "production" => own.production = self.typed(&ctx, "production", value),
+                "secret_rows" => {
+                    own.secret_rows = self.typed(&ctx, "secret_rows", value).unwrap_or_default();
+                }
+                "configuration_values" => {
+                    own.configuration_values = self
+                        .typed(&ctx, "configuration_values", value)
+                        .unwrap_or_default();
+                }
                 "datapump" => {
                     own.datapump = self
                         .typed::<DataPump>(&ctx, "datapump", value)
@@ -424,6 +443,9 @@ impl Loader {
             resources,
             manual,
             front_ends: parts.front_ends,
+            production: parts.production.unwrap_or_default(),
+            configuration_values: parts.configuration_values,
+            secret_rows: parts.secret_rows,
             datapump: parts.datapump.map(|(d, _)| d),
         })
     }

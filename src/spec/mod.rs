@@ -40,6 +40,9 @@ pub struct SpecFile {
     pub connection: Option<String>,
     /// What the target must, and must not, be.
     pub guard: Option<Guard>,
+    /// Production's identity, written once: its hosts and databases are refused by the guard,
+    /// and `references_absent` finds the values that name its hosts.
+    pub production: Option<crate::state::desired::Production>,
     /// Built-in profiles (`outsystems-o11`) or spec files (relative to this one) whose resources
     /// and manual steps come before this file's.
     #[serde(default)]
@@ -57,6 +60,14 @@ pub struct SpecFile {
     /// Where the platform lists its front-end servers (the built-in profiles say it): the
     /// guard refuses a database whose list names a forbidden host.
     pub front_ends: Option<FrontEnds>,
+    /// Where the platform keeps configuration values (the built-in profiles say it): what
+    /// `references_absent` scans when it names no tables.
+    #[serde(default)]
+    pub configuration_values: Vec<crate::state::desired::ScanScope>,
+    /// Rows whose values are secret wherever a plan shows them, whatever resource shows them
+    /// (the built-in profiles declare secret site properties).
+    #[serde(default)]
+    pub secret_rows: Vec<crate::state::desired::SecretRows>,
     /// Oracle only: the Data Pump export and import that make the clone
     /// (`postclone datapump SPEC` writes their parameter files).
     pub datapump: Option<crate::datapump::DataPump>,

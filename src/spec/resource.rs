@@ -8,8 +8,8 @@ use super::load::{FileCtx, Loader, Located};
 use super::source_map;
 use super::{ProblemCode, ResourceHeader};
 use crate::state::desired::{
-    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, Report, Resource, ResourceKind,
-    RowsAbsent, TableEmpty,
+    ColumnValue, ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, ReferencesAbsent, Report,
+    Resource, ResourceKind, RowsAbsent, TableEmpty,
 };
 
 impl Loader {
@@ -96,6 +96,9 @@ impl Loader {
             Some("report") => self
                 .typed::<Report>(ctx, path, body)
                 .map(ResourceKind::Report),
+            Some("references_absent") => self
+                .typed::<ReferencesAbsent>(ctx, path, body)
+                .map(ResourceKind::ReferencesAbsent),
             Some(other) => {
                 self.problems.push(ctx.problem(
                     ctx.map.value(&kind_path),
@@ -109,6 +112,29 @@ impl Loader {
         };
         let (header, kind) = (header?, kind?);
         if let ResourceKind::ColumnValues(c) = &kind {
+            for (column, value) in &c.set {
+                if let ColumnValue::Replace { replace } = value {
+                    if replace.host().is_none() {
+                        let at = source_map::child(
+                            &source_map::child(
+                                &source_map::child(&source_map::child(path, "set"), column),
+                                "replace",
+                            ),
+                            "from",
+                        );
+                        self.problems.push(ctx.problem(
+                            ctx.map.value(&at),
+                            &at,
+                            ProblemCode::InvalidField,
+                            format!(
+                                "`replace` rewrites a host, and {:?} is not a host name, a domain or an IP address",
+                                replace.from
+                            ),
+                            Some("write `replace_text: {from, to}` to rewrite any text as it is".into()),
+                        ));
+                    }
+                }
+            }
             if c.set.is_empty() {
                 let set_path = source_map::child(path, "set");
                 self.problems.push(ctx.problem(

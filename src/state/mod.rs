@@ -4,6 +4,7 @@
 
 pub mod desired;
 pub mod fingerprint;
+pub mod host;
 pub mod observed;
 pub mod value;
 

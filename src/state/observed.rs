@@ -129,6 +129,23 @@ pub struct DriftRow {
     pub label: Option<String>,
     /// More named values (reports' `details:`).
     pub details: Vec<(String, String)>,
+    /// A secret resource covers this row: its values are masked wherever it is shown.
+    pub secret: bool,
+}
+
+/// A scanned value that names one of production's hosts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The row's key columns and values.
+    pub key: Vec<(String, Value)>,
+    /// The column.
+    pub column: String,
+    /// The hosts it names, as written in the value (lower case, each once).
+    pub hosts: Vec<String>,
+    /// The value, unless it is secret.
+    pub value: Option<Value>,
+    /// A resource of the spec that deletes the row.
+    pub removed_by: Option<ResourceId>,
 }
 
 /// The rows of a resource that do not match the spec: how many, and the first few in key order.
@@ -225,6 +242,17 @@ pub enum ObservedResource {
         /// The new owner, as the catalog spells it.
         new_owner: String,
     },
+    /// Values that name production, found by a scan.
+    References {
+        /// The resource.
+        id: ResourceId,
+        /// The table scanned.
+        table: TableInfo,
+        /// Every hit, in key order.
+        hits: Vec<Hit>,
+        /// Columns of the scope that hold no text and were not scanned (`NAME (type)`).
+        unscannable: Vec<String>,
+    },
     /// Object privileges that must be absent and are present.
     Grants {
         /// The resource.
@@ -242,6 +270,7 @@ impl ObservedResource {
             ObservedResource::TableAbsent { id }
             | ObservedResource::Inspected { id, .. }
             | ObservedResource::Principals { id, .. }
+            | ObservedResource::References { id, .. }
             | ObservedResource::Grants { id, .. } => id,
         }
     }

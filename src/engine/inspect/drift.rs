@@ -4,13 +4,17 @@
 
 use super::catalog::CatalogQueries;
 use super::{principals, Reader};
-use crate::engine::sql::{self, Flavor, Layout, RowQuery};
+use crate::engine::sql::{self, Flavor, Layout, RowQuery, Wanted};
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::state::desired::{
-    Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceKind, TableTarget,
+    Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId, ResourceKind,
+    TableTarget,
 };
 use crate::state::fingerprint::Fingerprint;
-use crate::state::observed::{Catalog, Drift, DriftRow, ObservedResource, TableInfo, ValueChange};
+use crate::state::host::HostPattern;
+use crate::state::observed::{
+    Catalog, Drift, DriftRow, Hit, ObservedResource, TableInfo, ValueChange,
+};
 use crate::state::Value;
 
 /// What to do for one resource once the catalog is known.
@@ -34,6 +38,41 @@ pub(super) fn prepare<'a>(
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
     for r in &desired.resources {
+        // Rows another resource declares secret are masked wherever this one shows them; a
+        // scan says which resource deletes a hit's row.
+        let same_table = |s: &&Resource| {
+            s.id != r.id && s.kind.table().is_some() && s.kind.table() == r.kind.table()
+        };
+        let mut secret_rows: Vec<&[Condition]> = desired
+            .resources
+            .iter()
+            .filter(same_table)
+            .filter(|s| s.secret)
+            .map(|s| s.kind.filter())
+            .collect();
+        secret_rows.extend(
+            desired
+                .secret_rows
+                .iter()
+                .filter(|s| Some(&s.table) == r.kind.table())
+                .map(|s| s.filter.as_slice()),
+        );
+        let removers: Vec<(&ResourceId, &[Condition])> = desired
+            .resources
+            .iter()
+            .filter(same_table)
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_)
+                )
+            })
+            .map(|s| (&s.id, s.kind.filter()))
+            .collect();
+        let neighbours = sql::Neighbours {
+            secret_rows: &secret_rows,
+            removers: &removers,
+        };
         let problem = |message: String, at_table: bool| CatalogProblem {
             resource: r.id.clone(),
             origin: if at_table {
@@ -49,6 +88,11 @@ pub(super) fn prepare<'a>(
         }
         if let ResourceKind::PrincipalsAbsent(spec) = &r.kind {
             jobs.push(Job::Principals(spec));
+            continue;
+        }
+        // A scan with no patterns or no scope left nothing to scan: the plan notes it.
+        if matches!(&r.kind, ResourceKind::ReferencesAbsent(k) if k.scope().is_none()) {
+            jobs.push(Job::Absent);
             continue;
         }
         // A metamodel target still unresolved here named no table: the plan notes it.
@@ -76,8 +120,9 @@ pub(super) fn prepare<'a>(
             None => None,
         };
         // Rows of a changed table are read, journaled and written back whole: every column
-        // must be of a type postclone carries exactly.
-        if let Some(info) = &table {
+        // must be of a type postclone carries exactly. A scan reads its text columns only.
+        let scan = matches!(r.kind, ResourceKind::ReferencesAbsent(_));
+        if let Some(info) = table.as_ref().filter(|_| !scan) {
             let unsupported: Vec<String> = info
                 .columns
                 .iter()
@@ -96,7 +141,7 @@ pub(super) fn prepare<'a>(
                 continue;
             }
         }
-        match sql::drift_query(r, table.as_ref(), catalog, flavor) {
+        match sql::drift_query(r, table.as_ref(), catalog, flavor, &neighbours) {
             Ok(query) => jobs.push(Job::Query {
                 table: table.map(Box::new),
                 query,
@@ -130,12 +175,98 @@ pub(super) async fn run<R: Reader>(
             Some(text) => principals::grants(client, queries.flavor, text, resource, spec).await?,
             None => absent(),
         },
+        Job::Query {
+            table: Some(table),
+            query: RowQuery::Scan(select, layout),
+        } => {
+            let ResourceKind::ReferencesAbsent(spec) = &resource.kind else {
+                return Err(Error::Catalog {
+                    problems: vec![CatalogProblem {
+                        resource: resource.id.clone(),
+                        origin: resource.origin.clone(),
+                        message: "a scan for a resource that is not references_absent".into(),
+                    }],
+                });
+            };
+            let context = format!("scanning resource {}", resource.id);
+            let mut hits = Vec::new();
+            client
+                .stream(&select, &context, &mut |values| {
+                    hits.extend(scan_row(&layout, &spec.patterns, resource.secret, values));
+                    Ok(())
+                })
+                .await?;
+            ObservedResource::References {
+                id: resource.id.clone(),
+                table: *table,
+                hits,
+                unscannable: layout.unscannable,
+            }
+        }
         Job::Query { table, query } => ObservedResource::Inspected {
             id: resource.id.clone(),
             drift: drift(client, resource, &query).await?,
             table: table.map(|t| *t),
         },
     })
+}
+
+/// The hits of one scanned row: each column whose text names a pattern's host.
+fn scan_row(
+    layout: &sql::ScanLayout,
+    patterns: &[HostPattern],
+    secret: bool,
+    mut values: Vec<Value>,
+) -> Vec<Hit> {
+    let flag = |v: Option<Value>| matches!(v, Some(Value::Int(1) | Value::Bool(true)));
+    let flags = values.split_off(
+        values
+            .len()
+            .saturating_sub(layout.removers.len() + usize::from(layout.secret_flag)),
+    );
+    let mut flags = flags.into_iter();
+    let secret_row = layout.secret_flag && flag(flags.next());
+    let removed_by = layout
+        .removers
+        .iter()
+        .zip(flags)
+        .find(|(_, f)| flag(Some(f.clone())))
+        .map(|(id, _)| id.clone());
+    let key: Vec<(String, Value)> = layout
+        .keys
+        .iter()
+        .cloned()
+        .zip(values.iter().cloned())
+        .collect();
+    let mut hits = Vec::new();
+    for (column, value) in layout
+        .columns
+        .iter()
+        .zip(values.into_iter().skip(layout.keys.len()))
+    {
+        let Value::Text(text) = &value else {
+            continue;
+        };
+        let mut hosts: Vec<String> = Vec::new();
+        for p in patterns {
+            for m in p.find(text) {
+                let host = text[m.host].to_ascii_lowercase();
+                if !hosts.contains(&host) {
+                    hosts.push(host);
+                }
+            }
+        }
+        if !hosts.is_empty() {
+            hits.push(Hit {
+                key: key.clone(),
+                column: column.clone(),
+                hosts,
+                value: (!secret && !secret_row).then_some(value),
+                removed_by: removed_by.clone(),
+            });
+        }
+    }
+    hits
 }
 
 /// Streams a resource's drifted rows: every row counted, the first `SAMPLE_ROWS` kept.
@@ -149,15 +280,32 @@ async fn drift<R: Reader>(
     let count = match query {
         RowQuery::Table(select, layout) => {
             let context = format!("inspecting resource {}", resource.id);
+            // A host rewrite reads the rows whose text contains the host; only those whose
+            // value it changes are drift.
+            let rewrites = matches!(layout, Layout::Keyed { compared, .. }
+                if compared.iter().any(|(_, w)| matches!(w, Wanted::Rewrite(_))));
+            let mut count = 0;
             let mut each = |values: Vec<Value>| {
+                let row = if rewrites {
+                    let row = decode(layout, Vec::new(), values.clone());
+                    if row.changes.is_empty() {
+                        return Ok(());
+                    }
+                    Some(row)
+                } else {
+                    None
+                };
+                count += 1;
                 fingerprint.row(&values);
                 if sample.len() < SAMPLE_ROWS {
-                    sample.push(decode(layout, Vec::new(), values));
+                    sample.push(row.unwrap_or_else(|| decode(layout, Vec::new(), values)));
                 }
                 Ok(())
             };
-            client.stream(select, &context, &mut each).await?
+            client.stream(select, &context, &mut each).await?;
+            count
         }
+        RowQuery::Scan(..) => 0,
         RowQuery::Check(sql) => {
             let context = format!("the check query of resource {}", resource.id);
             let mut each = |names: &[String], values: Vec<Value>| {
@@ -186,6 +334,7 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
             changes: vec![],
             label: None,
             details: vec![],
+            secret: false,
         },
         Layout::Keyed {
             columns,
@@ -193,6 +342,7 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
             compared,
             label,
             details,
+            secret_flag,
         } => {
             let cell = |i: usize| values.get(i).cloned().unwrap_or(Value::Null);
             let key = keys
@@ -202,12 +352,9 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
             let mut computed = values.iter().skip(columns.len()).cloned();
             let changes = compared
                 .iter()
-                .filter_map(|(i, literal)| {
+                .filter_map(|(i, wanted)| {
                     let old = cell(*i);
-                    let new = match literal {
-                        Some(v) => v.clone(),
-                        None => computed.next().unwrap_or(Value::Null),
-                    };
+                    let new = wanted.of(&values, &mut computed);
                     (!old.same_as(&new)).then(|| ValueChange {
                         column: columns.get(*i).cloned().unwrap_or_default(),
                         old,
@@ -224,11 +371,14 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                 .iter()
                 .filter_map(|name| Some((name.clone(), shown(computed.next()?)?)))
                 .collect();
+            let secret =
+                *secret_flag && matches!(computed.next(), Some(Value::Int(1) | Value::Bool(true)));
             DriftRow {
                 key,
                 changes,
                 label,
                 details,
+                secret,
             }
         }
     }
@@ -253,9 +403,10 @@ mod tests {
         let layout = Layout::Keyed {
             columns: vec!["ID".into(), "A".into(), "B".into()],
             keys: vec![0],
-            compared: vec![(1, None), (2, Some(Value::Int(0)))],
+            compared: vec![(1, Wanted::Selected), (2, Wanted::Literal(Value::Int(0)))],
             label: true,
             details: vec![],
+            secret_flag: false,
         };
         let row = decode(
             &layout,

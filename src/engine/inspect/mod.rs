@@ -57,7 +57,8 @@ pub(crate) trait Reader {
     }
 }
 
-/// Resolves every metamodel target of `desired` and inspects every resource of the result.
+/// Splits `references_absent` resources one per scanned table, resolves every metamodel target
+/// and inspects every resource of the result.
 /// The catalog of each table is read once: the metamodel's tables first, then the rest.
 pub(crate) async fn inspect<R: Reader>(
     client: &mut R,
@@ -65,7 +66,7 @@ pub(crate) async fn inspect<R: Reader>(
     mut target: Target,
     desired: &Desired,
 ) -> Result<Inspection, Error> {
-    let (desired, read_so_far) = resolve(client, queries, desired).await?;
+    let (desired, read_so_far) = resolve(client, queries, &desired.split_scans()).await?;
     let names = referenced_tables(&desired);
     let unread: Vec<TableName> = names
         .iter()
@@ -277,6 +278,10 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
     };
     if let Some(list) = &desired.front_ends {
         add(&list.table);
+    }
+    for s in &desired.secret_rows {
+        add(&s.table);
+        filter_tables(&s.filter).into_iter().for_each(&mut add);
     }
     for r in &desired.resources {
         if let Some(table) = r.kind.table() {

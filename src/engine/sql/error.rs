@@ -33,6 +33,14 @@ pub enum Error {
         /// What to write instead.
         help: &'static str,
     },
+    /// A `replace` whose `from` is not a host.
+    #[error("column {column}: `replace` rewrites a host, and {from:?} is not one; write `replace_text` to rewrite any text")]
+    NotAHost {
+        /// The column set.
+        column: String,
+        /// As written.
+        from: String,
+    },
     /// `due:` on a column that holds no date.
     #[error("column {column} ({data_type}) holds no date: `due:` compares a date with the database's clock")]
     NotADate {

@@ -15,6 +15,7 @@ mod coercion;
 mod error;
 mod queries;
 mod restore;
+mod scan;
 mod statements;
 mod writer;
 
@@ -22,11 +23,12 @@ pub use coercion::{coerce, coerce_for, is_text, supported};
 pub use error::Error;
 pub use queries::{
     capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Layout,
-    RowQuery,
+    Neighbours, RowQuery, Wanted,
 };
 pub use restore::{restore_statements, verify_query, VERIFY_BATCH};
-pub use statements::statements;
-pub use writer::key_columns;
+pub use scan::{scan_query, ScanLayout};
+pub use statements::{rewrite_statements, statements};
+pub use writer::{key_columns, HostRewrite};
 
 use crate::engine::ident::QuoteStyle;
 use crate::engine::Param;

@@ -2,12 +2,14 @@
 //! `in_select` (read once), the tables a metamodel target names, and the whole rows a change is
 //! about to delete or modify (for the journal).
 
-use super::writer::{all_columns, key_columns, where_clause, Writer};
+use super::writer::{all_columns, key_columns, position, where_clause, HostRewrite, Writer};
 use super::{Error, Flavor, Select, Selected, Sql, T};
-use crate::change::{Assignment, Change, ChangeKind};
+use crate::change::{Change, ChangeKind};
 use crate::engine::ident::QuotedIdent;
 use crate::journal::RowImage;
-use crate::state::desired::{ColumnValue, Resource, ResourceKind, Subselect, TablesFrom};
+use crate::state::desired::{
+    ColumnValue, Condition, Resource, ResourceId, ResourceKind, Subselect, TablesFrom,
+};
 use crate::state::observed::{Catalog, TableInfo};
 use crate::state::Value;
 
@@ -21,16 +23,39 @@ pub enum Layout {
         columns: Vec<String>,
         /// Positions of the key columns among them.
         keys: Vec<usize>,
-        /// Set columns: position of the current value, and the desired value when it is a
-        /// literal (otherwise it follows the table's columns).
-        compared: Vec<(usize, Option<Value>)>,
+        /// Set columns: position of the current value, and where the desired one comes from.
+        compared: Vec<(usize, Wanted)>,
         /// Whether each row's name follows the computed values.
         label: bool,
         /// The names of the details that follow it.
         details: Vec<String>,
+        /// Whether a last value says the row is secret (another resource marks it so).
+        secret_flag: bool,
     },
     /// A custom check: every column is shown, as returned.
     Custom,
+}
+
+/// Where the value a set column must hold comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Wanted {
+    /// A literal of the spec.
+    Literal(Value),
+    /// Computed by the query (a lookup, a text rewrite): it follows the table's columns.
+    Selected,
+    /// A host rewrite, computed from the row by postclone.
+    Rewrite(HostRewrite),
+}
+
+impl Wanted {
+    /// The desired value of a row, given its values and the next value the query computed.
+    pub fn of(&self, row: &[Value], computed: &mut dyn Iterator<Item = Value>) -> Value {
+        match self {
+            Wanted::Literal(v) => v.clone(),
+            Wanted::Selected => computed.next().unwrap_or(Value::Null),
+            Wanted::Rewrite(r) => r.apply(row).unwrap_or(Value::Null),
+        }
+    }
 }
 
 /// What a resource's inspection runs: a row query of its table, or its own check.
@@ -40,6 +65,19 @@ pub enum RowQuery {
     Table(Select, Layout),
     /// A custom check, run as the spec writes it.
     Check(Sql),
+    /// A scan of text columns for production's hosts.
+    Scan(Select, super::scan::ScanLayout),
+}
+
+/// What the other resources of a spec say of a resource's table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Neighbours<'a> {
+    /// The filters of the secret resources on the table: a row one of them covers is flagged,
+    /// so that its values are masked wherever it is shown.
+    pub secret_rows: &'a [&'a [Condition]],
+    /// The resources that delete rows of the table, with their filters (empty: every row): a
+    /// scan says which of them removes a hit.
+    pub removers: &'a [(&'a ResourceId, &'a [Condition])],
 }
 
 /// The query that returns a resource's drifted rows, in key order.
@@ -51,7 +89,9 @@ pub fn drift_query(
     table: Option<&TableInfo>,
     catalog: &Catalog,
     flavor: Flavor,
+    neighbours: &Neighbours<'_>,
 ) -> Result<RowQuery, Error> {
+    let secret_rows = neighbours.secret_rows;
     let mut w = Writer::new(catalog, flavor);
     let missing = || Error::NoTable {
         resource: resource.id.clone(),
@@ -70,6 +110,18 @@ pub fn drift_query(
                 text: c.check.clone(),
                 params: vec![],
             }))
+        }
+        ResourceKind::ReferencesAbsent(r) => {
+            let scope = r.scope().ok_or_else(missing)?;
+            let (select, layout) = super::scan::scan_query(
+                table.ok_or_else(missing)?,
+                scope,
+                &r.patterns,
+                catalog,
+                flavor,
+                neighbours,
+            )?;
+            return Ok(RowQuery::Scan(select, layout));
         }
         ResourceKind::PrincipalsAbsent(_) | ResourceKind::GrantsAbsent(_) => {
             return Err(Error::NoRowQuery {
@@ -90,13 +142,18 @@ pub fn drift_query(
             let set: Vec<(&str, &ColumnValue)> = set.iter().map(|(c, v)| (c.as_str(), v)).collect();
             let parts = w.update_parts(table, filter, &set, resource.secret)?;
             for a in &parts.assignments {
-                if a.literal.is_none() {
-                    columns.push(Selected {
-                        expr: a.desired.clone(),
-                        shape: a.shape,
-                    });
-                }
-                compared.push((position(table, &a.column.name), a.literal.clone()));
+                let wanted = match (&a.literal, &a.rewrite) {
+                    (Some(v), _) => Wanted::Literal(v.clone()),
+                    (None, Some(r)) => Wanted::Rewrite(r.clone()),
+                    (None, None) => {
+                        columns.push(Selected {
+                            expr: a.desired.clone(),
+                            shape: a.shape,
+                        });
+                        Wanted::Selected
+                    }
+                };
+                compared.push((position(table, &a.column.name), wanted));
             }
             parts.predicate()
         }
@@ -109,6 +166,10 @@ pub fn drift_query(
     for (name, d) in resource.kind.details().into_iter().flatten() {
         columns.push(w.describe(table, d)?);
         details.push(name.clone());
+    }
+    let secret_flag = !resource.secret && !secret_rows.is_empty();
+    if secret_flag {
+        columns.push(w.secret_flag(table, secret_rows)?);
     }
     let order = w.order_by(table, &keys)?;
     let rest = format!(
@@ -134,6 +195,7 @@ pub fn drift_query(
         compared,
         label: label.is_some(),
         details,
+        secret_flag,
     };
     Ok(RowQuery::Table(select, layout))
 }
@@ -244,6 +306,7 @@ pub fn capture_query(
 ) -> Result<Option<Capture>, Error> {
     let mut w = Writer::new(catalog, flavor);
     let mut written = Vec::new();
+    let mut wanted = Vec::new();
     let (table, predicate) = match &change.kind {
         ChangeKind::DeleteRows { table, filter } => {
             let conditions = w.filter(Some(T), table, filter)?;
@@ -255,21 +318,24 @@ pub fn capture_query(
             filter,
             assignments,
         } => {
-            let set: Vec<(&str, &ColumnValue)> = assignments
-                .iter()
-                .map(|Assignment { column, value }| (column.as_str(), value))
-                .collect();
-            let parts = w.update_parts(table, filter, &set, change.secret)?;
+            let parts = w.assignment_parts(table, filter, assignments, change.secret)?;
             // The value each column receives, computed by the same expressions as the update:
-            // read in the same pass, it is exactly what the update writes.
+            // read in the same pass, it is exactly what the update writes. A host rewrite is
+            // computed from the row, as the statement that writes it will be.
             for a in &parts.assignments {
-                written.push(Selected {
-                    expr: a.desired.clone(),
-                    shape: match a.literal {
-                        Some(_) => super::Shape::of(&a.column),
-                        None => a.shape,
-                    },
-                });
+                match &a.rewrite {
+                    Some(r) => wanted.push(Wanted::Rewrite(r.clone())),
+                    None => {
+                        written.push(Selected {
+                            expr: a.desired.clone(),
+                            shape: match a.literal {
+                                Some(_) => super::Shape::of(&a.column),
+                                None => a.shape,
+                            },
+                        });
+                        wanted.push(Wanted::Selected);
+                    }
+                }
             }
             (table, parts.predicate())
         }
@@ -279,7 +345,6 @@ pub fn capture_query(
     };
     let mut columns = all_columns(table, flavor);
     let capture_columns = columns.len();
-    let written_count = written.len();
     columns.extend(written);
     let label = match &change.row_label {
         Some(d) => {
@@ -307,7 +372,7 @@ pub fn capture_query(
             params: w.into_params(),
         },
         columns: capture_columns,
-        written: written_count,
+        written: wanted,
         label,
     }))
 }
@@ -319,8 +384,9 @@ pub struct Capture {
     pub select: Select,
     /// Columns of the table, first in each row.
     pub columns: usize,
-    /// Values the update writes, after them.
-    pub written: usize,
+    /// Where each value the update writes comes from: read after the table's columns, or
+    /// computed from the row.
+    pub written: Vec<Wanted>,
     /// Whether the row's name comes last.
     pub label: bool,
 }
@@ -338,19 +404,24 @@ impl Capture {
         } else {
             None
         };
-        let after = values.split_off(self.columns.min(values.len()));
+        let extra = values.split_off(self.columns.min(values.len()));
+        let mut extra = extra.into_iter();
+        let after = self
+            .written
+            .iter()
+            .map(|w| w.of(&values, &mut extra))
+            .collect();
         RowImage {
             values,
-            after: after.into_iter().take(self.written).collect(),
+            after,
             label,
         }
     }
-}
 
-fn position(table: &TableInfo, column: &str) -> usize {
-    table
-        .columns
-        .iter()
-        .position(|c| c.name.eq_ignore_ascii_case(column))
-        .unwrap_or(0)
+    /// Whether some value is computed by postclone from the row (a host rewrite): the rows are
+    /// then written from their images, and a row the rewrite leaves as it is is not written.
+    #[must_use]
+    pub fn rewrites(&self) -> bool {
+        self.written.iter().any(|w| matches!(w, Wanted::Rewrite(_)))
+    }
 }

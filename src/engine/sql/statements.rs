@@ -2,13 +2,14 @@
 //! columns, running a custom fix. Each repeats the drift predicate, so that rows already in the
 //! desired state are never written.
 
-use super::writer::{where_clause, Writer};
+use super::writer::{position, where_clause, Writer};
 use super::{Error, Flavor, T};
-use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
+use crate::change::{Change, ChangeKind, EmptyMethod};
 use crate::engine::ident::QuotedIdent;
 use crate::engine::Statement;
-use crate::state::desired::ColumnValue;
-use crate::state::observed::Catalog;
+use crate::journal::RowImage;
+use crate::state::observed::{Catalog, ColumnInfo};
+use crate::state::Value;
 
 /// The statements of a change, in order.
 ///
@@ -48,11 +49,12 @@ pub fn statements(
                 filter,
                 assignments,
             } => {
-                let set: Vec<(&str, &ColumnValue)> = assignments
-                    .iter()
-                    .map(|Assignment { column, value }| (column.as_str(), value))
-                    .collect();
-                let parts = w.update_parts(table, filter, &set, change.secret)?;
+                let parts = w.assignment_parts(table, filter, assignments, change.secret)?;
+                // Host rewrites are computed row by row: their statements are written from the
+                // rows read inside the transaction (`rewrite_statements`).
+                if parts.assignments.iter().any(|a| a.rewrite.is_some()) {
+                    return Ok(Vec::new());
+                }
                 let sets: Vec<String> = parts
                     .assignments
                     .iter()
@@ -91,4 +93,103 @@ pub fn statements(
         params: sql.params,
         source: change.id.clone(),
     }])
+}
+
+/// Most parameters one rewrite statement binds (SQL Server takes 2,100 per request).
+const REWRITE_PARAMS: usize = 2_000;
+
+/// The statements that write a host-rewriting change's new values, computed row by row: one
+/// `UPDATE` per batch of rows, each row found by its primary key and given its own values.
+///
+/// # Errors
+/// A table without a primary key (its rows cannot be found one by one), or a change that does
+/// not set columns.
+pub fn rewrite_statements(
+    change: &Change,
+    rows: &[RowImage],
+    flavor: Flavor,
+) -> Result<Vec<Statement>, Error> {
+    let ChangeKind::SetColumns {
+        table, assignments, ..
+    } = &change.kind
+    else {
+        return Ok(Vec::new());
+    };
+    let key: Vec<usize> = table
+        .primary_key
+        .iter()
+        .map(|k| position(table, k))
+        .collect();
+    if key.is_empty() {
+        return Err(Error::NoPrimaryKey {
+            table: table.table.clone(),
+        });
+    }
+    let quote = flavor.quote();
+    let columns: Vec<&ColumnInfo> = assignments
+        .iter()
+        .map(|a| &table.columns[position(table, &a.column)])
+        .collect();
+    let per_row = key.len() + columns.len();
+    let batch = (REWRITE_PARAMS / per_row).clamp(1, 500);
+    let name = QuotedIdent::table(&table.table, quote);
+    let mut out = Vec::new();
+    for chunk in rows.chunks(batch) {
+        let catalog = Catalog::default();
+        let mut w = Writer::new(&catalog, flavor);
+        let mut matches = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let parts: Vec<String> = key
+                .iter()
+                .map(|&i| {
+                    let value = row.values.get(i).cloned().unwrap_or(Value::Null);
+                    let marker = w.bind_for(value, &table.columns[i], false);
+                    format!(
+                        "{T}.{} = {marker}",
+                        QuotedIdent::column(&table.columns[i], quote)
+                    )
+                })
+                .collect();
+            matches.push(format!("({})", parts.join(" AND ")));
+        }
+        let mut sets = Vec::with_capacity(columns.len());
+        for (c, column) in columns.iter().enumerate() {
+            let mut whens = Vec::with_capacity(chunk.len());
+            for (row, matched) in chunk.iter().zip(&matches) {
+                let value = row.after.get(c).cloned().unwrap_or(Value::Null);
+                // Masked in any error message: the row may be secret, and the resource cannot
+                // tell.
+                let marker = if value.is_null() {
+                    "NULL".to_string()
+                } else {
+                    w.bind_for(value, column, true)
+                };
+                whens.push(format!("WHEN {matched} THEN {marker}"));
+            }
+            sets.push(format!(
+                "{} = CASE {} END",
+                QuotedIdent::column(column, quote),
+                whens.join(" ")
+            ));
+        }
+        let text = match flavor {
+            Flavor::SqlServer => format!(
+                "UPDATE {T} SET {} FROM {name} AS {T} WHERE {}",
+                sets.join(", "),
+                matches.join(" OR ")
+            ),
+            Flavor::Oracle => format!(
+                "UPDATE {name} {T} SET {} WHERE {}",
+                sets.join(", "),
+                matches.join(" OR ")
+            ),
+        };
+        let sql = w.finish(text);
+        out.push(Statement {
+            sql: sql.text,
+            params: sql.params,
+            source: change.id.clone(),
+        });
+    }
+    Ok(out)
 }

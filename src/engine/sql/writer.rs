@@ -6,6 +6,7 @@ use super::{Error, Flavor, Selected, Shape, Sql, PARKED, T};
 use crate::engine::ident::QuotedIdent;
 use crate::engine::Param;
 use crate::state::desired::{ColumnValue, Condition, Describe, Lookup, Predicate, TableName};
+use crate::state::host::HostPattern;
 use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
 use crate::state::Value;
 
@@ -59,6 +60,43 @@ pub(super) struct AssignmentSql {
     pub(super) shape: Shape,
     /// The desired value, when it is a literal.
     pub(super) literal: Option<Value>,
+    /// A host rewrite, computed by postclone for each row (`desired` is then its source).
+    pub(super) rewrite: Option<HostRewrite>,
+}
+
+/// A host rewritten in a row's text, computed by postclone with the host matcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostRewrite {
+    /// The host (and its subdomains) to rewrite.
+    pub from: HostPattern,
+    /// What it becomes.
+    pub to: String,
+    /// Position of the column the text is read from, among the table's columns.
+    pub source: usize,
+}
+
+impl HostRewrite {
+    /// The value the row's column receives, from the row's values (`None`: the rewrite
+    /// leaves it as it is).
+    #[must_use]
+    pub fn apply(&self, row: &[Value]) -> Option<Value> {
+        match row.get(self.source) {
+            Some(Value::Text(text)) => match self.from.replace(text, &self.to) {
+                std::borrow::Cow::Owned(new) => Some(Value::Text(new)),
+                std::borrow::Cow::Borrowed(_) => Some(Value::Text(text.clone())),
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Position of a column among the table's, by name (0 for a name the caller checked).
+pub(super) fn position(table: &TableInfo, column: &str) -> usize {
+    table
+        .columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(column))
+        .unwrap_or(0)
 }
 
 /// The pieces shared by the row query of `column_values` and its update statement.
@@ -313,6 +351,28 @@ impl<'a> Writer<'a> {
         ))
     }
 
+    /// `CASE WHEN <any of the filters> THEN 1 ELSE 0 END`: whether a row is covered by a
+    /// resource with one of these filters (an empty filter covers every row).
+    pub(super) fn secret_flag(
+        &mut self,
+        table: &TableInfo,
+        filters: &[&[Condition]],
+    ) -> Result<Selected, Error> {
+        let mut any = Vec::with_capacity(filters.len());
+        for f in filters {
+            let conditions = self.filter(Some(T), table, f)?;
+            any.push(if conditions.is_empty() {
+                "1 = 1".to_string()
+            } else {
+                format!("({})", conditions.join(" AND "))
+            });
+        }
+        Ok(Selected {
+            expr: format!("CASE WHEN {} THEN 1 ELSE 0 END", any.join(" OR ")),
+            shape: Shape::Plain,
+        })
+    }
+
     /// A value shown beside each row of `table`: one of its columns, or a looked-up value.
     pub(super) fn describe(
         &mut self,
@@ -331,6 +391,21 @@ impl<'a> Writer<'a> {
         })
     }
 
+    /// [`Self::update_parts`] of a change's assignments.
+    pub(super) fn assignment_parts(
+        &mut self,
+        table: &TableInfo,
+        filter: &[Condition],
+        assignments: &[crate::change::Assignment],
+        secret: bool,
+    ) -> Result<UpdateParts, Error> {
+        let set: Vec<(&str, &ColumnValue)> = assignments
+            .iter()
+            .map(|a| (a.column.as_str(), &a.value))
+            .collect();
+        self.update_parts(table, filter, &set, secret)
+    }
+
     pub(super) fn update_parts(
         &mut self,
         table: &TableInfo,
@@ -347,6 +422,37 @@ impl<'a> Writer<'a> {
             let column = Self::column(table, name)?.clone();
             let current = self.col(Some(T), table, name)?;
             if let ColumnValue::Replace { replace } = value {
+                // A host rewrite needs the host matcher: rows that may name the host are read
+                // (their text contains it, in any case) and each new value is computed by
+                // postclone, then written row by row.
+                let from = replace.host().ok_or_else(|| Error::NotAHost {
+                    column: column.name.clone(),
+                    from: replace.from.clone(),
+                })?;
+                let (source, source_pos) = match &replace.source {
+                    Some(source) => (self.col(Some(T), table, source)?, position(table, source)),
+                    None => (current.clone(), position(table, name)),
+                };
+                let needle = self.bind(Value::Text(from.needle()), secret);
+                let candidate = self.flavor.contains(&format!("LOWER({source})"), &needle);
+                parts.differs.push(format!("({candidate})"));
+                parts.assignments.push(AssignmentSql {
+                    shape: Shape::of(&column),
+                    column,
+                    desired: source,
+                    literal: None,
+                    rewrite: Some(HostRewrite {
+                        from,
+                        to: replace.to.clone(),
+                        source: source_pos,
+                    }),
+                });
+                continue;
+            }
+            if let ColumnValue::ReplaceText {
+                replace_text: replace,
+            } = value
+            {
                 let (source, source_info) = match &replace.source {
                     Some(source) => (
                         self.col(Some(T), table, source)?,
@@ -376,6 +482,7 @@ impl<'a> Writer<'a> {
                         replace.to.chars().count(),
                     ),
                     literal: None,
+                    rewrite: None,
                 });
                 continue;
             }
@@ -429,6 +536,7 @@ impl<'a> Writer<'a> {
                 desired,
                 shape,
                 literal,
+                rewrite: None,
             });
         }
         Ok(parts)

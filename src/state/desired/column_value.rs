@@ -33,17 +33,27 @@ pub enum ColumnValue {
         /// Where it is read.
         lookup: Lookup,
     },
-    /// Text with one part rewritten: `{replace: {from: prod.example.com, to: preprod.example.com}}`.
+    /// A host rewritten wherever the text names it:
+    /// `{replace: {from: prod.example.com, to: preprod.example.com}}`. `from` is a host, a domain
+    /// or an IP address, matched as `references_absent` matches (that host and its subdomains,
+    /// in any case, never a longer label or another host that merely contains it); the rest of
+    /// the text is kept byte for byte.
     Replace {
         /// The rewrite.
         replace: Replace,
     },
+    /// Every occurrence of a text rewritten, wherever it is, as the database's `REPLACE`
+    /// does: `{replace_text: {from: "[old]", to: "[new]"}}`. For text that is not a host.
+    ReplaceText {
+        /// The rewrite.
+        replace_text: Replace,
+    },
 }
 
-/// Rewrites every occurrence of `from` as `to`, in the column itself or (with `source`) in
-/// another column of the row. Only rows whose text contains `from` are concerned. Occurrences
-/// of `to` are left as they are, so a rewrite whose `to` contains its `from` (`prod.example.com`
-/// → `preprod.example.com`) applies once and converges.
+/// Rewrites `from` as `to`, in the column itself or (with `source`) in another column of the
+/// row: a host wherever the text names it (`replace`), or every occurrence of a text
+/// (`replace_text`, where occurrences of `to` are left as they are, so that a rewrite whose `to`
+/// contains its `from` applies once and converges).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replace {
@@ -57,12 +67,22 @@ pub struct Replace {
     pub source: Option<String>,
 }
 
+impl Replace {
+    /// `from` as a host pattern, when it is one.
+    #[must_use]
+    pub fn host(&self) -> Option<crate::state::host::HostPattern> {
+        crate::state::host::HostPattern::parse(&self.from)
+    }
+}
+
 impl ColumnValue {
     /// The lookup behind this value, if it has one.
     #[must_use]
     pub fn lookup(&self) -> Option<&Lookup> {
         match self {
-            ColumnValue::Literal(_) | ColumnValue::Replace { .. } => None,
+            ColumnValue::Literal(_)
+            | ColumnValue::Replace { .. }
+            | ColumnValue::ReplaceText { .. } => None,
             ColumnValue::Lookup { lookup } => Some(lookup),
         }
     }
@@ -83,6 +103,8 @@ mod tests {
         assert_eq!(v["A"], ColumnValue::Literal(Value::Text(" ".into())));
         assert_eq!(v["B"], ColumnValue::Literal(Value::Int(0)));
         assert!(matches!(v["C"], ColumnValue::Replace { .. }));
+        let t: ColumnValue = serde_yaml::from_str("{replace_text: {from: '[a]', to: b}}").unwrap();
+        assert!(matches!(t, ColumnValue::ReplaceText { .. }));
         assert!(serde_yaml::from_str::<ColumnValue>("{from: site_property_default}").is_err());
         let l: ColumnValue =
             serde_yaml::from_str("{lookup: {table: D, column: V, match: {ID: D_ID}}}").unwrap();

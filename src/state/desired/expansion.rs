@@ -1,8 +1,98 @@
-//! Metamodel targets expanded: one resource per table the platform metamodel names.
+//! Metamodel targets expanded: one resource per table the platform metamodel names; and
+//! `references_absent` resources, one per table they scan.
 
-use super::{Desired, ResolvedTargets, Resource, ResourceId, TableName};
+use super::{
+    Desired, ReferencesAbsent, ResolvedTargets, Resource, ResourceId, ResourceKind, TableName,
+    TableTarget,
+};
 
 impl Desired {
+    /// Replaces each `references_absent` resource by one resource per table it scans
+    /// (`PARENT.table_name`), its patterns and scopes defaulted from `production.hosts` and
+    /// `configuration_values`; `after:` lists follow. A resource with one table and its own
+    /// patterns, and one with nothing to scan, stay as they are (the plan says why for the
+    /// latter).
+    #[must_use]
+    pub fn split_scans(&self) -> Desired {
+        let mut split: Vec<(ResourceId, Vec<Resource>)> = Vec::new();
+        for r in &self.resources {
+            let ResourceKind::ReferencesAbsent(k) = &r.kind else {
+                continue;
+            };
+            let patterns = if k.patterns.is_empty() {
+                self.production.hosts.clone()
+            } else {
+                k.patterns.clone()
+            };
+            let scopes = if k.tables.is_empty() {
+                &self.configuration_values
+            } else {
+                &k.tables
+            };
+            // One scope with its patterns is what splitting makes: nothing to do (splitting
+            // twice, as apply's inspection inside the transaction does, changes nothing).
+            if patterns.is_empty()
+                || scopes.is_empty()
+                || (k.tables.len() == 1 && !k.patterns.is_empty())
+            {
+                continue;
+            }
+            let names: Vec<String> = scopes
+                .iter()
+                .map(|s| match &s.table {
+                    TableTarget::Name(n) => n.name.clone(),
+                    TableTarget::Metamodel { tables_from } => tables_from.table.name.clone(),
+                })
+                .collect();
+            let children = scopes
+                .iter()
+                .enumerate()
+                .map(|(i, scope)| {
+                    let mut name = names[i].clone();
+                    if names.iter().filter(|n| **n == name).count() > 1 {
+                        name = format!("{name}.{}", scope.columns.join("-"));
+                    }
+                    Resource {
+                        id: r.id.child(&name),
+                        kind: ResourceKind::ReferencesAbsent(ReferencesAbsent {
+                            patterns: patterns.clone(),
+                            tables: vec![scope.clone()],
+                        }),
+                        secret: r.secret || scope.secret,
+                        ..r.clone()
+                    }
+                })
+                .collect();
+            split.push((r.id.clone(), children));
+        }
+        if split.is_empty() {
+            return self.clone();
+        }
+        let children_of = |id: &ResourceId| split.iter().find(|(p, _)| p == id).map(|(_, c)| c);
+        let mut resources = Vec::with_capacity(self.resources.len());
+        for r in &self.resources {
+            let after: Vec<ResourceId> = r
+                .after
+                .iter()
+                .flat_map(|a| match children_of(a) {
+                    Some(c) => c.iter().map(|c| c.id.clone()).collect(),
+                    None => vec![a.clone()],
+                })
+                .collect();
+            match children_of(&r.id) {
+                Some(children) => resources.extend(children.iter().map(|c| Resource {
+                    after: after.clone(),
+                    ..c.clone()
+                })),
+                None => resources.push(Resource { after, ..r.clone() }),
+            }
+        }
+        Desired {
+            resources,
+            ..self.clone()
+        }
+    }
+
     /// Replaces each resource whose metamodel target resolved to tables by one resource per
     /// table (`PARENT.table_name`), labelled; `after:` lists follow. A target that resolved to
     /// no table stays as it is, and the plan says so.

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ColumnValue, Condition, Describe, TableName, TableTarget};
+use super::{ColumnValue, Condition, Describe, ScanScope, TableName, TableTarget};
+use crate::state::host::HostPattern;
 
 /// `rows_absent`: no row of `table` matches `where` (every row, when `where` is empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -79,6 +80,32 @@ pub struct Report {
     pub if_exists: bool,
 }
 
+/// `references_absent`: read only. No scanned value names one of production's hosts (matched
+/// by host, never as a substring). A hit is drift apply cannot fix by itself: it keeps a plan
+/// from being empty and an apply from claiming convergence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferencesAbsent {
+    /// Production's hosts, domains and IP addresses; none means the spec's `production.hosts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<HostPattern>,
+    /// What to scan; none means the configuration values the profiles declare
+    /// (`configuration_values:`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<ScanScope>,
+}
+
+impl ReferencesAbsent {
+    /// The one scope of a resource expanded to one table per resource.
+    #[must_use]
+    pub fn scope(&self) -> Option<&ScanScope> {
+        match self.tables.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
 /// `principals_absent`: the database users restored with the clone are gone; what they own is
 /// handed to `new_owner` first (objects, roles, non-empty schemas), their empty schemas dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -140,11 +167,13 @@ pub enum ResourceKind {
     GrantsAbsent(GrantsAbsent),
     /// Rows counted and named, never changed.
     Report(Report),
+    /// No value names production; read only.
+    ReferencesAbsent(ReferencesAbsent),
 }
 
 impl ResourceKind {
     /// Every kind name, as written after `kind:`.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "rows_absent",
         "column_values",
         "table_empty",
@@ -152,6 +181,7 @@ impl ResourceKind {
         "principals_absent",
         "grants_absent",
         "report",
+        "references_absent",
     ];
 
     /// The kind's name, as written after `kind:`.
@@ -165,6 +195,7 @@ impl ResourceKind {
             ResourceKind::PrincipalsAbsent(_) => "principals_absent",
             ResourceKind::GrantsAbsent(_) => "grants_absent",
             ResourceKind::Report(_) => "report",
+            ResourceKind::ReferencesAbsent(_) => "references_absent",
         }
     }
 
@@ -175,6 +206,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => &r.filter,
             ResourceKind::ColumnValues(r) => &r.filter,
             ResourceKind::Report(r) => &r.filter,
+            ResourceKind::ReferencesAbsent(r) => r.scope().map_or(&[], |s| &s.filter),
             ResourceKind::TableEmpty(_)
             | ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
@@ -189,7 +221,8 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => r.label.as_ref(),
             ResourceKind::ColumnValues(r) => r.label.as_ref(),
             ResourceKind::Report(r) => r.label.as_ref(),
-            ResourceKind::TableEmpty(_)
+            ResourceKind::ReferencesAbsent(_)
+            | ResourceKind::TableEmpty(_)
             | ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => None,
@@ -227,7 +260,10 @@ impl ResourceKind {
     /// Whether the resource only reads (never a change).
     #[must_use]
     pub fn is_read_only(&self) -> bool {
-        matches!(self, ResourceKind::Report(_))
+        matches!(
+            self,
+            ResourceKind::Report(_) | ResourceKind::ReferencesAbsent(_)
+        )
     }
 
     /// Where the resource's rows are, for table kinds.
@@ -238,6 +274,7 @@ impl ResourceKind {
             ResourceKind::ColumnValues(r) => Some(&r.table),
             ResourceKind::TableEmpty(r) => Some(&r.table),
             ResourceKind::Report(r) => Some(&r.table),
+            ResourceKind::ReferencesAbsent(r) => r.scope().map(|s| &s.table),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => None,
@@ -259,6 +296,10 @@ impl ResourceKind {
             ResourceKind::ColumnValues(r) => &mut r.table,
             ResourceKind::TableEmpty(r) => &mut r.table,
             ResourceKind::Report(r) => &mut r.table,
+            ResourceKind::ReferencesAbsent(r) => match r.tables.as_mut_slice() {
+                [one] => &mut one.table,
+                _ => return,
+            },
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => return,
@@ -274,6 +315,7 @@ impl ResourceKind {
             ResourceKind::ColumnValues(r) => r.if_exists,
             ResourceKind::TableEmpty(r) => r.if_exists,
             ResourceKind::Report(r) => r.if_exists,
+            ResourceKind::ReferencesAbsent(r) => r.scope().is_some_and(|s| s.if_exists),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => false,

@@ -18,11 +18,13 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::state::host::HostPattern;
+
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
 pub use kind::{
-    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, Report, ResourceKind, RowsAbsent,
-    TableEmpty,
+    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, ReferencesAbsent, Report, ResourceKind,
+    RowsAbsent, TableEmpty,
 };
 pub use names::{InvalidName, ResourceId, TableName};
 pub use selection::{Selection, UnknownSelection};
@@ -101,6 +103,53 @@ pub struct Guard {
     pub allow_front_ends: Vec<String>,
 }
 
+/// Production's identity, written once: the guard refuses it, `references_absent` looks for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Production {
+    /// Production's hosts, domains and IP addresses (a domain names its subdomains too): the
+    /// guard refuses a server that reports itself as one, or was reached through one, and
+    /// `references_absent` finds the values that name one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostPattern>,
+    /// Production's databases: the guard refuses them (as `guard.forbid_databases`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
+}
+
+/// Columns of a table whose values are scanned for production's hosts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanScope {
+    /// The table (or metamodel tables), checked against the catalog.
+    pub table: TableTarget,
+    /// Its text columns to scan.
+    pub columns: Vec<String>,
+    /// Only the rows matching these conditions (a web reference's `URL` only where its
+    /// `EFFECTIVE_URL` is blank).
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// Values that are secret (encrypted configuration): scanned, a hit reported by table, key
+    /// and host only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// Rows whose values are secret wherever a plan shows them (a secret site property), whatever
+/// resource shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRows {
+    /// The table, checked against the catalog where it exists.
+    pub table: TableName,
+    /// The rows; empty means all of them.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+}
+
 /// Where the platform lists its front-end servers, for the guard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +168,10 @@ pub enum EngineKind {
     Sqlserver,
     /// Oracle Database.
     Oracle,
+}
+
+fn is_default(p: &Production) -> bool {
+    *p == Production::default()
 }
 
 /// Everything a spec declares, after includes, excludes and validation.
@@ -140,6 +193,16 @@ pub struct Desired {
     /// Where the platform lists its front-ends (from a profile), for the guard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub front_ends: Option<FrontEnds>,
+    /// Production's identity.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub production: Production,
+    /// Where the platform keeps configuration values (from a profile): what
+    /// `references_absent` scans when it names no tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configuration_values: Vec<ScanScope>,
+    /// Rows secret wherever they are shown (from a profile, or the spec).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_rows: Vec<SecretRows>,
     /// Oracle only: how the clone is exported and imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapump: Option<crate::datapump::DataPump>,

@@ -1,8 +1,10 @@
 use std::collections::BTreeMap;
 
+mod rows;
+
 use super::queries::RowQuery;
 use super::*;
-use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
+use crate::change::{Assignment, ChangeKind, EmptyMethod};
 use crate::engine::Statement;
 use crate::state::desired::{
     ColumnValue, ColumnValues, Condition, Predicate, ResourceKind, RowsAbsent, TableEmpty,
@@ -14,23 +16,27 @@ use crate::test_support::{
     change, col, id, name, platform_catalog as catalog, resource, secret_site_properties, text,
 };
 
-fn shown(sql: &Sql) -> String {
+pub(super) fn shown(sql: &Sql) -> String {
     let params: Vec<String> = sql.params.iter().map(|p| p.value.to_string()).collect();
     format!("{}\n-- params: [{}]", sql.text, params.join(", "))
 }
 
-fn shown_statement(s: &Statement) -> String {
+pub(super) fn shown_statement(s: &Statement) -> String {
     shown(&Sql {
         text: s.sql.clone(),
         params: s.params.clone(),
     })
 }
 
-fn table_query(r: &crate::state::Resource, cat: &Catalog, flavor: Flavor) -> (Select, Layout) {
+pub(super) fn table_query(
+    r: &crate::state::Resource,
+    cat: &Catalog,
+    flavor: Flavor,
+) -> (Select, Layout) {
     let table = r.kind.table().and_then(|t| cat.get(t));
-    match drift_query(r, table, cat, flavor).unwrap() {
+    match drift_query(r, table, cat, flavor, &Neighbours::default()).unwrap() {
         RowQuery::Table(select, layout) => (select, layout),
-        RowQuery::Check(_) => panic!("a table resource"),
+        RowQuery::Check(_) | RowQuery::Scan(..) => panic!("a table resource"),
     }
 }
 
@@ -329,8 +335,26 @@ fn replace_and_null_conditions() {
         }),
         &[],
     );
-    let (select, _) = table_query(&r, &cat, Flavor::SqlServer);
-    insta::assert_snapshot!(shown(&select.sql()));
+    let (host, _) = table_query(&r, &cat, Flavor::SqlServer);
+    // The same rewrite as plain text: the database's REPLACE, in the query.
+    let mut text_rewrite = r.clone();
+    if let ResourceKind::ColumnValues(k) = &mut text_rewrite.kind {
+        let Some(ColumnValue::Replace { replace }) = k.set.remove("VAL") else {
+            panic!("a replace");
+        };
+        k.set.insert(
+            "VAL".into(),
+            ColumnValue::ReplaceText {
+                replace_text: replace,
+            },
+        );
+    }
+    let (plain, _) = table_query(&text_rewrite, &cat, Flavor::SqlServer);
+    insta::assert_snapshot!(format!(
+        "# replace (host, computed row by row)\n{}\n\n# replace_text\n{}",
+        shown(&host.sql()),
+        shown(&plain.sql())
+    ));
 }
 
 /// Restore statements: missing rows inserted back (identity values kept), modified rows
@@ -468,197 +492,11 @@ fn unknown_column_is_refused() {
         cat.get(&name("ossys_parameter")),
         &cat,
         Flavor::SqlServer,
+        &Neighbours::default(),
     )
     .unwrap_err();
     assert!(
         matches!(&err, Error::UnknownColumn { column, .. } if column.starts_with("NAME]")),
         "{err}"
-    );
-}
-
-/// Capture reads whole rows, each column with its shape, in key order.
-#[test]
-fn capture_reads_whole_rows() {
-    let cat = catalog();
-    let c = Change {
-        kind: ChangeKind::EmptyTable {
-            table: cat.get(&name("ossys_parameter")).unwrap().clone(),
-            method: EmptyMethod::Truncate,
-        },
-        ..change(ChangeKind::RunFix { fix: String::new() })
-    };
-    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
-    assert_eq!(
-        capture.select.text(),
-        "SELECT t.[ID], t.[NAME], t.[VAL] FROM [dbo].[OSSYS_PARAMETER] AS t ORDER BY t.[ID]"
-    );
-    assert_eq!(
-        (capture.columns, capture.written, capture.label),
-        (3, 0, false)
-    );
-}
-
-/// An update's capture also reads the value each set column receives (computed as the update
-/// computes it) and the row's name, and splits them off the row for the journal.
-#[test]
-fn capture_of_an_update_reads_written_values_and_names() {
-    use crate::state::desired::Describe;
-    let cat = catalog();
-    let table = cat.get(&name("ossys_parameter")).unwrap().clone();
-    let c = Change {
-        row_label: Some(Describe::Column {
-            column: "NAME".into(),
-        }),
-        ..change(ChangeKind::SetColumns {
-            table,
-            filter: vec![],
-            assignments: vec![Assignment {
-                column: "VAL".into(),
-                value: ColumnValue::Literal(text("off")),
-            }],
-        })
-    };
-    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
-    assert_eq!(
-        capture.select.text(),
-        "SELECT t.[ID], t.[NAME], t.[VAL], @P1, t.[NAME] FROM [dbo].[OSSYS_PARAMETER] AS t WHERE ((t.[VAL] <> @P1 OR t.[VAL] IS NULL)) ORDER BY t.[ID]"
-    );
-    let image = capture.image(vec![
-        Value::Int(1),
-        text("Timer "),
-        text("on"),
-        text("off"),
-        text("Timer "),
-    ]);
-    assert_eq!(
-        image.values,
-        vec![Value::Int(1), text("Timer "), text("on")]
-    );
-    assert_eq!(image.after, vec![text("off")]);
-    assert_eq!(image.label.as_deref(), Some("Timer"));
-}
-
-/// A timer table's quarantine in both flavors: `due:` against the database clock, a date
-/// literal converted with an explicit format (cast on SQL Server, `TO_DATE` on Oracle), and
-/// the timer's name read as each row's label.
-#[test]
-fn quarantine_queries() {
-    use crate::state::desired::{Describe, Lookup, Report};
-    use crate::state::observed::ResolvedTable;
-    use crate::test_support::info;
-    let timer = |ty: &str| {
-        info(
-            "OSSYS_CYCLIC_JOB_SHARED",
-            vec![
-                col("META_CYCLIC_JOB_ID", "int", false),
-                col("NEXT_RUN", ty, true),
-                col("IS_RUNNING_SINCE", ty, true),
-            ],
-            &["META_CYCLIC_JOB_ID"],
-        )
-    };
-    let meta = info(
-        "OSSYS_META_CYCLIC_JOB",
-        vec![col("ID", "int", false), col("NAME", "nvarchar", false)],
-        &["ID"],
-    );
-    let label = Describe::Lookup {
-        lookup: Lookup {
-            table: name("ossys_meta_cyclic_job"),
-            column: "NAME".into(),
-            on: BTreeMap::from([("ID".into(), "META_CYCLIC_JOB_ID".into())]),
-        },
-    };
-    let idle = |due: Predicate| {
-        vec![
-            Condition {
-                column: "IS_RUNNING_SINCE".into(),
-                predicate: Predicate::In(vec![Value::Null]),
-            },
-            Condition {
-                column: "NEXT_RUN".into(),
-                predicate: due,
-            },
-        ]
-    };
-    let overdue = resource(
-        "timers-overdue",
-        ResourceKind::Report(Report {
-            table: TableTarget::Name(name("ossys_cyclic_job_shared")),
-            filter: idle(Predicate::Due(true)),
-            label: Some(label.clone()),
-            details: BTreeMap::new(),
-            if_exists: false,
-        }),
-        &[],
-    );
-    let quarantined = resource(
-        "quarantined-timers",
-        ResourceKind::ColumnValues(ColumnValues {
-            table: TableTarget::Name(name("ossys_cyclic_job_shared")),
-            filter: idle(Predicate::NotIn(vec![Value::Null])),
-            set: BTreeMap::from([("NEXT_RUN".into(), ColumnValue::Literal(text("9999-12-31")))]),
-            if_exists: false,
-            label: Some(label),
-        }),
-        &[],
-    );
-    let mut out = String::new();
-    for (flavor, ty) in [(Flavor::SqlServer, "datetime"), (Flavor::Oracle, "date")] {
-        let cat = Catalog {
-            tables: vec![
-                ResolvedTable {
-                    requested: name("ossys_cyclic_job_shared"),
-                    info: timer(ty),
-                },
-                ResolvedTable {
-                    requested: name("ossys_meta_cyclic_job"),
-                    info: meta.clone(),
-                },
-            ],
-            subselects: vec![],
-        };
-        for r in [&overdue, &quarantined] {
-            let (select, layout) = table_query(r, &cat, flavor);
-            out.push_str(&format!(
-                "# {} ({flavor:?})\n{}\n-- layout: {layout:?}\n\n",
-                r.id,
-                shown(&select.sql())
-            ));
-        }
-    }
-    insta::assert_snapshot!(out);
-    // `due:` on a column that holds no date is refused, naming it.
-    let cat = Catalog {
-        tables: vec![ResolvedTable {
-            requested: name("ossys_meta_cyclic_job"),
-            info: meta,
-        }],
-        subselects: vec![],
-    };
-    let wrong = resource(
-        "wrong",
-        ResourceKind::Report(Report {
-            table: TableTarget::Name(name("ossys_meta_cyclic_job")),
-            filter: vec![Condition {
-                column: "NAME".into(),
-                predicate: Predicate::Due(true),
-            }],
-            label: None,
-            details: BTreeMap::new(),
-            if_exists: false,
-        }),
-        &[],
-    );
-    let err = drift_query(
-        &wrong,
-        cat.get(&name("ossys_meta_cyclic_job")),
-        &cat,
-        Flavor::SqlServer,
-    )
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "column NAME (nvarchar) holds no date: `due:` compares a date with the database's clock"
     );
 }

@@ -1,0 +1,286 @@
+//! The queries and statements of what postclone reads and writes row by row: journal
+//! captures, host-rewrite statements, scans for production's hosts, and the quarantine's
+//! date conditions.
+
+use std::collections::BTreeMap;
+
+use super::super::*;
+use super::{shown, shown_statement, table_query};
+use crate::change::{Assignment, Change, ChangeKind, EmptyMethod};
+use crate::state::desired::{
+    ColumnValue, ColumnValues, Condition, Predicate, ResourceKind, TableTarget,
+};
+use crate::state::observed::Catalog;
+use crate::state::Value;
+use crate::test_support::{change, col, id, name, platform_catalog as catalog, resource, text};
+
+/// Capture reads whole rows, each column with its shape, in key order.
+#[test]
+fn capture_reads_whole_rows() {
+    let cat = catalog();
+    let c = Change {
+        kind: ChangeKind::EmptyTable {
+            table: cat.get(&name("ossys_parameter")).unwrap().clone(),
+            method: EmptyMethod::Truncate,
+        },
+        ..change(ChangeKind::RunFix { fix: String::new() })
+    };
+    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
+    assert_eq!(
+        capture.select.text(),
+        "SELECT t.[ID], t.[NAME], t.[VAL] FROM [dbo].[OSSYS_PARAMETER] AS t ORDER BY t.[ID]"
+    );
+    assert_eq!(
+        (capture.columns, capture.written, capture.label),
+        (3, vec![], false)
+    );
+}
+
+/// An update's capture also reads the value each set column receives (computed as the update
+/// computes it) and the row's name, and splits them off the row for the journal.
+#[test]
+fn capture_of_an_update_reads_written_values_and_names() {
+    use crate::state::desired::Describe;
+    let cat = catalog();
+    let table = cat.get(&name("ossys_parameter")).unwrap().clone();
+    let c = Change {
+        row_label: Some(Describe::Column {
+            column: "NAME".into(),
+        }),
+        ..change(ChangeKind::SetColumns {
+            table,
+            filter: vec![],
+            assignments: vec![Assignment {
+                column: "VAL".into(),
+                value: ColumnValue::Literal(text("off")),
+            }],
+        })
+    };
+    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
+    assert_eq!(
+        capture.select.text(),
+        "SELECT t.[ID], t.[NAME], t.[VAL], @P1, t.[NAME] FROM [dbo].[OSSYS_PARAMETER] AS t WHERE ((t.[VAL] <> @P1 OR t.[VAL] IS NULL)) ORDER BY t.[ID]"
+    );
+    let image = capture.image(vec![
+        Value::Int(1),
+        text("Timer "),
+        text("on"),
+        text("off"),
+        text("Timer "),
+    ]);
+    assert_eq!(
+        image.values,
+        vec![Value::Int(1), text("Timer "), text("on")]
+    );
+    assert_eq!(image.after, vec![text("off")]);
+    assert_eq!(image.label.as_deref(), Some("Timer"));
+}
+
+/// A timer table's quarantine in both flavors: `due:` against the database clock, a date
+/// literal converted with an explicit format (cast on SQL Server, `TO_DATE` on Oracle), and
+/// the timer's name read as each row's label.
+#[test]
+fn quarantine_queries() {
+    use crate::state::desired::{Describe, Lookup, Report};
+    use crate::state::observed::ResolvedTable;
+    use crate::test_support::info;
+    let timer = |ty: &str| {
+        info(
+            "OSSYS_CYCLIC_JOB_SHARED",
+            vec![
+                col("META_CYCLIC_JOB_ID", "int", false),
+                col("NEXT_RUN", ty, true),
+                col("IS_RUNNING_SINCE", ty, true),
+            ],
+            &["META_CYCLIC_JOB_ID"],
+        )
+    };
+    let meta = info(
+        "OSSYS_META_CYCLIC_JOB",
+        vec![col("ID", "int", false), col("NAME", "nvarchar", false)],
+        &["ID"],
+    );
+    let label = Describe::Lookup {
+        lookup: Lookup {
+            table: name("ossys_meta_cyclic_job"),
+            column: "NAME".into(),
+            on: BTreeMap::from([("ID".into(), "META_CYCLIC_JOB_ID".into())]),
+        },
+    };
+    let idle = |due: Predicate| {
+        vec![
+            Condition {
+                column: "IS_RUNNING_SINCE".into(),
+                predicate: Predicate::In(vec![Value::Null]),
+            },
+            Condition {
+                column: "NEXT_RUN".into(),
+                predicate: due,
+            },
+        ]
+    };
+    let overdue = resource(
+        "timers-overdue",
+        ResourceKind::Report(Report {
+            table: TableTarget::Name(name("ossys_cyclic_job_shared")),
+            filter: idle(Predicate::Due(true)),
+            label: Some(label.clone()),
+            details: BTreeMap::new(),
+            if_exists: false,
+        }),
+        &[],
+    );
+    let quarantined = resource(
+        "quarantined-timers",
+        ResourceKind::ColumnValues(ColumnValues {
+            table: TableTarget::Name(name("ossys_cyclic_job_shared")),
+            filter: idle(Predicate::NotIn(vec![Value::Null])),
+            set: BTreeMap::from([("NEXT_RUN".into(), ColumnValue::Literal(text("9999-12-31")))]),
+            if_exists: false,
+            label: Some(label),
+        }),
+        &[],
+    );
+    let mut out = String::new();
+    for (flavor, ty) in [(Flavor::SqlServer, "datetime"), (Flavor::Oracle, "date")] {
+        let cat = Catalog {
+            tables: vec![
+                ResolvedTable {
+                    requested: name("ossys_cyclic_job_shared"),
+                    info: timer(ty),
+                },
+                ResolvedTable {
+                    requested: name("ossys_meta_cyclic_job"),
+                    info: meta.clone(),
+                },
+            ],
+            subselects: vec![],
+        };
+        for r in [&overdue, &quarantined] {
+            let (select, layout) = table_query(r, &cat, flavor);
+            out.push_str(&format!(
+                "# {} ({flavor:?})\n{}\n-- layout: {layout:?}\n\n",
+                r.id,
+                shown(&select.sql())
+            ));
+        }
+    }
+    insta::assert_snapshot!(out);
+    // `due:` on a column that holds no date is refused, naming it.
+    let cat = Catalog {
+        tables: vec![ResolvedTable {
+            requested: name("ossys_meta_cyclic_job"),
+            info: meta,
+        }],
+        subselects: vec![],
+    };
+    let wrong = resource(
+        "wrong",
+        ResourceKind::Report(Report {
+            table: TableTarget::Name(name("ossys_meta_cyclic_job")),
+            filter: vec![Condition {
+                column: "NAME".into(),
+                predicate: Predicate::Due(true),
+            }],
+            label: None,
+            details: BTreeMap::new(),
+            if_exists: false,
+        }),
+        &[],
+    );
+    let err = drift_query(
+        &wrong,
+        cat.get(&name("ossys_meta_cyclic_job")),
+        &cat,
+        Flavor::SqlServer,
+        &Neighbours::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "column NAME (nvarchar) holds no date: `due:` compares a date with the database's clock"
+    );
+}
+
+/// A scan reads key and text columns of the rows whose text contains a pattern (one query,
+/// every pattern), flags rows a secret resource covers and rows another resource deletes;
+/// a column that is not text is not scanned and is named.
+#[test]
+fn scan_queries() {
+    use crate::state::desired::ScanScope;
+    let cat = catalog();
+    let scope = ScanScope {
+        table: TableTarget::Name(name("ossys_parameter")),
+        columns: vec!["VAL".into(), "NAME".into(), "ID".into()],
+        filter: vec![],
+        secret: false,
+        if_exists: false,
+    };
+    let patterns = vec![
+        crate::state::host::HostPattern::parse("prod.example.com").unwrap(),
+        crate::state::host::HostPattern::parse("10.20.30.40").unwrap(),
+    ];
+    let secret = vec![Condition {
+        column: "NAME".into(),
+        predicate: Predicate::In(vec![text("ClientApplicationToken")]),
+    }];
+    let tokens = id("tokens");
+    let removers = [(&tokens, secret.as_slice())];
+    let secret_rows = [secret.as_slice()];
+    let neighbours = Neighbours {
+        secret_rows: &secret_rows,
+        removers: &removers,
+    };
+    let table = cat.get(&name("ossys_parameter")).unwrap();
+    let mut out = Vec::new();
+    for flavor in [Flavor::SqlServer, Flavor::Oracle] {
+        let (select, layout) =
+            scan_query(table, &scope, &patterns, &cat, flavor, &neighbours).unwrap();
+        out.push(format!("{}\n-- layout: {layout:?}", shown(&select.sql())));
+    }
+    insta::assert_snapshot!(out.join("\n\n"));
+}
+
+/// A host rewrite's rows are written by key, in batches, each row with its own value; a NULL
+/// is written as the keyword. Both flavors.
+#[test]
+fn rewrite_statements_by_key() {
+    use crate::journal::RowImage;
+    use crate::state::desired::Replace;
+    let cat = catalog();
+    let table = cat.get(&name("ossys_parameter")).unwrap().clone();
+    let c = change(ChangeKind::SetColumns {
+        table,
+        filter: vec![],
+        assignments: vec![Assignment {
+            column: "VAL".into(),
+            value: ColumnValue::Replace {
+                replace: Replace {
+                    from: "prod.example.com".into(),
+                    to: "preprod.example.com".into(),
+                    source: None,
+                },
+            },
+        }],
+    });
+    let rows = vec![
+        RowImage {
+            values: vec![Value::Int(1), text("Api"), text("https://prod.example.com")],
+            after: vec![text("https://preprod.example.com")],
+            label: None,
+        },
+        RowImage {
+            values: vec![Value::Int(2), text("Gone"), text("x")],
+            after: vec![Value::Null],
+            label: None,
+        },
+    ];
+    let mut out = Vec::new();
+    for flavor in [Flavor::SqlServer, Flavor::Oracle] {
+        for s in rewrite_statements(&c, &rows, flavor).unwrap() {
+            out.push(shown_statement(&s));
+        }
+    }
+    insta::assert_snapshot!(out.join("\n\n"));
+    assert!(statements(&c, &cat, Flavor::SqlServer).unwrap().is_empty());
+}
