@@ -60,6 +60,40 @@ pub enum Error {
     /// A statement failed; the transaction was rolled back.
     #[error(transparent)]
     Failed(Box<Failure>),
+    /// A change masks personal data and no masking key was given.
+    #[error("change {change} masks personal data and needs the masking key: set {} or `masking.key_file`; nothing was changed", crate::state::masking::MASK_KEY_VARIABLE)]
+    NoMaskKey {
+        /// The change.
+        change: ChangeId,
+    },
+}
+
+/// What is checked before anything is asked or written: the guard, and the masking key of
+/// every change that masks.
+///
+/// # Errors
+/// [`Error::Refused`] or [`Error::NoMaskKey`].
+pub fn preflight(
+    desired: &Desired,
+    plan: &Plan,
+    connected_host: Option<&str>,
+) -> Result<(), Error> {
+    guard::check(
+        &desired.guard,
+        &desired.production,
+        &plan.target,
+        connected_host,
+    )?;
+    if let Some(step) = plan
+        .steps
+        .iter()
+        .find(|s| s.masks() && s.mask_key.is_none())
+    {
+        return Err(Error::NoMaskKey {
+            change: step.id.clone(),
+        });
+    }
+    Ok(())
 }
 
 impl From<GuardError> for Error {
@@ -189,17 +223,18 @@ pub async fn run<E: Engine>(
     options: Options<'_>,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ApplyReport, Error> {
-    guard::check(
-        &desired.guard,
-        &desired.production,
-        &plan.target,
-        options.connected_host,
-    )?;
+    preflight(desired, plan, options.connected_host)?;
     let mut statements: Vec<Vec<Statement>> = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
         statements.push(engine.statements(step, &plan.catalog)?);
     }
-    let mut journal = Journal::create(options.journal, &plan.target, options.source)?;
+    let recipients = journal::Recipients::parse(&desired.journal.recipients).map_err(|source| {
+        journal::Error::Seal {
+            path: options.journal.to_path_buf(),
+            source,
+        }
+    })?;
+    let mut journal = Journal::create(options.journal, &plan.target, options.source, recipients)?;
     let mut tables: Vec<TableInfo> = Vec::new();
     for t in plan.steps.iter().filter_map(|s| s.table()) {
         if !tables.iter().any(|x| x.table == t.table) {
@@ -291,7 +326,10 @@ pub async fn run<E: Engine>(
             .await;
         let synced = match write_error {
             Some(e) => Err(Error::Journal(e)),
-            None => journal.sync().map_err(Error::Journal),
+            None => journal
+                .end_change()
+                .and_then(|()| journal.sync())
+                .map_err(Error::Journal),
         };
         let captured_rows = match captured
             .map_err(Error::from)

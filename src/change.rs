@@ -3,6 +3,7 @@
 //! A change says *what* to do, never *how*: engines turn it into statements.
 
 use crate::state::desired::{ColumnValue, Condition, Describe, ResourceId};
+use crate::state::masking::MaskKey;
 use crate::state::observed::{Drift, TableInfo};
 
 /// Engine facts that change what a plan contains, given as data rather than engine branches.
@@ -101,6 +102,10 @@ pub struct Change {
     pub labels: Vec<(String, String)>,
     /// How each row is named (the resource's `label:`): kept in the journal with the row.
     pub row_label: Option<Describe>,
+    /// Its rows hold personal data: shown by key only, journaled only encrypted.
+    pub personal: bool,
+    /// The key masks are computed with (for a change that masks).
+    pub mask_key: Option<MaskKey>,
 }
 
 /// The three Terraform-like action classes, for symbols and the summary line.
@@ -132,7 +137,14 @@ impl Change {
     #[must_use]
     pub fn rewrites_hosts(&self) -> bool {
         matches!(&self.kind, ChangeKind::SetColumns { assignments, .. }
-            if assignments.iter().any(|a| matches!(a.value, ColumnValue::Replace { .. })))
+            if assignments.iter().any(|a| matches!(a.value, ColumnValue::Replace { .. } | ColumnValue::Mask { .. })))
+    }
+
+    /// Whether the change masks personal data (and needs the masking key).
+    #[must_use]
+    pub fn masks(&self) -> bool {
+        matches!(&self.kind, ChangeKind::SetColumns { assignments, .. }
+            if assignments.iter().any(|a| matches!(a.value, ColumnValue::Mask { .. })))
     }
 
     /// The action class of this change.

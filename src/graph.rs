@@ -26,6 +26,12 @@ pub enum EdgeReason {
         /// Constraint name.
         constraint: String,
     },
+    /// The first resource masks a table whose triggers may feed the queue the second one
+    /// empties: the queue is emptied after the masking.
+    Triggers {
+        /// The masked table.
+        table: String,
+    },
     /// The first resource changes a table in a schema the second one's users own: tables are
     /// changed before their owners are dropped.
     Ownership {
@@ -41,6 +47,12 @@ impl fmt::Display for EdgeReason {
         match self {
             EdgeReason::Declared => f.write_str("declared"),
             EdgeReason::ForeignKey { constraint } => write!(f, "foreign key {constraint}"),
+            EdgeReason::Triggers { table } => {
+                write!(
+                    f,
+                    "masking {table} may queue BPT events; the queue is emptied after"
+                )
+            }
             EdgeReason::Ownership { owner, schema } => {
                 write!(f, "ownership: schema {schema} of user {owner}")
             }
@@ -273,6 +285,47 @@ pub fn ownership_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dep
                     }
                 }
             }
+        }
+    }
+    out
+}
+
+/// Resources that mask a table before those that empty a table the platform's triggers feed
+/// (`event_queues`, from the quarantine profile): masking updates rows, and an update of a
+/// table with process events queues BPT work the purge must catch.
+#[must_use]
+pub fn masking_dependencies(desired: &Desired) -> Vec<Dependency> {
+    let mut out = Vec::new();
+    let queues: Vec<&ResourceId> = desired
+        .resources
+        .iter()
+        .filter(|q| {
+            matches!(
+                q.kind,
+                ResourceKind::TableEmpty(_) | ResourceKind::RowsAbsent(_)
+            ) && q
+                .kind
+                .table()
+                .is_some_and(|t| desired.event_queues.contains(t))
+        })
+        .map(|q| &q.id)
+        .collect();
+    for r in &desired.resources {
+        let ResourceKind::Masked(_) = &r.kind else {
+            continue;
+        };
+        let table = r
+            .kind
+            .table()
+            .map_or_else(|| r.id.to_string(), ToString::to_string);
+        for q in &queues {
+            out.push(Dependency {
+                first: r.id.clone(),
+                then: (*q).clone(),
+                reason: EdgeReason::Triggers {
+                    table: table.clone(),
+                },
+            });
         }
     }
     out

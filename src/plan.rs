@@ -328,6 +328,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
     let mut dependencies = graph::declared_dependencies(desired);
     dependencies.extend(graph::foreign_key_dependencies(desired, observed));
     dependencies.extend(graph::ownership_dependencies(desired, observed));
+    dependencies.extend(graph::masking_dependencies(desired));
     let nodes: Vec<_> = desired.resources.iter().map(|r| r.id.clone()).collect();
     let graph = graph::build(&nodes, &dependencies)?;
     let mut changes = diff.changes;
@@ -395,6 +396,7 @@ mod tests {
             resources: vec![inspected("a", "a", 2), inspected("b", "b", n)],
             catalog: Default::default(),
             foreign_keys: vec![],
+            masking: vec![],
         };
         let dialect = Dialect {
             truncate_in_transaction: true,
@@ -431,6 +433,7 @@ mod tests {
                 resources: names.iter().map(|n| inspected(n, n, 2)).collect(),
                 catalog: Default::default(),
                 foreign_keys: vec![fk()],
+                masking: vec![],
             };
             let plan = build(
                 &d,

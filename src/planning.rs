@@ -14,10 +14,13 @@ pub enum Error {
     /// The plan could not be built from what was read.
     #[error("cannot build the plan")]
     Plan(#[from] plan::Error),
+    /// The masking key cannot be used.
+    #[error(transparent)]
+    MaskKey(#[from] crate::spec::MaskKeyError),
 }
 
-/// Resolves metamodel targets, inspects and builds the plan; returns it with the resolved
-/// desired state, which apply inspects again.
+/// Reads the masking key (when one is given), resolves metamodel targets, inspects and builds
+/// the plan; returns it with the resolved desired state, which apply inspects again.
 ///
 /// # Guarantees
 /// Reads only.
@@ -25,7 +28,9 @@ pub enum Error {
 /// # Errors
 /// A database that cannot be read, or a plan that cannot be built (a dependency cycle).
 pub async fn make<E: Engine>(engine: &mut E, desired: &Desired) -> Result<(Plan, Desired), Error> {
-    let inspection = engine.inspect(desired).await?;
+    let mut desired = desired.clone();
+    desired.mask_key = crate::spec::mask_key(&desired)?;
+    let inspection = engine.inspect(&desired).await?;
     let plan = plan::build(&inspection.desired, &inspection.observed, &engine.dialect())?;
     Ok((plan, inspection.desired))
 }

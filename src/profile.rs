@@ -13,10 +13,18 @@ const PROFILES: &[(&str, &str)] = &[
         "outsystems-o11-quarantine",
         include_str!("../specs/outsystems-o11-quarantine.yaml"),
     ),
+    (
+        "outsystems-o11-personal-data",
+        include_str!("../specs/outsystems-o11-personal-data.yaml"),
+    ),
 ];
 
 /// The names of the built-in profiles.
-pub const NAMES: [&str; 2] = ["outsystems-o11", "outsystems-o11-quarantine"];
+pub const NAMES: [&str; 3] = [
+    "outsystems-o11",
+    "outsystems-o11-quarantine",
+    "outsystems-o11-personal-data",
+];
 
 /// The text of the built-in profile `name`.
 #[must_use]

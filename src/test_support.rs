@@ -65,6 +65,7 @@ pub(crate) fn resource(name: &str, kind: ResourceKind, after: &[&str]) -> Resour
         },
         table_origin: None,
         labels: vec![],
+        personal: false,
     }
 }
 
@@ -80,6 +81,11 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         production: crate::state::desired::Production::default(),
         configuration_values: vec![],
         secret_rows: vec![],
+        entities: None,
+        masking: crate::state::desired::Masking::default(),
+        journal: crate::state::desired::JournalSettings::default(),
+        event_queues: vec![],
+        mask_key: None,
         datapump: None,
     }
 }
@@ -121,6 +127,7 @@ pub(crate) fn observed(resources: Vec<ObservedResource>) -> Observed {
         catalog: Catalog::default(),
         resources,
         foreign_keys: vec![],
+        masking: vec![],
     }
 }
 
@@ -133,6 +140,8 @@ pub(crate) fn change(kind: ChangeKind) -> Change {
         description: None,
         labels: vec![],
         row_label: None,
+        personal: false,
+        mask_key: None,
     }
 }
 
@@ -201,6 +210,8 @@ pub(crate) fn platform_catalog() -> Catalog {
             })
             .collect(),
         subselects: Vec::new(),
+        unique_indexes: Vec::new(),
+        triggers: Vec::new(),
     }
 }
 
@@ -217,8 +228,10 @@ pub(crate) fn secret_site_properties() -> ColumnValues {
                 filter: vec![Condition {
                     column: "IS_SECRET".into(),
                     predicate: Predicate::In(vec![Value::Int(1)]),
+                    ignore_case: false,
                 }],
             })),
+            ignore_case: false,
         }],
         set: BTreeMap::from([
             (

@@ -3,14 +3,24 @@
 
 use crate::common::{demo_spec, journal_in, root, Test, TestServer};
 
+/// A test-only age key pair: the demo's queued emails are personal data, journaled only
+/// encrypted.
+const RECIPIENT: &str = "age1qqlckrjtjh5p3dcgjwuzwep7avyfep2npylyju2cpaaqlfwk8e2s7n0z6k";
+const IDENTITY: &str = "AGE-SECRET-KEY-17M2G4USE24TPSM2WTA5MHRV8H654NUDKH6RKE0FD9CEYZMAELLHQH9N7WW";
+
 /// apply → restore JOURNAL → every table identical to before the apply, binary columns and
-/// NULLs included; the journal is readable by its owner only and the plan said where it is.
+/// NULLs included (personal rows read back with the identity); the journal is readable by its
+/// owner only and the plan said where it is.
 #[test]
 fn restore_puts_every_row_back() {
     let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
     let before = server.dump_everything();
+    let spec = format!(
+        "{}\njournal: {{ recipients: [{RECIPIENT}] }}\n",
+        demo_spec()
+    );
     let t = Test::new()
-        .spec(&demo_spec())
+        .spec(&spec)
         .server(&server, "OS_PREPROD")
         .args(["apply", "--auto-approve"]);
     let out = t.run().code(0);
@@ -37,10 +47,23 @@ fn restore_puts_every_row_back() {
         "the journal keeps the values it removed"
     );
 
+    assert!(
+        !text.contains("alice.martin@customer-one.example"),
+        "the journal keeps personal data in clear"
+    );
     let journal_arg = journal.to_str().expect("utf-8 path");
+    let identity = t.path().join("identity.txt");
+    std::fs::write(&identity, IDENTITY).expect("identity");
+    let identity_arg = identity.to_str().expect("utf-8 path");
     let out = Test::new()
         .server(&server, "OS_PREPROD")
-        .args(["restore", journal_arg, "--auto-approve"])
+        .args([
+            "restore",
+            journal_arg,
+            "--identity",
+            identity_arg,
+            "--auto-approve",
+        ])
         .run()
         .code(0);
     assert!(out.stdout.contains("Restore complete"), "{}", out.stdout);
@@ -58,7 +81,13 @@ fn restore_puts_every_row_back() {
     // Restoring again changes nothing: rows already present are left as they are.
     Test::new()
         .server(&server, "OS_PREPROD")
-        .args(["restore", journal_arg, "--auto-approve"])
+        .args([
+            "restore",
+            journal_arg,
+            "--identity",
+            identity_arg,
+            "--auto-approve",
+        ])
         .run()
         .code(0);
     assert_eq!(server.dump_everything(), before);

@@ -9,6 +9,7 @@ mod formats;
 mod interrupt;
 mod journal;
 mod oracle;
+mod personal;
 mod plan;
 mod profile;
 mod quarantine;

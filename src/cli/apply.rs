@@ -145,13 +145,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             });
         }
         // Refuse before asking: nobody should approve a plan for the wrong database.
-        crate::guard::check(
-            &desired.guard,
-            &desired.production,
-            &plan.target,
-            host.as_deref(),
-        )
-        .map_err(apply::Error::from)?;
+        apply::preflight(&desired, &plan, host.as_deref())?;
         let journal = args.journal.clone().unwrap_or_else(|| {
             Journal::default_path(Path::new(crate::journal::DEFAULT_DIR), &plan.target)
         });

@@ -41,6 +41,10 @@ pub struct RestoreArgs {
     /// case-insensitively (repeatable)
     #[arg(long = "label", value_name = "NAME")]
     labels: Vec<String>,
+    /// An age identity file (age-keygen) of one of the spec's `journal.recipients`: puts back
+    /// the personal data the journal keeps encrypted
+    #[arg(long, value_name = "FILE")]
+    identity: Option<PathBuf>,
     /// Restore without asking (for pipelines)
     #[arg(long)]
     auto_approve: bool,
@@ -50,7 +54,17 @@ pub struct RestoreArgs {
 
 /// Plans, asks, restores.
 pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let mut plan = journal::read(&args.journal)?;
+    let identities =
+        match &args.identity {
+            Some(path) => Some(journal::Identities::from_file(path).map_err(|source| {
+                journal::Error::Seal {
+                    path: path.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+    let mut plan = journal::read(&args.journal, identities.as_ref())?;
     plan.select(&args.resources, &args.labels)?;
     let connection = match (
         args.connect.connection.as_deref(),

@@ -10,6 +10,7 @@
 
 mod cell;
 mod read;
+mod sealed;
 mod triage;
 
 use std::fs::{File, OpenOptions};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cell::{Cell, InvalidCell};
 pub use read::{read, JournaledRow, RestoreAction, RestorePlan, RestoreStep, UnknownSelection};
+pub use sealed::{Identities, Recipients, SealError};
 pub use triage::{LeftAlone, Reason, Triage};
 
 use crate::change::{Change, ChangeId, ChangeKind};
@@ -91,6 +93,18 @@ pub enum Entry {
         /// The columns an update writes (empty for other changes, and in format 1).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         set: Vec<String>,
+        /// Personal data: how its rows are kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        personal: Option<PersonalRows>,
+    },
+    /// The rows of a personal-data change, encrypted to the spec's recipients.
+    Sealed {
+        /// The change.
+        change: ChangeId,
+        /// How many rows.
+        rows: u64,
+        /// The age message, base64: JSON lines of the rows.
+        data: String,
     },
     /// A whole row of the last change, as it was before the change.
     Row {
@@ -112,6 +126,16 @@ pub enum Entry {
         /// Seconds since the Unix epoch.
         at: u64,
     },
+}
+
+/// How a personal-data change's rows are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonalRows {
+    /// In a [`Entry::Sealed`] message, encrypted to the spec's recipients.
+    Sealed,
+    /// Not at all: the spec declares no recipients.
+    NotJournaled,
 }
 
 /// A row as a change is about to touch it, read inside the apply's transaction.
@@ -146,6 +170,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Personal rows could not be sealed.
+    #[error("cannot seal personal rows into the journal {}", path.display())]
+    Seal {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: SealError,
+    },
     /// A line of the journal is not valid.
     #[error("{}:{line}: not a journal entry: {message}", path.display())]
     Invalid {
@@ -162,6 +195,9 @@ pub enum Error {
 pub struct Journal {
     path: PathBuf,
     out: BufWriter<File>,
+    recipients: Recipients,
+    /// The rows of the personal-data change being journaled, sealed when it ends.
+    personal: Option<(ChangeId, Vec<RowImage>)>,
 }
 
 fn now() -> u64 {
@@ -200,7 +236,12 @@ impl Journal {
     ///
     /// # Errors
     /// The file cannot be created or written.
-    pub fn create(path: &Path, target: &Target, source: Option<&Path>) -> Result<Journal, Error> {
+    pub fn create(
+        path: &Path,
+        target: &Target,
+        source: Option<&Path>,
+        recipients: Recipients,
+    ) -> Result<Journal, Error> {
         let fail = |source: io::Error| Error::Write {
             path: path.to_path_buf(),
             source,
@@ -219,6 +260,8 @@ impl Journal {
         let mut journal = Journal {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
+            recipients,
+            personal: None,
         };
         journal.write(&Entry::Header {
             format: FORMAT,
@@ -246,11 +289,14 @@ impl Journal {
         self.out.write_all(b"\n").map_err(fail)
     }
 
-    /// Records that `change` is about to run; its rows follow.
+    /// Records that `change` is about to run; its rows follow. The rows of a personal-data
+    /// change are kept back and sealed by [`Journal::end_change`] (or, with no recipients, not
+    /// journaled at all).
     ///
     /// # Errors
     /// The journal cannot be written.
     pub fn change(&mut self, change: &Change) -> Result<(), Error> {
+        self.personal = change.personal.then(|| (change.id.clone(), Vec::new()));
         let action = match change.kind {
             ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. } => JournalAction::Delete,
             ChangeKind::SetColumns { .. } => JournalAction::Update,
@@ -271,6 +317,34 @@ impl Journal {
                 }
                 _ => Vec::new(),
             },
+            personal: change.personal.then_some(if self.recipients.is_empty() {
+                PersonalRows::NotJournaled
+            } else {
+                PersonalRows::Sealed
+            }),
+        })
+    }
+
+    /// Ends a change's rows: a personal-data change's rows are written now, as one message
+    /// encrypted to the recipients.
+    ///
+    /// # Errors
+    /// The rows cannot be encrypted, or the journal cannot be written.
+    pub fn end_change(&mut self) -> Result<(), Error> {
+        let Some((change, rows)) = self.personal.take() else {
+            return Ok(());
+        };
+        if self.recipients.is_empty() || rows.is_empty() {
+            return Ok(());
+        }
+        let data = self.recipients.seal(&rows).map_err(|source| Error::Seal {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.write(&Entry::Sealed {
+            change,
+            rows: rows.len() as u64,
+            data,
         })
     }
 
@@ -279,6 +353,12 @@ impl Journal {
     /// # Errors
     /// The journal cannot be written.
     pub fn row(&mut self, change: &ChangeId, row: RowImage) -> Result<(), Error> {
+        if let Some((_, rows)) = &mut self.personal {
+            if !self.recipients.is_empty() {
+                rows.push(row);
+            }
+            return Ok(());
+        }
         self.write(&Entry::Row {
             change: change.clone(),
             values: row.values.into_iter().map(Cell::from).collect(),
@@ -357,6 +437,8 @@ mod tests {
             description: None,
             labels: vec![],
             row_label: None,
+            personal: false,
+            mask_key: None,
         }
     }
 
@@ -371,7 +453,7 @@ mod tests {
             front_ends: vec![],
             front_end_list: None,
         };
-        let mut j = Journal::create(&path, &target, None).unwrap();
+        let mut j = Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).unwrap();
         let c = change();
         j.change(&c).unwrap();
         j.row(
@@ -389,7 +471,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let plan = read(&path).unwrap();
+        let plan = read(&path, None).unwrap();
         assert_eq!(plan.database, "OS_PREPROD");
         assert_eq!(plan.status, Some(Status::Committed));
         assert_eq!(plan.steps.len(), 1);
@@ -403,7 +485,7 @@ mod tests {
             ]
         );
         assert!(
-            Journal::create(&path, &target, None).is_err(),
+            Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).is_err(),
             "never overwrites"
         );
     }
@@ -419,7 +501,7 @@ mod tests {
             front_ends: vec![],
             front_end_list: None,
         };
-        let mut j = Journal::create(&path, &target, None).unwrap();
+        let mut j = Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).unwrap();
         let c = change();
         j.change(&c).unwrap();
         j.row(&c.id, image(vec![Value::Int(1), Value::Null]))
@@ -429,7 +511,7 @@ mod tests {
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{\"entry\":\"row\",\"change\":\"servers\",\"val");
         std::fs::write(&path, text).unwrap();
-        let plan = read(&path).unwrap();
+        let plan = read(&path, None).unwrap();
         assert_eq!(plan.status, None);
         assert_eq!(plan.steps[0].rows.len(), 1);
     }

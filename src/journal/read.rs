@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::{Entry, Error, JournalAction, Status};
+use super::{Entry, Error, Identities, JournalAction, PersonalRows, Status};
 use crate::change::ChangeId;
 use crate::state::observed::{ColumnInfo, TableInfo, TableRef};
 use crate::state::Value;
@@ -132,6 +132,8 @@ pub struct RestorePlan {
     pub steps: Vec<RestoreStep>,
     /// Changes the journal cannot undo.
     pub not_restorable: Vec<(ChangeId, JournalAction)>,
+    /// Personal-data changes whose rows cannot be read back, and why.
+    pub personal: Vec<(ChangeId, String)>,
 }
 
 /// A `restore --resource` or `--label` that names nothing in the journal.
@@ -178,6 +180,8 @@ impl RestorePlan {
                 .retain(|s| resources.iter().any(|r| r == s.change.as_str()));
             self.not_restorable
                 .retain(|(c, _)| resources.iter().any(|r| r == c.as_str()));
+            self.personal
+                .retain(|(c, _)| resources.iter().any(|r| r == c.as_str()));
         }
         if labels.is_empty() {
             return Ok(());
@@ -208,11 +212,14 @@ impl RestorePlan {
     }
 }
 
-/// Reads a journal into the plan that puts its rows back, last change first.
+/// Reads a journal into the plan that puts its rows back, last change first. Personal rows
+/// are read with `identities` (those of `journal.recipients`); without them, their changes are
+/// listed as not restorable here.
 ///
 /// # Errors
-/// The journal cannot be read or is not a journal.
-pub fn read(path: &Path) -> Result<RestorePlan, Error> {
+/// The journal cannot be read, is not a journal, or holds sealed rows the identities cannot
+/// open.
+pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan, Error> {
     let file = File::open(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -255,6 +262,7 @@ pub fn read(path: &Path) -> Result<RestorePlan, Error> {
                     status: None,
                     steps: Vec::new(),
                     not_restorable: Vec::new(),
+                    personal: Vec::new(),
                 });
                 continue;
             }
@@ -277,8 +285,20 @@ pub fn read(path: &Path) -> Result<RestorePlan, Error> {
                     columns,
                     primary_key,
                     set,
+                    personal,
                 },
             ) => match (action, table) {
+                _ if personal == Some(PersonalRows::NotJournaled) => {
+                    let columns = if set.is_empty() {
+                        "its deleted rows".to_string()
+                    } else {
+                        set.join(", ")
+                    };
+                    plan.personal.push((
+                        change,
+                        format!("{columns}: personal data, not journaled (the spec declares no journal.recipients)"),
+                    ));
+                }
                 (JournalAction::Delete | JournalAction::Update, Some(table)) => {
                     steps.push(RestoreStep {
                         change,
@@ -337,6 +357,27 @@ pub fn read(path: &Path) -> Result<RestorePlan, Error> {
                     after,
                     label,
                 });
+            }
+            (plan, Entry::Sealed { change, data, .. }) => {
+                let step = steps
+                    .iter_mut()
+                    .rev()
+                    .find(|s| s.change == change)
+                    .ok_or_else(|| {
+                        invalid(i + 1, format!("sealed rows of {change} outside its change"))
+                    })?;
+                match identities {
+                    Some(ids) => {
+                        step.rows = ids.open(&data).map_err(|source| Error::Seal {
+                            path: path.to_path_buf(),
+                            source,
+                        })?;
+                    }
+                    None => plan.personal.push((
+                        change,
+                        "personal data, journaled encrypted: pass --identity FILE (an identity of journal.recipients)".into(),
+                    )),
+                }
             }
             (plan, Entry::Status { status, .. }) => plan.status = Some(status),
         }

@@ -180,6 +180,9 @@ pub struct ChangeDocument {
     pub labels: BTreeMap<String, String>,
     /// Values of this change are masked.
     pub secret: bool,
+    /// Its rows hold personal data: values are never written, only keys.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub personal: bool,
     /// Rows affected, all counted.
     pub rows: u64,
     /// The first rows, by key; `rows` minus their number are not listed.
@@ -403,7 +406,12 @@ fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
         | Note::EmptyText { id, .. }
         | Note::NotOnThisEngine { id }
         | Note::NothingToScan { id, .. }
-        | Note::Unscannable { id, .. } => id,
+        | Note::Unscannable { id, .. }
+        | Note::Uncovered { id, .. }
+        | Note::Triggers { id, .. }
+        | Note::UniqueUnchecked { id, .. }
+        | Note::AttributesUnchecked { id }
+        | Note::NotJournaled { id, .. } => id,
     }
 }
 
@@ -457,6 +465,7 @@ fn change(plan: &Plan, i: usize, step: &Change, detail: &Detail<'_>) -> ChangeDo
         columns,
         labels: step.labels.iter().cloned().collect(),
         secret: step.secret,
+        personal: step.personal,
         rows: step.rows.count,
         sample: step.rows.sample.iter().map(|r| row(r, step)).collect(),
         after: plan
@@ -486,7 +495,7 @@ fn row(r: &DriftRow, step: &Change) -> RowDocument {
             .map(|(column, value)| CellDocument {
                 column: column.clone(),
                 value: if custom {
-                    json(value, step.secret || r.secret)
+                    json(value, step.secret || step.personal || r.secret)
                 } else {
                     json(value, false)
                 },
@@ -498,8 +507,8 @@ fn row(r: &DriftRow, step: &Change) -> RowDocument {
             .iter()
             .map(|c| ValueChangeDocument {
                 column: c.column.clone(),
-                before: json(&c.old, step.secret || r.secret),
-                after: json(&c.new, step.secret || r.secret),
+                before: json(&c.old, step.secret || step.personal || r.secret),
+                after: json(&c.new, step.secret || step.personal || r.secret),
             })
             .collect(),
     }

@@ -342,7 +342,9 @@ pub fn action(step: &Change) -> Line {
                 rows(count),
                 table.table,
                 columns.join(", "),
-                if step.rewrites_hosts() {
+                if step.masks() {
+                    "; masked row by row"
+                } else if step.rewrites_hosts() {
                     "; hosts rewritten row by row"
                 } else {
                     ""
@@ -388,6 +390,7 @@ pub fn change(n: usize, step: &Change) -> Vec<Line> {
     let labels: Vec<String> = step
         .labels
         .iter()
+        .filter(|(k, _)| k != crate::state::desired::ENTITY_ID)
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     let labels = if labels.is_empty() {
@@ -402,7 +405,13 @@ pub fn change(n: usize, step: &Change) -> Vec<Line> {
             Some('#'),
             format!(
                 "{n}. {title}{labels}{}",
-                if step.secret { " (values masked)" } else { "" }
+                if step.personal {
+                    " (personal data: values never shown)"
+                } else if step.secret {
+                    " (values masked)"
+                } else {
+                    ""
+                }
             ),
         ),
         action(step),
@@ -537,6 +546,15 @@ fn drift_row(symbol: char, row: &DriftRow, step: &Change) -> Vec<Line> {
     };
     let mut out = vec![Line::new(Kind::Row, 6, Some(symbol), key)];
     for c in &row.changes {
+        if step.personal {
+            out.push(Line::new(
+                Kind::Value,
+                10,
+                Some('~'),
+                format!("{}: (personal data changes)", c.column),
+            ));
+            continue;
+        }
         out.extend(value_change(c, step.secret || row.secret));
     }
     out

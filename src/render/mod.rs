@@ -81,6 +81,25 @@ pub fn note_message(note: &Note) -> String {
                 "{id}: nothing was scanned: no `tables:`, and no included profile declares `configuration_values:`"
             ),
         },
+        Note::Uncovered { id, items } => format!(
+            "{id}: personal data no rule covers: {}",
+            items.join("; ")
+        ),
+        Note::Triggers { id, names } => format!(
+            "{id}: updating the table runs its triggers ({}): BPT events may be queued; empty the queues after (the quarantine profile does)",
+            names.join(", ")
+        ),
+        Note::UniqueUnchecked { id, indexes } => format!(
+            "{id}: unique indexes {} were not checked for collisions: set {} to check them before apply",
+            indexes.join(", "),
+            crate::state::masking::MASK_KEY_VARIABLE
+        ),
+        Note::AttributesUnchecked { id } => format!(
+            "{id}: the metamodel's attributes could not be read: the rules were not checked against them"
+        ),
+        Note::NotJournaled { id, what } => format!(
+            "{id}: personal data is not journaled (the spec declares no journal.recipients): restore cannot give back {what}"
+        ),
         Note::Unscannable { id, columns } => format!(
             "{id}: {} cannot be scanned for production's hosts (not text); check {} by hand",
             columns.join(", "),

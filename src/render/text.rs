@@ -161,6 +161,9 @@ pub fn restore(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
             "  = {change}: not restorable from the journal ({what})"
         )?;
     }
+    for (change, why) in &plan.personal {
+        writeln!(out, "  = {change}: not restorable here: {why}")?;
+    }
     let total: usize = plan.steps.iter().map(|s| s.rows.len()).sum();
     writeln!(out)?;
     if total == 0 {
@@ -253,6 +256,8 @@ mod tests {
                 description: None,
                 labels: vec![],
                 row_label: None,
+                personal: false,
+                mask_key: None,
             }],
             notes: vec![],
             reports: vec![],

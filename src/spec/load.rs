@@ -12,8 +12,8 @@ use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    Desired, EngineKind, FrontEnds, Guard, ManualStep, Origin, Production, Resource, ResourceId,
-    ScanScope, SecretRows,
+    Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings, ManualStep, Masking,
+    Origin, Production, Resource, ResourceId, ScanScope, SecretRows, TableName,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -67,6 +67,10 @@ struct Parts {
     production: Option<Production>,
     configuration_values: Vec<ScanScope>,
     secret_rows: Vec<SecretRows>,
+    entities: Option<EntityCatalog>,
+    masking: Option<Masking>,
+    journal: Option<JournalSettings>,
+    event_queues: Vec<TableName>,
     datapump: Option<(DataPump, Origin)>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
@@ -83,10 +87,33 @@ impl Parts {
         self.production = own.production.or(self.production);
         self.configuration_values.extend(own.configuration_values);
         self.secret_rows.extend(own.secret_rows);
+        self.entities = own.entities.or(self.entities);
+        self.masking = own.masking.or(self.masking);
+        self.journal = own.journal.or(self.journal);
+        for q in own.event_queues {
+            if !self.event_queues.contains(&q) {
+                self.event_queues.push(q);
+            }
+        }
         self.datapump = own.datapump.or(self.datapump);
         self.exclude.extend(own.exclude);
-        self.resources.extend(own.resources);
-        self.manual.extend(own.manual);
+        // Two profiles may declare the same thing (the email queue is emptied by the
+        // quarantine and by the personal-data profile): one identical declaration is kept, a
+        // different one under the same id stays a duplicate-id problem.
+        for r in own.resources {
+            if !self
+                .resources
+                .iter()
+                .any(|e| e.item.same_declaration(&r.item))
+            {
+                self.resources.push(r);
+            }
+        }
+        for m in own.manual {
+            if !self.manual.iter().any(|e| e.item == m.item) {
+                self.manual.push(m);
+            }
+        }
         self
     }
 }
@@ -140,7 +167,7 @@ pub(super) struct Loader {
 }
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 12] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 16] = [
     "engine",
     "connection",
     "guard",
@@ -148,6 +175,10 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 12] = [
     "front_ends",
     "configuration_values",
     "secret_rows",
+    "entities",
+    "event_queues",
+    "masking",
+    "journal",
     "include",
     "exclude",
     "resources",
@@ -224,6 +255,31 @@ impl Loader {
                 "guard" => own.guard = self.typed(&ctx, "guard", value),
                 "front_ends" => own.front_ends = self.typed(&ctx, "front_ends", value),
                 "production" => own.production = self.typed(&ctx, "production", value),
+                "entities" => own.entities = self.typed(&ctx, "entities", value),
+                "masking" => own.masking = self.typed(&ctx, "masking", value),
+                "journal" => {
+                    own.journal = self.typed::<JournalSettings>(&ctx, "journal", value);
+                    for (i, r) in own
+                        .journal
+                        .iter()
+                        .flat_map(|j| j.recipients.iter())
+                        .enumerate()
+                    {
+                        if r.parse::<age::x25519::Recipient>().is_err() {
+                            let at = source_map::index("journal.recipients", i);
+                            self.problems.push(ctx.problem(
+                                ctx.map.value(&at),
+                                &at,
+                                ProblemCode::InvalidField,
+                                format!("{r:?} is not an age public key"),
+                                Some("write the `age1...` line that age-keygen prints as \"public key\"".into()),
+                            ));
+                        }
+                    }
+                }
+                "event_queues" => {
+                    own.event_queues = self.typed(&ctx, "event_queues", value).unwrap_or_default();
+                }
                 "secret_rows" => {
                     own.secret_rows = self.typed(&ctx, "secret_rows", value).unwrap_or_default();
                 }
@@ -446,6 +502,11 @@ impl Loader {
             production: parts.production.unwrap_or_default(),
             configuration_values: parts.configuration_values,
             secret_rows: parts.secret_rows,
+            entities: parts.entities,
+            masking: parts.masking.unwrap_or_default(),
+            journal: parts.journal.unwrap_or_default(),
+            event_queues: parts.event_queues,
+            mask_key: None,
             datapump: parts.datapump.map(|(d, _)| d),
         })
     }

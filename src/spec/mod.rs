@@ -7,6 +7,7 @@
 
 mod interpolate;
 mod load;
+mod mask_key;
 mod resource;
 pub mod schema;
 pub mod source_map;
@@ -20,6 +21,7 @@ use serde::Deserialize;
 
 pub use interpolate::{interpolate, InterpolationError};
 pub use load::{load, load_str};
+pub use mask_key::{mask_key, MaskKeyError, MASK_KEY_VARIABLE};
 
 use crate::state::desired::{EngineKind, FrontEnds, Guard, ManualStep, ResourceId};
 
@@ -68,6 +70,17 @@ pub struct SpecFile {
     /// (the built-in profiles declare secret site properties).
     #[serde(default)]
     pub secret_rows: Vec<crate::state::desired::SecretRows>,
+    /// Where the platform metamodel lists entities, modules and attributes (the built-in
+    /// profiles say it), for `masked` resources named by module and entity.
+    pub entities: Option<crate::state::desired::EntityCatalog>,
+    /// Tables the platform's triggers feed when rows change (the quarantine profile names the
+    /// BPT event queues): emptied after every masking.
+    #[serde(default)]
+    pub event_queues: Vec<crate::state::desired::TableName>,
+    /// Where the masking key is read from (`POSTCLONE_MASK_KEY` wins).
+    pub masking: Option<crate::state::desired::Masking>,
+    /// Who can read what the journal keeps of personal data.
+    pub journal: Option<crate::state::desired::JournalSettings>,
     /// Oracle only: the Data Pump export and import that make the clone
     /// (`postclone datapump SPEC` writes their parameter files).
     pub datapump: Option<crate::datapump::DataPump>,
@@ -88,11 +101,15 @@ pub struct ResourceHeader {
     /// Mask every value this resource shows in any output (keys stay visible).
     #[serde(default)]
     pub secret: bool,
+    /// Its rows hold personal data: shown by key only, journaled only encrypted to
+    /// `journal.recipients` (`masked` resources always are).
+    #[serde(default)]
+    pub personal: bool,
 }
 
 impl ResourceHeader {
     /// The header keys, which the loader separates from the kind's own keys.
-    pub const KEYS: [&'static str; 4] = ["id", "after", "description", "secret"];
+    pub const KEYS: [&'static str; 5] = ["id", "after", "description", "secret", "personal"];
 }
 
 /// What kind of problem a spec has. Codes are stable, kebab-case, and documented in the README.

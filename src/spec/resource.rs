@@ -8,8 +8,8 @@ use super::load::{FileCtx, Loader, Located};
 use super::source_map;
 use super::{ProblemCode, ResourceHeader};
 use crate::state::desired::{
-    ColumnValue, ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, ReferencesAbsent, Report,
-    Resource, ResourceKind, RowsAbsent, TableEmpty,
+    ColumnValue, ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent,
+    Report, Resource, ResourceKind, RowsAbsent, TableEmpty,
 };
 
 impl Loader {
@@ -99,6 +99,9 @@ impl Loader {
             Some("references_absent") => self
                 .typed::<ReferencesAbsent>(ctx, path, body)
                 .map(ResourceKind::ReferencesAbsent),
+            Some("masked") => self
+                .typed::<Masked>(ctx, path, body)
+                .map(ResourceKind::Masked),
             Some(other) => {
                 self.problems.push(ctx.problem(
                     ctx.map.value(&kind_path),
@@ -146,6 +149,32 @@ impl Loader {
                 ));
             }
         }
+        if let ResourceKind::Masked(m) = &kind {
+            let named = m.module.is_some() && m.entity.is_some();
+            if named == m.table.is_some() || m.module.is_some() != m.entity.is_some() {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(path),
+                    path,
+                    ProblemCode::InvalidField,
+                    "a `masked` resource names either `module` and `entity`, or a platform `table`".into(),
+                    Some("for an application's data: `module: CRM` and `entity: Customer`".into()),
+                ));
+            }
+            if m.attributes.is_empty() {
+                let at = source_map::child(path, "attributes");
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&at),
+                    &at,
+                    ProblemCode::InvalidField,
+                    "`attributes` names nothing to mask".into(),
+                    Some("list at least one `Attribute: method`".into()),
+                ));
+            }
+        }
+        let masks = kind
+            .set()
+            .is_some_and(|s| s.values().any(|v| matches!(v, ColumnValue::Mask { .. })));
+        let personal = header.personal || masks;
         let after_origins = (0..header.after.len())
             .map(|i| {
                 ctx.origin(
@@ -164,6 +193,7 @@ impl Loader {
                 after: header.after,
                 description: header.description,
                 secret: header.secret,
+                personal,
                 origin: ctx.origin(ctx.map.value(path)),
                 table_origin,
                 labels: Vec::new(),

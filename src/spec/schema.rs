@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 
 use super::{ResourceHeader, SpecFile};
 use crate::state::desired::{
-    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, ReferencesAbsent, Report, RowsAbsent,
-    TableEmpty,
+    ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent, Report,
+    RowsAbsent, TableEmpty,
 };
 
 /// A resource as written: the common header keys, `kind`, and the kind's own keys.
@@ -36,6 +36,7 @@ impl JsonSchema for ResourceSchema {
             variant::<GrantsAbsent>(gen, "grants_absent", "Oracle: no object privilege held by `grantees` on objects owned by `owners` (the clone's users on production's schemas)."),
             variant::<Report>(gen, "report", "Read only: the rows of `table` matching `where`, counted and named before the changes; never a change."),
             variant::<ReferencesAbsent>(gen, "references_absent", "Read only: no scanned value names one of production's hosts (matched by host, never as a substring); a hit keeps the plan from being empty and apply from claiming convergence."),
+            variant::<Masked>(gen, "masked", "Personal data masked by module, entity and attribute (or a platform table and its columns): keyed, deterministic, format-aware, idempotent."),
         ];
         Schema::Object(SchemaObject {
             metadata: Some(Box::new(Metadata {

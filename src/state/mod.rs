@@ -5,6 +5,7 @@
 pub mod desired;
 pub mod fingerprint;
 pub mod host;
+pub mod masking;
 pub mod observed;
 pub mod value;
 

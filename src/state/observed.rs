@@ -60,6 +60,10 @@ pub struct ColumnInfo {
     /// engine needs it to read values in pieces (the embedded engine); `None` elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub widest: Option<u64>,
+    /// The most characters (or bytes) a bounded text or binary column holds, where the catalog
+    /// says (SQL Server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
 }
 
 impl ColumnInfo {
@@ -295,6 +299,19 @@ pub struct Catalog {
     /// journal and statements compare with a list instead of running the subquery for every
     /// row; a subquery with too many values is left as a subquery.
     pub subselects: Vec<ResolvedSubselect>,
+    /// Unique indexes of the resolved tables.
+    pub unique_indexes: Vec<(TableRef, UniqueIndex)>,
+    /// Triggers of the resolved tables, by name.
+    pub triggers: Vec<(TableRef, String)>,
+}
+
+/// A unique index (or constraint): no two rows share its columns' values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueIndex {
+    /// Its name.
+    pub name: String,
+    /// Its columns, in key order.
+    pub columns: Vec<String>,
 }
 
 /// The non-null values an `in_select` condition's subquery returned.
@@ -338,6 +355,23 @@ pub struct Observed {
     /// Foreign keys from or to the tables the spec names, whatever table is on their other
     /// side: a table another references cannot be truncated.
     pub foreign_keys: Vec<ForeignKey>,
+    /// What masking's checks found, per `masked` resource.
+    pub masking: Vec<MaskingFacts>,
+}
+
+/// What the plan says of a `masked` resource besides its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaskingFacts {
+    /// The resource.
+    pub id: ResourceId,
+    /// Personal data no rule covers (email and phone attributes, deleted attributes' columns).
+    pub uncovered: Vec<String>,
+    /// The triggers updating its table runs.
+    pub triggers: Vec<String>,
+    /// The metamodel's attributes could not be read: rules were not checked against them.
+    pub attributes_unchecked: bool,
+    /// Unique indexes not checked for collisions, for want of the masking key.
+    pub unique_unchecked: Vec<String>,
 }
 
 impl Observed {

@@ -183,3 +183,20 @@ pub fn journal_in(t: &Test) -> PathBuf {
     assert_eq!(files.len(), 1, "{files:?}");
     files.remove(0)
 }
+
+/// Every id of the built-in profile but `keep`, for an `exclude:` list: the fixture holds only
+/// the configuration tables.
+pub fn profile_but(keep: &[&str]) -> String {
+    let text = std::fs::read_to_string(root().join("specs/outsystems-o11.yaml")).expect("profile");
+    let profile: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    let mut ids: Vec<String> = Vec::new();
+    for key in ["resources", "manual"] {
+        for item in profile[key].as_sequence().expect(key) {
+            let id = item["id"].as_str().expect("id");
+            if !keep.contains(&id) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    ids.join(", ")
+}

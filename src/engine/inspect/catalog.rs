@@ -6,7 +6,9 @@ use super::{text, Reader};
 use crate::engine::sql::{Flavor, Sql};
 use crate::engine::{Error, Param};
 use crate::state::desired::TableName;
-use crate::state::observed::{Catalog, ColumnInfo, ForeignKey, ResolvedTable, TableInfo, TableRef};
+use crate::state::observed::{
+    Catalog, ColumnInfo, ForeignKey, ResolvedTable, TableInfo, TableRef, UniqueIndex,
+};
 use crate::state::Value;
 
 /// An engine's catalog queries. `/*owner*/` stands for the schema the platform lives in
@@ -29,6 +31,10 @@ pub(crate) struct CatalogQueries {
     pub primary_keys: &'static str,
     /// Name, from schema, from table, to schema, to table of foreign keys.
     pub foreign_keys: &'static str,
+    /// Schema, table, index, column, position of unique indexes' columns, in key order.
+    pub unique_indexes: &'static str,
+    /// Schema, table, trigger of the tables' triggers.
+    pub triggers: &'static str,
     /// The principal queries (SQL Server's restored database users).
     pub principals: Option<super::PrincipalQueries>,
     /// Grantee, owner, object, privilege of the object privileges `/*grantees*/` hold on
@@ -43,6 +49,8 @@ pub(super) struct CatalogRows {
     pub(super) columns: Vec<(TableRef, ColumnInfo)>,
     pub(super) primary_keys: Vec<(TableRef, String)>,
     pub(super) foreign_keys: Vec<ForeignKey>,
+    pub(super) unique_indexes: Vec<(TableRef, UniqueIndex)>,
+    pub(super) triggers: Vec<(TableRef, String)>,
 }
 
 impl CatalogRows {
@@ -52,6 +60,8 @@ impl CatalogRows {
         self.tables.extend(other.tables);
         self.columns.extend(other.columns);
         self.primary_keys.extend(other.primary_keys);
+        self.unique_indexes.extend(other.unique_indexes);
+        self.triggers.extend(other.triggers);
         for fk in other.foreign_keys {
             if !self.foreign_keys.contains(&fk) {
                 self.foreign_keys.push(fk);
@@ -148,6 +158,10 @@ pub(super) async fn read<R: Reader>(
                 nullable: matches!(text(&row, 4).to_ascii_uppercase().as_str(), "YES" | "Y"),
                 identity: false,
                 widest: None,
+                max_length: match row.get(5) {
+                    Some(Value::Int(n)) if *n > 0 && *n <= 8_000 => u64::try_from(*n).ok(),
+                    _ => None,
+                },
             },
         ));
     }
@@ -180,6 +194,33 @@ pub(super) async fn read<R: Reader>(
             from: table_ref(&row, 1),
             to: table_ref(&row, 3),
         });
+    }
+    for row in client
+        .rows(&run(queries.unique_indexes), "reading unique indexes")
+        .await?
+    {
+        let table = table_ref(&row, 0);
+        let (name, column) = (text(&row, 2), text(&row, 3));
+        match out
+            .unique_indexes
+            .iter_mut()
+            .find(|(t, i)| *t == table && i.name == name)
+        {
+            Some((_, index)) => index.columns.push(column),
+            None => out.unique_indexes.push((
+                table,
+                UniqueIndex {
+                    name,
+                    columns: vec![column],
+                },
+            )),
+        }
+    }
+    for row in client
+        .rows(&run(queries.triggers), "reading triggers")
+        .await?
+    {
+        out.triggers.push((table_ref(&row, 0), text(&row, 2)));
     }
     Ok(out)
 }
@@ -229,9 +270,24 @@ pub(super) fn resolve_names(names: &[TableName], rows: &CatalogRows) -> Catalog 
             });
         }
     }
+    let found = |t: &TableRef| tables.iter().any(|r: &ResolvedTable| r.info.table == *t);
+    let unique_indexes = rows
+        .unique_indexes
+        .iter()
+        .filter(|(t, _)| found(t))
+        .cloned()
+        .collect();
+    let triggers = rows
+        .triggers
+        .iter()
+        .filter(|(t, _)| found(t))
+        .cloned()
+        .collect();
     Catalog {
         tables,
         subselects: Vec::new(),
+        unique_indexes,
+        triggers,
     }
 }
 
@@ -287,6 +343,8 @@ mod tests {
             )],
             primary_keys: vec![],
             foreign_keys: vec![],
+            unique_indexes: vec![],
+            triggers: vec![],
         };
         let name = |s: &str| TableName::try_from(s.to_string()).unwrap();
         let catalog = resolve_names(

@@ -4,7 +4,7 @@
 
 use super::catalog::CatalogQueries;
 use super::{principals, Reader};
-use crate::engine::sql::{self, Flavor, Layout, RowQuery, Wanted};
+use crate::engine::sql::{self, Flavor, Layout, RowQuery, RowRewrite, Wanted};
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::state::desired::{
     Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId, ResourceKind,
@@ -354,7 +354,26 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                 .iter()
                 .filter_map(|(i, wanted)| {
                     let old = cell(*i);
-                    let new = wanted.of(&values, &mut computed);
+                    // A mask is shown as a change only (personal data): its value is computed
+                    // with the key when the change is applied.
+                    let new = match wanted {
+                        Wanted::Rewrite(r @ RowRewrite::Mask { .. }) => {
+                            if !r.changes(&values, *i) {
+                                return None;
+                            }
+                            Value::Null
+                        }
+                        _ => wanted
+                            .of(&values, &mut computed, None)
+                            .unwrap_or(Value::Null),
+                    };
+                    if matches!(wanted, Wanted::Rewrite(RowRewrite::Mask { .. })) {
+                        return Some(ValueChange {
+                            column: columns.get(*i).cloned().unwrap_or_default(),
+                            old,
+                            new,
+                        });
+                    }
                     (!old.same_as(&new)).then(|| ValueChange {
                         column: columns.get(*i).cloned().unwrap_or_default(),
                         old,
@@ -450,6 +469,8 @@ mod tests {
                 ),
             }],
             subselects: vec![],
+            unique_indexes: Vec::new(),
+            triggers: Vec::new(),
         };
         let Err(Error::Catalog { problems }) = prepare(&d, &catalog, Flavor::SqlServer) else {
             panic!("refused");

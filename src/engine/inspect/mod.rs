@@ -6,6 +6,7 @@
 
 mod catalog;
 mod drift;
+mod masking;
 mod principals;
 
 pub(crate) use catalog::CatalogQueries;
@@ -14,8 +15,8 @@ pub(crate) use principals::PrincipalQueries;
 use crate::engine::sql::{self, Select, Sql};
 use crate::engine::{CatalogProblem, Error};
 use crate::state::desired::{
-    filter_tables, subselects, Describe, Desired, FrontEnds, ResolvedTargets, Resource, TableName,
-    TableTarget,
+    filter_tables, subselects, Describe, Desired, FrontEnds, ResolvedTargets, Resource,
+    ResourceKind, TableName, TableTarget,
 };
 use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
 use crate::state::Value;
@@ -66,7 +67,7 @@ pub(crate) async fn inspect<R: Reader>(
     mut target: Target,
     desired: &Desired,
 ) -> Result<Inspection, Error> {
-    let (desired, read_so_far) = resolve(client, queries, &desired.split_scans()).await?;
+    let (desired, read_so_far) = resolve(client, queries, &desired.prepared()).await?;
     let names = referenced_tables(&desired);
     let unread: Vec<TableName> = names
         .iter()
@@ -88,11 +89,13 @@ pub(crate) async fn inspect<R: Reader>(
     for (resource, job) in desired.resources.iter().zip(work) {
         resources.push(drift::run(client, queries, resource, job).await?);
     }
+    let masking = masking::check(client, queries.flavor, &desired, &catalog).await?;
     let observed = Observed {
         target,
         catalog,
         resources,
         foreign_keys: rows.foreign_keys,
+        masking,
     };
     Ok(Inspection { desired, observed })
 }
@@ -234,10 +237,37 @@ async fn resolve<R: Reader>(
                 Ok(())
             })
             .await?;
+        if let ResourceKind::Masked(m) = &r.kind {
+            let entity = format!(
+                "entity {} of module {}",
+                m.entity.as_deref().unwrap_or("?"),
+                m.module.as_deref().unwrap_or("?")
+            );
+            let wrong =
+                match tables.len() {
+                    0 if m.if_exists => None,
+                    0 => Some(format!("the metamodel has no active {entity}")),
+                    1 => None,
+                    n => Some(format!(
+                    "the metamodel names {n} tables for the active {entity} ({}); it must name one",
+                    tables.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+                };
+            if let Some(message) = wrong {
+                problems.push(CatalogProblem {
+                    resource: r.id.clone(),
+                    origin: r.origin.clone(),
+                    message,
+                });
+            }
+        }
         resolved.push(ResolvedTargets {
             resource: r.id.clone(),
             tables,
         });
+    }
+    if !problems.is_empty() {
+        return Err(Error::Catalog { problems });
     }
     Ok((desired.expand(&resolved), ReadSoFar { names, rows }))
 }
@@ -278,6 +308,14 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
     };
     if let Some(list) = &desired.front_ends {
         add(&list.table);
+    }
+    if let Some(entities) = desired.entities.as_ref().filter(|_| {
+        desired
+            .resources
+            .iter()
+            .any(|r| matches!(r.kind, ResourceKind::Masked(_)))
+    }) {
+        add(&entities.attributes.table);
     }
     for s in &desired.secret_rows {
         add(&s.table);

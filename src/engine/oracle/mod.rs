@@ -34,6 +34,8 @@ pub(crate) fn catalog_queries(owner: &str) -> CatalogQueries {
         identity_columns: include_str!("queries/identity_columns.sql"),
         primary_keys: include_str!("queries/primary_keys.sql"),
         foreign_keys: include_str!("queries/foreign_keys.sql"),
+        unique_indexes: include_str!("queries/unique_indexes.sql"),
+        triggers: include_str!("queries/triggers.sql"),
         principals: None,
         grants: Some(include_str!("queries/grants.sql")),
     }

@@ -41,6 +41,18 @@ pub enum Error {
         /// As written.
         from: String,
     },
+    /// A masked value longer than its column holds.
+    #[error("column {column} holds at most {max} characters, and `{method}` masks to up to {longest}; choose another method, or `{{constant: ...}}`")]
+    MaskTooLong {
+        /// The column.
+        column: String,
+        /// The method.
+        method: String,
+        /// Its longest value.
+        longest: usize,
+        /// The column's length.
+        max: u64,
+    },
     /// `due:` on a column that holds no date.
     #[error("column {column} ({data_type}) holds no date: `due:` compares a date with the database's clock")]
     NotADate {

@@ -13,6 +13,7 @@
 
 mod coercion;
 mod error;
+mod masking;
 mod queries;
 mod restore;
 mod scan;
@@ -21,6 +22,7 @@ mod writer;
 
 pub use coercion::{coerce, coerce_for, is_text, supported};
 pub use error::Error;
+pub use masking::{attributes_query, index_query};
 pub use queries::{
     capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Layout,
     Neighbours, RowQuery, Wanted,
@@ -28,7 +30,7 @@ pub use queries::{
 pub use restore::{restore_statements, verify_query, VERIFY_BATCH};
 pub use scan::{scan_query, ScanLayout};
 pub use statements::{rewrite_statements, statements};
-pub use writer::{key_columns, HostRewrite};
+pub use writer::{key_columns, RowRewrite};
 
 use crate::engine::ident::QuoteStyle;
 use crate::engine::Param;

@@ -2,7 +2,7 @@
 //! `in_select` (read once), the tables a metamodel target names, and the whole rows a change is
 //! about to delete or modify (for the journal).
 
-use super::writer::{all_columns, key_columns, position, where_clause, HostRewrite, Writer};
+use super::writer::{all_columns, key_columns, position, where_clause, RowRewrite, Writer};
 use super::{Error, Flavor, Select, Selected, Sql, T};
 use crate::change::{Change, ChangeKind};
 use crate::engine::ident::QuotedIdent;
@@ -10,6 +10,7 @@ use crate::journal::RowImage;
 use crate::state::desired::{
     ColumnValue, Condition, Resource, ResourceId, ResourceKind, Subselect, TablesFrom,
 };
+use crate::state::masking::MaskKey;
 use crate::state::observed::{Catalog, TableInfo};
 use crate::state::Value;
 
@@ -43,17 +44,23 @@ pub enum Wanted {
     Literal(Value),
     /// Computed by the query (a lookup, a text rewrite): it follows the table's columns.
     Selected,
-    /// A host rewrite, computed from the row by postclone.
-    Rewrite(HostRewrite),
+    /// Computed from the row by postclone (a host rewrite, a mask).
+    Rewrite(RowRewrite),
 }
 
 impl Wanted {
-    /// The desired value of a row, given its values and the next value the query computed.
-    pub fn of(&self, row: &[Value], computed: &mut dyn Iterator<Item = Value>) -> Value {
+    /// The desired value of a row, given its values and the next value the query computed;
+    /// `None` when it cannot be computed without the masking key.
+    pub fn of(
+        &self,
+        row: &[Value],
+        computed: &mut dyn Iterator<Item = Value>,
+        key: Option<&MaskKey>,
+    ) -> Option<Value> {
         match self {
-            Wanted::Literal(v) => v.clone(),
-            Wanted::Selected => computed.next().unwrap_or(Value::Null),
-            Wanted::Rewrite(r) => r.apply(row).unwrap_or(Value::Null),
+            Wanted::Literal(v) => Some(v.clone()),
+            Wanted::Selected => Some(computed.next().unwrap_or(Value::Null)),
+            Wanted::Rewrite(r) => r.apply(row, key),
         }
     }
 }
@@ -100,10 +107,10 @@ pub fn drift_query(
         ResourceKind::RowsAbsent(r) => (table.ok_or_else(missing)?, r.filter.as_slice(), None),
         ResourceKind::Report(r) => (table.ok_or_else(missing)?, r.filter.as_slice(), None),
         ResourceKind::TableEmpty(_) => (table.ok_or_else(missing)?, &[][..], None),
-        ResourceKind::ColumnValues(r) => (
+        ResourceKind::ColumnValues(_) | ResourceKind::Masked(_) => (
             table.ok_or_else(missing)?,
-            r.filter.as_slice(),
-            Some(&r.set),
+            resource.kind.filter(),
+            resource.kind.set(),
         ),
         ResourceKind::Custom(c) => {
             return Ok(RowQuery::Check(Sql {
@@ -130,10 +137,16 @@ pub fn drift_query(
         }
     };
     let set_columns: Vec<&str> = set
-        .into_iter()
+        .iter()
         .flat_map(|s| s.keys().map(String::as_str))
         .collect();
-    let keys = key_columns(table, filter, &set_columns);
+    // Rows of personal data are named by their primary key only: a filter's columns (a user
+    // name) would show what is being hidden.
+    let keys = if resource.personal {
+        table.primary_key.clone()
+    } else {
+        key_columns(table, filter, &set_columns)
+    };
     let mut columns = all_columns(table, flavor);
     let mut compared = Vec::new();
     let predicate = match set {
@@ -252,6 +265,8 @@ pub fn column_query(table: &TableInfo, column: &str, flavor: Flavor) -> Result<S
 static EMPTY: Catalog = Catalog {
     tables: Vec::new(),
     subselects: Vec::new(),
+    unique_indexes: Vec::new(),
+    triggers: Vec::new(),
 };
 
 /// The query listing the tables a metamodel target names, with their labels, in table order.
@@ -374,6 +389,7 @@ pub fn capture_query(
         columns: capture_columns,
         written: wanted,
         label,
+        key: change.mask_key.clone(),
     }))
 }
 
@@ -389,6 +405,8 @@ pub struct Capture {
     pub written: Vec<Wanted>,
     /// Whether the row's name comes last.
     pub label: bool,
+    /// The key masks are computed with.
+    pub key: Option<MaskKey>,
 }
 
 impl Capture {
@@ -409,7 +427,10 @@ impl Capture {
         let after = self
             .written
             .iter()
-            .map(|w| w.of(&values, &mut extra))
+            .map(|w| {
+                w.of(&values, &mut extra, self.key.as_ref())
+                    .unwrap_or(Value::Null)
+            })
             .collect();
         RowImage {
             values,

@@ -7,6 +7,7 @@ use crate::engine::ident::QuotedIdent;
 use crate::engine::Param;
 use crate::state::desired::{ColumnValue, Condition, Describe, Lookup, Predicate, TableName};
 use crate::state::host::HostPattern;
+use crate::state::masking::{MaskKey, MaskMethod};
 use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
 use crate::state::Value;
 
@@ -60,32 +61,57 @@ pub(super) struct AssignmentSql {
     pub(super) shape: Shape,
     /// The desired value, when it is a literal.
     pub(super) literal: Option<Value>,
-    /// A host rewrite, computed by postclone for each row (`desired` is then its source).
-    pub(super) rewrite: Option<HostRewrite>,
+    /// A value computed by postclone for each row (`desired` is then its source).
+    pub(super) rewrite: Option<RowRewrite>,
 }
 
-/// A host rewritten in a row's text, computed by postclone with the host matcher.
+/// A value postclone computes from each row, because SQL cannot: a host rewritten with the
+/// host matcher, or personal data masked with the key.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HostRewrite {
-    /// The host (and its subdomains) to rewrite.
-    pub from: HostPattern,
-    /// What it becomes.
-    pub to: String,
-    /// Position of the column the text is read from, among the table's columns.
-    pub source: usize,
+pub enum RowRewrite {
+    /// `replace`: a host and its subdomains rewritten.
+    Host {
+        /// The host (and its subdomains) to rewrite.
+        from: HostPattern,
+        /// What it becomes.
+        to: String,
+        /// Position of the column the text is read from, among the table's columns.
+        source: usize,
+    },
+    /// `mask`: the value masked.
+    Mask {
+        /// How.
+        method: MaskMethod,
+        /// Position of the column masked.
+        source: usize,
+    },
 }
 
-impl HostRewrite {
-    /// The value the row's column receives, from the row's values (`None`: the rewrite
-    /// leaves it as it is).
+impl RowRewrite {
+    /// The value the row's column receives, from the row's values; `None` when it cannot be
+    /// computed here (a mask without its key) or the source is not text.
     #[must_use]
-    pub fn apply(&self, row: &[Value]) -> Option<Value> {
-        match row.get(self.source) {
-            Some(Value::Text(text)) => match self.from.replace(text, &self.to) {
-                std::borrow::Cow::Owned(new) => Some(Value::Text(new)),
-                std::borrow::Cow::Borrowed(_) => Some(Value::Text(text.clone())),
+    pub fn apply(&self, row: &[Value], key: Option<&MaskKey>) -> Option<Value> {
+        match self {
+            RowRewrite::Host { from, to, source } => match row.get(*source) {
+                Some(Value::Text(text)) => Some(Value::Text(from.replace(text, to).into_owned())),
+                _ => None,
             },
-            _ => None,
+            RowRewrite::Mask { method, source } => Some(method.mask(key?, row.get(*source)?)),
+        }
+    }
+
+    /// Whether the rewrite changes the row's column at `column`.
+    #[must_use]
+    pub fn changes(&self, row: &[Value], column: usize) -> bool {
+        match self {
+            RowRewrite::Host { .. } => match (self.apply(row, None), row.get(column)) {
+                (Some(new), Some(old)) => !old.same_as(&new),
+                _ => false,
+            },
+            RowRewrite::Mask { method, source } => {
+                row.get(*source).is_some_and(|v| !method.is_masked(v))
+            }
         }
     }
 }
@@ -261,22 +287,39 @@ impl<'a> Writer<'a> {
         let info = Self::column(table, &c.column)?.clone();
         let text = is_text(&info);
         let flavor = self.flavor;
+        // Without regard to case: both sides upper-cased (values here, the column in SQL).
+        let upper = c.ignore_case && text;
         let compared = move |expr: &str| {
-            if text {
-                flavor.compared(expr)
+            let expr = if upper {
+                format!("UPPER({expr})")
             } else {
                 expr.to_string()
+            };
+            if text {
+                flavor.compared(&expr)
+            } else {
+                expr
             }
+        };
+        let upper_values = |values: &[Value]| -> Vec<Value> {
+            values
+                .iter()
+                .map(|v| match v {
+                    Value::Text(t) if upper => Value::Text(t.to_uppercase()),
+                    other => other.clone(),
+                })
+                .collect()
         };
         let bare = self.col(qualifier, table, &c.column)?;
         let col = compared(&bare);
         Ok(match &c.predicate {
-            Predicate::In(values) => match self.list(&info, values, &compared)? {
+            Predicate::In(values) => match self.list(&info, &upper_values(values), &compared)? {
                 (Some(l), false) => format!("{col} IN ({l})"),
                 (Some(l), true) => format!("({col} IN ({l}) OR {bare} IS NULL)"),
                 (None, _) => format!("{bare} IS NULL"),
             },
-            Predicate::NotIn(values) => match self.list(&info, values, &compared)?.0 {
+            Predicate::NotIn(values) => match self.list(&info, &upper_values(values), &compared)?.0
+            {
                 Some(l) => format!("{col} NOT IN ({l})"),
                 None => format!("{bare} IS NOT NULL"),
             },
@@ -441,11 +484,43 @@ impl<'a> Writer<'a> {
                     column,
                     desired: source,
                     literal: None,
-                    rewrite: Some(HostRewrite {
+                    rewrite: Some(RowRewrite::Host {
                         from,
                         to: replace.to.clone(),
                         source: source_pos,
                     }),
+                });
+                continue;
+            }
+            if let ColumnValue::Mask { mask } = value {
+                // Masked by postclone with the key: rows that hold a value are read, those not
+                // masked yet change. The masked value must fit the column.
+                if let Some(max) = column.max_length.filter(|m| *m < mask.longest() as u64) {
+                    return Err(Error::MaskTooLong {
+                        column: column.name.clone(),
+                        method: mask.to_string(),
+                        longest: mask.longest(),
+                        max,
+                    });
+                }
+                if *mask == MaskMethod::Null && !column.nullable {
+                    return Err(Error::ValueDoesNotFit {
+                        column: column.name.clone(),
+                        data_type: column.data_type.clone(),
+                        value: "NULL".into(),
+                        help: "the column is NOT NULL: choose another masking method",
+                    });
+                }
+                parts.differs.push(format!("{current} IS NOT NULL"));
+                parts.assignments.push(AssignmentSql {
+                    shape: Shape::of(&column),
+                    desired: current,
+                    literal: None,
+                    rewrite: Some(RowRewrite::Mask {
+                        method: mask.clone(),
+                        source: position(table, name),
+                    }),
+                    column,
                 });
                 continue;
             }

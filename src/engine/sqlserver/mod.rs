@@ -32,6 +32,8 @@ const CATALOG: CatalogQueries = CatalogQueries {
     identity_columns: include_str!("queries/identity_columns.sql"),
     primary_keys: include_str!("queries/primary_keys.sql"),
     foreign_keys: include_str!("queries/foreign_keys.sql"),
+    unique_indexes: include_str!("queries/unique_indexes.sql"),
+    triggers: include_str!("queries/triggers.sql"),
     principals: Some(PrincipalQueries {
         principals: include_str!("queries/principals.sql"),
         owned_schemas: include_str!("queries/owned_schemas.sql"),
@@ -135,14 +137,15 @@ impl SqlServer {
         }
     }
 
-    /// Write-locks `table` for the rest of the transaction with an update of no row.
+    /// Write-locks `table` for the rest of the transaction with a delete of no row. Not an
+    /// update: the platform's BPT triggers fire on updates (and the embedded engine fails a
+    /// trigger that reads `INSERTED` when no row changed).
     async fn lock_table(&mut self, table: &TableInfo) -> Result<(), Error> {
-        let Some(column) = table.columns.first() else {
+        if table.columns.is_empty() {
             return Ok(());
-        };
-        let column = QuotedIdent::column(column, QuoteStyle::Brackets);
+        }
         let sql = format!(
-            "UPDATE {} SET {column} = {column} WHERE 1 = 0",
+            "DELETE FROM {} WHERE 1 = 0",
             QuotedIdent::table(&table.table, QuoteStyle::Brackets)
         );
         self.tds

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::TableName;
+use crate::state::masking::MaskMethod;
 use crate::state::value::Value;
 
 /// A value read from a row of another table, matched column by column.
@@ -48,6 +49,11 @@ pub enum ColumnValue {
         /// The rewrite.
         replace_text: Replace,
     },
+    /// Personal data masked, keyed and deterministic: `{mask: email}`.
+    Mask {
+        /// The method.
+        mask: MaskMethod,
+    },
 }
 
 /// Rewrites `from` as `to`, in the column itself or (with `source`) in another column of the
@@ -82,7 +88,8 @@ impl ColumnValue {
         match self {
             ColumnValue::Literal(_)
             | ColumnValue::Replace { .. }
-            | ColumnValue::ReplaceText { .. } => None,
+            | ColumnValue::ReplaceText { .. }
+            | ColumnValue::Mask { .. } => None,
             ColumnValue::Lookup { lookup } => Some(lookup),
         }
     }

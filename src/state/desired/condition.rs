@@ -45,6 +45,8 @@ pub struct Condition {
     pub column: String,
     /// How it is tested.
     pub predicate: Predicate,
+    /// Text compared without regard to case, whatever the database's collation.
+    pub ignore_case: bool,
 }
 
 // Written as a `ConditionSpec`, so documented as one.
@@ -77,6 +79,10 @@ pub struct ConditionSpec {
     /// it (`false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<bool>,
+    /// Compare text without regard to case, whatever the database's collation (`in` and
+    /// `not_in`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_case: bool,
 }
 
 /// A condition the spec writes that selects nothing sensible.
@@ -118,7 +124,11 @@ impl TryFrom<ConditionSpec> for Condition {
             (None, None, None, Some(due)) => Predicate::Due(due),
             _ => return Err(InvalidCondition::Operators { column }),
         };
-        Ok(Condition { column, predicate })
+        Ok(Condition {
+            column,
+            predicate,
+            ignore_case: spec.ignore_case,
+        })
     }
 }
 
@@ -130,6 +140,7 @@ impl From<Condition> for ConditionSpec {
             not_in: None,
             in_select: None,
             due: None,
+            ignore_case: c.ignore_case,
         };
         match c.predicate {
             Predicate::In(v) => spec.one_of = Some(v),

@@ -1,12 +1,76 @@
 //! Metamodel targets expanded: one resource per table the platform metamodel names; and
 //! `references_absent` resources, one per table they scan.
 
+use std::collections::BTreeMap;
+
 use super::{
-    Desired, ReferencesAbsent, ResolvedTargets, Resource, ResourceId, ResourceKind, TableName,
-    TableTarget,
+    Condition, Describe, Desired, Predicate, ReferencesAbsent, ResolvedTargets, Resource,
+    ResourceId, ResourceKind, Subselect, TableName, TableTarget, TablesFrom,
 };
+use crate::state::Value;
+
+/// The label under which a resolved entity's id is kept, for reading its attributes.
+pub const ENTITY_ID: &str = "entity id";
 
 impl Desired {
+    /// What inspection works from: `references_absent` resources split per table, `masked`
+    /// resources named by module and entity given their metamodel target.
+    #[must_use]
+    pub fn prepared(&self) -> Desired {
+        self.split_scans().resolve_entities()
+    }
+
+    /// Gives each `masked` resource named by module and entity the metamodel target that
+    /// finds its table: the active entity of that name in the active module of that name,
+    /// with the entity's id as a label (its attributes are read by it).
+    #[must_use]
+    pub fn resolve_entities(&self) -> Desired {
+        let Some(entities) = &self.entities else {
+            return self.clone();
+        };
+        let mut out = self.clone();
+        for r in &mut out.resources {
+            let ResourceKind::Masked(m) = &mut r.kind else {
+                continue;
+            };
+            let (Some(module), Some(entity), None) = (&m.module, &m.entity, &m.table) else {
+                continue;
+            };
+            let is = |column: &str, value: Value| Condition {
+                column: column.to_string(),
+                predicate: Predicate::In(vec![value]),
+                ignore_case: false,
+            };
+            let module_ids = Subselect {
+                table: entities.modules.table.clone(),
+                column: entities.modules.id.clone(),
+                filter: vec![is(&entities.modules.name, Value::Text(module.clone()))],
+            };
+            m.table = Some(TableTarget::Metamodel {
+                tables_from: TablesFrom {
+                    table: entities.table.clone(),
+                    column: entities.physical_table.clone(),
+                    filter: vec![
+                        is(&entities.name, Value::Text(entity.clone())),
+                        is(&entities.active, Value::Int(1)),
+                        Condition {
+                            column: entities.module.clone(),
+                            predicate: Predicate::InSelect(Box::new(module_ids)),
+                            ignore_case: false,
+                        },
+                    ],
+                    describe: BTreeMap::from([(
+                        ENTITY_ID.to_string(),
+                        Describe::Column {
+                            column: entities.id.clone(),
+                        },
+                    )]),
+                },
+            });
+        }
+        out
+    }
+
     /// Replaces each `references_absent` resource by one resource per table it scans
     /// (`PARENT.table_name`), its patterns and scopes defaulted from `production.hosts` and
     /// `configuration_values`; `after:` lists follow. A resource with one table and its own
@@ -117,6 +181,21 @@ impl Desired {
             let after = rewrite_after(&r.after);
             match tables {
                 None => resources.push(Resource { after, ..r.clone() }),
+                // A masked entity is one table: it keeps its resource's id.
+                Some(x) if matches!(r.kind, ResourceKind::Masked(_)) && x.tables.len() == 1 => {
+                    let (table, labels) = &x.tables[0];
+                    let mut kind = r.kind.clone();
+                    kind.set_table(TableName {
+                        schema: None,
+                        name: table.clone(),
+                    });
+                    resources.push(Resource {
+                        kind,
+                        after,
+                        labels: labels.clone(),
+                        ..r.clone()
+                    });
+                }
                 Some(x) => {
                     for (table, labels) in &x.tables {
                         let mut kind = r.kind.clone();

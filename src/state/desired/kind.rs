@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ColumnValue, Condition, Describe, ScanScope, TableName, TableTarget};
 use crate::state::host::HostPattern;
+use crate::state::masking::MaskMethod;
 
 /// `rows_absent`: no row of `table` matches `where` (every row, when `where` is empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -106,6 +107,53 @@ impl ReferencesAbsent {
     }
 }
 
+/// `masked`: personal data masked, by module, entity and attribute name through the platform
+/// metamodel (or, for the platform's own tables, by table and column): keyed, deterministic,
+/// format-aware, idempotent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Masked {
+    /// The module (`ossys_espace.NAME`) whose entity is masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// The entity (`ossys_entity.NAME`, active, within the module).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// A platform table instead of a module's entity (`ossys_user`); set by postclone once the
+    /// entity is resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableTarget>,
+    /// Attribute (or column) name → how it is masked.
+    pub attributes: BTreeMap<String, MaskMethod>,
+    /// Only the rows matching these conditions; empty means all of them.
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<Condition>,
+    /// A missing table or entity is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+    /// What personal data no rule covers (email and phone attributes, columns of deleted
+    /// attributes) is: reported in the plan (`report`, the default) or an error (`error`).
+    #[serde(default, skip_serializing_if = "Uncovered::is_report")]
+    pub uncovered: Uncovered,
+}
+
+/// What to do with personal data a `masked` resource does not cover.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Uncovered {
+    /// List it in the plan.
+    #[default]
+    Report,
+    /// Refuse to plan until a rule covers it.
+    Error,
+}
+
+impl Uncovered {
+    fn is_report(&self) -> bool {
+        *self == Uncovered::Report
+    }
+}
+
 /// `principals_absent`: the database users restored with the clone are gone; what they own is
 /// handed to `new_owner` first (objects, roles, non-empty schemas), their empty schemas dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -169,11 +217,13 @@ pub enum ResourceKind {
     Report(Report),
     /// No value names production; read only.
     ReferencesAbsent(ReferencesAbsent),
+    /// Personal data masked.
+    Masked(Masked),
 }
 
 impl ResourceKind {
     /// Every kind name, as written after `kind:`.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "rows_absent",
         "column_values",
         "table_empty",
@@ -182,6 +232,7 @@ impl ResourceKind {
         "grants_absent",
         "report",
         "references_absent",
+        "masked",
     ];
 
     /// The kind's name, as written after `kind:`.
@@ -196,6 +247,7 @@ impl ResourceKind {
             ResourceKind::GrantsAbsent(_) => "grants_absent",
             ResourceKind::Report(_) => "report",
             ResourceKind::ReferencesAbsent(_) => "references_absent",
+            ResourceKind::Masked(_) => "masked",
         }
     }
 
@@ -207,6 +259,7 @@ impl ResourceKind {
             ResourceKind::ColumnValues(r) => &r.filter,
             ResourceKind::Report(r) => &r.filter,
             ResourceKind::ReferencesAbsent(r) => r.scope().map_or(&[], |s| &s.filter),
+            ResourceKind::Masked(r) => &r.filter,
             ResourceKind::TableEmpty(_)
             | ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
@@ -222,6 +275,7 @@ impl ResourceKind {
             ResourceKind::ColumnValues(r) => r.label.as_ref(),
             ResourceKind::Report(r) => r.label.as_ref(),
             ResourceKind::ReferencesAbsent(_)
+            | ResourceKind::Masked(_)
             | ResourceKind::TableEmpty(_)
             | ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
@@ -257,6 +311,28 @@ impl ResourceKind {
         out
     }
 
+    /// The values the resource's rows must hold (`column_values`, and `masked` as masks).
+    #[must_use]
+    pub fn set(&self) -> Option<BTreeMap<String, ColumnValue>> {
+        match self {
+            ResourceKind::ColumnValues(r) => Some(r.set.clone()),
+            ResourceKind::Masked(r) => Some(
+                r.attributes
+                    .iter()
+                    .map(|(column, method)| {
+                        (
+                            column.clone(),
+                            ColumnValue::Mask {
+                                mask: method.clone(),
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
     /// Whether the resource only reads (never a change).
     #[must_use]
     pub fn is_read_only(&self) -> bool {
@@ -275,6 +351,7 @@ impl ResourceKind {
             ResourceKind::TableEmpty(r) => Some(&r.table),
             ResourceKind::Report(r) => Some(&r.table),
             ResourceKind::ReferencesAbsent(r) => r.scope().map(|s| &s.table),
+            ResourceKind::Masked(r) => r.table.as_ref(),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => None,
@@ -300,6 +377,10 @@ impl ResourceKind {
                 [one] => &mut one.table,
                 _ => return,
             },
+            ResourceKind::Masked(r) => {
+                r.table = Some(TableTarget::Name(name));
+                return;
+            }
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => return,
@@ -316,6 +397,7 @@ impl ResourceKind {
             ResourceKind::TableEmpty(r) => r.if_exists,
             ResourceKind::Report(r) => r.if_exists,
             ResourceKind::ReferencesAbsent(r) => r.scope().is_some_and(|s| s.if_exists),
+            ResourceKind::Masked(r) => r.if_exists,
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => false,

@@ -19,12 +19,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::state::host::HostPattern;
+use crate::state::masking::MaskKey;
 
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
+pub use expansion::ENTITY_ID;
 pub use kind::{
-    ColumnValues, Custom, GrantsAbsent, PrincipalsAbsent, ReferencesAbsent, Report, ResourceKind,
-    RowsAbsent, TableEmpty,
+    ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent, Report,
+    ResourceKind, RowsAbsent, TableEmpty, Uncovered,
 };
 pub use names::{InvalidName, ResourceId, TableName};
 pub use selection::{Selection, UnknownSelection};
@@ -61,6 +63,8 @@ pub struct Resource {
     pub description: Option<String>,
     /// Mask every value this resource shows (keys stay visible).
     pub secret: bool,
+    /// Its rows hold personal data: shown by key only, journaled only encrypted.
+    pub personal: bool,
     /// Where the resource is declared.
     pub origin: Origin,
     /// Where its `table:` is written, for catalog errors.
@@ -68,6 +72,20 @@ pub struct Resource {
     /// For a resource made from a metamodel target: what the metamodel says of its table
     /// (entity, module...), shown in the plan.
     pub labels: Vec<(String, String)>,
+}
+
+impl Resource {
+    /// Whether `other` declares exactly this (same id, kind, order, description, masking),
+    /// wherever it is written.
+    #[must_use]
+    pub fn same_declaration(&self, other: &Resource) -> bool {
+        self.id == other.id
+            && self.kind == other.kind
+            && self.after == other.after
+            && self.description == other.description
+            && self.secret == other.secret
+            && self.personal == other.personal
+    }
 }
 
 /// A runbook step no database change can do; listed after the plan, in order.
@@ -174,6 +192,89 @@ fn is_default(p: &Production) -> bool {
     *p == Production::default()
 }
 
+fn is_default_masking(m: &Masking) -> bool {
+    *m == Masking::default()
+}
+
+fn is_default_journal(j: &JournalSettings) -> bool {
+    *j == JournalSettings::default()
+}
+
+/// Where the masking key comes from, besides `POSTCLONE_MASK_KEY` (which wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Masking {
+    /// A file holding the key (relative to the spec); never the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// Who can read what the journal keeps of personal data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JournalSettings {
+    /// age public keys (`age1...`): rows of personal-data resources are journaled encrypted to
+    /// them, and `restore --identity FILE` reads them back. With none, such rows are not
+    /// journaled at all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+}
+
+/// Where the platform metamodel lists entities, their modules and attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntityCatalog {
+    /// The entities' table (`ossys_entity`).
+    pub table: TableName,
+    /// Its key column.
+    pub id: String,
+    /// The entity's name.
+    pub name: String,
+    /// The entity's physical table name.
+    pub physical_table: String,
+    /// The column that is 1 for an active entity.
+    pub active: String,
+    /// The column naming the entity's module (its id).
+    pub module: String,
+    /// Where modules are.
+    pub modules: ModuleCatalog,
+    /// Where attributes are.
+    pub attributes: AttributeCatalog,
+    /// Attribute types that hold personal data (`rtEmail`, `rtPhoneNumber`): reported when no
+    /// rule covers them.
+    #[serde(default)]
+    pub personal_types: Vec<String>,
+}
+
+/// Where the platform lists modules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleCatalog {
+    /// The modules' table (`ossys_espace`).
+    pub table: TableName,
+    /// Its key column.
+    pub id: String,
+    /// The module's name.
+    pub name: String,
+}
+
+/// Where the platform lists an entity's attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeCatalog {
+    /// The attributes' table (`ossys_entity_attr`).
+    pub table: TableName,
+    /// The column naming the attribute's entity (its id).
+    pub entity: String,
+    /// The attribute's name (its column's, matched case-insensitively).
+    pub name: String,
+    /// The attribute's type (`rtText`, `rtEmail`...).
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// The column that is 1 for an active attribute (a deleted one's column stays).
+    pub active: String,
+}
+
 /// Everything a spec declares, after includes, excludes and validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Desired {
@@ -203,6 +304,24 @@ pub struct Desired {
     /// Rows secret wherever they are shown (from a profile, or the spec).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_rows: Vec<SecretRows>,
+    /// How entities, modules and attributes are found in the platform metamodel (from a
+    /// profile), for `masked` resources named by module and entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<EntityCatalog>,
+    /// Where the masking key is read from.
+    #[serde(default, skip_serializing_if = "is_default_masking")]
+    pub masking: Masking,
+    /// Who can read the personal data the journal keeps.
+    #[serde(default, skip_serializing_if = "is_default_journal")]
+    pub journal: JournalSettings,
+    /// Tables the platform's triggers feed when rows change (BPT event queues, from a
+    /// profile): emptied after every masking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_queues: Vec<TableName>,
+    /// The masking key, read from `POSTCLONE_MASK_KEY` or `masking.key_file` when a command
+    /// needs it; never written anywhere.
+    #[serde(skip)]
+    pub mask_key: Option<MaskKey>,
     /// Oracle only: how the clone is exported and imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapump: Option<crate::datapump::DataPump>,

@@ -54,6 +54,7 @@ fn drift_queries() {
                     text("ClientApplicationToken"),
                     text("privateKeyValidation"),
                 ]),
+                ignore_case: false,
             }],
             if_exists: false,
             label: None,
@@ -182,6 +183,7 @@ fn listed_nulls() {
                 filter: vec![Condition {
                     column: column.into(),
                     predicate: Predicate::In(values),
+                    ignore_case: false,
                 }],
                 if_exists: false,
                 label: None,
@@ -255,6 +257,7 @@ fn change_statements() {
             filter: vec![Condition {
                 column: "NAME".into(),
                 predicate: Predicate::NotIn(vec![text("(Main)")]),
+                ignore_case: false,
             }],
         }),
         change(ChangeKind::EmptyTable {
@@ -319,6 +322,7 @@ fn replace_and_null_conditions() {
             filter: vec![Condition {
                 column: "VAL".into(),
                 predicate: Predicate::In(vec![Value::Null, text("")]),
+                ignore_case: false,
             }],
             set: BTreeMap::from([(
                 "VAL".into(),
@@ -457,6 +461,7 @@ fn secret_resource_masks_set_values_only() {
             filter: vec![Condition {
                 column: "NAME".into(),
                 predicate: Predicate::In(vec![text("k")]),
+                ignore_case: false,
             }],
             set: BTreeMap::from([("VAL".into(), ColumnValue::Literal(text(" ")))]),
             if_exists: false,
@@ -481,6 +486,7 @@ fn unknown_column_is_refused() {
             filter: vec![Condition {
                 column: "NAME]; DROP TABLE x; --".into(),
                 predicate: Predicate::In(vec![text("a")]),
+                ignore_case: false,
             }],
             if_exists: false,
             label: None,

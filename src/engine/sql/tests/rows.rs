@@ -112,10 +112,12 @@ fn quarantine_queries() {
             Condition {
                 column: "IS_RUNNING_SINCE".into(),
                 predicate: Predicate::In(vec![Value::Null]),
+                ignore_case: false,
             },
             Condition {
                 column: "NEXT_RUN".into(),
                 predicate: due,
+                ignore_case: false,
             },
         ]
     };
@@ -155,6 +157,8 @@ fn quarantine_queries() {
                 },
             ],
             subselects: vec![],
+            unique_indexes: Vec::new(),
+            triggers: Vec::new(),
         };
         for r in [&overdue, &quarantined] {
             let (select, layout) = table_query(r, &cat, flavor);
@@ -173,6 +177,8 @@ fn quarantine_queries() {
             info: meta,
         }],
         subselects: vec![],
+        unique_indexes: Vec::new(),
+        triggers: Vec::new(),
     };
     let wrong = resource(
         "wrong",
@@ -181,6 +187,7 @@ fn quarantine_queries() {
             filter: vec![Condition {
                 column: "NAME".into(),
                 predicate: Predicate::Due(true),
+                ignore_case: false,
             }],
             label: None,
             details: BTreeMap::new(),
@@ -223,6 +230,7 @@ fn scan_queries() {
     let secret = vec![Condition {
         column: "NAME".into(),
         predicate: Predicate::In(vec![text("ClientApplicationToken")]),
+        ignore_case: false,
     }];
     let tokens = id("tokens");
     let removers = [(&tokens, secret.as_slice())];

@@ -7,84 +7,18 @@
 
 use crate::change::{Assignment, Change, ChangeKind, Dialect, EmptyMethod};
 use crate::state::desired::{
-    ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableName, TableTarget,
+    ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableTarget,
 };
-use crate::state::observed::{
-    Drift, DriftRow, ForeignKey, Hit, Observed, ObservedResource, TableInfo, TableRef,
-};
+use crate::state::observed::{Drift, DriftRow, ForeignKey, Observed, ObservedResource};
 use crate::state::Value;
 
-/// Something the plan says that is not a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Note {
-    /// The resource's table does not exist on this platform, and the resource allows that.
-    TableAbsent {
-        /// The resource.
-        id: ResourceId,
-        /// The table as the spec names it.
-        table: TableName,
-    },
-    /// An empty text the spec sets is stored otherwise on this engine (Oracle: `''` is NULL).
-    EmptyText {
-        /// The resource.
-        id: ResourceId,
-        /// The column set to `""`.
-        column: String,
-        /// What is written instead: `NULL` (nullable column) or `' '` (NOT NULL column).
-        stored_as: String,
-    },
-    /// The resource has no meaning on this engine (database users on Oracle, where the users
-    /// are the schemas the import created).
-    NotOnThisEngine {
-        /// The resource.
-        id: ResourceId,
-    },
-    /// A `references_absent` resource had no pattern or no table to scan.
-    NothingToScan {
-        /// The resource.
-        id: ResourceId,
-        /// What the spec does not say: production's hosts, or the tables to scan.
-        missing: Missing,
-    },
-    /// Columns a scan cannot read as text.
-    Unscannable {
-        /// The resource.
-        id: ResourceId,
-        /// `NAME (type)` of each.
-        columns: Vec<String>,
-    },
-    /// The resource's metamodel target names no table on this platform.
-    NothingResolved {
-        /// The resource.
-        id: ResourceId,
-        /// What was looked for.
-        target: String,
-    },
-}
+mod finding;
+mod note;
 
-/// What a read-only `report` resource found: shown before the changes, never a change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reported {
-    /// The resource.
-    pub id: ResourceId,
-    /// What the rows are (the resource's description).
-    pub description: Option<String>,
-    /// Show the count only, never the rows' names.
-    pub secret: bool,
-    /// Rows counted.
-    pub count: u64,
-    /// The first rows, with their names and details.
-    pub rows: Vec<DriftRow>,
-}
+pub use finding::{Finding, FoundHit, Reported};
+pub use note::{Missing, Note};
 
-/// What a `references_absent` resource lacks to scan anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// No `patterns:` and no `production.hosts`.
-    Hosts,
-    /// No `tables:` and no profile's `configuration_values:`.
-    Tables,
-}
+use finding::fixed_by;
 
 /// The result of a diff.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -97,63 +31,6 @@ pub struct Diff {
     pub reports: Vec<Reported>,
     /// Values that name production, per scanned table.
     pub findings: Vec<Finding>,
-}
-
-/// Values of one table that still name production: drift apply cannot fix by itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    /// The resource (one per scanned table).
-    pub id: ResourceId,
-    /// Its description.
-    pub description: Option<String>,
-    /// The table.
-    pub table: TableRef,
-    /// Every hit, in key order.
-    pub hits: Vec<FoundHit>,
-}
-
-/// A hit, and the change of this plan that rewrites it, if one does.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FoundHit {
-    /// The value found.
-    pub hit: Hit,
-    /// The change of this plan that deletes the row, or a `replace` whose host is every host
-    /// the value names: the check after apply proves whether it did.
-    pub fixed_by: Option<ResourceId>,
-}
-
-/// The `column_values` resource of `desired` that rewrites every host `hit` names, if any.
-fn fixed_by(desired: &Desired, table: &TableInfo, hit: &Hit) -> Option<ResourceId> {
-    desired.resources.iter().find_map(|r| {
-        let ResourceKind::ColumnValues(k) = &r.kind else {
-            return None;
-        };
-        let same_table = k.table
-            == TableTarget::Name(TableName {
-                schema: None,
-                name: table.table.name.clone(),
-            })
-            || r.kind
-                .table()
-                .is_some_and(|n| n.name.eq_ignore_ascii_case(&table.table.name));
-        if !same_table {
-            return None;
-        }
-        // A rewrite of the column, or of another column from this one (an effective URL
-        // written from the URL, after which the URL is no longer the effective value).
-        let rewrites = k.set.iter().any(|(column, value)| {
-            let ColumnValue::Replace { replace } = value else {
-                return false;
-            };
-            let reads = replace.source.as_deref().unwrap_or(column);
-            reads.eq_ignore_ascii_case(&hit.column)
-                && hit
-                    .hosts
-                    .iter()
-                    .all(|h| replace.host().is_some_and(|p| p.names(h)))
-        });
-        rewrites.then(|| r.id.clone())
-    })
 }
 
 /// Why a diff could not be computed: the observation does not fit the desired state.
@@ -179,6 +56,37 @@ pub enum Error {
 /// When `observed` lacks a resource of `desired` (an engine defect, never a user error).
 pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result<Diff, Error> {
     let mut out = Diff::default();
+    for facts in &observed.masking {
+        let id = facts.id.clone();
+        if !facts.uncovered.is_empty() {
+            out.notes.push(Note::Uncovered {
+                id: id.clone(),
+                items: facts.uncovered.clone(),
+            });
+        }
+        if !facts.triggers.is_empty() {
+            out.notes.push(Note::Triggers {
+                id: id.clone(),
+                names: facts.triggers.clone(),
+            });
+        }
+        if !facts.unique_unchecked.is_empty() {
+            out.notes.push(Note::UniqueUnchecked {
+                id: id.clone(),
+                indexes: facts.unique_unchecked.clone(),
+            });
+        }
+        if facts.attributes_unchecked {
+            out.notes.push(Note::AttributesUnchecked { id });
+        }
+    }
+    // Masking a table with triggers queues BPT events during the apply: the queues the spec
+    // empties are emptied then, even if they are empty now.
+    let triggers_fire = observed.masking.iter().any(|f| {
+        !f.triggers.is_empty()
+            && matches!(observed.resource(&f.id),
+                Some(ObservedResource::Inspected { drift, .. }) if !drift.is_empty())
+    });
     for resource in &desired.resources {
         let seen = observed
             .resource(&resource.id)
@@ -271,6 +179,8 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     description: resource.description.clone(),
                     labels: resource.labels.clone(),
                     row_label: resource.kind.label().cloned(),
+                    personal: resource.personal,
+                    mask_key: desired.mask_key.clone(),
                 });
             }
             ObservedResource::Grants { found, .. } => {
@@ -315,6 +225,8 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     description: resource.description.clone(),
                     labels: resource.labels.clone(),
                     row_label: resource.kind.label().cloned(),
+                    personal: resource.personal,
+                    mask_key: desired.mask_key.clone(),
                 });
             }
             ObservedResource::Inspected { drift, .. } if resource.kind.is_read_only() => {
@@ -346,7 +258,14 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                         }
                     }
                 }
-                if drift.is_empty() {
+                let queue = matches!(
+                    resource.kind,
+                    ResourceKind::TableEmpty(_) | ResourceKind::RowsAbsent(_)
+                ) && resource
+                    .kind
+                    .table()
+                    .is_some_and(|t| desired.event_queues.contains(t));
+                if drift.is_empty() && !(queue && triggers_fire) {
                     continue;
                 }
                 let referencing: Vec<&ForeignKey> = table
@@ -354,6 +273,20 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     .map(|t| observed.referencing(&t.table).collect())
                     .unwrap_or_default();
                 let kind = change_kind(resource, table.as_ref(), &referencing, dialect)?;
+                if resource.personal && desired.journal.recipients.is_empty() {
+                    let what = match &kind {
+                        ChangeKind::SetColumns { assignments, .. } => {
+                            let columns: Vec<&str> =
+                                assignments.iter().map(|a| a.column.as_str()).collect();
+                            format!("the original values of {}", columns.join(", "))
+                        }
+                        _ => "the deleted rows".to_string(),
+                    };
+                    out.notes.push(Note::NotJournaled {
+                        id: resource.id.clone(),
+                        what,
+                    });
+                }
                 out.changes.push(Change {
                     id: resource.id.clone(),
                     kind,
@@ -362,6 +295,8 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     description: resource.description.clone(),
                     labels: resource.labels.clone(),
                     row_label: resource.kind.label().cloned(),
+                    personal: resource.personal,
+                    mask_key: desired.mask_key.clone(),
                 });
             }
         }
@@ -389,22 +324,24 @@ fn change_kind(
             table: table()?,
             method: empty_method(referencing, dialect),
         },
-        ResourceKind::ColumnValues(r) => {
+        ResourceKind::ColumnValues(_) | ResourceKind::Masked(_) => {
             let table = table()?;
-            let assignments = r
-                .set
-                .iter()
+            let assignments = resource
+                .kind
+                .set()
+                .unwrap_or_default()
+                .into_iter()
                 .map(|(column, value)| Assignment {
                     // The engine checked the column exists; use the catalog's spelling.
                     column: table
-                        .column(column)
+                        .column(&column)
                         .map_or_else(|| column.clone(), |c| c.name.clone()),
-                    value: value.clone(),
+                    value,
                 })
                 .collect();
             ChangeKind::SetColumns {
                 table,
-                filter: r.filter.clone(),
+                filter: resource.kind.filter().to_vec(),
                 assignments,
             }
         }
@@ -460,7 +397,7 @@ fn empty_method(referencing: &[&ForeignKey], dialect: &Dialect) -> EmptyMethod {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::desired::{Condition, Predicate, RowsAbsent, TableEmpty};
+    use crate::state::desired::{Condition, Predicate, RowsAbsent, TableEmpty, TableName};
     use crate::state::observed::TableRef;
     use crate::state::Value;
     use crate::test_support::{desired, id, inspected, observed, resource};
@@ -565,6 +502,7 @@ mod tests {
         let filter = vec![Condition {
             column: "NAME".into(),
             predicate: Predicate::In(vec![Value::Text("x".into())]),
+            ignore_case: false,
         }];
         let d = desired(vec![
             resource(

@@ -1,0 +1,94 @@
+//! What a plan says that is not a change: absent tables, what a scan or a masking found
+//! besides its rows, values stored otherwise on this engine.
+
+use crate::state::desired::{ResourceId, TableName};
+
+/// Something the plan says that is not a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// The resource's table does not exist on this platform, and the resource allows that.
+    TableAbsent {
+        /// The resource.
+        id: ResourceId,
+        /// The table as the spec names it.
+        table: TableName,
+    },
+    /// An empty text the spec sets is stored otherwise on this engine (Oracle: `''` is NULL).
+    EmptyText {
+        /// The resource.
+        id: ResourceId,
+        /// The column set to `""`.
+        column: String,
+        /// What is written instead: `NULL` (nullable column) or `' '` (NOT NULL column).
+        stored_as: String,
+    },
+    /// The resource has no meaning on this engine (database users on Oracle, where the users
+    /// are the schemas the import created).
+    NotOnThisEngine {
+        /// The resource.
+        id: ResourceId,
+    },
+    /// A `references_absent` resource had no pattern or no table to scan.
+    NothingToScan {
+        /// The resource.
+        id: ResourceId,
+        /// What the spec does not say: production's hosts, or the tables to scan.
+        missing: Missing,
+    },
+    /// Columns a scan cannot read as text.
+    Unscannable {
+        /// The resource.
+        id: ResourceId,
+        /// `NAME (type)` of each.
+        columns: Vec<String>,
+    },
+    /// Personal data a `masked` resource's rules do not cover.
+    Uncovered {
+        /// The resource.
+        id: ResourceId,
+        /// What (attributes, columns of deleted attributes).
+        items: Vec<String>,
+    },
+    /// The masked table has triggers: updating it runs them.
+    Triggers {
+        /// The resource.
+        id: ResourceId,
+        /// Their names.
+        names: Vec<String>,
+    },
+    /// Unique indexes masking was not checked against, for want of the key.
+    UniqueUnchecked {
+        /// The resource.
+        id: ResourceId,
+        /// The indexes.
+        indexes: Vec<String>,
+    },
+    /// The resource's rules were not checked against the metamodel's attributes.
+    AttributesUnchecked {
+        /// The resource.
+        id: ResourceId,
+    },
+    /// Personal data the journal will not keep (the spec declares no recipients).
+    NotJournaled {
+        /// The resource.
+        id: ResourceId,
+        /// The columns (or rows) that cannot be restored.
+        what: String,
+    },
+    /// The resource's metamodel target names no table on this platform.
+    NothingResolved {
+        /// The resource.
+        id: ResourceId,
+        /// What was looked for.
+        target: String,
+    },
+}
+
+/// What a `references_absent` resource lacks to scan anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// No `patterns:` and no `production.hosts`.
+    Hosts,
+    /// No `tables:` and no profile's `configuration_values:`.
+    Tables,
+}

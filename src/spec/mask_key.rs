@@ -1,0 +1,64 @@
+//! The masking key: from `POSTCLONE_MASK_KEY`, or the file `masking.key_file` names; never
+//! from the spec's text.
+
+use std::path::PathBuf;
+
+use crate::state::desired::Desired;
+use crate::state::masking::{MaskKey, WeakKey};
+
+pub use crate::state::masking::MASK_KEY_VARIABLE;
+
+/// Why the masking key cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskKeyError {
+    /// `masking.key_file` cannot be read.
+    #[error("cannot read the masking key file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key is too short.
+    #[error("the masking key from {from} is too weak")]
+    Weak {
+        /// `POSTCLONE_MASK_KEY` or the file.
+        from: String,
+        /// How short.
+        #[source]
+        source: WeakKey,
+    },
+}
+
+/// The masking key, when one is given.
+///
+/// # Errors
+/// A key file that cannot be read, or a key shorter than 16 bytes.
+pub fn mask_key(desired: &Desired) -> Result<Option<MaskKey>, MaskKeyError> {
+    if let Some(text) = std::env::var(MASK_KEY_VARIABLE)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return MaskKey::new(&text)
+            .map(Some)
+            .map_err(|source| MaskKeyError::Weak {
+                from: MASK_KEY_VARIABLE.into(),
+                source,
+            });
+    }
+    let Some(file) = &desired.masking.key_file else {
+        return Ok(None);
+    };
+    let path = desired.base_dir.join(file);
+    let text = std::fs::read_to_string(&path).map_err(|source| MaskKeyError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    MaskKey::new(&text)
+        .map(Some)
+        .map_err(|source| MaskKeyError::Weak {
+            from: path.display().to_string(),
+            source,
+        })
+}
