@@ -11,6 +11,7 @@
 //! so that an engine whose protocol cannot carry a long value in one piece (the embedded
 //! engine) can read it otherwise without this layer knowing.
 
+mod batch;
 mod coercion;
 mod error;
 mod masking;

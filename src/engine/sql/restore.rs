@@ -1,100 +1,112 @@
 //! Putting journaled rows back: the statements that reinsert deleted rows and write modified
 //! values back, and the query that reads them again so that restore can prove its result.
 
+use super::batch::{insert_rows, update_by_key, KeyedRow};
 use super::writer::all_columns;
 use super::{Error, Flavor, Select, T};
 use crate::engine::ident::QuotedIdent;
 use crate::engine::{Param, Statement};
 use crate::journal::{RestoreAction, RestoreStep};
+use crate::state::observed::ColumnInfo;
 use crate::state::Value;
 
 /// How many journaled rows one verification query reads back.
 pub const VERIFY_BATCH: usize = 500;
 
-/// One idempotent statement per journaled row: missing rows inserted again (with their
-/// identity values), modified rows given their old values back by primary key (in the columns
-/// the change wrote, when the journal says which).
+/// The statements that put a triaged step's rows back: the missing rows inserted again (with
+/// their identity values) and the modified rows given their old values (in the columns the
+/// change wrote, when the journal says which), many rows per statement, each found by its
+/// primary key. A table without one can only have deleted rows put back, one guarded
+/// statement per row (`NOT EXISTS` over the whole row).
 ///
 /// # Errors
 /// An update to revert on a table without a primary key: its rows cannot be found again.
 pub fn restore_statements(step: &RestoreStep, flavor: Flavor) -> Result<Vec<Statement>, Error> {
-    let quote = flavor.quote();
-    let table = QuotedIdent::table(&step.table, quote);
     let key = step.key_positions();
-    if step.action == RestoreAction::Revert && key.is_empty() {
-        return Err(Error::NoPrimaryKey {
+    match step.action {
+        RestoreAction::Revert if key.is_empty() => Err(Error::NoPrimaryKey {
             table: step.table.clone(),
-        });
-    }
-    let all: Vec<usize> = (0..step.columns.len()).collect();
-    let (written, bound) = match step.action {
-        RestoreAction::Reinsert => (all.clone(), all.clone()),
+        }),
         RestoreAction::Revert => {
             let written = step.written_positions();
-            let mut bound = key.clone();
-            bound.extend(written.iter().filter(|i| !key.contains(i)));
-            (written, bound)
+            let key_columns: Vec<&ColumnInfo> = key.iter().map(|&i| &step.columns[i]).collect();
+            let columns: Vec<&ColumnInfo> = written.iter().map(|&i| &step.columns[i]).collect();
+            let rows: Vec<KeyedRow<'_>> = step
+                .rows
+                .iter()
+                .map(|r| KeyedRow {
+                    key: key.iter().map(|&i| &r.values[i]).collect(),
+                    values: written.iter().map(|&i| &r.values[i]).collect(),
+                })
+                .collect();
+            Ok(update_by_key(
+                &step.table,
+                &key_columns,
+                &columns,
+                &rows,
+                flavor,
+                &step.change,
+            ))
         }
-    };
+        RestoreAction::Reinsert if !key.is_empty() => {
+            let rows: Vec<&[Value]> = step.rows.iter().map(|r| r.values.as_slice()).collect();
+            Ok(insert_rows(
+                &step.table,
+                &step.columns,
+                &key,
+                &rows,
+                step.columns.iter().any(|c| c.identity),
+                flavor,
+                &step.change,
+            ))
+        }
+        RestoreAction::Reinsert => Ok(guarded_inserts(step, flavor)),
+    }
+}
+
+/// One statement per row of a table without a primary key, inserting it unless an identical
+/// row is there: idempotent without a key to find rows by.
+fn guarded_inserts(step: &RestoreStep, flavor: Flavor) -> Vec<Statement> {
+    let quote = flavor.quote();
+    let table = QuotedIdent::table(&step.table, quote);
+    let all: Vec<usize> = (0..step.columns.len()).collect();
     let identity = step.columns.iter().any(|c| c.identity);
     let column = |i: usize| QuotedIdent::column(&step.columns[i], quote).to_string();
     let mut out = Vec::with_capacity(step.rows.len());
     for row in &step.rows {
         let row = &row.values;
-        let (markers, params) = restore_markers(row, &key, &bound, flavor);
-        let matches = |indices: &[usize], q: &str| -> String {
-            indices
-                .iter()
-                .map(|&i| match row[i] {
-                    Value::Null => format!("{q}{} IS NULL", column(i)),
-                    _ => format!("{q}{} = {}", column(i), markers[i]),
-                })
-                .collect::<Vec<_>>()
-                .join(" AND ")
+        let (markers, params) = restore_markers(row, &[], &all, flavor);
+        let matches = all
+            .iter()
+            .map(|&i| match row[i] {
+                Value::Null => format!("s1.{} IS NULL", column(i)),
+                _ => format!("s1.{} = {}", column(i), markers[i]),
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let names: Vec<String> = all.iter().map(|&i| column(i)).collect();
+        let missing = format!(
+            "NOT EXISTS (SELECT 1 FROM {table}{} WHERE {matches})",
+            flavor.alias("s1")
+        );
+        // SQL Server inserts VALUES under IF: an INSERT ... SELECT of literals leaves the
+        // embedded engine's values unconverted to their columns' types.
+        let insert = match flavor {
+            Flavor::SqlServer => format!(
+                "IF {missing} INSERT INTO {table} ({}) VALUES ({})",
+                names.join(", "),
+                markers.join(", ")
+            ),
+            Flavor::Oracle => format!(
+                "INSERT INTO {table} ({}) SELECT {} FROM DUAL WHERE {missing}",
+                names.join(", "),
+                markers.join(", ")
+            ),
         };
-        let sql = match step.action {
-            RestoreAction::Reinsert => {
-                let names: Vec<String> = all.iter().map(|&i| column(i)).collect();
-                let identify = if key.is_empty() { &all } else { &key };
-                let missing = format!(
-                    "NOT EXISTS (SELECT 1 FROM {table}{} WHERE {})",
-                    flavor.alias("s1"),
-                    matches(identify, "s1.")
-                );
-                // SQL Server inserts VALUES under IF: an INSERT ... SELECT of literals leaves
-                // the embedded engine's values unconverted to their columns' types.
-                let insert = match flavor {
-                    Flavor::SqlServer => format!(
-                        "IF {missing} INSERT INTO {table} ({}) VALUES ({})",
-                        names.join(", "),
-                        markers.join(", ")
-                    ),
-                    Flavor::Oracle => format!(
-                        "INSERT INTO {table} ({}) SELECT {} FROM DUAL WHERE {missing}",
-                        names.join(", "),
-                        markers.join(", ")
-                    ),
-                };
-                // Oracle identity columns generated BY DEFAULT take explicit values as they are.
-                if identity && flavor == Flavor::SqlServer {
-                    format!(
-                        "SET IDENTITY_INSERT {table} ON; {insert}; SET IDENTITY_INSERT {table} OFF"
-                    )
-                } else {
-                    insert
-                }
-            }
-            RestoreAction::Revert => {
-                let sets: Vec<String> = written
-                    .iter()
-                    .map(|&i| format!("{} = {}", column(i), markers[i]))
-                    .collect();
-                format!(
-                    "UPDATE {table} SET {} WHERE {}",
-                    sets.join(", "),
-                    matches(&key, "")
-                )
-            }
+        let sql = if identity && flavor == Flavor::SqlServer {
+            format!("SET IDENTITY_INSERT {table} ON; {insert}; SET IDENTITY_INSERT {table} OFF")
+        } else {
+            insert
         };
         out.push(Statement {
             sql,
@@ -102,7 +114,7 @@ pub fn restore_statements(step: &RestoreStep, flavor: Flavor) -> Result<Vec<Stat
             source: step.change.clone(),
         });
     }
-    Ok(out)
+    out
 }
 
 /// The query that reads back, whole, the rows of `step` at `rows` (positions in

@@ -2,6 +2,7 @@
 //! columns, running a custom fix. Each repeats the drift predicate, so that rows already in the
 //! desired state are never written.
 
+use super::batch::{update_by_key, KeyedRow};
 use super::writer::{position, where_clause, Writer};
 use super::{Error, Flavor, T};
 use crate::change::{Change, ChangeKind, EmptyMethod};
@@ -95,15 +96,11 @@ pub fn statements(
     }])
 }
 
-/// Most parameters one rewrite statement binds (SQL Server takes 2,100 per request).
-const REWRITE_PARAMS: usize = 2_000;
-
-/// The statements that write a host-rewriting change's new values, computed row by row: one
+/// The statements that write a row-computed change's new values (host rewrites, masks): one
 /// `UPDATE` per batch of rows, each row found by its primary key and given its own values.
 ///
 /// # Errors
-/// A table without a primary key (its rows cannot be found one by one), or a change that does
-/// not set columns.
+/// A table without a primary key (its rows cannot be found one by one).
 pub fn rewrite_statements(
     change: &Change,
     rows: &[RowImage],
@@ -125,71 +122,24 @@ pub fn rewrite_statements(
             table: table.table.clone(),
         });
     }
-    let quote = flavor.quote();
+    let key_columns: Vec<&ColumnInfo> = key.iter().map(|&i| &table.columns[i]).collect();
     let columns: Vec<&ColumnInfo> = assignments
         .iter()
         .map(|a| &table.columns[position(table, &a.column)])
         .collect();
-    let per_row = key.len() + columns.len();
-    let batch = (REWRITE_PARAMS / per_row).clamp(1, 500);
-    let name = QuotedIdent::table(&table.table, quote);
-    let mut out = Vec::new();
-    for chunk in rows.chunks(batch) {
-        let catalog = Catalog::default();
-        let mut w = Writer::new(&catalog, flavor);
-        let mut matches = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            let parts: Vec<String> = key
-                .iter()
-                .map(|&i| {
-                    let value = row.values.get(i).cloned().unwrap_or(Value::Null);
-                    let marker = w.bind_for(value, &table.columns[i], false);
-                    format!(
-                        "{T}.{} = {marker}",
-                        QuotedIdent::column(&table.columns[i], quote)
-                    )
-                })
-                .collect();
-            matches.push(format!("({})", parts.join(" AND ")));
-        }
-        let mut sets = Vec::with_capacity(columns.len());
-        for (c, column) in columns.iter().enumerate() {
-            let mut whens = Vec::with_capacity(chunk.len());
-            for (row, matched) in chunk.iter().zip(&matches) {
-                let value = row.after.get(c).cloned().unwrap_or(Value::Null);
-                // Masked in any error message: the row may be secret, and the resource cannot
-                // tell.
-                let marker = if value.is_null() {
-                    "NULL".to_string()
-                } else {
-                    w.bind_for(value, column, true)
-                };
-                whens.push(format!("WHEN {matched} THEN {marker}"));
-            }
-            sets.push(format!(
-                "{} = CASE {} END",
-                QuotedIdent::column(column, quote),
-                whens.join(" ")
-            ));
-        }
-        let text = match flavor {
-            Flavor::SqlServer => format!(
-                "UPDATE {T} SET {} FROM {name} AS {T} WHERE {}",
-                sets.join(", "),
-                matches.join(" OR ")
-            ),
-            Flavor::Oracle => format!(
-                "UPDATE {name} {T} SET {} WHERE {}",
-                sets.join(", "),
-                matches.join(" OR ")
-            ),
-        };
-        let sql = w.finish(text);
-        out.push(Statement {
-            sql: sql.text,
-            params: sql.params,
-            source: change.id.clone(),
-        });
-    }
-    Ok(out)
+    let rows: Vec<KeyedRow<'_>> = rows
+        .iter()
+        .map(|row| KeyedRow {
+            key: key.iter().map(|&i| row.values.get(i).unwrap_or(&Value::Null)).collect(),
+            values: row.after.iter().collect(),
+        })
+        .collect();
+    Ok(update_by_key(
+        &table.table,
+        &key_columns,
+        &columns,
+        &rows,
+        flavor,
+        &change.id,
+    ))
 }

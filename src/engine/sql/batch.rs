@@ -1,0 +1,194 @@
+//! Statements over many rows at once, each row found by its key: an `UPDATE` that gives each
+//! row its own values (`CASE` by key), and an `INSERT` of many rows. Never one statement per
+//! row; batches stay under the engines' parameter limits.
+
+use super::writer::Writer;
+use super::{Flavor, T};
+use crate::change::ChangeId;
+use crate::engine::ident::QuotedIdent;
+use crate::engine::{Param, Statement};
+use crate::state::observed::{Catalog, ColumnInfo, TableRef};
+use crate::state::Value;
+
+/// Most parameters one statement binds (SQL Server takes 2,100 per request).
+const MAX_PARAMS: usize = 2_000;
+
+/// Most rows one statement writes.
+const MAX_ROWS: usize = 500;
+
+/// One row of a batch: its key's values, and the values it receives.
+pub(super) struct KeyedRow<'a> {
+    pub(super) key: Vec<&'a Value>,
+    pub(super) values: Vec<&'a Value>,
+}
+
+/// `UPDATE` statements giving each row of `rows` its `values` in `columns`, the row found by
+/// `key`. Values are bound as secret (masked in error messages): the rows may hold production's
+/// secrets or personal data.
+pub(super) fn update_by_key(
+    table: &TableRef,
+    key: &[&ColumnInfo],
+    columns: &[&ColumnInfo],
+    rows: &[KeyedRow<'_>],
+    flavor: Flavor,
+    source: &ChangeId,
+) -> Vec<Statement> {
+    let quote = flavor.quote();
+    let name = QuotedIdent::table(table, quote);
+    let per_row = key.len() + columns.len();
+    // A composite key's rows are matched by a chain of OR: shorter batches keep it shallow.
+    let most = if key.len() == 1 { MAX_ROWS } else { 50 };
+    let batch = (MAX_PARAMS / per_row.max(1)).clamp(1, most);
+    let catalog = Catalog::default();
+    let mut out = Vec::new();
+    for chunk in rows.chunks(batch) {
+        let mut w = Writer::new(&catalog, flavor);
+        // A single-column key is matched with `CASE key WHEN ...` and `key IN (...)`: flat
+        // lists, where a chain of OR would nest as deep as the batch is long.
+        let single = match key {
+            [one] => Some(format!("{T}.{}", QuotedIdent::column(one, quote))),
+            _ => None,
+        };
+        let matches: Vec<String> = chunk
+            .iter()
+            .map(|row| {
+                let parts: Vec<String> = key
+                    .iter()
+                    .zip(&row.key)
+                    .map(|(column, value)| {
+                        let marker = w.bind_for((*value).clone(), column, false);
+                        match &single {
+                            Some(_) => marker,
+                            None => {
+                                format!("{T}.{} = {marker}", QuotedIdent::column(column, quote))
+                            }
+                        }
+                    })
+                    .collect();
+                match &single {
+                    Some(_) => parts.join(""),
+                    None => format!("({})", parts.join(" AND ")),
+                }
+            })
+            .collect();
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(c, column)| {
+                let whens: Vec<String> = chunk
+                    .iter()
+                    .zip(&matches)
+                    .map(|(row, matched)| {
+                        let value = row.values.get(c).copied().unwrap_or(&Value::Null);
+                        let marker = if value.is_null() {
+                            "NULL".to_string()
+                        } else {
+                            w.bind_for(value.clone(), column, true)
+                        };
+                        format!("WHEN {matched} THEN {marker}")
+                    })
+                    .collect();
+                let case = match &single {
+                    Some(k) => format!("CASE {k} {} END", whens.join(" ")),
+                    None => format!("CASE {} END", whens.join(" ")),
+                };
+                format!("{} = {case}", QuotedIdent::column(column, quote))
+            })
+            .collect();
+        let found = match &single {
+            Some(k) => format!("{k} IN ({})", matches.join(", ")),
+            None => matches.join(" OR "),
+        };
+        let text = match flavor {
+            Flavor::SqlServer => format!(
+                "UPDATE {T} SET {} FROM {name} AS {T} WHERE {found}",
+                sets.join(", ")
+            ),
+            Flavor::Oracle => format!("UPDATE {name} {T} SET {} WHERE {found}", sets.join(", ")),
+        };
+        let sql = w.finish(text);
+        out.push(Statement {
+            sql: sql.text,
+            params: sql.params,
+            source: source.clone(),
+        });
+    }
+    out
+}
+
+/// `INSERT` statements of many whole rows (`NULL` written as the keyword). Values but the
+/// key's are bound as secret. With `identity`, SQL Server is told the rows carry their identity
+/// values.
+pub(super) fn insert_rows(
+    table: &TableRef,
+    columns: &[ColumnInfo],
+    key: &[usize],
+    rows: &[&[Value]],
+    identity: bool,
+    flavor: Flavor,
+    source: &ChangeId,
+) -> Vec<Statement> {
+    let quote = flavor.quote();
+    let name = QuotedIdent::table(table, quote);
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| QuotedIdent::column(c, quote).to_string())
+        .collect();
+    let batch = (MAX_PARAMS / columns.len().max(1)).clamp(1, MAX_ROWS);
+    let mut out = Vec::new();
+    for chunk in rows.chunks(batch) {
+        let mut params: Vec<Param> = Vec::new();
+        let tuples: Vec<String> = chunk
+            .iter()
+            .map(|row| {
+                let markers: Vec<String> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        if v.is_null() {
+                            return "NULL".to_string();
+                        }
+                        params.push(Param {
+                            value: v.clone(),
+                            secret: !key.contains(&i),
+                        });
+                        flavor.marker(params.len())
+                    })
+                    .collect();
+                format!("({})", markers.join(", "))
+            })
+            .collect();
+        let sql = match flavor {
+            Flavor::SqlServer => {
+                let insert = format!(
+                    "INSERT INTO {name} ({}) VALUES {}",
+                    names.join(", "),
+                    tuples.join(", ")
+                );
+                if identity {
+                    format!(
+                        "SET IDENTITY_INSERT {name} ON; {insert}; SET IDENTITY_INSERT {name} OFF"
+                    )
+                } else {
+                    insert
+                }
+            }
+            // Oracle inserts several rows with INSERT ALL; identity columns generated BY
+            // DEFAULT take explicit values as they are.
+            Flavor::Oracle => format!(
+                "INSERT ALL {} SELECT 1 FROM DUAL",
+                tuples
+                    .iter()
+                    .map(|t| format!("INTO {name} ({}) VALUES {t}", names.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        };
+        out.push(Statement {
+            sql,
+            params,
+            source: source.clone(),
+        });
+    }
+    out
+}
