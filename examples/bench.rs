@@ -1,12 +1,20 @@
 //! What safety costs, and that it stays flat as the clone grows.
 //!
-//! `cargo bench --bench clone_sizes [-- SIZES...]` generates synthetic clones (the demo clone
-//! plus SIZE rows spread over the tables the `outsystems-o11` profile touches), and for each:
+//! `cargo bench --bench clone_sizes [-- [--json] [--scenario NAME] SIZES...]` generates
+//! synthetic clones of each size and measures, for the scenario (default `runbook`, sizes 1,000,
+//! 10,000 and 30,000):
 //!
-//! - `plan`: wall time, requests sent to the server, peak memory of the postclone process;
-//! - `apply --auto-approve` (journal included): wall time, peak memory;
-//! - the runbook's own statements (`tests/fixtures/o11/runbook.sql`) on a fresh copy of the
-//!   same clone, as the baseline.
+//! - `runbook`: the demo clone plus SIZE rows spread over the tables the `outsystems-o11`
+//!   profile touches. `plan` (wall time, requests sent to the server, peak memory of the
+//!   postclone process), `apply --auto-approve` (journal included), `restore` of that journal,
+//!   and the runbook's own statements (`tests/fixtures/o11/runbook.sql`) on a fresh copy of the
+//!   same clone as the baseline.
+//! - `masking`: SIZE customers of an application entity masked by `kind: masked` (names,
+//!   emails, phones, through the metamodel), against a plain `UPDATE` of the same columns.
+//! - `references`: SIZE configuration parameters scanned for production's hosts by the
+//!   profile's `production-references` (`plan`: time, requests, memory).
+//!
+//! With `--json`, one JSON object per size is printed besides the table.
 //!
 //! Requests are counted by a TDS proxy between postclone and the engine (every request ends
 //! with an end-of-message packet), so the count does not depend on postclone's own accounting.
@@ -215,12 +223,19 @@ struct Run {
 /// every few milliseconds until it exits). The `ru_maxrss` that `wait` reports would not do:
 /// it counts the moment between fork and exec, when the child is a copy of this process, which
 /// holds the whole clone in its engine.
-fn postclone(dir: &Path, args: &[&str], connection: &str, requests: &AtomicU64) -> Run {
+fn postclone(
+    dir: &Path,
+    args: &[&str],
+    connection: &str,
+    requests: &AtomicU64,
+    env: &[(&str, &str)],
+) -> Run {
     let before = requests.load(Ordering::Relaxed);
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_postclone"))
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .env("POSTCLONE_CONNECTION", connection)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -266,33 +281,199 @@ fn postclone(dir: &Path, args: &[&str], connection: &str, requests: &AtomicU64) 
     }
 }
 
-/// The runbook's statements, batch by batch, on a fresh copy of the clone.
-async fn baseline(script: &Path) -> Duration {
+/// The tables and rows of the `masking` scenario: the metamodel of one module's entity and
+/// `size` customers.
+fn masking_clone(size: usize) -> String {
+    let mut sql = String::from(
+        "USE OS_PREPROD\nGO\n\
+CREATE TABLE OSSYS_SERVER (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(100) NOT NULL)\nGO\n\
+CREATE TABLE OSSYS_ESPACE (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(50) NOT NULL)\nGO\n\
+INSERT INTO OSSYS_ESPACE VALUES (2, 'CRM')\nGO\n\
+CREATE TABLE OSSYS_ENTITY (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(50) NOT NULL, PHYSICAL_TABLE_NAME NVARCHAR(50) NOT NULL, ESPACE_ID INT NOT NULL, IS_ACTIVE BIT NOT NULL)\nGO\n\
+INSERT INTO OSSYS_ENTITY VALUES (10, 'Customer', 'OSUSR_ABC_CUSTOMER', 2, 1)\nGO\n\
+CREATE TABLE OSSYS_ENTITY_ATTR (ID INT NOT NULL PRIMARY KEY, ENTITY_ID INT NOT NULL, NAME NVARCHAR(50) NOT NULL, TYPE NVARCHAR(100) NOT NULL, IS_ACTIVE BIT NOT NULL)\nGO\n\
+INSERT INTO OSSYS_ENTITY_ATTR VALUES (1, 10, 'Id', 'rtLongInteger', 1), (2, 10, 'Name', 'rtText', 1), (3, 10, 'Email', 'rtEmail', 1), (4, 10, 'Phone', 'rtPhoneNumber', 1)\nGO\n\
+CREATE TABLE OSUSR_ABC_CUSTOMER (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(100) NULL, EMAIL NVARCHAR(250) NULL, PHONE NVARCHAR(30) NULL)\nGO\n",
+    );
+    let rows: Vec<String> = (0..size)
+        .map(|i| {
+            format!(
+                "({i}, 'Customer Number {i}', 'customer.{i}@mail.example', '+33 6 {:02} {:02} {:02} {:02}')",
+                i % 100,
+                (i / 100) % 100,
+                (i / 10_000) % 100,
+                i % 7
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let _ = writeln!(
+            sql,
+            "INSERT INTO OSUSR_ABC_CUSTOMER VALUES {}\nGO",
+            chunk.join(", ")
+        );
+    }
+    sql
+}
+
+/// The tables and rows of the `references` scenario: `size` parameters, one in a hundred
+/// naming production's host, the others look-alikes and plain values.
+fn references_clone(size: usize) -> String {
+    let mut sql = String::from(
+        "USE OS_PREPROD\nGO\n\
+CREATE TABLE OSSYS_SERVER (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(100) NOT NULL)\nGO\n\
+CREATE TABLE OSSYS_PARAMETER (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(200) NOT NULL, VAL NVARCHAR(MAX) NULL, HOST NVARCHAR(100) NULL)\nGO\n",
+    );
+    let rows: Vec<String> = (0..size)
+        .map(|i| {
+            let value = match i % 100 {
+                0 => format!("https://api{i}.prod.example.com/x"),
+                1..=9 => format!("https://api{i}.preprod.example.com/x"),
+                _ => format!("value {i}"),
+            };
+            format!("({i}, 'Setting{i}', '{value}', NULL)")
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let _ = writeln!(
+            sql,
+            "INSERT INTO OSSYS_PARAMETER VALUES {}\nGO",
+            chunk.join(", ")
+        );
+    }
+    sql
+}
+
+/// The profile's resources and manual steps but `keep`, for an `exclude:` list.
+fn profile_but(keep: &str) -> String {
+    let text = std::fs::read_to_string(root().join("specs/outsystems-o11.yaml")).expect("profile");
+    let mut ids = Vec::new();
+    for line in text.lines() {
+        if let Some(id) = line.trim_start().strip_prefix("- id: ") {
+            if id != keep {
+                ids.push(id.trim().to_string());
+            }
+        }
+    }
+    ids.join(", ")
+}
+
+/// Statements run directly on a fresh copy of the clone, timed: the baseline.
+async fn timed(script: &Path, statements: &str) -> Duration {
     let server = EmbeddedServer::start(script).await.expect("clone loads");
     let mut client = connect::connect(server.config()).await.expect("connect");
-    let runbook =
-        std::fs::read_to_string(root().join("tests/fixtures/o11/runbook.sql")).expect("runbook");
     let start = Instant::now();
-    for batch in embedded::batches(&runbook) {
+    for batch in embedded::batches(statements) {
         client
             .simple_query(batch)
             .await
-            .expect("runbook batch")
+            .expect("baseline batch")
             .into_results()
             .await
-            .expect("runbook results");
+            .expect("baseline results");
     }
     start.elapsed()
 }
 
+/// One size's figures.
+#[derive(Default)]
+struct Figures {
+    rows: usize,
+    plan: Option<Run>,
+    apply: Option<Run>,
+    restore: Option<Run>,
+    baseline: Option<Duration>,
+}
+
+impl Figures {
+    fn json(&self, scenario: &str) -> String {
+        let secs = |r: &Option<Run>| {
+            r.as_ref()
+                .map_or("null".into(), |r| format!("{:.3}", r.wall.as_secs_f64()))
+        };
+        let req = |r: &Option<Run>| r.as_ref().map_or("null".into(), |r| r.requests.to_string());
+        let mib = |r: &Option<Run>| {
+            r.as_ref().map_or("null".into(), |r| {
+                format!("{:.1}", r.peak_kib as f64 / 1024.0)
+            })
+        };
+        let base = self
+            .baseline
+            .map_or("null".into(), |b| format!("{:.3}", b.as_secs_f64()));
+        let ratio = match (&self.apply, self.baseline) {
+            (Some(a), Some(b)) => format!("{:.3}", a.wall.as_secs_f64() / b.as_secs_f64()),
+            _ => "null".into(),
+        };
+        let restore_ratio = match (&self.restore, &self.apply) {
+            (Some(r), Some(a)) => format!("{:.3}", r.wall.as_secs_f64() / a.wall.as_secs_f64()),
+            _ => "null".into(),
+        };
+        format!(
+            "{{\"scenario\": \"{scenario}\", \"rows\": {}, \"plan_s\": {}, \"plan_requests\": {}, \"plan_peak_mib\": {}, \"apply_s\": {}, \"baseline_s\": {base}, \"ratio\": {ratio}, \"apply_requests\": {}, \"apply_peak_mib\": {}, \"restore_s\": {}, \"restore_per_apply\": {restore_ratio}, \"restore_peak_mib\": {}}}",
+            self.rows,
+            secs(&self.plan),
+            req(&self.plan),
+            mib(&self.plan),
+            secs(&self.apply),
+            req(&self.apply),
+            mib(&self.apply),
+            secs(&self.restore),
+            mib(&self.restore),
+        )
+    }
+
+    fn line(&self) -> String {
+        let secs = |r: &Option<Run>| {
+            r.as_ref()
+                .map_or("-".into(), |r| format!("{:.2}s", r.wall.as_secs_f64()))
+        };
+        let req = |r: &Option<Run>| r.as_ref().map_or("-".into(), |r| r.requests.to_string());
+        let mib = |r: &Option<Run>| {
+            r.as_ref()
+                .map_or("-".into(), |r| format!("{} MiB", r.peak_kib / 1024))
+        };
+        let ratio = match (&self.apply, self.baseline) {
+            (Some(a), Some(b)) => format!("{:.2}", a.wall.as_secs_f64() / b.as_secs_f64()),
+            _ => "-".into(),
+        };
+        let restore_ratio = match (&self.restore, &self.apply) {
+            (Some(r), Some(a)) => format!("{:.2}", r.wall.as_secs_f64() / a.wall.as_secs_f64()),
+            _ => "-".into(),
+        };
+        format!(
+            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8}",
+            self.rows,
+            secs(&self.plan),
+            req(&self.plan),
+            mib(&self.plan),
+            secs(&self.apply),
+            self.baseline
+                .map_or("-".into(), |b| format!("{:.2}s", b.as_secs_f64())),
+            ratio,
+            mib(&self.apply),
+            req(&self.apply),
+            secs(&self.restore),
+            restore_ratio,
+            mib(&self.restore),
+        )
+    }
+}
+
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let scenario = args
+        .iter()
+        .position(|a| a == "--scenario")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "runbook".into());
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() {
-        vec![1_000, 10_000]
+        match scenario.as_str() {
+            "runbook" => vec![1_000, 10_000, 30_000],
+            _ => vec![10_000, 100_000],
+        }
     } else {
         sizes
     };
@@ -301,8 +482,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    // `BENCH_SERVE=FILE` writes the clone of the first size to FILE, serves it and prints its
-    // connection string, until killed: for profiling one postclone run by hand.
+    // `BENCH_SERVE=FILE` writes the runbook clone of the first size to FILE, serves it and
+    // prints its connection string, until killed: for profiling one postclone run by hand.
     if let Some(path) = std::env::var_os("BENCH_SERVE") {
         std::fs::write(&path, clone_sql(sizes[0])).expect("write clone");
         let server = runtime
@@ -315,57 +496,172 @@ fn main() {
         runtime.block_on(std::future::pending::<()>());
     }
     println!(
-        "{:>8} {:>10} {:>9} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10}",
+        "scenario {scenario} ({} cores)",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+    println!(
+        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8}",
         "rows",
         "plan",
-        "requests",
+        "plan req",
         "plan mem",
         "apply",
         "baseline",
         "ratio",
         "apply mem",
-        "apply req"
+        "apply req",
+        "restore",
+        "/apply",
+        "rest mem"
     );
+    let mut documents = Vec::new();
     for size in sizes {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let script = dir.path().join("clone.sql");
-        std::fs::write(&script, clone_sql(size)).expect("write clone");
-        std::fs::write(dir.path().join("postclone.yaml"), SPEC).expect("write spec");
-        let requests = Arc::new(AtomicU64::new(0));
-        let (server, port) = runtime.block_on(async {
-            let server = EmbeddedServer::start(&script).await.expect("clone loads");
-            let port = proxy(server.port(), requests.clone()).await;
-            (server, port)
-        });
-        let connection =
-            format!("server=tcp:127.0.0.1,{port};database=OS_PREPROD;user=bench;password=bench;encrypt=DANGER_PLAINTEXT");
-        let plan = postclone(
-            dir.path(),
-            &["plan", "--detailed-exitcode"],
-            &connection,
-            &requests,
-        );
-        assert!(plan.stdout.contains("Plan: "), "{}", plan.stdout);
-        let apply = postclone(
-            dir.path(),
-            &["apply", "--auto-approve", "--journal", "j.jsonl"],
-            &connection,
-            &requests,
-        );
-        assert!(apply.stdout.contains("Converged"), "{}", apply.stdout);
-        drop(server);
-        let base = runtime.block_on(baseline(&script));
-        println!(
-            "{:>8} {:>9.2}s {:>9} {:>7} MiB {:>9.2}s {:>9.2}s {:>7.2} {:>6} MiB {:>10}",
-            size,
-            plan.wall.as_secs_f64(),
-            plan.requests,
-            plan.peak_kib / 1024,
-            apply.wall.as_secs_f64(),
-            base.as_secs_f64(),
-            apply.wall.as_secs_f64() / base.as_secs_f64(),
-            apply.peak_kib / 1024,
-            apply.requests
-        );
+        let figures = match scenario.as_str() {
+            "runbook" => runbook(&runtime, size),
+            "masking" => masking(&runtime, size),
+            "references" => references(&runtime, size),
+            other => panic!("no scenario {other}: runbook, masking or references"),
+        };
+        println!("{}", figures.line());
+        documents.push(figures.json(&scenario));
+    }
+    if json {
+        for d in documents {
+            println!("{d}");
+        }
+    }
+}
+
+/// Serves `script` behind a counting proxy; returns the server, the connection string and
+/// the request counter.
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    script: &Path,
+) -> (EmbeddedServer, String, Arc<AtomicU64>) {
+    let requests = Arc::new(AtomicU64::new(0));
+    let (server, port) = runtime.block_on(async {
+        let server = EmbeddedServer::start(script).await.expect("clone loads");
+        let port = proxy(server.port(), requests.clone()).await;
+        (server, port)
+    });
+    let connection = format!(
+        "server=tcp:127.0.0.1,{port};database=OS_PREPROD;user=bench;password=bench;encrypt=DANGER_PLAINTEXT"
+    );
+    (server, connection, requests)
+}
+
+fn runbook(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("clone.sql");
+    std::fs::write(&script, clone_sql(size)).expect("write clone");
+    std::fs::write(dir.path().join("postclone.yaml"), SPEC).expect("write spec");
+    let (server, connection, requests) = serve(runtime, &script);
+    let plan = postclone(
+        dir.path(),
+        &["plan", "--detailed-exitcode"],
+        &connection,
+        &requests,
+        &[],
+    );
+    assert!(plan.stdout.contains("Plan: "), "{}", plan.stdout);
+    let apply = postclone(
+        dir.path(),
+        &["apply", "--auto-approve", "--journal", "j.jsonl"],
+        &connection,
+        &requests,
+        &[],
+    );
+    assert!(apply.stdout.contains("Converged"), "{}", apply.stdout);
+    let restore = postclone(
+        dir.path(),
+        &["restore", "j.jsonl", "--auto-approve"],
+        &connection,
+        &requests,
+        &[],
+    );
+    assert!(
+        restore.stdout.contains("Restore complete"),
+        "{}",
+        restore.stdout
+    );
+    drop(server);
+    let runbook =
+        std::fs::read_to_string(root().join("tests/fixtures/o11/runbook.sql")).expect("runbook");
+    let baseline = runtime.block_on(timed(&script, &runbook));
+    Figures {
+        rows: size,
+        plan: Some(plan),
+        apply: Some(apply),
+        restore: Some(restore),
+        baseline: Some(baseline),
+    }
+}
+
+const MASK_KEY: &str = "bench-mask-key-0123456789";
+
+fn masking(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("clone.sql");
+    std::fs::write(&script, masking_clone(size)).expect("write clone");
+    let spec = format!(
+        "engine: sqlserver\nguard: {{ database: OS_PREPROD }}\ninclude: [outsystems-o11]\nexclude: [{}]\nresources:\n  - {{ id: customers, kind: masked, module: CRM, entity: Customer, attributes: {{ Name: name, Email: email, Phone: phone }} }}\n",
+        profile_but("")
+    );
+    std::fs::write(dir.path().join("postclone.yaml"), spec).expect("write spec");
+    let (server, connection, requests) = serve(runtime, &script);
+    let key = [("POSTCLONE_MASK_KEY", MASK_KEY)];
+    let plan = postclone(
+        dir.path(),
+        &["plan", "--detailed-exitcode"],
+        &connection,
+        &requests,
+        &key,
+    );
+    let apply = postclone(
+        dir.path(),
+        &["apply", "--auto-approve", "--journal", "j.jsonl"],
+        &connection,
+        &requests,
+        &key,
+    );
+    assert!(apply.stdout.contains("Converged"), "{}", apply.stdout);
+    drop(server);
+    let plain = "UPDATE OSUSR_ABC_CUSTOMER SET NAME = N'Person', EMAIL = CONCAT(N'p', ID, N'@example.com'), PHONE = N'+1 555 0100 0000'";
+    let baseline = runtime.block_on(timed(&script, plain));
+    Figures {
+        rows: size,
+        plan: Some(plan),
+        apply: Some(apply),
+        restore: None,
+        baseline: Some(baseline),
+    }
+}
+
+fn references(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("clone.sql");
+    std::fs::write(&script, references_clone(size)).expect("write clone");
+    let spec = format!(
+        "engine: sqlserver\nguard: {{ database: OS_PREPROD }}\nproduction: {{ hosts: [prod.example.com] }}\ninclude: [outsystems-o11]\nexclude: [{}]\n",
+        profile_but("production-references")
+    );
+    std::fs::write(dir.path().join("postclone.yaml"), spec).expect("write spec");
+    let (server, connection, requests) = serve(runtime, &script);
+    let plan = postclone(
+        dir.path(),
+        &["plan", "--detailed-exitcode"],
+        &connection,
+        &requests,
+        &[],
+    );
+    let expected = format!("{} values still name production", size / 100);
+    assert!(plan.stdout.contains(&expected), "{}", plan.stdout);
+    drop(server);
+    Figures {
+        rows: size,
+        plan: Some(plan),
+        apply: None,
+        restore: None,
+        baseline: None,
     }
 }

@@ -11,6 +11,7 @@ use crate::guard::{self, GuardError};
 use crate::journal::{self, Journal, RowImage, Status};
 use crate::plan::{self, Plan};
 use crate::state::desired::Desired;
+use crate::state::fingerprint::Fingerprint;
 use crate::state::observed::TableInfo;
 
 /// What an apply did.
@@ -146,6 +147,33 @@ fn pending_note(pending: &[ChangeId]) -> String {
     }
 }
 
+/// Which changes check their rows in the pass that journals them (the first change of each
+/// table, before any custom fix), and which are inspected again before anything runs (the
+/// rows of the others may be changed by an earlier change of the same apply).
+fn verification(plan: &Plan) -> (Vec<ChangeId>, Vec<ChangeId>) {
+    let mut at_capture = Vec::new();
+    let mut elsewhere = Vec::new();
+    let mut touched: Vec<&crate::state::observed::TableRef> = Vec::new();
+    let mut after_fix = false;
+    for step in &plan.steps {
+        match step.table() {
+            Some(t) if !after_fix && !touched.contains(&&t.table) => {
+                touched.push(&t.table);
+                at_capture.push(step.id.clone());
+            }
+            Some(t) => {
+                touched.push(&t.table);
+                elsewhere.push(step.id.clone());
+            }
+            None => {
+                after_fix |= matches!(step.kind, crate::change::ChangeKind::RunFix { .. });
+                elsewhere.push(step.id.clone());
+            }
+        }
+    }
+    (at_capture, elsewhere)
+}
+
 /// Positions, among its table's columns, of the columns a change sets.
 fn written_positions(step: &crate::change::Change) -> Vec<usize> {
     match &step.kind {
@@ -246,17 +274,27 @@ pub async fn run<E: Engine>(
         return Err(e.into());
     }
     // With table locks nothing held other applies off between planning and now (and one may
-    // just have been waited for): plan again inside the transaction, and go on only if every
-    // change still touches the same rows. The application lock is taken before planning.
-    if options.lock == Lock::Tables {
+    // just have been waited for): every change must still touch the rows it was planned for.
+    // The first change of a table checks its rows in the pass that journals them (below);
+    // the others (a later change of a table an earlier one changes, anything after a custom
+    // fix, principals, grants) are inspected again here, before anything runs. The
+    // application lock is taken before planning.
+    let (at_capture, elsewhere) = verification(plan);
+    if options.lock == Lock::Tables && !elsewhere.is_empty() {
+        let subset = desired.only(&elsewhere);
         let fresh = engine
-            .inspect(desired)
+            .inspect(&subset)
             .await
             .map_err(Error::from)
             .and_then(|found| {
-                plan::build(desired, &found.observed, &engine.dialect()).map_err(Error::from)
+                plan::build(&subset, &found.observed, &engine.dialect()).map_err(Error::from)
             });
-        let stale = fresh.map(|fresh| plan::staleness(&plan.planned_changes(), &fresh));
+        let planned: Vec<_> = plan
+            .planned_changes()
+            .into_iter()
+            .filter(|c| elsewhere.contains(&c.id))
+            .collect();
+        let stale = fresh.map(|fresh| plan::staleness(&planned, &fresh));
         match stale {
             Ok(s) if s.is_empty() => {}
             Ok(_) => {
@@ -304,6 +342,10 @@ pub async fn run<E: Engine>(
         let written = written_positions(step);
         let mut rewritten: Vec<RowImage> = Vec::new();
         let mut journaled_here = 0;
+        // The rows journaled are the rows the change touches: their fingerprint must be the
+        // plan's, or rows changed since planning (a change planned with no row runs after
+        // triggers that fill its table during this apply: nothing to compare).
+        let mut fingerprint = Fingerprint::default();
         let captured = engine
             .capture(step, &plan.catalog, &mut |image| {
                 if rewrites {
@@ -317,6 +359,7 @@ pub async fn run<E: Engine>(
                     rewritten.push(image.clone());
                 }
                 journaled_here += 1;
+                fingerprint.row(&image.values);
                 journal.row(&step.id, image).map_err(|e| {
                     let text = e.to_string();
                     write_error = Some(e);
@@ -331,6 +374,15 @@ pub async fn run<E: Engine>(
                 .and_then(|()| journal.sync())
                 .map_err(Error::Journal),
         };
+        let unchanged = options.lock != Lock::Tables
+            || !at_capture.contains(&step.id)
+            || step.rows.count == 0
+            || fingerprint.finish() == step.rows.fingerprint;
+        if captured.is_ok() && synced.is_ok() && !unchanged {
+            let _ = engine.rollback().await;
+            journal.finish(Status::RolledBack)?;
+            return Err(Error::ChangedWhileWaiting);
+        }
         let captured_rows = match captured
             .map_err(Error::from)
             .and_then(|_| synced.map(|()| journaled_here))
@@ -405,9 +457,20 @@ pub async fn run<E: Engine>(
         })));
     }
     journal.finish(Status::Committed)?;
+    // What could differ now: the resources that changed, and the read-only checks (values that
+    // name production). The others were found converged by the plan and nothing changed them.
     let dialect: Dialect = engine.dialect();
-    let found = engine.inspect(desired).await?;
-    let after = plan::build(desired, &found.observed, &dialect)?;
+    let mut check: Vec<ChangeId> = plan.steps.iter().map(|s| s.id.clone()).collect();
+    check.extend(
+        desired
+            .resources
+            .iter()
+            .filter(|r| r.kind.is_read_only())
+            .map(|r| r.id.clone()),
+    );
+    let check = desired.only(&check);
+    let found = engine.inspect(&check).await?;
+    let after = plan::build(&check, &found.observed, &dialect)?;
     Ok(ApplyReport {
         applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
         statements: count,

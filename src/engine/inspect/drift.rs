@@ -284,6 +284,12 @@ async fn drift<R: Reader>(
             // value it changes are drift.
             let rewrites = matches!(layout, Layout::Keyed { compared, .. }
                 if compared.iter().any(|(_, w)| matches!(w, Wanted::Rewrite(_))));
+            // The fingerprint covers the table's own columns, whole: what the journal captures
+            // of the same rows, so that apply checks them in the pass that journals them.
+            let width = match layout {
+                Layout::Keyed { columns, .. } => columns.len(),
+                Layout::Custom => usize::MAX,
+            };
             let mut count = 0;
             let mut each = |values: Vec<Value>| {
                 let row = if rewrites {
@@ -296,7 +302,7 @@ async fn drift<R: Reader>(
                     None
                 };
                 count += 1;
-                fingerprint.row(&values);
+                fingerprint.row(&values[..width.min(values.len())]);
                 if sample.len() < SAMPLE_ROWS {
                     sample.push(row.unwrap_or_else(|| decode(layout, Vec::new(), values)));
                 }

@@ -36,75 +36,20 @@ pub(super) fn update_by_key(
     let quote = flavor.quote();
     let name = QuotedIdent::table(table, quote);
     let per_row = key.len() + columns.len();
-    // A composite key's rows are matched by a chain of OR: shorter batches keep it shallow.
-    let most = if key.len() == 1 { MAX_ROWS } else { 50 };
+    // Oracle's rows are matched by a chain of OR: shorter batches keep it shallow.
+    let most = if flavor == Flavor::SqlServer {
+        MAX_ROWS
+    } else {
+        50
+    };
     let batch = (MAX_PARAMS / per_row.max(1)).clamp(1, most);
     let catalog = Catalog::default();
     let mut out = Vec::new();
     for chunk in rows.chunks(batch) {
         let mut w = Writer::new(&catalog, flavor);
-        // A single-column key is matched with `CASE key WHEN ...` and `key IN (...)`: flat
-        // lists, where a chain of OR would nest as deep as the batch is long.
-        let single = match key {
-            [one] => Some(format!("{T}.{}", QuotedIdent::column(one, quote))),
-            _ => None,
-        };
-        let matches: Vec<String> = chunk
-            .iter()
-            .map(|row| {
-                let parts: Vec<String> = key
-                    .iter()
-                    .zip(&row.key)
-                    .map(|(column, value)| {
-                        let marker = w.bind_for((*value).clone(), column, false);
-                        match &single {
-                            Some(_) => marker,
-                            None => {
-                                format!("{T}.{} = {marker}", QuotedIdent::column(column, quote))
-                            }
-                        }
-                    })
-                    .collect();
-                match &single {
-                    Some(_) => parts.join(""),
-                    None => format!("({})", parts.join(" AND ")),
-                }
-            })
-            .collect();
-        let sets: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .map(|(c, column)| {
-                let whens: Vec<String> = chunk
-                    .iter()
-                    .zip(&matches)
-                    .map(|(row, matched)| {
-                        let value = row.values.get(c).copied().unwrap_or(&Value::Null);
-                        let marker = if value.is_null() {
-                            "NULL".to_string()
-                        } else {
-                            w.bind_for(value.clone(), column, true)
-                        };
-                        format!("WHEN {matched} THEN {marker}")
-                    })
-                    .collect();
-                let case = match &single {
-                    Some(k) => format!("CASE {k} {} END", whens.join(" ")),
-                    None => format!("CASE {} END", whens.join(" ")),
-                };
-                format!("{} = {case}", QuotedIdent::column(column, quote))
-            })
-            .collect();
-        let found = match &single {
-            Some(k) => format!("{k} IN ({})", matches.join(", ")),
-            None => matches.join(" OR "),
-        };
         let text = match flavor {
-            Flavor::SqlServer => format!(
-                "UPDATE {T} SET {} FROM {name} AS {T} WHERE {found}",
-                sets.join(", ")
-            ),
-            Flavor::Oracle => format!("UPDATE {name} {T} SET {} WHERE {found}", sets.join(", ")),
+            Flavor::SqlServer => values_update(&mut w, &name, key, columns, chunk),
+            Flavor::Oracle => case_update(&mut w, &name, key, columns, chunk),
         };
         let sql = w.finish(text);
         out.push(Statement {
@@ -114,6 +59,131 @@ pub(super) fn update_by_key(
         });
     }
     out
+}
+
+/// SQL Server: `UPDATE t SET c = v.c0 ... FROM table AS t INNER JOIN (VALUES (...), ...) AS
+/// v(k0, ..., c0, ...) ON t.key = v.k0 ...`. A join with a list of rows: the embedded engine
+/// matches it by hashing, where `IN` and `CASE` lists compare every row with every value.
+fn values_update(
+    w: &mut Writer<'_>,
+    name: &QuotedIdent,
+    key: &[&ColumnInfo],
+    columns: &[&ColumnInfo],
+    chunk: &[KeyedRow<'_>],
+) -> String {
+    let quote = w.flavor.quote();
+    let tuples: Vec<String> = chunk
+        .iter()
+        .map(|row| {
+            let mut markers: Vec<String> = key
+                .iter()
+                .zip(&row.key)
+                .map(|(column, value)| w.bind_for((*value).clone(), column, false))
+                .collect();
+            for (c, column) in columns.iter().enumerate() {
+                let value = row.values.get(c).copied().unwrap_or(&Value::Null);
+                markers.push(if value.is_null() {
+                    // Typed, so that a column of NULLs still has its type.
+                    format!("CAST(NULL AS {})", null_type(column))
+                } else {
+                    w.bind_for(value.clone(), column, true)
+                });
+            }
+            format!("({})", markers.join(", "))
+        })
+        .collect();
+    let names: Vec<String> = (0..key.len())
+        .map(|n| format!("k{n}"))
+        .chain((0..columns.len()).map(|n| format!("c{n}")))
+        .collect();
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(n, c)| format!("{} = v.c{n}", QuotedIdent::column(c, quote)))
+        .collect();
+    let on: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(n, c)| format!("{T}.{} = v.k{n}", QuotedIdent::column(c, quote)))
+        .collect();
+    format!(
+        "UPDATE {T} SET {} FROM {name} AS {T} INNER JOIN (VALUES {}) AS v({}) ON {}",
+        sets.join(", "),
+        tuples.join(", "),
+        names.join(", "),
+        on.join(" AND ")
+    )
+}
+
+/// A type a NULL can be cast to for `column`: its own where it takes no length, else a
+/// national text (which converts to any column type).
+fn null_type(column: &ColumnInfo) -> &'static str {
+    match column.data_type.to_ascii_lowercase().as_str() {
+        "int" => "INT",
+        "bigint" => "BIGINT",
+        "smallint" => "SMALLINT",
+        "tinyint" => "TINYINT",
+        "bit" => "BIT",
+        "datetime" => "DATETIME",
+        "date" => "DATE",
+        "float" => "FLOAT",
+        "varbinary" | "binary" | "image" => "VARBINARY(MAX)",
+        _ => "NVARCHAR(MAX)",
+    }
+}
+
+/// Oracle: `UPDATE table t SET c = CASE WHEN (t.key = ...) THEN ... END WHERE ...`.
+fn case_update(
+    w: &mut Writer<'_>,
+    name: &QuotedIdent,
+    key: &[&ColumnInfo],
+    columns: &[&ColumnInfo],
+    chunk: &[KeyedRow<'_>],
+) -> String {
+    let quote = w.flavor.quote();
+    let matches: Vec<String> = chunk
+        .iter()
+        .map(|row| {
+            let parts: Vec<String> = key
+                .iter()
+                .zip(&row.key)
+                .map(|(column, value)| {
+                    let marker = w.bind_for((*value).clone(), column, false);
+                    format!("{T}.{} = {marker}", QuotedIdent::column(column, quote))
+                })
+                .collect();
+            format!("({})", parts.join(" AND "))
+        })
+        .collect();
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(c, column)| {
+            let whens: Vec<String> = chunk
+                .iter()
+                .zip(&matches)
+                .map(|(row, matched)| {
+                    let value = row.values.get(c).copied().unwrap_or(&Value::Null);
+                    let marker = if value.is_null() {
+                        "NULL".to_string()
+                    } else {
+                        w.bind_for(value.clone(), column, true)
+                    };
+                    format!("WHEN {matched} THEN {marker}")
+                })
+                .collect();
+            format!(
+                "{} = CASE {} END",
+                QuotedIdent::column(column, quote),
+                whens.join(" ")
+            )
+        })
+        .collect();
+    format!(
+        "UPDATE {name} {T} SET {} WHERE {}",
+        sets.join(", "),
+        matches.join(" OR ")
+    )
 }
 
 /// `INSERT` statements of many whole rows (`NULL` written as the keyword). Values but the

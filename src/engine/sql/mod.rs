@@ -14,6 +14,7 @@
 mod batch;
 mod coercion;
 mod error;
+mod lookup;
 mod masking;
 mod queries;
 mod restore;

@@ -149,6 +149,7 @@ pub fn drift_query(
     };
     let mut columns = all_columns(table, flavor);
     let mut compared = Vec::new();
+    let mut joins = Vec::new();
     let predicate = match set {
         None => w.filter(Some(T), table, filter)?.join(" AND "),
         Some(set) => {
@@ -168,6 +169,7 @@ pub fn drift_query(
                 };
                 compared.push((position(table, &a.column.name), wanted));
             }
+            joins.clone_from(&parts.joins);
             parts.predicate()
         }
     };
@@ -186,9 +188,10 @@ pub fn drift_query(
     }
     let order = w.order_by(table, &keys)?;
     let rest = format!(
-        " FROM {}{}{}{order}",
+        " FROM {}{}{}{}{order}",
         QuotedIdent::table(&table.table, flavor.quote()),
         flavor.alias(T),
+        joins.concat(),
         where_clause(
             &[predicate]
                 .into_iter()
@@ -322,6 +325,7 @@ pub fn capture_query(
     let mut w = Writer::new(catalog, flavor);
     let mut written = Vec::new();
     let mut wanted = Vec::new();
+    let mut joins = Vec::new();
     let (table, predicate) = match &change.kind {
         ChangeKind::DeleteRows { table, filter } => {
             let conditions = w.filter(Some(T), table, filter)?;
@@ -352,6 +356,7 @@ pub fn capture_query(
                     }
                 }
             }
+            joins.clone_from(&parts.joins);
             (table, parts.predicate())
         }
         ChangeKind::RunFix { .. }
@@ -375,9 +380,10 @@ pub fn capture_query(
         format!(" WHERE {predicate}")
     };
     let rest = format!(
-        " FROM {}{}{filter}{order}",
+        " FROM {}{}{}{filter}{order}",
         QuotedIdent::table(&table.table, flavor.quote()),
-        flavor.alias(T)
+        flavor.alias(T),
+        joins.concat()
     );
     Ok(Some(Capture {
         select: Select {

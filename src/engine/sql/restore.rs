@@ -139,6 +139,29 @@ pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Selec
     };
     let filter = if key.is_empty() {
         String::new()
+    } else if flavor == Flavor::SqlServer {
+        // Rows by key as a join with a list of keys: the embedded engine matches a join by
+        // hashing, and an `IN` list by comparing every row with every value.
+        let tuples: Vec<String> = rows
+            .iter()
+            .filter_map(|&r| step.rows.get(r))
+            .map(|row| {
+                let markers: Vec<String> = key.iter().map(|&i| bind(&row.values[i])).collect();
+                format!("({})", markers.join(", "))
+            })
+            .collect();
+        let names: Vec<String> = (0..key.len()).map(|n| format!("k{n}")).collect();
+        let on: Vec<String> = key
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| format!("{} = v.k{n}", column(i)))
+            .collect();
+        format!(
+            " INNER JOIN (VALUES {}) AS v({}) ON {}",
+            tuples.join(", "),
+            names.join(", "),
+            on.join(" AND ")
+        )
     } else if let [single] = key.as_slice() {
         let markers: Vec<String> = rows
             .iter()

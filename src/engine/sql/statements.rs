@@ -64,8 +64,9 @@ pub fn statements(
                 let table = QuotedIdent::table(&table.table, quote);
                 match flavor {
                     Flavor::SqlServer => format!(
-                        "UPDATE {T} SET {} FROM {table} AS {T} WHERE {}",
+                        "UPDATE {T} SET {} FROM {table} AS {T}{} WHERE {}",
                         sets.join(", "),
+                        parts.joins.concat(),
                         parts.predicate()
                     ),
                     Flavor::Oracle => format!(
@@ -130,7 +131,10 @@ pub fn rewrite_statements(
     let rows: Vec<KeyedRow<'_>> = rows
         .iter()
         .map(|row| KeyedRow {
-            key: key.iter().map(|&i| row.values.get(i).unwrap_or(&Value::Null)).collect(),
+            key: key
+                .iter()
+                .map(|&i| row.values.get(i).unwrap_or(&Value::Null))
+                .collect(),
             values: row.after.iter().collect(),
         })
         .collect();

@@ -5,7 +5,7 @@ use super::coercion::{coerce_for, is_text};
 use super::{Error, Flavor, Selected, Shape, Sql, PARKED, T};
 use crate::engine::ident::QuotedIdent;
 use crate::engine::Param;
-use crate::state::desired::{ColumnValue, Condition, Describe, Lookup, Predicate, TableName};
+use crate::state::desired::{ColumnValue, Condition, Describe, Predicate, TableName};
 use crate::state::host::HostPattern;
 use crate::state::masking::{MaskKey, MaskMethod};
 use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
@@ -130,6 +130,8 @@ pub(super) struct UpdateParts {
     pub(super) assignments: Vec<AssignmentSql>,
     /// Filter conditions and lookup existence checks; all must hold.
     pub(super) conditions: Vec<String>,
+    /// `INNER JOIN` clauses of lookups read by key, written after the table.
+    pub(super) joins: Vec<String>,
     /// One "differs" test per assignment; any may hold.
     pub(super) differs: Vec<String>,
 }
@@ -196,7 +198,7 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn alias(&mut self) -> String {
+    pub(super) fn alias(&mut self) -> String {
         self.aliases += 1;
         format!("s{}", self.aliases)
     }
@@ -358,42 +360,6 @@ impl<'a> Writer<'a> {
         })
     }
 
-    /// `FROM lookup AS sN WHERE sN.a = t.b AND ...`, the looked-up column, and its catalog
-    /// entry.
-    pub(super) fn lookup(
-        &mut self,
-        table: &TableInfo,
-        lookup: &Lookup,
-    ) -> Result<(String, String, ColumnInfo), Error> {
-        let other = self.table(&lookup.table)?;
-        let alias = self.alias();
-        let value = self.col(Some(&alias), other, &lookup.column)?;
-        let info = Self::column(other, &lookup.column)?.clone();
-        let mut on = Vec::new();
-        for (theirs, ours) in &lookup.on {
-            on.push(format!(
-                "{} = {}",
-                self.col(Some(&alias), other, theirs)?,
-                self.col(Some(T), table, ours)?
-            ));
-        }
-        if on.is_empty() {
-            return Err(Error::EmptyLookup {
-                table: lookup.table.to_string(),
-            });
-        }
-        Ok((
-            format!(
-                "FROM {}{} WHERE {}",
-                QuotedIdent::table(&other.table, self.flavor.quote()),
-                self.flavor.alias(&alias),
-                on.join(" AND ")
-            ),
-            value,
-            info,
-        ))
-    }
-
     /// `CASE WHEN <any of the filters> THEN 1 ELSE 0 END`: whether a row is covered by a
     /// resource with one of these filters (an empty filter covers every row).
     pub(super) fn secret_flag(
@@ -459,6 +425,7 @@ impl<'a> Writer<'a> {
         let mut parts = UpdateParts {
             assignments: Vec::new(),
             conditions: self.filter(Some(T), table, filter)?,
+            joins: Vec::new(),
             differs: Vec::new(),
         };
         for (name, value) in set {
@@ -588,22 +555,35 @@ impl<'a> Writer<'a> {
                         (marker, differs, Shape::Plain, Some(literal))
                     }
                 }
-                Some(lookup) => {
-                    let (from_where, looked_up, info) = self.lookup(table, lookup)?;
-                    // Rows without a matching lookup row are left as they are, as the runbook's
-                    // inner joins do.
-                    parts
-                        .conditions
-                        .push(format!("EXISTS (SELECT 1 {from_where})"));
-                    let desired = format!("(SELECT {looked_up} {from_where})");
-                    // One correlated subquery for "differs", not three: an engine that runs it
-                    // for every row pays for each.
-                    let differs = format!(
-                        "EXISTS (SELECT 1 {from_where} AND ({} OR ({looked_up} IS NULL AND {current} IS NOT NULL) OR ({looked_up} IS NOT NULL AND {current} IS NULL)))",
-                        self.flavor.differ(&column, &looked_up, &current)
-                    );
-                    (desired, differs, Shape::of(&info), None)
-                }
+                Some(lookup) => match self.lookup_join(table, lookup)? {
+                    // A lookup by the other table's key is a join: rows without a match are
+                    // left out, as the runbook's inner joins do, and the engine reads the
+                    // value once per row instead of running subqueries for each.
+                    Some((join, looked_up, info)) => {
+                        parts.joins.push(join);
+                        let differs = format!(
+                            "({} OR ({looked_up} IS NULL AND {current} IS NOT NULL) OR ({looked_up} IS NOT NULL AND {current} IS NULL))",
+                            self.flavor.differ(&column, &looked_up, &current)
+                        );
+                        (looked_up, differs, Shape::of(&info), None)
+                    }
+                    None => {
+                        let (from_where, looked_up, info) = self.lookup(table, lookup)?;
+                        // Rows without a matching lookup row are left as they are, as the
+                        // runbook's inner joins do.
+                        parts
+                            .conditions
+                            .push(format!("EXISTS (SELECT 1 {from_where})"));
+                        let desired = format!("(SELECT {looked_up} {from_where})");
+                        // One correlated subquery for "differs", not three: an engine that
+                        // runs it for every row pays for each.
+                        let differs = format!(
+                            "EXISTS (SELECT 1 {from_where} AND ({} OR ({looked_up} IS NULL AND {current} IS NOT NULL) OR ({looked_up} IS NOT NULL AND {current} IS NULL)))",
+                            self.flavor.differ(&column, &looked_up, &current)
+                        );
+                        (desired, differs, Shape::of(&info), None)
+                    }
+                },
             };
             parts.differs.push(differs);
             parts.assignments.push(AssignmentSql {

@@ -164,8 +164,8 @@ pub fn filter_tables(filter: &[Condition]) -> Vec<&TableName> {
     out
 }
 
-/// Every `in_select` subquery of the desired resources' filters, once each, a nested one
-/// before the subquery that contains it.
+/// Every `in_select` subquery of the desired resources' filters (and of the secret rows'),
+/// once each, a nested one before the subquery that contains it.
 #[must_use]
 pub fn subselects(desired: &Desired) -> Vec<&Subselect> {
     fn walk<'a>(filter: &'a [Condition], out: &mut Vec<&'a Subselect>) {
@@ -181,6 +181,9 @@ pub fn subselects(desired: &Desired) -> Vec<&Subselect> {
     let mut out = Vec::new();
     for r in &desired.resources {
         walk(r.kind.filter(), &mut out);
+    }
+    for s in &desired.secret_rows {
+        walk(&s.filter, &mut out);
     }
     out
 }

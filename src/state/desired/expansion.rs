@@ -220,6 +220,20 @@ impl Desired {
         }
     }
 
+    /// The same desired state with only the resources in `ids`.
+    #[must_use]
+    pub fn only(&self, ids: &[ResourceId]) -> Desired {
+        Desired {
+            resources: self
+                .resources
+                .iter()
+                .filter(|r| ids.contains(&r.id))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// The resource with this id.
     #[must_use]
     pub fn resource(&self, id: &ResourceId) -> Option<&Resource> {

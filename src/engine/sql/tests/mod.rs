@@ -414,8 +414,8 @@ fn restore_statement_shapes() {
     insta::assert_snapshot!(out.join("\n\n"));
 }
 
-/// Reading rows back by a composite key names every key column of each row; a table without
-/// a key is read whole.
+/// Reading rows back by a composite key names every key column of each row (joined with a
+/// list of keys on SQL Server); a table without a key is read whole.
 #[test]
 fn verification_reads_by_key() {
     use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
@@ -441,7 +441,12 @@ fn verification_reads_by_key() {
     let q = verify_query(&step, &[0, 1], Flavor::SqlServer);
     assert_eq!(
         q.rest,
-        " FROM [dbo].[T] AS t WHERE (t.[A] = @P1 AND t.[B] = @P2) OR (t.[A] = @P3 AND t.[B] = @P4)"
+        " FROM [dbo].[T] AS t INNER JOIN (VALUES (@P1, @P2), (@P3, @P4)) AS v(k0, k1) ON t.[A] = v.k0 AND t.[B] = v.k1"
+    );
+    let q = verify_query(&step, &[0, 1], Flavor::Oracle);
+    assert_eq!(
+        q.rest,
+        " FROM \"dbo\".\"T\" t WHERE (t.\"A\" = :p1 AND t.\"B\" = :p2) OR (t.\"A\" = :p3 AND t.\"B\" = :p4)"
     );
     step.primary_key.clear();
     assert_eq!(
