@@ -127,10 +127,37 @@ fn long(data_type: &str, max_length: Option<&Value>) -> bool {
     by_type || by_length
 }
 
+/// What a catalog read covers besides the tables' shape (columns, identity, keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Extent {
+    /// The shape only: all a plan without masking needs.
+    Shape,
+    /// The shape, and the unique indexes and triggers that masking checks at plan time; two
+    /// more queries, each among the slowest of the catalog's.
+    WithMasking,
+}
+
+impl Extent {
+    /// What `desired` needs read.
+    pub(super) fn of(desired: &crate::state::desired::Desired) -> Self {
+        let masks = desired
+            .resources
+            .iter()
+            .any(|r| matches!(r.kind, crate::state::desired::ResourceKind::Masked(_)));
+        if masks {
+            Self::WithMasking
+        } else {
+            Self::Shape
+        }
+    }
+}
+
+/// Reads the catalog of the tables `names`, as far as `extent` asks.
 pub(super) async fn read<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
     names: &[TableName],
+    extent: Extent,
 ) -> Result<CatalogRows, Error> {
     if names.is_empty() {
         return Ok(CatalogRows::default());
@@ -194,6 +221,9 @@ pub(super) async fn read<R: Reader>(
             from: table_ref(&row, 1),
             to: table_ref(&row, 3),
         });
+    }
+    if extent == Extent::Shape {
+        return Ok(out);
     }
     for row in client
         .rows(&run(queries.unique_indexes), "reading unique indexes")

@@ -75,7 +75,7 @@ pub(crate) async fn inspect<R: Reader>(
         .cloned()
         .collect();
     let mut rows = read_so_far.rows;
-    rows.merge(catalog::read(client, queries, &unread).await?);
+    rows.merge(catalog::read(client, queries, &unread, catalog::Extent::of(&desired)).await?);
     let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
     if let Some(list) = &desired.front_ends {
@@ -195,7 +195,7 @@ async fn resolve<R: Reader>(
             }
         }
     }
-    let rows = catalog::read(client, queries, &names).await?;
+    let rows = catalog::read(client, queries, &names, catalog::Extent::of(desired)).await?;
     let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
     let mut problems = Vec::new();
