@@ -13,6 +13,7 @@ use crate::plan::{self, Plan};
 use crate::state::desired::Desired;
 use crate::state::fingerprint::Fingerprint;
 use crate::state::observed::TableInfo;
+use crate::state::value::Value;
 
 /// What an apply did.
 #[derive(Debug, Clone)]
@@ -175,6 +176,27 @@ fn verification(plan: &Plan) -> (Vec<ChangeId>, Vec<ChangeId>) {
 }
 
 /// Positions, among its table's columns, of the columns a change sets.
+/// Rows of a row-computed change written per call to the statement maker: a few statements'
+/// worth, so that only these are held as SQL text and parameters at a time.
+const REWRITE_ROWS: usize = 2_000;
+
+/// The positions of a row-computed change's primary key columns, in the catalog's order.
+fn key_positions(step: &crate::change::Change) -> Vec<usize> {
+    match &step.kind {
+        crate::change::ChangeKind::SetColumns { table, .. } => table
+            .primary_key
+            .iter()
+            .filter_map(|k| {
+                table
+                    .columns
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(k))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn written_positions(step: &crate::change::Change) -> Vec<usize> {
     match &step.kind {
         crate::change::ChangeKind::SetColumns {
@@ -337,9 +359,11 @@ pub async fn run<E: Engine>(
         });
         journal.change(step)?;
         let mut write_error = None;
-        // A host rewrite's rows are written from their images: those it changes are kept.
+        // A row-computed change's rows are written from their images: of those it changes, the
+        // key and the new values are kept (the other columns would only cost memory).
         let rewrites = step.rewrites_hosts();
         let written = written_positions(step);
+        let key = key_positions(step);
         let mut rewritten: Vec<RowImage> = Vec::new();
         let mut journaled_here = 0;
         // The rows journaled are the rows the change touches: their fingerprint must be the
@@ -356,7 +380,22 @@ pub async fn run<E: Engine>(
                     if !changes {
                         return Ok(());
                     }
-                    rewritten.push(image.clone());
+                    rewritten.push(RowImage {
+                        values: image
+                            .values
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| {
+                                if key.contains(&i) {
+                                    v.clone()
+                                } else {
+                                    Value::Null
+                                }
+                            })
+                            .collect(),
+                        after: image.after.clone(),
+                        label: None,
+                    });
                 }
                 journaled_here += 1;
                 fingerprint.row(&image.values);
@@ -402,10 +441,17 @@ pub async fn run<E: Engine>(
                 ));
             }
         };
-        let data_statements;
-        let step_statements = if rewrites {
-            data_statements =
-                match crate::engine::sql::rewrite_statements(step, &rewritten, engine.flavor()) {
+        // Row-computed statements are made a batch at a time, so that at most one batch of
+        // them is in memory besides the rows.
+        let batches: Vec<Option<&[RowImage]>> = if rewrites {
+            rewritten.chunks(REWRITE_ROWS).map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for batch in batches {
+            let made;
+            let batch_statements = if let Some(rows) = batch {
+                made = match crate::engine::sql::rewrite_statements(step, rows, engine.flavor()) {
                     Ok(s) => s,
                     Err(source) => {
                         let rolled_back = engine.rollback().await.is_ok();
@@ -417,21 +463,22 @@ pub async fn run<E: Engine>(
                         ));
                     }
                 };
-            &data_statements
-        } else {
-            step_statements
-        };
-        for statement in step_statements {
-            if let Err(e) = engine.run(statement).await {
-                let rolled_back = engine.rollback().await.is_ok();
-                journal.finish(Status::RolledBack)?;
-                return Err(failed(
-                    statement.redacted(),
-                    Masked::new(&e, statement),
-                    rolled_back,
-                ));
+                &made
+            } else {
+                step_statements
+            };
+            for statement in batch_statements {
+                if let Err(e) = engine.run(statement).await {
+                    let rolled_back = engine.rollback().await.is_ok();
+                    journal.finish(Status::RolledBack)?;
+                    return Err(failed(
+                        statement.redacted(),
+                        Masked::new(&e, statement),
+                        rolled_back,
+                    ));
+                }
+                count += 1;
             }
-            count += 1;
         }
         journaled += captured_rows;
         progress(Progress::Finished {
