@@ -191,6 +191,16 @@ fn unique_indexes<'a>(
         })
 }
 
+/// Whether a unique index holds a key, so that another row with the same key collides. SQL
+/// Server compares NULLs as equal in a unique index (a second NULL is a duplicate); Oracle leaves
+/// keys whose columns are all NULL out of the index, and compares the others with NULLs equal.
+fn enforced(key: &[Value], flavor: Flavor) -> bool {
+    match flavor {
+        Flavor::SqlServer => true,
+        Flavor::Oracle => !key.iter().all(Value::is_null),
+    }
+}
+
 /// For each unique index holding a masked column: reads its columns for every row (and
 /// whether the row is masked), masks them as apply would, and names the index if two rows
 /// would share a key. No value is kept or shown: keys are compared by digest.
@@ -232,8 +242,7 @@ async fn collisions<R: Reader>(
                         _ => v.clone(),
                     })
                     .collect();
-                // A NULL never collides in a unique index that allows it.
-                if key_values.iter().any(Value::is_null) {
+                if !enforced(&key_values, flavor) {
                     return Ok(());
                 }
                 if seen.insert(row_digest(&key_values), ()).is_some() {
@@ -251,4 +260,24 @@ async fn collisions<R: Reader>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Masking to NULL is a collision where the engine's unique index says so: always on SQL
+    /// Server, only for keys not entirely NULL on Oracle.
+    #[test]
+    fn nulls_in_unique_keys() {
+        let null = [Value::Null];
+        let partly = [Value::Null, Value::Int(1)];
+        let full = [Value::Int(1)];
+        assert!(enforced(&null, Flavor::SqlServer));
+        assert!(enforced(&partly, Flavor::SqlServer));
+        assert!(!enforced(&null, Flavor::Oracle));
+        assert!(!enforced(&[Value::Null, Value::Null], Flavor::Oracle));
+        assert!(enforced(&partly, Flavor::Oracle));
+        assert!(enforced(&full, Flavor::Oracle));
+    }
 }
