@@ -386,6 +386,18 @@ struct Figures {
 }
 
 impl Figures {
+    /// apply time / baseline time.
+    fn ratio(&self) -> Option<f64> {
+        let (apply, baseline) = (self.apply.as_ref()?, self.baseline?);
+        Some(apply.wall.as_secs_f64() / baseline.as_secs_f64())
+    }
+
+    /// restore time / apply time.
+    fn restore_ratio(&self) -> Option<f64> {
+        let (restore, apply) = (self.restore.as_ref()?, self.apply.as_ref()?);
+        Some(restore.wall.as_secs_f64() / apply.wall.as_secs_f64())
+    }
+
     fn json(&self, scenario: &str) -> String {
         let secs = |r: &Option<Run>| {
             r.as_ref()
@@ -400,14 +412,10 @@ impl Figures {
         let base = self
             .baseline
             .map_or("null".into(), |b| format!("{:.3}", b.as_secs_f64()));
-        let ratio = match (&self.apply, self.baseline) {
-            (Some(a), Some(b)) => format!("{:.3}", a.wall.as_secs_f64() / b.as_secs_f64()),
-            _ => "null".into(),
-        };
-        let restore_ratio = match (&self.restore, &self.apply) {
-            (Some(r), Some(a)) => format!("{:.3}", r.wall.as_secs_f64() / a.wall.as_secs_f64()),
-            _ => "null".into(),
-        };
+        let ratio = self.ratio().map_or("null".into(), |r| format!("{r:.3}"));
+        let restore_ratio = self
+            .restore_ratio()
+            .map_or("null".into(), |r| format!("{r:.3}"));
         format!(
             "{{\"scenario\": \"{scenario}\", \"rows\": {}, \"plan_s\": {}, \"plan_requests\": {}, \"plan_peak_mib\": {}, \"apply_s\": {}, \"baseline_s\": {base}, \"ratio\": {ratio}, \"apply_requests\": {}, \"apply_peak_mib\": {}, \"restore_s\": {}, \"restore_per_apply\": {restore_ratio}, \"restore_peak_mib\": {}}}",
             self.rows,
@@ -432,14 +440,10 @@ impl Figures {
             r.as_ref()
                 .map_or("-".into(), |r| format!("{} MiB", r.peak_kib / 1024))
         };
-        let ratio = match (&self.apply, self.baseline) {
-            (Some(a), Some(b)) => format!("{:.2}", a.wall.as_secs_f64() / b.as_secs_f64()),
-            _ => "-".into(),
-        };
-        let restore_ratio = match (&self.restore, &self.apply) {
-            (Some(r), Some(a)) => format!("{:.2}", r.wall.as_secs_f64() / a.wall.as_secs_f64()),
-            _ => "-".into(),
-        };
+        let ratio = self.ratio().map_or("-".into(), |r| format!("{r:.2}"));
+        let restore_ratio = self
+            .restore_ratio()
+            .map_or("-".into(), |r| format!("{r:.2}"));
         format!(
             "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8}",
             self.rows,

@@ -354,8 +354,8 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
 mod tests {
     use super::*;
     use crate::state::desired::{ResourceKind, TableEmpty, TableName, TableTarget};
-    use crate::state::observed::{ForeignKey, TableRef};
-    use crate::test_support::{desired, id, inspected, resource};
+    use crate::state::observed::ForeignKey;
+    use crate::test_support::{desired, id, inspected, resource, table_ref};
 
     fn empty(name: &str, table: &str) -> crate::state::Resource {
         resource(
@@ -371,14 +371,8 @@ mod tests {
     fn fk() -> ForeignKey {
         ForeignKey {
             name: "FK_child_parent".into(),
-            from: TableRef {
-                schema: "dbo".into(),
-                name: "child".into(),
-            },
-            to: TableRef {
-                schema: "dbo".into(),
-                name: "parent".into(),
-            },
+            from: table_ref("child"),
+            to: table_ref("parent"),
         }
     }
 

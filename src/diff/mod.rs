@@ -158,13 +158,14 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 if found.is_empty() {
                     continue;
                 }
-                out.changes.push(Change {
-                    id: resource.id.clone(),
-                    kind: ChangeKind::DropPrincipals {
+                out.changes.push(change(
+                    desired,
+                    resource,
+                    ChangeKind::DropPrincipals {
                         principals: found.clone(),
                         new_owner: new_owner.clone(),
                     },
-                    rows: Drift {
+                    Drift {
                         count: found.len() as u64,
                         fingerprint: principals_fingerprint(found),
                         sample: found
@@ -175,13 +176,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                             })
                             .collect(),
                     },
-                    secret: resource.secret,
-                    description: resource.description.clone(),
-                    labels: resource.labels.clone(),
-                    row_label: resource.kind.label().cloned(),
-                    personal: resource.personal,
-                    mask_key: desired.mask_key.clone(),
-                });
+                ));
             }
             ObservedResource::Grants { found, .. } => {
                 if found.is_empty() {
@@ -198,12 +193,13 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     })
                     .collect();
                 rows.iter().for_each(|r| fingerprint.row(r));
-                out.changes.push(Change {
-                    id: resource.id.clone(),
-                    kind: ChangeKind::RevokeGrants {
+                out.changes.push(change(
+                    desired,
+                    resource,
+                    ChangeKind::RevokeGrants {
                         grants: found.clone(),
                     },
-                    rows: Drift {
+                    Drift {
                         count: found.len() as u64,
                         fingerprint: fingerprint.finish(),
                         sample: found
@@ -221,13 +217,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                             })
                             .collect(),
                     },
-                    secret: resource.secret,
-                    description: resource.description.clone(),
-                    labels: resource.labels.clone(),
-                    row_label: resource.kind.label().cloned(),
-                    personal: resource.personal,
-                    mask_key: desired.mask_key.clone(),
-                });
+                ));
             }
             ObservedResource::Inspected { drift, .. } if resource.kind.is_read_only() => {
                 out.reports.push(Reported {
@@ -287,21 +277,27 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                         what,
                     });
                 }
-                out.changes.push(Change {
-                    id: resource.id.clone(),
-                    kind,
-                    rows: drift.clone(),
-                    secret: resource.secret,
-                    description: resource.description.clone(),
-                    labels: resource.labels.clone(),
-                    row_label: resource.kind.label().cloned(),
-                    personal: resource.personal,
-                    mask_key: desired.mask_key.clone(),
-                });
+                out.changes
+                    .push(change(desired, resource, kind, drift.clone()));
             }
         }
     }
     Ok(out)
+}
+
+/// The change `resource` needs: `kind` on `rows`, with what the resource says of itself.
+fn change(desired: &Desired, resource: &Resource, kind: ChangeKind, rows: Drift) -> Change {
+    Change {
+        id: resource.id.clone(),
+        kind,
+        rows,
+        secret: resource.secret,
+        description: resource.description.clone(),
+        labels: resource.labels.clone(),
+        row_label: resource.kind.label().cloned(),
+        personal: resource.personal,
+        mask_key: desired.mask_key.clone(),
+    }
 }
 
 fn change_kind(
@@ -398,9 +394,8 @@ fn empty_method(referencing: &[&ForeignKey], dialect: &Dialect) -> EmptyMethod {
 mod tests {
     use super::*;
     use crate::state::desired::{Condition, Predicate, RowsAbsent, TableEmpty, TableName};
-    use crate::state::observed::TableRef;
     use crate::state::Value;
-    use crate::test_support::{desired, id, inspected, observed, resource};
+    use crate::test_support::{desired, id, inspected, observed, resource, table_ref};
 
     const SQLSERVER: Dialect = Dialect {
         truncate_in_transaction: true,
@@ -445,14 +440,8 @@ mod tests {
     fn empty_method_follows_foreign_keys_and_dialect() {
         let fk = ForeignKey {
             name: "FK_child".into(),
-            from: TableRef {
-                schema: "dbo".into(),
-                name: "child".into(),
-            },
-            to: TableRef {
-                schema: "dbo".into(),
-                name: "parent".into(),
-            },
+            from: table_ref("child"),
+            to: table_ref("parent"),
         };
         let empty = |name: &str, t: &str| {
             resource(
