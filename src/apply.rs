@@ -489,12 +489,12 @@ pub async fn run<E: Engine>(
     if let Err(e) = engine.commit().await {
         let rolled_back = engine.rollback().await.is_ok();
         journal.finish(Status::RolledBack)?;
-        let last = plan.steps.len().saturating_sub(1);
+        // A plan without steps changed nothing: the commit's own error says all there is.
+        let Some(last) = plan.steps.last() else {
+            return Err(Error::from(e));
+        };
         return Err(Error::Failed(Box::new(Failure {
-            change: plan
-                .steps
-                .get(last)
-                .map_or_else(|| plan.steps[0].id.clone(), |s| s.id.clone()),
+            change: last.id.clone(),
             statement: "COMMIT TRANSACTION".into(),
             rolled_back_changes: plan.steps.iter().map(|s| s.id.clone()).collect(),
             pending: vec![],
