@@ -167,7 +167,7 @@ pub fn drift_query(
                         Wanted::Selected
                     }
                 };
-                compared.push((position(table, &a.column.name), wanted));
+                compared.push((position(table, &a.column.name)?, wanted));
             }
             joins.clone_from(&parts.joins);
             parts.predicate()
@@ -205,9 +205,13 @@ pub fn drift_query(
         rest,
         params: w.into_params(),
     };
+    let key_positions = keys
+        .iter()
+        .map(|k| position(table, k))
+        .collect::<Result<Vec<_>, _>>()?;
     let layout = Layout::Keyed {
         columns: table.columns.iter().map(|c| c.name.clone()).collect(),
-        keys: keys.iter().map(|k| position(table, k)).collect(),
+        keys: key_positions,
         compared,
         label: label.is_some(),
         details,

@@ -117,7 +117,7 @@ pub fn rewrite_statements(
         .primary_key
         .iter()
         .map(|k| position(table, k))
-        .collect();
+        .collect::<Result<_, _>>()?;
     if key.is_empty() {
         return Err(Error::NoPrimaryKey {
             table: table.table.clone(),
@@ -126,8 +126,8 @@ pub fn rewrite_statements(
     let key_columns: Vec<&ColumnInfo> = key.iter().map(|&i| &table.columns[i]).collect();
     let columns: Vec<&ColumnInfo> = assignments
         .iter()
-        .map(|a| &table.columns[position(table, &a.column)])
-        .collect();
+        .map(|a| position(table, &a.column).map(|i| &table.columns[i]))
+        .collect::<Result<_, _>>()?;
     let rows: Vec<KeyedRow<'_>> = rows
         .iter()
         .map(|row| KeyedRow {

@@ -116,13 +116,17 @@ impl RowRewrite {
     }
 }
 
-/// Position of a column among the table's, by name (0 for a name the caller checked).
-pub(super) fn position(table: &TableInfo, column: &str) -> usize {
+/// Position of a column among the table's, by name. A change read from a saved plan carries
+/// its own table description, so a name is checked here too, never assumed.
+pub(super) fn position(table: &TableInfo, column: &str) -> Result<usize, Error> {
     table
         .columns
         .iter()
         .position(|c| c.name.eq_ignore_ascii_case(column))
-        .unwrap_or(0)
+        .ok_or_else(|| Error::UnknownColumn {
+            table: table.table.clone(),
+            column: column.to_string(),
+        })
 }
 
 /// The pieces shared by the row query of `column_values` and its update statement.
@@ -440,8 +444,8 @@ impl<'a> Writer<'a> {
                     from: replace.from.clone(),
                 })?;
                 let (source, source_pos) = match &replace.source {
-                    Some(source) => (self.col(Some(T), table, source)?, position(table, source)),
-                    None => (current.clone(), position(table, name)),
+                    Some(source) => (self.col(Some(T), table, source)?, position(table, source)?),
+                    None => (current.clone(), position(table, name)?),
                 };
                 let needle = self.bind(Value::Text(from.needle()), secret);
                 let candidate = self.flavor.contains(&format!("LOWER({source})"), &needle);
@@ -485,7 +489,7 @@ impl<'a> Writer<'a> {
                     literal: None,
                     rewrite: Some(RowRewrite::Mask {
                         method: mask.clone(),
-                        source: position(table, name),
+                        source: position(table, name)?,
                     }),
                     column,
                 });

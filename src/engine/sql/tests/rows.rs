@@ -293,6 +293,35 @@ fn rewrite_statements_by_key() {
     assert!(statements(&c, &cat, Flavor::SqlServer).unwrap().is_empty());
 }
 
+/// A change whose column its table does not hold (a saved plan edited by hand) is an error
+/// naming the column, never a write into another column.
+#[test]
+fn rewrite_of_an_unknown_column_is_an_error() {
+    use crate::journal::RowImage;
+    let cat = catalog();
+    let table = cat.get(&name("ossys_parameter")).unwrap().clone();
+    let c = change(ChangeKind::SetColumns {
+        table,
+        filter: vec![],
+        assignments: vec![Assignment {
+            column: "NOT_THERE".into(),
+            value: ColumnValue::Mask {
+                mask: crate::state::masking::MaskMethod::Redact,
+            },
+        }],
+    });
+    let rows = vec![RowImage {
+        values: vec![Value::Int(1), text("Api"), text("x")],
+        after: vec![text("[redacted]")],
+        label: None,
+    }];
+    let err = rewrite_statements(&c, &rows, Flavor::SqlServer).unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownColumn { column, .. } if column == "NOT_THERE"),
+        "{err}"
+    );
+}
+
 /// A masked resource in both flavors: rows holding a value are read (masking is computed by
 /// postclone with the key, row by row), keyed by the primary key only (a filter's columns
 /// would show personal data), and written by key in batches.
