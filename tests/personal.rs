@@ -285,8 +285,8 @@ fn masks_are_deterministic_and_keyed() {
     assert_ne!(masked(OTHER_KEY), once);
 }
 
-/// A mask that would give two rows the same key in a unique index is refused at plan time,
-/// naming the index; apply without a key is refused before anything is asked; without
+/// A mask that would give two rows the same key in a unique index (NULL included, as SQL
+/// Server counts it) is refused at plan time, naming the index; apply without a key is refused before anything is asked; without
 /// recipients the plan says what will not be journaled. Nothing is changed.
 #[test]
 fn refused_before_anything_runs() {
@@ -294,6 +294,14 @@ fn refused_before_anything_runs() {
     let before = server.dump_everything();
     let constant = spec(true, "").replace("Email: email,", "Email: {constant: one@example.com},");
     let out = run(&server, &constant, Some(KEY), &["plan"]).code(1);
+    assert!(
+        out.stderr.contains("unique index IX_CUSTOMER_EMAIL"),
+        "{}",
+        out.stderr
+    );
+    // SQL Server's unique index admits one NULL: masking several emails to NULL collides.
+    let null = spec(true, "").replace("Email: email,", "Email: null,");
+    let out = run(&server, &null, Some(KEY), &["plan"]).code(1);
     assert!(
         out.stderr.contains("unique index IX_CUSTOMER_EMAIL"),
         "{}",
