@@ -95,9 +95,8 @@ pub fn check(
             });
         }
     }
-    for front_end in &target.front_ends {
-        let allowed = guard.allow_front_ends.iter().any(|a| same(a, front_end));
-        if !allowed && guard.forbid_hosts.iter().any(|h| same(h, front_end)) {
+    for front_end in &target.forbidden_front_ends {
+        if guard.forbids_front_end(front_end) {
             return Err(GuardError::ForbiddenFrontEnd {
                 host: front_end.clone(),
                 list: target
@@ -133,7 +132,7 @@ mod tests {
         Target {
             server: server.into(),
             database: database.into(),
-            front_ends: vec![],
+            forbidden_front_ends: vec![],
             front_end_list: None,
         }
     }
@@ -190,7 +189,7 @@ mod tests {
             Err(GuardError::MissingDatabase)
         );
         let mut live = target("x", "OS_PREPROD");
-        live.front_ends = vec!["prod-fe01".into(), "PROD-SQL01".into()];
+        live.forbidden_front_ends = vec!["prod-fe01".into(), "PROD-SQL01".into()];
         assert!(matches!(
             check(&g, &Production::default(), &live, None),
             Err(GuardError::ForbiddenFrontEnd { host, .. }) if host == "PROD-SQL01"

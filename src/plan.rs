@@ -384,7 +384,7 @@ mod tests {
             target: Target {
                 server: "s".into(),
                 database: "d".into(),
-                front_ends: vec![],
+                forbidden_front_ends: vec![],
                 front_end_list: None,
             },
             resources: vec![inspected("a", "a", 2), inspected("b", "b", n)],
@@ -421,7 +421,7 @@ mod tests {
                 target: Target {
                     server: "s".into(),
                     database: "d".into(),
-                    front_ends: vec![],
+                    forbidden_front_ends: vec![],
                     front_end_list: None,
                 },
                 resources: names.iter().map(|n| inspected(n, n, 2)).collect(),

@@ -116,7 +116,7 @@ pub(crate) fn target() -> Target {
     Target {
         server: "s".into(),
         database: "d".into(),
-        front_ends: vec![],
+        forbidden_front_ends: vec![],
         front_end_list: None,
     }
 }

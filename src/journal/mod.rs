@@ -450,7 +450,7 @@ mod tests {
         let target = Target {
             server: "s".into(),
             database: "OS_PREPROD".into(),
-            front_ends: vec![],
+            forbidden_front_ends: vec![],
             front_end_list: None,
         };
         let mut j = Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).unwrap();
@@ -498,7 +498,7 @@ mod tests {
         let target = Target {
             server: "s".into(),
             database: "d".into(),
-            front_ends: vec![],
+            forbidden_front_ends: vec![],
             front_end_list: None,
         };
         let mut j = Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).unwrap();

@@ -234,7 +234,7 @@ mod tests {
             target: Target {
                 server: "preprod-sql".into(),
                 database: "OS_PREPROD".into(),
-                front_ends: vec![],
+                forbidden_front_ends: vec![],
                 front_end_list: None,
             },
             steps: vec![Change {

@@ -17,9 +17,11 @@ pub struct Target {
     pub server: String,
     /// The current database.
     pub database: String,
-    /// The host names in the platform's front-end list, when the spec says where it is.
-    #[serde(default)]
-    pub front_ends: Vec<String>,
+    /// The hosts of the platform's front-end list (when the spec says where it is) that the
+    /// spec's guard refuses; the others are not kept, so a long list costs no memory. Older
+    /// plans and journals hold the whole list under `front_ends`: the guard filters it again.
+    #[serde(default, alias = "front_ends")]
+    pub forbidden_front_ends: Vec<String>,
     /// That list's table, as the catalog names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub front_end_list: Option<TableRef>,
@@ -389,5 +391,19 @@ impl Observed {
     #[must_use]
     pub fn resource(&self, id: &ResourceId) -> Option<&ObservedResource> {
         self.resources.iter().find(|r| r.id() == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    /// Plans and journals written before only the refused front-ends were kept hold the whole
+    /// list: it is still read, and the guard filters it again.
+    #[test]
+    fn the_whole_front_end_list_of_older_files_is_read() {
+        let old = r#"{"server":"s","database":"d","front_ends":["fe01","prod-sql01"]}"#;
+        let target: Target = serde_json::from_str(old).expect("an older target reads");
+        assert_eq!(target.forbidden_front_ends, ["fe01", "prod-sql01"]);
     }
 }

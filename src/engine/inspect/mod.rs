@@ -15,7 +15,7 @@ pub(crate) use principals::PrincipalQueries;
 use crate::engine::sql::{self, Select, Sql};
 use crate::engine::{CatalogProblem, Error};
 use crate::state::desired::{
-    filter_tables, subselects, Describe, Desired, FrontEnds, ResolvedTargets, Resource,
+    filter_tables, subselects, Describe, Desired, FrontEnds, Guard, ResolvedTargets, Resource,
     ResourceKind, TableName, TableTarget,
 };
 use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
@@ -79,9 +79,9 @@ pub(crate) async fn inspect<R: Reader>(
     let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
     if let Some(list) = &desired.front_ends {
-        let (table, hosts) = front_ends(client, queries, &catalog, list).await?;
+        let (table, hosts) = front_ends(client, queries, &catalog, list, &desired.guard).await?;
         target.front_end_list = Some(table);
-        target.front_ends = hosts;
+        target.forbidden_front_ends = hosts;
     }
     resolve_subselects(client, queries, &desired, &mut catalog).await?;
     let work = drift::prepare(&desired, &catalog, queries.flavor)?;
@@ -272,13 +272,15 @@ async fn resolve<R: Reader>(
     Ok((desired.expand(&resolved), ReadSoFar { names, rows }))
 }
 
-/// The host names in the platform's front-end list, which the spec says where to find. The
-/// guard relies on it: a list the catalog does not hold is an error, never an empty list.
+/// The host names in the platform's front-end list, which the spec says where to find, that the
+/// guard refuses. The guard relies on it: a list the catalog does not hold is an error, never an
+/// empty list. Only those hosts are kept, so memory does not grow with the list.
 async fn front_ends<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
     catalog: &Catalog,
     list: &FrontEnds,
+    guard: &Guard,
 ) -> Result<(TableRef, Vec<String>), Error> {
     let problem = |message: String| Error::FrontEnds { message };
     let table = catalog
@@ -290,7 +292,9 @@ async fn front_ends<R: Reader>(
     client
         .stream(&select, "reading the front-end list", &mut |row| {
             if let Some(Value::Text(host)) = row.into_iter().next() {
-                hosts.push(host);
+                if guard.forbids_front_end(&host) {
+                    hosts.push(host);
+                }
             }
             Ok(())
         })

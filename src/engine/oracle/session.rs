@@ -254,7 +254,7 @@ impl Engine for Oracle {
         Ok(Target {
             server: format!("{} ({})", text(0), text(1)),
             database: schema,
-            front_ends: Vec::new(),
+            forbidden_front_ends: Vec::new(),
             front_end_list: None,
         })
     }

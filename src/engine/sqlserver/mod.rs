@@ -221,7 +221,7 @@ impl Engine for SqlServer {
         Ok(Target {
             server: text(0),
             database: text(1),
-            front_ends: Vec::new(),
+            forbidden_front_ends: Vec::new(),
             front_end_list: None,
         })
     }

@@ -121,6 +121,16 @@ pub struct Guard {
     pub allow_front_ends: Vec<String>,
 }
 
+impl Guard {
+    /// Whether a host of the platform's front-end list makes the guard refuse the target: it is
+    /// one of `forbid_hosts` and not one of `allow_front_ends`. Names compare case-insensitively,
+    /// as SQL Server and Oracle compare unquoted names.
+    pub fn forbids_front_end(&self, host: &str) -> bool {
+        let same = |a: &String| a.trim().eq_ignore_ascii_case(host.trim());
+        self.forbid_hosts.iter().any(same) && !self.allow_front_ends.iter().any(same)
+    }
+}
+
 /// Production's identity, written once: the guard refuses it, `references_absent` looks for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
