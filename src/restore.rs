@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::change::ChangeId;
-use crate::engine::{self, Engine, Lock, Statement};
+use crate::engine::{self, Engine, Lock};
 use crate::guard::GuardError;
 use crate::journal::{
     JournaledRow, LeftAlone, Reason, RestoreAction, RestorePlan, RestoreStep, Triage,
@@ -135,10 +135,12 @@ pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Tri
             out.plan.steps.push(step.clone());
             continue;
         }
-        let now = current_rows(engine, step, &key).await?;
         let mut keep = Vec::new();
-        for (row, current) in step.rows.iter().zip(now) {
-            match sort(step, row, current.as_deref()) {
+        current_rows(
+            engine,
+            step,
+            &key,
+            &mut |row, current| match sort(step, row, current) {
                 Sorted::PutBack => keep.push(row.clone()),
                 Sorted::AlreadyBack => out.already_back += 1,
                 Sorted::LeftAlone(reason) => out.left_alone.push(LeftAlone {
@@ -148,8 +150,9 @@ pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Tri
                     label: row.label.clone(),
                     reason,
                 }),
-            }
-        }
+            },
+        )
+        .await?;
         if !keep.is_empty() {
             out.plan.steps.push(RestoreStep {
                 rows: keep,
@@ -212,13 +215,14 @@ fn sort(step: &RestoreStep, row: &JournaledRow, now: Option<&[Value]>) -> Sorted
     }
 }
 
-/// The row with the key of each journaled row, as it is now (`None`: not in the table), read
-/// by key in batches.
+/// Gives `each` every journaled row, in journal order, with the row of its key as it is now
+/// (`None`: not in the table), read by key in batches: only one batch of current rows is held.
 async fn current_rows<E: Engine>(
     engine: &mut E,
     step: &RestoreStep,
     key: &[usize],
-) -> Result<Vec<Option<Vec<Value>>>, engine::Error> {
+    each: &mut dyn FnMut(&JournaledRow, Option<&[Value]>),
+) -> Result<(), engine::Error> {
     let key_of = |row: &[Value]| -> [u8; 32] {
         let values: Vec<Value> = key.iter().map(|&i| row[i].clone()).collect();
         row_digest(&values)
@@ -227,24 +231,28 @@ async fn current_rows<E: Engine>(
         "reading the journaled rows of {} as they are now",
         step.table
     );
-    let mut out = vec![None; step.rows.len()];
     let indices: Vec<usize> = (0..step.rows.len()).collect();
     for batch in indices.chunks(crate::engine::sql::VERIFY_BATCH) {
         let mut at: HashMap<[u8; 32], usize> = batch
             .iter()
-            .map(|&i| (key_of(&step.rows[i].values), i))
+            .enumerate()
+            .map(|(n, &i)| (key_of(&step.rows[i].values), n))
             .collect();
+        let mut now: Vec<Option<Vec<Value>>> = vec![None; batch.len()];
         let select = crate::engine::sql::verify_query(step, batch, engine.flavor());
         engine
             .read(&select, &context, &mut |row| {
-                if let Some(i) = at.remove(&key_of(&row)) {
-                    out[i] = Some(row);
+                if let Some(n) = at.remove(&key_of(&row)) {
+                    now[n] = Some(row);
                 }
                 Ok(())
             })
             .await?;
+        for (&i, current) in batch.iter().zip(&now) {
+            each(&step.rows[i], current.as_deref());
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Puts the triaged rows back.
@@ -282,19 +290,17 @@ pub async fn run<E: Engine>(
         return Err(Error::ChangedWhileWaiting);
     }
     let plan = &fresh.plan;
-    let mut statements: Vec<Vec<Statement>> = Vec::with_capacity(plan.steps.len());
+    let mut count = 0;
+    // A step's statements are made just before they run: only one step's SQL is held.
     for step in &plan.steps {
-        match engine.restore_statements(step) {
-            Ok(s) => statements.push(s),
+        let step_statements = match engine.restore_statements(step) {
+            Ok(s) => s,
             Err(e) => {
                 let _ = engine.rollback().await;
                 return Err(e.into());
             }
-        }
-    }
-    let mut count = 0;
-    for (step, step_statements) in plan.steps.iter().zip(&statements) {
-        for statement in step_statements {
+        };
+        for statement in &step_statements {
             if let Err(e) = engine.run(statement).await {
                 let rolled_back = engine.rollback().await.is_ok();
                 return Err(Error::Statement {
@@ -389,15 +395,15 @@ async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Fa
             c
         }
     };
-    let now = current_rows(engine, step, &key)
-        .await
-        .map_err(Failure::Engine)?;
-    for (row, current) in step.rows.iter().zip(now) {
+    // The first row, in journal order, that does not read back as journaled.
+    let mut first: Option<(String, Mismatch)> = None;
+    current_rows(engine, step, &key, &mut |row, current| {
+        if first.is_some() {
+            return;
+        }
         let Some(current) = current else {
-            return Err(Failure::Row {
-                key: shown_key(step, &row.values),
-                mismatch: Mismatch::Missing,
-            });
+            first = Some((shown_key(step, &row.values), Mismatch::Missing));
+            return;
         };
         let differs: Vec<String> = compared
             .iter()
@@ -405,11 +411,13 @@ async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Fa
             .map(|&i| step.columns[i].name.clone())
             .collect();
         if !differs.is_empty() {
-            return Err(Failure::Row {
-                key: shown_key(step, &row.values),
-                mismatch: Mismatch::Differs(differs),
-            });
+            first = Some((shown_key(step, &row.values), Mismatch::Differs(differs)));
         }
+    })
+    .await
+    .map_err(Failure::Engine)?;
+    if let Some((key, mismatch)) = first {
+        return Err(Failure::Row { key, mismatch });
     }
     Ok(step.rows.len() as u64)
 }

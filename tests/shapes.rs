@@ -197,3 +197,39 @@ fn restore_leaves_a_row_that_changed_since() {
         assert!(now.contains(row), "{row} not restored:\n{now:#?}");
     }
 }
+
+/// A restored row that does not read back as journaled (here a trigger rewrites it as it is
+/// put back) fails the restore: the error names the row and the columns, and nothing of the
+/// restore is committed.
+#[test]
+fn a_restored_row_that_reads_back_otherwise_commits_nothing() {
+    let mut server = TestServer::start(&fixture("shapes/clone.sql"));
+    let t = Test::new()
+        .spec(&spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let applied = server.dump(TABLE);
+    server.run_sql(
+        "CREATE TRIGGER APP_DOCUMENT_REWRITE ON APP_DOCUMENT AFTER INSERT AS \
+         UPDATE APP_DOCUMENT SET TITLE = N'rewritten' WHERE ID = 3",
+    );
+    let journal = journal_in(&t);
+    let out = Test::new()
+        .server(&server, "OS_PREPROD")
+        .args([
+            "restore",
+            journal.to_str().expect("utf-8 path"),
+            "--auto-approve",
+        ])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr
+            .contains("with ID = 3 differs from the journal in TITLE")
+            && out.stderr.contains("rolled back"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.dump(TABLE), applied, "part of the restore was kept");
+}
