@@ -123,44 +123,101 @@ pub fn check(plan: &RestorePlan, target: &Target) -> Result<(), Error> {
 pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Triage, Error> {
     let mut out = Triage {
         plan: RestorePlan {
+            server: plan.server.clone(),
+            database: plan.database.clone(),
+            source: plan.source.clone(),
+            status: plan.status,
             steps: Vec::with_capacity(plan.steps.len()),
-            ..plan.clone()
+            not_restorable: plan.not_restorable.clone(),
+            personal: plan.personal.clone(),
         },
         left_alone: Vec::new(),
         already_back: 0,
     };
     for step in &plan.steps {
-        let key = step.key_positions();
-        if key.is_empty() {
-            out.plan.steps.push(step.clone());
-            continue;
-        }
-        let mut keep = Vec::new();
-        current_rows(
-            engine,
-            step,
-            &key,
-            &mut |row, current| match sort(step, row, current) {
-                Sorted::PutBack => keep.push(row.clone()),
-                Sorted::AlreadyBack => out.already_back += 1,
-                Sorted::LeftAlone(reason) => out.left_alone.push(LeftAlone {
-                    change: step.change.clone(),
-                    table: step.table.clone(),
-                    key: shown_key(step, &row.values),
-                    label: row.label.clone(),
-                    reason,
-                }),
-            },
-        )
-        .await?;
-        if !keep.is_empty() {
-            out.plan.steps.push(RestoreStep {
-                rows: keep,
-                ..step.clone()
-            });
-        }
+        let sorted = sort_step(engine, step).await?;
+        out.already_back += sorted.already_back;
+        out.left_alone.extend(sorted.left_alone);
+        out.plan.steps.extend(sorted.put_back);
     }
     Ok(out)
+}
+
+/// One journaled change's rows, sorted.
+struct SortedStep {
+    /// The rows to put back, if any.
+    put_back: Option<RestoreStep>,
+    left_alone: Vec<LeftAlone>,
+    already_back: u64,
+}
+
+/// Sorts the rows of one journaled change (see [`triage`]).
+async fn sort_step<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<SortedStep, Error> {
+    let mut out = SortedStep {
+        put_back: None,
+        left_alone: Vec::new(),
+        already_back: 0,
+    };
+    let key = step.key_positions();
+    if key.is_empty() {
+        out.put_back = Some(step.clone());
+        return Ok(out);
+    }
+    let mut keep = Vec::new();
+    current_rows(
+        engine,
+        step,
+        &key,
+        &mut |row, current| match sort(step, row, current) {
+            Sorted::PutBack => keep.push(row.clone()),
+            Sorted::AlreadyBack => out.already_back += 1,
+            Sorted::LeftAlone(reason) => out.left_alone.push(LeftAlone {
+                change: step.change.clone(),
+                table: step.table.clone(),
+                key: shown_key(step, &row.values),
+                label: row.label.clone(),
+                reason,
+            }),
+        },
+    )
+    .await?;
+    if !keep.is_empty() {
+        out.put_back = Some(RestoreStep {
+            rows: keep,
+            ..step.clone()
+        });
+    }
+    Ok(out)
+}
+
+/// Whether the journal's rows, sorted again now, are sorted as `shown`: a change at a time, so
+/// that only one change's fresh copy is held besides what was shown.
+async fn sorted_as_shown<E: Engine>(
+    engine: &mut E,
+    journal: &RestorePlan,
+    shown: &Triage,
+) -> Result<bool, Error> {
+    let mut put_back = shown.plan.steps.iter();
+    let mut left_alone = shown.left_alone.iter();
+    let mut already_back = 0;
+    for step in &journal.steps {
+        let sorted = sort_step(engine, step).await?;
+        already_back += sorted.already_back;
+        let same_left = sorted
+            .left_alone
+            .iter()
+            .all(|l| left_alone.next() == Some(l));
+        let same_put = sorted
+            .put_back
+            .as_ref()
+            .is_none_or(|p| put_back.next() == Some(p));
+        if !same_left || !same_put {
+            return Ok(false);
+        }
+    }
+    Ok(put_back.next().is_none()
+        && left_alone.next().is_none()
+        && already_back == shown.already_back)
 }
 
 enum Sorted {
@@ -278,18 +335,18 @@ pub async fn run<E: Engine>(
 ) -> Result<RestoreReport, Error> {
     let tables: Vec<_> = journal.steps.iter().map(RestoreStep::table_info).collect();
     engine.begin(lock, &tables).await?;
-    let fresh = match triage(engine, journal).await {
-        Ok(fresh) => fresh,
+    match sorted_as_shown(engine, journal, shown).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = engine.rollback().await;
+            return Err(Error::ChangedWhileWaiting);
+        }
         Err(e) => {
             let _ = engine.rollback().await;
             return Err(e);
         }
-    };
-    if fresh != *shown {
-        let _ = engine.rollback().await;
-        return Err(Error::ChangedWhileWaiting);
     }
-    let plan = &fresh.plan;
+    let plan = &shown.plan;
     let mut count = 0;
     // A step's statements are made just before they run: only one step's SQL is held.
     for step in &plan.steps {
