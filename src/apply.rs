@@ -180,7 +180,7 @@ fn verification(plan: &Plan) -> (Vec<ChangeId>, Vec<ChangeId>) {
 /// worth, so that only these are held as SQL text and parameters at a time.
 const REWRITE_ROWS: usize = 2_000;
 
-/// The positions of a row-computed change's primary key columns, in the catalog's order.
+/// The positions of a row-computed change's primary key columns, in the key's order.
 fn key_positions(step: &crate::change::Change) -> Vec<usize> {
     match &step.kind {
         crate::change::ChangeKind::SetColumns { table, .. } => table
@@ -358,76 +358,97 @@ pub async fn run<E: Engine>(
             rows: step.rows.count,
         });
         journal.change(step)?;
-        let mut write_error = None;
         // A row-computed change's rows are written from their images: of those it changes, the
-        // key and the new values are kept (the other columns would only cost memory).
+        // key and the new values are kept (the other columns would only cost memory). It is read
+        // and written a page at a time, in key order, so that one page of rows is held whatever
+        // the table's size; any other change is read in one pass and runs its own statements.
         let rewrites = step.rewrites_hosts();
         let written = written_positions(step);
         let key = key_positions(step);
-        let mut rewritten: Vec<RowImage> = Vec::new();
+        let paged = rewrites && !key.is_empty();
         let mut journaled_here = 0;
         // The rows journaled are the rows the change touches: their fingerprint must be the
         // plan's, or rows changed since planning (a change planned with no row runs after
         // triggers that fill its table during this apply: nothing to compare).
         let mut fingerprint = Fingerprint::default();
-        let captured = engine
-            .capture(step, &plan.catalog, &mut |image| {
-                if rewrites {
-                    let changes = written
-                        .iter()
-                        .zip(&image.after)
-                        .any(|(&i, new)| image.values.get(i).is_none_or(|old| !old.same_as(new)));
-                    if !changes {
-                        return Ok(());
+        let check_fingerprint =
+            options.lock == Lock::Tables && at_capture.contains(&step.id) && step.rows.count > 0;
+        let mut last_key: Option<Vec<Value>> = None;
+        loop {
+            let mut write_error = None;
+            let mut rewritten: Vec<RowImage> = Vec::new();
+            let mut page_end: Option<Vec<Value>> = None;
+            let page = paged.then_some(crate::engine::sql::Page {
+                after: last_key.as_deref(),
+                rows: REWRITE_ROWS,
+            });
+            let captured = engine
+                .capture(step, &plan.catalog, page, &mut |image| {
+                    if paged {
+                        page_end = Some(
+                            key.iter()
+                                .filter_map(|&i| image.values.get(i).cloned())
+                                .collect(),
+                        );
                     }
-                    rewritten.push(RowImage {
-                        values: image
-                            .values
-                            .iter()
-                            .enumerate()
-                            .map(|(i, v)| {
-                                if key.contains(&i) {
-                                    v.clone()
-                                } else {
-                                    Value::Null
-                                }
-                            })
-                            .collect(),
-                        after: image.after.clone(),
-                        label: None,
-                    });
-                }
-                journaled_here += 1;
-                fingerprint.row(&image.values);
-                journal.row(&step.id, image).map_err(|e| {
-                    let text = e.to_string();
-                    write_error = Some(e);
-                    std::io::Error::other(text)
+                    if rewrites {
+                        let changes = written.iter().zip(&image.after).any(|(&i, new)| {
+                            image.values.get(i).is_none_or(|old| !old.same_as(new))
+                        });
+                        if !changes {
+                            return Ok(());
+                        }
+                        rewritten.push(RowImage {
+                            values: image
+                                .values
+                                .iter()
+                                .enumerate()
+                                .map(|(i, v)| {
+                                    if key.contains(&i) {
+                                        v.clone()
+                                    } else {
+                                        Value::Null
+                                    }
+                                })
+                                .collect(),
+                            after: image.after.clone(),
+                            label: None,
+                        });
+                    }
+                    journaled_here += 1;
+                    fingerprint.row(&image.values);
+                    journal.row(&step.id, image).map_err(|e| {
+                        let text = e.to_string();
+                        write_error = Some(e);
+                        std::io::Error::other(text)
+                    })
                 })
-            })
-            .await;
-        let synced = match write_error {
-            Some(e) => Err(Error::Journal(e)),
-            None => journal
-                .end_change()
+                .await;
+            // Every row read is on disk before any statement that changes it runs.
+            let synced = match write_error {
+                Some(e) => Err(Error::Journal(e)),
+                None => if paged {
+                    journal.seal_held()
+                } else {
+                    journal.end_change()
+                }
                 .and_then(|()| journal.sync())
                 .map_err(Error::Journal),
-        };
-        let unchanged = options.lock != Lock::Tables
-            || !at_capture.contains(&step.id)
-            || step.rows.count == 0
-            || fingerprint.finish() == step.rows.fingerprint;
-        if captured.is_ok() && synced.is_ok() && !unchanged {
-            let _ = engine.rollback().await;
-            journal.finish(Status::RolledBack)?;
-            return Err(Error::ChangedWhileWaiting);
-        }
-        let captured_rows = match captured
-            .map_err(Error::from)
-            .and_then(|_| synced.map(|()| journaled_here))
-        {
-            Ok(n) => n,
-            Err(e) => {
+            };
+            let last_page = !paged || captured.as_ref().is_ok_and(|&n| n < REWRITE_ROWS as u64);
+            // Read in one pass, the rows are compared with the plan before anything runs; read
+            // by pages, once the last page is read (the transaction undoes the pages written).
+            if captured.is_ok()
+                && synced.is_ok()
+                && last_page
+                && check_fingerprint
+                && std::mem::take(&mut fingerprint).finish() != step.rows.fingerprint
+            {
+                let _ = engine.rollback().await;
+                journal.finish(Status::RolledBack)?;
+                return Err(Error::ChangedWhileWaiting);
+            }
+            if let Err(e) = captured.map_err(Error::from).and(synced) {
                 let rolled_back = engine.rollback().await.is_ok();
                 let _ = journal.finish(Status::RolledBack);
                 let statement = step_statements
@@ -440,46 +461,65 @@ pub async fn run<E: Engine>(
                     rolled_back,
                 ));
             }
-        };
-        // Row-computed statements are made a batch at a time, so that at most one batch of
-        // them is in memory besides the rows.
-        let batches: Vec<Option<&[RowImage]>> = if rewrites {
-            rewritten.chunks(REWRITE_ROWS).map(Some).collect()
-        } else {
-            vec![None]
-        };
-        for batch in batches {
-            let made;
-            let batch_statements = if let Some(rows) = batch {
-                made = match crate::engine::sql::rewrite_statements(step, rows, engine.flavor()) {
-                    Ok(s) => s,
-                    Err(source) => {
+            // Row-computed statements are made a batch at a time, so that at most one batch of
+            // them is in memory besides the rows.
+            let batches: Vec<Option<&[RowImage]>> = if rewrites {
+                rewritten.chunks(REWRITE_ROWS).map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for batch in batches {
+                let made;
+                let batch_statements = if let Some(rows) = batch {
+                    made = match crate::engine::sql::rewrite_statements(step, rows, engine.flavor())
+                    {
+                        Ok(s) => s,
+                        Err(source) => {
+                            let rolled_back = engine.rollback().await.is_ok();
+                            journal.finish(Status::RolledBack)?;
+                            return Err(failed(
+                                String::new(),
+                                Masked::from_message(&source.to_string()),
+                                rolled_back,
+                            ));
+                        }
+                    };
+                    &made
+                } else {
+                    step_statements
+                };
+                for statement in batch_statements {
+                    if let Err(e) = engine.run(statement).await {
                         let rolled_back = engine.rollback().await.is_ok();
                         journal.finish(Status::RolledBack)?;
                         return Err(failed(
-                            String::new(),
-                            Masked::from_message(&source.to_string()),
+                            statement.redacted(),
+                            Masked::new(&e, statement),
                             rolled_back,
                         ));
                     }
-                };
-                &made
-            } else {
-                step_statements
-            };
-            for statement in batch_statements {
-                if let Err(e) = engine.run(statement).await {
+                    count += 1;
+                }
+            }
+            match page_end {
+                // Keys only grow from page to page; the same key twice would read forever.
+                Some(end) if !last_page && last_key.as_ref() == Some(&end) => {
                     let rolled_back = engine.rollback().await.is_ok();
                     journal.finish(Status::RolledBack)?;
                     return Err(failed(
-                        statement.redacted(),
-                        Masked::new(&e, statement),
+                        String::new(),
+                        Masked::from_message("the next page of rows started at the same key again"),
                         rolled_back,
                     ));
                 }
-                count += 1;
+                Some(end) if !last_page => last_key = Some(end),
+                _ => break,
             }
         }
+        if paged {
+            journal.end_change()?;
+        }
+        let captured_rows = journaled_here;
         journaled += captured_rows;
         progress(Progress::Finished {
             id: &step.id,

@@ -102,7 +102,7 @@ fn the_profile_in_oracle_sql() {
     }
     for step in &plan.steps {
         let _ = writeln!(out, "\n-- change {}", step.id);
-        match sql::capture_query(step, &plan.catalog, Flavor::Oracle) {
+        match sql::capture_query(step, &plan.catalog, Flavor::Oracle, None) {
             Ok(Some(q)) => {
                 let _ = writeln!(
                     out,

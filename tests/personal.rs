@@ -322,3 +322,59 @@ fn refused_before_anything_runs() {
     );
     assert_eq!(server.dump_everything(), before, "something changed");
 }
+
+/// An entity larger than a page (2,000 rows) is read, journaled and written a page at a time:
+/// every row is masked, the journal seals one message per page, and restore with the identity
+/// gives every row back.
+#[test]
+fn an_entity_larger_than_a_page_is_masked_page_by_page() {
+    let mut server = TestServer::start(&fixture("personal/clone.sql"));
+    for first in (1_000..3_100).step_by(700) {
+        let rows: Vec<String> = (first..first + 700)
+            .map(|i| {
+                format!(
+                    "({i}, N'Customer {i}', N'customer{i}@crm.example', N'+1 555 {i:04}', NULL, NULL, NULL, N'C{i}')"
+                )
+            })
+            .collect();
+        server.run_sql(&format!(
+            "INSERT INTO OSUSR_ABC_CUSTOMER VALUES {}",
+            rows.join(", ")
+        ));
+    }
+    let before = server.dump("OSUSR_ABC_CUSTOMER");
+    assert_eq!(before.len(), 2_104);
+    let spec = spec(true, "");
+    let applied = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .env("POSTCLONE_MASK_KEY", KEY)
+        .args(["apply", "--auto-approve"]);
+    applied.run().code(0);
+    run(&server, &spec, Some(KEY), &["plan", "--detailed-exitcode"]).code(0);
+    let names = server.rows("SELECT NAME FROM OSUSR_ABC_CUSTOMER WHERE NAME LIKE N'Customer %'");
+    assert_eq!(names, Vec::<String>::new(), "rows left unmasked");
+    let journal = journal_in(&applied);
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let sealed = text
+        .lines()
+        .filter(|l| l.contains("\"entry\":\"sealed\"") && l.contains("\"crm-customers\""))
+        .count();
+    assert_eq!(sealed, 2, "one sealed message per page of 2,000 rows");
+    let identity = applied.path().join("identity.txt");
+    std::fs::write(&identity, format!("{IDENTITY}\n")).expect("identity");
+    run(
+        &server,
+        &spec,
+        None,
+        &[
+            "restore",
+            journal.to_str().expect("utf-8"),
+            "--identity",
+            identity.to_str().expect("utf-8"),
+            "--auto-approve",
+        ],
+    )
+    .code(0);
+    assert_eq!(server.dump("OSUSR_ABC_CUSTOMER"), before);
+}

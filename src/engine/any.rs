@@ -61,9 +61,10 @@ impl Engine for AnyEngine {
         &mut self,
         change: &Change,
         catalog: &Catalog,
+        page: Option<crate::engine::sql::Page<'_>>,
         sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        each!(self, e => e.capture(change, catalog, sink).await)
+        each!(self, e => e.capture(change, catalog, page, sink).await)
     }
 
     async fn read(

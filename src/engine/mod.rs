@@ -253,11 +253,12 @@ pub trait Engine {
     /// Streams to `sink` the whole rows (every column, in the catalog's order) that `change` is
     /// about to delete or modify, with the values an update writes and the rows' names, read
     /// inside the transaction; returns how many. A change with no row image (a custom fix,
-    /// principals) streams nothing.
+    /// principals) streams nothing. With `page`, only that page of the rows, in key order.
     async fn capture(
         &mut self,
         change: &Change,
         catalog: &Catalog,
+        page: Option<sql::Page<'_>>,
         sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
     ) -> Result<u64, Error>;
 
@@ -297,11 +298,13 @@ pub(crate) fn capture_of(
     change: &Change,
     catalog: &Catalog,
     flavor: sql::Flavor,
+    page: Option<sql::Page<'_>>,
 ) -> Result<Option<(sql::Capture, String)>, Error> {
-    let capture = sql::capture_query(change, catalog, flavor).map_err(|source| Error::Render {
-        change: change.id.clone(),
-        source,
-    })?;
+    let capture =
+        sql::capture_query(change, catalog, flavor, page).map_err(|source| Error::Render {
+            change: change.id.clone(),
+            source,
+        })?;
     Ok(capture.map(|c| (c, format!("journaling the rows of change {}", change.id))))
 }
 

@@ -325,18 +325,33 @@ impl Journal {
         })
     }
 
-    /// Ends a change's rows: a personal-data change's rows are written now, as one message
-    /// encrypted to the recipients.
+    /// Ends a change's rows: a personal-data change's rows not yet sealed are written now, as
+    /// one message encrypted to the recipients.
     ///
     /// # Errors
     /// The rows cannot be encrypted, or the journal cannot be written.
     pub fn end_change(&mut self) -> Result<(), Error> {
-        let Some((change, rows)) = self.personal.take() else {
+        self.seal_held()?;
+        self.personal = None;
+        Ok(())
+    }
+
+    /// Writes the personal-data rows held so far as one message encrypted to the recipients,
+    /// and holds none: a change written a page at a time seals each page, so that its rows are
+    /// never all in memory. A change may so have several sealed messages; restore reads them
+    /// all.
+    ///
+    /// # Errors
+    /// The rows cannot be encrypted, or the journal cannot be written.
+    pub fn seal_held(&mut self) -> Result<(), Error> {
+        let Some((change, rows)) = self.personal.as_mut() else {
             return Ok(());
         };
         if self.recipients.is_empty() || rows.is_empty() {
             return Ok(());
         }
+        let rows = std::mem::take(rows);
+        let change = change.clone();
         let data = self.recipients.seal(&rows).map_err(|source| Error::Seal {
             path: self.path.clone(),
             source,

@@ -366,13 +366,15 @@ pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan,
                     .ok_or_else(|| {
                         invalid(i + 1, format!("sealed rows of {change} outside its change"))
                     })?;
+                // A change written a page at a time has one message per page.
                 match identities {
                     Some(ids) => {
-                        step.rows = ids.open(&data).map_err(|source| Error::Seal {
+                        step.rows.extend(ids.open(&data).map_err(|source| Error::Seal {
                             path: path.to_path_buf(),
                             source,
-                        })?;
+                        })?);
                     }
+                    None if plan.personal.iter().any(|(c, _)| *c == change) => {}
                     None => plan.personal.push((
                         change,
                         "personal data, journaled encrypted: pass --identity FILE (an identity of journal.recipients)".into(),

@@ -332,9 +332,10 @@ impl Engine for Oracle {
         &mut self,
         change: &Change,
         catalog: &Catalog,
+        page: Option<crate::engine::sql::Page<'_>>,
         sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let Some((capture, context)) = capture_of(change, catalog, Flavor::Oracle)? else {
+        let Some((capture, context)) = capture_of(change, catalog, Flavor::Oracle, page)? else {
             return Ok(0);
         };
         let mut each = journaled(sink, &capture, &context);

@@ -93,6 +93,16 @@ pub enum Error {
         /// The engine that does it.
         engine: &'static str,
     },
+    /// A page of rows asked to start after a key that is not one of the table's.
+    #[error("{table}: a page of rows must start after a whole primary key ({expected} values), not {given}")]
+    PageKey {
+        /// The table.
+        table: TableRef,
+        /// Columns of its primary key.
+        expected: usize,
+        /// Values given.
+        given: usize,
+    },
     /// A privilege read from the catalog that is not in Oracle's list.
     #[error("privilege {privilege:?} is not one postclone revokes")]
     UnknownPrivilege {

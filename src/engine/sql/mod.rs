@@ -27,7 +27,7 @@ pub use error::Error;
 pub use masking::{attributes_query, index_query};
 pub use queries::{
     capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Layout,
-    Neighbours, RowQuery, Wanted,
+    Neighbours, Page, RowQuery, Wanted,
 };
 pub use restore::{restore_statements, verify_query, VERIFY_BATCH};
 pub use scan::{scan_query, ScanLayout};

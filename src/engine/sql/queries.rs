@@ -325,6 +325,7 @@ pub fn capture_query(
     change: &Change,
     catalog: &Catalog,
     flavor: Flavor,
+    page: Option<Page<'_>>,
 ) -> Result<Option<Capture>, Error> {
     let mut w = Writer::new(catalog, flavor);
     let mut written = Vec::new();
@@ -378,13 +379,27 @@ pub fn capture_query(
         None => false,
     };
     let order = w.order_by(table, &table.primary_key)?;
+    let mut predicate = predicate;
+    let mut limit = String::new();
+    if let Some(page) = page {
+        if let Some(after) = page.after {
+            let next = w.after_key(table, after)?;
+            predicate = if predicate.is_empty() {
+                next
+            } else {
+                format!("({predicate}) AND {next}")
+            };
+        }
+        // The same words on SQL Server (2012 on) and Oracle (12c on); the order is the key's.
+        limit = format!(" OFFSET 0 ROWS FETCH NEXT {} ROWS ONLY", page.rows);
+    }
     let filter = if predicate.is_empty() {
         String::new()
     } else {
         format!(" WHERE {predicate}")
     };
     let rest = format!(
-        " FROM {}{}{}{filter}{order}",
+        " FROM {}{}{}{filter}{order}{limit}",
         QuotedIdent::table(&table.table, flavor.quote()),
         flavor.alias(T),
         joins.concat()
@@ -401,6 +416,18 @@ pub fn capture_query(
         label,
         key: change.mask_key.clone(),
     }))
+}
+
+/// One page of a capture: at most `rows` rows, in primary-key order, after the key of the
+/// previous page's last row. A change whose rows are written from their images (masks, host
+/// rewrites) is captured and written a page at a time, so that its memory does not grow with
+/// the table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Page<'a> {
+    /// The primary key of the previous page's last row, in key order; `None` on the first page.
+    pub after: Option<&'a [Value]>,
+    /// Rows at most.
+    pub rows: usize,
 }
 
 /// The capture query of a change and how its rows split into a journal row image.

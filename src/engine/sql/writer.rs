@@ -244,6 +244,37 @@ impl<'a> Writer<'a> {
         Ok(format!(" ORDER BY {}", cols.join(", ")))
     }
 
+    /// Rows whose primary key comes after `after` (its values in key order), in the order
+    /// [`Writer::order_by`] gives: `(k1 > a) OR (k1 = a AND k2 > b) ...`, which both engines
+    /// read by the key's index.
+    pub(super) fn after_key(
+        &mut self,
+        table: &TableInfo,
+        after: &[Value],
+    ) -> Result<String, Error> {
+        let keys = &table.primary_key;
+        if keys.is_empty() || after.len() != keys.len() {
+            return Err(Error::PageKey {
+                table: table.table.clone(),
+                expected: keys.len(),
+                given: after.len(),
+            });
+        }
+        let mut alternatives = Vec::with_capacity(keys.len());
+        for last in 0..keys.len() {
+            let mut parts = Vec::with_capacity(last + 1);
+            for (i, (name, value)) in keys.iter().zip(after).take(last + 1).enumerate() {
+                let column = Self::column(table, name)?;
+                let qualified = self.col(Some(T), table, name)?;
+                let marker = self.bind_for(value.clone(), column, false);
+                let op = if i == last { ">" } else { "=" };
+                parts.push(format!("{qualified} {op} {marker}"));
+            }
+            alternatives.push(format!("({})", parts.join(" AND ")));
+        }
+        Ok(format!("({})", alternatives.join(" OR ")))
+    }
+
     /// Each condition as SQL, against `table` under `qualifier`.
     pub(super) fn filter(
         &mut self,

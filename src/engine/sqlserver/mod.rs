@@ -313,9 +313,10 @@ impl Engine for SqlServer {
         &mut self,
         change: &Change,
         catalog: &Catalog,
+        page: Option<crate::engine::sql::Page<'_>>,
         sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
     ) -> Result<u64, Error> {
-        let Some((capture, context)) = capture_of(change, catalog, Flavor::SqlServer)? else {
+        let Some((capture, context)) = capture_of(change, catalog, Flavor::SqlServer, page)? else {
             return Ok(0);
         };
         let mut each = journaled(sink, &capture, &context);

@@ -25,7 +25,9 @@ fn capture_reads_whole_rows() {
         },
         ..change(ChangeKind::RunFix { fix: String::new() })
     };
-    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
+    let capture = capture_query(&c, &cat, Flavor::SqlServer, None)
+        .unwrap()
+        .unwrap();
     assert_eq!(
         capture.select.text(),
         "SELECT t.[ID], t.[NAME], t.[VAL] FROM [dbo].[OSSYS_PARAMETER] AS t ORDER BY t.[ID]"
@@ -34,6 +36,81 @@ fn capture_reads_whole_rows() {
         (capture.columns, capture.written, capture.label),
         (3, vec![], false)
     );
+}
+
+/// A page of a capture starts after the previous page's last key and holds a bounded number
+/// of rows, in key order, on both engines; a composite key compares column by column; a key
+/// of the wrong length is an error, never a query.
+#[test]
+fn capture_pages_by_key() {
+    let cat = catalog();
+    let mut table = cat.get(&name("ossys_parameter")).unwrap().clone();
+    let c = |table: crate::state::observed::TableInfo| {
+        change(ChangeKind::SetColumns {
+            table,
+            filter: vec![],
+            assignments: vec![Assignment {
+                column: "VAL".into(),
+                value: ColumnValue::Literal(text("off")),
+            }],
+        })
+    };
+    let first = Page {
+        after: None,
+        rows: 2_000,
+    };
+    let capture = capture_query(&c(table.clone()), &cat, Flavor::SqlServer, Some(first))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        capture.select.text(),
+        "SELECT t.[ID], t.[NAME], t.[VAL], @P1 FROM [dbo].[OSSYS_PARAMETER] AS t WHERE ((t.[VAL] <> @P1 OR t.[VAL] IS NULL)) ORDER BY t.[ID] OFFSET 0 ROWS FETCH NEXT 2000 ROWS ONLY"
+    );
+    let after = [Value::Int(41)];
+    let next = Page {
+        after: Some(&after),
+        rows: 2_000,
+    };
+    let capture = capture_query(&c(table.clone()), &cat, Flavor::Oracle, Some(next))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        capture.select.text(),
+        "SELECT t.\"ID\", t.\"NAME\", t.\"VAL\", :p1 FROM \"dbo\".\"OSSYS_PARAMETER\" t WHERE (((t.\"VAL\" <> :p1 OR t.\"VAL\" IS NULL))) AND ((t.\"ID\" > :p2)) ORDER BY t.\"ID\" OFFSET 0 ROWS FETCH NEXT 2000 ROWS ONLY"
+    );
+    assert_eq!(
+        capture.select.params.last().map(|p| &p.value),
+        Some(&Value::Int(41))
+    );
+    table.primary_key = vec!["ID".into(), "NAME".into()];
+    let after = [Value::Int(41), text("Timer")];
+    let next = Page {
+        after: Some(&after),
+        rows: 10,
+    };
+    let capture = capture_query(&c(table.clone()), &cat, Flavor::SqlServer, Some(next))
+        .unwrap()
+        .unwrap();
+    assert!(
+        capture.select.text().ends_with(
+            "AND ((t.[ID] > @P2) OR (t.[ID] = @P3 AND t.[NAME] > @P4)) ORDER BY t.[ID], t.[NAME] OFFSET 0 ROWS FETCH NEXT 10 ROWS ONLY"
+        ),
+        "{}",
+        capture.select.text()
+    );
+    let short = [Value::Int(41)];
+    let wrong = Page {
+        after: Some(&short),
+        rows: 10,
+    };
+    assert!(matches!(
+        capture_query(&c(table), &cat, Flavor::SqlServer, Some(wrong)),
+        Err(Error::PageKey {
+            expected: 2,
+            given: 1,
+            ..
+        })
+    ));
 }
 
 /// An update's capture also reads the value each set column receives (computed as the update
@@ -56,7 +133,9 @@ fn capture_of_an_update_reads_written_values_and_names() {
             }],
         })
     };
-    let capture = capture_query(&c, &cat, Flavor::SqlServer).unwrap().unwrap();
+    let capture = capture_query(&c, &cat, Flavor::SqlServer, None)
+        .unwrap()
+        .unwrap();
     assert_eq!(
         capture.select.text(),
         "SELECT t.[ID], t.[NAME], t.[VAL], @P1, t.[NAME] FROM [dbo].[OSSYS_PARAMETER] AS t WHERE ((t.[VAL] <> @P1 OR t.[VAL] IS NULL)) ORDER BY t.[ID]"
