@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::common::{Test, TestServer};
+use crate::common::{restore, Test, TestServer};
 
 const ROWS: usize = 2000;
 
@@ -90,15 +90,7 @@ fn killed_apply_rolls_back_and_its_journal_restores() {
     assert!(again.stdout.contains("Converged"), "{}", again.stdout);
     assert!(server.dump("BIG").iter().all(|r| r.contains("\"preprod\"")));
 
-    let out = Test::new()
-        .server(&server, "OS_PREPROD")
-        .args([
-            "restore",
-            journal.to_str().expect("utf-8 path"),
-            "--auto-approve",
-        ])
-        .run()
-        .code(0);
+    let out = restore(&server, "OS_PREPROD", &journal).run().code(0);
     assert!(
         out.stdout.contains("the apply did not finish"),
         "{}",

@@ -1,7 +1,7 @@
 //! The journal and `restore`: every row an apply deletes or modifies can be put back.
 //! See: issue 4
 
-use crate::common::{demo_spec, journal_in, root, Test, TestServer};
+use crate::common::{demo_spec, journal_in, restore, root, Test, TestServer};
 
 /// A test-only age key pair: the demo's queued emails are personal data, journaled only
 /// encrypted.
@@ -104,15 +104,7 @@ fn restore_refuses_another_database() {
     t.run().code(0);
     let journal = journal_in(&t);
     let after = server.dump_everything();
-    let out = Test::new()
-        .server(&server, "OS_QA")
-        .args([
-            "restore",
-            journal.to_str().expect("utf-8 path"),
-            "--auto-approve",
-        ])
-        .run()
-        .code(1);
+    let out = restore(&server, "OS_QA", &journal).run().code(1);
     assert!(
         out.stderr.contains("OS_PREPROD") && out.stderr.contains("OS_QA"),
         "{}",

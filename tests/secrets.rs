@@ -2,7 +2,7 @@
 //! unchecked.
 //! See: issue 4
 
-use crate::common::{demo_spec, root, Test, TestServer};
+use crate::common::{demo_spec, restore, root, Test, TestServer};
 
 /// Every secret value of the demo clone (secret columns, credentials, tokens), and the test
 /// connection's password.
@@ -79,15 +79,7 @@ fn no_output_shows_a_secret() {
     let out = apply.run().code(0);
     assert_clean("apply", &(out.stdout + &out.stderr));
     let journal = apply.path().join("j.jsonl");
-    let out = Test::new()
-        .server(&server, "OS_PREPROD")
-        .args([
-            "restore",
-            journal.to_str().expect("utf-8 path"),
-            "--auto-approve",
-        ])
-        .run()
-        .code(0);
+    let out = restore(&server, "OS_PREPROD", &journal).run().code(0);
     assert_clean("restore", &(out.stdout + &out.stderr));
 }
 

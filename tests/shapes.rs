@@ -4,7 +4,7 @@
 //! `DATALENGTH` and SHA-256 of each long value, never through postclone's reader.
 //! See: issue 11
 
-use crate::common::{fixture, journal_in, Test, TestServer};
+use crate::common::{fixture, journal_in, restore, Test, TestServer};
 
 const TABLE: &str = "APP_DOCUMENT";
 
@@ -163,15 +163,7 @@ fn restore_leaves_a_row_that_changed_since() {
         .collect();
     assert_eq!(recreated.len(), 1);
     let journal = journal_in(&t);
-    let out = Test::new()
-        .server(&server, "OS_PREPROD")
-        .args([
-            "restore",
-            journal.to_str().expect("utf-8 path"),
-            "--auto-approve",
-        ])
-        .run()
-        .code(0);
+    let out = restore(&server, "OS_PREPROD", &journal).run().code(0);
     assert!(
         out.stdout
             .contains("! documents-deleted ID = 1: changed since the apply (TITLE, BODY, CODE"),
@@ -215,15 +207,7 @@ fn a_restored_row_that_reads_back_otherwise_commits_nothing() {
          UPDATE APP_DOCUMENT SET TITLE = N'rewritten' WHERE ID = 3",
     );
     let journal = journal_in(&t);
-    let out = Test::new()
-        .server(&server, "OS_PREPROD")
-        .args([
-            "restore",
-            journal.to_str().expect("utf-8 path"),
-            "--auto-approve",
-        ])
-        .run()
-        .code(1);
+    let out = restore(&server, "OS_PREPROD", &journal).run().code(1);
     assert!(
         out.stderr
             .contains("with ID = 3 differs from the journal in TITLE")

@@ -173,6 +173,15 @@ impl Test {
     }
 }
 
+/// `postclone restore JOURNAL --auto-approve` against `database` on `server`, ready to run.
+pub fn restore(server: &TestServer, database: &str, journal: &Path) -> Test {
+    Test::new().server(server, database).args([
+        "restore",
+        journal.to_str().expect("utf-8 path"),
+        "--auto-approve",
+    ])
+}
+
 /// The one journal an apply run by `t` wrote.
 pub fn journal_in(t: &Test) -> PathBuf {
     let dir = t.path().join(".postclone/journal");
