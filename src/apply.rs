@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::change::{ChangeId, Dialect};
+use crate::change::{Change, ChangeId, ChangeKind, Dialect};
 use crate::engine::{self, Engine, Lock, Masked, Statement};
 use crate::guard::{self, GuardError};
 use crate::journal::{self, Journal, RowImage, Status};
@@ -167,7 +167,7 @@ fn verification(plan: &Plan) -> (Vec<ChangeId>, Vec<ChangeId>) {
                 elsewhere.push(step.id.clone());
             }
             None => {
-                after_fix |= matches!(step.kind, crate::change::ChangeKind::RunFix { .. });
+                after_fix |= matches!(step.kind, ChangeKind::RunFix { .. });
                 elsewhere.push(step.id.clone());
             }
         }
@@ -175,43 +175,30 @@ fn verification(plan: &Plan) -> (Vec<ChangeId>, Vec<ChangeId>) {
     (at_capture, elsewhere)
 }
 
-/// Positions, among its table's columns, of the columns a change sets.
-/// Rows of a row-computed change written per call to the statement maker: a few statements'
-/// worth, so that only these are held as SQL text and parameters at a time.
+/// Rows in one page of a row-computed change: read, journaled and written together, so that
+/// only these are held (as images, then as SQL text and parameters) at a time.
 const REWRITE_ROWS: usize = 2_000;
 
-/// The positions of a row-computed change's primary key columns, in the key's order.
-fn key_positions(step: &crate::change::Change) -> Vec<usize> {
-    match &step.kind {
-        crate::change::ChangeKind::SetColumns { table, .. } => table
+/// Positions among its table's columns of a change's primary key (in the key's order) and of
+/// the columns it sets; none for a change that sets no column.
+fn key_and_written(step: &Change) -> (Vec<usize>, Vec<usize>) {
+    let ChangeKind::SetColumns {
+        table, assignments, ..
+    } = &step.kind
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    (
+        table
             .primary_key
             .iter()
-            .filter_map(|k| {
-                table
-                    .columns
-                    .iter()
-                    .position(|c| c.name.eq_ignore_ascii_case(k))
-            })
+            .filter_map(|k| table.position(k))
             .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn written_positions(step: &crate::change::Change) -> Vec<usize> {
-    match &step.kind {
-        crate::change::ChangeKind::SetColumns {
-            table, assignments, ..
-        } => assignments
+        assignments
             .iter()
-            .filter_map(|a| {
-                table
-                    .columns
-                    .iter()
-                    .position(|c| c.name.eq_ignore_ascii_case(&a.column))
-            })
+            .filter_map(|a| table.position(&a.column))
             .collect(),
-        _ => Vec::new(),
-    }
+    )
 }
 
 /// What apply is doing, for a progress display.
@@ -363,8 +350,7 @@ pub async fn run<E: Engine>(
         // and written a page at a time, in key order, so that one page of rows is held whatever
         // the table's size; any other change is read in one pass and runs its own statements.
         let rewrites = step.rewrites_hosts();
-        let written = written_positions(step);
-        let key = key_positions(step);
+        let (key, written) = key_and_written(step);
         let paged = rewrites && !key.is_empty();
         let mut journaled_here = 0;
         // The rows journaled are the rows the change touches: their fingerprint must be the
@@ -461,17 +447,16 @@ pub async fn run<E: Engine>(
                     rolled_back,
                 ));
             }
-            // Row-computed statements are made a batch at a time, so that at most one batch of
-            // them is in memory besides the rows.
-            let batches: Vec<Option<&[RowImage]>> = if rewrites {
-                rewritten.chunks(REWRITE_ROWS).map(Some).collect()
+            // A row-computed change's statements are made from the page just read (a change on
+            // a table without primary key is refused by the statement maker).
+            let made;
+            let page_statements: &[Statement] = if !rewrites {
+                step_statements
+            } else if rewritten.is_empty() {
+                &[]
             } else {
-                vec![None]
-            };
-            for batch in batches {
-                let made;
-                let batch_statements = if let Some(rows) = batch {
-                    made = match crate::engine::sql::rewrite_statements(step, rows, engine.flavor())
+                made =
+                    match crate::engine::sql::rewrite_statements(step, &rewritten, engine.flavor())
                     {
                         Ok(s) => s,
                         Err(source) => {
@@ -484,22 +469,19 @@ pub async fn run<E: Engine>(
                             ));
                         }
                     };
-                    &made
-                } else {
-                    step_statements
-                };
-                for statement in batch_statements {
-                    if let Err(e) = engine.run(statement).await {
-                        let rolled_back = engine.rollback().await.is_ok();
-                        journal.finish(Status::RolledBack)?;
-                        return Err(failed(
-                            statement.redacted(),
-                            Masked::new(&e, statement),
-                            rolled_back,
-                        ));
-                    }
-                    count += 1;
+                &made
+            };
+            for statement in page_statements {
+                if let Err(e) = engine.run(statement).await {
+                    let rolled_back = engine.rollback().await.is_ok();
+                    journal.finish(Status::RolledBack)?;
+                    return Err(failed(
+                        statement.redacted(),
+                        Masked::new(&e, statement),
+                        rolled_back,
+                    ));
                 }
+                count += 1;
             }
             match page_end {
                 // Keys only grow from page to page; the same key twice would read forever.
@@ -519,11 +501,10 @@ pub async fn run<E: Engine>(
         if paged {
             journal.end_change()?;
         }
-        let captured_rows = journaled_here;
-        journaled += captured_rows;
+        journaled += journaled_here;
         progress(Progress::Finished {
             id: &step.id,
-            journaled: captured_rows,
+            journaled: journaled_here,
         });
     }
     if let Err(e) = engine.commit().await {

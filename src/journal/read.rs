@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Entry, Error, Identities, JournalAction, PersonalRows, Status};
 use crate::change::ChangeId;
-use crate::state::observed::{ColumnInfo, TableInfo, TableRef};
+use crate::state::observed::{position_in, ColumnInfo, TableInfo, TableRef};
 use crate::state::Value;
 
 /// Whether a restore step inserts rows back or writes old values back.
@@ -99,11 +99,7 @@ impl RestoreStep {
     fn positions(&self, names: &[String]) -> Vec<usize> {
         names
             .iter()
-            .filter_map(|k| {
-                self.columns
-                    .iter()
-                    .position(|c| c.name.eq_ignore_ascii_case(k))
-            })
+            .filter_map(|k| position_in(&self.columns, k))
             .collect()
     }
 

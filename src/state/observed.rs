@@ -96,10 +96,24 @@ impl TableInfo {
     /// The column with this name, compared as the catalog would (case-insensitively).
     #[must_use]
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
-        self.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
+        self.position(name).map(|i| &self.columns[i])
     }
+
+    /// Where the column with this name is among the table's columns (as [`TableInfo::column`]
+    /// finds it).
+    #[must_use]
+    pub fn position(&self, name: &str) -> Option<usize> {
+        position_in(&self.columns, name)
+    }
+}
+
+/// Where the column with this name is among `columns`, compared as the catalog would
+/// (case-insensitively).
+#[must_use]
+pub fn position_in(columns: &[ColumnInfo], name: &str) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(name))
 }
 
 /// A foreign key: rows of `from` reference rows of `to`.

@@ -119,14 +119,10 @@ impl RowRewrite {
 /// Position of a column among the table's, by name. A change read from a saved plan carries
 /// its own table description, so a name is checked here too, never assumed.
 pub(super) fn position(table: &TableInfo, column: &str) -> Result<usize, Error> {
-    table
-        .columns
-        .iter()
-        .position(|c| c.name.eq_ignore_ascii_case(column))
-        .ok_or_else(|| Error::UnknownColumn {
-            table: table.table.clone(),
-            column: column.to_string(),
-        })
+    table.position(column).ok_or_else(|| Error::UnknownColumn {
+        table: table.table.clone(),
+        column: column.to_string(),
+    })
 }
 
 /// The pieces shared by the row query of `column_values` and its update statement.
