@@ -281,7 +281,11 @@ async fn current_rows<E: Engine>(
     each: &mut dyn FnMut(&JournaledRow, Option<&[Value]>),
 ) -> Result<(), engine::Error> {
     let key_of = |row: &[Value]| -> [u8; 32] {
-        let values: Vec<Value> = key.iter().map(|&i| row[i].clone()).collect();
+        // A row the server sends short of a key column matches no journaled row.
+        let values: Vec<Value> = key
+            .iter()
+            .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+            .collect();
         row_digest(&values)
     };
     let context = format!(
