@@ -286,8 +286,9 @@ fn masks_are_deterministic_and_keyed() {
 }
 
 /// A mask that would give two rows the same key in a unique index (NULL included, as SQL
-/// Server counts it) is refused at plan time, naming the index; apply without a key is refused before anything is asked; without
-/// recipients the plan says what will not be journaled. Nothing is changed.
+/// Server counts it) is refused at plan time, naming the index; apply without a key is refused
+/// before anything is asked; without recipients the plan says what will not be journaled.
+/// Nothing is changed.
 #[test]
 fn refused_before_anything_runs() {
     let mut server = TestServer::start(&fixture("personal/clone.sql"));

@@ -14,6 +14,18 @@ use crate::state::observed::Catalog;
 use crate::state::Value;
 use crate::test_support::{change, col, id, name, platform_catalog as catalog, resource, text};
 
+/// A change that sets one column of `table` on every row.
+fn set_one(table: crate::state::observed::TableInfo, column: &str, value: ColumnValue) -> Change {
+    change(ChangeKind::SetColumns {
+        table,
+        filter: vec![],
+        assignments: vec![Assignment {
+            column: column.into(),
+            value,
+        }],
+    })
+}
+
 /// Capture reads whole rows, each column with its shape, in key order.
 #[test]
 fn capture_reads_whole_rows() {
@@ -46,14 +58,7 @@ fn capture_pages_by_key() {
     let cat = catalog();
     let mut table = cat.get(&name("ossys_parameter")).unwrap().clone();
     let c = |table: crate::state::observed::TableInfo| {
-        change(ChangeKind::SetColumns {
-            table,
-            filter: vec![],
-            assignments: vec![Assignment {
-                column: "VAL".into(),
-                value: ColumnValue::Literal(text("off")),
-            }],
-        })
+        set_one(table, "VAL", ColumnValue::Literal(text("off")))
     };
     let first = Page {
         after: None,
@@ -124,14 +129,7 @@ fn capture_of_an_update_reads_written_values_and_names() {
         row_label: Some(Describe::Column {
             column: "NAME".into(),
         }),
-        ..change(ChangeKind::SetColumns {
-            table,
-            filter: vec![],
-            assignments: vec![Assignment {
-                column: "VAL".into(),
-                value: ColumnValue::Literal(text("off")),
-            }],
-        })
+        ..set_one(table, "VAL", ColumnValue::Literal(text("off")))
     };
     let capture = capture_query(&c, &cat, Flavor::SqlServer, None)
         .unwrap()
@@ -336,20 +334,17 @@ fn rewrite_statements_by_key() {
     use crate::state::desired::Replace;
     let cat = catalog();
     let table = cat.get(&name("ossys_parameter")).unwrap().clone();
-    let c = change(ChangeKind::SetColumns {
+    let c = set_one(
         table,
-        filter: vec![],
-        assignments: vec![Assignment {
-            column: "VAL".into(),
-            value: ColumnValue::Replace {
-                replace: Replace {
-                    from: "prod.example.com".into(),
-                    to: "preprod.example.com".into(),
-                    source: None,
-                },
+        "VAL",
+        ColumnValue::Replace {
+            replace: Replace {
+                from: "prod.example.com".into(),
+                to: "preprod.example.com".into(),
+                source: None,
             },
-        }],
-    });
+        },
+    );
     let rows = vec![
         RowImage {
             values: vec![Value::Int(1), text("Api"), text("https://prod.example.com")],
@@ -379,16 +374,13 @@ fn rewrite_of_an_unknown_column_is_an_error() {
     use crate::journal::RowImage;
     let cat = catalog();
     let table = cat.get(&name("ossys_parameter")).unwrap().clone();
-    let c = change(ChangeKind::SetColumns {
+    let c = set_one(
         table,
-        filter: vec![],
-        assignments: vec![Assignment {
-            column: "NOT_THERE".into(),
-            value: ColumnValue::Mask {
-                mask: crate::state::masking::MaskMethod::Redact,
-            },
-        }],
-    });
+        "NOT_THERE",
+        ColumnValue::Mask {
+            mask: crate::state::masking::MaskMethod::Redact,
+        },
+    );
     let rows = vec![RowImage {
         values: vec![Value::Int(1), text("Api"), text("x")],
         after: vec![text("[redacted]")],
