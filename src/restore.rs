@@ -164,10 +164,14 @@ async fn sort_step<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<Sort
         return Ok(out);
     }
     let mut keep = Vec::new();
+    let missing = match step.action {
+        RestoreAction::Reinsert => Missing::Accept,
+        RestoreAction::Revert => Missing::Confirm,
+    };
     current_rows(
         engine,
         step,
-        &key,
+        missing,
         &mut |row, current| match sort(step, row, current) {
             Sorted::PutBack => keep.push(row.clone()),
             Sorted::AlreadyBack => out.already_back += 1,
@@ -274,46 +278,97 @@ fn sort(step: &RestoreStep, row: &JournaledRow, now: Option<&[Value]>) -> Sorted
 
 /// Gives `each` every journaled row, in journal order, with the row of its key as it is now
 /// (`None`: not in the table), read by key in batches: only one batch of current rows is held.
+/// Which current row belongs to which journaled row is the server's own comparison of keys
+/// (each row read back comes with the position of the key it matched), never a comparison of
+/// values read back. With [`Missing::Confirm`], a row the batch did not return is looked for
+/// again by its key alone before it is called missing.
 async fn current_rows<E: Engine>(
     engine: &mut E,
     step: &RestoreStep,
-    key: &[usize],
+    missing: Missing,
     each: &mut dyn FnMut(&JournaledRow, Option<&[Value]>),
 ) -> Result<(), engine::Error> {
-    let key_of = |row: &[Value]| -> [u8; 32] {
-        // A row the server sends short of a key column matches no journaled row.
-        let values: Vec<Value> = key
-            .iter()
-            .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
-            .collect();
-        row_digest(&values)
-    };
     let context = format!(
         "reading the journaled rows of {} as they are now",
         step.table
     );
     let indices: Vec<usize> = (0..step.rows.len()).collect();
     for batch in indices.chunks(crate::engine::sql::VERIFY_BATCH) {
-        let mut at: HashMap<[u8; 32], usize> = batch
-            .iter()
-            .enumerate()
-            .map(|(n, &i)| (key_of(&step.rows[i].values), n))
-            .collect();
         let mut now: Vec<Option<Vec<Value>>> = vec![None; batch.len()];
         let select = crate::engine::sql::verify_query(step, batch, engine.flavor());
         engine
-            .read(&select, &context, &mut |row| {
-                if let Some(n) = at.remove(&key_of(&row)) {
-                    now[n] = Some(row);
-                }
+            .read(&select, &context, &mut |mut row| {
+                // The embedded engine sends a `VALUES` list's numbers as text.
+                let position = match row.first() {
+                    Some(Value::Int(n)) => usize::try_from(*n).ok(),
+                    Some(Value::Text(t)) => t.parse().ok(),
+                    _ => None,
+                };
+                let slot = position.and_then(|n| now.get_mut(n));
+                let Some(slot) = slot.filter(|s| s.is_none()) else {
+                    return Err(unexpected_row(&context));
+                };
+                row.remove(0);
+                *slot = Some(row);
                 Ok(())
             })
             .await?;
-        for (&i, current) in batch.iter().zip(&now) {
-            each(&step.rows[i], current.as_deref());
+        for (&i, current) in batch.iter().zip(now.iter_mut()) {
+            let row = &step.rows[i];
+            if current.is_none() && missing == Missing::Confirm {
+                *current = by_key_alone(engine, step, row).await?;
+            }
+            each(row, current.as_deref());
         }
     }
     Ok(())
+}
+
+/// Whether a journaled row a batch did not return is looked for again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    /// It is to be inserted: an insert of a row that is there fails on its key anyway.
+    Accept,
+    /// Calling it missing would be a verdict (gone since the apply, or not restored).
+    Confirm,
+}
+
+/// The row with `row`'s key, read by its key alone.
+async fn by_key_alone<E: Engine>(
+    engine: &mut E,
+    step: &RestoreStep,
+    row: &JournaledRow,
+) -> Result<Option<Vec<Value>>, engine::Error> {
+    let Some(select) = crate::engine::sql::key_query(step, row, engine.flavor()) else {
+        return Ok(None);
+    };
+    let context = format!(
+        "looking for the row of {} with {} by its key",
+        step.table,
+        shown_key(step, &row.values)
+    );
+    let mut found = None;
+    let mut count = 0;
+    engine
+        .read(&select, &context, &mut |current| {
+            count += 1;
+            found = Some(current);
+            Ok(())
+        })
+        .await?;
+    if count > 1 {
+        return Err(unexpected_row(&context));
+    }
+    Ok(found)
+}
+
+/// A row the server returned that matches no journaled key, or a second row for one key: the
+/// journal's key is not the table's, and nothing can be sorted safely.
+fn unexpected_row(context: &str) -> engine::Error {
+    engine::Error::Query {
+        context: context.to_string(),
+        source: "the server returned a row that is not the one journaled key (or several rows for one key): the table's primary key is not the journal's; nothing was changed".into(),
+    }
 }
 
 /// Puts the triaged rows back.
@@ -458,7 +513,7 @@ async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Fa
     };
     // The first row, in journal order, that does not read back as journaled.
     let mut first: Option<(String, Mismatch)> = None;
-    current_rows(engine, step, &key, &mut |row, current| {
+    current_rows(engine, step, Missing::Confirm, &mut |row, current| {
         if first.is_some() {
             return;
         }

@@ -81,6 +81,35 @@ pub struct Param {
     pub value: Value,
     /// Mask it in any output.
     pub secret: bool,
+    /// The type of the column the value is compared with or written into, when there is one:
+    /// an engine that compares values by type (the embedded engine's joins) gets it typed so.
+    pub column_type: Option<sql::ColumnType>,
+}
+
+impl Param {
+    /// A value with no column to take a type from.
+    #[must_use]
+    pub fn new(value: Value, secret: bool) -> Param {
+        Param {
+            value,
+            secret,
+            column_type: None,
+        }
+    }
+
+    /// A value compared with or written into `column`, typed as the column is.
+    #[must_use]
+    pub fn for_column(
+        value: Value,
+        column: &crate::state::observed::ColumnInfo,
+        secret: bool,
+    ) -> Param {
+        Param {
+            value,
+            secret,
+            column_type: sql::ColumnType::of(column),
+        }
+    }
 }
 
 /// Rendered SQL with its parameters and the change it comes from.
@@ -367,14 +396,8 @@ mod tests {
         let s = Statement {
             sql: "UPDATE t SET [V] = @P1 WHERE [N] IN (@P2)".into(),
             params: vec![
-                Param {
-                    value: Value::Text("hunter2".into()),
-                    secret: true,
-                },
-                Param {
-                    value: Value::Text("name".into()),
-                    secret: false,
-                },
+                Param::new(Value::Text("hunter2".into()), true),
+                Param::new(Value::Text("name".into()), false),
             ],
             source: ResourceId::try_from("x".to_string()).unwrap(),
         };

@@ -66,6 +66,12 @@ pub struct ColumnInfo {
     /// says (SQL Server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u64>,
+    /// The digits an exact decimal column holds (`DECIMAL(p,s)`, Oracle's `NUMBER(p,s)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    /// The digits after the point an exact decimal column holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
 }
 
 impl ColumnInfo {

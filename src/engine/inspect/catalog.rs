@@ -23,7 +23,7 @@ pub(crate) struct CatalogQueries {
     /// Schema and name of the base tables named.
     pub tables: &'static str,
     /// Schema, table, column, type, nullability (`YES`/`Y`), maximum length (`-1` for
-    /// `(MAX)`), in ordinal order.
+    /// `(MAX)`), numeric precision and scale, in ordinal order.
     pub columns: &'static str,
     /// Schema, table, column of identity columns.
     pub identity_columns: &'static str,
@@ -76,10 +76,7 @@ pub(super) fn with_names(text: &str, flavor: Flavor, owner: Option<&str>, names:
     let mut out = String::with_capacity(text.len());
     let mut params = Vec::new();
     let bind = |value: String, params: &mut Vec<Param>| {
-        params.push(Param {
-            value: Value::Text(value),
-            secret: false,
-        });
+        params.push(Param::new(Value::Text(value), false));
         flavor.marker(params.len())
     };
     let mut rest = text;
@@ -189,6 +186,8 @@ pub(super) async fn read<R: Reader>(
                     Some(Value::Int(n)) if *n > 0 && *n <= 8_000 => u64::try_from(*n).ok(),
                     _ => None,
                 },
+                precision: digits(row.get(6)),
+                scale: digits(row.get(7)),
             },
         ));
     }
@@ -253,6 +252,15 @@ pub(super) async fn read<R: Reader>(
         out.triggers.push((table_ref(&row, 0), text(&row, 2)));
     }
     Ok(out)
+}
+
+/// A precision or scale the catalog reports (a number from 0 to 38; anything else is unknown).
+fn digits(cell: Option<&Value>) -> Option<u32> {
+    match cell {
+        Some(Value::Int(n)) => u32::try_from(*n).ok().filter(|n| *n <= 38),
+        Some(Value::Text(t)) => t.trim().parse().ok().filter(|n| *n <= 38),
+        _ => None,
+    }
 }
 
 fn table_ref(row: &[Value], at: usize) -> TableRef {

@@ -35,10 +35,7 @@ pub(super) async fn grants<R: Reader>(
         names
             .iter()
             .map(|n| {
-                params.push(Param {
-                    value: Value::Text(n.to_uppercase()),
-                    secret: false,
-                });
+                params.push(Param::new(Value::Text(n.to_uppercase()), false));
                 flavor.marker(params.len())
             })
             .collect::<Vec<_>>()

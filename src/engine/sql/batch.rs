@@ -218,10 +218,7 @@ pub(super) fn insert_rows(
                         if v.is_null() {
                             return "NULL".to_string();
                         }
-                        params.push(Param {
-                            value: v.clone(),
-                            secret: !key.contains(&i),
-                        });
+                        params.push(Param::for_column(v.clone(), &columns[i], !key.contains(&i)));
                         flavor.marker(params.len())
                     })
                     .collect();

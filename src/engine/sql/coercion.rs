@@ -24,6 +24,123 @@ pub fn is_text(column: &ColumnInfo) -> bool {
     )
 }
 
+/// The SQL Server type a value takes from the column it is compared with or written into.
+///
+/// Real SQL Server converts a parameter to its column's type wherever they meet. The embedded
+/// engine does not in a join: it matches a row of a `VALUES` list only when both sides have the
+/// same type (an `INT` literal never matches a `BIGINT` key, `N'abc'` never a `VARCHAR` one), so
+/// there each value is cast to its column's type. Spelled from this closed list only, never from
+/// text a server or a spec sent. Dates are cast in the statement itself, on every engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// `TINYINT`.
+    TinyInt,
+    /// `SMALLINT`.
+    SmallInt,
+    /// `INT`.
+    Int,
+    /// `BIGINT` (an OutSystems Long Integer).
+    BigInt,
+    /// `BIT`.
+    Bit,
+    /// `DECIMAL` or `NUMERIC` with this many digits after the point.
+    Decimal {
+        /// The column's scale.
+        scale: u32,
+    },
+    /// `FLOAT` or `REAL`.
+    Float,
+    /// `CHAR(n)`: blank-padded to its length.
+    Char {
+        /// Its length.
+        length: u64,
+    },
+    /// `NCHAR(n)`.
+    NChar {
+        /// Its length.
+        length: u64,
+    },
+    /// `VARCHAR`, `TEXT`.
+    VarChar,
+    /// `NVARCHAR`, `NTEXT`, `SYSNAME`.
+    NVarChar,
+    /// `BINARY`, `VARBINARY`, `IMAGE`.
+    VarBinary,
+    /// `UNIQUEIDENTIFIER`.
+    UniqueIdentifier,
+}
+
+impl ColumnType {
+    /// The type of `column`'s values, when it is one of the list.
+    #[must_use]
+    pub fn of(column: &ColumnInfo) -> Option<ColumnType> {
+        Some(match column.data_type.to_ascii_lowercase().as_str() {
+            "tinyint" => ColumnType::TinyInt,
+            "smallint" => ColumnType::SmallInt,
+            "int" => ColumnType::Int,
+            "bigint" => ColumnType::BigInt,
+            "bit" => ColumnType::Bit,
+            "decimal" | "numeric" => ColumnType::Decimal {
+                scale: column.scale?,
+            },
+            "float" | "real" => ColumnType::Float,
+            "char" => ColumnType::Char {
+                length: column.max_length?,
+            },
+            "nchar" => ColumnType::NChar {
+                length: column.max_length?,
+            },
+            "varchar" | "text" => ColumnType::VarChar,
+            "nvarchar" | "ntext" | "sysname" => ColumnType::NVarChar,
+            "binary" | "varbinary" | "image" => ColumnType::VarBinary,
+            "uniqueidentifier" => ColumnType::UniqueIdentifier,
+            _ => return None,
+        })
+    }
+
+    /// The type to cast `value` to (`BIGINT`, `DECIMAL(38,8)`, `VARCHAR(MAX)`), when the cast
+    /// keeps it whole: a text longer than a `CHAR(n)` or a decimal with more digits after the
+    /// point than the column's scale is left as it is, so that no cast cuts or rounds it into
+    /// another value. Texts and binaries are cast without a bound for the same reason.
+    #[must_use]
+    pub fn cast_for(self, value: &Value) -> Option<String> {
+        Some(match self {
+            ColumnType::TinyInt => "TINYINT".into(),
+            ColumnType::SmallInt => "SMALLINT".into(),
+            ColumnType::Int => "INT".into(),
+            ColumnType::BigInt => "BIGINT".into(),
+            ColumnType::Bit => "BIT".into(),
+            ColumnType::Decimal { scale } => {
+                let fraction = match value {
+                    Value::Text(t) => t
+                        .trim()
+                        .split_once('.')
+                        .map_or(0, |(_, f)| f.trim_end_matches('0').len()),
+                    Value::Int(_) | Value::Bool(_) => 0,
+                    _ => return None,
+                };
+                if fraction > scale as usize {
+                    return None;
+                }
+                format!("DECIMAL(38,{scale})")
+            }
+            ColumnType::Float => "FLOAT".into(),
+            ColumnType::Char { length } | ColumnType::NChar { length } => {
+                let Value::Text(t) = value else { return None };
+                if t.chars().count() as u64 > length {
+                    return None;
+                }
+                let national = matches!(self, ColumnType::NChar { .. });
+                format!("{}CHAR({length})", if national { "N" } else { "" })
+            }
+            ColumnType::VarChar => "VARCHAR(MAX)".into(),
+            ColumnType::NVarChar => "NVARCHAR(MAX)".into(),
+            ColumnType::VarBinary => "VARBINARY(MAX)".into(),
+            ColumnType::UniqueIdentifier => "UNIQUEIDENTIFIER".into(),
+        })
+    }
+}
+
 /// Whether postclone reads, journals and writes back values of this catalog type exactly.
 /// Tables it changes must hold only these: a column of another type is refused at plan time,
 /// naming it, rather than read wrongly (or, for some types, by a client library that aborts).

@@ -22,14 +22,14 @@ mod scan;
 mod statements;
 mod writer;
 
-pub use coercion::{coerce, coerce_for, is_text, supported};
+pub use coercion::{coerce, coerce_for, is_text, supported, ColumnType};
 pub use error::Error;
 pub use masking::{attributes_query, index_query};
 pub use queries::{
     capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Layout,
     Neighbours, Page, RowQuery, Wanted,
 };
-pub use restore::{restore_statements, verify_query, VERIFY_BATCH};
+pub use restore::{key_query, restore_statements, verify_query, VERIFY_BATCH};
 pub use scan::{scan_query, ScanLayout};
 pub use statements::{rewrite_statements, statements};
 pub use writer::{key_columns, RowRewrite};
@@ -198,6 +198,15 @@ pub struct Selected {
 }
 
 impl Selected {
+    /// A row's position in a list the query was given (a whole number).
+    #[must_use]
+    pub fn position(expr: String) -> Selected {
+        Selected {
+            expr,
+            shape: Shape::Plain,
+        }
+    }
+
     /// A column of the catalog, read whole.
     #[must_use]
     pub fn column(expr: String, column: &ColumnInfo) -> Selected {

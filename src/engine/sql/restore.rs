@@ -2,12 +2,12 @@
 //! values back, and the query that reads them again so that restore can prove its result.
 
 use super::batch::{insert_rows, update_by_key, KeyedRow};
-use super::writer::all_columns;
-use super::{Error, Flavor, Select, T};
+use super::writer::{all_columns, Writer};
+use super::{Error, Flavor, Select, Selected, T};
 use crate::engine::ident::QuotedIdent;
 use crate::engine::{Param, Statement};
-use crate::journal::{RestoreAction, RestoreStep};
-use crate::state::observed::ColumnInfo;
+use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
+use crate::state::observed::{Catalog, ColumnInfo};
 use crate::state::Value;
 
 /// How many journaled rows one verification query reads back.
@@ -75,7 +75,7 @@ fn guarded_inserts(step: &RestoreStep, flavor: Flavor) -> Vec<Statement> {
     let mut out = Vec::with_capacity(step.rows.len());
     for row in &step.rows {
         let row = &row.values;
-        let (markers, params) = restore_markers(row, &[], &all, flavor);
+        let (markers, params) = restore_markers(row, &step.columns, &[], &all, flavor);
         let matches = all
             .iter()
             .map(|&i| match row[i] {
@@ -117,18 +117,23 @@ fn guarded_inserts(step: &RestoreStep, flavor: Flavor) -> Vec<Statement> {
     out
 }
 
-/// The query that reads back, whole, the rows of `step` at `rows` (positions in
-/// `step.rows`, at most [`VERIFY_BATCH`]) by primary key; a table without one is read whole.
+/// The query that reads back, whole, the rows of `step` at `rows` (positions in `step.rows`, at
+/// most [`VERIFY_BATCH`]) by primary key, each row preceded by the position in `rows` of the
+/// journaled row whose key it has: the server's own comparison of keys says which row is which,
+/// never a comparison of values read back. A table without a key is read whole, without
+/// positions.
 #[must_use]
 pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Select {
     let table = step.table_info();
     let key = step.key_positions();
     let mut params = Vec::new();
-    let mut bind = |value: &Value| {
-        params.push(Param {
-            value: value.clone(),
-            secret: false,
-        });
+    // Keys typed as their columns: the embedded engine matches a join only on equal types.
+    let mut bind = |value: &Value, column: usize| {
+        params.push(Param::for_column(
+            value.clone(),
+            &step.columns[column],
+            false,
+        ));
         flavor.marker(params.len())
     };
     let column = |i: usize| {
@@ -137,55 +142,63 @@ pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Selec
             QuotedIdent::column(&step.columns[i], flavor.quote())
         )
     };
+    let journaled: Vec<&JournaledRow> = rows.iter().filter_map(|&r| step.rows.get(r)).collect();
+    let mut columns = all_columns(&table, flavor);
     let filter = if key.is_empty() {
         String::new()
     } else if flavor == Flavor::SqlServer {
         // Rows by key as a join with a list of keys: the embedded engine matches a join by
         // hashing, and an `IN` list by comparing every row with every value.
-        let tuples: Vec<String> = rows
+        let tuples: Vec<String> = journaled
             .iter()
-            .filter_map(|&r| step.rows.get(r))
-            .map(|row| {
-                let markers: Vec<String> = key.iter().map(|&i| bind(&row.values[i])).collect();
+            .enumerate()
+            .map(|(n, row)| {
+                let mut markers = vec![n.to_string()];
+                markers.extend(key.iter().map(|&i| bind(&row.values[i], i)));
                 format!("({})", markers.join(", "))
             })
             .collect();
-        let names: Vec<String> = (0..key.len()).map(|n| format!("k{n}")).collect();
+        let names: Vec<String> = std::iter::once("n".to_string())
+            .chain((0..key.len()).map(|n| format!("k{n}")))
+            .collect();
         let on: Vec<String> = key
             .iter()
             .enumerate()
             .map(|(n, &i)| format!("{} = v.k{n}", column(i)))
             .collect();
+        columns.insert(0, Selected::position("v.n".into()));
         format!(
             " INNER JOIN (VALUES {}) AS v({}) ON {}",
             tuples.join(", "),
             names.join(", "),
             on.join(" AND ")
         )
-    } else if let [single] = key.as_slice() {
-        let markers: Vec<String> = rows
-            .iter()
-            .filter_map(|&r| step.rows.get(r))
-            .map(|row| bind(&row.values[*single]))
-            .collect();
-        format!(" WHERE {} IN ({})", column(*single), markers.join(", "))
     } else {
-        let each: Vec<String> = rows
+        // Oracle binds by name: each key's markers serve both the filter and the position.
+        let matches: Vec<String> = journaled
             .iter()
-            .filter_map(|&r| step.rows.get(r))
             .map(|row| {
                 let parts: Vec<String> = key
                     .iter()
-                    .map(|&i| format!("{} = {}", column(i), bind(&row.values[i])))
+                    .map(|&i| format!("{} = {}", column(i), bind(&row.values[i], i)))
                     .collect();
                 format!("({})", parts.join(" AND "))
             })
             .collect();
-        format!(" WHERE {}", each.join(" OR "))
+        let whens: Vec<String> = matches
+            .iter()
+            .enumerate()
+            .map(|(n, m)| format!("WHEN {m} THEN {n}"))
+            .collect();
+        columns.insert(
+            0,
+            Selected::position(format!("CASE {} END", whens.join(" "))),
+        );
+        format!(" WHERE {}", matches.join(" OR "))
     };
     Select {
         distinct: false,
-        columns: all_columns(&table, flavor),
+        columns,
         rest: format!(
             " FROM {}{}{filter}",
             QuotedIdent::table(&step.table, flavor.quote()),
@@ -195,12 +208,51 @@ pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Selec
     }
 }
 
+/// The query that reads one journaled row, whole, by its key alone (`k1 = @P1 AND ...`): what
+/// restore asks before it says a row is no longer in the table. `None` for a table without a
+/// primary key.
+#[must_use]
+pub fn key_query(step: &RestoreStep, row: &JournaledRow, flavor: Flavor) -> Option<Select> {
+    let key = step.key_positions();
+    if key.is_empty() {
+        return None;
+    }
+    let table = step.table_info();
+    let catalog = Catalog::default();
+    let mut w = Writer::new(&catalog, flavor);
+    let parts: Vec<String> = key
+        .iter()
+        .map(|&i| {
+            let column = &step.columns[i];
+            let value = row.values.get(i).cloned().unwrap_or(Value::Null);
+            let qualified = format!("{T}.{}", QuotedIdent::column(column, flavor.quote()));
+            if value.is_null() {
+                format!("{qualified} IS NULL")
+            } else {
+                format!("{qualified} = {}", w.bind_for(value, column, false))
+            }
+        })
+        .collect();
+    Some(Select {
+        distinct: false,
+        columns: all_columns(&table, flavor),
+        rest: format!(
+            " FROM {}{} WHERE {}",
+            QuotedIdent::table(&step.table, flavor.quote()),
+            flavor.alias(T),
+            parts.join(" AND ")
+        ),
+        params: w.into_params(),
+    })
+}
+
 /// One marker per column of a journaled row: `NULL` written as the keyword (a typed NULL
 /// parameter does not convert to every column type), the values at `bound` as parameters (only
 /// those the statement uses: Oracle refuses a bound name it does not find). Values are secret
 /// but for the key's: journaled rows hold production's secrets.
 fn restore_markers(
     row: &[Value],
+    columns: &[ColumnInfo],
     key: &[usize],
     bound: &[usize],
     flavor: Flavor,
@@ -212,9 +264,9 @@ fn restore_markers(
         .enumerate()
         .filter(|(i, v)| !v.is_null() && bound.contains(i))
     {
-        params.push(Param {
-            value: v.clone(),
-            secret: !key.contains(&i),
+        params.push(match columns.get(i) {
+            Some(column) => Param::for_column(v.clone(), column, !key.contains(&i)),
+            None => Param::new(v.clone(), !key.contains(&i)),
         });
         markers[i] = flavor.marker(params.len());
     }

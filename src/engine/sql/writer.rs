@@ -174,16 +174,21 @@ impl<'a> Writer<'a> {
     }
 
     pub(super) fn bind(&mut self, value: Value, secret: bool) -> String {
-        self.params.push(Param { value, secret });
+        self.push(Param::new(value, secret))
+    }
+
+    fn push(&mut self, param: Param) -> String {
+        self.params.push(param);
         self.flavor.marker(self.params.len())
     }
 
-    /// A value compared with or written into `column`. A date or time travels as text: on SQL
+    /// A value compared with or written into `column`, typed as the column is (see
+    /// [`super::ColumnType`]). A date or time travels as text: on SQL
     /// Server it is cast to the column's type, so that it is compared as a date, never as text
     /// (the embedded engine compares a DATETIME with text by their text forms); on Oracle it is
     /// converted with an explicit format.
     pub(super) fn bind_for(&mut self, value: Value, column: &ColumnInfo, secret: bool) -> String {
-        let marker = self.bind(value, secret);
+        let marker = self.push(Param::for_column(value, column, secret));
         match (self.flavor, temporal_type(column)) {
             (Flavor::SqlServer, Some(ty)) => format!("CAST({marker} AS {ty})"),
             // Oracle would convert text with the session's NLS_DATE_FORMAT: the format is

@@ -55,6 +55,25 @@ pub fn literal(value: &Value) -> Option<String> {
     })
 }
 
+/// A parameter as a literal of its column's type: `CAST(1 AS BIGINT)` for a `BIGINT` key, since
+/// the embedded engine matches a joined row only when both sides have the same type (see
+/// [`crate::engine::sql::ColumnType`]). NULL and untyped values are plain literals.
+///
+/// `None` for a float that is not finite.
+#[must_use]
+pub fn typed_literal(param: &Param) -> Option<String> {
+    let plain = literal(&param.value)?;
+    if param.value.is_null() {
+        return Some(plain);
+    }
+    Some(
+        match param.column_type.and_then(|t| t.cast_for(&param.value)) {
+            Some(ty) => format!("CAST({plain} AS {ty})"),
+            None => plain,
+        },
+    )
+}
+
 /// `N'...'`, or a parenthesised concatenation when the text holds control characters.
 fn national(text: &str) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -80,7 +99,7 @@ fn national(text: &str) -> String {
     }
 }
 
-/// `sql` with each `@Pn` marker replaced by the literal of parameter `n`. Markers inside
+/// `sql` with each `@Pn` marker replaced by the typed literal of parameter `n`. Markers inside
 /// quoted strings, delimited identifiers and comments are left alone.
 ///
 /// # Errors
@@ -144,7 +163,7 @@ pub fn inline(sql: &str, params: &[Param]) -> Result<String, InlineError> {
                         count: params.len(),
                     },
                 )?;
-                out.push_str(&literal(&param.value).ok_or(InlineError::NotFinite { number })?);
+                out.push_str(&typed_literal(param).ok_or(InlineError::NotFinite { number })?);
                 i = end;
                 continue;
             }
@@ -164,10 +183,7 @@ mod tests {
     use super::*;
 
     fn param(value: Value) -> Param {
-        Param {
-            value,
-            secret: false,
-        }
+        Param::new(value, false)
     }
 
     /// Crafted text stays one literal: quotes doubled, control characters outside the quotes,
@@ -218,6 +234,78 @@ mod tests {
         assert!(literal(&Value::Float(f64::NAN)).is_none());
         assert_eq!(literal(&Value::Bytes(vec![0, 0xAB])).unwrap(), "0x00AB");
         assert_eq!(literal(&Value::Bytes(vec![])).unwrap(), "0x");
+    }
+
+    /// A value bound for a column is cast to the column's type, so that the embedded engine's
+    /// joins match it (an `INT` literal never matches a `BIGINT` key there); a cast that would
+    /// cut or round the value is not written. See: issue 21
+    #[test]
+    fn typed_literals_carry_their_column_type_issue_21() {
+        use crate::state::observed::ColumnInfo;
+        let typed = |value: Value, ty: &str, length: Option<u64>, scale: Option<u32>| {
+            let column = ColumnInfo {
+                max_length: length,
+                scale,
+                ..ColumnInfo::new("K", ty, false)
+            };
+            typed_literal(&Param::for_column(value, &column, false)).unwrap()
+        };
+        assert_eq!(
+            typed(Value::Int(1), "bigint", None, None),
+            "CAST(1 AS BIGINT)"
+        );
+        assert_eq!(
+            typed(Value::Int(-2), "SMALLINT", None, None),
+            "CAST(-2 AS SMALLINT)"
+        );
+        assert_eq!(
+            typed(Value::Int(7), "tinyint", None, None),
+            "CAST(7 AS TINYINT)"
+        );
+        assert_eq!(
+            typed(Value::Bool(true), "bit", None, None),
+            "CAST(1 AS BIT)"
+        );
+        assert_eq!(
+            typed(Value::Text("ab ".into()), "varchar", Some(20), None),
+            "CAST(N'ab ' AS VARCHAR(MAX))"
+        );
+        assert_eq!(
+            typed(Value::Text("ab".into()), "char", Some(5), None),
+            "CAST(N'ab' AS CHAR(5))"
+        );
+        // Longer than the column: no cast that would cut it into a shorter, matching value.
+        assert_eq!(
+            typed(Value::Text("abcdef".into()), "char", Some(5), None),
+            "N'abcdef'"
+        );
+        assert_eq!(
+            typed(Value::Text("1.50".into()), "decimal", None, Some(2)),
+            "CAST(N'1.50' AS DECIMAL(38,2))"
+        );
+        assert_eq!(
+            typed(Value::Text("1.505".into()), "decimal", None, Some(2)),
+            "N'1.505'"
+        );
+        assert_eq!(
+            typed(Value::Bytes(vec![1]), "varbinary", Some(10), None),
+            "CAST(0x01 AS VARBINARY(MAX))"
+        );
+        assert_eq!(typed(Value::Null, "bigint", None, None), "NULL");
+        // No column, no cast: catalog parameters and the like.
+        assert_eq!(typed_literal(&param(Value::Int(1))).unwrap(), "1");
+        assert_eq!(
+            inline(
+                "SELECT 1 WHERE k = @P1",
+                &[Param::for_column(
+                    Value::Int(3),
+                    &ColumnInfo::new("K", "bigint", false),
+                    false
+                )]
+            )
+            .unwrap(),
+            "SELECT 1 WHERE k = CAST(3 AS BIGINT)"
+        );
     }
 
     /// Markers are replaced by number, not by prefix; markers in strings, identifiers and

@@ -241,10 +241,7 @@ impl Engine for SqlServer {
     async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
         self.lock_timeout = timeout;
         let ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::from(i32::MAX));
-        let params = [Param {
-            value: Value::Int(ms.min(i64::from(i32::MAX))),
-            secret: false,
-        }];
+        let params = [Param::new(Value::Int(ms.min(i64::from(i32::MAX))), false)];
         let sql = Sql {
             text: LOCK.into(),
             params: params.to_vec(),

@@ -415,7 +415,8 @@ fn restore_statement_shapes() {
 }
 
 /// Reading rows back by a composite key names every key column of each row (joined with a
-/// list of keys on SQL Server); a table without a key is read whole.
+/// list of keys on SQL Server), each row read with the position of the key it matched; a
+/// table without a key is read whole.
 #[test]
 fn verification_reads_by_key() {
     use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
@@ -440,19 +441,30 @@ fn verification_reads_by_key() {
     };
     let q = verify_query(&step, &[0, 1], Flavor::SqlServer);
     assert_eq!(
-        q.rest,
-        " FROM [dbo].[T] AS t INNER JOIN (VALUES (@P1, @P2), (@P3, @P4)) AS v(k0, k1) ON t.[A] = v.k0 AND t.[B] = v.k1"
+        q.text(),
+        "SELECT v.n, t.[A], t.[B] FROM [dbo].[T] AS t INNER JOIN (VALUES (0, @P1, @P2), (1, @P3, @P4)) AS v(n, k0, k1) ON t.[A] = v.k0 AND t.[B] = v.k1"
+    );
+    // Keys are typed as their columns (the embedded engine joins only equal types).
+    assert_eq!(
+        q.params.iter().map(|p| p.column_type).collect::<Vec<_>>(),
+        [Some(ColumnType::Int), Some(ColumnType::NVarChar)].repeat(2)
     );
     let q = verify_query(&step, &[0, 1], Flavor::Oracle);
     assert_eq!(
-        q.rest,
-        " FROM \"dbo\".\"T\" t WHERE (t.\"A\" = :p1 AND t.\"B\" = :p2) OR (t.\"A\" = :p3 AND t.\"B\" = :p4)"
+        q.text(),
+        "SELECT CASE WHEN (t.\"A\" = :p1 AND t.\"B\" = :p2) THEN 0 WHEN (t.\"A\" = :p3 AND t.\"B\" = :p4) THEN 1 END, t.\"A\", t.\"B\" FROM \"dbo\".\"T\" t WHERE (t.\"A\" = :p1 AND t.\"B\" = :p2) OR (t.\"A\" = :p3 AND t.\"B\" = :p4)"
+    );
+    let one = key_query(&step, &step.rows[1], Flavor::SqlServer).unwrap();
+    assert_eq!(
+        one.text(),
+        "SELECT t.[A], t.[B] FROM [dbo].[T] AS t WHERE t.[A] = @P1 AND t.[B] = @P2"
     );
     step.primary_key.clear();
     assert_eq!(
         verify_query(&step, &[0], Flavor::SqlServer).rest,
         " FROM [dbo].[T] AS t"
     );
+    assert!(key_query(&step, &step.rows[0], Flavor::SqlServer).is_none());
 }
 
 /// Values of a secret resource are secret parameters; filter values are not.
