@@ -64,7 +64,7 @@ fn the_profile_in_oracle_sql() {
     let spec = dir.path().join("postclone.yaml");
     std::fs::write(
         &spec,
-        "engine: oracle\nguard: { database: OSADMIN }\ninclude: [outsystems-o11]\n",
+        "engine: oracle\nguard: { database: OSADMIN }\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n",
     )
     .unwrap();
     let desired = postclone::spec::load(&spec).expect("profile loads");
@@ -160,7 +160,7 @@ fn the_profile_in_oracle_sql() {
 fn datapump_parameter_files() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("dump");
-    let spec = "engine: oracle\nguard: { database: OSADMIN_PP }\ninclude: [outsystems-o11]\n\
+    let spec = "engine: oracle\nguard: { database: OSADMIN_PP }\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n\
         datapump:\n  schemas: [OSADMIN, OSRUNTIME, OSADMIN_LOG, OSRUNTIME_LOG]\n  \
         remap_schema: { OSADMIN: OSADMIN_PP, OSRUNTIME: OSRUNTIME_PP, OSADMIN_LOG: OSADMIN_LOG_PP, OSRUNTIME_LOG: OSRUNTIME_LOG_PP }\n  \
         remap_tablespace: { OSSYS: OSSYS_PP, OSUSR: OSUSR_PP, OSIDX: OSIDX_PP }\n";
@@ -191,7 +191,8 @@ fn datapump_parameter_files() {
     );
     let runbook =
         "engine: oracle\ninclude: [outsystems-o11]\ndatapump:\n  schemas: [OSADMIN, OSRUNTIME]\n  \
-        remap_schema: { OSADMIN: NEW_OSADMIN, OSRUNTIME: NEW_OSRUNTIME, OSLOG: NEW_OSLOG }\n";
+        remap_schema: { OSADMIN: NEW_OSADMIN, OSRUNTIME: NEW_OSRUNTIME, OSLOG: NEW_OSLOG }\n\
+        production: { hosts: [prod.elsewhere.example] }\n";
     let refused = Test::new()
         .spec(runbook)
         .args(["datapump", "postclone.yaml", "--out-dir", "dump2"])
@@ -252,7 +253,7 @@ fn oracle_connection_errors_are_clear() {
         .unwrap()
         .port();
     let out = Test::new()
-        .spec("engine: oracle\nguard: { database: OSADMIN_PP }\ninclude: [outsystems-o11]\n")
+        .spec("engine: oracle\nguard: { database: OSADMIN_PP }\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n")
         .env("POSTCLONE_PASSWORD", "pw-FIXTURE-SECRET")
         .args([
             "plan".to_string(),
@@ -287,7 +288,7 @@ fn oracle_connection_errors_are_clear() {
 #[test]
 fn oracle_engine_needs_its_feature() {
     let out = Test::new()
-        .spec("engine: oracle\ninclude: [outsystems-o11]\n")
+        .spec("engine: oracle\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n")
         .args(["plan", "--connection", "oracle://u@127.0.0.1:1/S"])
         .run()
         .code(1);
@@ -313,7 +314,7 @@ fn live_oracle_profile_converges() {
         .nth(1)
         .map_or("OSADMIN".to_string(), |s| s.to_ascii_uppercase());
     let spec =
-        format!("engine: oracle\nguard: {{ database: {schema} }}\ninclude: [outsystems-o11]\n");
+        format!("engine: oracle\nguard: {{ database: {schema} }}\ninclude: [outsystems-o11]\nproduction: {{ hosts: [prod.elsewhere.example] }}\n");
     let run = |args: &[&str]| {
         Test::new()
             .spec(&spec)

@@ -4,8 +4,11 @@
 
 use crate::common::{fixture, root, Test, TestServer};
 
+/// Production's host is one the clone does not name: the profile's `production-references`
+/// check scans and finds nothing, and the tables are compared with the runbook's.
 const SPEC: &str = "engine: sqlserver
 guard: { database: OS_PREPROD, forbid_databases: [OS_PROD] }
+production: { hosts: [prod.elsewhere.example] }
 include: [outsystems-o11]
 ";
 

@@ -92,7 +92,7 @@ fn hostile_metamodel_names_never_run() {
         "INSERT INTO OSSYS_ENTITY VALUES (11, 'ConfigIdP', 'OSUSR_X]; DROP TABLE OSSYS_ESPACE; --', 1, 1, 'e1000000-0000-4000-8000-000000000011')",
     );
     let out = Test::new()
-        .spec("engine: sqlserver\nguard: { database: OS_PREPROD }\ninclude: [outsystems-o11]\n")
+        .spec("engine: sqlserver\nguard: { database: OS_PREPROD }\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n")
         .server(&server, "OS_PREPROD")
         .args(["apply", "--auto-approve"])
         .run()
@@ -114,7 +114,7 @@ fn front_end_list_naming_a_forbidden_host_is_refused() {
     let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
     server.rows("INSERT INTO OSSYS_SERVER VALUES (3, 'prod-sql01', '10.20.0.5')");
     let before = server.dump_everything();
-    let spec = "engine: sqlserver\nguard: { database: OS_PREPROD, forbid_hosts: [prod-sql01] }\ninclude: [outsystems-o11]\n";
+    let spec = "engine: sqlserver\nguard: { database: OS_PREPROD, forbid_hosts: [prod-sql01] }\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n";
     let out = Test::new()
         .spec(spec)
         .server(&server, "OS_PREPROD")

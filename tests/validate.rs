@@ -163,7 +163,9 @@ fn shipped_specs_validate() {
     }
     for profile in postclone::profile::NAMES {
         let out = Test::new()
-            .spec(&format!("engine: sqlserver\ninclude: [{profile}]\n"))
+            .spec(&format!(
+                "engine: sqlserver\nproduction: {{ hosts: [prod.example.com] }}\ninclude: [{profile}]\n"
+            ))
             .args(["validate"])
             .run();
         assert_eq!(out.code, 0, "{profile}: {}", out.stderr);
@@ -216,4 +218,71 @@ resources:
     );
     assert!(out.stderr.contains("resource breakout"), "{}", out.stderr);
     assert_eq!(server.dump_all(&["OSSYS_SERVER"]), before);
+}
+
+/// A read-only check that would look at nothing is an error at its line, before any database
+/// is opened: `references_absent` with patterns and no table to scan (no profile declares the
+/// configuration values), or with tables and no host to look for; `plan` refuses it too, where
+/// it used to pass with "No changes". See: issue 21
+#[test]
+fn a_check_with_nothing_to_scan_is_an_error_issue_21() {
+    // See: issue 21
+    let no_tables = "engine: sqlserver
+guard: { database: OS_PREPROD }
+resources:
+  - id: hosts-in-config
+    kind: references_absent
+    patterns: [prod.example.com]
+";
+    let err = validate(no_tables);
+    assert!(err.contains("postclone.yaml:4:5"), "{err}");
+    assert!(err.contains("problem[nothing-to-scan]"), "{err}");
+    assert!(
+        err.contains("resource `hosts-in-config` scans no table"),
+        "{err}"
+    );
+    let out = Test::new()
+        .spec(&format!(
+            "{no_tables}connection: embedded:{}\n",
+            fixture("references/clone.sql").display()
+        ))
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(1);
+    assert!(!out.stdout.contains("No changes"), "{}", out.stdout);
+    assert!(out.stderr.contains("scans no table"), "{}", out.stderr);
+
+    let no_hosts = "engine: sqlserver
+resources:
+  - id: hosts-in-config
+    kind: references_absent
+    tables: [{ table: ossys_parameter, columns: [VAL] }]
+";
+    let err = validate(no_hosts);
+    assert!(err.contains("problem[nothing-to-scan]"), "{err}");
+    assert!(err.contains("looks for no host"), "{err}");
+    assert!(err.contains("field: patterns"), "{err}");
+}
+
+/// A `masked` resource that names an entity by module needs the metamodel's location: without
+/// `entities:` (here only the personal-data profile is included) the error says what to
+/// include, at the resource's line. See: issue 21
+#[test]
+fn masking_by_entity_without_the_metamodel_says_what_it_needs_issue_21() {
+    // See: issue 21
+    let err = validate(
+        "engine: sqlserver
+include: [outsystems-o11-personal-data]
+resources:
+  - id: crm-customers
+    kind: masked
+    module: CRM
+    entity: Customer
+    attributes: { Name: name }
+",
+    );
+    assert!(err.contains("problem[missing-metamodel]"), "{err}");
+    assert!(err.contains("postclone.yaml:4:5"), "{err}");
+    assert!(err.contains("names entity Customer of module CRM"), "{err}");
+    assert!(err.contains("include `outsystems-o11`"), "{err}");
 }

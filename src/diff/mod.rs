@@ -16,7 +16,7 @@ mod finding;
 mod note;
 
 pub use finding::{Finding, FoundHit, Reported};
-pub use note::{Missing, Note};
+pub use note::Note;
 
 use finding::fixed_by;
 
@@ -39,6 +39,12 @@ pub enum Error {
     /// The engine returned no observation for a resource.
     #[error("resource {id} was not inspected")]
     NotInspected {
+        /// The resource.
+        id: ResourceId,
+    },
+    /// A read-only scan would look at nothing.
+    #[error("resource {id} would scan nothing: it has no hosts to look for or no table to scan; declare `production.hosts` and include a profile with `configuration_values:`, or give it `patterns:` and `tables:`")]
+    NothingToScan {
         /// The resource.
         id: ResourceId,
     },
@@ -94,20 +100,11 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 id: resource.id.clone(),
             })?;
         match seen {
+            // The spec's checks refuse a scan with nothing to look at; one that reaches here
+            // (a saved plan, a future path) is an error, never a check that passed.
             ObservedResource::TableAbsent { id } if matches!(&resource.kind, ResourceKind::ReferencesAbsent(k) if k.scope().is_none()) =>
             {
-                let ResourceKind::ReferencesAbsent(k) = &resource.kind else {
-                    continue;
-                };
-                let missing = if k.patterns.is_empty() && desired.production.hosts.is_empty() {
-                    Missing::Hosts
-                } else {
-                    Missing::Tables
-                };
-                out.notes.push(Note::NothingToScan {
-                    id: id.clone(),
-                    missing,
-                });
+                return Err(Error::NothingToScan { id: id.clone() });
             }
             ObservedResource::References {
                 id,

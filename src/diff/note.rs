@@ -28,13 +28,6 @@ pub enum Note {
         /// The resource.
         id: ResourceId,
     },
-    /// A `references_absent` resource had no pattern or no table to scan.
-    NothingToScan {
-        /// The resource.
-        id: ResourceId,
-        /// What the spec does not say: production's hosts, or the tables to scan.
-        missing: Missing,
-    },
     /// Columns a scan cannot read as text.
     Unscannable {
         /// The resource.
@@ -82,13 +75,4 @@ pub enum Note {
         /// What was looked for.
         target: String,
     },
-}
-
-/// What a `references_absent` resource lacks to scan anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// No `patterns:` and no `production.hosts`.
-    Hosts,
-    /// No `tables:` and no profile's `configuration_values:`.
-    Tables,
 }

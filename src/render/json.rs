@@ -405,7 +405,6 @@ fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
         | Note::NothingResolved { id, .. }
         | Note::EmptyText { id, .. }
         | Note::NotOnThisEngine { id }
-        | Note::NothingToScan { id, .. }
         | Note::Unscannable { id, .. }
         | Note::Uncovered { id, .. }
         | Note::Triggers { id, .. }

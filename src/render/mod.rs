@@ -11,7 +11,7 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::diff::{Missing, Note};
+use crate::diff::Note;
 use crate::plan::Plan;
 
 /// Output formats of `plan`.
@@ -73,14 +73,6 @@ pub fn note_message(note: &Note) -> String {
         Note::NothingResolved { id, target } => {
             format!("{id}: the platform metamodel names no table ({target}); nothing to do")
         }
-        Note::NothingToScan { id, missing } => match missing {
-            Missing::Hosts => format!(
-                "{id}: nothing was scanned: declare production's hosts (`production: {{hosts: [...]}}`) to check that no value names them"
-            ),
-            Missing::Tables => format!(
-                "{id}: nothing was scanned: no `tables:`, and no included profile declares `configuration_values:`"
-            ),
-        },
         Note::Uncovered { id, items } => format!(
             "{id}: personal data no rule covers: {}",
             items.join("; ")

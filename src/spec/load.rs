@@ -491,7 +491,7 @@ impl Loader {
             .map(|m| m.item)
             .filter(|m| !excluded.contains(&&m.id))
             .collect();
-        Some(Desired {
+        let desired = Desired {
             engine: engine?,
             connection: parts.connection.map(|(c, _)| c),
             base_dir,
@@ -508,7 +508,9 @@ impl Loader {
             event_queues: parts.event_queues,
             mask_key: None,
             datapump: parts.datapump.map(|(d, _)| d),
-        })
+        };
+        self.problems.extend(validate::fail_closed(&desired));
+        Some(desired)
     }
 }
 

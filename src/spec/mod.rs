@@ -135,11 +135,16 @@ pub enum ProblemCode {
     EnvVariable,
     /// An include names no profile and no readable file, or includes itself.
     Include,
+    /// A read-only check would look at nothing (no hosts to look for, no table to scan).
+    NothingToScan,
+    /// A resource names an entity by module, but no `entities:` says where the platform's
+    /// metamodel is.
+    MissingMetamodel,
 }
 
 impl ProblemCode {
     /// Every code, for documentation and the uniqueness test.
-    pub const ALL: [ProblemCode; 10] = [
+    pub const ALL: [ProblemCode; 12] = [
         ProblemCode::YamlSyntax,
         ProblemCode::InvalidField,
         ProblemCode::UnknownKind,
@@ -150,6 +155,8 @@ impl ProblemCode {
         ProblemCode::MissingEngine,
         ProblemCode::EnvVariable,
         ProblemCode::Include,
+        ProblemCode::NothingToScan,
+        ProblemCode::MissingMetamodel,
     ];
 
     /// The kebab-case code shown after each problem.
@@ -166,6 +173,8 @@ impl ProblemCode {
             ProblemCode::MissingEngine => "missing-engine",
             ProblemCode::EnvVariable => "env-variable",
             ProblemCode::Include => "include",
+            ProblemCode::NothingToScan => "nothing-to-scan",
+            ProblemCode::MissingMetamodel => "missing-metamodel",
         }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::load::{problem_at, Located};
 use super::{ProblemCode, SpecProblem};
 use crate::graph::{self, Dependency, EdgeReason};
-use crate::state::desired::{ManualStep, Origin, Resource, ResourceId};
+use crate::state::desired::{Desired, ManualStep, Origin, Resource, ResourceId, ResourceKind};
 
 /// Every cross-reference problem of a merged spec.
 pub(super) fn cross_references(
@@ -100,6 +100,63 @@ pub(super) fn cross_references(
                 cycle.to_string(),
                 Some("remove one of the `after:` entries on the cycle".into()),
             ));
+        }
+    }
+    problems
+}
+
+/// Resources that would look at nothing, once every include is merged and every exclude
+/// removed: a check that cannot fail is an error, never a pass. A `references_absent` needs
+/// hosts to look for (its `patterns:` or `production.hosts`) and tables to scan (its `tables:`
+/// or the profiles' `configuration_values:`); a `masked` resource that names an entity by module
+/// needs the metamodel's location (`entities:`, which the `outsystems-o11` profile declares).
+pub(super) fn fail_closed(desired: &Desired) -> Vec<SpecProblem> {
+    let mut problems = Vec::new();
+    for r in &desired.resources {
+        match &r.kind {
+            ResourceKind::ReferencesAbsent(k) => {
+                if k.patterns.is_empty() && desired.production.hosts.is_empty() {
+                    problems.push(problem_at(
+                        &r.origin,
+                        "patterns",
+                        ProblemCode::NothingToScan,
+                        format!(
+                            "resource `{}` looks for no host: it has no `patterns:` and the spec declares no `production.hosts`",
+                            r.id
+                        ),
+                        Some("declare production's hosts once under `production: { hosts: [...] }`, give the resource `patterns:`, or exclude it (`exclude: [ID]`)".into()),
+                    ));
+                }
+                if k.tables.is_empty() && desired.configuration_values.is_empty() {
+                    problems.push(problem_at(
+                        &r.origin,
+                        "tables",
+                        ProblemCode::NothingToScan,
+                        format!(
+                            "resource `{}` scans no table: it has no `tables:` and no included profile declares `configuration_values:`",
+                            r.id
+                        ),
+                        Some("include `outsystems-o11` (it declares the platform's configuration values), or give the resource `tables: [{ table, columns }]`".into()),
+                    ));
+                }
+            }
+            ResourceKind::Masked(m)
+                if m.table.is_none() && m.entity.is_some() && desired.entities.is_none() =>
+            {
+                problems.push(problem_at(
+                    &r.origin,
+                    "entity",
+                    ProblemCode::MissingMetamodel,
+                    format!(
+                        "resource `{}` names entity {} of module {}, but the spec does not say where the platform's metamodel is (`entities:`)",
+                        r.id,
+                        m.entity.as_deref().unwrap_or_default(),
+                        m.module.as_deref().unwrap_or("(none)")
+                    ),
+                    Some("include `outsystems-o11` (it declares `entities:`), or declare `entities:` yourself; for one of the platform's own tables write `table:` instead".into()),
+                ));
+            }
+            _ => {}
         }
     }
     problems
