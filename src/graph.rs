@@ -32,6 +32,12 @@ pub enum EdgeReason {
         /// The masked table.
         table: String,
     },
+    /// The first resource deletes rows that reference rows the second one updates: the
+    /// referencing rows go first, so that the update meets no row that references its own.
+    ReferencingFirst {
+        /// Constraint name, with its tables.
+        constraint: String,
+    },
     /// The first resource changes a table in a schema the second one's users own: tables are
     /// changed before their owners are dropped.
     Ownership {
@@ -47,6 +53,10 @@ impl fmt::Display for EdgeReason {
         match self {
             EdgeReason::Declared => f.write_str("declared"),
             EdgeReason::ForeignKey { constraint } => write!(f, "foreign key {constraint}"),
+            EdgeReason::ReferencingFirst { constraint } => write!(
+                f,
+                "foreign key {constraint}: the referencing rows are deleted before the referenced ones are updated"
+            ),
             EdgeReason::Triggers { table } => {
                 write!(
                     f,
@@ -217,35 +227,49 @@ pub fn declared_dependencies(desired: &Desired) -> Vec<Dependency> {
 }
 
 /// Edges from foreign keys: a resource deleting rows of a referencing table runs before one
-/// deleting rows of the table it references.
+/// deleting rows of the table it references, and before one updating them (a mask, a
+/// rewrite).
 #[must_use]
 pub fn foreign_key_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
-    let deleting: Vec<(&ResourceId, &TableRef)> = desired
-        .resources
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.kind,
-                ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_)
-            )
-        })
-        .filter_map(|r| match observed.resource(&r.id)? {
-            ObservedResource::Inspected { table: Some(t), .. } => Some((&r.id, &t.table)),
-            _ => None,
-        })
-        .collect();
+    let tables = |update: bool| -> Vec<(&ResourceId, &TableRef)> {
+        desired
+            .resources
+            .iter()
+            .filter(|r| match r.kind {
+                ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_) => !update,
+                ResourceKind::ColumnValues(_) | ResourceKind::Masked(_) => update,
+                _ => false,
+            })
+            .filter_map(|r| match observed.resource(&r.id)? {
+                ObservedResource::Inspected { table: Some(t), .. } => Some((&r.id, &t.table)),
+                _ => None,
+            })
+            .collect()
+    };
+    let deleting = tables(false);
+    let updating = tables(true);
     let mut out = Vec::new();
     for fk in &observed.foreign_keys {
         if fk.from == fk.to {
             continue;
         }
-        for (referencing, from) in deleting.iter().filter(|(_, t)| **t == fk.from) {
+        let constraint = format!("{} ({} → {})", fk.name, fk.from, fk.to);
+        for (referencing, _) in deleting.iter().filter(|(_, t)| **t == fk.from) {
             for (referenced, _) in deleting.iter().filter(|(_, t)| **t == fk.to) {
                 out.push(Dependency {
                     first: (*referencing).clone(),
                     then: (*referenced).clone(),
                     reason: EdgeReason::ForeignKey {
-                        constraint: format!("{} ({from} → {})", fk.name, fk.to),
+                        constraint: constraint.clone(),
+                    },
+                });
+            }
+            for (updated, _) in updating.iter().filter(|(_, t)| **t == fk.to) {
+                out.push(Dependency {
+                    first: (*referencing).clone(),
+                    then: (*updated).clone(),
+                    reason: EdgeReason::ReferencingFirst {
+                        constraint: constraint.clone(),
                     },
                 });
             }
@@ -294,8 +318,9 @@ pub fn ownership_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dep
 /// (`event_queues`, from the quarantine profile): masking updates rows, and an update of a
 /// table with process events queues BPT work the purge must catch.
 #[must_use]
-pub fn masking_dependencies(desired: &Desired) -> Vec<Dependency> {
+pub fn masking_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
     let mut out = Vec::new();
+    let catalog = &observed.catalog;
     let queues: Vec<&ResourceId> = desired
         .resources
         .iter()
@@ -303,10 +328,12 @@ pub fn masking_dependencies(desired: &Desired) -> Vec<Dependency> {
             matches!(
                 q.kind,
                 ResourceKind::TableEmpty(_) | ResourceKind::RowsAbsent(_)
-            ) && q
-                .kind
-                .table()
-                .is_some_and(|t| desired.event_queues.contains(t))
+            ) && q.kind.table().is_some_and(|t| {
+                desired
+                    .event_queues
+                    .iter()
+                    .any(|e| catalog.same_table(e, t))
+            })
         })
         .map(|q| &q.id)
         .collect();
@@ -335,6 +362,70 @@ pub fn masking_dependencies(desired: &Desired) -> Vec<Dependency> {
 mod tests {
     use super::*;
     use crate::test_support::id;
+
+    /// A plan that empties a child table and updates (masks, rewrites) its parent empties the
+    /// child first: the edge names the foreign key. A table no key joins gets no edge.
+    /// See: issue 21
+    #[test]
+    fn referencing_rows_go_before_their_parent_is_updated_issue_21() {
+        use crate::state::desired::{ColumnValues, TableEmpty, TableTarget};
+        use crate::state::observed::ForeignKey;
+        use crate::test_support::{desired, inspected, name, observed, resource, table_ref};
+        let d = desired(vec![
+            resource(
+                "mask-customers",
+                ResourceKind::ColumnValues(ColumnValues {
+                    table: TableTarget::Name(name("customer")),
+                    filter: vec![],
+                    set: std::collections::BTreeMap::new(),
+                    if_exists: false,
+                    label: None,
+                }),
+                &[],
+            ),
+            resource(
+                "purge-orders",
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: TableTarget::Name(name("orders")),
+                    if_exists: false,
+                }),
+                &[],
+            ),
+            resource(
+                "purge-logs",
+                ResourceKind::TableEmpty(TableEmpty {
+                    table: TableTarget::Name(name("logs")),
+                    if_exists: false,
+                }),
+                &[],
+            ),
+        ]);
+        let mut o = observed(vec![
+            inspected("mask-customers", "CUSTOMER", 2),
+            inspected("purge-orders", "ORDERS", 2),
+            inspected("purge-logs", "LOGS", 2),
+        ]);
+        o.foreign_keys.push(ForeignKey {
+            name: "FK_ORDERS_CUSTOMER".into(),
+            from: table_ref("ORDERS"),
+            to: table_ref("CUSTOMER"),
+        });
+        let deps = foreign_key_dependencies(&d, &o);
+        assert_eq!(deps.len(), 1, "{deps:?}");
+        assert_eq!(
+            (deps[0].first.as_str(), deps[0].then.as_str()),
+            ("purge-orders", "mask-customers")
+        );
+        assert_eq!(
+            deps[0].reason.to_string(),
+            "foreign key FK_ORDERS_CUSTOMER (dbo.ORDERS → dbo.CUSTOMER): the referencing rows are deleted before the referenced ones are updated"
+        );
+        let nodes: Vec<ResourceId> = d.resources.iter().map(|r| r.id.clone()).collect();
+        let graph = build(&nodes, &deps).unwrap();
+        let order: Vec<&str> = graph.order().iter().map(ResourceId::as_str).collect();
+        let at = |id: &str| order.iter().position(|o| *o == id).unwrap();
+        assert!(at("purge-orders") < at("mask-customers"), "{order:?}");
+    }
 
     /// Users are dropped after the changes to tables in the schemas they own, and only those.
     #[test]

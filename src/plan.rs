@@ -328,7 +328,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
     let mut dependencies = graph::declared_dependencies(desired);
     dependencies.extend(graph::foreign_key_dependencies(desired, observed));
     dependencies.extend(graph::ownership_dependencies(desired, observed));
-    dependencies.extend(graph::masking_dependencies(desired));
+    dependencies.extend(graph::masking_dependencies(desired, observed));
     let nodes: Vec<_> = desired.resources.iter().map(|r| r.id.clone()).collect();
     let graph = graph::build(&nodes, &dependencies)?;
     let mut changes = diff.changes;

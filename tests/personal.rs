@@ -339,7 +339,9 @@ fn an_entity_larger_than_a_page_is_masked_page_by_page() {
             })
             .collect();
         server.run_sql(&format!(
-            "INSERT INTO OSUSR_ABC_CUSTOMER VALUES {}",
+            "SET IDENTITY_INSERT OSUSR_ABC_CUSTOMER ON; \
+             INSERT INTO OSUSR_ABC_CUSTOMER (ID, NAME, EMAIL, PHONE, NOTES, BACKUPEMAIL, OLDPHONE, CODE) VALUES {}; \
+             SET IDENTITY_INSERT OSUSR_ABC_CUSTOMER OFF",
             rows.join(", ")
         ));
     }

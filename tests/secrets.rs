@@ -139,3 +139,53 @@ fn front_end_list_naming_a_forbidden_host_is_refused() {
         .run()
         .code(0);
 }
+
+/// A secret row is secret under any spelling of its table: the spec names the site property
+/// tables in the case of the platform's documentation (`ossys_Site_Property`), not the
+/// profile's, and still no output shows the secret site property its host rewrite changes.
+/// See: issue 21
+#[test]
+fn a_secret_row_is_secret_under_any_spelling_issue_21() {
+    // See: issue 21
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let spec = demo_spec()
+        .replace(
+            "    table: ossys_site_property\n    set:",
+            "    table: ossys_Site_Property\n    set:",
+        )
+        .replace(
+            "    table: ossys_site_property_shared\n",
+            "    table: dbo.OSSYS_SITE_PROPERTY_shared\n",
+        );
+    assert!(spec.contains("table: ossys_Site_Property\n"), "{spec}");
+    assert!(
+        spec.contains("table: dbo.OSSYS_SITE_PROPERTY_shared\n"),
+        "{spec}"
+    );
+    for args in [
+        vec!["plan"],
+        vec!["plan", "--verbose"],
+        vec!["plan", "--format", "json"],
+        vec!["plan", "--format", "markdown"],
+    ] {
+        let out = Test::new()
+            .spec(&spec)
+            .server(&server, "OS_PREPROD")
+            .args(args.clone())
+            .run()
+            .code(0);
+        assert!(
+            out.stdout.contains("site-property-hosts"),
+            "{args:?} does not show the rewrite:\n{}",
+            out.stdout
+        );
+        assert_clean(&format!("{args:?}"), &(out.stdout + &out.stderr));
+    }
+    let out = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert_clean("apply", &(out.stdout + &out.stderr));
+}

@@ -1,10 +1,8 @@
 //! What read-only resources found: reports' counts and names, and values that still name
 //! production, with the change of the plan that fixes each, when one does.
 
-use crate::state::desired::{
-    ColumnValue, Desired, ResourceId, ResourceKind, TableName, TableTarget,
-};
-use crate::state::observed::{DriftRow, Hit, TableInfo, TableRef};
+use crate::state::desired::{ColumnValue, Desired, ResourceId, ResourceKind};
+use crate::state::observed::{Catalog, DriftRow, Hit, TableInfo, TableRef};
 
 /// What a read-only `report` resource found: shown before the changes, never a change.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,19 +43,17 @@ pub struct FoundHit {
 }
 
 /// The `column_values` resource of `desired` that rewrites every host `hit` names, if any.
-pub(super) fn fixed_by(desired: &Desired, table: &TableInfo, hit: &Hit) -> Option<ResourceId> {
+pub(super) fn fixed_by(
+    desired: &Desired,
+    catalog: &Catalog,
+    table: &TableInfo,
+    hit: &Hit,
+) -> Option<ResourceId> {
     desired.resources.iter().find_map(|r| {
         let ResourceKind::ColumnValues(k) = &r.kind else {
             return None;
         };
-        let same_table = k.table
-            == TableTarget::Name(TableName {
-                schema: None,
-                name: table.table.name.clone(),
-            })
-            || r.kind
-                .table()
-                .is_some_and(|n| n.name.eq_ignore_ascii_case(&table.table.name));
+        let same_table = r.kind.table().and_then(|n| catalog.resolve(n)) == Some(&table.table);
         if !same_table {
             return None;
         }

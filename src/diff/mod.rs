@@ -129,7 +129,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                                 fixed_by: h
                                     .removed_by
                                     .clone()
-                                    .or_else(|| fixed_by(desired, table, h)),
+                                    .or_else(|| fixed_by(desired, &observed.catalog, table, h)),
                                 hit: h.clone(),
                             })
                             .collect(),
@@ -248,10 +248,12 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 let queue = matches!(
                     resource.kind,
                     ResourceKind::TableEmpty(_) | ResourceKind::RowsAbsent(_)
-                ) && resource
-                    .kind
-                    .table()
-                    .is_some_and(|t| desired.event_queues.contains(t));
+                ) && resource.kind.table().is_some_and(|t| {
+                    desired
+                        .event_queues
+                        .iter()
+                        .any(|q| observed.catalog.same_table(q, t))
+                });
                 if drift.is_empty() && !(queue && triggers_fire) {
                     continue;
                 }

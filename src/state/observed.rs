@@ -346,13 +346,43 @@ pub struct ResolvedSubselect {
 }
 
 impl Catalog {
-    /// The table the spec calls `name`.
+    /// The table the spec calls `name`, under any spelling: names are compared as the catalog
+    /// resolved them (case-insensitively, the schema when one is written), so `OSSYS_USER` and
+    /// `ossys_user` are one table, and a name matching tables in several schemas is none.
     #[must_use]
     pub fn get(&self, name: &TableName) -> Option<&TableInfo> {
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
         self.tables
             .iter()
-            .find(|t| t.requested == *name)
+            .find(|t| {
+                same(&t.requested.name, &name.name)
+                    && match (&t.requested.schema, &name.schema) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => same(a, b),
+                        // `dbo.x` is the table `x` resolved to, when it is in `dbo`.
+                        (None, Some(schema)) => same(&t.info.table.schema, schema),
+                        // `x` is resolved on its own: it may name tables in several schemas.
+                        (Some(_), None) => false,
+                    }
+            })
             .map(|t| &t.info)
+    }
+
+    /// Where the table the spec calls `name` is: the one identity every comparison of tables
+    /// uses, whatever the spelling.
+    #[must_use]
+    pub fn resolve(&self, name: &TableName) -> Option<&TableRef> {
+        self.get(name).map(|t| &t.table)
+    }
+
+    /// Whether two names the spec writes are one table of the catalog (never when either is
+    /// not in it).
+    #[must_use]
+    pub fn same_table(&self, a: &TableName, b: &TableName) -> bool {
+        match (self.resolve(a), self.resolve(b)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
     }
 
     /// The values read for `subselect`, if they were.

@@ -396,6 +396,15 @@ mod tests {
         );
         assert_eq!(catalog.get(&name("app.x")).unwrap().table, t("app", "X"));
         assert!(catalog.get(&name("nope")).is_none());
+        // Any spelling of a resolved name is the same table. See: issue 21
+        assert_eq!(catalog.get(&name("OSSYS_Server")).unwrap().columns.len(), 1);
+        assert_eq!(
+            catalog.resolve(&name("DBO.ossys_SERVER")),
+            Some(&t("dbo", "OSSYS_SERVER"))
+        );
+        assert!(catalog.same_table(&name("Ossys_Server"), &name("dbo.OSSYS_SERVER")));
+        assert!(catalog.get(&name("APP.X")).is_some());
+        assert!(!catalog.same_table(&name("x"), &name("app.x")));
     }
 
     /// (MAX) is -1 on SQL Server and 65,535 on the embedded engine; LOBs are long by type.

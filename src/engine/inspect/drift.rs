@@ -39,9 +39,11 @@ pub(super) fn prepare<'a>(
     let mut jobs = Vec::new();
     for r in &desired.resources {
         // Rows another resource declares secret are masked wherever this one shows them; a
-        // scan says which resource deletes a hit's row.
+        // scan says which resource deletes a hit's row. Tables are the catalog's, whatever
+        // the spelling each resource (or `secret_rows`) wrote.
+        let own = r.kind.table().and_then(|n| catalog.resolve(n));
         let same_table = |s: &&Resource| {
-            s.id != r.id && s.kind.table().is_some() && s.kind.table() == r.kind.table()
+            s.id != r.id && own.is_some() && s.kind.table().and_then(|n| catalog.resolve(n)) == own
         };
         let mut secret_rows: Vec<&[Condition]> = desired
             .resources
@@ -54,7 +56,7 @@ pub(super) fn prepare<'a>(
             desired
                 .secret_rows
                 .iter()
-                .filter(|s| Some(&s.table) == r.kind.table())
+                .filter(|s| own.is_some() && catalog.resolve(&s.table) == own)
                 .map(|s| s.filter.as_slice()),
         );
         let removers: Vec<(&ResourceId, &[Condition])> = desired

@@ -5,9 +5,11 @@
 //! ends). TLS is off: the engine's TLS handshake does not work with tiberius, and nothing leaves
 //! the machine.
 
+mod database;
+
 use std::path::{Path, PathBuf};
 
-use iridium_core::Database;
+pub use database::EmbeddedDatabase;
 use iridium_server::{ServerConfig, TdsServer};
 use tiberius::{AuthMethod, Config, EncryptionLevel};
 use tokio::task::JoinHandle;
@@ -33,7 +35,7 @@ impl EmbeddedServer {
             message: format!("cannot read {}: {e}", script.display()),
         })?;
         let mut server = TdsServer::new_with_database(
-            Database::new(),
+            EmbeddedDatabase::new(),
             ServerConfig::default()
                 .host("127.0.0.1")
                 .port(0)

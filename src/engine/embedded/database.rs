@@ -1,0 +1,619 @@
+//! The embedded engine's database: iridium's, with what it gets wrong put right where a batch
+//! arrives, before the engine runs it. Only what the engine itself cannot do correctly is
+//! changed here; every batch that needs nothing is handed over as it is.
+//!
+//! What it puts right: the engine checks an `UPDATE` of a row other tables reference as if the
+//! row were deleted, so it refuses to update a referenced row (and, under an `ON DELETE
+//! CASCADE` key, deletes the rows that reference it). SQL Server updates such a row as long as
+//! its key does not change. So an `UPDATE` batch of a table other tables reference, that writes
+//! none of the referenced columns, runs with those foreign keys lifted: each is dropped, the
+//! update runs, and each is added back as it was declared (its referential actions too, which
+//! the engine's catalog views do not report: they are kept from the statements that created
+//! them). All of it runs in the caller's transaction (or one of its own), so a failure or a
+//! rollback leaves every key as it was.
+
+use std::sync::Mutex;
+
+use iridium_core::ast::statements::ddl::{
+    AlterTableAction, AlterTableStmt, ReferentialAction, TableConstraintSpec,
+};
+use iridium_core::ast::{DdlStatement, DmlStatement, ObjectName, Statement, TableFactor};
+use iridium_core::executor::database::CursorFetchResult;
+use iridium_core::executor::journal::Journal;
+use iridium_core::types::Value;
+use iridium_core::{
+    Database, DbError, ExecutionTrace, ExplainPlan, QueryResult, SessionId, SessionManager,
+    SessionOptions, SqlAnalyzer, StatementExecutor,
+};
+
+/// The referential actions a foreign key was declared with, keyed by its table and columns.
+#[derive(Debug, Clone)]
+struct DeclaredActions {
+    table: ObjectName,
+    columns: Vec<String>,
+    on_delete: Option<ReferentialAction>,
+    on_update: Option<ReferentialAction>,
+}
+
+/// A foreign key as the catalog holds it now, with its declared actions.
+#[derive(Debug, Clone)]
+struct LiveKey {
+    name: String,
+    table: ObjectName,
+    columns: Vec<String>,
+    referenced: ObjectName,
+    referenced_columns: Vec<String>,
+}
+
+/// Every foreign key, one row per column, in column order.
+const FOREIGN_KEYS: &str = "SELECT fk.name, OBJECT_SCHEMA_NAME(fk.parent_object_id), \
+    OBJECT_NAME(fk.parent_object_id), pc.name, OBJECT_SCHEMA_NAME(fk.referenced_object_id), \
+    OBJECT_NAME(fk.referenced_object_id), rc.name \
+    FROM sys.foreign_keys AS fk \
+    INNER JOIN sys.foreign_key_columns AS fkc ON fkc.constraint_object_id = fk.object_id \
+    INNER JOIN sys.columns AS pc ON pc.object_id = fkc.parent_object_id AND pc.column_id = fkc.parent_column_id \
+    INNER JOIN sys.columns AS rc ON rc.object_id = fkc.referenced_object_id AND rc.column_id = fkc.referenced_column_id \
+    ORDER BY fk.name, fkc.constraint_column_id";
+
+/// iridium's in-memory database with the embedded engine's corrections.
+#[derive(Clone)]
+pub struct EmbeddedDatabase {
+    inner: Database,
+    declared: std::sync::Arc<Mutex<Vec<DeclaredActions>>>,
+}
+
+impl EmbeddedDatabase {
+    /// An empty database.
+    #[must_use]
+    pub fn new() -> EmbeddedDatabase {
+        EmbeddedDatabase {
+            inner: Database::new(),
+            declared: std::sync::Arc::default(),
+        }
+    }
+
+    /// Runs a batch, with referenced rows updatable (see the module's documentation).
+    fn run_batch(
+        &self,
+        session: SessionId,
+        sql: &str,
+    ) -> Result<Vec<Option<QueryResult>>, DbError> {
+        let first = first_word(sql);
+        if first.eq_ignore_ascii_case("update") {
+            if let Some(lifted) = self.referencing_keys(session, sql)? {
+                return self.run_lifted(session, sql, &lifted);
+            }
+        }
+        let result = self.inner.execute_session_batch_sql_multi(session, sql);
+        if result.is_ok()
+            && (first.eq_ignore_ascii_case("create") || first.eq_ignore_ascii_case("alter"))
+        {
+            self.record_declarations(sql);
+        }
+        result
+    }
+
+    /// Keeps the referential actions of the foreign keys a batch declared.
+    fn record_declarations(&self, sql: &str) {
+        let Ok(statements) = iridium_core::parse_batch(sql) else {
+            return;
+        };
+        let mut found = Vec::new();
+        for statement in statements {
+            match statement {
+                Statement::Ddl(DdlStatement::CreateTable(create)) => {
+                    for column in &create.columns {
+                        if let Some(fk) = &column.foreign_key {
+                            found.push(DeclaredActions {
+                                table: create.name.clone(),
+                                columns: vec![column.name.clone()],
+                                on_delete: fk.on_delete,
+                                on_update: fk.on_update,
+                            });
+                        }
+                    }
+                    for constraint in &create.table_constraints {
+                        if let Some(d) = declared(&create.name, constraint) {
+                            found.push(d);
+                        }
+                    }
+                }
+                Statement::Ddl(DdlStatement::AlterTable(AlterTableStmt {
+                    table,
+                    action: AlterTableAction::AddConstraint(constraint),
+                })) => found.extend(declared(&table, &constraint)),
+                _ => {}
+            }
+        }
+        if let Ok(mut all) = self.declared.lock() {
+            all.extend(found);
+        }
+    }
+
+    /// The foreign keys that reference the table a single-`UPDATE` batch updates, when the
+    /// update writes none of their referenced columns; `None` when nothing is to be lifted.
+    fn referencing_keys(
+        &self,
+        session: SessionId,
+        sql: &str,
+    ) -> Result<Option<Vec<LiveKey>>, DbError> {
+        let Ok(mut statements) = iridium_core::parse_batch(sql) else {
+            return Ok(None);
+        };
+        let (Some(Statement::Dml(DmlStatement::Update(update))), None) =
+            (statements.pop(), statements.pop())
+        else {
+            return Ok(None);
+        };
+        let target = updated_table(&update);
+        let keys: Vec<LiveKey> = self
+            .live_keys(session)?
+            .into_iter()
+            .filter(|k| same_table(&k.referenced, &target) && !same_table(&k.table, &target))
+            .collect();
+        let writes_a_key = update.assignments.iter().any(|a| {
+            let column = a.column.rsplit('.').next().unwrap_or(&a.column);
+            keys.iter().any(|k| {
+                k.referenced_columns
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(column))
+            })
+        });
+        Ok((!keys.is_empty() && !writes_a_key).then_some(keys))
+    }
+
+    /// Every foreign key in the catalog, as the session sees it.
+    fn live_keys(&self, session: SessionId) -> Result<Vec<LiveKey>, DbError> {
+        let rows = self
+            .inner
+            .execute_session_batch_sql(session, FOREIGN_KEYS)?
+            .map(|r| r.rows)
+            .unwrap_or_default();
+        let mut keys: Vec<LiveKey> = Vec::new();
+        for row in rows {
+            let text = |i: usize| match row.get(i) {
+                Some(Value::NVarChar(s) | Value::VarChar(s) | Value::NChar(s) | Value::Char(s)) => {
+                    s.clone()
+                }
+                _ => String::new(),
+            };
+            let name = text(0);
+            match keys.last_mut().filter(|k| k.name == name) {
+                Some(key) => {
+                    key.columns.push(text(3));
+                    key.referenced_columns.push(text(6));
+                }
+                None => keys.push(LiveKey {
+                    name,
+                    table: object(text(1), text(2)),
+                    columns: vec![text(3)],
+                    referenced: object(text(4), text(5)),
+                    referenced_columns: vec![text(6)],
+                }),
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Drops `keys`, runs the batch, and adds every key back as declared, in a transaction of
+    /// its own when the session has none.
+    fn run_lifted(
+        &self,
+        session: SessionId,
+        sql: &str,
+        keys: &[LiveKey],
+    ) -> Result<Vec<Option<QueryResult>>, DbError> {
+        let own = !SqlAnalyzer::transaction_is_active(&self.inner, session)?;
+        if own {
+            self.inner
+                .execute_session_batch_sql(session, "BEGIN TRANSACTION")?;
+        }
+        let result = self.lift_and_run(session, sql, keys);
+        if own {
+            let end = if result.is_ok() {
+                "COMMIT TRANSACTION"
+            } else {
+                "ROLLBACK TRANSACTION"
+            };
+            self.inner.execute_session_batch_sql(session, end)?;
+        }
+        result
+    }
+
+    fn lift_and_run(
+        &self,
+        session: SessionId,
+        sql: &str,
+        keys: &[LiveKey],
+    ) -> Result<Vec<Option<QueryResult>>, DbError> {
+        let declared = self.declared.lock().map(|d| d.clone()).unwrap_or_default();
+        for key in keys {
+            self.inner.execute_session(
+                session,
+                alter(
+                    &key.table,
+                    AlterTableAction::DropConstraint(key.name.clone()),
+                ),
+            )?;
+        }
+        let result = self.inner.execute_session_batch_sql_multi(session, sql);
+        let mut restored = Ok(());
+        for key in keys {
+            let actions = declared.iter().rev().find(|d| {
+                same_table(&d.table, &key.table)
+                    && d.columns.len() == key.columns.len()
+                    && d.columns
+                        .iter()
+                        .zip(&key.columns)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+            });
+            let add = TableConstraintSpec::ForeignKey {
+                name: key.name.clone(),
+                columns: key.columns.clone(),
+                referenced_table: key.referenced.clone(),
+                referenced_columns: key.referenced_columns.clone(),
+                on_delete: actions.and_then(|a| a.on_delete),
+                on_update: actions.and_then(|a| a.on_update),
+            };
+            if let Err(e) = self.inner.execute_session(
+                session,
+                alter(&key.table, AlterTableAction::AddConstraint(add)),
+            ) {
+                restored = restored.and(Err(e));
+            }
+        }
+        let result = result?;
+        restored?;
+        Ok(result)
+    }
+}
+
+impl Default for EmbeddedDatabase {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn declared(table: &ObjectName, constraint: &TableConstraintSpec) -> Option<DeclaredActions> {
+    match constraint {
+        TableConstraintSpec::ForeignKey {
+            columns,
+            on_delete,
+            on_update,
+            ..
+        } => Some(DeclaredActions {
+            table: table.clone(),
+            columns: columns.clone(),
+            on_delete: *on_delete,
+            on_update: *on_update,
+        }),
+        _ => None,
+    }
+}
+
+fn alter(table: &ObjectName, action: AlterTableAction) -> Statement {
+    Statement::Ddl(DdlStatement::AlterTable(AlterTableStmt {
+        table: table.clone(),
+        action,
+    }))
+}
+
+fn object(schema: String, name: String) -> ObjectName {
+    ObjectName {
+        database: None,
+        schema: Some(schema),
+        name,
+    }
+}
+
+fn same_table(a: &ObjectName, b: &ObjectName) -> bool {
+    a.name.eq_ignore_ascii_case(&b.name)
+        && a.schema_or_dbo().eq_ignore_ascii_case(b.schema_or_dbo())
+}
+
+/// The table an `UPDATE` writes: its target, or the table its alias names in `FROM`.
+fn updated_table(update: &iridium_core::ast::statements::dml::UpdateStmt) -> ObjectName {
+    let aliased = update.from.as_ref().and_then(|from| {
+        from.tables
+            .iter()
+            .chain(from.joins.iter().map(|j| &j.table))
+            .find(|t| {
+                t.alias.as_deref().is_some_and(|a| {
+                    update.table.schema.is_none() && a.eq_ignore_ascii_case(&update.table.name)
+                })
+            })
+            .and_then(|t| match &t.factor {
+                TableFactor::Named(name) => Some(name.clone()),
+                _ => None,
+            })
+    });
+    aliased.unwrap_or_else(|| update.table.clone())
+}
+
+/// The first word of a batch, past blanks and comments.
+fn first_word(sql: &str) -> &str {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start();
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+impl SessionManager for EmbeddedDatabase {
+    fn create_session(&self) -> SessionId {
+        self.inner.create_session()
+    }
+
+    fn reset_session(&self, session_id: SessionId) -> Result<(), DbError> {
+        SessionManager::reset_session(&self.inner, session_id)
+    }
+
+    fn close_session(&self, session_id: SessionId) -> Result<(), DbError> {
+        SessionManager::close_session(&self.inner, session_id)
+    }
+
+    fn set_session_journal(
+        &self,
+        session_id: SessionId,
+        journal: Box<dyn Journal>,
+    ) -> Result<(), DbError> {
+        self.inner.set_session_journal(session_id, journal)
+    }
+}
+
+impl StatementExecutor for EmbeddedDatabase {
+    fn execute_session(
+        &self,
+        session_id: SessionId,
+        stmt: Statement,
+    ) -> Result<Option<QueryResult>, DbError> {
+        StatementExecutor::execute_session(&self.inner, session_id, stmt)
+    }
+
+    fn execute_session_batch(
+        &self,
+        session_id: SessionId,
+        stmts: Vec<Statement>,
+    ) -> Result<Option<QueryResult>, DbError> {
+        StatementExecutor::execute_session_batch(&self.inner, session_id, stmts)
+    }
+
+    fn execute_session_batch_sql(
+        &self,
+        session_id: SessionId,
+        sql: &str,
+    ) -> Result<Option<QueryResult>, DbError> {
+        Ok(self
+            .run_batch(session_id, sql)?
+            .into_iter()
+            .flatten()
+            .last())
+    }
+
+    fn execute_session_batch_sql_multi(
+        &self,
+        session_id: SessionId,
+        sql: &str,
+    ) -> Result<Vec<Option<QueryResult>>, DbError> {
+        self.run_batch(session_id, sql)
+    }
+
+    fn set_session_metadata(
+        &self,
+        session_id: SessionId,
+        user: Option<String>,
+        app_name: Option<String>,
+        host_name: Option<String>,
+        database: Option<String>,
+    ) -> Result<(), DbError> {
+        self.inner
+            .set_session_metadata(session_id, user, app_name, host_name, database)
+    }
+
+    fn set_session_database(&self, session_id: SessionId, database: String) -> Result<(), DbError> {
+        self.inner.set_session_database(session_id, database)
+    }
+
+    fn cursor_rpc_open(
+        &self,
+        session_id: SessionId,
+        sql: &str,
+        scroll_opt: i32,
+    ) -> Result<(i32, QueryResult), DbError> {
+        self.inner.cursor_rpc_open(session_id, sql, scroll_opt)
+    }
+
+    fn cursor_rpc_fetch(
+        &self,
+        session_id: SessionId,
+        handle: i32,
+        fetch_type: i32,
+        row_num: i32,
+        n_rows: i32,
+    ) -> Result<CursorFetchResult, DbError> {
+        self.inner
+            .cursor_rpc_fetch(session_id, handle, fetch_type, row_num, n_rows)
+    }
+
+    fn cursor_rpc_close(&self, session_id: SessionId, handle: i32) -> Result<(), DbError> {
+        self.inner.cursor_rpc_close(session_id, handle)
+    }
+
+    fn cursor_rpc_deallocate(&self, session_id: SessionId, handle: i32) -> Result<(), DbError> {
+        self.inner.cursor_rpc_deallocate(session_id, handle)
+    }
+
+    fn set_bulk_load_active(
+        &self,
+        session_id: SessionId,
+        active: bool,
+        table: ObjectName,
+        columns: Vec<iridium_core::ast::statements::ddl::ColumnSpec>,
+        received_metadata: bool,
+    ) -> Result<(), DbError> {
+        self.inner
+            .set_bulk_load_active(session_id, active, table, columns, received_metadata)
+    }
+
+    fn get_bulk_load_state(
+        &self,
+        session_id: SessionId,
+    ) -> (
+        bool,
+        Option<ObjectName>,
+        Option<Vec<iridium_core::ast::statements::ddl::ColumnSpec>>,
+        bool,
+    ) {
+        self.inner.get_bulk_load_state(session_id)
+    }
+}
+
+impl SqlAnalyzer for EmbeddedDatabase {
+    fn explain_sql(&self, sql: &str) -> Result<ExplainPlan, DbError> {
+        self.inner.explain_sql(sql)
+    }
+
+    fn trace_execute_session_sql(
+        &self,
+        session_id: SessionId,
+        sql: &str,
+    ) -> Result<ExecutionTrace, DbError> {
+        self.inner.trace_execute_session_sql(session_id, sql)
+    }
+
+    fn session_isolation_level(
+        &self,
+        session_id: SessionId,
+    ) -> Result<iridium_core::ast::IsolationLevel, DbError> {
+        self.inner.session_isolation_level(session_id)
+    }
+
+    fn transaction_is_active(&self, session_id: SessionId) -> Result<bool, DbError> {
+        SqlAnalyzer::transaction_is_active(&self.inner, session_id)
+    }
+
+    fn session_options(&self, session_id: SessionId) -> Result<SessionOptions, DbError> {
+        SqlAnalyzer::session_options(&self.inner, session_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(db: &EmbeddedDatabase, session: SessionId, sql: &str) -> Vec<String> {
+        db.execute_session_batch_sql(session, sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .map(|r| {
+                r.rows
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(Value::to_string_value)
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn run(db: &EmbeddedDatabase, session: SessionId, sql: &str) {
+        db.execute_session_batch_sql(session, sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    fn clone_with_references() -> (EmbeddedDatabase, SessionId) {
+        let db = EmbeddedDatabase::new();
+        let s = db.create_session();
+        for sql in [
+            "CREATE TABLE CUSTOMER (ID BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, NAME NVARCHAR(MAX) NULL)",
+            "INSERT INTO CUSTOMER (NAME) VALUES (N'Ada'), (N'Alan'), (N'Grace')",
+            "CREATE TABLE ORDERS (ID BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, \
+             CUSTOMER_ID BIGINT NULL REFERENCES CUSTOMER (ID))",
+            "INSERT INTO ORDERS (CUSTOMER_ID) VALUES (1), (2)",
+            "CREATE TABLE NOTE (ID INT NOT NULL PRIMARY KEY, CUSTOMER_ID BIGINT NULL, \
+             CONSTRAINT FK_NOTE_CUSTOMER FOREIGN KEY (CUSTOMER_ID) REFERENCES CUSTOMER (ID) ON DELETE CASCADE)",
+            "INSERT INTO NOTE VALUES (1, 1), (2, 3)",
+        ] {
+            run(&db, s, sql);
+        }
+        (db, s)
+    }
+
+    /// A referenced row is updated as SQL Server would (the engine alone refuses it, and under
+    /// `ON DELETE CASCADE` deletes the rows referencing it); every key is back afterwards, its
+    /// declared action included. See: issue 21
+    #[test]
+    fn a_referenced_row_is_updated_and_its_keys_kept_issue_21() {
+        let (db, s) = clone_with_references();
+        run(
+            &db,
+            s,
+            "UPDATE CUSTOMER SET NAME = N'Person 1' WHERE ID = 1",
+        );
+        run(
+            &db,
+            s,
+            "UPDATE t SET NAME = v.c0 FROM [dbo].[CUSTOMER] AS t INNER JOIN (VALUES (CAST(3 AS BIGINT), N'Person 3')) AS v(k0, c0) ON t.[ID] = v.k0",
+        );
+        assert_eq!(
+            rows(&db, s, "SELECT ID, NAME FROM CUSTOMER ORDER BY ID"),
+            ["1 | Person 1", "2 | Alan", "3 | Person 3"]
+        );
+        assert_eq!(rows(&db, s, "SELECT ID FROM NOTE ORDER BY ID"), ["1", "2"]);
+        assert_eq!(
+            rows(&db, s, "SELECT name FROM sys.foreign_keys ORDER BY name").len(),
+            2
+        );
+        // The keys still hold: an order of no customer is refused, and the cascade declared on
+        // NOTE still deletes the notes of a deleted customer.
+        assert!(db
+            .execute_session_batch_sql(s, "INSERT INTO ORDERS (CUSTOMER_ID) VALUES (99)")
+            .is_err());
+        run(&db, s, "DELETE FROM CUSTOMER WHERE ID = 3");
+        assert_eq!(rows(&db, s, "SELECT ID FROM NOTE ORDER BY ID"), ["1"]);
+    }
+
+    /// An update that writes a referenced key is left to the engine (which refuses it), and a
+    /// rolled-back transaction leaves every key as it was. See: issue 21
+    #[test]
+    fn key_changes_are_refused_and_rollbacks_keep_the_keys_issue_21() {
+        let (db, s) = clone_with_references();
+        assert!(db
+            .execute_session_batch_sql(s, "UPDATE CUSTOMER SET ID = 9 WHERE ID = 1")
+            .is_err());
+        run(&db, s, "BEGIN TRANSACTION");
+        run(&db, s, "UPDATE CUSTOMER SET NAME = N'gone' WHERE ID = 2");
+        run(&db, s, "ROLLBACK TRANSACTION");
+        assert_eq!(
+            rows(&db, s, "SELECT NAME FROM CUSTOMER WHERE ID = 2"),
+            ["Alan"]
+        );
+        assert_eq!(
+            rows(&db, s, "SELECT name FROM sys.foreign_keys ORDER BY name").len(),
+            2
+        );
+        assert!(db
+            .execute_session_batch_sql(s, "DELETE FROM CUSTOMER WHERE ID = 2")
+            .is_err());
+    }
+
+    /// The first word of a batch is found past blanks and comments.
+    #[test]
+    fn first_words() {
+        assert_eq!(first_word("  -- x\n/* y */ update t"), "update");
+        assert_eq!(first_word("UPDATE[t]"), "UPDATE");
+        assert_eq!(first_word(""), "");
+    }
+}
