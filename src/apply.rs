@@ -437,13 +437,15 @@ pub async fn run<E: Engine>(
             if let Err(e) = captured.map_err(Error::from).and(synced) {
                 let rolled_back = engine.rollback().await.is_ok();
                 let _ = journal.finish(Status::RolledBack);
-                let statement = step_statements
-                    .first()
-                    .map(Statement::redacted)
-                    .unwrap_or_default();
+                let first = step_statements.first();
+                // The whole chain of causes: the capture's own error says only what failed.
+                let cause = match first {
+                    Some(statement) => Masked::new(&e, statement),
+                    None => Masked::chain(&e),
+                };
                 return Err(failed(
-                    statement,
-                    Masked::from_message(&e.to_string()),
+                    first.map(Statement::redacted).unwrap_or_default(),
+                    cause,
                     rolled_back,
                 ));
             }

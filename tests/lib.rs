@@ -6,6 +6,7 @@ mod common;
 mod apply;
 mod cli;
 mod formats;
+mod generated;
 mod interrupt;
 mod journal;
 mod oracle;

@@ -155,7 +155,10 @@ fn restore_leaves_a_row_that_changed_since() {
         .args(["apply", "--auto-approve"]);
     t.run().code(0);
     // Someone puts row 1 back by hand, with other values.
-    server.run_sql("INSERT INTO APP_DOCUMENT (ID, TITLE) VALUES (1, N'recreated')");
+    server.run_sql(
+        "SET IDENTITY_INSERT APP_DOCUMENT ON; INSERT INTO APP_DOCUMENT (ID, TITLE) VALUES (1, N'recreated'); \
+         SET IDENTITY_INSERT APP_DOCUMENT OFF",
+    );
     let recreated: Vec<String> = server
         .dump(TABLE)
         .into_iter()
@@ -216,4 +219,34 @@ fn a_restored_row_that_reads_back_otherwise_commits_nothing() {
         out.stderr
     );
     assert_eq!(server.dump(TABLE), applied, "part of the restore was kept");
+}
+
+/// A literal longer than anything its (MAX) column held when the catalog was read is written
+/// and journaled whole on the embedded engine (it failed as "journaling ... failed" with no
+/// cause), and a failure's message carries its whole chain of causes. See: issue 27
+#[test]
+fn a_literal_longer_than_its_column_held_is_written_whole_issue_27() {
+    // See: issue 27
+    let long = "long value 😀 ".repeat(700);
+    let spec = format!(
+        "engine: sqlserver\nconnection: embedded:clone.sql\nguard: {{ database: OS_PREPROD }}\n\
+         resources:\n  - id: notes\n    kind: column_values\n    table: app_note\n    \
+         set: {{ body: \"{long}\" }}\n"
+    );
+    let out = Test::new()
+        .file(
+            "clone.sql",
+            "USE OS_PREPROD\nGO\nCREATE TABLE APP_NOTE (CODE CHAR(8) NOT NULL PRIMARY KEY, BODY NVARCHAR(MAX) NULL)\nGO\n\
+             INSERT INTO APP_NOTE VALUES ('c-0', NULL), ('c-1', N'x')\nGO\n",
+        )
+        .spec(&spec)
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout
+            .contains("Converged: a new plan shows no changes."),
+        "{}",
+        out.stdout
+    );
 }

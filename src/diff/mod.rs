@@ -9,7 +9,7 @@ use crate::change::{Assignment, Change, ChangeKind, Dialect, EmptyMethod};
 use crate::state::desired::{
     ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableTarget,
 };
-use crate::state::observed::{Drift, DriftRow, ForeignKey, Observed, ObservedResource};
+use crate::state::observed::{Drift, DriftRow, ForeignKey, Observed, ObservedResource, TableRef};
 use crate::state::Value;
 
 mod finding;
@@ -93,6 +93,17 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
             && matches!(observed.resource(&f.id),
                 Some(ObservedResource::Inspected { drift, .. }) if !drift.is_empty())
     });
+    // Tables whose rows hold personal data: every change of such a table journals its rows
+    // sealed (a whole row carries the personal columns too) and shows them by key only.
+    let personal_tables: Vec<&TableRef> = desired
+        .resources
+        .iter()
+        .filter(|r| r.personal || matches!(r.kind, ResourceKind::Masked(_)))
+        .filter_map(|r| match observed.resource(&r.id) {
+            Some(ObservedResource::Inspected { table: Some(t), .. }) => Some(&t.table),
+            _ => None,
+        })
+        .collect();
     for resource in &desired.resources {
         let seen = observed
             .resource(&resource.id)
@@ -262,7 +273,11 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     .map(|t| observed.referencing(&t.table).collect())
                     .unwrap_or_default();
                 let kind = change_kind(resource, table.as_ref(), &referencing, dialect)?;
-                if resource.personal && desired.journal.recipients.is_empty() {
+                let personal = resource.personal
+                    || table
+                        .as_ref()
+                        .is_some_and(|t| personal_tables.contains(&&t.table));
+                if personal && desired.journal.recipients.is_empty() {
                     let what = match &kind {
                         ChangeKind::SetColumns { assignments, .. } => {
                             let columns: Vec<&str> =
@@ -276,8 +291,9 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                         what,
                     });
                 }
-                out.changes
-                    .push(change(desired, resource, kind, drift.clone()));
+                let mut change = change(desired, resource, kind, drift.clone());
+                change.personal = personal;
+                out.changes.push(change);
             }
         }
     }

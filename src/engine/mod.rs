@@ -419,15 +419,22 @@ impl Masked {
         Masked(message.to_string())
     }
 
-    /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
+    /// `error`'s message and its causes, for an error no statement's values reach.
     #[must_use]
-    pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
+    pub fn chain(error: &dyn std::error::Error) -> Masked {
         let mut text = error.to_string();
         let mut source = error.source();
         while let Some(cause) = source {
             text.push_str(&format!(": {cause}"));
             source = cause.source();
         }
+        Masked(text)
+    }
+
+    /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
+    #[must_use]
+    pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
+        let Masked(mut text) = Masked::chain(error);
         // Text long enough to be a credential is masked wherever it appears; masking shorter
         // values (a `2`) would garble the message and protect nothing.
         for p in statement.params.iter().filter(|p| p.secret) {

@@ -304,7 +304,13 @@ pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan,
                             RestoreAction::Revert
                         },
                         table,
-                        columns,
+                        // How long the longest value was when the apply read the catalog says
+                        // nothing of the rows now: the apply (and anything after it) wrote
+                        // others. Restore reads every value whole.
+                        columns: columns
+                            .into_iter()
+                            .map(|c| ColumnInfo { widest: None, ..c })
+                            .collect(),
                         primary_key,
                         set,
                         rows: Vec::new(),

@@ -235,8 +235,9 @@ pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, Error> {
                 .map_err(|_| wrong("write a number")),
             _ => Err(wrong("write a number")),
         },
-        "decimal" | "numeric" | "money" | "smallmoney" | "float" | "real" | "binary_double"
-        | "binary_float" => match value {
+        "decimal" | "numeric" => exact_decimal(value, column),
+        "money" | "smallmoney" | "float" | "real" | "binary_double" | "binary_float" => match value
+        {
             Value::Int(_) | Value::Float(_) => Ok(value.clone()),
             Value::Text(t) => t
                 .trim()
@@ -273,6 +274,80 @@ pub fn coerce(value: &Value, column: &ColumnInfo) -> Result<Value, Error> {
             _ => Err(wrong("write the value as text in quotes")),
         },
     }
+}
+
+/// A value for an exact decimal column, as exact decimal text: never through a float, which
+/// would store another number (`1234567890123.12345678` became `...12358912`). A value with more
+/// digits after the point than the column's scale, or more before it than its precision leaves,
+/// is refused: the database would round it, or refuse it, and the plan would never converge.
+/// A number the spec writes unquoted went through a float when the YAML was read: it is taken
+/// only when it has at most 15 significant digits (every such decimal survives a float whole).
+fn exact_decimal(value: &Value, column: &ColumnInfo) -> Result<Value, Error> {
+    let refuse = |help: String| Error::DecimalDoesNotFit {
+        column: column.name.clone(),
+        data_type: column.data_type.clone(),
+        value: value.to_string(),
+        help,
+    };
+    let text = match value {
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => i64::from(*b).to_string(),
+        Value::Text(t) => t.trim().to_string(),
+        Value::Float(x) if x.is_finite() => {
+            let shortest = x.to_string();
+            let significant = shortest
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .trim_start_matches('0')
+                .len();
+            if significant > 15 {
+                return Err(refuse(
+                    "write the number in quotes, so that every digit is kept".into(),
+                ));
+            }
+            shortest
+        }
+        _ => return Err(refuse("write a number".into())),
+    };
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(&text)),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return Err(refuse("write a number such as 1234.5678".into()));
+    }
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    if let Some(scale) = column.scale {
+        if frac.len() > scale as usize {
+            return Err(refuse(format!(
+                "the column keeps {scale} digits after the point: write at most {scale}"
+            )));
+        }
+        if let Some(precision) = column.precision {
+            let room = precision.saturating_sub(scale) as usize;
+            if int.len() > room {
+                return Err(refuse(format!(
+                    "the column keeps {room} digits before the point"
+                )));
+            }
+        }
+    }
+    let int = if int.is_empty() { "0" } else { int };
+    let digits = if frac.is_empty() {
+        int.to_string()
+    } else {
+        format!("{int}.{frac}")
+    };
+    Ok(Value::Text(if negative && digits != "0" {
+        format!("-{digits}")
+    } else {
+        digits
+    }))
 }
 
 /// A date or date and time as written in a spec, in the one form every engine converts
@@ -333,6 +408,48 @@ mod tests {
             Err(Error::ValueDoesNotFit { help, .. }) if help.contains("NOT NULL")
         ));
         assert!(coerce(&Value::Int(2), &col("B", "bit", false)).is_err());
+    }
+
+    /// Decimals stay exact decimal text at any precision the column holds, whatever their
+    /// form in the spec; a value the column would round or refuse is an error, as is an
+    /// unquoted number a float may have cut. See: issue 27
+    #[test]
+    fn decimals_stay_exact_issue_27() {
+        let amount = ColumnInfo {
+            precision: Some(37),
+            scale: Some(8),
+            ..col("TOTAL", "decimal", true)
+        };
+        let exact = |v: Value| coerce(&v, &amount);
+        let t = |s: &str| Ok(Value::Text(s.into()));
+        assert_eq!(
+            exact(Value::Text("1234567890123.12345678".into())),
+            t("1234567890123.12345678")
+        );
+        assert_eq!(exact(Value::Text("-00012.50000000".into())), t("-12.5"));
+        assert_eq!(exact(Value::Int(0)), t("0"));
+        assert_eq!(exact(Value::Float(0.5)), t("0.5"));
+        assert_eq!(exact(Value::Text("-0.0".into())), t("0"));
+        for refused in [
+            Value::Text("1.123456789".into()),
+            Value::Text("12345678901234567890123456789012".into()),
+            Value::Text("1e5".into()),
+            Value::Text("abc".into()),
+            Value::Float(1_234_567_890_123.123_4),
+        ] {
+            assert!(
+                matches!(exact(refused.clone()), Err(Error::DecimalDoesNotFit { .. })),
+                "{refused:?}"
+            );
+        }
+        // A decimal column of unknown scale takes any exact decimal.
+        assert_eq!(
+            coerce(
+                &Value::Text("1.123456789".into()),
+                &col("X", "numeric", true)
+            ),
+            t("1.123456789")
+        );
     }
 
     /// Dates are read in the forms people write and written in one form; a date column at

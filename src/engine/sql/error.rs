@@ -33,6 +33,18 @@ pub enum Error {
         /// What to write instead.
         help: &'static str,
     },
+    /// A decimal of the spec that its column would round or refuse.
+    #[error("column {column} ({data_type}) cannot hold {value} exactly: {help}")]
+    DecimalDoesNotFit {
+        /// The column.
+        column: String,
+        /// Its catalog type.
+        data_type: String,
+        /// The value, as the spec writes it.
+        value: String,
+        /// Why, and what to write instead.
+        help: String,
+    },
     /// A `replace` whose `from` is not a host.
     #[error("column {column}: `replace` rewrites a host, and {from:?} is not one; write `replace_text` to rewrite any text")]
     NotAHost {

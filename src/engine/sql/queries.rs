@@ -11,7 +11,7 @@ use crate::state::desired::{
     ColumnValue, Condition, Resource, ResourceId, ResourceKind, Subselect, TablesFrom,
 };
 use crate::state::masking::MaskKey;
-use crate::state::observed::{Catalog, TableInfo};
+use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
 use crate::state::Value;
 
 /// How to read the rows a resource's query returns.
@@ -352,8 +352,8 @@ pub fn capture_query(
                     None => {
                         written.push(Selected {
                             expr: a.desired.clone(),
-                            shape: match a.literal {
-                                Some(_) => super::Shape::of(&a.column),
+                            shape: match &a.literal {
+                                Some(literal) => literal_shape(&a.column, literal),
                                 None => a.shape,
                             },
                         });
@@ -481,5 +481,21 @@ impl Capture {
     #[must_use]
     pub fn rewrites(&self) -> bool {
         self.written.iter().any(|w| matches!(w, Wanted::Rewrite(_)))
+    }
+}
+
+/// How a literal written into `column` is read back: as the column's values are, a long value
+/// bounded by the longest the column held when the catalog was read or the literal itself,
+/// whichever is longer (a literal longer than anything the column holds yet is read whole).
+fn literal_shape(column: &ColumnInfo, literal: &Value) -> super::Shape {
+    use super::Shape;
+    match (Shape::of(column), literal) {
+        (Shape::LongText { bound }, Value::Text(t)) => Shape::LongText {
+            bound: bound.map(|b| b.max(t.chars().count() as u64)),
+        },
+        (Shape::LongBinary { bound }, Value::Bytes(b)) => Shape::LongBinary {
+            bound: bound.map(|n| n.max(b.len() as u64)),
+        },
+        (shape, _) => shape,
     }
 }

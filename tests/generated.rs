@@ -1,0 +1,1005 @@
+//! Generated shapes: tables, keys, column types, values, spellings and specs no one chose,
+//! through the real binary on the embedded engine (a real TDS server). Each case builds a
+//! clone (a table keyed by `BIGINT IDENTITY`, `INT`, `SMALLINT`, `TINYINT`, `VARCHAR`,
+//! `NVARCHAR`, `CHAR` or a composite key; columns of (MAX) text and binary, decimals, dates,
+//! bits and numbers, NULL beside empty; a child table referencing it by foreign key and a
+//! table of values to look up), and a spec that names every table and column in another case
+//! than the catalog's and uses every kind that writes rows (`rows_absent`, `column_values` with
+//! a literal, a host `replace` and a `lookup`, `table_empty`, `masked`), some resources secret.
+//!
+//! Each case asserts: apply exits 0 and converges, a second plan is empty, restore (with the
+//! identity) gives back every table byte for byte, and no secret or personal value appears in
+//! any output or in the journal's plain text. A failing case is shrunk and printed with its
+//! seed; `POSTCLONE_SHAPES_SEED=N` runs that seed again, `POSTCLONE_SHAPES_CASES=N` runs N
+//! cases (the suite runs a few; see README for the long run).
+//! See: issue 21
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+
+use crate::common::{journal_in, Test, TestServer};
+
+/// A test-only age key pair (the personal-data tests' own).
+const RECIPIENT: &str = "age1qqlckrjtjh5p3dcgjwuzwep7avyfep2npylyju2cpaaqlfwk8e2s7n0z6k";
+const IDENTITY: &str = "AGE-SECRET-KEY-17M2G4USE24TPSM2WTA5MHRV8H654NUDKH6RKE0FD9CEYZMAELLHQH9N7WW";
+const MASK_KEY: &str = "generated-shapes-mask-key-0123";
+
+/// How the main table is keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    BigIntIdentity,
+    Int,
+    SmallInt,
+    TinyInt,
+    VarChar,
+    NVarChar,
+    Char,
+    /// `TenantId INT` and `Code NVARCHAR(10)`.
+    Composite,
+}
+
+impl KeyKind {
+    /// The key columns: name and SQL type.
+    fn columns(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            KeyKind::BigIntIdentity => vec![("Id", "BIGINT IDENTITY(1,1)")],
+            KeyKind::Int => vec![("Id", "INT")],
+            KeyKind::SmallInt => vec![("Id", "SMALLINT")],
+            KeyKind::TinyInt => vec![("Id", "TINYINT")],
+            KeyKind::VarChar => vec![("Code", "VARCHAR(20)")],
+            KeyKind::NVarChar => vec![("Code", "NVARCHAR(20)")],
+            KeyKind::Char => vec![("Code", "CHAR(8)")],
+            KeyKind::Composite => vec![("TenantId", "INT"), ("Code", "NVARCHAR(10)")],
+        }
+    }
+
+    /// The type a column referencing key column `i` has (no identity).
+    fn referencing_type(self, i: usize) -> &'static str {
+        match self.columns()[i].1 {
+            "BIGINT IDENTITY(1,1)" => "BIGINT",
+            other => other,
+        }
+    }
+}
+
+/// A column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColType {
+    NVarCharMax,
+    NVarChar100,
+    VarChar100,
+    VarBinaryMax,
+    Decimal,
+    DateTime,
+    Date,
+    Bit,
+    Int,
+    BigInt,
+    Float,
+}
+
+impl ColType {
+    fn sql(self) -> &'static str {
+        match self {
+            ColType::NVarCharMax => "NVARCHAR(MAX)",
+            ColType::NVarChar100 => "NVARCHAR(100)",
+            ColType::VarChar100 => "VARCHAR(100)",
+            ColType::VarBinaryMax => "VARBINARY(MAX)",
+            ColType::Decimal => "DECIMAL(18, 4)",
+            ColType::DateTime => "DATETIME",
+            ColType::Date => "DATE",
+            ColType::Bit => "BIT",
+            ColType::Int => "INT",
+            ColType::BigInt => "BIGINT",
+            ColType::Float => "FLOAT",
+        }
+    }
+
+    fn text(self) -> bool {
+        matches!(
+            self,
+            ColType::NVarCharMax | ColType::NVarChar100 | ColType::VarChar100
+        )
+    }
+
+    /// A name for a column of this type (the n-th of the table).
+    fn name(self, n: usize) -> String {
+        let base = match self {
+            ColType::NVarCharMax => "Notes",
+            ColType::NVarChar100 => "Name",
+            ColType::VarChar100 => "Website",
+            ColType::VarBinaryMax => "Photo",
+            ColType::Decimal => "Amount",
+            ColType::DateTime => "CreatedOn",
+            ColType::Date => "BirthDate",
+            ColType::Bit => "IsActive",
+            ColType::Int => "Quantity",
+            ColType::BigInt => "ExternalId",
+            ColType::Float => "Ratio",
+        };
+        format!("{base}{n}")
+    }
+}
+
+/// What the spec does to a column.
+#[derive(Debug, Clone, PartialEq)]
+enum Role {
+    Keep,
+    /// `column_values` with a literal, on some rows (all when `None`), maybe secret.
+    Set {
+        value: Cell,
+        rows: Option<Vec<usize>>,
+        secret: bool,
+    },
+    /// `replace` of production's host.
+    Replace,
+    /// `lookup` from the values table.
+    Lookup,
+    /// `masked` with a method.
+    Mask(&'static str),
+}
+
+/// One cell, as the fixture writes it.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Null,
+    Text(String),
+    Int(i64),
+    /// Decimal text, as written.
+    Decimal(String),
+    /// Date or date and time, ISO 8601.
+    Date(String),
+    Bytes(Vec<u8>),
+    Bit(bool),
+    Float(f64),
+}
+
+impl Cell {
+    /// A literal for the fixture's SQL (trusted, generated values; `N'...'` for national
+    /// text).
+    fn sql(&self, national: bool) -> String {
+        match self {
+            Cell::Null => "NULL".into(),
+            Cell::Text(t) => format!(
+                "{}'{}'",
+                if national { "N" } else { "" },
+                t.replace('\'', "''")
+            ),
+            Cell::Int(i) => i.to_string(),
+            Cell::Decimal(d) => d.clone(),
+            Cell::Date(d) => format!("'{d}'"),
+            Cell::Bytes(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+                format!("0x{hex}")
+            }
+            Cell::Bit(b) => if *b { "1" } else { "0" }.into(),
+            Cell::Float(x) => format!("{x:e}"),
+        }
+    }
+
+    /// The value as the spec writes it.
+    fn yaml(&self) -> serde_yaml::Value {
+        match self {
+            Cell::Null | Cell::Bytes(_) => serde_yaml::Value::Null,
+            Cell::Text(t) | Cell::Decimal(t) | Cell::Date(t) => {
+                serde_yaml::Value::String(t.clone())
+            }
+            Cell::Int(i) => serde_yaml::Value::Number((*i).into()),
+            Cell::Bit(b) => serde_yaml::Value::Bool(*b),
+            Cell::Float(x) => serde_yaml::Value::Number((*x).into()),
+        }
+    }
+}
+
+/// A generated clone and spec.
+#[derive(Debug, Clone)]
+struct Case {
+    key: KeyKind,
+    /// Column types, in table order (after the key).
+    types: Vec<ColType>,
+    roles: Vec<Role>,
+    /// Key values of each row.
+    keys: Vec<Vec<Cell>>,
+    /// Other values of each row.
+    rows: Vec<Vec<Cell>>,
+    /// Rows deleted by `rows_absent` (by their first key column).
+    delete: Option<Vec<usize>>,
+    /// Rows the child table references; `None`: no child table.
+    children: Option<Vec<usize>>,
+    /// The child table is emptied.
+    empty_children: bool,
+    /// Rows of the values table (by main row) and their values.
+    lookups: Vec<(usize, Cell)>,
+    /// Which letters of the names the spec writes are upper case (bit i of letter i, offset
+    /// by the name's length).
+    case_bits: u64,
+}
+
+const TABLE: &str = "OSUSR_K7q_Account";
+const CHILD: &str = "OSUSR_K7q_AccountNote";
+const VALUES: &str = "OSUSR_K7q_AccountDefault";
+
+/// Values a personal column holds: each is a distinct person's data, never written elsewhere.
+const PERSONAL: [&str; 8] = [
+    "Ada Lovelace",
+    "ada.lovelace@customer-one.example",
+    "+33 6 12 34 56 78",
+    "José Álvarez-Núñez",
+    "O'Brien, Kate",
+    "kate.obrien@customer-two.example",
+    "Grace Hopper 1906",
+    "+44 7700 900123",
+];
+
+/// Text a host rewrite finds, or must leave.
+const HOSTS: [&str; 7] = [
+    "https://api.prod.example.com/v1?x=1",
+    "HTTPS://PROD.EXAMPLE.COM",
+    "mail support@prod.example.com now",
+    "https://preprod.example.com/keep",
+    "notprod.example.com",
+    "prod.example.com.evil.example.net",
+    "",
+];
+
+/// Other text: quotes, SQL-looking text, characters outside ASCII, blanks, empty.
+const TEXT: [&str; 8] = [
+    "it's",
+    "x'; DROP TABLE t; --",
+    "émoji 😀 ok",
+    "trailing  ",
+    "",
+    "@P1 [x] \"y\"",
+    "plain",
+    "two\r\nlines\tand a tab",
+];
+
+fn key_kind() -> impl Strategy<Value = KeyKind> {
+    prop_oneof![
+        Just(KeyKind::BigIntIdentity),
+        Just(KeyKind::Int),
+        Just(KeyKind::SmallInt),
+        Just(KeyKind::TinyInt),
+        Just(KeyKind::VarChar),
+        Just(KeyKind::NVarChar),
+        Just(KeyKind::Char),
+        Just(KeyKind::Composite),
+    ]
+}
+
+fn col_type() -> impl Strategy<Value = ColType> {
+    prop_oneof![
+        Just(ColType::NVarCharMax),
+        Just(ColType::NVarChar100),
+        Just(ColType::VarChar100),
+        Just(ColType::VarBinaryMax),
+        Just(ColType::Decimal),
+        Just(ColType::DateTime),
+        Just(ColType::Date),
+        Just(ColType::Bit),
+        Just(ColType::Int),
+        Just(ColType::BigInt),
+        Just(ColType::Float),
+    ]
+}
+
+/// Distinct key values for `n` rows.
+fn key_values(kind: KeyKind, n: usize) -> BoxedStrategy<Vec<Vec<Cell>>> {
+    let ints = |low: i64, high: i64| {
+        prop::collection::btree_set(low..=high, n)
+            .prop_map(|set| set.into_iter().map(|i| vec![Cell::Int(i)]).collect())
+            .boxed()
+    };
+    // Letters, then `-` and the row's number: distinct whatever the letters and their case.
+    let texts = move |letters: usize, pad: bool| {
+        prop::collection::vec(
+            (
+                prop::collection::vec(
+                    prop::sample::select(&['a', 'B', 'c', 'Z', '\'', 'é'][..]),
+                    1..=letters,
+                ),
+                any::<bool>(),
+            ),
+            n,
+        )
+        .prop_map(move |parts| {
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, (chars, blank))| {
+                    let s: String = chars.into_iter().collect();
+                    format!("{s}-{i}{}", if pad && blank { " " } else { "" })
+                })
+                .collect::<Vec<String>>()
+        })
+    };
+    match kind {
+        KeyKind::BigIntIdentity => prop::collection::btree_set(
+            prop_oneof![
+                1i64..=50,
+                2_147_483_640i64..=2_147_483_660,
+                1i64..=9_000_000_000_000
+            ],
+            n,
+        )
+        .prop_map(|set| set.into_iter().map(|i| vec![Cell::Int(i)]).collect())
+        .boxed(),
+        KeyKind::Int => ints(-1_000, 100_000),
+        KeyKind::SmallInt => ints(-32_768, 32_767),
+        KeyKind::TinyInt => ints(0, 255),
+        // Single-byte text: ASCII only.
+        KeyKind::VarChar => texts(5, true)
+            .prop_map(|v| {
+                v.into_iter()
+                    .map(|t| vec![Cell::Text(t.replace('é', "e"))])
+                    .collect()
+            })
+            .boxed(),
+        KeyKind::NVarChar => texts(5, true)
+            .prop_map(|v| v.into_iter().map(|t| vec![Cell::Text(t)]).collect())
+            .boxed(),
+        KeyKind::Char => texts(3, false)
+            .prop_map(|v| {
+                v.into_iter()
+                    .map(|t| vec![Cell::Text(t.replace('é', "e"))])
+                    .collect()
+            })
+            .boxed(),
+        KeyKind::Composite => (texts(3, false), prop::collection::vec(1i64..=2, n))
+            .prop_map(|(codes, tenants)| {
+                codes
+                    .into_iter()
+                    .zip(tenants)
+                    .map(|(code, tenant)| vec![Cell::Int(tenant), Cell::Text(code)])
+                    .collect()
+            })
+            .boxed(),
+    }
+}
+
+/// A value of a column of `ty` whose role is `role`.
+fn cell(ty: ColType, role: &Role) -> BoxedStrategy<Cell> {
+    let pick = |pool: &'static [&'static str]| {
+        prop::sample::select(pool)
+            .prop_map(|s| Cell::Text(s.to_string()))
+            .boxed()
+    };
+    let ascii = |cell: Cell| match cell {
+        Cell::Text(t) if !t.is_ascii() => Cell::Text(t.chars().filter(char::is_ascii).collect()),
+        other => other,
+    };
+    let text = match role {
+        Role::Mask(_) => pick(&PERSONAL),
+        Role::Replace => pick(&HOSTS),
+        _ if ty == ColType::NVarCharMax => prop_oneof![
+            pick(&TEXT),
+            (1usize..=3).prop_map(|n| Cell::Text("long value 😀 ".repeat(n * 700))),
+        ]
+        .boxed(),
+        _ => pick(&TEXT),
+    };
+    let value = match ty {
+        ColType::NVarCharMax | ColType::NVarChar100 => text,
+        ColType::VarChar100 => text.prop_map(ascii).boxed(),
+        ColType::VarBinaryMax => prop::collection::vec(any::<u8>(), 0..40)
+            .prop_map(Cell::Bytes)
+            .boxed(),
+        ColType::Decimal => (-99_999_999_999_999i64..=99_999_999_999_999, 0u32..10_000)
+            .prop_map(|(i, f)| Cell::Decimal(format!("{i}.{f:04}")))
+            .boxed(),
+        ColType::DateTime => prop::sample::select(
+            &[
+                "2024-02-29T13:45:59",
+                "1900-01-01T00:00:00",
+                "9999-12-31T23:59:59",
+            ][..],
+        )
+        .prop_map(|d| Cell::Date(d.to_string()))
+        .boxed(),
+        ColType::Date => prop::sample::select(&["2024-02-29", "1753-01-01", "9999-12-31"][..])
+            .prop_map(|d| Cell::Date(d.to_string()))
+            .boxed(),
+        ColType::Bit => any::<bool>().prop_map(Cell::Bit).boxed(),
+        ColType::Int => (i64::from(i32::MIN)..=i64::from(i32::MAX))
+            .prop_map(Cell::Int)
+            .boxed(),
+        ColType::BigInt => prop_oneof![Just(i64::MIN + 1), Just(i64::MAX), any::<i64>()]
+            .prop_map(Cell::Int)
+            .boxed(),
+        ColType::Float => prop_oneof![
+            Just(1.5),
+            Just(-2.225_073_858_507_201_4e-308),
+            Just(1.5e300),
+            -1.0e6f64..1.0e6
+        ]
+        .prop_map(Cell::Float)
+        .boxed(),
+    };
+    prop_oneof![1 => Just(Cell::Null), 6 => value].boxed()
+}
+
+/// What the spec does to a column of `ty` over `n` rows.
+fn role(ty: ColType, n: usize) -> BoxedStrategy<Role> {
+    let set = (
+        cell(ty, &Role::Keep),
+        prop::option::of(prop::sample::subsequence((0..n).collect::<Vec<_>>(), 1..=n)),
+        any::<bool>(),
+    )
+        .prop_map(|(value, rows, secret)| {
+            // A secret value is one no output may show.
+            let value = match value {
+                Cell::Text(_) if secret => Cell::Text("sekret-PROD-42".into()),
+                other => other,
+            };
+            Role::Set {
+                value,
+                rows,
+                secret,
+            }
+        })
+        .boxed();
+    if ty.text() {
+        prop_oneof![
+            2 => Just(Role::Keep),
+            2 => set,
+            1 => Just(Role::Replace),
+            1 => Just(Role::Lookup),
+            2 => prop::sample::select(&["email", "name", "phone", "redact", "username"][..]).prop_map(Role::Mask),
+        ]
+        .boxed()
+    } else {
+        prop_oneof![2 => Just(Role::Keep), 3 => set].boxed()
+    }
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        key_kind(),
+        prop::collection::vec(col_type(), 1..=4),
+        1usize..=5,
+    )
+        .prop_flat_map(|(key, types, n)| {
+            let roles: Vec<BoxedStrategy<Role>> = types.iter().map(|t| role(*t, n)).collect();
+            (Just(key), Just(types), roles, key_values(key, n))
+        })
+        .prop_flat_map(|(key, types, roles, keys)| {
+            let n = keys.len();
+            let rows: Vec<Vec<BoxedStrategy<Cell>>> = (0..n)
+                .map(|_| types.iter().zip(&roles).map(|(t, r)| cell(*t, r)).collect())
+                .collect();
+            let all: Vec<usize> = (0..n).collect();
+            (
+                Just(key),
+                Just(types),
+                Just(roles),
+                Just(keys),
+                rows,
+                prop::option::of(prop::sample::subsequence(all.clone(), 1..=n)),
+                prop::option::of(prop::sample::subsequence(all.clone(), 0..=n)),
+                any::<bool>(),
+                // Short single-byte text: a lookup may write it into any text column.
+                prop::collection::vec((0..n, cell(ColType::VarChar100, &Role::Keep)), 0..=n),
+                any::<u64>(),
+            )
+        })
+        .prop_map(
+            |(
+                key,
+                types,
+                roles,
+                keys,
+                rows,
+                delete,
+                children,
+                empty_children,
+                lookups,
+                case_bits,
+            )| {
+                let mut lookups = lookups;
+                lookups.sort_by_key(|(row, _)| *row);
+                lookups.dedup_by_key(|(row, _)| *row);
+                Case {
+                    key,
+                    types,
+                    roles,
+                    keys,
+                    rows,
+                    delete,
+                    children,
+                    empty_children,
+                    lookups,
+                    case_bits,
+                }
+            },
+        )
+}
+
+impl Case {
+    /// Names of the non-key columns.
+    fn names(&self) -> Vec<String> {
+        self.types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.name(i + 1))
+            .collect()
+    }
+
+    /// `name` as the spec writes it: every letter in a random case, never exactly as the
+    /// catalog spells it.
+    fn spelled(&self, name: &str) -> String {
+        let offset = name.len();
+        let mut out: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if self.case_bits >> ((i + offset) % 64) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        if out == name {
+            out = name.to_ascii_lowercase();
+        }
+        out
+    }
+
+    /// A table as the spec names it: in another case, and with its schema (`DBO.`) when the
+    /// case's last bit says so.
+    fn table_spelled(&self, table: &str) -> String {
+        let name = self.spelled(table);
+        if self.case_bits >> 63 == 1 {
+            format!("{}.{name}", self.spelled("dbo"))
+        } else {
+            name
+        }
+    }
+
+    /// Rows deleted by the spec: those whose first key value a delete lists.
+    fn deleted(&self) -> Vec<usize> {
+        let Some(listed) = &self.delete else {
+            return Vec::new();
+        };
+        (0..self.keys.len())
+            .filter(|&r| listed.iter().any(|&l| self.keys[l][0] == self.keys[r][0]))
+            .collect()
+    }
+
+    /// Rows the child table references: none that is deleted unless the child table is
+    /// emptied first.
+    fn referenced(&self) -> Vec<usize> {
+        let deleted = self.deleted();
+        self.children
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|r| self.empty_children || !deleted.contains(r))
+            .collect()
+    }
+
+    fn masks(&self) -> bool {
+        self.roles.iter().any(|r| matches!(r, Role::Mask(_)))
+    }
+
+    /// The clone, as SQL.
+    fn clone_sql(&self) -> String {
+        let key_columns = self.key.columns();
+        let names = self.names();
+        let mut out = String::from("USE OS_PREPROD\nGO\n");
+        let key_defs: Vec<String> = key_columns
+            .iter()
+            .map(|(n, t)| format!("{n} {t} NOT NULL"))
+            .collect();
+        let pk: Vec<&str> = key_columns.iter().map(|(n, _)| *n).collect();
+        let columns: Vec<String> = self
+            .types
+            .iter()
+            .zip(&names)
+            .map(|(t, n)| format!("{n} {} NULL", t.sql()))
+            .collect();
+        out.push_str(&format!(
+            "CREATE TABLE {TABLE} ({}, {}, CONSTRAINT PK_Account PRIMARY KEY ({}))\nGO\n",
+            key_defs.join(", "),
+            columns.join(", "),
+            pk.join(", ")
+        ));
+        let identity = self.key == KeyKind::BigIntIdentity;
+        if identity {
+            out.push_str(&format!("SET IDENTITY_INSERT {TABLE} ON\nGO\n"));
+        }
+        let all_names: Vec<&str> = pk
+            .iter()
+            .copied()
+            .chain(names.iter().map(String::as_str))
+            .collect();
+        for (key, row) in self.keys.iter().zip(&self.rows) {
+            let key_values = key.iter().enumerate().map(|(i, c)| {
+                c.sql(
+                    !key_columns[i].1.starts_with("VARCHAR")
+                        && !key_columns[i].1.starts_with("CHAR"),
+                )
+            });
+            let values = row
+                .iter()
+                .zip(&self.types)
+                .map(|(c, t)| c.sql(*t != ColType::VarChar100));
+            out.push_str(&format!(
+                "INSERT INTO {TABLE} ({}) VALUES ({})\nGO\n",
+                all_names.join(", "),
+                key_values.chain(values).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if identity {
+            out.push_str(&format!("SET IDENTITY_INSERT {TABLE} OFF\nGO\n"));
+        }
+        let referencing: Vec<String> = key_columns
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| format!("Account{n} {} NULL", self.key.referencing_type(i)))
+            .collect();
+        let referencing_names: Vec<String> = key_columns
+            .iter()
+            .map(|(n, _)| format!("Account{n}"))
+            .collect();
+        if self.children.is_some() {
+            out.push_str(&format!(
+                "CREATE TABLE {CHILD} (Id BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, {}, Note NVARCHAR(MAX) NULL, \
+                 CONSTRAINT OSFRK_{CHILD}_{TABLE} FOREIGN KEY ({}) REFERENCES {TABLE} ({}))\nGO\n",
+                referencing.join(", "),
+                referencing_names.join(", "),
+                pk.join(", ")
+            ));
+            for (i, r) in self.referenced().into_iter().enumerate() {
+                let key_values: Vec<String> = self.keys[r]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| {
+                        c.sql(
+                            !key_columns[k].1.starts_with("VARCHAR")
+                                && !key_columns[k].1.starts_with("CHAR"),
+                        )
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "INSERT INTO {CHILD} ({}, Note) VALUES ({}, N'note {i}')\nGO\n",
+                    referencing_names.join(", "),
+                    key_values.join(", ")
+                ));
+            }
+        }
+        let value_keys: Vec<String> = key_columns
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| format!("{n} {} NOT NULL", self.key.referencing_type(i)))
+            .collect();
+        out.push_str(&format!(
+            "CREATE TABLE {VALUES} ({}, Val NVARCHAR(MAX) NULL, PRIMARY KEY ({}))\nGO\n",
+            value_keys.join(", "),
+            pk.join(", ")
+        ));
+        for (r, value) in &self.lookups {
+            let key_values: Vec<String> = self.keys[*r]
+                .iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    c.sql(
+                        !key_columns[k].1.starts_with("VARCHAR")
+                            && !key_columns[k].1.starts_with("CHAR"),
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "INSERT INTO {VALUES} ({}, Val) VALUES ({}, {})\nGO\n",
+                pk.join(", "),
+                key_values.join(", "),
+                value.sql(true)
+            ));
+        }
+        out
+    }
+
+    /// The spec, every table and column named in another case than the catalog's.
+    fn spec(&self) -> String {
+        use serde_yaml::{Mapping, Value};
+        let key_columns = self.key.columns();
+        let names = self.names();
+        let s = |t: &str| Value::String(t.to_string());
+        let mut resources: Vec<Value> = Vec::new();
+        let resource = |id: String, kind: &str, table: &str| {
+            let mut m = Mapping::new();
+            m.insert(s("id"), Value::String(id));
+            m.insert(s("kind"), s(kind));
+            m.insert(s("table"), Value::String(self.table_spelled(table)));
+            m
+        };
+        let key_filter = |rows: &[usize]| {
+            let first = self.spelled(key_columns[0].0);
+            let values: Vec<Value> = rows.iter().map(|&r| self.keys[r][0].yaml()).collect();
+            let mut c = Mapping::new();
+            c.insert(s("column"), Value::String(first));
+            c.insert(s("in"), Value::Sequence(values));
+            Value::Sequence(vec![Value::Mapping(c)])
+        };
+        if let Some(rows) = &self.delete {
+            let mut m = resource("accounts-deleted".into(), "rows_absent", TABLE);
+            m.insert(s("where"), key_filter(rows));
+            resources.push(Value::Mapping(m));
+        }
+        let mut masked = Mapping::new();
+        for (i, role) in self.roles.iter().enumerate() {
+            let column = Value::String(self.spelled(&names[i]));
+            let mut set = Mapping::new();
+            let id = format!("account-{}", names[i].to_ascii_lowercase());
+            match role {
+                Role::Keep => continue,
+                Role::Mask(method) => {
+                    masked.insert(column, s(method));
+                    continue;
+                }
+                Role::Set {
+                    value,
+                    rows,
+                    secret,
+                } => {
+                    set.insert(column, value.yaml());
+                    let mut m = resource(id, "column_values", TABLE);
+                    if let Some(rows) = rows {
+                        m.insert(s("where"), key_filter(rows));
+                    }
+                    if *secret {
+                        m.insert(s("secret"), Value::Bool(true));
+                    }
+                    m.insert(s("set"), Value::Mapping(set));
+                    resources.push(Value::Mapping(m));
+                    continue;
+                }
+                Role::Replace => {
+                    let mut replace = Mapping::new();
+                    replace.insert(s("from"), s("prod.example.com"));
+                    replace.insert(s("to"), s("preprod.example.com"));
+                    let mut v = Mapping::new();
+                    v.insert(s("replace"), Value::Mapping(replace));
+                    set.insert(column, Value::Mapping(v));
+                }
+                Role::Lookup => {
+                    let mut on = Mapping::new();
+                    for (n, _) in &key_columns {
+                        on.insert(
+                            Value::String(self.spelled(n)),
+                            Value::String(self.spelled(n)),
+                        );
+                    }
+                    let mut lookup = Mapping::new();
+                    lookup.insert(s("table"), Value::String(self.table_spelled(VALUES)));
+                    lookup.insert(s("column"), Value::String(self.spelled("Val")));
+                    lookup.insert(s("match"), Value::Mapping(on));
+                    let mut v = Mapping::new();
+                    v.insert(s("lookup"), Value::Mapping(lookup));
+                    set.insert(column, Value::Mapping(v));
+                }
+            }
+            let mut m = resource(id, "column_values", TABLE);
+            m.insert(s("set"), Value::Mapping(set));
+            resources.push(Value::Mapping(m));
+        }
+        if !masked.is_empty() {
+            let mut m = resource("accounts-masked".into(), "masked", TABLE);
+            m.insert(s("attributes"), Value::Mapping(masked));
+            resources.push(Value::Mapping(m));
+        }
+        if self.children.is_some() && self.empty_children {
+            resources.push(Value::Mapping(resource(
+                "account-notes-emptied".into(),
+                "table_empty",
+                CHILD,
+            )));
+        }
+        let mut spec = Mapping::new();
+        spec.insert(s("engine"), s("sqlserver"));
+        let mut guard = Mapping::new();
+        guard.insert(s("database"), s("OS_PREPROD"));
+        spec.insert(s("guard"), Value::Mapping(guard));
+        let mut journal = Mapping::new();
+        journal.insert(s("recipients"), Value::Sequence(vec![s(RECIPIENT)]));
+        spec.insert(s("journal"), Value::Mapping(journal));
+        spec.insert(s("resources"), Value::Sequence(resources));
+        serde_yaml::to_string(&Value::Mapping(spec)).expect("a spec serializes")
+    }
+
+    /// Values no output may show: personal values of masked columns, secret values and the
+    /// values secret resources change.
+    fn unshowable(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, role) in self.roles.iter().enumerate() {
+            match role {
+                Role::Mask(_) => {
+                    for row in &self.rows {
+                        if let Cell::Text(t) = &row[i] {
+                            out.push(t.clone());
+                        }
+                    }
+                }
+                Role::Set {
+                    value: Cell::Text(t),
+                    secret: true,
+                    ..
+                } => out.push(t.clone()),
+                _ => {}
+            }
+        }
+        out.retain(|t| t.chars().count() >= 5);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn tables(&self) -> Vec<&'static str> {
+        let mut t = vec![TABLE, VALUES];
+        if self.children.is_some() {
+            t.push(CHILD);
+        }
+        t
+    }
+}
+
+fn fail(what: &str, out: &crate::common::Output) -> TestCaseError {
+    TestCaseError::fail(format!(
+        "{what}: exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.code, out.stdout, out.stderr
+    ))
+}
+
+/// One generated case, end to end; a failure shows the case's spec and clone.
+fn check(case: &Case) -> Result<(), TestCaseError> {
+    run_case(case).map_err(|e| {
+        TestCaseError::fail(format!(
+            "{e}\n--- spec\n{}\n--- clone\n{}",
+            case.spec(),
+            case.clone_sql()
+        ))
+    })
+}
+
+fn run_case(case: &Case) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let clone = dir.path().join("clone.sql");
+    std::fs::write(&clone, case.clone_sql()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut server = TestServer::start(&clone);
+    let before: Vec<Vec<String>> = case.tables().iter().map(|t| server.dump(t)).collect();
+    let spec = case.spec();
+    let unshowable = case.unshowable();
+    let mut shown = String::new();
+    let run = |args: &[&str]| {
+        Test::new()
+            .spec(&spec)
+            .server(&server, "OS_PREPROD")
+            .env("POSTCLONE_MASK_KEY", MASK_KEY)
+            .args(args.iter().copied())
+            .run()
+    };
+    for format in ["text", "json", "markdown"] {
+        let out = run(&["plan", "--verbose", "--format", format]);
+        if out.code != 0 {
+            return Err(fail(&format!("plan --format {format}"), &out));
+        }
+        shown.push_str(&out.stdout);
+        shown.push_str(&out.stderr);
+    }
+    let apply = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .env("POSTCLONE_MASK_KEY", MASK_KEY)
+        .args(["apply", "--auto-approve", "--verbose"]);
+    let out = apply.run();
+    let converged = out
+        .stdout
+        .contains("Converged: a new plan shows no changes.")
+        || out.stdout.contains("Apply complete: nothing to do.");
+    if out.code != 0 || !converged {
+        return Err(fail("apply", &out));
+    }
+    shown.push_str(&out.stdout);
+    shown.push_str(&out.stderr);
+    let out = run(&["plan", "--detailed-exitcode"]);
+    if out.code != 0 {
+        return Err(fail("the plan after apply", &out));
+    }
+    let journaled = apply.path().join(".postclone/journal").exists();
+    if journaled {
+        let journal = journal_in(&apply);
+        let text =
+            std::fs::read_to_string(&journal).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        if case.masks() {
+            if let Some(v) = unshowable
+                .iter()
+                .find(|v| PERSONAL.contains(&v.as_str()) && text.contains(v.as_str()))
+            {
+                return Err(TestCaseError::fail(format!(
+                    "the journal holds {v:?} in plain text"
+                )));
+            }
+        }
+        let identity = apply.path().join("identity.txt");
+        std::fs::write(&identity, format!("{IDENTITY}\n"))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let out = Test::new()
+            .server(&server, "OS_PREPROD")
+            .args([
+                "restore",
+                journal.to_str().unwrap_or_default(),
+                "--auto-approve",
+                "--identity",
+                identity.to_str().unwrap_or_default(),
+            ])
+            .run();
+        if out.code != 0 {
+            return Err(fail("restore", &out));
+        }
+        shown.push_str(&out.stdout);
+        shown.push_str(&out.stderr);
+        let after: Vec<Vec<String>> = case.tables().iter().map(|t| server.dump(t)).collect();
+        for ((table, b), a) in case.tables().iter().zip(&before).zip(&after) {
+            if a != b {
+                return Err(TestCaseError::fail(format!(
+                    "restore did not give {table} back:\n--- before\n{b:#?}\n--- after\n{a:#?}\n--- restore said\n{}",
+                    out.stdout
+                )));
+            }
+        }
+    } else {
+        let after: Vec<Vec<String>> = case.tables().iter().map(|t| server.dump(t)).collect();
+        if after != before {
+            return Err(TestCaseError::fail(
+                "apply changed rows without a journal".to_string(),
+            ));
+        }
+    }
+    if let Some(v) = unshowable.iter().find(|v| shown.contains(v.as_str())) {
+        return Err(TestCaseError::fail(format!(
+            "an output shows {v:?}:\n{shown}"
+        )));
+    }
+    Ok(())
+}
+
+/// Generated clones and specs, every key type and spelling: apply converges, a second plan is
+/// empty, restore gives every table back byte for byte, and nothing secret or personal is
+/// shown. See: issue 21
+#[test]
+fn generated_shapes_converge_restore_and_keep_secrets_issue_21() {
+    // See: issue 21
+    let cases: u32 = std::env::var("POSTCLONE_SHAPES_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let seed: u64 = std::env::var("POSTCLONE_SHAPES_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = Config {
+        cases,
+        max_shrink_iters: 200,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    let ran = std::cell::Cell::new(0u32);
+    let result = runner.run(&case(), |case| {
+        ran.set(ran.get() + 1);
+        check(&case)
+    });
+    if let Err(e) = result {
+        panic!(
+            "a generated case failed (seed {seed}: run again with POSTCLONE_SHAPES_SEED={seed}):\n{e}"
+        );
+    }
+    assert!(ran.get() >= cases, "{} cases ran of {cases}", ran.get());
+}
