@@ -1,19 +1,21 @@
-//! Apply: guard → statements → one transaction → re-inspect → report.
+//! Apply: guard → statements → journal → one transaction → re-inspect → report.
 //!
 //! `apply` executes exactly the plan it is given, in its order, then inspects again: the
 //! database has converged when a fresh plan is empty.
 
 use std::path::{Path, PathBuf};
 
-use crate::change::{Change, ChangeId, ChangeKind, Dialect};
-use crate::engine::{self, Engine, Lock, Masked, Statement};
+use crate::change::{Change, ChangeId, ChangeKind};
+use crate::engine::{self, Engine, Lock};
 use crate::guard::{self, GuardError};
-use crate::journal::{self, Journal, RowImage, Status};
+use crate::journal::{self, Journal, RowImage};
 use crate::plan::{self, Plan};
+use crate::sql::{self, Masked, Statement};
 use crate::state::desired::Desired;
 use crate::state::fingerprint::Fingerprint;
 use crate::state::observed::TableInfo;
 use crate::state::value::Value;
+use crate::transaction::{BeginError, Committed, Transaction};
 
 /// What an apply did.
 #[derive(Debug, Clone)]
@@ -261,275 +263,426 @@ pub async fn run<E: Engine>(
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ApplyReport, Error> {
     preflight(desired, plan, options.connected_host)?;
-    let mut statements: Vec<Vec<Statement>> = Vec::with_capacity(plan.steps.len());
-    for step in &plan.steps {
-        statements.push(engine.statements(step, &plan.catalog)?);
-    }
-    let recipients = journal::Recipients::parse(&desired.journal.recipients).map_err(|source| {
-        journal::Error::Seal {
-            path: options.journal.to_path_buf(),
-            source,
+    let statements = plan
+        .steps
+        .iter()
+        .map(|step| plan.statements(step, engine.flavor()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut journal = open_journal(desired, plan, &options)?;
+    let mut tx = Transaction::begin(engine, &options.lock, &tables(plan), Some(&mut journal))
+        .await
+        .map_err(|e| match e {
+            BeginError::Engine(e) => Error::Engine(e),
+            BeginError::Journal(e) => Error::Journal(e),
+        })?;
+    let at_capture = match unchanged_since_planned(&mut tx, desired, plan, options.lock).await {
+        Ok(at_capture) => at_capture,
+        Err(e) => {
+            tx.abort(Some(&mut journal)).await;
+            return Err(e);
         }
-    })?;
-    let mut journal = Journal::create(options.journal, &plan.target, options.source, recipients)?;
-    let mut tables: Vec<TableInfo> = Vec::new();
-    for t in plan.steps.iter().filter_map(|s| s.table()) {
-        if !tables.iter().any(|x| x.table == t.table) {
-            tables.push(t.clone());
-        }
-    }
-    if let Err(e) = engine.begin(&options.lock, &tables).await {
-        journal.finish(Status::RolledBack)?;
-        return Err(e.into());
-    }
-    // With table locks nothing held other applies off between planning and now (and one may
-    // just have been waited for): every change must still touch the rows it was planned for.
-    // The first change of a table checks its rows in the pass that journals them (below);
-    // the others (a later change of a table an earlier one changes, anything after a custom
-    // fix, principals, grants) are inspected again here, before anything runs. The
-    // application lock is taken before planning.
-    let (at_capture, elsewhere) = verification(plan);
-    if options.lock == Lock::Tables && !elsewhere.is_empty() {
-        let subset = desired.only(&elsewhere);
-        let fresh = engine
-            .inspect(&subset)
-            .await
-            .map_err(Error::from)
-            .and_then(|found| {
-                plan::build(&subset, &found.observed, &engine.dialect()).map_err(Error::from)
-            });
-        let planned: Vec<_> = plan
-            .planned_changes()
-            .into_iter()
-            .filter(|c| elsewhere.contains(&c.id))
-            .collect();
-        let stale = fresh.map(|fresh| plan::staleness(&planned, &fresh));
-        match stale {
-            Ok(s) if s.is_empty() => {}
-            Ok(_) => {
-                let _ = engine.rollback().await;
-                journal.finish(Status::RolledBack)?;
-                return Err(Error::ChangedWhileWaiting);
-            }
-            Err(e) => {
-                let _ = engine.rollback().await;
-                journal.finish(Status::RolledBack)?;
-                return Err(e);
-            }
-        }
-    }
-    let mut journaled = 0;
-    let mut count = 0;
+    };
+    let mut done = Done::default();
     for (position, (step, step_statements)) in plan.steps.iter().zip(&statements).enumerate() {
-        let failed = |statement: String, cause: Masked, rolled_back: bool| {
-            Error::Failed(Box::new(Failure {
-                change: step.id.clone(),
-                statement,
-                rolled_back_changes: plan.steps[..position]
-                    .iter()
-                    .map(|s| s.id.clone())
-                    .collect(),
-                pending: plan.steps[position + 1..]
-                    .iter()
-                    .map(|s| s.id.clone())
-                    .collect(),
-                rolled_back,
-                journal: options.journal.to_path_buf(),
-                cause,
-            }))
-        };
         progress(Progress::Started {
             id: &step.id,
             position: position + 1,
             total: plan.steps.len(),
             rows: step.rows.count,
         });
-        journal.change(step)?;
-        // A row-computed change's rows are written from their images: of those it changes, the
-        // key and the new values are kept (the other columns would only cost memory). It is read
-        // and written a page at a time, in key order, so that one page of rows is held whatever
-        // the table's size; any other change is read in one pass and runs its own statements.
-        let rewrites = step.rewrites_hosts();
-        let (key, written) = key_and_written(step);
-        let paged = rewrites && !key.is_empty();
-        let mut journaled_here = 0;
-        // The rows journaled are the rows the change touches: their fingerprint must be the
-        // plan's, or rows changed since planning (a change planned with no row runs after
-        // triggers that fill its table during this apply: nothing to compare).
-        let mut fingerprint = Fingerprint::default();
-        let check_fingerprint =
-            options.lock == Lock::Tables && at_capture.contains(&step.id) && step.rows.count > 0;
-        let mut last_key: Option<Vec<Value>> = None;
-        loop {
-            let mut write_error = None;
-            let mut rewritten: Vec<RowImage> = Vec::new();
-            let mut page_end: Option<Vec<Value>> = None;
-            let page = paged.then_some(crate::engine::sql::Page {
-                after: last_key.as_deref(),
-                rows: REWRITE_ROWS,
-            });
-            let captured = engine
-                .capture(step, &plan.catalog, page, &mut |image| {
-                    if paged {
-                        page_end = Some(
-                            key.iter()
-                                .filter_map(|&i| image.values.get(i).cloned())
-                                .collect(),
-                        );
-                    }
-                    if rewrites {
-                        let changes = written.iter().zip(&image.after).any(|(&i, new)| {
-                            image.values.get(i).is_none_or(|old| !old.same_as(new))
-                        });
-                        if !changes {
-                            return Ok(());
-                        }
-                        rewritten.push(RowImage {
-                            values: image
-                                .values
-                                .iter()
-                                .enumerate()
-                                .map(|(i, v)| {
-                                    if key.contains(&i) {
-                                        v.clone()
-                                    } else {
-                                        Value::Null
-                                    }
-                                })
-                                .collect(),
-                            after: image.after.clone(),
-                            label: None,
-                        });
-                    }
-                    journaled_here += 1;
-                    fingerprint.row(&image.values);
-                    journal.row(&step.id, image).map_err(|e| {
-                        let text = e.to_string();
-                        write_error = Some(e);
-                        std::io::Error::other(text)
-                    })
-                })
-                .await;
-            // Every row read is on disk before any statement that changes it runs.
-            let synced = match write_error {
-                Some(e) => Err(Error::Journal(e)),
-                None => if paged {
-                    journal.seal_held()
-                } else {
-                    journal.end_change()
-                }
-                .and_then(|()| journal.sync())
-                .map_err(Error::Journal),
-            };
-            let last_page = !paged || captured.as_ref().is_ok_and(|&n| n < REWRITE_ROWS as u64);
-            // Read in one pass, the rows are compared with the plan before anything runs; read
-            // by pages, once the last page is read (the transaction undoes the pages written).
-            if captured.is_ok()
-                && synced.is_ok()
-                && last_page
-                && check_fingerprint
-                && std::mem::take(&mut fingerprint).finish() != step.rows.fingerprint
-            {
-                let _ = engine.rollback().await;
-                journal.finish(Status::RolledBack)?;
-                return Err(Error::ChangedWhileWaiting);
+        let check = options.lock == Lock::Tables && at_capture.contains(&step.id);
+        let run = run_step(&mut tx, &mut journal, plan, step, step_statements, check).await;
+        let journaled = match run {
+            Ok(ran) => done.add(&ran),
+            Err(e) => {
+                let rolled_back = tx.abort(Some(&mut journal)).await;
+                return Err(e.into_error(plan, position, rolled_back, options.journal));
             }
-            if let Err(e) = captured.map_err(Error::from).and(synced) {
-                let rolled_back = engine.rollback().await.is_ok();
-                let _ = journal.finish(Status::RolledBack);
-                let first = step_statements.first();
-                // The whole chain of causes: the capture's own error says only what failed.
-                let cause = match first {
-                    Some(statement) => Masked::new(&e, statement),
-                    None => Masked::chain(&e),
-                };
-                return Err(failed(
-                    first.map(Statement::redacted).unwrap_or_default(),
-                    cause,
-                    rolled_back,
-                ));
-            }
-            // A row-computed change's statements are made from the page just read (a change on
-            // a table without primary key is refused by the statement maker).
-            let made;
-            let page_statements: &[Statement] = if !rewrites {
-                step_statements
-            } else if rewritten.is_empty() {
-                &[]
-            } else {
-                made =
-                    match crate::engine::sql::rewrite_statements(step, &rewritten, engine.flavor())
-                    {
-                        Ok(s) => s,
-                        Err(source) => {
-                            let rolled_back = engine.rollback().await.is_ok();
-                            journal.finish(Status::RolledBack)?;
-                            return Err(failed(
-                                String::new(),
-                                Masked::from_message(&source.to_string()),
-                                rolled_back,
-                            ));
-                        }
-                    };
-                &made
-            };
-            for statement in page_statements {
-                if let Err(e) = engine.run(statement).await {
-                    let rolled_back = engine.rollback().await.is_ok();
-                    journal.finish(Status::RolledBack)?;
-                    return Err(failed(
-                        statement.redacted(),
-                        Masked::new(&e, statement),
-                        rolled_back,
-                    ));
-                }
-                count += 1;
-            }
-            match page_end {
-                // Keys only grow from page to page; the same key twice would read forever.
-                Some(end) if !last_page && last_key.as_ref() == Some(&end) => {
-                    let rolled_back = engine.rollback().await.is_ok();
-                    journal.finish(Status::RolledBack)?;
-                    return Err(failed(
-                        String::new(),
-                        Masked::from_message("the next page of rows started at the same key again"),
-                        rolled_back,
-                    ));
-                }
-                Some(end) if !last_page => last_key = Some(end),
-                _ => break,
-            }
-        }
-        if paged {
-            journal.end_change()?;
-        }
-        journaled += journaled_here;
+        };
         progress(Progress::Finished {
             id: &step.id,
-            journaled: journaled_here,
+            journaled,
         });
     }
-    if let Err(e) = engine.commit().await {
-        let rolled_back = engine.rollback().await.is_ok();
-        journal.finish(Status::RolledBack)?;
-        // A plan without steps changed nothing: the commit's own error says all there is.
-        let Some(last) = plan.steps.last() else {
-            return Err(Error::from(e));
-        };
-        return Err(Error::Failed(Box::new(Failure {
-            change: last.id.clone(),
-            statement: "COMMIT TRANSACTION".into(),
-            rolled_back_changes: plan.steps.iter().map(|s| s.id.clone()).collect(),
-            pending: vec![],
-            rolled_back,
-            journal: options.journal.to_path_buf(),
-            cause: Masked::from_message(&e.to_string()),
-        })));
+    commit(tx, &mut journal, plan, options.journal).await?;
+    let after = inspect_after(engine, desired, plan).await?;
+    Ok(ApplyReport {
+        applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
+        statements: done.statements,
+        journaled: done.journaled,
+        journal: options.journal.to_path_buf(),
+        after,
+    })
+}
+
+/// The journal an apply writes, sealed to the spec's recipients.
+fn open_journal(desired: &Desired, plan: &Plan, options: &Options<'_>) -> Result<Journal, Error> {
+    let recipients = journal::Recipients::parse(&desired.journal.recipients).map_err(|source| {
+        journal::Error::Seal {
+            path: options.journal.to_path_buf(),
+            source,
+        }
+    })?;
+    Ok(Journal::create(
+        options.journal,
+        &plan.target,
+        options.source,
+        recipients,
+    )?)
+}
+
+/// The tables the plan changes, once each.
+fn tables(plan: &Plan) -> Vec<TableInfo> {
+    let mut tables: Vec<TableInfo> = Vec::new();
+    for t in plan.steps.iter().filter_map(|s| s.table()) {
+        if !tables.iter().any(|x| x.table == t.table) {
+            tables.push(t.clone());
+        }
     }
-    journal.finish(Status::Committed)?;
-    // What could differ now: the resources that changed, and the read-only checks (values that
-    // name production). The others were found converged by the plan and nothing changed them.
-    let dialect: Dialect = engine.dialect();
+    tables
+}
+
+/// With table locks nothing held other applies off between planning and now (and one may just
+/// have been waited for): every change must still touch the rows it was planned for. The first
+/// change of a table checks its rows in the pass that journals them; the others (a later
+/// change of a table an earlier one changes, anything after a custom fix, principals, grants)
+/// are inspected again here, before anything runs. The application lock is taken before
+/// planning: nothing to check then. Returns the changes that check their rows as they journal
+/// them.
+async fn unchanged_since_planned<E: Engine>(
+    tx: &mut Transaction<'_, E>,
+    desired: &Desired,
+    plan: &Plan,
+    lock: Lock,
+) -> Result<Vec<ChangeId>, Error> {
+    let (at_capture, elsewhere) = verification(plan);
+    if lock != Lock::Tables || elsewhere.is_empty() {
+        return Ok(at_capture);
+    }
+    let subset = desired.only(&elsewhere);
+    let engine = tx.engine();
+    let found = crate::inspect::inspect(engine, &subset).await?;
+    let fresh = plan::build(&subset, &found.observed, &engine.flavor().dialect())?;
+    let planned: Vec<_> = plan
+        .planned_changes()
+        .into_iter()
+        .filter(|c| elsewhere.contains(&c.id))
+        .collect();
+    if plan::staleness(&planned, &fresh).is_empty() {
+        Ok(at_capture)
+    } else {
+        Err(Error::ChangedWhileWaiting)
+    }
+}
+
+/// What the steps run so far did.
+#[derive(Debug, Default)]
+struct Done {
+    statements: usize,
+    journaled: u64,
+}
+
+impl Done {
+    /// Counts a step; returns the rows it journaled.
+    fn add(&mut self, step: &Done) -> u64 {
+        self.statements += step.statements;
+        self.journaled += step.journaled;
+        step.journaled
+    }
+}
+
+/// How a step failed inside the transaction, before the rollback.
+enum StepFailure {
+    /// A statement (or the journaling of its rows) failed.
+    Statement { statement: String, cause: Masked },
+    /// The journal could not be written.
+    Journal(journal::Error),
+    /// The rows are no longer those planned.
+    ChangedWhileWaiting,
+}
+
+impl StepFailure {
+    /// The apply's error, once the transaction was rolled back (or not) after step `position`.
+    fn into_error(self, plan: &Plan, position: usize, rolled_back: bool, journal: &Path) -> Error {
+        let (statement, cause) = match self {
+            StepFailure::Statement { statement, cause } => (statement, cause),
+            StepFailure::Journal(e) => return Error::Journal(e),
+            StepFailure::ChangedWhileWaiting => return Error::ChangedWhileWaiting,
+        };
+        let ids = |steps: &[Change]| steps.iter().map(|s| s.id.clone()).collect();
+        Error::Failed(Box::new(Failure {
+            change: plan.steps[position].id.clone(),
+            statement,
+            rolled_back_changes: ids(&plan.steps[..position]),
+            pending: ids(&plan.steps[position + 1..]),
+            rolled_back,
+            journal: journal.to_path_buf(),
+            cause,
+        }))
+    }
+}
+
+impl From<journal::Error> for StepFailure {
+    fn from(e: journal::Error) -> StepFailure {
+        StepFailure::Journal(e)
+    }
+}
+
+/// Journals the rows of `step` and runs its statements; returns what it did.
+///
+/// A row-computed change's rows are written from their images: of those it changes, the key
+/// and the new values are kept (the other columns would only cost memory). It is read and
+/// written a page at a time, in key order, so that one page of rows is held whatever the
+/// table's size; any other change is read in one pass and runs its own statements. With
+/// `check`, the rows journaled must have the plan's fingerprint: otherwise rows changed since
+/// planning (a change planned with no row runs after triggers that fill its table during this
+/// apply: nothing to compare).
+async fn run_step<E: Engine>(
+    tx: &mut Transaction<'_, E>,
+    journal: &mut Journal,
+    plan: &Plan,
+    step: &Change,
+    statements: &[Statement],
+    check: bool,
+) -> Result<Done, StepFailure> {
+    let engine = tx.engine();
+    let mut done = Done::default();
+    journal.change(step)?;
+    let paged = step.rewrites_hosts() && !key_and_written(step).0.is_empty();
+    let check = check && step.rows.count > 0;
+    let mut fingerprint = Fingerprint::default();
+    let mut journaled = 0;
+    let mut after: Option<Vec<Value>> = None;
+    loop {
+        let page = paged.then_some(sql::Page {
+            after: after.as_deref(),
+            rows: REWRITE_ROWS,
+        });
+        let read = journal_page(engine, journal, plan, step, page, &mut fingerprint).await;
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => return Err(capture_failed(e, statements)),
+        };
+        journaled += read.rows;
+        let last_page = !paged || read.rows < REWRITE_ROWS as u64;
+        // Read in one pass, the rows are compared with the plan before anything runs; read by
+        // pages, once the last page is read (the transaction undoes the pages written).
+        if check && last_page && std::mem::take(&mut fingerprint).finish() != step.rows.fingerprint
+        {
+            return Err(StepFailure::ChangedWhileWaiting);
+        }
+        // A row-computed change's statements are made from the page just read (a change on a
+        // table without primary key is refused by the statement maker).
+        let made;
+        let page_statements: &[Statement] = if !step.rewrites_hosts() {
+            statements
+        } else if read.rewritten.is_empty() {
+            &[]
+        } else {
+            made = sql::rewrite_statements(step, &read.rewritten, engine.flavor()).map_err(
+                |source| StepFailure::Statement {
+                    statement: String::new(),
+                    cause: Masked::from_message(&source.to_string()),
+                },
+            )?;
+            &made
+        };
+        for statement in page_statements {
+            engine
+                .run(statement)
+                .await
+                .map_err(|e| StepFailure::Statement {
+                    statement: statement.redacted(),
+                    cause: Masked::new(&e, statement),
+                })?;
+            done.statements += 1;
+        }
+        match read.last_key {
+            // Keys only grow from page to page; the same key twice would read forever.
+            Some(end) if !last_page && after.as_ref() == Some(&end) => {
+                return Err(StepFailure::Statement {
+                    statement: String::new(),
+                    cause: Masked::from_message(
+                        "the next page of rows started at the same key again",
+                    ),
+                })
+            }
+            Some(end) if !last_page => after = Some(end),
+            _ => break,
+        }
+    }
+    if paged {
+        journal.end_change()?;
+    }
+    done.journaled = journaled;
+    Ok(done)
+}
+
+/// A failure to read or journal a change's rows: named by the change's first statement, with
+/// the whole chain of causes (the capture's own error says only what failed).
+fn capture_failed(e: PageError, statements: &[Statement]) -> StepFailure {
+    let e = match e {
+        PageError::Journal(e) => return StepFailure::Journal(e),
+        PageError::Engine(e) => e,
+    };
+    let first = statements.first();
+    StepFailure::Statement {
+        statement: first.map(Statement::redacted).unwrap_or_default(),
+        cause: match first {
+            Some(statement) => Masked::new(&e, statement),
+            None => Masked::chain(&e),
+        },
+    }
+}
+
+/// One page of a change's rows, journaled.
+struct Page {
+    /// Rows read and journaled.
+    rows: u64,
+    /// Of a row-computed change, the rows it changes: their keys and new values.
+    rewritten: Vec<RowImage>,
+    /// The key of the page's last row (paged changes only).
+    last_key: Option<Vec<Value>>,
+}
+
+/// Why a page could not be journaled.
+enum PageError {
+    Engine(engine::Error),
+    Journal(journal::Error),
+}
+
+/// Reads the rows of `step` (one page of them with `page`) inside the transaction and appends
+/// each whole row to the journal, then seals and syncs it: every row read is on disk before
+/// any statement that changes it runs.
+async fn journal_page<E: Engine>(
+    engine: &mut E,
+    journal: &mut Journal,
+    plan: &Plan,
+    step: &Change,
+    page: Option<sql::Page<'_>>,
+    fingerprint: &mut Fingerprint,
+) -> Result<Page, PageError> {
+    let rewrites = step.rewrites_hosts();
+    let paged = page.is_some();
+    let (key, written) = key_and_written(step);
+    let mut out = Page {
+        rows: 0,
+        rewritten: Vec::new(),
+        last_key: None,
+    };
+    let capture =
+        sql::capture_query(step, &plan.catalog, engine.flavor(), page).map_err(|source| {
+            PageError::Engine(engine::Error::Render {
+                change: step.id.clone(),
+                source,
+            })
+        })?;
+    if let Some(capture) = capture {
+        let context = format!("journaling the rows of change {}", step.id);
+        let mut write_error = None;
+        let read = engine
+            .stream(&capture.select, &context, &mut |values| {
+                let image = capture.image(values);
+                if paged {
+                    out.last_key = Some(
+                        key.iter()
+                            .filter_map(|&i| image.values.get(i).cloned())
+                            .collect(),
+                    );
+                }
+                if rewrites {
+                    let changes = written
+                        .iter()
+                        .zip(&image.after)
+                        .any(|(&i, new)| image.values.get(i).is_none_or(|old| !old.same_as(new)));
+                    if !changes {
+                        return Ok(());
+                    }
+                    out.rewritten.push(keys_and_new_values(&image, &key));
+                }
+                out.rows += 1;
+                fingerprint.row(&image.values);
+                journal.row(&step.id, image).map_err(|e| {
+                    let error = engine::Error::Query {
+                        context: context.clone(),
+                        source: Box::new(std::io::Error::other(e.to_string())),
+                    };
+                    write_error = Some(e);
+                    error
+                })
+            })
+            .await;
+        if let Some(e) = write_error {
+            return Err(PageError::Journal(e));
+        }
+        read.map_err(PageError::Engine)?;
+    }
+    if paged {
+        journal.seal_held()
+    } else {
+        journal.end_change()
+    }
+    .and_then(|()| journal.sync())
+    .map_err(PageError::Journal)?;
+    Ok(out)
+}
+
+/// A row image with only its key and its new values: what a row-computed statement needs.
+fn keys_and_new_values(image: &RowImage, key: &[usize]) -> RowImage {
+    RowImage {
+        values: image
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if key.contains(&i) {
+                    v.clone()
+                } else {
+                    Value::Null
+                }
+            })
+            .collect(),
+        after: image.after.clone(),
+        label: None,
+    }
+}
+
+/// Commits the apply's transaction.
+async fn commit<E: Engine>(
+    tx: Transaction<'_, E>,
+    journal: &mut Journal,
+    plan: &Plan,
+    path: &Path,
+) -> Result<(), Error> {
+    match tx.commit(Some(journal)).await {
+        Ok(()) => Ok(()),
+        Err(Committed::NotRecorded(e)) => Err(Error::Journal(e)),
+        Err(Committed::Failed(failed)) => {
+            // A plan without steps changed nothing: the commit's own error says all there is.
+            let Some(last) = plan.steps.last() else {
+                return Err(Error::from(failed.cause));
+            };
+            Err(Error::Failed(Box::new(Failure {
+                change: last.id.clone(),
+                statement: "COMMIT TRANSACTION".into(),
+                rolled_back_changes: plan.steps.iter().map(|s| s.id.clone()).collect(),
+                pending: vec![],
+                rolled_back: failed.rolled_back,
+                journal: path.to_path_buf(),
+                cause: Masked::from_message(&failed.cause.to_string()),
+            })))
+        }
+    }
+}
+
+/// The plan after the apply. What could differ now: the resources that changed, and the
+/// read-only checks (values that name production). The others were found converged by the
+/// plan and nothing changed them.
+async fn inspect_after<E: Engine>(
+    engine: &mut E,
+    desired: &Desired,
+    plan: &Plan,
+) -> Result<Plan, Error> {
     let mut check: Vec<ChangeId> = plan.steps.iter().map(|s| s.id.clone()).collect();
     check.extend(
         desired
@@ -539,13 +692,10 @@ pub async fn run<E: Engine>(
             .map(|r| r.id.clone()),
     );
     let check = desired.only(&check);
-    let found = engine.inspect(&check).await?;
-    let after = plan::build(&check, &found.observed, &dialect)?;
-    Ok(ApplyReport {
-        applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
-        statements: count,
-        journaled,
-        journal: options.journal.to_path_buf(),
-        after,
-    })
+    let found = crate::inspect::inspect(engine, &check).await?;
+    Ok(plan::build(
+        &check,
+        &found.observed,
+        &engine.flavor().dialect(),
+    )?)
 }

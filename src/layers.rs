@@ -5,10 +5,13 @@
 const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["apply", "restore", "planning"],
+    &["transaction"],
     &["render", "spec"],
     &["plan", "profile"],
     &["graph"],
+    &["inspect"],
     &["engine"],
+    &["sql"],
     &["diff", "journal"],
     &["change", "guard"],
     &["state"],

@@ -1,9 +1,10 @@
 //! postclone brings an OutSystems 11 environment back to a safe, declared state after its
 //! platform database was cloned from another environment.
 //!
-//! The loop: a spec (YAML, in git) is loaded into the desired state; an engine inspects the
-//! database into the observed state; `diff` turns both into changes, `graph` orders them, and
-//! `plan` is what `postclone plan` shows and `postclone apply` executes in one transaction.
+//! The loop: a spec (YAML, in git) is loaded into the desired state (`spec`); `inspect` reads
+//! the database into the observed state through an engine's IO (`engine`), with the queries
+//! `sql` writes; `diff` turns both into changes, `graph` orders them, and `plan` is what
+//! `postclone plan` shows and `postclone apply` executes in one `transaction`.
 //!
 //! Layers, from top to bottom; a module uses only the layers below its own (checked by a test
 //! in `layers.rs`):
@@ -12,10 +13,13 @@
 //! |---|---|
 //! | command line | `cli` |
 //! | what a command does | `apply`, `restore`, `planning` |
+//! | the one transaction of an apply or a restore | `transaction` |
 //! | reading specs, showing plans | `render`, `spec` |
 //! | the plan, the built-in profiles | `plan`, `profile` |
 //! | ordering | `graph` |
-//! | databases | `engine` |
+//! | reading the catalog and the drift | `inspect` |
+//! | databases' IO | `engine` |
+//! | SQL text | `sql` |
 //! | deciding changes, keeping old rows | `diff`, `journal` |
 //! | what a change is, which database is safe | `change`, `guard` |
 //! | the model | `state` |
@@ -32,6 +36,7 @@ pub mod diff;
 pub mod engine;
 pub mod graph;
 pub mod guard;
+pub mod inspect;
 pub mod journal;
 #[cfg(test)]
 mod layers;
@@ -41,6 +46,8 @@ pub mod profile;
 pub mod render;
 pub mod restore;
 pub mod spec;
+pub mod sql;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod test_support;
+pub mod transaction;

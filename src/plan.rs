@@ -277,6 +277,23 @@ pub struct Summary {
 }
 
 impl Plan {
+    /// The statements that carry out `step`, in `flavor`, in order.
+    ///
+    /// # Errors
+    /// A change that refers to a table or column missing from the plan's catalog.
+    pub fn statements(
+        &self,
+        step: &Change,
+        flavor: crate::sql::Flavor,
+    ) -> Result<Vec<crate::sql::Statement>, crate::engine::Error> {
+        crate::sql::statements(step, &self.catalog, flavor).map_err(|source| {
+            crate::engine::Error::Render {
+                change: step.id.clone(),
+                source,
+            }
+        })
+    }
+
     /// Each change with its row count and fingerprint.
     #[must_use]
     pub fn planned_changes(&self) -> Vec<PlannedChange> {

@@ -30,7 +30,11 @@ pub enum Error {
 pub async fn make<E: Engine>(engine: &mut E, desired: &Desired) -> Result<(Plan, Desired), Error> {
     let mut desired = desired.clone();
     desired.mask_key = crate::spec::mask_key(&desired)?;
-    let inspection = engine.inspect(&desired).await?;
-    let plan = plan::build(&inspection.desired, &inspection.observed, &engine.dialect())?;
+    let inspection = crate::inspect::inspect(engine, &desired).await?;
+    let plan = plan::build(
+        &inspection.desired,
+        &inspection.observed,
+        &engine.flavor().dialect(),
+    )?;
     Ok((plan, inspection.desired))
 }

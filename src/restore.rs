@@ -18,6 +18,7 @@ use crate::journal::{
 use crate::state::fingerprint::row_digest;
 use crate::state::observed::{TableRef, Target};
 use crate::state::Value;
+use crate::transaction::{BeginError, Committed, Transaction};
 
 /// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +74,7 @@ pub enum Error {
         rolled_back: bool,
         /// The database's message, secret values masked.
         #[source]
-        cause: crate::engine::Masked,
+        cause: crate::sql::Masked,
     },
     /// A row read back does not match the journal.
     #[error("after restoring, the row of {table} with {key} {mismatch}; {}", rolled_back_note(*.rolled_back))]
@@ -293,11 +294,11 @@ async fn current_rows<E: Engine>(
         step.table
     );
     let indices: Vec<usize> = (0..step.rows.len()).collect();
-    for batch in indices.chunks(crate::engine::sql::VERIFY_BATCH) {
+    for batch in indices.chunks(crate::sql::VERIFY_BATCH) {
         let mut now: Vec<Option<Vec<Value>>> = vec![None; batch.len()];
-        let select = crate::engine::sql::verify_query(step, batch, engine.flavor());
+        let select = crate::sql::verify_query(step, batch, engine.flavor());
         engine
-            .read(&select, &context, &mut |mut row| {
+            .stream(&select, &context, &mut |mut row| {
                 // The embedded engine sends a `VALUES` list's numbers as text.
                 let position = match row.first() {
                     Some(Value::Int(n)) => usize::try_from(*n).ok(),
@@ -339,7 +340,7 @@ async fn by_key_alone<E: Engine>(
     step: &RestoreStep,
     row: &JournaledRow,
 ) -> Result<Option<Vec<Value>>, engine::Error> {
-    let Some(select) = crate::engine::sql::key_query(step, row, engine.flavor()) else {
+    let Some(select) = crate::sql::key_query(step, row, engine.flavor()) else {
         return Ok(None);
     };
     let context = format!(
@@ -350,7 +351,7 @@ async fn by_key_alone<E: Engine>(
     let mut found = None;
     let mut count = 0;
     engine
-        .read(&select, &context, &mut |current| {
+        .stream(&select, &context, &mut |current| {
             count += 1;
             found = Some(current);
             Ok(())
@@ -393,67 +394,141 @@ pub async fn run<E: Engine>(
     lock: &Lock,
 ) -> Result<RestoreReport, Error> {
     let tables: Vec<_> = journal.steps.iter().map(RestoreStep::table_info).collect();
-    engine.begin(lock, &tables).await?;
-    match sorted_as_shown(engine, journal, shown).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let _ = engine.rollback().await;
-            return Err(Error::ChangedWhileWaiting);
+    let mut tx = Transaction::begin(engine, lock, &tables, None)
+        .await
+        .map_err(|e| match e {
+            BeginError::Engine(e) => Error::Engine(e),
+            // Restore keeps no journal: nothing to record.
+            BeginError::Journal(e) => Error::Engine(engine::Error::Query {
+                context: "beginning the restore".into(),
+                source: Box::new(e),
+            }),
+        })?;
+    let outcome = match put_back(tx.engine(), journal, shown).await {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            let rolled_back = tx.abort(None).await;
+            return Err(failure.into_error(rolled_back));
         }
-        Err(e) => {
-            let _ = engine.rollback().await;
-            return Err(e);
-        }
+    };
+    match tx.commit(None).await {
+        Ok(()) => Ok(outcome),
+        Err(Committed::Failed(failed)) => Err(Error::Engine(failed.cause)),
+        Err(Committed::NotRecorded(e)) => Err(Error::Engine(engine::Error::Query {
+            context: "committing the restore".into(),
+            source: Box::new(e),
+        })),
+    }
+}
+
+/// Inside the transaction: checks that the rows are still sorted as shown, runs every step's
+/// statements, and reads every restored row back.
+async fn put_back<E: Engine>(
+    engine: &mut E,
+    journal: &RestorePlan,
+    shown: &Triage,
+) -> Result<RestoreReport, RunFailure> {
+    if !sorted_as_shown(engine, journal, shown).await? {
+        return Err(RunFailure::ChangedWhileWaiting);
     }
     let plan = &shown.plan;
     let mut count = 0;
     // A step's statements are made just before they run: only one step's SQL is held.
     for step in &plan.steps {
-        let step_statements = match engine.restore_statements(step) {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = engine.rollback().await;
-                return Err(e.into());
-            }
-        };
-        for statement in &step_statements {
-            if let Err(e) = engine.run(statement).await {
-                let rolled_back = engine.rollback().await.is_ok();
-                return Err(Error::Statement {
+        let statements =
+            crate::sql::restore_statements(step, engine.flavor()).map_err(|source| {
+                RunFailure::Engine(engine::Error::Render {
                     change: step.change.clone(),
-                    rolled_back,
-                    cause: crate::engine::Masked::new(&e, statement),
-                });
-            }
+                    source,
+                })
+            })?;
+        for statement in &statements {
+            engine
+                .run(statement)
+                .await
+                .map_err(|e| RunFailure::Statement {
+                    change: step.change.clone(),
+                    cause: crate::sql::Masked::new(&e, statement),
+                })?;
             count += 1;
         }
     }
     let mut rows = 0;
     for step in &plan.steps {
-        match verify(engine, step).await {
-            Ok(n) => rows += n,
-            Err(Failure::Engine(e)) => {
-                let _ = engine.rollback().await;
-                return Err(e.into());
-            }
-            Err(Failure::Row { key, mismatch }) => {
-                let rolled_back = engine.rollback().await.is_ok();
-                return Err(Error::Mismatch {
+        rows += verify(engine, step)
+            .await
+            .map_err(|failure| match failure {
+                Failure::Engine(e) => RunFailure::Engine(e),
+                Failure::Row { key, mismatch } => RunFailure::Mismatch {
                     change: step.change.clone(),
                     table: step.table.clone(),
                     key,
                     mismatch,
-                    rolled_back,
-                });
-            }
-        }
+                },
+            })?;
     }
-    engine.commit().await?;
     Ok(RestoreReport {
         rows,
         tables: plan.steps.len(),
         statements: count,
     })
+}
+
+/// How putting rows back failed, before the rollback.
+enum RunFailure {
+    Engine(engine::Error),
+    ChangedWhileWaiting,
+    Statement {
+        change: ChangeId,
+        cause: crate::sql::Masked,
+    },
+    Mismatch {
+        change: ChangeId,
+        table: TableRef,
+        key: String,
+        mismatch: Mismatch,
+    },
+}
+
+impl From<Error> for RunFailure {
+    fn from(e: Error) -> RunFailure {
+        match e {
+            Error::Engine(e) => RunFailure::Engine(e),
+            Error::ChangedWhileWaiting => RunFailure::ChangedWhileWaiting,
+            // Sorting the rows only reads: no other error comes out of it.
+            other => RunFailure::Engine(engine::Error::Query {
+                context: "sorting the journaled rows".into(),
+                source: other.to_string().into(),
+            }),
+        }
+    }
+}
+
+impl RunFailure {
+    /// The restore's error, once the transaction was rolled back (or not).
+    fn into_error(self, rolled_back: bool) -> Error {
+        match self {
+            RunFailure::Engine(e) => Error::Engine(e),
+            RunFailure::ChangedWhileWaiting => Error::ChangedWhileWaiting,
+            RunFailure::Statement { change, cause } => Error::Statement {
+                change,
+                rolled_back,
+                cause,
+            },
+            RunFailure::Mismatch {
+                change,
+                table,
+                key,
+                mismatch,
+            } => Error::Mismatch {
+                change,
+                table,
+                key,
+                mismatch,
+                rolled_back,
+            },
+        }
+    }
 }
 
 enum Failure {
@@ -485,9 +560,9 @@ async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Fa
         for (i, row) in step.rows.iter().enumerate() {
             wanted.entry(row_digest(&row.values)).or_insert((0, i)).0 += 1;
         }
-        let select = crate::engine::sql::verify_query(step, &[], engine.flavor());
+        let select = crate::sql::verify_query(step, &[], engine.flavor());
         engine
-            .read(&select, &context, &mut |row| {
+            .stream(&select, &context, &mut |row| {
                 if let Some((n, _)) = wanted.get_mut(&row_digest(&row)) {
                     *n = n.saturating_sub(1);
                 }

@@ -9,9 +9,8 @@
 use std::fmt::Write as _;
 
 use postclone::change::Dialect;
-use postclone::engine::sql::{self, Flavor};
 use postclone::engine::sqlserver::SqlServer;
-use postclone::engine::Engine;
+use postclone::sql::{self, Flavor};
 use postclone::state::observed::Catalog;
 
 use crate::common::{root, Test, TestServer};
@@ -42,7 +41,7 @@ fn to_oracle(catalog: &mut Catalog) {
     }
 }
 
-fn shown(text: &str, params: &[postclone::engine::Param]) -> String {
+fn shown(text: &str, params: &[postclone::sql::Param]) -> String {
     let mut out = text.to_string();
     for (i, p) in params.iter().enumerate() {
         let value = if p.secret {
@@ -75,7 +74,9 @@ fn the_profile_in_oracle_sql() {
         .unwrap();
     let (desired, mut observed) = runtime.block_on(async {
         let mut engine = SqlServer::connect(&connection).await.expect("connect");
-        let found = engine.inspect(&desired).await.expect("inspect");
+        let found = postclone::inspect::inspect(&mut engine, &desired)
+            .await
+            .expect("inspect");
         (found.desired, found.observed)
     });
     to_oracle(&mut observed.catalog);
@@ -115,7 +116,7 @@ fn the_profile_in_oracle_sql() {
                 let _ = writeln!(out, "-- journal: {e}");
             }
         }
-        match postclone::engine::oracle::statements(step, &plan.catalog) {
+        match sql::statements(step, &plan.catalog, Flavor::Oracle) {
             Ok(statements) => {
                 for s in statements {
                     let _ = writeln!(out, "{};", shown(&s.sql, &s.params));

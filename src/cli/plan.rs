@@ -6,11 +6,12 @@ use clap::Args;
 
 use super::args::{ConnectArgs, FormatArg, SelectArgs, SpecArg};
 use super::{exit, target, Error};
-use crate::engine::{Engine, Statement};
+use crate::engine::Engine;
 use crate::plan::{Plan, PlanFile};
 use crate::planning;
 use crate::render::{self, colour, Detail, Format};
 use crate::spec;
+use crate::sql::Statement;
 
 /// Show what apply would change, without changing anything
 #[derive(Debug, Args)]
@@ -102,8 +103,7 @@ pub(super) fn statements<E: Engine>(engine: &E, plan: &Plan) -> Result<Vec<Vec<S
     plan.steps
         .iter()
         .map(|step| {
-            engine
-                .statements(step, &plan.catalog)
+            plan.statements(step, engine.flavor())
                 .map(|all| all.iter().map(Statement::redacted).collect())
                 .map_err(Error::from)
         })

@@ -86,9 +86,9 @@ mod tests {
 
     use super::*;
     use crate::apply::Failure;
-    use crate::engine::Masked;
     use crate::guard::GuardError;
     use crate::plan::{StalePlan, Staleness};
+    use crate::sql::Masked;
     use crate::test_support::id;
 
     fn shown(error: Error) -> String {

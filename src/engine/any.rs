@@ -4,11 +4,8 @@
 use std::time::Duration;
 
 use super::sqlserver::SqlServer;
-use super::{Engine, Error, Lock, Statement};
-use crate::change::Change;
-use crate::change::Dialect;
-use crate::journal::RestoreStep;
-use crate::state::desired::Desired;
+use super::{CheckSink, Engine, Error, Lock, Reader, RowSink};
+use crate::sql::{Flavor, Select, Sql, Statement};
 use crate::state::observed::{Catalog, TableInfo, Target};
 use crate::state::Value;
 
@@ -32,21 +29,45 @@ macro_rules! each {
     };
 }
 
+impl Reader for AnyEngine {
+    async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
+        each!(self, e => e.rows(sql, context).await)
+    }
+
+    async fn stream(
+        &mut self,
+        query: &Select,
+        context: &str,
+        each: &mut RowSink<'_>,
+    ) -> Result<u64, Error> {
+        each!(self, e => e.stream(query, context, each).await)
+    }
+
+    async fn check(
+        &mut self,
+        sql: &Sql,
+        context: &str,
+        each: &mut CheckSink<'_>,
+    ) -> Result<u64, Error> {
+        each!(self, e => e.check(sql, context, each).await)
+    }
+
+    async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
+        each!(self, e => e.measure(catalog).await)
+    }
+}
+
 impl Engine for AnyEngine {
-    fn dialect(&self) -> Dialect {
-        each!(self, e => e.dialect())
+    fn flavor(&self) -> Flavor {
+        each!(self, e => e.flavor())
+    }
+
+    fn owner(&self) -> Option<&str> {
+        each!(self, e => e.owner())
     }
 
     async fn identify(&mut self) -> Result<Target, Error> {
         each!(self, e => e.identify().await)
-    }
-
-    async fn inspect(&mut self, desired: &Desired) -> Result<super::Inspection, Error> {
-        each!(self, e => e.inspect(desired).await)
-    }
-
-    fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        each!(self, e => e.statements(change, catalog))
     }
 
     async fn lock(&mut self, timeout: Duration) -> Result<Lock, Error> {
@@ -55,29 +76,6 @@ impl Engine for AnyEngine {
 
     async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<(), Error> {
         each!(self, e => e.begin(lock, tables).await)
-    }
-
-    async fn capture(
-        &mut self,
-        change: &Change,
-        catalog: &Catalog,
-        page: Option<crate::engine::sql::Page<'_>>,
-        sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
-    ) -> Result<u64, Error> {
-        each!(self, e => e.capture(change, catalog, page, sink).await)
-    }
-
-    async fn read(
-        &mut self,
-        select: &super::sql::Select,
-        context: &str,
-        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
-    ) -> Result<u64, Error> {
-        each!(self, e => e.read(select, context, each).await)
-    }
-
-    fn flavor(&self) -> super::sql::Flavor {
-        each!(self, e => e.flavor())
     }
 
     async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
@@ -90,9 +88,5 @@ impl Engine for AnyEngine {
 
     async fn rollback(&mut self) -> Result<(), Error> {
         each!(self, e => e.rollback().await)
-    }
-
-    fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        each!(self, e => e.restore_statements(step))
     }
 }

@@ -1,28 +1,25 @@
-//! Database engines: one trait, one implementation per database.
+//! Database engines: the IO a database needs, one implementation per database.
 //!
-//! An engine identifies its target, inspects it for a desired state, renders statements for a
-//! change and executes them in one transaction. Engines say *how* to change, never *what*: that
-//! is `diff`'s job.
+//! An engine connects, says what it is, reads (catalog queries, rows streamed whole, custom
+//! checks: [`Reader`]), takes the apply lock, and runs statements in one transaction. What to
+//! read and write is decided above it (`inspect`, `sql`, `diff`); engines differ only in their
+//! IO and the flavor of SQL they run.
 
 pub mod any;
-#[cfg(feature = "embedded")]
 pub mod embedded;
-pub mod ident;
-pub(crate) mod inspect;
-
-pub use inspect::Inspection;
 pub mod oracle;
-pub mod sql;
+mod reader;
 pub mod sqlserver;
+
+pub use reader::{CheckSink, Reader, RowSink};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::change::Dialect;
-use crate::change::{Change, ChangeId};
-use crate::state::desired::{Desired, Origin, ResourceId};
-use crate::state::observed::{Catalog, Target};
-use crate::state::Value;
+use crate::change::ChangeId;
+use crate::sql::{self, Statement};
+use crate::state::desired::{Origin, ResourceId};
+use crate::state::observed::{TableInfo, Target};
 
 /// How many drifted rows an inspection keeps per resource for display; the rest are counted.
 pub const SAMPLE_ROWS: usize = 10;
@@ -71,72 +68,6 @@ impl fmt::Display for Connection {
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
-    }
-}
-
-/// One statement parameter. A secret one is masked wherever a statement is shown.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Param {
-    /// The value, already converted for its column's type.
-    pub value: Value,
-    /// Mask it in any output.
-    pub secret: bool,
-    /// The type of the column the value is compared with or written into, when there is one:
-    /// an engine that compares values by type (the embedded engine's joins) gets it typed so.
-    pub column_type: Option<sql::ColumnType>,
-}
-
-impl Param {
-    /// A value with no column to take a type from.
-    #[must_use]
-    pub fn new(value: Value, secret: bool) -> Param {
-        Param {
-            value,
-            secret,
-            column_type: None,
-        }
-    }
-
-    /// A value compared with or written into `column`, typed as the column is.
-    #[must_use]
-    pub fn for_column(
-        value: Value,
-        column: &crate::state::observed::ColumnInfo,
-        secret: bool,
-    ) -> Param {
-        Param {
-            value,
-            secret,
-            column_type: sql::ColumnType::of(column),
-        }
-    }
-}
-
-/// Rendered SQL with its parameters and the change it comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    /// SQL text; values only appear as parameter markers.
-    pub sql: String,
-    /// Parameters, in marker order.
-    pub params: Vec<Param>,
-    /// The change this statement implements.
-    pub source: ChangeId,
-}
-
-impl Statement {
-    /// The statement for display: SQL followed by its parameters, secrets masked.
-    #[must_use]
-    pub fn redacted(&self) -> String {
-        let mut out = self.sql.clone();
-        for (i, p) in self.params.iter().enumerate() {
-            let shown = if p.secret {
-                crate::state::value::MASK.to_string()
-            } else {
-                p.value.to_string()
-            };
-            out.push_str(&format!("\n  -- @P{} = {shown}", i + 1));
-        }
-        out
     }
 }
 
@@ -237,30 +168,21 @@ fn list(problems: &[CatalogProblem]) -> String {
         .join("\n")
 }
 
-/// A database postclone can reconcile.
+/// A database postclone can reconcile: its IO.
 // The engines run on a current-thread runtime and are never shared across threads, so the
 // futures need no `Send` bound.
 #[allow(async_fn_in_trait)]
-pub trait Engine {
-    /// Engine facts `diff` needs.
-    fn dialect(&self) -> Dialect;
+pub trait Engine: Reader {
+    /// The flavor of the SQL this engine runs.
+    fn flavor(&self) -> sql::Flavor;
+
+    /// The schema the platform's tables are in, when catalog queries must name it (Oracle).
+    fn owner(&self) -> Option<&str> {
+        None
+    }
 
     /// What the server says it is.
     async fn identify(&mut self) -> Result<Target, Error>;
-
-    /// Resolves metamodel targets (`table: {tables_from: ...}`) into one resource per table,
-    /// then reads the catalog and the drifted rows of every resource.
-    ///
-    /// # Guarantees
-    /// Reads only. A constant number of round trips per resource, never one per row; each
-    /// table's catalog is read once.
-    async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error>;
-
-    /// The statements that carry out `change`, in order. Pure.
-    ///
-    /// # Errors
-    /// A change that refers to a table or column missing from `catalog`.
-    fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error>;
 
     /// Takes the apply lock on the database, waiting at most `timeout`. It is held until the
     /// connection closes.
@@ -273,34 +195,7 @@ pub trait Engine {
     /// `tables`, so that a concurrent apply waits (or times out) before changing anything; the
     /// caller plans again inside the transaction, since another apply may have changed rows
     /// meanwhile.
-    async fn begin(
-        &mut self,
-        lock: &Lock,
-        tables: &[crate::state::observed::TableInfo],
-    ) -> Result<(), Error>;
-
-    /// Streams to `sink` the whole rows (every column, in the catalog's order) that `change` is
-    /// about to delete or modify, with the values an update writes and the rows' names, read
-    /// inside the transaction; returns how many. A change with no row image (a custom fix,
-    /// principals) streams nothing. With `page`, only that page of the rows, in key order.
-    async fn capture(
-        &mut self,
-        change: &Change,
-        catalog: &Catalog,
-        page: Option<sql::Page<'_>>,
-        sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
-    ) -> Result<u64, Error>;
-
-    /// Streams the rows of `select`, every value whole, to `each`; returns how many.
-    async fn read(
-        &mut self,
-        select: &sql::Select,
-        context: &str,
-        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
-    ) -> Result<u64, Error>;
-
-    /// The flavor of the SQL this engine runs.
-    fn flavor(&self) -> sql::Flavor;
+    async fn begin(&mut self, lock: &Lock, tables: &[TableInfo]) -> Result<(), Error>;
 
     /// Runs one statement inside the transaction.
     async fn run(&mut self, statement: &Statement) -> Result<(), Error>;
@@ -310,46 +205,6 @@ pub trait Engine {
 
     /// Rolls the transaction back.
     async fn rollback(&mut self) -> Result<(), Error>;
-
-    /// The statements that put journaled rows back, one per row, idempotent.
-    ///
-    /// # Errors
-    /// A journal entry whose table cannot be written back (no primary key for an update).
-    fn restore_statements(
-        &self,
-        step: &crate::journal::RestoreStep,
-    ) -> Result<Vec<Statement>, Error>;
-}
-
-/// The capture query of `change` and the context its errors name; `None` for a change without
-/// a row image.
-pub(crate) fn capture_of(
-    change: &Change,
-    catalog: &Catalog,
-    flavor: sql::Flavor,
-    page: Option<sql::Page<'_>>,
-) -> Result<Option<(sql::Capture, String)>, Error> {
-    let capture =
-        sql::capture_query(change, catalog, flavor, page).map_err(|source| Error::Render {
-            change: change.id.clone(),
-            source,
-        })?;
-    Ok(capture.map(|c| (c, format!("journaling the rows of change {}", change.id))))
-}
-
-/// A row callback for [`inspect::Reader::stream`] that hands each whole row to the journal's
-/// `sink`, a write failure stopping the stream.
-pub(crate) fn journaled<'a>(
-    sink: &'a mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
-    capture: &'a sql::Capture,
-    context: &'a str,
-) -> impl FnMut(Vec<Value>) -> Result<(), Error> + 'a {
-    move |values| {
-        sink(capture.image(values)).map_err(|e| Error::Query {
-            context: context.to_string(),
-            source: Box::new(e),
-        })
-    }
 }
 
 /// How the apply lock is held.
@@ -388,62 +243,5 @@ mod tests {
             c,
             Connection::Embedded(PathBuf::from("examples/demo/clone.sql"))
         );
-    }
-
-    /// A secret parameter is masked in the redacted statement.
-    #[test]
-    fn redacted_statement_masks_secrets() {
-        let s = Statement {
-            sql: "UPDATE t SET [V] = @P1 WHERE [N] IN (@P2)".into(),
-            params: vec![
-                Param::new(Value::Text("hunter2".into()), true),
-                Param::new(Value::Text("name".into()), false),
-            ],
-            source: ResourceId::try_from("x".to_string()).unwrap(),
-        };
-        let shown = s.redacted();
-        assert!(!shown.contains("hunter2"));
-        assert!(shown.contains("\"name\""));
-    }
-}
-
-/// An error message with secret values masked out.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Masked(String);
-
-impl Masked {
-    /// A message that holds no secret value.
-    #[must_use]
-    pub fn from_message(message: &str) -> Masked {
-        Masked(message.to_string())
-    }
-
-    /// `error`'s message and its causes, for an error no statement's values reach.
-    #[must_use]
-    pub fn chain(error: &dyn std::error::Error) -> Masked {
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        Masked(text)
-    }
-
-    /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
-    #[must_use]
-    pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
-        let Masked(mut text) = Masked::chain(error);
-        // Text long enough to be a credential is masked wherever it appears; masking shorter
-        // values (a `2`) would garble the message and protect nothing.
-        for p in statement.params.iter().filter(|p| p.secret) {
-            if let crate::state::Value::Text(t) = &p.value {
-                if t.chars().count() >= 4 {
-                    text = text.replace(t.as_str(), crate::state::value::MASK);
-                }
-            }
-        }
-        Masked(text)
     }
 }

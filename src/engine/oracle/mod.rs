@@ -1,64 +1,20 @@
 //! The Oracle engine: the `oracle` crate (ODPI-C) on blocking threads, the same shape as the
-//! SQL Server one. What needs no Oracle software (the connection URL, the catalog queries) is
+//! SQL Server one. What needs no Oracle software (the connection URL) is
 //! always built; the session itself comes with the `oracle` cargo feature.
 
-pub mod grants;
 #[cfg(feature = "oracle")]
 mod session;
 
 #[cfg(feature = "oracle")]
 pub use session::Oracle;
 
-use crate::change::{Change, ChangeKind};
-#[cfg(feature = "oracle")]
-use crate::engine::inspect::CatalogQueries;
-use crate::engine::sql::{self, Flavor};
-use crate::engine::{Error, Statement};
-use crate::state::observed::Catalog;
+use crate::engine::Error;
 
 /// The platform's schema when the URL names none (the runbook's `CURRENT_SCHEMA = OSADMIN`).
 pub const DEFAULT_SCHEMA: &str = "OSADMIN";
 
 /// Where the password comes from when the URL holds none.
 pub const PASSWORD_VARIABLE: &str = "POSTCLONE_PASSWORD";
-
-/// Oracle's catalog: the `ALL_*` views, owner named. `owner` is filled per connection.
-#[cfg(feature = "oracle")]
-#[must_use]
-pub(crate) fn catalog_queries(owner: &str) -> CatalogQueries {
-    CatalogQueries {
-        flavor: Flavor::Oracle,
-        owner: Some(owner.to_string()),
-        tables: include_str!("queries/tables.sql"),
-        columns: include_str!("queries/columns.sql"),
-        identity_columns: include_str!("queries/identity_columns.sql"),
-        primary_keys: include_str!("queries/primary_keys.sql"),
-        foreign_keys: include_str!("queries/foreign_keys.sql"),
-        unique_indexes: include_str!("queries/unique_indexes.sql"),
-        triggers: include_str!("queries/triggers.sql"),
-        principals: None,
-        grants: Some(include_str!("queries/grants.sql")),
-    }
-}
-
-/// The statements of a change on Oracle: its own (revoking privileges), or those every engine
-/// writes.
-///
-/// # Errors
-/// Those of [`sql::statements`], or a privilege Oracle does not name.
-pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, sql::Error> {
-    if let ChangeKind::RevokeGrants { grants } = &change.kind {
-        return Ok(grants::revoke(grants)?
-            .into_iter()
-            .map(|sql| Statement {
-                sql,
-                params: vec![],
-                source: change.id.clone(),
-            })
-            .collect());
-    }
-    sql::statements(change, catalog, Flavor::Oracle)
-}
 
 /// A parsed `oracle://user[:password]@host[:port]/service[?schema=OSADMIN]`.
 #[derive(Clone, PartialEq, Eq)]

@@ -8,16 +8,11 @@ use std::time::Duration;
 use oracle::sql_type::{OracleType, ToSql};
 use tokio::sync::mpsc;
 
-use super::{catalog_queries, explain, OracleUrl, PASSWORD_VARIABLE};
-use crate::change::Change;
-use crate::change::Dialect;
-use crate::engine::ident::{QuoteStyle, QuotedIdent};
-use crate::engine::inspect::{self, CatalogQueries, CheckSink, Reader, RowSink};
-use crate::engine::sql::{self, Flavor, Select, Sql};
-use crate::engine::{capture_of, journaled, Engine, Error, Inspection, Lock, Param, Statement};
-use crate::journal::RestoreStep;
-use crate::state::desired::Desired;
-use crate::state::observed::{Catalog, TableInfo, Target};
+use super::{explain, OracleUrl, PASSWORD_VARIABLE};
+use crate::engine::{CheckSink, Engine, Error, Lock, Reader, RowSink};
+use crate::sql::ident::{QuoteStyle, QuotedIdent};
+use crate::sql::{Flavor, Param, Select, Sql, Statement};
+use crate::state::observed::{TableInfo, Target};
 use crate::state::Value;
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
@@ -30,7 +25,6 @@ const CHANNEL_ROWS: usize = 256;
 pub struct Oracle {
     conn: Arc<oracle::Connection>,
     url: OracleUrl,
-    queries: CatalogQueries,
     lock_timeout: Duration,
 }
 
@@ -124,7 +118,6 @@ impl Oracle {
         })?;
         Ok(Oracle {
             conn: Arc::new(conn),
-            queries: catalog_queries(&url.schema),
             url,
             lock_timeout: Duration::from_secs(30),
         })
@@ -226,11 +219,8 @@ impl Reader for Oracle {
 }
 
 impl Engine for Oracle {
-    fn dialect(&self) -> Dialect {
-        Dialect {
-            truncate_in_transaction: false,
-            empty_string_is_null: true,
-        }
+    fn owner(&self) -> Option<&str> {
+        Some(&self.url.schema)
     }
 
     async fn identify(&mut self) -> Result<Target, Error> {
@@ -256,19 +246,6 @@ impl Engine for Oracle {
             database: schema,
             forbidden_front_ends: Vec::new(),
             front_end_list: None,
-        })
-    }
-
-    async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error> {
-        let target = self.identify().await?;
-        let queries = self.queries.clone();
-        inspect::inspect(self, &queries, target, desired).await
-    }
-
-    fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        super::statements(change, catalog).map_err(|source| Error::Render {
-            change: change.id.clone(),
-            source,
         })
     }
 
@@ -328,29 +305,6 @@ impl Engine for Oracle {
         Ok(())
     }
 
-    async fn capture(
-        &mut self,
-        change: &Change,
-        catalog: &Catalog,
-        page: Option<crate::engine::sql::Page<'_>>,
-        sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
-    ) -> Result<u64, Error> {
-        let Some((capture, context)) = capture_of(change, catalog, Flavor::Oracle, page)? else {
-            return Ok(0);
-        };
-        let mut each = journaled(sink, &capture, &context);
-        self.stream(&capture.select, &context, &mut each).await
-    }
-
-    async fn read(
-        &mut self,
-        select: &Select,
-        context: &str,
-        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
-    ) -> Result<u64, Error> {
-        self.stream(select, context, each).await
-    }
-
     fn flavor(&self) -> Flavor {
         Flavor::Oracle
     }
@@ -371,12 +325,5 @@ impl Engine for Oracle {
     async fn rollback(&mut self) -> Result<(), Error> {
         self.call("rolling back", oracle::Connection::rollback)
             .await
-    }
-
-    fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        sql::restore_statements(step, Flavor::Oracle).map_err(|source| Error::Render {
-            change: step.change.clone(),
-            source,
-        })
     }
 }

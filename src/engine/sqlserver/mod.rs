@@ -2,9 +2,6 @@
 //! same protocol and is driven by the same code, over the wire it needs (`wire`).
 
 pub mod connect;
-pub mod literal;
-pub mod pieces;
-pub mod principals;
 pub mod row;
 pub mod wire;
 
@@ -12,63 +9,15 @@ use std::time::Duration;
 
 use self::connect::TdsClient;
 use self::wire::{query_error, Tds, Wire};
-use crate::change::Dialect;
-use crate::change::{Change, ChangeKind};
-use crate::engine::ident::{QuoteStyle, QuotedIdent};
-use crate::engine::inspect::{self, CatalogQueries, PrincipalQueries, Reader};
-use crate::engine::sql::{self, Flavor, Select, Sql};
-use crate::engine::{capture_of, journaled, Engine, Error, Inspection, Lock, Param, Statement};
-use crate::journal::RestoreStep;
-use crate::state::desired::Desired;
+use crate::engine::{CheckSink, Engine, Error, Lock, Reader, RowSink};
+use crate::sql::ident::{QuoteStyle, QuotedIdent};
+use crate::sql::{Flavor, Param, Select, Sql, Statement};
 use crate::state::observed::{Catalog, TableInfo, Target};
 use crate::state::Value;
-
-/// SQL Server's catalog: `INFORMATION_SCHEMA` and `sys` views, every schema of the database.
-const CATALOG: CatalogQueries = CatalogQueries {
-    flavor: Flavor::SqlServer,
-    owner: None,
-    tables: include_str!("queries/tables.sql"),
-    columns: include_str!("queries/columns.sql"),
-    identity_columns: include_str!("queries/identity_columns.sql"),
-    primary_keys: include_str!("queries/primary_keys.sql"),
-    foreign_keys: include_str!("queries/foreign_keys.sql"),
-    unique_indexes: include_str!("queries/unique_indexes.sql"),
-    triggers: include_str!("queries/triggers.sql"),
-    principals: Some(PrincipalQueries {
-        principals: include_str!("queries/principals.sql"),
-        owned_schemas: include_str!("queries/owned_schemas.sql"),
-        owned_objects: include_str!("queries/owned_objects.sql"),
-        owned_roles: include_str!("queries/owned_roles.sql"),
-    }),
-    grants: None,
-};
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
 const LOCK: &str = include_str!("queries/lock.sql");
 const LOCK_HOLDER: &str = include_str!("queries/lock_holder.sql");
-
-/// The statements of a change on SQL Server: its own (dropping restored users), or those every
-/// engine writes.
-///
-/// # Errors
-/// Those of [`sql::statements`].
-pub fn statements(change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, sql::Error> {
-    if let ChangeKind::DropPrincipals {
-        principals,
-        new_owner,
-    } = &change.kind
-    {
-        return Ok(principals::drop_principals(principals, new_owner)
-            .into_iter()
-            .map(|sql| Statement {
-                sql,
-                params: vec![],
-                source: change.id.clone(),
-            })
-            .collect());
-    }
-    sql::statements(change, catalog, Flavor::SqlServer)
-}
 
 /// A connected SQL Server (or embedded engine).
 pub struct SqlServer {
@@ -194,14 +143,35 @@ fn lock_conflict(e: &Error) -> bool {
     text.contains("lock timeout") || text.contains("lock conflict")
 }
 
-impl Engine for SqlServer {
-    fn dialect(&self) -> Dialect {
-        Dialect {
-            truncate_in_transaction: true,
-            empty_string_is_null: false,
-        }
+impl Reader for SqlServer {
+    async fn rows(&mut self, sql: &Sql, context: &str) -> Result<Vec<Vec<Value>>, Error> {
+        self.tds.rows(sql, context).await
     }
 
+    async fn stream(
+        &mut self,
+        query: &Select,
+        context: &str,
+        each: &mut RowSink<'_>,
+    ) -> Result<u64, Error> {
+        self.tds.stream(query, context, each).await
+    }
+
+    async fn check(
+        &mut self,
+        sql: &Sql,
+        context: &str,
+        each: &mut CheckSink<'_>,
+    ) -> Result<u64, Error> {
+        self.tds.check(sql, context, each).await
+    }
+
+    async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
+        self.tds.measure(catalog).await
+    }
+}
+
+impl Engine for SqlServer {
     async fn identify(&mut self) -> Result<Target, Error> {
         let sql = Sql {
             text: IDENTIFY.into(),
@@ -223,18 +193,6 @@ impl Engine for SqlServer {
             database: text(1),
             forbidden_front_ends: Vec::new(),
             front_end_list: None,
-        })
-    }
-
-    async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error> {
-        let target = self.identify().await?;
-        inspect::inspect(&mut self.tds, &CATALOG, target, desired).await
-    }
-
-    fn statements(&self, change: &Change, catalog: &Catalog) -> Result<Vec<Statement>, Error> {
-        statements(change, catalog).map_err(|source| Error::Render {
-            change: change.id.clone(),
-            source,
         })
     }
 
@@ -306,29 +264,6 @@ impl Engine for SqlServer {
         }
     }
 
-    async fn capture(
-        &mut self,
-        change: &Change,
-        catalog: &Catalog,
-        page: Option<crate::engine::sql::Page<'_>>,
-        sink: &mut dyn FnMut(crate::journal::RowImage) -> std::io::Result<()>,
-    ) -> Result<u64, Error> {
-        let Some((capture, context)) = capture_of(change, catalog, Flavor::SqlServer, page)? else {
-            return Ok(0);
-        };
-        let mut each = journaled(sink, &capture, &context);
-        self.tds.stream(&capture.select, &context, &mut each).await
-    }
-
-    async fn read(
-        &mut self,
-        select: &Select,
-        context: &str,
-        each: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
-    ) -> Result<u64, Error> {
-        self.tds.stream(select, context, each).await
-    }
-
     async fn run(&mut self, statement: &Statement) -> Result<(), Error> {
         let context = format!("change {}", statement.source);
         self.tds
@@ -342,13 +277,6 @@ impl Engine for SqlServer {
 
     async fn rollback(&mut self) -> Result<(), Error> {
         self.control("ROLLBACK TRANSACTION").await
-    }
-
-    fn restore_statements(&self, step: &RestoreStep) -> Result<Vec<Statement>, Error> {
-        sql::restore_statements(step, Flavor::SqlServer).map_err(|source| Error::Render {
-            change: step.change.clone(),
-            source,
-        })
     }
 
     fn flavor(&self) -> Flavor {

@@ -9,13 +9,14 @@ use futures_util::TryStreamExt;
 use tiberius::{ColumnType, QueryStream, ToSql};
 
 use super::connect::TdsClient;
-use super::literal;
-use super::pieces::Pieces;
 use super::row::{self, SqlParam};
-use crate::engine::ident::{QuoteStyle, QuotedIdent};
-use crate::engine::inspect::{CheckSink, Reader, RowSink};
-use crate::engine::sql::{Select, Selected, Shape, Sql};
-use crate::engine::{Error, Param};
+use crate::engine::embedded::literal;
+use crate::engine::embedded::pieces::Pieces;
+use crate::engine::Error;
+use crate::engine::{CheckSink, Reader, RowSink};
+use crate::sql::ident::{QuoteStyle, QuotedIdent};
+use crate::sql::Param;
+use crate::sql::{Select, Selected, Shape, Sql};
 use crate::state::observed::Catalog;
 use crate::state::Value;
 

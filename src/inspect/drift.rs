@@ -1,0 +1,494 @@
+//! A resource's drift: its query checked against the catalog (every problem collected before
+//! any data query runs), then its rows streamed, all counted and fingerprinted, the first few
+//! kept for the plan.
+
+use super::principals;
+use crate::engine::Reader;
+use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
+use crate::sql::CatalogQueries;
+use crate::sql::{self, Flavor, Layout, RowQuery, RowRewrite, Wanted};
+use crate::state::desired::{
+    Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId, ResourceKind,
+    TableTarget,
+};
+use crate::state::fingerprint::Fingerprint;
+use crate::state::host::HostPattern;
+use crate::state::observed::{
+    Catalog, Drift, DriftRow, Hit, ObservedResource, TableInfo, ValueChange,
+};
+use crate::state::Value;
+
+/// What to do for one resource once the catalog is known.
+pub(super) enum Job<'a> {
+    Absent,
+    Principals(&'a PrincipalsAbsent),
+    Grants(&'a GrantsAbsent),
+    Query {
+        table: Option<Box<TableInfo>>,
+        query: RowQuery,
+    },
+}
+
+/// Checks every resource against the catalog and writes its query; collects every problem
+/// before any data query runs.
+pub(super) fn prepare<'a>(
+    desired: &'a Desired,
+    catalog: &Catalog,
+    flavor: Flavor,
+) -> Result<Vec<Job<'a>>, Error> {
+    let mut problems = Vec::new();
+    let mut jobs = Vec::new();
+    for r in &desired.resources {
+        // Rows another resource declares secret are masked wherever this one shows them; a
+        // scan says which resource deletes a hit's row. Tables are the catalog's, whatever
+        // the spelling each resource (or `secret_rows`) wrote.
+        let own = r.kind.table().and_then(|n| catalog.resolve(n));
+        let same_table = |s: &&Resource| {
+            s.id != r.id && own.is_some() && s.kind.table().and_then(|n| catalog.resolve(n)) == own
+        };
+        let mut secret_rows: Vec<&[Condition]> = desired
+            .resources
+            .iter()
+            .filter(same_table)
+            .filter(|s| s.secret)
+            .map(|s| s.kind.filter())
+            .collect();
+        secret_rows.extend(
+            desired
+                .secret_rows
+                .iter()
+                .filter(|s| own.is_some() && catalog.resolve(&s.table) == own)
+                .map(|s| s.filter.as_slice()),
+        );
+        let removers: Vec<(&ResourceId, &[Condition])> = desired
+            .resources
+            .iter()
+            .filter(same_table)
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_)
+                )
+            })
+            .map(|s| (&s.id, s.kind.filter()))
+            .collect();
+        let neighbours = sql::Neighbours {
+            secret_rows: &secret_rows,
+            removers: &removers,
+        };
+        let problem = |message: String, at_table: bool| CatalogProblem {
+            resource: r.id.clone(),
+            origin: if at_table {
+                r.table_origin.clone().unwrap_or_else(|| r.origin.clone())
+            } else {
+                r.origin.clone()
+            },
+            message,
+        };
+        if let ResourceKind::GrantsAbsent(spec) = &r.kind {
+            jobs.push(Job::Grants(spec));
+            continue;
+        }
+        if let ResourceKind::PrincipalsAbsent(spec) = &r.kind {
+            jobs.push(Job::Principals(spec));
+            continue;
+        }
+        // A scan with no patterns or no scope left nothing to scan: the plan notes it.
+        if matches!(&r.kind, ResourceKind::ReferencesAbsent(k) if k.scope().is_none()) {
+            jobs.push(Job::Absent);
+            continue;
+        }
+        // A metamodel target still unresolved here named no table: the plan notes it.
+        if matches!(r.kind.target(), Some(TableTarget::Metamodel { .. })) {
+            jobs.push(Job::Absent);
+            continue;
+        }
+        let table = match r.kind.table() {
+            Some(name) => match catalog.get(name) {
+                Some(info) => Some(info.clone()),
+                None if r.kind.if_exists() => {
+                    jobs.push(Job::Absent);
+                    continue;
+                }
+                None => {
+                    problems.push(problem(
+                        format!(
+                            "table {name} is not in the database (or its name matches tables in several schemas; write schema.table)"
+                        ),
+                        true,
+                    ));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        // Rows of a changed table are read, journaled and written back whole: every column
+        // must be of a type postclone carries exactly. A scan reads its text columns only.
+        let scan = matches!(r.kind, ResourceKind::ReferencesAbsent(_));
+        if let Some(info) = table.as_ref().filter(|_| !scan) {
+            let unsupported: Vec<String> = info
+                .columns
+                .iter()
+                .filter(|c| !sql::supported(&c.data_type))
+                .map(|c| format!("{} ({})", c.name, c.data_type))
+                .collect();
+            if !unsupported.is_empty() {
+                problems.push(problem(
+                    format!(
+                        "table {} has columns of a type postclone cannot read and write back exactly: {}; exclude this resource and declare a custom one",
+                        info.table,
+                        unsupported.join(", ")
+                    ),
+                    true,
+                ));
+                continue;
+            }
+        }
+        match sql::drift_query(r, table.as_ref(), catalog, flavor, &neighbours) {
+            Ok(query) => jobs.push(Job::Query {
+                table: table.map(Box::new),
+                query,
+            }),
+            Err(source) => problems.push(problem(source.to_string(), false)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(jobs)
+    } else {
+        Err(Error::Catalog { problems })
+    }
+}
+
+/// Runs one resource's job.
+pub(super) async fn run<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    resource: &Resource,
+    job: Job<'_>,
+) -> Result<ObservedResource, Error> {
+    let absent = || ObservedResource::TableAbsent {
+        id: resource.id.clone(),
+    };
+    Ok(match job {
+        Job::Absent => absent(),
+        // Oracle's users are the schemas the import created: nothing to drop there.
+        Job::Principals(_) if queries.principals.is_none() => absent(),
+        Job::Principals(spec) => principals::principals(client, queries, resource, spec).await?,
+        Job::Grants(spec) => match queries.grants {
+            Some(text) => principals::grants(client, queries.flavor, text, resource, spec).await?,
+            None => absent(),
+        },
+        Job::Query {
+            table: Some(table),
+            query: RowQuery::Scan(select, layout),
+        } => {
+            let ResourceKind::ReferencesAbsent(spec) = &resource.kind else {
+                return Err(Error::Catalog {
+                    problems: vec![CatalogProblem {
+                        resource: resource.id.clone(),
+                        origin: resource.origin.clone(),
+                        message: "a scan for a resource that is not references_absent".into(),
+                    }],
+                });
+            };
+            let context = format!("scanning resource {}", resource.id);
+            let mut hits = Vec::new();
+            client
+                .stream(&select, &context, &mut |values| {
+                    hits.extend(scan_row(&layout, &spec.patterns, resource.secret, values));
+                    Ok(())
+                })
+                .await?;
+            ObservedResource::References {
+                id: resource.id.clone(),
+                table: *table,
+                hits,
+                unscannable: layout.unscannable,
+            }
+        }
+        Job::Query { table, query } => ObservedResource::Inspected {
+            id: resource.id.clone(),
+            drift: drift(client, resource, &query).await?,
+            table: table.map(|t| *t),
+        },
+    })
+}
+
+/// The hits of one scanned row: each column whose text names a pattern's host.
+fn scan_row(
+    layout: &sql::ScanLayout,
+    patterns: &[HostPattern],
+    secret: bool,
+    mut values: Vec<Value>,
+) -> Vec<Hit> {
+    let flag = |v: Option<Value>| matches!(v, Some(Value::Int(1) | Value::Bool(true)));
+    let flags = values.split_off(
+        values
+            .len()
+            .saturating_sub(layout.removers.len() + usize::from(layout.secret_flag)),
+    );
+    let mut flags = flags.into_iter();
+    let secret_row = layout.secret_flag && flag(flags.next());
+    let removed_by = layout
+        .removers
+        .iter()
+        .zip(flags)
+        .find(|(_, f)| flag(Some(f.clone())))
+        .map(|(id, _)| id.clone());
+    let key: Vec<(String, Value)> = layout
+        .keys
+        .iter()
+        .cloned()
+        .zip(values.iter().cloned())
+        .collect();
+    let mut hits = Vec::new();
+    for (column, value) in layout
+        .columns
+        .iter()
+        .zip(values.into_iter().skip(layout.keys.len()))
+    {
+        let Value::Text(text) = &value else {
+            continue;
+        };
+        let mut hosts: Vec<String> = Vec::new();
+        for p in patterns {
+            for m in p.find(text) {
+                let host = text[m.host].to_ascii_lowercase();
+                if !hosts.contains(&host) {
+                    hosts.push(host);
+                }
+            }
+        }
+        if !hosts.is_empty() {
+            hits.push(Hit {
+                key: key.clone(),
+                column: column.clone(),
+                hosts,
+                value: (!secret && !secret_row).then_some(value),
+                removed_by: removed_by.clone(),
+            });
+        }
+    }
+    hits
+}
+
+/// Streams a resource's drifted rows: every row counted, the first `SAMPLE_ROWS` kept.
+async fn drift<R: Reader>(
+    client: &mut R,
+    resource: &Resource,
+    query: &RowQuery,
+) -> Result<Drift, Error> {
+    let mut sample = Vec::new();
+    let mut fingerprint = Fingerprint::default();
+    let count = match query {
+        RowQuery::Table(select, layout) => {
+            let context = format!("inspecting resource {}", resource.id);
+            // A host rewrite reads the rows whose text contains the host; only those whose
+            // value it changes are drift.
+            let rewrites = matches!(layout, Layout::Keyed { compared, .. }
+                if compared.iter().any(|(_, w)| matches!(w, Wanted::Rewrite(_))));
+            // The fingerprint covers the table's own columns, whole: what the journal captures
+            // of the same rows, so that apply checks them in the pass that journals them.
+            let width = match layout {
+                Layout::Keyed { columns, .. } => columns.len(),
+                Layout::Custom => usize::MAX,
+            };
+            let mut count = 0;
+            let mut each = |values: Vec<Value>| {
+                let row = if rewrites {
+                    let row = decode(layout, Vec::new(), values.clone());
+                    if row.changes.is_empty() {
+                        return Ok(());
+                    }
+                    Some(row)
+                } else {
+                    None
+                };
+                count += 1;
+                fingerprint.row(&values[..width.min(values.len())]);
+                if sample.len() < SAMPLE_ROWS {
+                    sample.push(row.unwrap_or_else(|| decode(layout, Vec::new(), values)));
+                }
+                Ok(())
+            };
+            client.stream(select, &context, &mut each).await?;
+            count
+        }
+        RowQuery::Scan(..) => 0,
+        RowQuery::Check(sql) => {
+            let context = format!("the check query of resource {}", resource.id);
+            let mut each = |names: &[String], values: Vec<Value>| {
+                fingerprint.row(&values);
+                if sample.len() < SAMPLE_ROWS {
+                    sample.push(decode(&Layout::Custom, names.to_vec(), values));
+                }
+                Ok(())
+            };
+            client.check(sql, &context, &mut each).await?
+        }
+    };
+    Ok(Drift {
+        count,
+        sample,
+        fingerprint: fingerprint.finish(),
+    })
+}
+
+/// Splits a result row into its key, its value changes and its name, following the query's
+/// layout.
+pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) -> DriftRow {
+    match layout {
+        Layout::Custom => DriftRow {
+            key: names.into_iter().zip(values).collect(),
+            changes: vec![],
+            label: None,
+            details: vec![],
+            secret: false,
+        },
+        Layout::Keyed {
+            columns,
+            keys,
+            compared,
+            label,
+            details,
+            secret_flag,
+        } => {
+            let cell = |i: usize| values.get(i).cloned().unwrap_or(Value::Null);
+            let key = keys
+                .iter()
+                .map(|&i| (columns.get(i).cloned().unwrap_or_default(), cell(i)))
+                .collect();
+            let mut computed = values.iter().skip(columns.len()).cloned();
+            let changes = compared
+                .iter()
+                .filter_map(|(i, wanted)| {
+                    let old = cell(*i);
+                    // A mask is shown as a change only (personal data): its value is computed
+                    // with the key when the change is applied.
+                    let new = match wanted {
+                        Wanted::Rewrite(r @ RowRewrite::Mask { .. }) => {
+                            if !r.changes(&values, *i) {
+                                return None;
+                            }
+                            Value::Null
+                        }
+                        _ => wanted
+                            .of(&values, &mut computed, None)
+                            .unwrap_or(Value::Null),
+                    };
+                    if matches!(wanted, Wanted::Rewrite(RowRewrite::Mask { .. })) {
+                        return Some(ValueChange {
+                            column: columns.get(*i).cloned().unwrap_or_default(),
+                            old,
+                            new,
+                        });
+                    }
+                    (!old.same_as(&new)).then(|| ValueChange {
+                        column: columns.get(*i).cloned().unwrap_or_default(),
+                        old,
+                        new,
+                    })
+                })
+                .collect();
+            let label = if *label {
+                computed.next().and_then(shown)
+            } else {
+                None
+            };
+            let details = details
+                .iter()
+                .filter_map(|name| Some((name.clone(), shown(computed.next()?)?)))
+                .collect();
+            let secret =
+                *secret_flag && matches!(computed.next(), Some(Value::Int(1) | Value::Bool(true)));
+            DriftRow {
+                key,
+                changes,
+                label,
+                details,
+                secret,
+            }
+        }
+    }
+}
+
+/// A value as a row's name shows it; NULL shows nothing.
+fn shown(value: Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Text(t) => Some(t.trim_end().to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keyed rows split into key and changes; unchanged columns are not shown as changes.
+    #[test]
+    fn decode_keyed_rows() {
+        let layout = Layout::Keyed {
+            columns: vec!["ID".into(), "A".into(), "B".into()],
+            keys: vec![0],
+            compared: vec![(1, Wanted::Selected), (2, Wanted::Literal(Value::Int(0)))],
+            label: true,
+            details: vec![],
+            secret_flag: false,
+        };
+        let row = decode(
+            &layout,
+            vec![],
+            vec![
+                Value::Int(1),
+                Value::Text("x".into()),
+                Value::Int(0),
+                Value::Text("y".into()),
+                Value::Text("SyncInvoices".into()),
+            ],
+        );
+        assert_eq!(row.key, vec![("ID".to_string(), Value::Int(1))]);
+        assert_eq!(row.changes.len(), 1);
+        assert_eq!(row.changes[0].column, "A");
+        assert_eq!(row.label.as_deref(), Some("SyncInvoices"));
+    }
+
+    /// A changed table with a column of a type postclone cannot carry is refused at plan time,
+    /// naming the table, the column and its type.
+    #[test]
+    fn unsupported_types_are_refused_by_name() {
+        use crate::state::desired::{TableEmpty, TableTarget};
+        use crate::state::observed::ResolvedTable;
+        use crate::test_support::{col, desired, info, name, resource};
+        let d = desired(vec![resource(
+            "odd",
+            ResourceKind::TableEmpty(TableEmpty {
+                table: TableTarget::Name(name("odd")),
+                if_exists: false,
+            }),
+            &[],
+        )]);
+        let catalog = Catalog {
+            tables: vec![ResolvedTable {
+                requested: name("odd"),
+                info: info(
+                    "ODD",
+                    vec![col("ID", "int", false), col("V", "sql_variant", true)],
+                    &["ID"],
+                ),
+            }],
+            subselects: vec![],
+            unique_indexes: Vec::new(),
+            triggers: Vec::new(),
+        };
+        let Err(Error::Catalog { problems }) = prepare(&d, &catalog, Flavor::SqlServer) else {
+            panic!("refused");
+        };
+        assert!(
+            problems[0].message.contains("dbo.ODD")
+                && problems[0].message.contains("V (sql_variant)"),
+            "{}",
+            problems[0].message
+        );
+    }
+}

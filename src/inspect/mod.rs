@@ -1,0 +1,325 @@
+//! Inspection, for every engine: a few catalog queries for every table the spec names, then one
+//! query per resource that streams its drifted rows (counted, the first few kept). Reads only.
+//!
+//! An engine provides a [`Reader`] (run a query, return or stream rows); its flavor picks the
+//! [`CatalogQueries`]; everything else here is the same on SQL Server and Oracle.
+
+mod catalog;
+mod drift;
+mod masking;
+mod principals;
+
+use crate::engine::{CatalogProblem, Engine, Error, Reader};
+use crate::sql::{self, CatalogQueries};
+use crate::state::desired::{
+    filter_tables, subselects, Describe, Desired, FrontEnds, Guard, ResolvedTargets, Resource,
+    ResourceKind, TableName, TableTarget,
+};
+use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
+use crate::state::Value;
+
+/// Resolves metamodel targets (`table: {tables_from: ...}`) into one resource per table, then
+/// reads the catalog and the drifted rows of every resource, on any engine.
+///
+/// # Guarantees
+/// Reads only. A constant number of round trips per resource, never one per row; each
+/// table's catalog is read once.
+///
+/// # Errors
+/// A failed read, or tables and columns the spec names that the catalog does not hold (every
+/// problem at once).
+pub async fn inspect<E: Engine>(engine: &mut E, desired: &Desired) -> Result<Inspection, Error> {
+    let target = engine.identify().await?;
+    let queries = CatalogQueries::of(engine.flavor(), engine.owner());
+    inspect_with(engine, &queries, target, desired).await
+}
+
+/// Splits `references_absent` resources one per scanned table, resolves every metamodel target
+/// and inspects every resource of the result.
+/// The catalog of each table is read once: the metamodel's tables first, then the rest.
+async fn inspect_with<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    mut target: Target,
+    desired: &Desired,
+) -> Result<Inspection, Error> {
+    let (desired, read_so_far) = resolve(client, queries, &desired.prepared()).await?;
+    let names = referenced_tables(&desired);
+    let unread: Vec<TableName> = names
+        .iter()
+        .filter(|n| !read_so_far.names.contains(n))
+        .cloned()
+        .collect();
+    let mut rows = read_so_far.rows;
+    rows.merge(catalog::read(client, queries, &unread, catalog::Extent::of(&desired)).await?);
+    let mut catalog = catalog::resolve_names(&names, &rows);
+    client.measure(&mut catalog).await?;
+    if let Some(list) = &desired.front_ends {
+        let (table, hosts) = front_ends(client, queries, &catalog, list, &desired.guard).await?;
+        target.front_end_list = Some(table);
+        target.forbidden_front_ends = hosts;
+    }
+    resolve_subselects(client, queries, &desired, &mut catalog).await?;
+    let work = drift::prepare(&desired, &catalog, queries.flavor)?;
+    let mut resources = Vec::with_capacity(work.len());
+    for (resource, job) in desired.resources.iter().zip(work) {
+        resources.push(drift::run(client, queries, resource, job).await?);
+    }
+    let masking = masking::check(client, queries.flavor, &desired, &catalog).await?;
+    let observed = Observed {
+        target,
+        catalog,
+        resources,
+        foreign_keys: rows.foreign_keys,
+        masking,
+    };
+    Ok(Inspection { desired, observed })
+}
+
+/// What an inspection found: the desired state with its metamodel targets resolved (one
+/// resource per table they name), and the database as observed for it.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    /// The desired state, resolved.
+    pub desired: Desired,
+    /// The database.
+    pub observed: Observed,
+}
+
+/// The catalog rows read while resolving, and for which names.
+struct ReadSoFar {
+    names: Vec<TableName>,
+    rows: catalog::CatalogRows,
+}
+
+/// Most values an `in_select` subquery may return and still be sent as a list of parameters
+/// (SQL Server takes at most 2,100 per request).
+const SUBSELECT_VALUES_MAX: usize = 1_000;
+
+/// Reads the values of every `in_select` subquery once (one query each, whatever the number
+/// of rows they filter), innermost first so that an outer one uses the inner one's list.
+/// A subquery whose tables are missing is left for `prepare` to report.
+async fn resolve_subselects<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    desired: &Desired,
+    catalog: &mut Catalog,
+) -> Result<(), Error> {
+    for sub in subselects(desired) {
+        let Ok(select) = sql::subselect_query(sub, catalog, queries.flavor) else {
+            continue;
+        };
+        let context = format!("reading the values of {}.{}", sub.table, sub.column);
+        let mut values = Vec::new();
+        let mut too_many = false;
+        client
+            .stream(&select, &context, &mut |row| {
+                if let Some(v) = row.into_iter().next().filter(|v| !v.is_null()) {
+                    too_many = values.len() >= SUBSELECT_VALUES_MAX;
+                    if !too_many {
+                        values.push(v);
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        if !too_many {
+            catalog.subselects.push(ResolvedSubselect {
+                subselect: sub.clone(),
+                values,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Resolves every metamodel target (`table: {tables_from: ...}`) to the tables it names, and
+/// expands the desired state: one catalog read for the metamodel tables, then one query per
+/// such resource. Returns the catalog rows it read, for the inspection that follows.
+async fn resolve<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    desired: &Desired,
+) -> Result<(Desired, ReadSoFar), Error> {
+    let targets: Vec<(&Resource, &crate::state::desired::TablesFrom)> = desired
+        .resources
+        .iter()
+        .filter_map(|r| match r.kind.target()? {
+            TableTarget::Metamodel { tables_from } => Some((r, tables_from)),
+            TableTarget::Name(_) => None,
+        })
+        .collect();
+    if targets.is_empty() {
+        let nothing = ReadSoFar {
+            names: Vec::new(),
+            rows: catalog::CatalogRows::default(),
+        };
+        return Ok((desired.clone(), nothing));
+    }
+    let mut names: Vec<TableName> = Vec::new();
+    for (_, from) in &targets {
+        let mut add = |n: &TableName| {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        };
+        add(&from.table);
+        filter_tables(&from.filter).into_iter().for_each(&mut add);
+        for d in from.describe.values() {
+            if let Describe::Lookup { lookup } = d {
+                add(&lookup.table);
+            }
+        }
+    }
+    let rows = catalog::read(client, queries, &names, catalog::Extent::of(desired)).await?;
+    let mut catalog = catalog::resolve_names(&names, &rows);
+    client.measure(&mut catalog).await?;
+    let mut problems = Vec::new();
+    let mut work = Vec::new();
+    for (r, from) in &targets {
+        match sql::metamodel_query(from, &catalog, queries.flavor) {
+            Ok(q) => work.push((r, q)),
+            Err(source) => problems.push(CatalogProblem {
+                resource: r.id.clone(),
+                origin: r.table_origin.clone().unwrap_or_else(|| r.origin.clone()),
+                message: source.to_string(),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Catalog { problems });
+    }
+    let mut resolved = Vec::with_capacity(work.len());
+    for (r, (select, labels)) in work {
+        let context = format!("resolving the tables of resource {}", r.id);
+        let mut tables = Vec::new();
+        client
+            .stream(&select, &context, &mut |row| {
+                let mut cells = row.into_iter();
+                if let Some(Value::Text(table)) = cells.next() {
+                    let shown = labels
+                        .iter()
+                        .zip(cells)
+                        .map(|(label, v)| {
+                            let v = match v {
+                                Value::Text(t) => t,
+                                other => other.to_string(),
+                            };
+                            (label.clone(), v)
+                        })
+                        .collect();
+                    tables.push((table.trim().to_string(), shown));
+                }
+                Ok(())
+            })
+            .await?;
+        if let ResourceKind::Masked(m) = &r.kind {
+            let entity = format!(
+                "entity {} of module {}",
+                m.entity.as_deref().unwrap_or("?"),
+                m.module.as_deref().unwrap_or("?")
+            );
+            let wrong =
+                match tables.len() {
+                    0 if m.if_exists => None,
+                    0 => Some(format!("the metamodel has no active {entity}")),
+                    1 => None,
+                    n => Some(format!(
+                    "the metamodel names {n} tables for the active {entity} ({}); it must name one",
+                    tables.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+                };
+            if let Some(message) = wrong {
+                problems.push(CatalogProblem {
+                    resource: r.id.clone(),
+                    origin: r.origin.clone(),
+                    message,
+                });
+            }
+        }
+        resolved.push(ResolvedTargets {
+            resource: r.id.clone(),
+            tables,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(Error::Catalog { problems });
+    }
+    Ok((desired.expand(&resolved), ReadSoFar { names, rows }))
+}
+
+/// The host names in the platform's front-end list, which the spec says where to find, that the
+/// guard refuses. The guard relies on it: a list the catalog does not hold is an error, never an
+/// empty list. Only those hosts are kept, so memory does not grow with the list.
+async fn front_ends<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    catalog: &Catalog,
+    list: &FrontEnds,
+    guard: &Guard,
+) -> Result<(TableRef, Vec<String>), Error> {
+    let problem = |message: String| Error::FrontEnds { message };
+    let table = catalog
+        .get(&list.table)
+        .ok_or_else(|| problem(format!("table {} is not in the database", list.table)))?;
+    let select = sql::column_query(table, &list.column, queries.flavor)
+        .map_err(|e| problem(e.to_string()))?;
+    let mut hosts = Vec::new();
+    client
+        .stream(&select, "reading the front-end list", &mut |row| {
+            if let Some(Value::Text(host)) = row.into_iter().next() {
+                if guard.forbids_front_end(&host) {
+                    hosts.push(host);
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok((table.table.clone(), hosts))
+}
+
+/// Every table a resource reads or writes, once, in first-use order.
+fn referenced_tables(desired: &Desired) -> Vec<TableName> {
+    let mut names: Vec<TableName> = Vec::new();
+    let mut add = |n: &TableName| {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    };
+    if let Some(list) = &desired.front_ends {
+        add(&list.table);
+    }
+    if let Some(entities) = desired.entities.as_ref().filter(|_| {
+        desired
+            .resources
+            .iter()
+            .any(|r| matches!(r.kind, ResourceKind::Masked(_)))
+    }) {
+        add(&entities.attributes.table);
+    }
+    for s in &desired.secret_rows {
+        add(&s.table);
+        filter_tables(&s.filter).into_iter().for_each(&mut add);
+    }
+    for r in &desired.resources {
+        if let Some(table) = r.kind.table() {
+            add(table);
+        }
+        filter_tables(r.kind.filter())
+            .into_iter()
+            .for_each(&mut add);
+        for l in r.kind.lookups() {
+            add(&l.table);
+        }
+    }
+    names
+}
+
+/// A catalog cell as text (`""` for NULL).
+pub(super) fn text(row: &[Value], i: usize) -> String {
+    match row.get(i) {
+        Some(Value::Text(t)) => t.clone(),
+        Some(other) if !other.is_null() => other.to_string(),
+        _ => String::new(),
+    }
+}

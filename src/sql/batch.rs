@@ -1,0 +1,261 @@
+//! Statements over many rows at once, each row found by its key: an `UPDATE` that gives each
+//! row its own values (`CASE` by key), and an `INSERT` of many rows. Never one statement per
+//! row; batches stay under the engines' parameter limits.
+
+use super::ident::QuotedIdent;
+use super::writer::Writer;
+use super::{Flavor, T};
+use super::{Param, Statement};
+use crate::change::ChangeId;
+use crate::state::observed::{Catalog, ColumnInfo, TableRef};
+use crate::state::Value;
+
+/// Most parameters one statement binds (SQL Server takes 2,100 per request).
+const MAX_PARAMS: usize = 2_000;
+
+/// Most rows one statement writes.
+const MAX_ROWS: usize = 500;
+
+/// One row of a batch: its key's values, and the values it receives.
+pub(super) struct KeyedRow<'a> {
+    pub(super) key: Vec<&'a Value>,
+    pub(super) values: Vec<&'a Value>,
+}
+
+/// `UPDATE` statements giving each row of `rows` its `values` in `columns`, the row found by
+/// `key`. Values are bound as secret (masked in error messages): the rows may hold production's
+/// secrets or personal data.
+pub(super) fn update_by_key(
+    table: &TableRef,
+    key: &[&ColumnInfo],
+    columns: &[&ColumnInfo],
+    rows: &[KeyedRow<'_>],
+    flavor: Flavor,
+    source: &ChangeId,
+) -> Vec<Statement> {
+    let quote = flavor.quote();
+    let name = QuotedIdent::table(table, quote);
+    let per_row = key.len() + columns.len();
+    // Oracle's rows are matched by a chain of OR: shorter batches keep it shallow.
+    let most = if flavor == Flavor::SqlServer {
+        MAX_ROWS
+    } else {
+        50
+    };
+    let batch = (MAX_PARAMS / per_row.max(1)).clamp(1, most);
+    let catalog = Catalog::default();
+    let mut out = Vec::new();
+    for chunk in rows.chunks(batch) {
+        let mut w = Writer::new(&catalog, flavor);
+        let text = match flavor {
+            Flavor::SqlServer => values_update(&mut w, &name, key, columns, chunk),
+            Flavor::Oracle => case_update(&mut w, &name, key, columns, chunk),
+        };
+        let sql = w.finish(text);
+        out.push(Statement {
+            sql: sql.text,
+            params: sql.params,
+            source: source.clone(),
+        });
+    }
+    out
+}
+
+/// SQL Server: `UPDATE t SET c = v.c0 ... FROM table AS t INNER JOIN (VALUES (...), ...) AS
+/// v(k0, ..., c0, ...) ON t.key = v.k0 ...`. A join with a list of rows: the embedded engine
+/// matches it by hashing, where `IN` and `CASE` lists compare every row with every value.
+fn values_update(
+    w: &mut Writer<'_>,
+    name: &QuotedIdent,
+    key: &[&ColumnInfo],
+    columns: &[&ColumnInfo],
+    chunk: &[KeyedRow<'_>],
+) -> String {
+    let quote = w.flavor.quote();
+    let tuples: Vec<String> = chunk
+        .iter()
+        .map(|row| {
+            let mut markers: Vec<String> = key
+                .iter()
+                .zip(&row.key)
+                .map(|(column, value)| w.bind_for((*value).clone(), column, false))
+                .collect();
+            for (c, column) in columns.iter().enumerate() {
+                let value = row.values.get(c).copied().unwrap_or(&Value::Null);
+                markers.push(if value.is_null() {
+                    // Typed, so that a column of NULLs still has its type.
+                    format!("CAST(NULL AS {})", null_type(column))
+                } else {
+                    w.bind_for(value.clone(), column, true)
+                });
+            }
+            format!("({})", markers.join(", "))
+        })
+        .collect();
+    let names: Vec<String> = (0..key.len())
+        .map(|n| format!("k{n}"))
+        .chain((0..columns.len()).map(|n| format!("c{n}")))
+        .collect();
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(n, c)| format!("{} = v.c{n}", QuotedIdent::column(c, quote)))
+        .collect();
+    let on: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(n, c)| format!("{T}.{} = v.k{n}", QuotedIdent::column(c, quote)))
+        .collect();
+    format!(
+        "UPDATE {T} SET {} FROM {name} AS {T} INNER JOIN (VALUES {}) AS v({}) ON {}",
+        sets.join(", "),
+        tuples.join(", "),
+        names.join(", "),
+        on.join(" AND ")
+    )
+}
+
+/// A type a NULL can be cast to for `column`: its own where it takes no length, else a
+/// national text (which converts to any column type).
+fn null_type(column: &ColumnInfo) -> &'static str {
+    match column.data_type.to_ascii_lowercase().as_str() {
+        "int" => "INT",
+        "bigint" => "BIGINT",
+        "smallint" => "SMALLINT",
+        "tinyint" => "TINYINT",
+        "bit" => "BIT",
+        "datetime" => "DATETIME",
+        "date" => "DATE",
+        "float" => "FLOAT",
+        "varbinary" | "binary" | "image" => "VARBINARY(MAX)",
+        _ => "NVARCHAR(MAX)",
+    }
+}
+
+/// Oracle: `UPDATE table t SET c = CASE WHEN (t.key = ...) THEN ... END WHERE ...`.
+fn case_update(
+    w: &mut Writer<'_>,
+    name: &QuotedIdent,
+    key: &[&ColumnInfo],
+    columns: &[&ColumnInfo],
+    chunk: &[KeyedRow<'_>],
+) -> String {
+    let quote = w.flavor.quote();
+    let matches: Vec<String> = chunk
+        .iter()
+        .map(|row| {
+            let parts: Vec<String> = key
+                .iter()
+                .zip(&row.key)
+                .map(|(column, value)| {
+                    let marker = w.bind_for((*value).clone(), column, false);
+                    format!("{T}.{} = {marker}", QuotedIdent::column(column, quote))
+                })
+                .collect();
+            format!("({})", parts.join(" AND "))
+        })
+        .collect();
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(c, column)| {
+            let whens: Vec<String> = chunk
+                .iter()
+                .zip(&matches)
+                .map(|(row, matched)| {
+                    let value = row.values.get(c).copied().unwrap_or(&Value::Null);
+                    let marker = if value.is_null() {
+                        "NULL".to_string()
+                    } else {
+                        w.bind_for(value.clone(), column, true)
+                    };
+                    format!("WHEN {matched} THEN {marker}")
+                })
+                .collect();
+            format!(
+                "{} = CASE {} END",
+                QuotedIdent::column(column, quote),
+                whens.join(" ")
+            )
+        })
+        .collect();
+    format!(
+        "UPDATE {name} {T} SET {} WHERE {}",
+        sets.join(", "),
+        matches.join(" OR ")
+    )
+}
+
+/// `INSERT` statements of many whole rows (`NULL` written as the keyword). Values but the
+/// key's are bound as secret. With `identity`, SQL Server is told the rows carry their identity
+/// values.
+pub(super) fn insert_rows(
+    table: &TableRef,
+    columns: &[ColumnInfo],
+    key: &[usize],
+    rows: &[&[Value]],
+    identity: bool,
+    flavor: Flavor,
+    source: &ChangeId,
+) -> Vec<Statement> {
+    let quote = flavor.quote();
+    let name = QuotedIdent::table(table, quote);
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| QuotedIdent::column(c, quote).to_string())
+        .collect();
+    let batch = (MAX_PARAMS / columns.len().max(1)).clamp(1, MAX_ROWS);
+    let mut out = Vec::new();
+    for chunk in rows.chunks(batch) {
+        let mut params: Vec<Param> = Vec::new();
+        let tuples: Vec<String> = chunk
+            .iter()
+            .map(|row| {
+                let markers: Vec<String> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        if v.is_null() {
+                            return "NULL".to_string();
+                        }
+                        params.push(Param::for_column(v.clone(), &columns[i], !key.contains(&i)));
+                        flavor.marker(params.len())
+                    })
+                    .collect();
+                format!("({})", markers.join(", "))
+            })
+            .collect();
+        let sql = match flavor {
+            Flavor::SqlServer => {
+                let insert = format!(
+                    "INSERT INTO {name} ({}) VALUES {}",
+                    names.join(", "),
+                    tuples.join(", ")
+                );
+                if identity {
+                    format!(
+                        "SET IDENTITY_INSERT {name} ON; {insert}; SET IDENTITY_INSERT {name} OFF"
+                    )
+                } else {
+                    insert
+                }
+            }
+            // Oracle inserts several rows with INSERT ALL; identity columns generated BY
+            // DEFAULT take explicit values as they are.
+            Flavor::Oracle => format!(
+                "INSERT ALL {} SELECT 1 FROM DUAL",
+                tuples
+                    .iter()
+                    .map(|t| format!("INTO {name} ({}) VALUES {t}", names.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        };
+        out.push(Statement {
+            sql,
+            params,
+            source: source.clone(),
+        });
+    }
+    out
+}

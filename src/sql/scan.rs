@@ -1,0 +1,114 @@
+//! The query that scans text columns for production's hosts: the rows whose columns contain a
+//! pattern's text (in any case) are read, with their key; which of them really name a host is
+//! decided by the host matcher, on these candidate rows only. One query per table, whatever
+//! the number of patterns.
+
+use super::coercion::is_text;
+use super::ident::QuotedIdent;
+use super::writer::{where_clause, Writer};
+use super::{Error, Flavor, Neighbours, Select, Selected, T};
+use crate::state::desired::{ResourceId, ScanScope};
+use crate::state::host::HostPattern;
+use crate::state::observed::{Catalog, TableInfo};
+use crate::state::Value;
+
+/// How to read a scan's rows: the key's values, then the scanned columns', then (when other
+/// resources mark rows secret) a flag, then one flag per resource that deletes the row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanLayout {
+    /// Key columns, first in each row.
+    pub keys: Vec<String>,
+    /// Scanned columns, after them.
+    pub columns: Vec<String>,
+    /// Columns of the scope that hold no text, and are not scanned.
+    pub unscannable: Vec<String>,
+    /// Whether a value after the scanned ones says the row is secret.
+    pub secret_flag: bool,
+    /// The resources whose deletion covers the row, one flag each, last in the row.
+    pub removers: Vec<ResourceId>,
+}
+
+/// The scan of `scope` (its table resolved in `table`) for `patterns`.
+///
+/// # Errors
+/// A column the table does not have, or a filter that does not fit the catalog.
+pub fn scan_query(
+    table: &TableInfo,
+    scope: &ScanScope,
+    patterns: &[HostPattern],
+    catalog: &Catalog,
+    flavor: Flavor,
+    neighbours: &Neighbours<'_>,
+) -> Result<(Select, ScanLayout), Error> {
+    let secret_rows = neighbours.secret_rows;
+    let mut w = Writer::new(catalog, flavor);
+    let mut scanned = Vec::new();
+    let mut unscannable = Vec::new();
+    for name in &scope.columns {
+        let info = Writer::column(table, name)?;
+        if is_text(info) {
+            scanned.push(info.clone());
+        } else {
+            unscannable.push(format!("{} ({})", info.name, info.data_type));
+        }
+    }
+    let keys: Vec<String> = table.primary_key.clone();
+    let mut columns = Vec::new();
+    for k in &keys {
+        columns.push(Selected::column(
+            w.col(Some(T), table, k)?,
+            Writer::column(table, k)?,
+        ));
+    }
+    for c in &scanned {
+        columns.push(Selected::column(w.col(Some(T), table, &c.name)?, c));
+    }
+    let mut conditions = w.filter(Some(T), table, &scope.filter)?;
+    let needles: Vec<String> = patterns
+        .iter()
+        .map(|p| w.bind(Value::Text(p.needle()), false))
+        .collect();
+    let mut candidates = Vec::new();
+    for c in &scanned {
+        let lowered = format!("LOWER({})", w.col(Some(T), table, &c.name)?);
+        for n in &needles {
+            candidates.push(flavor.contains(&lowered, n));
+        }
+    }
+    conditions.push(if candidates.is_empty() {
+        "1 = 0".to_string()
+    } else {
+        format!("({})", candidates.join(" OR "))
+    });
+    let secret_flag = !scope.secret && !secret_rows.is_empty();
+    if secret_flag {
+        columns.push(w.secret_flag(table, secret_rows)?);
+    }
+    let mut removers = Vec::new();
+    for (id, filter) in neighbours.removers {
+        columns.push(w.secret_flag(table, &[filter])?);
+        removers.push((*id).clone());
+    }
+    let order = w.order_by(table, &keys)?;
+    let rest = format!(
+        " FROM {}{}{}{order}",
+        QuotedIdent::table(&table.table, flavor.quote()),
+        flavor.alias(T),
+        where_clause(&conditions)
+    );
+    Ok((
+        Select {
+            distinct: false,
+            columns,
+            rest,
+            params: w.into_params(),
+        },
+        ScanLayout {
+            keys,
+            columns: scanned.into_iter().map(|c| c.name).collect(),
+            unscannable,
+            secret_flag,
+            removers,
+        },
+    ))
+}
