@@ -1,7 +1,8 @@
 //! What masking needs checked before anything runs: every attribute a rule names is an active
-//! attribute of its entity; the personal data no rule covers (email and phone attributes,
-//! columns of deleted attributes) is reported; the table's triggers are named; and masking
-//! gives no two rows the same key in a unique index, checked at plan time with the key.
+//! attribute of its entity; the personal data no rule covers (attributes of the types the
+//! metamodel's declaration calls personal, `personal_types`, and columns of deleted attributes)
+//! is reported; the table's triggers are named; and masking gives no two rows the same key in a
+//! unique index, checked at plan time with the key.
 
 use std::collections::HashMap;
 
@@ -56,7 +57,11 @@ pub(super) async fn check<R: Reader>(
         {
             match attributes(client, flavor, desired, catalog, &entity_id).await? {
                 Some(attrs) => {
-                    let (wrong, uncovered) = compare(m, table, &attrs);
+                    let personal = desired
+                        .entities
+                        .as_ref()
+                        .map_or(&[][..], |e| e.personal_types.as_slice());
+                    let (wrong, uncovered) = compare(m, table, &attrs, personal);
                     problems.extend(wrong.into_iter().map(&problem));
                     if m.uncovered == Uncovered::Error && !uncovered.is_empty() {
                         problems.push(problem(format!(
@@ -134,8 +139,20 @@ async fn attributes<R: Reader>(
     Ok(Some(out))
 }
 
-/// Rules naming no active attribute (problems), and personal data no rule covers.
-fn compare(m: &Masked, table: &TableInfo, attrs: &[Attribute]) -> (Vec<String>, Vec<String>) {
+/// Rules naming no active attribute (problems), and personal data no rule covers: attributes
+/// of a type the metamodel's declaration calls personal (`personal_types`), and columns of
+/// deleted attributes.
+fn compare(
+    m: &Masked,
+    table: &TableInfo,
+    attrs: &[Attribute],
+    personal_types: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let personal = |data_type: &str| {
+        personal_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(data_type))
+    };
     let ruled = |name: &str| m.attributes.keys().any(|k| k.eq_ignore_ascii_case(name));
     let mut wrong = Vec::new();
     for name in m.attributes.keys() {
@@ -153,7 +170,7 @@ fn compare(m: &Masked, table: &TableInfo, attrs: &[Attribute]) -> (Vec<String>, 
     let mut uncovered = Vec::new();
     for a in attrs.iter().filter(|a| !ruled(&a.name)) {
         let column = table.column(&a.name);
-        if a.active && is_personal_type(&a.data_type) {
+        if a.active && personal(&a.data_type) {
             uncovered.push(format!("attribute {} ({})", a.name, a.data_type));
         } else if !a.active && column.is_some() {
             uncovered.push(format!(
@@ -163,14 +180,6 @@ fn compare(m: &Masked, table: &TableInfo, attrs: &[Attribute]) -> (Vec<String>, 
         }
     }
     (wrong, uncovered)
-}
-
-/// Email and phone attributes: personal by type.
-fn is_personal_type(data_type: &str) -> bool {
-    matches!(
-        data_type.to_ascii_lowercase().as_str(),
-        "rtemail" | "rtphonenumber"
-    )
 }
 
 /// The table's unique indexes that hold a masked column.
@@ -279,5 +288,46 @@ mod tests {
         assert!(!enforced(&[Value::Null, Value::Null], Flavor::Oracle));
         assert!(enforced(&partly, Flavor::Oracle));
         assert!(enforced(&full, Flavor::Oracle));
+    }
+
+    /// What is personal by type is the profile's declaration (`personal_types`), read as data:
+    /// another list reports other attributes. See: issue 22
+    #[test]
+    fn personal_types_come_from_the_declaration_issue_22() {
+        use crate::test_support::{col, info};
+        let m = Masked {
+            module: Some("CRM".into()),
+            entity: Some("Customer".into()),
+            table: None,
+            attributes: std::collections::BTreeMap::new(),
+            filter: vec![],
+            if_exists: false,
+            uncovered: Uncovered::Report,
+        };
+        let table = info(
+            "OSUSR_ABC_CUSTOMER",
+            vec![
+                col("EMAIL", "nvarchar", true),
+                col("PHONE", "nvarchar", true),
+            ],
+            &[],
+        );
+        let attrs = [("Email", "rtEmail"), ("Phone", "rtPhoneNumber")].map(|(n, t)| Attribute {
+            name: n.into(),
+            data_type: t.into(),
+            active: true,
+        });
+        let types = |list: &[&str]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let (_, both) = compare(&m, &table, &attrs, &types(&["rtEmail", "RTPHONENUMBER"]));
+        assert_eq!(
+            both,
+            [
+                "attribute Email (rtEmail)",
+                "attribute Phone (rtPhoneNumber)"
+            ]
+        );
+        let (_, phone) = compare(&m, &table, &attrs, &types(&["rtPhoneNumber"]));
+        assert_eq!(phone, ["attribute Phone (rtPhoneNumber)"]);
+        assert!(compare(&m, &table, &attrs, &[]).1.is_empty());
     }
 }

@@ -7,6 +7,7 @@ use serde_yaml::{Mapping, Value as Yaml};
 use super::load::{FileCtx, Loader, Located};
 use super::source_map;
 use super::{ProblemCode, ResourceHeader};
+use crate::state::desired::kind::with_resource_kinds;
 use crate::state::desired::{
     ColumnValue, ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent,
     Report, Resource, ResourceKind, RowsAbsent, TableEmpty,
@@ -73,46 +74,27 @@ impl Loader {
             }
         };
         let body = Yaml::Mapping(body);
-        let kind = match kind_name.as_deref() {
-            None => None,
-            Some("rows_absent") => self
-                .typed::<RowsAbsent>(ctx, path, body)
-                .map(ResourceKind::RowsAbsent),
-            Some("column_values") => self
-                .typed::<ColumnValues>(ctx, path, body)
-                .map(ResourceKind::ColumnValues),
-            Some("table_empty") => self
-                .typed::<TableEmpty>(ctx, path, body)
-                .map(ResourceKind::TableEmpty),
-            Some("custom") => self
-                .typed::<Custom>(ctx, path, body)
-                .map(ResourceKind::Custom),
-            Some("principals_absent") => self
-                .typed::<PrincipalsAbsent>(ctx, path, body)
-                .map(ResourceKind::PrincipalsAbsent),
-            Some("grants_absent") => self
-                .typed::<GrantsAbsent>(ctx, path, body)
-                .map(ResourceKind::GrantsAbsent),
-            Some("report") => self
-                .typed::<Report>(ctx, path, body)
-                .map(ResourceKind::Report),
-            Some("references_absent") => self
-                .typed::<ReferencesAbsent>(ctx, path, body)
-                .map(ResourceKind::ReferencesAbsent),
-            Some("masked") => self
-                .typed::<Masked>(ctx, path, body)
-                .map(ResourceKind::Masked),
-            Some(other) => {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&kind_path),
-                    &kind_path,
-                    ProblemCode::UnknownKind,
-                    format!("unknown resource kind `{other}`"),
-                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
-                ));
-                None
-            }
-        };
+        macro_rules! kinds {
+            ($($variant:ident, $name:literal, $description:literal;)*) => {
+                match kind_name.as_deref() {
+                    None => None,
+                    $(Some($name) => self
+                        .typed::<$variant>(ctx, path, body)
+                        .map(ResourceKind::$variant),)*
+                    Some(other) => {
+                        self.problems.push(ctx.problem(
+                            ctx.map.value(&kind_path),
+                            &kind_path,
+                            ProblemCode::UnknownKind,
+                            format!("unknown resource kind `{other}`"),
+                            Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                        ));
+                        None
+                    }
+                }
+            };
+        }
+        let kind = with_resource_kinds!(kinds);
         let (header, kind) = (header?, kind?);
         if let ResourceKind::ColumnValues(c) = &kind {
             for (column, value) in &c.set {

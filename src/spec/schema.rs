@@ -10,6 +10,7 @@ use schemars::schema::{
 use schemars::JsonSchema;
 
 use super::{ResourceHeader, SpecFile};
+use crate::state::desired::kind::with_resource_kinds;
 use crate::state::desired::{
     ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent, Report,
     RowsAbsent, TableEmpty,
@@ -27,17 +28,12 @@ impl JsonSchema for ResourceSchema {
     }
 
     fn json_schema(gen: &mut SchemaGenerator) -> Schema {
-        let variants = vec![
-            variant::<RowsAbsent>(gen, "rows_absent", "No row of `table` matches `where` (every row when `where` is empty)."),
-            variant::<ColumnValues>(gen, "column_values", "Every row of `table` matching `where` holds the values in `set`."),
-            variant::<TableEmpty>(gen, "table_empty", "`table` holds no row (truncated where foreign keys and the engine allow, otherwise deleted)."),
-            variant::<Custom>(gen, "custom", "A check query whose rows are drift, and a statement that removes them."),
-            variant::<PrincipalsAbsent>(gen, "principals_absent", "Database users restored with the clone dropped, what they own handed to `new_owner` first."),
-            variant::<GrantsAbsent>(gen, "grants_absent", "Oracle: no object privilege held by `grantees` on objects owned by `owners` (the clone's users on production's schemas)."),
-            variant::<Report>(gen, "report", "Read only: the rows of `table` matching `where`, counted and named before the changes; never a change."),
-            variant::<ReferencesAbsent>(gen, "references_absent", "Read only: no scanned value names one of production's hosts (matched by host, never as a substring); a hit keeps the plan from being empty and apply from claiming convergence."),
-            variant::<Masked>(gen, "masked", "Personal data masked by module, entity and attribute (or a platform table and its columns): keyed, deterministic, format-aware, idempotent."),
-        ];
+        macro_rules! variants {
+            ($($variant:ident, $name:literal, $description:literal;)*) => {
+                vec![$(variant::<$variant>(gen, $name, $description)),*]
+            };
+        }
+        let variants = with_resource_kinds!(variants);
         Schema::Object(SchemaObject {
             metadata: Some(Box::new(Metadata {
                 description: Some("A declared resource; `kind` selects its keys.".into()),

@@ -221,36 +221,56 @@ pub enum ResourceKind {
     Masked(Masked),
 }
 
-impl ResourceKind {
-    /// Every kind name, as written after `kind:`.
-    pub const NAMES: [&'static str; 9] = [
-        "rows_absent",
-        "column_values",
-        "table_empty",
-        "custom",
-        "principals_absent",
-        "grants_absent",
-        "report",
-        "references_absent",
-        "masked",
-    ];
-
-    /// The kind's name, as written after `kind:`.
-    #[must_use]
-    pub fn name(&self) -> &'static str {
-        match self {
-            ResourceKind::RowsAbsent(_) => "rows_absent",
-            ResourceKind::ColumnValues(_) => "column_values",
-            ResourceKind::TableEmpty(_) => "table_empty",
-            ResourceKind::Custom(_) => "custom",
-            ResourceKind::PrincipalsAbsent(_) => "principals_absent",
-            ResourceKind::GrantsAbsent(_) => "grants_absent",
-            ResourceKind::Report(_) => "report",
-            ResourceKind::ReferencesAbsent(_) => "references_absent",
-            ResourceKind::Masked(_) => "masked",
+/// Every resource kind, once: its variant (named as its type), its name after `kind:`, and what
+/// it declares (the schema's description). The names, the loader and the JSON Schema are made
+/// from this table by `$callback`, a macro taking `Variant, "name", "description";` lines: a new
+/// kind is one line here, and `match` exhaustiveness points to the rest.
+macro_rules! with_resource_kinds {
+    ($callback:ident) => {
+        $callback! {
+            RowsAbsent, "rows_absent",
+                "No row of `table` matches `where` (every row when `where` is empty).";
+            ColumnValues, "column_values",
+                "Every row of `table` matching `where` holds the values in `set`.";
+            TableEmpty, "table_empty",
+                "`table` holds no row (truncated where foreign keys and the engine allow, otherwise deleted).";
+            Custom, "custom",
+                "A check query whose rows are drift, and a statement that removes them.";
+            PrincipalsAbsent, "principals_absent",
+                "Database users restored with the clone dropped, what they own handed to `new_owner` first.";
+            GrantsAbsent, "grants_absent",
+                "Oracle: no object privilege held by `grantees` on objects owned by `owners` (the clone's users on production's schemas).";
+            Report, "report",
+                "Read only: the rows of `table` matching `where`, counted and named before the changes; never a change.";
+            ReferencesAbsent, "references_absent",
+                "Read only: no scanned value names one of production's hosts (matched by host, never as a substring); a hit keeps the plan from being empty and apply from claiming convergence.";
+            Masked, "masked",
+                "Personal data masked by module, entity and attribute (or a platform table and its columns): keyed, deterministic, format-aware, idempotent.";
         }
-    }
+    };
+}
+pub(crate) use with_resource_kinds;
 
+/// `ResourceKind::NAMES` and `ResourceKind::name`, from the kinds table.
+macro_rules! kind_names {
+    ($($variant:ident, $name:literal, $description:literal;)*) => {
+        impl ResourceKind {
+            /// Every kind name, as written after `kind:`.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// The kind's name, as written after `kind:`.
+            #[must_use]
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(ResourceKind::$variant(_) => $name,)*
+                }
+            }
+        }
+    };
+}
+with_resource_kinds!(kind_names);
+
+impl ResourceKind {
     /// The conditions on the resource's rows (none for kinds without a filter).
     #[must_use]
     pub fn filter(&self) -> &[Condition] {

@@ -7,7 +7,7 @@
 mod column_value;
 mod condition;
 mod expansion;
-mod kind;
+pub(crate) mod kind;
 mod names;
 mod selection;
 mod target;
