@@ -699,3 +699,143 @@ async fn inspect_after<E: Engine>(
         &engine.flavor().dialect(),
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::ChangeKind;
+    use crate::state::desired::{Condition, Predicate};
+    use crate::state::observed::Drift;
+    use crate::test_support::{block_on, change, desired, id, table, target, FakeEngine};
+
+    /// Two deletes of one row each, on `T1` and `T2`, against database `d`.
+    fn two_deletes() -> (Desired, Plan) {
+        let mut d = desired(vec![]);
+        d.guard.database = Some("d".into());
+        let delete = |name: &str, t: &str| Change {
+            id: id(name),
+            rows: Drift {
+                count: 1,
+                ..Drift::default()
+            },
+            ..change(ChangeKind::DeleteRows {
+                table: table(t),
+                filter: vec![Condition {
+                    column: "ID".into(),
+                    predicate: Predicate::In(vec![Value::Int(1)]),
+                    ignore_case: false,
+                }],
+            })
+        };
+        let plan = Plan {
+            target: target(),
+            steps: vec![delete("first", "T1"), delete("second", "T2")],
+            notes: vec![],
+            reports: vec![],
+            findings: vec![],
+            manual: vec![],
+            dependencies: vec![],
+            catalog: crate::state::observed::Catalog::default(),
+        };
+        (d, plan)
+    }
+
+    fn apply(engine: &mut FakeEngine, journal: &Path) -> Result<ApplyReport, Error> {
+        let (desired, plan) = two_deletes();
+        let options = Options {
+            lock: Lock::Application,
+            journal,
+            source: None,
+            connected_host: None,
+        };
+        block_on(run(engine, &desired, &plan, options, &mut |_| {}))
+    }
+
+    fn journal_status(path: &Path) -> Option<journal::Status> {
+        journal::read(path, None).ok().and_then(|p| p.status)
+    }
+
+    /// A statement that fails rolls the transaction back: the error names the change, the
+    /// changes rolled back and those never run; nothing is committed; the journal says it was
+    /// rolled back and keeps the rows that were about to change. See: issue 22
+    #[test]
+    fn a_failed_statement_rolls_back_and_names_the_change_issue_22() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut engine = FakeEngine {
+            fail_run: Some(1),
+            reads: [vec![vec![Value::Int(1)]], vec![vec![Value::Int(1)]]].into(),
+            ..FakeEngine::default()
+        };
+        let Err(Error::Failed(failure)) = apply(&mut engine, &path) else {
+            panic!("the apply did not fail: {:?}", engine.log);
+        };
+        assert_eq!(failure.change.as_str(), "second");
+        assert_eq!(failure.rolled_back_changes, [id("first")]);
+        assert!(failure.pending.is_empty());
+        assert!(failure.rolled_back);
+        assert!(
+            failure.statement.contains("DELETE FROM [dbo].[T2]"),
+            "{}",
+            failure.statement
+        );
+        assert!(
+            engine.called("rollback") && !engine.called("commit"),
+            "{:?}",
+            engine.log
+        );
+        assert_eq!(journal_status(&path), Some(journal::Status::RolledBack));
+        let kept = journal::read(&path, None).unwrap();
+        assert_eq!(kept.steps.iter().map(|s| s.rows.len()).sum::<usize>(), 2);
+    }
+
+    /// A rollback that fails after a statement failed is said so: the error does not claim the
+    /// database is as it was. See: issue 22
+    #[test]
+    fn an_unconfirmed_rollback_is_reported_issue_22() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut engine = FakeEngine {
+            fail_run: Some(0),
+            fail_rollback: true,
+            ..FakeEngine::default()
+        };
+        let Err(Error::Failed(failure)) = apply(&mut engine, &dir.path().join("j.jsonl")) else {
+            panic!("the apply did not fail: {:?}", engine.log);
+        };
+        assert_eq!(failure.change.as_str(), "first");
+        assert_eq!(failure.pending, [id("second")]);
+        assert!(!failure.rolled_back);
+        assert!(
+            failure.to_string().contains("could not be confirmed"),
+            "{failure}"
+        );
+    }
+
+    /// A failed commit rolls back, is named as the commit of the last change, and the journal
+    /// says nothing was kept; a failed begin runs nothing. See: issue 22
+    #[test]
+    fn failed_commits_and_begins_keep_nothing_issue_22() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("commit.jsonl");
+        let mut engine = FakeEngine {
+            fail_commit: true,
+            ..FakeEngine::default()
+        };
+        let Err(Error::Failed(failure)) = apply(&mut engine, &path) else {
+            panic!("the apply did not fail: {:?}", engine.log);
+        };
+        assert_eq!(failure.statement, "COMMIT TRANSACTION");
+        assert_eq!(failure.rolled_back_changes, [id("first"), id("second")]);
+        assert_eq!(engine.log.last().map(String::as_str), Some("rollback"));
+        assert_eq!(journal_status(&path), Some(journal::Status::RolledBack));
+
+        let path = dir.path().join("begin.jsonl");
+        let mut engine = FakeEngine {
+            fail_begin: true,
+            ..FakeEngine::default()
+        };
+        assert!(matches!(apply(&mut engine, &path), Err(Error::Engine(_))));
+        assert_eq!(engine.log, ["begin"]);
+        assert_eq!(journal_status(&path), Some(journal::Status::RolledBack));
+    }
+}

@@ -250,3 +250,132 @@ pub(crate) fn secret_site_properties() -> ColumnValues {
         label: None,
     }
 }
+
+/// An engine of a few scripted answers, for the failure paths of apply and restore: it logs
+/// every call, streams the rows queued for each read, and fails where told. No SQL is run.
+#[derive(Debug, Default)]
+pub(crate) struct FakeEngine {
+    /// Every call, in order: `begin`, `stream`, `run <sql>`, `commit`, `rollback`.
+    pub log: Vec<String>,
+    /// The rows each `stream` call returns, in call order (none once empty).
+    pub reads: std::collections::VecDeque<Vec<Vec<Value>>>,
+    /// The `run` call (from 0) that fails.
+    pub fail_run: Option<usize>,
+    /// `begin` fails.
+    pub fail_begin: bool,
+    /// `commit` fails.
+    pub fail_commit: bool,
+    /// `rollback` fails.
+    pub fail_rollback: bool,
+}
+
+impl FakeEngine {
+    fn refused(what: &str) -> crate::engine::Error {
+        crate::engine::Error::Query {
+            context: what.to_string(),
+            source: format!("{what} refused by the fake engine").into(),
+        }
+    }
+
+    /// Whether `call` was made (a prefix of a logged call).
+    pub fn called(&self, call: &str) -> bool {
+        self.log.iter().any(|l| l.starts_with(call))
+    }
+}
+
+impl crate::engine::Reader for FakeEngine {
+    async fn rows(
+        &mut self,
+        _sql: &crate::sql::Sql,
+        _context: &str,
+    ) -> Result<Vec<Vec<Value>>, crate::engine::Error> {
+        self.log.push("rows".into());
+        Ok(Vec::new())
+    }
+
+    async fn stream(
+        &mut self,
+        _query: &crate::sql::Select,
+        _context: &str,
+        each: &mut crate::engine::RowSink<'_>,
+    ) -> Result<u64, crate::engine::Error> {
+        self.log.push("stream".into());
+        let rows = self.reads.pop_front().unwrap_or_default();
+        let n = rows.len() as u64;
+        for row in rows {
+            each(row)?;
+        }
+        Ok(n)
+    }
+
+    async fn check(
+        &mut self,
+        _sql: &crate::sql::Sql,
+        _context: &str,
+        _each: &mut crate::engine::CheckSink<'_>,
+    ) -> Result<u64, crate::engine::Error> {
+        Ok(0)
+    }
+}
+
+impl crate::engine::Engine for FakeEngine {
+    fn flavor(&self) -> crate::sql::Flavor {
+        crate::sql::Flavor::SqlServer
+    }
+
+    async fn identify(&mut self) -> Result<Target, crate::engine::Error> {
+        Ok(target())
+    }
+
+    async fn lock(
+        &mut self,
+        _timeout: std::time::Duration,
+    ) -> Result<crate::engine::Lock, crate::engine::Error> {
+        Ok(crate::engine::Lock::Application)
+    }
+
+    async fn begin(
+        &mut self,
+        _lock: &crate::engine::Lock,
+        _tables: &[TableInfo],
+    ) -> Result<(), crate::engine::Error> {
+        self.log.push("begin".into());
+        if self.fail_begin {
+            return Err(Self::refused("begin"));
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self, statement: &crate::sql::Statement) -> Result<(), crate::engine::Error> {
+        let before = self.log.iter().filter(|l| l.starts_with("run ")).count();
+        self.log.push(format!("run {}", statement.sql));
+        if self.fail_run == Some(before) {
+            return Err(Self::refused("the statement"));
+        }
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<(), crate::engine::Error> {
+        self.log.push("commit".into());
+        if self.fail_commit {
+            return Err(Self::refused("commit"));
+        }
+        Ok(())
+    }
+
+    async fn rollback(&mut self) -> Result<(), crate::engine::Error> {
+        self.log.push("rollback".into());
+        if self.fail_rollback {
+            return Err(Self::refused("rollback"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs a future to completion on a current-thread runtime.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
