@@ -9,7 +9,10 @@ use crate::change::{Assignment, Change, ChangeKind, Dialect, EmptyMethod};
 use crate::state::desired::{
     ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableTarget,
 };
-use crate::state::observed::{Drift, DriftRow, ForeignKey, Observed, ObservedResource, TableRef};
+use crate::state::observed::{
+    Drift, DriftRow, ForeignKey, Grant, Hit, Observed, ObservedResource, Principal, TableInfo,
+    TableRef,
+};
 use crate::state::Value;
 
 mod finding;
@@ -62,48 +65,8 @@ pub enum Error {
 /// When `observed` lacks a resource of `desired` (an engine defect, never a user error).
 pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result<Diff, Error> {
     let mut out = Diff::default();
-    for facts in &observed.masking {
-        let id = facts.id.clone();
-        if !facts.uncovered.is_empty() {
-            out.notes.push(Note::Uncovered {
-                id: id.clone(),
-                items: facts.uncovered.clone(),
-            });
-        }
-        if !facts.triggers.is_empty() {
-            out.notes.push(Note::Triggers {
-                id: id.clone(),
-                names: facts.triggers.clone(),
-            });
-        }
-        if !facts.unique_unchecked.is_empty() {
-            out.notes.push(Note::UniqueUnchecked {
-                id: id.clone(),
-                indexes: facts.unique_unchecked.clone(),
-            });
-        }
-        if facts.attributes_unchecked {
-            out.notes.push(Note::AttributesUnchecked { id });
-        }
-    }
-    // Masking a table with triggers queues BPT events during the apply: the queues the spec
-    // empties are emptied then, even if they are empty now.
-    let triggers_fire = observed.masking.iter().any(|f| {
-        !f.triggers.is_empty()
-            && matches!(observed.resource(&f.id),
-                Some(ObservedResource::Inspected { drift, .. }) if !drift.is_empty())
-    });
-    // Tables whose rows hold personal data: every change of such a table journals its rows
-    // sealed (a whole row carries the personal columns too) and shows them by key only.
-    let personal_tables: Vec<&TableRef> = desired
-        .resources
-        .iter()
-        .filter(|r| r.personal || matches!(r.kind, ResourceKind::Masked(_)))
-        .filter_map(|r| match observed.resource(&r.id) {
-            Some(ObservedResource::Inspected { table: Some(t), .. }) => Some(&t.table),
-            _ => None,
-        })
-        .collect();
+    masking_notes(observed, &mut out.notes);
+    let context = Context::new(desired, observed, dialect);
     for resource in &desired.resources {
         let seen = observed
             .resource(&resource.id)
@@ -130,102 +93,22 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                     });
                 }
                 if !hits.is_empty() {
-                    out.findings.push(Finding {
-                        id: id.clone(),
-                        description: resource.description.clone(),
-                        table: table.table.clone(),
-                        hits: hits
-                            .iter()
-                            .map(|h| FoundHit {
-                                fixed_by: h
-                                    .removed_by
-                                    .clone()
-                                    .or_else(|| fixed_by(desired, &observed.catalog, table, h)),
-                                hit: h.clone(),
-                            })
-                            .collect(),
-                    });
+                    out.findings.push(context.finding(resource, table, hits));
                 }
             }
-            ObservedResource::TableAbsent { id } => match resource.kind.target() {
-                Some(TableTarget::Name(table)) => out.notes.push(Note::TableAbsent {
-                    id: id.clone(),
-                    table: table.clone(),
-                }),
-                Some(target @ TableTarget::Metamodel { .. }) => {
-                    out.notes.push(Note::NothingResolved {
-                        id: id.clone(),
-                        target: target.to_string(),
-                    })
-                }
-                None => out.notes.push(Note::NotOnThisEngine { id: id.clone() }),
-            },
+            ObservedResource::TableAbsent { id } => out.notes.push(absent(resource, id)),
             ObservedResource::Principals {
                 found, new_owner, ..
             } => {
-                if found.is_empty() {
-                    continue;
+                if !found.is_empty() {
+                    out.changes
+                        .push(context.drop_principals(resource, found, new_owner));
                 }
-                out.changes.push(change(
-                    desired,
-                    resource,
-                    ChangeKind::DropPrincipals {
-                        principals: found.clone(),
-                        new_owner: new_owner.clone(),
-                    },
-                    Drift {
-                        count: found.len() as u64,
-                        fingerprint: principals_fingerprint(found),
-                        sample: found
-                            .iter()
-                            .map(|p| DriftRow {
-                                key: vec![("user".into(), Value::Text(p.name.clone()))],
-                                ..DriftRow::default()
-                            })
-                            .collect(),
-                    },
-                ));
             }
             ObservedResource::Grants { found, .. } => {
-                if found.is_empty() {
-                    continue;
+                if !found.is_empty() {
+                    out.changes.push(context.revoke(resource, found));
                 }
-                let mut fingerprint = crate::state::fingerprint::Fingerprint::default();
-                let rows: Vec<Vec<Value>> = found
-                    .iter()
-                    .map(|g| {
-                        [&g.grantee, &g.owner, &g.object, &g.privilege]
-                            .into_iter()
-                            .map(|t| Value::Text(t.clone()))
-                            .collect()
-                    })
-                    .collect();
-                rows.iter().for_each(|r| fingerprint.row(r));
-                out.changes.push(change(
-                    desired,
-                    resource,
-                    ChangeKind::RevokeGrants {
-                        grants: found.clone(),
-                    },
-                    Drift {
-                        count: found.len() as u64,
-                        fingerprint: fingerprint.finish(),
-                        sample: found
-                            .iter()
-                            .map(|g| DriftRow {
-                                key: vec![
-                                    ("grantee".into(), Value::Text(g.grantee.clone())),
-                                    (
-                                        "object".into(),
-                                        Value::Text(format!("{}.{}", g.owner, g.object)),
-                                    ),
-                                    ("privilege".into(), Value::Text(g.privilege.clone())),
-                                ],
-                                ..DriftRow::default()
-                            })
-                            .collect(),
-                    },
-                ));
             }
             ObservedResource::Inspected { drift, .. } if resource.kind.is_read_only() => {
                 out.reports.push(Reported {
@@ -241,63 +124,249 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 });
             }
             ObservedResource::Inspected { table, drift, .. } => {
-                if let (ResourceKind::ColumnValues(r), Some(table), true) =
-                    (&resource.kind, table, dialect.empty_string_is_null)
+                if let Some(change) =
+                    context.table_change(resource, table.as_ref(), drift, &mut out.notes)?
                 {
-                    for (column, value) in &r.set {
-                        let empty =
-                            matches!(value, ColumnValue::Literal(Value::Text(t)) if t.is_empty());
-                        if let (true, Some(info)) = (empty, table.column(column)) {
-                            out.notes.push(Note::EmptyText {
-                                id: resource.id.clone(),
-                                column: info.name.clone(),
-                                stored_as: if info.nullable { "NULL" } else { "' '" }.into(),
-                            });
-                        }
-                    }
+                    out.changes.push(change);
                 }
-                let queue = matches!(
-                    resource.kind,
-                    ResourceKind::TableEmpty(_) | ResourceKind::RowsAbsent(_)
-                ) && resource.kind.table().is_some_and(|t| {
-                    desired
-                        .event_queues
-                        .iter()
-                        .any(|q| observed.catalog.same_table(q, t))
-                });
-                if drift.is_empty() && !(queue && triggers_fire) {
-                    continue;
-                }
-                let referencing: Vec<&ForeignKey> = table
-                    .as_ref()
-                    .map(|t| observed.referencing(&t.table).collect())
-                    .unwrap_or_default();
-                let kind = change_kind(resource, table.as_ref(), &referencing, dialect)?;
-                let personal = resource.personal
-                    || table
-                        .as_ref()
-                        .is_some_and(|t| personal_tables.contains(&&t.table));
-                if personal && desired.journal.recipients.is_empty() {
-                    let what = match &kind {
-                        ChangeKind::SetColumns { assignments, .. } => {
-                            let columns: Vec<&str> =
-                                assignments.iter().map(|a| a.column.as_str()).collect();
-                            format!("the original values of {}", columns.join(", "))
-                        }
-                        _ => "the deleted rows".to_string(),
-                    };
-                    out.notes.push(Note::NotJournaled {
-                        id: resource.id.clone(),
-                        what,
-                    });
-                }
-                let mut change = change(desired, resource, kind, drift.clone());
-                change.personal = personal;
-                out.changes.push(change);
             }
         }
     }
     Ok(out)
+}
+
+/// What masking's checks found, as notes.
+fn masking_notes(observed: &Observed, notes: &mut Vec<Note>) {
+    for facts in &observed.masking {
+        let id = facts.id.clone();
+        if !facts.uncovered.is_empty() {
+            notes.push(Note::Uncovered {
+                id: id.clone(),
+                items: facts.uncovered.clone(),
+            });
+        }
+        if !facts.triggers.is_empty() {
+            notes.push(Note::Triggers {
+                id: id.clone(),
+                names: facts.triggers.clone(),
+            });
+        }
+        if !facts.unique_unchecked.is_empty() {
+            notes.push(Note::UniqueUnchecked {
+                id: id.clone(),
+                indexes: facts.unique_unchecked.clone(),
+            });
+        }
+        if facts.attributes_unchecked {
+            notes.push(Note::AttributesUnchecked { id });
+        }
+    }
+}
+
+/// Why a resource whose table is absent does nothing.
+fn absent(resource: &Resource, id: &ResourceId) -> Note {
+    match resource.kind.target() {
+        Some(TableTarget::Name(table)) => Note::TableAbsent {
+            id: id.clone(),
+            table: table.clone(),
+        },
+        Some(target @ TableTarget::Metamodel { .. }) => Note::NothingResolved {
+            id: id.clone(),
+            target: target.to_string(),
+        },
+        None => Note::NotOnThisEngine { id: id.clone() },
+    }
+}
+
+/// What every resource's change is decided with.
+struct Context<'a> {
+    desired: &'a Desired,
+    observed: &'a Observed,
+    dialect: &'a Dialect,
+    /// Masking a table with triggers queues BPT events during the apply: the queues the spec
+    /// empties are emptied then, even if they are empty now.
+    triggers_fire: bool,
+    /// Tables whose rows hold personal data: every change of such a table journals its rows
+    /// sealed (a whole row carries the personal columns too) and shows them by key only.
+    personal_tables: Vec<&'a TableRef>,
+}
+
+impl<'a> Context<'a> {
+    fn new(desired: &'a Desired, observed: &'a Observed, dialect: &'a Dialect) -> Context<'a> {
+        let triggers_fire = observed.masking.iter().any(|f| {
+            !f.triggers.is_empty()
+                && matches!(observed.resource(&f.id),
+                    Some(ObservedResource::Inspected { drift, .. }) if !drift.is_empty())
+        });
+        let personal_tables = desired
+            .resources
+            .iter()
+            .filter(|r| r.personal || matches!(r.kind, ResourceKind::Masked(_)))
+            .filter_map(|r| match observed.resource(&r.id) {
+                Some(ObservedResource::Inspected { table: Some(t), .. }) => Some(&t.table),
+                _ => None,
+            })
+            .collect();
+        Context {
+            desired,
+            observed,
+            dialect,
+            triggers_fire,
+            personal_tables,
+        }
+    }
+
+    /// Values of a scanned table that name production, each with the change that fixes it.
+    fn finding(&self, resource: &Resource, table: &TableInfo, hits: &[Hit]) -> Finding {
+        Finding {
+            id: resource.id.clone(),
+            description: resource.description.clone(),
+            table: table.table.clone(),
+            hits: hits
+                .iter()
+                .map(|h| FoundHit {
+                    fixed_by: h
+                        .removed_by
+                        .clone()
+                        .or_else(|| fixed_by(self.desired, &self.observed.catalog, table, h)),
+                    hit: h.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Dropping the database users found, with what they own.
+    fn drop_principals(&self, resource: &Resource, found: &[Principal], new_owner: &str) -> Change {
+        change(
+            self.desired,
+            resource,
+            ChangeKind::DropPrincipals {
+                principals: found.to_vec(),
+                new_owner: new_owner.to_string(),
+            },
+            Drift {
+                count: found.len() as u64,
+                fingerprint: principals_fingerprint(found),
+                sample: found
+                    .iter()
+                    .map(|p| DriftRow {
+                        key: vec![("user".into(), Value::Text(p.name.clone()))],
+                        ..DriftRow::default()
+                    })
+                    .collect(),
+            },
+        )
+    }
+
+    /// Revoking the privileges found.
+    fn revoke(&self, resource: &Resource, found: &[Grant]) -> Change {
+        let mut fingerprint = crate::state::fingerprint::Fingerprint::default();
+        for g in found {
+            let row: Vec<Value> = [&g.grantee, &g.owner, &g.object, &g.privilege]
+                .into_iter()
+                .map(|t| Value::Text(t.clone()))
+                .collect();
+            fingerprint.row(&row);
+        }
+        change(
+            self.desired,
+            resource,
+            ChangeKind::RevokeGrants {
+                grants: found.to_vec(),
+            },
+            Drift {
+                count: found.len() as u64,
+                fingerprint: fingerprint.finish(),
+                sample: found
+                    .iter()
+                    .map(|g| DriftRow {
+                        key: vec![
+                            ("grantee".into(), Value::Text(g.grantee.clone())),
+                            (
+                                "object".into(),
+                                Value::Text(format!("{}.{}", g.owner, g.object)),
+                            ),
+                            ("privilege".into(), Value::Text(g.privilege.clone())),
+                        ],
+                        ..DriftRow::default()
+                    })
+                    .collect(),
+            },
+        )
+    }
+
+    /// The change of a table resource, if its rows drifted (or it empties a queue masking will
+    /// feed); with the notes it needs.
+    fn table_change(
+        &self,
+        resource: &Resource,
+        table: Option<&TableInfo>,
+        drift: &Drift,
+        notes: &mut Vec<Note>,
+    ) -> Result<Option<Change>, Error> {
+        if let (ResourceKind::ColumnValues(r), Some(table)) = (&resource.kind, table) {
+            notes.extend(empty_texts(resource, r, table, self.dialect));
+        }
+        let catalog = &self.observed.catalog;
+        let queue = matches!(
+            resource.kind,
+            ResourceKind::TableEmpty(_) | ResourceKind::RowsAbsent(_)
+        ) && resource.kind.table().is_some_and(|t| {
+            self.desired
+                .event_queues
+                .iter()
+                .any(|q| catalog.same_table(q, t))
+        });
+        if drift.is_empty() && !(queue && self.triggers_fire) {
+            return Ok(None);
+        }
+        let referencing: Vec<&ForeignKey> = table
+            .map(|t| self.observed.referencing(&t.table).collect())
+            .unwrap_or_default();
+        let kind = change_kind(resource, table, &referencing, self.dialect)?;
+        let personal =
+            resource.personal || table.is_some_and(|t| self.personal_tables.contains(&&t.table));
+        if personal && self.desired.journal.recipients.is_empty() {
+            let what = match &kind {
+                ChangeKind::SetColumns { assignments, .. } => {
+                    let columns: Vec<&str> =
+                        assignments.iter().map(|a| a.column.as_str()).collect();
+                    format!("the original values of {}", columns.join(", "))
+                }
+                _ => "the deleted rows".to_string(),
+            };
+            notes.push(Note::NotJournaled {
+                id: resource.id.clone(),
+                what,
+            });
+        }
+        let mut change = change(self.desired, resource, kind, drift.clone());
+        change.personal = personal;
+        Ok(Some(change))
+    }
+}
+
+/// Where the engine stores `''` as NULL: a note for each column set to an empty text.
+fn empty_texts(
+    resource: &Resource,
+    values: &crate::state::desired::ColumnValues,
+    table: &TableInfo,
+    dialect: &Dialect,
+) -> Vec<Note> {
+    if !dialect.empty_string_is_null {
+        return Vec::new();
+    }
+    values
+        .set
+        .iter()
+        .filter(|(_, value)| matches!(value, ColumnValue::Literal(Value::Text(t)) if t.is_empty()))
+        .filter_map(|(column, _)| table.column(column))
+        .map(|info| Note::EmptyText {
+            id: resource.id.clone(),
+            column: info.name.clone(),
+            stored_as: if info.nullable { "NULL" } else { "' '" }.into(),
+        })
+        .collect()
 }
 
 /// The change `resource` needs: `kind` on `rows`, with what the resource says of itself.

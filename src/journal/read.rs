@@ -220,13 +220,12 @@ pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan,
         path: path.to_path_buf(),
         source,
     })?;
-    let invalid = |line: usize, message: String| Error::Invalid {
-        path: path.to_path_buf(),
-        line,
-        message,
+    let mut reader = Reader {
+        path,
+        identities,
+        plan: None,
+        steps: Vec::new(),
     };
-    let mut plan: Option<RestorePlan> = None;
-    let mut steps: Vec<RestoreStep> = Vec::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|source| Error::Read {
             path: path.to_path_buf(),
@@ -238,52 +237,76 @@ pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan,
         let entry: Entry = match serde_json::from_str(&line) {
             Ok(entry) => entry,
             // An apply killed while writing leaves a partial last line; what came before holds.
-            Err(_) if plan.is_some() => break,
-            Err(e) => return Err(invalid(i + 1, e.to_string())),
+            Err(_) if reader.plan.is_some() => break,
+            Err(e) => return Err(reader.invalid(i + 1, e.to_string())),
         };
-        let plan = match (&mut plan, entry) {
-            (
-                None,
-                Entry::Header {
-                    server,
-                    database,
-                    source,
-                    ..
-                },
-            ) => {
-                plan = Some(RestorePlan {
-                    server,
-                    database,
-                    source,
-                    status: None,
-                    steps: Vec::new(),
-                    not_restorable: Vec::new(),
-                    personal: Vec::new(),
-                });
-                continue;
-            }
-            (None, _) => {
-                return Err(invalid(
-                    i + 1,
-                    "the first line is not a journal header".into(),
-                ))
-            }
-            (Some(plan), entry) => (plan, entry),
+        reader.entry(i + 1, entry)?;
+    }
+    let mut plan = reader.plan.ok_or_else(|| Error::Invalid {
+        path: path.to_path_buf(),
+        line: 1,
+        message: "the journal is empty".into(),
+    })?;
+    let mut steps = reader.steps;
+    steps.retain(|s| !s.rows.is_empty());
+    steps.reverse();
+    plan.steps = steps;
+    Ok(plan)
+}
+
+/// A journal being read, entry by entry.
+struct Reader<'a> {
+    path: &'a Path,
+    identities: Option<&'a Identities>,
+    /// From the header on.
+    plan: Option<RestorePlan>,
+    /// The restorable changes so far, in journal order.
+    steps: Vec<RestoreStep>,
+}
+
+impl Reader<'_> {
+    fn invalid(&self, line: usize, message: String) -> Error {
+        Error::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            message,
+        }
+    }
+
+    /// Takes in the entry at `line`.
+    fn entry(&mut self, line: usize, entry: Entry) -> Result<(), Error> {
+        let Some(plan) = self.plan.as_mut() else {
+            let Entry::Header {
+                server,
+                database,
+                source,
+                ..
+            } = entry
+            else {
+                return Err(self.invalid(line, "the first line is not a journal header".into()));
+            };
+            self.plan = Some(RestorePlan {
+                server,
+                database,
+                source,
+                status: None,
+                steps: Vec::new(),
+                not_restorable: Vec::new(),
+                personal: Vec::new(),
+            });
+            return Ok(());
         };
-        match plan {
-            (_, Entry::Header { .. }) => return Err(invalid(i + 1, "a second header".into())),
-            (
-                plan,
-                Entry::Change {
-                    change,
-                    action,
-                    table,
-                    columns,
-                    primary_key,
-                    set,
-                    personal,
-                },
-            ) => match (action, table) {
+        match entry {
+            Entry::Header { .. } => return Err(self.invalid(line, "a second header".into())),
+            Entry::Change {
+                change,
+                action,
+                table,
+                columns,
+                primary_key,
+                set,
+                personal,
+            } => match (action, table) {
                 _ if personal == Some(PersonalRows::NotJournaled) => {
                     let columns = if set.is_empty() {
                         "its deleted rows".to_string()
@@ -296,7 +319,7 @@ pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan,
                     ));
                 }
                 (JournalAction::Delete | JournalAction::Update, Some(table)) => {
-                    steps.push(RestoreStep {
+                    self.steps.push(RestoreStep {
                         change,
                         action: if action == JournalAction::Delete {
                             RestoreAction::Reinsert
@@ -314,81 +337,83 @@ pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan,
                         primary_key,
                         set,
                         rows: Vec::new(),
-                    })
+                    });
                 }
                 (action, _) => plan.not_restorable.push((change, action)),
             },
-            (
-                _,
-                Entry::Row {
-                    change,
-                    values,
-                    after,
-                    label,
-                },
-            ) => {
-                let step = steps
-                    .last_mut()
-                    .filter(|s| s.change == change)
-                    .ok_or_else(|| {
-                        invalid(i + 1, format!("a row of {change} outside its change"))
-                    })?;
-                let cells = |cells: Vec<super::Cell>| {
-                    cells
-                        .into_iter()
-                        .map(Value::try_from)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| invalid(i + 1, e.to_string()))
-                };
-                let values = cells(values)?;
-                let after = cells(after)?;
-                if values.len() != step.columns.len() {
-                    return Err(invalid(
-                        i + 1,
-                        "a row with the wrong number of values".into(),
-                    ));
-                }
-                if !after.is_empty() && after.len() != step.set.len() {
-                    return Err(invalid(
-                        i + 1,
-                        "a row with the wrong number of written values".into(),
-                    ));
-                }
-                step.rows.push(JournaledRow {
-                    values,
-                    after,
-                    label,
-                });
+            Entry::Row {
+                change,
+                values,
+                after,
+                label,
+            } => self.row(line, &change, values, after, label)?,
+            Entry::Sealed { change, data, .. } => self.sealed(line, change, &data)?,
+            Entry::Status { status, .. } => plan.status = Some(status),
+        }
+        Ok(())
+    }
+
+    /// A whole row of the last change.
+    fn row(
+        &mut self,
+        line: usize,
+        change: &ChangeId,
+        values: Vec<super::Cell>,
+        after: Vec<super::Cell>,
+        label: Option<String>,
+    ) -> Result<(), Error> {
+        let cells = |cells: Vec<super::Cell>| {
+            cells
+                .into_iter()
+                .map(Value::try_from)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.invalid(line, e.to_string()))
+        };
+        let values = cells(values)?;
+        let after = cells(after)?;
+        let Some(step) = self.steps.last_mut().filter(|s| s.change == *change) else {
+            return Err(self.invalid(line, format!("a row of {change} outside its change")));
+        };
+        if values.len() != step.columns.len() {
+            return Err(self.invalid(line, "a row with the wrong number of values".into()));
+        }
+        if !after.is_empty() && after.len() != step.set.len() {
+            return Err(self.invalid(line, "a row with the wrong number of written values".into()));
+        }
+        step.rows.push(JournaledRow {
+            values,
+            after,
+            label,
+        });
+        Ok(())
+    }
+
+    /// Sealed rows of a personal-data change: opened with the identities, or the change listed
+    /// as not restorable here. A change written a page at a time has one message per page.
+    fn sealed(&mut self, line: usize, change: ChangeId, data: &str) -> Result<(), Error> {
+        let Some(at) = self.steps.iter().rposition(|s| s.change == change) else {
+            return Err(self.invalid(line, format!("sealed rows of {change} outside its change")));
+        };
+        match self.identities {
+            Some(ids) => {
+                let rows = ids.open(data).map_err(|source| Error::Seal {
+                    path: self.path.to_path_buf(),
+                    source,
+                })?;
+                self.steps[at].rows.extend(rows);
             }
-            (plan, Entry::Sealed { change, data, .. }) => {
-                let step = steps
-                    .iter_mut()
-                    .rev()
-                    .find(|s| s.change == change)
-                    .ok_or_else(|| {
-                        invalid(i + 1, format!("sealed rows of {change} outside its change"))
-                    })?;
-                // A change written a page at a time has one message per page.
-                match identities {
-                    Some(ids) => {
-                        step.rows.extend(ids.open(&data).map_err(|source| Error::Seal {
-                            path: path.to_path_buf(),
-                            source,
-                        })?);
-                    }
-                    None if plan.personal.iter().any(|(c, _)| *c == change) => {}
-                    None => plan.personal.push((
+            None => {
+                let Some(plan) = self.plan.as_mut() else {
+                    return Ok(());
+                };
+                if !plan.personal.iter().any(|(c, _)| *c == change) {
+                    plan.personal.push((
                         change,
                         "personal data, journaled encrypted: pass --identity FILE (an identity of journal.recipients)".into(),
-                    )),
+                    ));
                 }
             }
-            (plan, Entry::Status { status, .. }) => plan.status = Some(status),
         }
+        Ok(())
     }
-    let mut plan = plan.ok_or_else(|| invalid(1, "the journal is empty".into()))?;
-    steps.retain(|s| !s.rows.is_empty());
-    steps.reverse();
-    plan.steps = steps;
-    Ok(plan)
 }
