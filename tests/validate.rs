@@ -286,3 +286,25 @@ resources:
     assert!(err.contains("names entity Customer of module CRM"), "{err}");
     assert!(err.contains("include `outsystems-o11`"), "{err}");
 }
+
+/// `replace_text` from an empty text would rewrite every value of every row: refused at its
+/// line. See: issue 27
+#[test]
+fn replace_text_from_nothing_is_refused_issue_27() {
+    // See: issue 27
+    let err = validate(
+        "engine: sqlserver
+resources:
+  - id: urls
+    kind: column_values
+    table: ossys_parameter
+    set:
+      VAL: { replace_text: { from: \"\", to: x } }
+",
+    );
+    assert!(
+        err.contains("field: resources[0].set.VAL.replace_text.from"),
+        "{err}"
+    );
+    assert!(err.contains("would rewrite every value"), "{err}");
+}

@@ -101,21 +101,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         let lock = engine.lock(args.lock.timeout()).await?;
         let (plan, desired) = planning::make(&mut engine, &desired).await?;
         if let Some((saved, path)) = saved {
-            if let Err(stale) = saved.check(&plan) {
-                if let StalePlan::Rows { changes } = &stale {
-                    render::text::staleness(path, changes, out)?;
-                    writeln!(out)?;
-                    writeln!(out, "What a plan would do now:")?;
-                    plan::show(&plan, Format::Text, &Detail::default(), out)?;
-                }
-                return Err(apply::Error::from(stale).into());
-            }
-            writeln!(
-                out,
-                "Applying the saved plan {} to database {}: the rows it touches are unchanged.",
-                path.display(),
-                plan.target.database
-            )?;
+            check_saved(saved, path, &plan, out)?;
         }
         let statements = if args.verbose {
             Some(plan::statements(&engine, &plan)?)
@@ -176,26 +162,57 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         };
         let mut progress = progress_printer(std::io::stderr().is_terminal());
         let report = apply::run(&mut engine, &desired, &plan, options, &mut progress).await?;
-        writeln!(
-            out,
-            "Apply complete: {} changes committed ({} statements, {} rows journaled).",
-            report.applied.len(),
-            report.statements,
-            report.journaled
-        )?;
-        if report.converged() {
-            writeln!(out, "Converged: a new plan shows no changes.")?;
-            Ok(exit::SUCCESS)
-        } else {
-            writeln!(out)?;
-            writeln!(out, "Still differing after apply:")?;
-            plan::show(&report.after, Format::Text, &Detail::default(), out)?;
-            Err(Error::NotConverged {
-                remaining: report.after.steps.len(),
-                production_values: report.after.hits(),
-            })
-        }
+        report_outcome(&report, out)
     })
+}
+
+/// A saved plan applies only if the rows it touches are unchanged; otherwise what differs is
+/// shown, with what a plan would do now.
+fn check_saved(
+    saved: &crate::plan::PlanFile,
+    path: &Path,
+    plan: &crate::plan::Plan,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    if let Err(stale) = saved.check(plan) {
+        if let StalePlan::Rows { changes } = &stale {
+            render::text::staleness(path, changes, out)?;
+            writeln!(out)?;
+            writeln!(out, "What a plan would do now:")?;
+            plan::show(plan, Format::Text, &Detail::default(), out)?;
+        }
+        return Err(apply::Error::from(stale).into());
+    }
+    writeln!(
+        out,
+        "Applying the saved plan {} to database {}: the rows it touches are unchanged.",
+        path.display(),
+        plan.target.database
+    )?;
+    Ok(())
+}
+
+/// What the apply did, and whether the database converged.
+fn report_outcome(report: &apply::ApplyReport, out: &mut impl Write) -> Result<i32, Error> {
+    writeln!(
+        out,
+        "Apply complete: {} changes committed ({} statements, {} rows journaled).",
+        report.applied.len(),
+        report.statements,
+        report.journaled
+    )?;
+    if report.converged() {
+        writeln!(out, "Converged: a new plan shows no changes.")?;
+        Ok(exit::SUCCESS)
+    } else {
+        writeln!(out)?;
+        writeln!(out, "Still differing after apply:")?;
+        plan::show(&report.after, Format::Text, &Detail::default(), out)?;
+        Err(Error::NotConverged {
+            remaining: report.after.steps.len(),
+            production_values: report.after.hits(),
+        })
+    }
 }
 
 /// Per-change progress on standard error when it is a terminal; nothing in pipelines, whose

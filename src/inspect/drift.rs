@@ -39,117 +39,17 @@ pub(super) fn prepare<'a>(
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
     for r in &desired.resources {
-        // Rows another resource declares secret are masked wherever this one shows them; a
-        // scan says which resource deletes a hit's row. Tables are the catalog's, whatever
-        // the spelling each resource (or `secret_rows`) wrote.
-        let own = r.kind.table().and_then(|n| catalog.resolve(n));
-        let same_table = |s: &&Resource| {
-            s.id != r.id && own.is_some() && s.kind.table().and_then(|n| catalog.resolve(n)) == own
-        };
-        let mut secret_rows: Vec<&[Condition]> = desired
-            .resources
-            .iter()
-            .filter(same_table)
-            .filter(|s| s.secret)
-            .map(|s| s.kind.filter())
-            .collect();
-        secret_rows.extend(
-            desired
-                .secret_rows
-                .iter()
-                .filter(|s| own.is_some() && catalog.resolve(&s.table) == own)
-                .map(|s| s.filter.as_slice()),
-        );
-        let removers: Vec<(&ResourceId, &[Condition])> = desired
-            .resources
-            .iter()
-            .filter(same_table)
-            .filter(|s| {
-                matches!(
-                    s.kind,
-                    ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_)
-                )
-            })
-            .map(|s| (&s.id, s.kind.filter()))
-            .collect();
-        let neighbours = sql::Neighbours {
-            secret_rows: &secret_rows,
-            removers: &removers,
-        };
-        let problem = |message: String, at_table: bool| CatalogProblem {
-            resource: r.id.clone(),
-            origin: if at_table {
-                r.table_origin.clone().unwrap_or_else(|| r.origin.clone())
-            } else {
-                r.origin.clone()
-            },
-            message,
-        };
-        if let ResourceKind::GrantsAbsent(spec) = &r.kind {
-            jobs.push(Job::Grants(spec));
-            continue;
-        }
-        if let ResourceKind::PrincipalsAbsent(spec) = &r.kind {
-            jobs.push(Job::Principals(spec));
-            continue;
-        }
-        // A scan with no patterns or no scope left nothing to scan: the plan notes it.
-        if matches!(&r.kind, ResourceKind::ReferencesAbsent(k) if k.scope().is_none()) {
-            jobs.push(Job::Absent);
-            continue;
-        }
-        // A metamodel target still unresolved here named no table: the plan notes it.
-        if matches!(r.kind.target(), Some(TableTarget::Metamodel { .. })) {
-            jobs.push(Job::Absent);
-            continue;
-        }
-        let table = match r.kind.table() {
-            Some(name) => match catalog.get(name) {
-                Some(info) => Some(info.clone()),
-                None if r.kind.if_exists() => {
-                    jobs.push(Job::Absent);
-                    continue;
-                }
-                None => {
-                    problems.push(problem(
-                        format!(
-                            "table {name} is not in the database (or its name matches tables in several schemas; write schema.table)"
-                        ),
-                        true,
-                    ));
-                    continue;
-                }
-            },
-            None => None,
-        };
-        // Rows of a changed table are read, journaled and written back whole: every column
-        // must be of a type postclone carries exactly. A scan reads its text columns only.
-        let scan = matches!(r.kind, ResourceKind::ReferencesAbsent(_));
-        if let Some(info) = table.as_ref().filter(|_| !scan) {
-            let unsupported: Vec<String> = info
-                .columns
-                .iter()
-                .filter(|c| !sql::supported(&c.data_type))
-                .map(|c| format!("{} ({})", c.name, c.data_type))
-                .collect();
-            if !unsupported.is_empty() {
-                problems.push(problem(
-                    format!(
-                        "table {} has columns of a type postclone cannot read and write back exactly: {}; exclude this resource and declare a custom one",
-                        info.table,
-                        unsupported.join(", ")
-                    ),
-                    true,
-                ));
-                continue;
-            }
-        }
-        match sql::drift_query(r, table.as_ref(), catalog, flavor, &neighbours) {
-            Ok(query) => jobs.push(Job::Query {
-                table: table.map(Box::new),
-                query,
+        match job(desired, catalog, flavor, r) {
+            Ok(job) => jobs.push(job),
+            Err((message, at_table)) => problems.push(CatalogProblem {
+                resource: r.id.clone(),
+                origin: if at_table {
+                    r.table_origin.clone().unwrap_or_else(|| r.origin.clone())
+                } else {
+                    r.origin.clone()
+                },
+                message,
             }),
-            Err(source) => problems.push(problem(source.to_string(), false)),
         }
     }
     if problems.is_empty() {
@@ -157,6 +57,129 @@ pub(super) fn prepare<'a>(
     } else {
         Err(Error::Catalog { problems })
     }
+}
+
+/// One resource's job, or what is wrong with it (and whether at its `table:`).
+fn job<'a>(
+    desired: &'a Desired,
+    catalog: &Catalog,
+    flavor: Flavor,
+    r: &'a Resource,
+) -> Result<Job<'a>, (String, bool)> {
+    match &r.kind {
+        ResourceKind::GrantsAbsent(spec) => return Ok(Job::Grants(spec)),
+        ResourceKind::PrincipalsAbsent(spec) => return Ok(Job::Principals(spec)),
+        // A scan with no patterns or no scope left nothing to scan: diff refuses it.
+        ResourceKind::ReferencesAbsent(k) if k.scope().is_none() => return Ok(Job::Absent),
+        _ => {}
+    }
+    // A metamodel target still unresolved here named no table: the plan notes it.
+    if matches!(r.kind.target(), Some(TableTarget::Metamodel { .. })) {
+        return Ok(Job::Absent);
+    }
+    let table = match r.kind.table() {
+        Some(name) => match catalog.get(name) {
+            Some(info) => Some(info.clone()),
+            None if r.kind.if_exists() => return Ok(Job::Absent),
+            None => {
+                return Err((
+                    format!(
+                        "table {name} is not in the database (or its name matches tables in several schemas; write schema.table)"
+                    ),
+                    true,
+                ))
+            }
+        },
+        None => None,
+    };
+    // Rows of a changed table are read, journaled and written back whole: every column must
+    // be of a type postclone carries exactly. A scan reads its text columns only.
+    let scan = matches!(r.kind, ResourceKind::ReferencesAbsent(_));
+    if let Some(info) = table.as_ref().filter(|_| !scan) {
+        let unsupported: Vec<String> = info
+            .columns
+            .iter()
+            .filter(|c| !sql::supported(&c.data_type))
+            .map(|c| format!("{} ({})", c.name, c.data_type))
+            .collect();
+        if !unsupported.is_empty() {
+            return Err((
+                format!(
+                    "table {} has columns of a type postclone cannot read and write back exactly: {}; exclude this resource and declare a custom one",
+                    info.table,
+                    unsupported.join(", ")
+                ),
+                true,
+            ));
+        }
+    }
+    let (secret_rows, removers) = neighbours(desired, catalog, r);
+    let neighbours = sql::Neighbours {
+        secret_rows: &secret_rows,
+        removers: &removers,
+        personal: personal_table(desired, catalog, r),
+    };
+    match sql::drift_query(r, table.as_ref(), catalog, flavor, &neighbours) {
+        Ok(query) => Ok(Job::Query {
+            table: table.map(Box::new),
+            query,
+        }),
+        Err(source) => Err((source.to_string(), false)),
+    }
+}
+
+/// Whether another resource masks `r`'s table (or declares its rows personal): then `r` names
+/// its rows by their primary key only, whatever its filter reads.
+fn personal_table(desired: &Desired, catalog: &Catalog, r: &Resource) -> bool {
+    let own = r.kind.table().and_then(|n| catalog.resolve(n));
+    own.is_some()
+        && desired.resources.iter().any(|s| {
+            (s.personal || matches!(s.kind, ResourceKind::Masked(_)))
+                && s.kind.table().and_then(|n| catalog.resolve(n)) == own
+        })
+}
+
+/// What other resources say of `r`'s rows: the filters of the rows they declare secret (masked
+/// wherever `r` shows them), and those of the resources that delete rows of its table (a scan
+/// says which one deletes a hit's row). Tables are the catalog's, whatever the spelling each
+/// resource (or `secret_rows`) wrote.
+#[allow(clippy::type_complexity)]
+fn neighbours<'a>(
+    desired: &'a Desired,
+    catalog: &Catalog,
+    r: &Resource,
+) -> (Vec<&'a [Condition]>, Vec<(&'a ResourceId, &'a [Condition])>) {
+    let own = r.kind.table().and_then(|n| catalog.resolve(n));
+    let same_table = |s: &&Resource| {
+        s.id != r.id && own.is_some() && s.kind.table().and_then(|n| catalog.resolve(n)) == own
+    };
+    let mut secret_rows: Vec<&[Condition]> = desired
+        .resources
+        .iter()
+        .filter(same_table)
+        .filter(|s| s.secret)
+        .map(|s| s.kind.filter())
+        .collect();
+    secret_rows.extend(
+        desired
+            .secret_rows
+            .iter()
+            .filter(|s| own.is_some() && catalog.resolve(&s.table) == own)
+            .map(|s| s.filter.as_slice()),
+    );
+    let removers = desired
+        .resources
+        .iter()
+        .filter(same_table)
+        .filter(|s| {
+            matches!(
+                s.kind,
+                ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_)
+            )
+        })
+        .map(|s| (&s.id, s.kind.filter()))
+        .collect();
+    (secret_rows, removers)
 }
 
 /// Runs one resource's job.

@@ -383,88 +383,13 @@ pub fn action(step: &Change) -> Line {
 /// One change: its title line, what it does, and its sample rows.
 #[must_use]
 pub fn change(n: usize, step: &Change) -> Vec<Line> {
-    let title = match &step.description {
-        Some(d) => format!("{}: {d}", step.id),
-        None => step.id.to_string(),
-    };
-    let labels: Vec<String> = step
-        .labels
-        .iter()
-        .filter(|(k, _)| k != crate::state::desired::ENTITY_ID)
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    let labels = if labels.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", labels.join(", "))
-    };
-    let mut out = vec![
-        Line::new(
-            Kind::Title,
-            2,
-            Some('#'),
-            format!(
-                "{n}. {title}{labels}{}",
-                if step.personal {
-                    " (personal data: values never shown)"
-                } else if step.secret {
-                    " (values masked)"
-                } else {
-                    ""
-                }
-            ),
-        ),
-        action(step),
-    ];
+    let mut out = vec![title(n, step), action(step)];
     match &step.kind {
         ChangeKind::DropPrincipals {
             principals,
             new_owner,
         } => {
-            for p in principals {
-                out.push(Line::new(
-                    Kind::Row,
-                    6,
-                    Some('-'),
-                    format!("user {} ({})", p.name, p.kind),
-                ));
-                for o in &p.objects {
-                    out.push(Line::new(
-                        Kind::Value,
-                        10,
-                        Some('~'),
-                        format!("{} {}.{}: owner -> {new_owner}", o.kind, o.schema, o.name),
-                    ));
-                }
-                for r in &p.roles {
-                    out.push(Line::new(
-                        Kind::Value,
-                        10,
-                        Some('~'),
-                        format!("role {r}: owner -> {new_owner}"),
-                    ));
-                }
-                for s in &p.schemas {
-                    out.push(if s.objects == 0 {
-                        Line::new(
-                            Kind::Value,
-                            10,
-                            Some('-'),
-                            format!("schema {} (empty): dropped", s.name),
-                        )
-                    } else {
-                        Line::new(
-                            Kind::Value,
-                            10,
-                            Some('~'),
-                            format!(
-                                "schema {} ({} objects): owner -> {new_owner}, kept",
-                                s.name, s.objects
-                            ),
-                        )
-                    });
-                }
-            }
+            out.extend(principals.iter().flat_map(|p| dropped(p, new_owner)));
             return out;
         }
         ChangeKind::RevokeGrants { grants } => {
@@ -516,6 +441,87 @@ pub fn change(n: usize, step: &Change) -> Vec<Line> {
             None,
             format!("… and {} more", rows(hidden)),
         ));
+    }
+    out
+}
+
+/// `# n. id: description [labels]`, and whether its values are shown.
+fn title(n: usize, step: &Change) -> Line {
+    let title = match &step.description {
+        Some(d) => format!("{}: {d}", step.id),
+        None => step.id.to_string(),
+    };
+    let labels: Vec<String> = step
+        .labels
+        .iter()
+        .filter(|(k, _)| k != crate::state::desired::ENTITY_ID)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", labels.join(", "))
+    };
+    Line::new(
+        Kind::Title,
+        2,
+        Some('#'),
+        format!(
+            "{n}. {title}{labels}{}",
+            if step.personal {
+                " (personal data: values never shown)"
+            } else if step.secret {
+                " (values masked)"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+/// A database user dropped: what it owns handed over, its empty schemas dropped.
+fn dropped(p: &crate::state::observed::Principal, new_owner: &str) -> Vec<Line> {
+    let mut out = vec![Line::new(
+        Kind::Row,
+        6,
+        Some('-'),
+        format!("user {} ({})", p.name, p.kind),
+    )];
+    for o in &p.objects {
+        out.push(Line::new(
+            Kind::Value,
+            10,
+            Some('~'),
+            format!("{} {}.{}: owner -> {new_owner}", o.kind, o.schema, o.name),
+        ));
+    }
+    for r in &p.roles {
+        out.push(Line::new(
+            Kind::Value,
+            10,
+            Some('~'),
+            format!("role {r}: owner -> {new_owner}"),
+        ));
+    }
+    for s in &p.schemas {
+        out.push(if s.objects == 0 {
+            Line::new(
+                Kind::Value,
+                10,
+                Some('-'),
+                format!("schema {} (empty): dropped", s.name),
+            )
+        } else {
+            Line::new(
+                Kind::Value,
+                10,
+                Some('~'),
+                format!(
+                    "schema {} ({} objects): owner -> {new_owner}, kept",
+                    s.name, s.objects
+                ),
+            )
+        });
     }
     out
 }

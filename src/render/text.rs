@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::lines;
 use super::mask::shown_key;
 use super::Detail;
-use crate::journal::{JournalAction, RestoreAction, Status, Triage};
+use crate::journal::{JournalAction, RestoreAction, RestoreStep, Status, Triage};
 use crate::plan::Plan;
 
 pub use super::lines::{inline_diff, summary_line, NO_CHANGES};
@@ -72,70 +72,108 @@ pub fn restore(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
         "Restore into database {} on server {} ({status})",
         plan.database, plan.server
     )?;
-    let rows = |n: usize| {
-        if n == 1 {
-            "1 row".to_string()
-        } else {
-            format!("{n} rows")
-        }
+    for step in &plan.steps {
+        restore_step(step, out)?;
+    }
+    not_restored(triage, out)?;
+    let total: usize = plan.steps.iter().map(|s| s.rows.len()).sum();
+    writeln!(out)?;
+    if total == 0 {
+        writeln!(out, "Nothing to restore: {}", nothing_because(triage))?;
+        return Ok(());
+    }
+    let back = if triage.already_back > 0 {
+        format!(
+            "; {} already as journaled",
+            count_rows(usize::try_from(triage.already_back).unwrap_or(usize::MAX))
+        )
+    } else {
+        String::new()
     };
-    let named = |key: String, label: Option<&str>| match label {
+    writeln!(
+        out,
+        "Restore: {} to put back in {} tables{back}.",
+        count_rows(total),
+        plan.steps.len()
+    )?;
+    Ok(())
+}
+
+/// `1 row`, `3 rows`.
+fn count_rows(n: usize) -> String {
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// A row's key, with its name when it has one.
+fn named(key: String, label: Option<&str>) -> String {
+    match label {
         Some(l) => format!("{key} ({l})"),
         None => key,
-    };
-    for step in &plan.steps {
-        writeln!(out)?;
-        writeln!(out, "  # {}", step.change)?;
-        match step.action {
-            RestoreAction::Reinsert => writeln!(
-                out,
-                "  + insert {} into {} (those missing)",
-                rows(step.rows.len()),
-                step.table
-            )?,
-            RestoreAction::Revert => {
-                let columns: Vec<&str> = step
-                    .written_positions()
-                    .into_iter()
-                    .map(|i| step.columns[i].name.as_str())
-                    .collect();
-                writeln!(
-                    out,
-                    "  ~ write back {} of {} {} (values masked)",
-                    columns.join(", "),
-                    rows(step.rows.len()),
-                    step.table
-                )?;
-            }
-        }
-        let symbol = step.action_symbol();
-        for row in step.rows.iter().take(crate::engine::SAMPLE_ROWS) {
-            let key: Vec<String> = step
-                .key(&row.values)
-                .iter()
-                .map(|(c, v)| format!("{c} = {}", shown_key(v)))
+    }
+}
+
+/// One journaled change's rows to put back, by key.
+fn restore_step(step: &RestoreStep, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "  # {}", step.change)?;
+    match step.action {
+        RestoreAction::Reinsert => writeln!(
+            out,
+            "  + insert {} into {} (those missing)",
+            count_rows(step.rows.len()),
+            step.table
+        )?,
+        RestoreAction::Revert => {
+            let columns: Vec<&str> = step
+                .written_positions()
+                .into_iter()
+                .map(|i| step.columns[i].name.as_str())
                 .collect();
-            let key = if key.is_empty() {
-                "(row without a primary key)".to_string()
-            } else {
-                key.join(", ")
-            };
-            writeln!(out, "      {symbol} {}", named(key, row.label.as_deref()))?;
-        }
-        if step.rows.len() > crate::engine::SAMPLE_ROWS {
             writeln!(
                 out,
-                "      … and {} more",
-                rows(step.rows.len() - crate::engine::SAMPLE_ROWS)
+                "  ~ write back {} of {} {} (values masked)",
+                columns.join(", "),
+                count_rows(step.rows.len()),
+                step.table
             )?;
         }
     }
+    let symbol = step.action_symbol();
+    for row in step.rows.iter().take(crate::engine::SAMPLE_ROWS) {
+        let key: Vec<String> = step
+            .key(&row.values)
+            .iter()
+            .map(|(c, v)| format!("{c} = {}", shown_key(v)))
+            .collect();
+        let key = if key.is_empty() {
+            "(row without a primary key)".to_string()
+        } else {
+            key.join(", ")
+        };
+        writeln!(out, "      {symbol} {}", named(key, row.label.as_deref()))?;
+    }
+    if step.rows.len() > crate::engine::SAMPLE_ROWS {
+        writeln!(
+            out,
+            "      … and {} more",
+            count_rows(step.rows.len() - crate::engine::SAMPLE_ROWS)
+        )?;
+    }
+    Ok(())
+}
+
+/// The rows left as they are and the changes restore cannot undo, each with why.
+fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
     if !triage.left_alone.is_empty() {
         writeln!(out)?;
         writeln!(
             out,
             "  Left as they are ({}; restore never overwrites what happened after the apply):",
-            rows(triage.left_alone.len())
+            count_rows(triage.left_alone.len())
         )?;
         for l in &triage.left_alone {
             writeln!(
@@ -147,7 +185,7 @@ pub fn restore(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
             )?;
         }
     }
-    for (change, action) in &plan.not_restorable {
+    for (change, action) in &triage.plan.not_restorable {
         let what = match action {
             JournalAction::Fix => "a custom fix: its effect is not journaled",
             JournalAction::DropPrincipals => "dropped database users: create them again by hand",
@@ -161,29 +199,9 @@ pub fn restore(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
             "  = {change}: not restorable from the journal ({what})"
         )?;
     }
-    for (change, why) in &plan.personal {
+    for (change, why) in &triage.plan.personal {
         writeln!(out, "  = {change}: not restorable here: {why}")?;
     }
-    let total: usize = plan.steps.iter().map(|s| s.rows.len()).sum();
-    writeln!(out)?;
-    if total == 0 {
-        writeln!(out, "Nothing to restore: {}", nothing_because(triage))?;
-        return Ok(());
-    }
-    let back = if triage.already_back > 0 {
-        format!(
-            "; {} already as journaled",
-            rows(usize::try_from(triage.already_back).unwrap_or(usize::MAX))
-        )
-    } else {
-        String::new()
-    };
-    writeln!(
-        out,
-        "Restore: {} to put back in {} tables{back}.",
-        rows(total),
-        plan.steps.len()
-    )?;
     Ok(())
 }
 

@@ -200,6 +200,42 @@ impl Loader {
             map: SourceMap::parse(text),
             lines: text.lines().collect(),
         };
+        let Some(mapping) = self.top_mapping(&ctx, text) else {
+            return Parts::default();
+        };
+        let mut own = Parts::default();
+        let mut includes: Vec<(String, Origin)> = Vec::new();
+        for (key, value) in mapping {
+            let Some(key) = key.as_str().map(str::to_string) else {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(""),
+                    "",
+                    ProblemCode::InvalidField,
+                    "a top-level key is not a string".into(),
+                    None,
+                ));
+                continue;
+            };
+            if key == "include" {
+                let list: Vec<String> = self.typed(&ctx, "include", value).unwrap_or_default();
+                for (i, name) in list.into_iter().enumerate() {
+                    let at = ctx.origin(ctx.map.value(&source_map::index("include", i)));
+                    includes.push((name, at));
+                }
+            } else {
+                self.top_level(&ctx, &key, value, &mut own);
+            }
+        }
+        let mut merged = Parts::default();
+        for (name, at) in includes {
+            merged = merged.then(self.include(&name, &at, base_dir, stack));
+        }
+        merged.then(own)
+    }
+
+    /// The file's document as a mapping of top-level keys; `None` (and a problem) when it is not
+    /// YAML or not a mapping.
+    fn top_mapping(&mut self, ctx: &FileCtx<'_>, text: &str) -> Option<Mapping> {
         let doc: Yaml = match serde_yaml::from_str(text) {
             Ok(doc) => doc,
             Err(e) => {
@@ -214,12 +250,12 @@ impl Loader {
                     format!("not valid YAML: {}", strip_location(&e.to_string())),
                     None,
                 ));
-                return Parts::default();
+                return None;
             }
         };
-        let mapping = match doc {
-            Yaml::Mapping(m) => m,
-            Yaml::Null => Mapping::new(),
+        match doc {
+            Yaml::Mapping(m) => Some(m),
+            Yaml::Null => Some(Mapping::new()),
             other => {
                 self.problems.push(ctx.problem(
                     ctx.map.value(""),
@@ -228,134 +264,106 @@ impl Loader {
                     format!("a spec is a mapping of keys, found {}", kind_of(&other)),
                     Some("start from the example in README.md".into()),
                 ));
-                return Parts::default();
+                None
             }
-        };
+        }
+    }
 
-        let mut own = Parts::default();
-        let mut includes: Vec<(String, Origin)> = Vec::new();
-        for (key, value) in mapping {
-            let Some(key) = key.as_str().map(str::to_string) else {
+    /// Reads one top-level key (but `include`) into the file's own parts.
+    fn top_level(&mut self, ctx: &FileCtx<'_>, key: &str, value: Yaml, own: &mut Parts) {
+        match key {
+            "engine" => own.engine = self.typed(ctx, "engine", value),
+            "connection" => {
+                own.connection = self
+                    .typed::<String>(ctx, "connection", value)
+                    .map(|c| (c, ctx.origin(ctx.map.value("connection"))));
+            }
+            "guard" => own.guard = self.typed(ctx, "guard", value),
+            "front_ends" => own.front_ends = self.typed(ctx, "front_ends", value),
+            "production" => own.production = self.typed(ctx, "production", value),
+            "entities" => own.entities = self.typed(ctx, "entities", value),
+            "masking" => own.masking = self.typed(ctx, "masking", value),
+            "journal" => {
+                own.journal = self.typed::<JournalSettings>(ctx, "journal", value);
+                self.check_recipients(ctx, own.journal.as_ref());
+            }
+            "event_queues" => {
+                own.event_queues = self.typed(ctx, "event_queues", value).unwrap_or_default();
+            }
+            "secret_rows" => {
+                own.secret_rows = self.typed(ctx, "secret_rows", value).unwrap_or_default();
+            }
+            "configuration_values" => {
+                own.configuration_values = self
+                    .typed(ctx, "configuration_values", value)
+                    .unwrap_or_default();
+            }
+            "datapump" => {
+                own.datapump = self
+                    .typed::<DataPump>(ctx, "datapump", value)
+                    .map(|d| (d, ctx.origin(ctx.map.value("datapump"))));
+            }
+            "exclude" => {
+                for (i, item) in self.sequence(ctx, "exclude", value).into_iter().enumerate() {
+                    let path = source_map::index("exclude", i);
+                    if let Some(id) = self.typed::<ResourceId>(ctx, &path, item) {
+                        own.exclude.push(Located {
+                            item: id,
+                            origin: ctx.origin(ctx.map.value(&path)),
+                            after_origins: vec![],
+                        });
+                    }
+                }
+            }
+            "resources" => {
+                for (i, item) in self
+                    .sequence(ctx, "resources", value)
+                    .into_iter()
+                    .enumerate()
+                {
+                    if let Some(r) = self.resource(ctx, &source_map::index("resources", i), item) {
+                        own.resources.push(r);
+                    }
+                }
+            }
+            "manual" => {
+                for (i, item) in self.sequence(ctx, "manual", value).into_iter().enumerate() {
+                    let path = source_map::index("manual", i);
+                    if let Some(step) = self.typed::<ManualStep>(ctx, &path, item) {
+                        own.manual.push(Located {
+                            item: step,
+                            origin: ctx.origin(ctx.map.value(&path)),
+                            after_origins: vec![],
+                        });
+                    }
+                }
+            }
+            other => self.problems.push(ctx.problem(
+                ctx.map.key(other),
+                other,
+                ProblemCode::InvalidField,
+                format!("unknown key `{other}`"),
+                Some(format!("top-level keys are {}", TOP_LEVEL_KEYS.join(", "))),
+            )),
+        }
+    }
+
+    /// Every `journal.recipients` entry is an age public key.
+    fn check_recipients(&mut self, ctx: &FileCtx<'_>, journal: Option<&JournalSettings>) {
+        for (i, r) in journal.iter().flat_map(|j| j.recipients.iter()).enumerate() {
+            if r.parse::<age::x25519::Recipient>().is_err() {
+                let at = source_map::index("journal.recipients", i);
                 self.problems.push(ctx.problem(
-                    ctx.map.value(""),
-                    "",
+                    ctx.map.value(&at),
+                    &at,
                     ProblemCode::InvalidField,
-                    "a top-level key is not a string".into(),
-                    None,
+                    format!("{r:?} is not an age public key"),
+                    Some(
+                        "write the `age1...` line that age-keygen prints as \"public key\"".into(),
+                    ),
                 ));
-                continue;
-            };
-            match key.as_str() {
-                "engine" => own.engine = self.typed(&ctx, "engine", value),
-                "connection" => {
-                    own.connection = self
-                        .typed::<String>(&ctx, "connection", value)
-                        .map(|c| (c, ctx.origin(ctx.map.value("connection"))));
-                }
-                "guard" => own.guard = self.typed(&ctx, "guard", value),
-                "front_ends" => own.front_ends = self.typed(&ctx, "front_ends", value),
-                "production" => own.production = self.typed(&ctx, "production", value),
-                "entities" => own.entities = self.typed(&ctx, "entities", value),
-                "masking" => own.masking = self.typed(&ctx, "masking", value),
-                "journal" => {
-                    own.journal = self.typed::<JournalSettings>(&ctx, "journal", value);
-                    for (i, r) in own
-                        .journal
-                        .iter()
-                        .flat_map(|j| j.recipients.iter())
-                        .enumerate()
-                    {
-                        if r.parse::<age::x25519::Recipient>().is_err() {
-                            let at = source_map::index("journal.recipients", i);
-                            self.problems.push(ctx.problem(
-                                ctx.map.value(&at),
-                                &at,
-                                ProblemCode::InvalidField,
-                                format!("{r:?} is not an age public key"),
-                                Some("write the `age1...` line that age-keygen prints as \"public key\"".into()),
-                            ));
-                        }
-                    }
-                }
-                "event_queues" => {
-                    own.event_queues = self.typed(&ctx, "event_queues", value).unwrap_or_default();
-                }
-                "secret_rows" => {
-                    own.secret_rows = self.typed(&ctx, "secret_rows", value).unwrap_or_default();
-                }
-                "configuration_values" => {
-                    own.configuration_values = self
-                        .typed(&ctx, "configuration_values", value)
-                        .unwrap_or_default();
-                }
-                "datapump" => {
-                    own.datapump = self
-                        .typed::<DataPump>(&ctx, "datapump", value)
-                        .map(|d| (d, ctx.origin(ctx.map.value("datapump"))));
-                }
-                "include" => {
-                    let list: Vec<String> = self.typed(&ctx, "include", value).unwrap_or_default();
-                    for (i, name) in list.into_iter().enumerate() {
-                        let at = ctx.origin(ctx.map.value(&source_map::index("include", i)));
-                        includes.push((name, at));
-                    }
-                }
-                "exclude" => {
-                    for (i, item) in self
-                        .sequence(&ctx, "exclude", value)
-                        .into_iter()
-                        .enumerate()
-                    {
-                        let path = source_map::index("exclude", i);
-                        if let Some(id) = self.typed::<ResourceId>(&ctx, &path, item) {
-                            own.exclude.push(Located {
-                                item: id,
-                                origin: ctx.origin(ctx.map.value(&path)),
-                                after_origins: vec![],
-                            });
-                        }
-                    }
-                }
-                "resources" => {
-                    for (i, item) in self
-                        .sequence(&ctx, "resources", value)
-                        .into_iter()
-                        .enumerate()
-                    {
-                        if let Some(r) =
-                            self.resource(&ctx, &source_map::index("resources", i), item)
-                        {
-                            own.resources.push(r);
-                        }
-                    }
-                }
-                "manual" => {
-                    for (i, item) in self.sequence(&ctx, "manual", value).into_iter().enumerate() {
-                        let path = source_map::index("manual", i);
-                        if let Some(step) = self.typed::<ManualStep>(&ctx, &path, item) {
-                            own.manual.push(Located {
-                                item: step,
-                                origin: ctx.origin(ctx.map.value(&path)),
-                                after_origins: vec![],
-                            });
-                        }
-                    }
-                }
-                other => self.problems.push(ctx.problem(
-                    ctx.map.key(other),
-                    other,
-                    ProblemCode::InvalidField,
-                    format!("unknown key `{other}`"),
-                    Some(format!("top-level keys are {}", TOP_LEVEL_KEYS.join(", "))),
-                )),
             }
         }
-
-        let mut merged = Parts::default();
-        for (name, at) in includes {
-            merged = merged.then(self.include(&name, &at, base_dir, stack));
-        }
-        merged.then(own)
     }
 
     /// Loads one `include:` entry: a built-in profile by name, or a file relative to the

@@ -96,63 +96,7 @@ impl Loader {
         }
         let kind = with_resource_kinds!(kinds);
         let (header, kind) = (header?, kind?);
-        if let ResourceKind::ColumnValues(c) = &kind {
-            for (column, value) in &c.set {
-                if let ColumnValue::Replace { replace } = value {
-                    if replace.host().is_none() {
-                        let at = source_map::child(
-                            &source_map::child(
-                                &source_map::child(&source_map::child(path, "set"), column),
-                                "replace",
-                            ),
-                            "from",
-                        );
-                        self.problems.push(ctx.problem(
-                            ctx.map.value(&at),
-                            &at,
-                            ProblemCode::InvalidField,
-                            format!(
-                                "`replace` rewrites a host, and {:?} is not a host name, a domain or an IP address",
-                                replace.from
-                            ),
-                            Some("write `replace_text: {from, to}` to rewrite any text as it is".into()),
-                        ));
-                    }
-                }
-            }
-            if c.set.is_empty() {
-                let set_path = source_map::child(path, "set");
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&set_path),
-                    &set_path,
-                    ProblemCode::InvalidField,
-                    "`set` names no column".into(),
-                    Some("list at least one `COLUMN: value`".into()),
-                ));
-            }
-        }
-        if let ResourceKind::Masked(m) = &kind {
-            let named = m.module.is_some() && m.entity.is_some();
-            if named == m.table.is_some() || m.module.is_some() != m.entity.is_some() {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(path),
-                    path,
-                    ProblemCode::InvalidField,
-                    "a `masked` resource names either `module` and `entity`, or a platform `table`".into(),
-                    Some("for an application's data: `module: CRM` and `entity: Customer`".into()),
-                ));
-            }
-            if m.attributes.is_empty() {
-                let at = source_map::child(path, "attributes");
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&at),
-                    &at,
-                    ProblemCode::InvalidField,
-                    "`attributes` names nothing to mask".into(),
-                    Some("list at least one `Attribute: method`".into()),
-                ));
-            }
-        }
+        self.check_kind(ctx, path, &kind);
         let masks = kind
             .set()
             .is_some_and(|s| s.values().any(|v| matches!(v, ColumnValue::Mask { .. })));
@@ -183,6 +127,87 @@ impl Loader {
             origin: ctx.origin(ctx.map.value(path)),
             after_origins,
         })
+    }
+
+    /// What a kind's keys must say together, beyond each key's own type: a `replace` from a
+    /// host, a `replace_text` from some text, a `set` of some column, a `masked` resource named
+    /// one way and masking something.
+    fn check_kind(&mut self, ctx: &FileCtx<'_>, path: &str, kind: &ResourceKind) {
+        let child = source_map::child;
+        match kind {
+            ResourceKind::ColumnValues(c) => {
+                for (column, value) in &c.set {
+                    let at = |key: &str, field: &str| {
+                        child(&child(&child(&child(path, "set"), column), key), field)
+                    };
+                    match value {
+                        ColumnValue::Replace { replace } if replace.host().is_none() => {
+                            let at = at("replace", "from");
+                            self.problems.push(ctx.problem(
+                                ctx.map.value(&at),
+                                &at,
+                                ProblemCode::InvalidField,
+                                format!(
+                                    "`replace` rewrites a host, and {:?} is not a host name, a domain or an IP address",
+                                    replace.from
+                                ),
+                                Some("write `replace_text: {from, to}` to rewrite any text as it is".into()),
+                            ));
+                        }
+                        // An empty text occurs everywhere: every row would be rewritten.
+                        ColumnValue::ReplaceText { replace_text }
+                            if replace_text.from.is_empty() =>
+                        {
+                            let at = at("replace_text", "from");
+                            self.problems.push(
+                                ctx.problem(
+                                    ctx.map.value(&at),
+                                    &at,
+                                    ProblemCode::InvalidField,
+                                    "`replace_text` from an empty text would rewrite every value"
+                                        .into(),
+                                    Some("write the text to replace in `from`".into()),
+                                ),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                if c.set.is_empty() {
+                    let set_path = child(path, "set");
+                    self.problems.push(ctx.problem(
+                        ctx.map.value(&set_path),
+                        &set_path,
+                        ProblemCode::InvalidField,
+                        "`set` names no column".into(),
+                        Some("list at least one `COLUMN: value`".into()),
+                    ));
+                }
+            }
+            ResourceKind::Masked(m) => {
+                let named = m.module.is_some() && m.entity.is_some();
+                if named == m.table.is_some() || m.module.is_some() != m.entity.is_some() {
+                    self.problems.push(ctx.problem(
+                        ctx.map.value(path),
+                        path,
+                        ProblemCode::InvalidField,
+                        "a `masked` resource names either `module` and `entity`, or a platform `table`".into(),
+                        Some("for an application's data: `module: CRM` and `entity: Customer`".into()),
+                    ));
+                }
+                if m.attributes.is_empty() {
+                    let at = child(path, "attributes");
+                    self.problems.push(ctx.problem(
+                        ctx.map.value(&at),
+                        &at,
+                        ProblemCode::InvalidField,
+                        "`attributes` names nothing to mask".into(),
+                        Some("list at least one `Attribute: method`".into()),
+                    ));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// A sequence value, or a problem and nothing.

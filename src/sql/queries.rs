@@ -85,6 +85,9 @@ pub struct Neighbours<'a> {
     /// The resources that delete rows of the table, with their filters (empty: every row): a
     /// scan says which of them removes a hit.
     pub removers: &'a [(&'a ResourceId, &'a [Condition])],
+    /// Another resource masks (or declares personal) the table's rows: they are named by
+    /// their primary key only.
+    pub personal: bool,
 }
 
 /// The query that returns a resource's drifted rows, in key order.
@@ -98,8 +101,7 @@ pub fn drift_query(
     flavor: Flavor,
     neighbours: &Neighbours<'_>,
 ) -> Result<RowQuery, Error> {
-    let secret_rows = neighbours.secret_rows;
-    let mut w = Writer::new(catalog, flavor);
+    let w = Writer::new(catalog, flavor);
     let missing = || Error::NoTable {
         resource: resource.id.clone(),
     };
@@ -136,13 +138,28 @@ pub fn drift_query(
             })
         }
     };
+    table_query(w, resource, table, filter, set.as_ref(), neighbours)
+}
+
+/// The query over a table's rows that a resource reads: every column, what each set column
+/// must hold, the row's name and details, whether another resource calls it secret, in key
+/// order.
+fn table_query(
+    mut w: Writer<'_>,
+    resource: &Resource,
+    table: &TableInfo,
+    filter: &[Condition],
+    set: Option<&std::collections::BTreeMap<String, ColumnValue>>,
+    neighbours: &Neighbours<'_>,
+) -> Result<RowQuery, Error> {
+    let flavor = w.flavor;
     let set_columns: Vec<&str> = set
         .iter()
         .flat_map(|s| s.keys().map(String::as_str))
         .collect();
     // Rows of personal data are named by their primary key only: a filter's columns (a user
     // name) would show what is being hidden.
-    let keys = if resource.personal {
+    let keys = if resource.personal || neighbours.personal {
         table.primary_key.clone()
     } else {
         key_columns(table, filter, &set_columns)
@@ -182,9 +199,9 @@ pub fn drift_query(
         columns.push(w.describe(table, d)?);
         details.push(name.clone());
     }
-    let secret_flag = !resource.secret && !secret_rows.is_empty();
+    let secret_flag = !resource.secret && !neighbours.secret_rows.is_empty();
     if secret_flag {
-        columns.push(w.secret_flag(table, secret_rows)?);
+        columns.push(w.secret_flag(table, neighbours.secret_rows)?);
     }
     let order = w.order_by(table, &keys)?;
     let rest = format!(
@@ -199,16 +216,16 @@ pub fn drift_query(
                 .collect::<Vec<_>>()
         )
     );
+    let key_positions = keys
+        .iter()
+        .map(|k| position(table, k))
+        .collect::<Result<Vec<_>, _>>()?;
     let select = Select {
         distinct: false,
         columns,
         rest,
         params: w.into_params(),
     };
-    let key_positions = keys
-        .iter()
-        .map(|k| position(table, k))
-        .collect::<Result<Vec<_>, _>>()?;
     let layout = Layout::Keyed {
         columns: table.columns.iter().map(|c| c.name.clone()).collect(),
         keys: key_positions,

@@ -523,3 +523,39 @@ fn unknown_column_is_refused() {
         "{err}"
     );
 }
+
+/// Rows of a table another resource masks are named by their primary key only, whatever the
+/// resource's own filter reads (a filter on a personal column would show it). See: issue 21
+#[test]
+fn rows_of_a_personal_table_are_named_by_key_only_issue_21() {
+    let cat = catalog();
+    let r = resource(
+        "tokens",
+        ResourceKind::RowsAbsent(RowsAbsent {
+            table: TableTarget::Name(name("ossys_parameter")),
+            filter: vec![Condition {
+                column: "NAME".into(),
+                predicate: Predicate::In(vec![text("ClientApplicationToken")]),
+                ignore_case: false,
+            }],
+            if_exists: false,
+            label: None,
+        }),
+        &[],
+    );
+    let table = cat.get(&name("ossys_parameter"));
+    let keys = |personal: bool| {
+        let neighbours = Neighbours {
+            personal,
+            ..Neighbours::default()
+        };
+        match drift_query(&r, table, &cat, Flavor::SqlServer, &neighbours).unwrap() {
+            RowQuery::Table(_, Layout::Keyed { keys, columns, .. }) => {
+                keys.iter().map(|&k| columns[k].clone()).collect::<Vec<_>>()
+            }
+            _ => panic!("a table query"),
+        }
+    };
+    assert_eq!(keys(false), ["ID", "NAME"]);
+    assert_eq!(keys(true), ["ID"]);
+}

@@ -313,6 +313,7 @@ fn scan_queries() {
     let removers = [(&tokens, secret.as_slice())];
     let secret_rows = [secret.as_slice()];
     let neighbours = Neighbours {
+        personal: false,
         secret_rows: &secret_rows,
         removers: &removers,
     };
