@@ -64,6 +64,14 @@ pub enum Error {
     /// A statement failed; the transaction was rolled back.
     #[error(transparent)]
     Failed(Box<Failure>),
+    /// A change carries sealed values and no identity opened them.
+    #[error("change {change} carries {rows} sealed values and needs the identity that opens them: pass --identity FILE or set POSTCLONE_IDENTITY (an identity of journal.recipients); nothing was changed")]
+    NoIdentity {
+        /// The change.
+        change: ChangeId,
+        /// The sealed rows not opened.
+        rows: usize,
+    },
     /// A change masks personal data and no masking key was given.
     #[error("change {change} masks personal data and needs the masking key: set {} or `masking.key_file`; nothing was changed", crate::state::masking::MASK_KEY_VARIABLE)]
     NoMaskKey {
@@ -96,6 +104,15 @@ pub fn preflight(
         return Err(Error::NoMaskKey {
             change: step.id.clone(),
         });
+    }
+    for step in &plan.steps {
+        let unopened = step.carried().map_or(0, |c| c.rows.unopened());
+        if unopened > 0 {
+            return Err(Error::NoIdentity {
+                change: step.id.clone(),
+                rows: unopened,
+            });
+        }
     }
     Ok(())
 }

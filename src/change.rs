@@ -104,6 +104,9 @@ pub struct Change {
     pub row_label: Option<Describe>,
     /// Its rows hold personal data: shown by key only, journaled only encrypted.
     pub personal: bool,
+    /// Its rows may hold secret values (a secret resource, rows `secret_rows` covers, captured
+    /// values): journaled sealed to the spec's recipients when it declares any.
+    pub sealed: bool,
     /// The key masks are computed with (for a change that masks).
     pub mask_key: Option<MaskKey>,
 }
@@ -137,7 +140,19 @@ impl Change {
     #[must_use]
     pub fn rewrites_hosts(&self) -> bool {
         matches!(&self.kind, ChangeKind::SetColumns { assignments, .. }
-            if assignments.iter().any(|a| matches!(a.value, ColumnValue::Replace { .. } | ColumnValue::Mask { .. })))
+            if assignments.iter().any(|a| matches!(a.value, ColumnValue::Replace { .. } | ColumnValue::Mask { .. } | ColumnValue::Carried(_))))
+    }
+
+    /// The environment's own values the change carries, when it is a carry.
+    #[must_use]
+    pub fn carried(&self) -> Option<&crate::state::desired::CarriedValue> {
+        let ChangeKind::SetColumns { assignments, .. } = &self.kind else {
+            return None;
+        };
+        assignments.iter().find_map(|a| match &a.value {
+            ColumnValue::Carried(c) => Some(c),
+            _ => None,
+        })
     }
 
     /// Whether the change masks personal data (and needs the masking key).

@@ -38,6 +38,12 @@ pub enum EdgeReason {
         /// Constraint name, with its tables.
         constraint: String,
     },
+    /// The first resource writes or deletes rows of a table whose environment's own values the
+    /// second one carries: the carry writes last.
+    Carries {
+        /// The table.
+        table: String,
+    },
     /// The first resource changes a table in a schema the second one's users own: tables are
     /// changed before their owners are dropped.
     Ownership {
@@ -63,6 +69,10 @@ impl fmt::Display for EdgeReason {
                     "masking {table} may queue BPT events; the queue is emptied after"
                 )
             }
+            EdgeReason::Carries { table } => write!(
+                f,
+                "the environment's own values of {table} are carried over what the first writes"
+            ),
             EdgeReason::Ownership { owner, schema } => {
                 write!(f, "ownership: schema {schema} of user {owner}")
             }
@@ -270,6 +280,50 @@ pub fn foreign_key_dependencies(desired: &Desired, observed: &Observed) -> Vec<D
                     then: (*updated).clone(),
                     reason: EdgeReason::ReferencingFirst {
                         constraint: constraint.clone(),
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Edges from carrying: a resource that writes or deletes rows of a table runs before the
+/// resource that carries the environment's own values of that table (what the runbook resets,
+/// the carry then puts back).
+#[must_use]
+pub fn carry_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
+    let table_of = |id: &ResourceId| match observed.resource(id) {
+        Some(ObservedResource::Inspected { table: Some(t), .. }) => Some(&t.table),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for carry in desired
+        .resources
+        .iter()
+        .filter(|r| r.kind.carried().is_some())
+    {
+        let Some(table) = table_of(&carry.id) else {
+            continue;
+        };
+        for other in &desired.resources {
+            let writes = matches!(
+                other.kind,
+                ResourceKind::ColumnValues(_)
+                    | ResourceKind::RowsAbsent(_)
+                    | ResourceKind::TableEmpty(_)
+                    | ResourceKind::Masked(_)
+            );
+            if other.id != carry.id
+                && writes
+                && other.kind.carried().is_none()
+                && table_of(&other.id) == Some(table)
+            {
+                out.push(Dependency {
+                    first: other.id.clone(),
+                    then: carry.id.clone(),
+                    reason: EdgeReason::Carries {
+                        table: table.to_string(),
                     },
                 });
             }

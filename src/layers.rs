@@ -4,7 +4,7 @@
 /// Top to bottom. Modules of one layer do not use each other.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
-    &["apply", "restore", "planning"],
+    &["apply", "capture", "restore", "planning"],
     &["transaction"],
     &["render", "spec"],
     &["plan", "profile"],

@@ -12,7 +12,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | command line | `cli` |
-//! | what a command does | `apply`, `restore`, `planning` |
+//! | what a command does | `apply`, `capture`, `restore`, `planning` |
 //! | the one transaction of an apply or a restore | `transaction` |
 //! | reading specs, showing plans | `render`, `spec` |
 //! | the plan, the built-in profiles | `plan`, `profile` |
@@ -29,6 +29,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod apply;
+pub mod capture;
 pub mod change;
 pub mod cli;
 pub mod datapump;

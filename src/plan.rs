@@ -346,6 +346,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
     dependencies.extend(graph::foreign_key_dependencies(desired, observed));
     dependencies.extend(graph::ownership_dependencies(desired, observed));
     dependencies.extend(graph::masking_dependencies(desired, observed));
+    dependencies.extend(graph::carry_dependencies(desired, observed));
     let nodes: Vec<_> = desired.resources.iter().map(|r| r.id.clone()).collect();
     let graph = graph::build(&nodes, &dependencies)?;
     let mut changes = diff.changes;
@@ -361,7 +362,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
         notes: diff.notes,
         reports: diff.reports,
         findings: diff.findings,
-        manual: desired.manual.clone(),
+        manual: desired.manual.iter().map(|m| m.in_spec(desired)).collect(),
         dependencies: graph.dependencies().collect(),
         catalog: observed.catalog.clone(),
     })
@@ -408,6 +409,7 @@ mod tests {
             catalog: Default::default(),
             foreign_keys: vec![],
             masking: vec![],
+            carry: vec![],
         };
         let dialect = Dialect {
             truncate_in_transaction: true,
@@ -445,6 +447,7 @@ mod tests {
                 catalog: Default::default(),
                 foreign_keys: vec![fk()],
                 masking: vec![],
+                carry: vec![],
             };
             let plan = build(
                 &d,

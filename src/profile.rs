@@ -17,13 +17,18 @@ const PROFILES: &[(&str, &str)] = &[
         "outsystems-o11-personal-data",
         include_str!("../specs/outsystems-o11-personal-data.yaml"),
     ),
+    (
+        "outsystems-o11-carry",
+        include_str!("../specs/outsystems-o11-carry.yaml"),
+    ),
 ];
 
 /// The names of the built-in profiles.
-pub const NAMES: [&str; 3] = [
+pub const NAMES: [&str; 4] = [
     "outsystems-o11",
     "outsystems-o11-quarantine",
     "outsystems-o11-personal-data",
+    "outsystems-o11-carry",
 ];
 
 /// The text of the built-in profile `name`.

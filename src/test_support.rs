@@ -87,6 +87,8 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         event_queues: vec![],
         mask_key: None,
         datapump: None,
+        captured: None,
+        opened: Default::default(),
     }
 }
 
@@ -128,6 +130,7 @@ pub(crate) fn observed(resources: Vec<ObservedResource>) -> Observed {
         resources,
         foreign_keys: vec![],
         masking: vec![],
+        carry: vec![],
     }
 }
 
@@ -141,6 +144,7 @@ pub(crate) fn change(kind: ChangeKind) -> Change {
         labels: vec![],
         row_label: None,
         personal: false,
+        sealed: false,
         mask_key: None,
     }
 }

@@ -15,6 +15,7 @@ fn help_of_every_subcommand() {
         "completions",
         "man",
         "datapump",
+        "capture",
     ] {
         let out = Test::new().args([sub, "--help"]).run().code(0);
         insta::assert_snapshot!(format!("help_{sub}"), out.stdout);

@@ -17,11 +17,8 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
-use crate::common::{journal_in, Test, TestServer};
+use crate::common::{journal_in, Test, TestServer, IDENTITY, RECIPIENT};
 
-/// A test-only age key pair (the personal-data tests' own).
-const RECIPIENT: &str = "age1qqlckrjtjh5p3dcgjwuzwep7avyfep2npylyju2cpaaqlfwk8e2s7n0z6k";
-const IDENTITY: &str = "AGE-SECRET-KEY-17M2G4USE24TPSM2WTA5MHRV8H654NUDKH6RKE0FD9CEYZMAELLHQH9N7WW";
 const MASK_KEY: &str = "generated-shapes-mask-key-0123";
 
 /// How the main table is keyed.

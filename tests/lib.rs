@@ -4,6 +4,7 @@
 mod common;
 
 mod apply;
+mod carry;
 mod cli;
 mod formats;
 mod generated;

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use postclone::change::Dialect;
+use postclone::change::{ChangeKind, Dialect};
 use postclone::engine::sqlserver::SqlServer;
 use postclone::sql::{self, Flavor};
 use postclone::state::observed::Catalog;
@@ -54,31 +54,48 @@ fn shown(text: &str, params: &[postclone::sql::Param]) -> String {
     out
 }
 
-/// Every statement and query of the profile, in Oracle's flavor, from a real plan of the
-/// synthetic clone.
-#[test]
-fn the_profile_in_oracle_sql() {
-    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("postclone.yaml");
-    std::fs::write(
-        &spec,
-        "engine: oracle\nguard: { database: OSADMIN }\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n",
-    )
-    .unwrap();
-    let desired = postclone::spec::load(&spec).expect("profile loads");
+/// Every statement and query of the plan of `spec` (a file) against `server`, in Oracle's
+/// flavor: the catalog read on the embedded engine, retyped as Oracle reports such tables.
+/// Captured values are opened with `identity` (an identity file) when given.
+pub fn oracle_sql(
+    server: &TestServer,
+    spec: &std::path::Path,
+    identity: Option<&std::path::Path>,
+) -> String {
+    let mut desired = postclone::spec::load(spec).expect("spec loads");
+    let identities =
+        identity.map(|p| postclone::journal::Identities::from_file(p).expect("identity"));
+    desired
+        .open_captured(&mut |sealed| {
+            identities
+                .as_ref()
+                .map(|ids| ids.open_values(sealed))
+                .transpose()
+        })
+        .expect("captured values open");
     let connection = server.connection("OS_PREPROD");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (desired, mut observed) = runtime.block_on(async {
+    let (mut engine, desired, mut observed) = runtime.block_on(async {
         let mut engine = SqlServer::connect(&connection).await.expect("connect");
         let found = postclone::inspect::inspect(&mut engine, &desired)
             .await
             .expect("inspect");
-        (found.desired, found.observed)
+        (engine, found.desired, found.observed)
     });
+    // The rows of a row-computed change (host rewrites, carried values) are read as apply reads
+    // them, with the plan of the engine that holds them.
+    let here = postclone::plan::build(
+        &desired,
+        &observed,
+        &Dialect {
+            truncate_in_transaction: true,
+            empty_string_is_null: false,
+        },
+    )
+    .expect("plan");
     to_oracle(&mut observed.catalog);
     for r in &mut observed.resources {
         if let postclone::state::observed::ObservedResource::Inspected { table: Some(t), .. } = r {
@@ -116,7 +133,49 @@ fn the_profile_in_oracle_sql() {
                 let _ = writeln!(out, "-- journal: {e}");
             }
         }
-        match sql::statements(step, &plan.catalog, Flavor::Oracle) {
+        let rows = step.rewrites_hosts().then(|| {
+            let read = here
+                .steps
+                .iter()
+                .find(|s| s.id == step.id)
+                .expect("same step");
+            let capture = sql::capture_query(read, &here.catalog, Flavor::SqlServer, None)
+                .expect("capture query")
+                .expect("an update reads its rows");
+            let mut images = Vec::new();
+            runtime
+                .block_on(postclone::engine::Reader::stream(
+                    &mut engine,
+                    &capture.select,
+                    "rows to rewrite",
+                    &mut |values| {
+                        // Only the rows the change changes, as apply writes them.
+                        let image = capture.image(values);
+                        if let ChangeKind::SetColumns {
+                            table, assignments, ..
+                        } = &read.kind
+                        {
+                            let changes = assignments.iter().zip(&image.after).any(|(a, new)| {
+                                table
+                                    .position(&a.column)
+                                    .and_then(|i| image.values.get(i))
+                                    .is_none_or(|old| old != new)
+                            });
+                            if changes {
+                                images.push(image);
+                            }
+                        }
+                        Ok(())
+                    },
+                ))
+                .expect("rows read");
+            images
+        });
+        let statements = match &rows {
+            Some(rows) => sql::rewrite_statements(step, rows, Flavor::Oracle),
+            None => sql::statements(step, &plan.catalog, Flavor::Oracle),
+        };
+        match statements {
             Ok(statements) => {
                 for s in statements {
                     let _ = writeln!(out, "{};", shown(&s.sql, &s.params));
@@ -127,8 +186,12 @@ fn the_profile_in_oracle_sql() {
             }
         }
     }
-    // Oracle's own rules, whatever the snapshot says: no TRUNCATE (it commits), no SQL Server
-    // syntax, every identifier in double quotes, no '' literal.
+    out
+}
+
+/// Oracle's own rules, whatever a snapshot says: no TRUNCATE (it commits), no SQL Server
+/// syntax, every identifier in double quotes, no '' literal.
+pub fn assert_oracle_only(out: &str) {
     let sql_only: String = out
         .lines()
         .filter(|l| !l.starts_with("-- "))
@@ -140,6 +203,22 @@ fn the_profile_in_oracle_sql() {
             "{forbidden} in Oracle SQL:\n{out}"
         );
     }
+}
+
+/// Every statement and query of the profile, in Oracle's flavor, from a real plan of the
+/// synthetic clone.
+#[test]
+fn the_profile_in_oracle_sql() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("postclone.yaml");
+    std::fs::write(
+        &spec,
+        "engine: oracle\nguard: { database: OSADMIN }\ninclude: [outsystems-o11]\nproduction: { hosts: [prod.elsewhere.example] }\n",
+    )
+    .unwrap();
+    let out = oracle_sql(&server, &spec, None);
+    assert_oracle_only(&out);
     assert!(
         out.contains("DELETE FROM \"OSADMIN\".\"OSSYS_SERVER\""),
         "{out}"

@@ -5,13 +5,12 @@
 //! giving every original back.
 //! See: issue 14
 
-use crate::common::{fixture, journal_in, profile_but, Output, Test, TestServer};
+use crate::common::{
+    fixture, journal_in, profile_but, Output, Test, TestServer, IDENTITY, RECIPIENT,
+};
 
 const KEY: &str = "test-mask-key-0123456789";
 const OTHER_KEY: &str = "another-mask-key-9876543210";
-/// A test-only age key pair.
-const RECIPIENT: &str = "age1qqlckrjtjh5p3dcgjwuzwep7avyfep2npylyju2cpaaqlfwk8e2s7n0z6k";
-const IDENTITY: &str = "AGE-SECRET-KEY-17M2G4USE24TPSM2WTA5MHRV8H654NUDKH6RKE0FD9CEYZMAELLHQH9N7WW";
 
 /// Every personal value the spec covers (customers, orders, end users, login attempts, the
 /// email queue): none may be left anywhere.

@@ -6,7 +6,7 @@ use clap::Args;
 
 use std::path::{Path, PathBuf};
 
-use super::args::{ConnectArgs, LockArgs, SelectArgs, SpecArg};
+use super::args::{ConnectArgs, IdentityArgs, LockArgs, SelectArgs, SpecArg};
 use super::{exit, plan, target, Error};
 use crate::apply;
 use crate::engine::Engine;
@@ -41,6 +41,8 @@ pub struct ApplyArgs {
     /// Show the SQL of each change (values as parameters, secrets masked)
     #[arg(long, short)]
     verbose: bool,
+    #[command(flatten)]
+    identity: IdentityArgs,
 }
 
 /// What `apply` was given.
@@ -95,11 +97,12 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     };
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
     let host = target::host(&connection);
+    let identities = args.identity.identities()?;
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
         // Locked before planning, so that the plan shown is not made stale by another apply.
         let lock = engine.lock(args.lock.timeout()).await?;
-        let (plan, desired) = planning::make(&mut engine, &desired).await?;
+        let (plan, desired) = planning::make(&mut engine, &desired, identities.as_ref()).await?;
         if let Some((saved, path)) = saved {
             check_saved(saved, path, &plan, out)?;
         }

@@ -25,6 +25,34 @@ pub struct ConnectArgs {
     pub connection: Option<String>,
 }
 
+/// Who can open sealed values: captured ones (secret site properties, connections) and the
+/// personal data a journal keeps.
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    /// An age identity file (age-keygen) of one of the spec's `journal.recipients`: opens sealed
+    /// values (captured secrets, a journal's personal data)
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+impl IdentityArgs {
+    /// The identities of `--identity`, or of the file `POSTCLONE_IDENTITY` names.
+    ///
+    /// # Errors
+    /// A file that cannot be read or holds no identity.
+    pub fn identities(&self) -> Result<Option<crate::journal::Identities>, crate::journal::Error> {
+        crate::journal::Identities::given(self.identity.as_deref()).map_err(|source| {
+            crate::journal::Error::Seal {
+                path: self
+                    .identity
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(crate::journal::IDENTITY_VARIABLE)),
+                source,
+            }
+        })
+    }
+}
+
 /// How long to wait for another apply to finish.
 #[derive(Debug, Args)]
 pub struct LockArgs {

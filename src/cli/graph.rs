@@ -56,7 +56,7 @@ pub fn run(args: &GraphArgs, out: &mut impl Write) -> Result<i32, Error> {
         let connection = target::connection(&desired, args.connect.connection.as_deref())?;
         target::runtime()?.block_on(async {
             let mut engine = target::open(&desired, &connection).await?;
-            let (plan, _) = crate::planning::make(&mut engine, &desired).await?;
+            let (plan, _) = crate::planning::make(&mut engine, &desired, None).await?;
             let nodes: Vec<GraphNode> = plan
                 .steps
                 .iter()

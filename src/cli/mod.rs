@@ -2,6 +2,7 @@
 
 mod apply;
 mod args;
+mod capture;
 mod completions;
 mod datapump;
 pub mod exit;
@@ -37,6 +38,7 @@ enum Command {
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
     Datapump(datapump::DataPumpArgs),
+    Capture(capture::CaptureArgs),
 }
 
 /// Every way a command can fail, for the one printer in `report`.
@@ -57,6 +59,9 @@ pub enum Error {
     /// Restore stopped.
     #[error(transparent)]
     Restore(Box<crate::restore::Error>),
+    /// Capture stopped.
+    #[error(transparent)]
+    Capture(#[from] crate::capture::Error),
     /// The journal could not be read.
     #[error(transparent)]
     Journal(#[from] crate::journal::Error),
@@ -179,6 +184,7 @@ fn run() -> i32 {
         Command::Completions(args) => completions::run(args, &mut out),
         Command::Man(args) => completions::man(args, &mut out),
         Command::Datapump(args) => datapump::run(args, &mut out),
+        Command::Capture(args) => capture::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use clap::Args;
 
-use super::args::{ConnectArgs, FormatArg, SelectArgs, SpecArg};
+use super::args::{ConnectArgs, FormatArg, IdentityArgs, SelectArgs, SpecArg};
 use super::{exit, target, Error};
 use crate::engine::Engine;
 use crate::plan::{Plan, PlanFile};
@@ -40,15 +40,18 @@ pub struct PlanArgs {
     /// Save the plan, with a fingerprint of every row it touches, for `postclone apply FILE`
     #[arg(long, value_name = "FILE")]
     out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    identity: IdentityArgs,
 }
 
 /// Plans and prints.
 pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
     let desired = spec::load(&args.spec.spec)?.select(&args.select.selection())?;
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+    let identities = args.identity.identities()?;
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
-        let (plan, _) = planning::make(&mut engine, &desired).await?;
+        let (plan, _) = planning::make(&mut engine, &desired, identities.as_ref()).await?;
         let statements = if args.verbose {
             Some(statements(&engine, &plan)?)
         } else {

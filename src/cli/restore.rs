@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::args::{ConnectArgs, LockArgs};
+use super::args::{ConnectArgs, IdentityArgs, LockArgs};
 use super::{apply, exit, target, Error};
 use crate::engine::{Connection, Engine};
 use crate::journal;
@@ -41,10 +41,8 @@ pub struct RestoreArgs {
     /// case-insensitively (repeatable)
     #[arg(long = "label", value_name = "NAME")]
     labels: Vec<String>,
-    /// An age identity file (age-keygen) of one of the spec's `journal.recipients`: puts back
-    /// the personal data the journal keeps encrypted
-    #[arg(long, value_name = "FILE")]
-    identity: Option<PathBuf>,
+    #[command(flatten)]
+    identity: IdentityArgs,
     /// Restore without asking (for pipelines)
     #[arg(long)]
     auto_approve: bool,
@@ -54,16 +52,7 @@ pub struct RestoreArgs {
 
 /// Plans, asks, restores.
 pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let identities =
-        match &args.identity {
-            Some(path) => Some(journal::Identities::from_file(path).map_err(|source| {
-                journal::Error::Seal {
-                    path: path.clone(),
-                    source,
-                }
-            })?),
-            None => None,
-        };
+    let identities = args.identity.identities()?;
     let mut plan = journal::read(&args.journal, identities.as_ref())?;
     plan.select(&args.resources, &args.labels)?;
     let connection = match (

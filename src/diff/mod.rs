@@ -66,6 +66,20 @@ pub enum Error {
 pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result<Diff, Error> {
     let mut out = Diff::default();
     masking_notes(observed, &mut out.notes);
+    for facts in &observed.carry {
+        if !facts.missing.is_empty() {
+            out.notes.push(Note::NotInClone {
+                id: facts.id.clone(),
+                rows: facts.missing.clone(),
+            });
+        }
+        if facts.unopened > 0 {
+            out.notes.push(Note::Sealed {
+                id: facts.id.clone(),
+                rows: facts.unopened,
+            });
+        }
+    }
     let context = Context::new(desired, observed, dialect);
     for resource in &desired.resources {
         let seen = observed
@@ -342,6 +356,15 @@ impl<'a> Context<'a> {
         }
         let mut change = change(self.desired, resource, kind, drift.clone());
         change.personal = personal;
+        change.sealed = personal
+            || resource.secret
+            || resource.kind.carried().is_some()
+            || table.is_some_and(|t| {
+                self.desired
+                    .secret_rows
+                    .iter()
+                    .any(|s| self.observed.catalog.resolve(&s.table) == Some(&t.table))
+            });
         Ok(Some(change))
     }
 }
@@ -380,6 +403,7 @@ fn change(desired: &Desired, resource: &Resource, kind: ChangeKind, rows: Drift)
         labels: resource.labels.clone(),
         row_label: resource.kind.label().cloned(),
         personal: resource.personal,
+        sealed: resource.personal || resource.secret,
         mask_key: desired.mask_key.clone(),
     }
 }
@@ -427,11 +451,13 @@ fn change_kind(
         }
         ResourceKind::Custom(c) => ChangeKind::RunFix { fix: c.fix.clone() },
         // Principals are observed as `ObservedResource::Principals`, never as table rows;
-        // reports are never changes.
+        // reports are never changes; a carried resource is expanded into the values it sets
+        // before it is inspected.
         ResourceKind::PrincipalsAbsent(_)
         | ResourceKind::GrantsAbsent(_)
         | ResourceKind::Report(_)
-        | ResourceKind::ReferencesAbsent(_) => {
+        | ResourceKind::ReferencesAbsent(_)
+        | ResourceKind::Carried(_) => {
             return Err(Error::MissingTable {
                 id: resource.id.clone(),
             })

@@ -68,6 +68,20 @@ pub enum Note {
         /// The columns (or rows) that cannot be restored.
         what: String,
     },
+    /// Captured rows of a carried resource that the clone does not hold: left as they are.
+    NotInClone {
+        /// The resource.
+        id: ResourceId,
+        /// The rows, by name.
+        rows: Vec<String>,
+    },
+    /// Sealed captured rows that no identity opened: compared and written only with one.
+    Sealed {
+        /// The resource.
+        id: ResourceId,
+        /// How many.
+        rows: usize,
+    },
     /// The resource's metamodel target names no table on this platform.
     NothingResolved {
         /// The resource.

@@ -6,7 +6,7 @@ use super::principals;
 use crate::engine::Reader;
 use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::sql::CatalogQueries;
-use crate::sql::{self, Flavor, Layout, RowQuery, RowRewrite, Wanted};
+use crate::sql::{self, Carry, Flavor, Layout, RowQuery, RowRewrite, Wanted};
 use crate::state::desired::{
     Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId, ResourceKind,
     TableTarget,
@@ -309,7 +309,7 @@ async fn drift<R: Reader>(
             // A host rewrite reads the rows whose text contains the host; only those whose
             // value it changes are drift.
             let rewrites = matches!(layout, Layout::Keyed { compared, .. }
-                if compared.iter().any(|(_, w)| matches!(w, Wanted::Rewrite(_))));
+                if compared.iter().any(|(_, w)| w.per_row()));
             // The fingerprint covers the table's own columns, whole: what the journal captures
             // of the same rows, so that apply checks them in the pass that journals them.
             let width = match layout {
@@ -395,6 +395,18 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                             }
                             Value::Null
                         }
+                        // A sealed value no identity opened: a change whose value is unknown.
+                        Wanted::Carried { .. } => match wanted.carry(&mut computed) {
+                            Carry::Keep => return None,
+                            Carry::Set(v) => v,
+                            Carry::Unknown => {
+                                return Some(ValueChange {
+                                    column: columns.get(*i).cloned().unwrap_or_default(),
+                                    old,
+                                    new: Value::Null,
+                                })
+                            }
+                        },
                         _ => wanted
                             .of(&values, &mut computed, None)
                             .unwrap_or(Value::Null),

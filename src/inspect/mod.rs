@@ -4,7 +4,10 @@
 //! An engine provides a [`Reader`] (run a query, return or stream rows); its flavor picks the
 //! [`CatalogQueries`]; everything else here is the same on SQL Server and Oracle.
 
+mod carry;
 mod catalog;
+
+pub use carry::{read_carried, CarriedRead};
 mod drift;
 mod masking;
 mod principals;
@@ -59,6 +62,7 @@ async fn inspect_with<R: Reader>(
         target.front_end_list = Some(table);
         target.forbidden_front_ends = hosts;
     }
+    let desired = carry::leave_to_carry(&desired, &catalog);
     resolve_subselects(client, queries, &desired, &mut catalog).await?;
     let work = drift::prepare(&desired, &catalog, queries.flavor)?;
     let mut resources = Vec::with_capacity(work.len());
@@ -66,12 +70,14 @@ async fn inspect_with<R: Reader>(
         resources.push(drift::run(client, queries, resource, job).await?);
     }
     let masking = masking::check(client, queries.flavor, &desired, &catalog).await?;
+    let carry = carry::facts(client, queries.flavor, &desired, &catalog).await?;
     let observed = Observed {
         target,
         catalog,
         resources,
         foreign_keys: rows.foreign_keys,
         masking,
+        carry,
     };
     Ok(Inspection { desired, observed })
 }
@@ -310,6 +316,11 @@ fn referenced_tables(desired: &Desired) -> Vec<TableName> {
             .for_each(&mut add);
         for l in r.kind.lookups() {
             add(&l.table);
+        }
+        if let Some(c) = r.kind.carried() {
+            for hop in c.parts.iter().flat_map(|p| &p.through) {
+                add(&hop.table);
+            }
         }
     }
     names

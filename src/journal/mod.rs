@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cell::{Cell, InvalidCell};
 pub use read::{read, JournaledRow, RestoreAction, RestorePlan, RestoreStep, UnknownSelection};
-pub use sealed::{Identities, Recipients, SealError};
+pub use sealed::{Identities, Recipients, SealError, IDENTITY_VARIABLE};
 pub use triage::{LeftAlone, Reason, Triage};
 
 use crate::change::{Change, ChangeId, ChangeKind};
@@ -296,7 +296,10 @@ impl Journal {
     /// # Errors
     /// The journal cannot be written.
     pub fn change(&mut self, change: &Change) -> Result<(), Error> {
-        self.personal = change.personal.then(|| (change.id.clone(), Vec::new()));
+        // Personal rows are sealed or not journaled at all; rows that may hold secrets are
+        // sealed when there is a recipient to seal them to.
+        let sealed = change.personal || (change.sealed && !self.recipients.is_empty());
+        self.personal = sealed.then(|| (change.id.clone(), Vec::new()));
         let action = match change.kind {
             ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. } => JournalAction::Delete,
             ChangeKind::SetColumns { .. } => JournalAction::Update,
@@ -317,7 +320,7 @@ impl Journal {
                 }
                 _ => Vec::new(),
             },
-            personal: change.personal.then_some(if self.recipients.is_empty() {
+            personal: sealed.then_some(if self.recipients.is_empty() {
                 PersonalRows::NotJournaled
             } else {
                 PersonalRows::Sealed
@@ -453,6 +456,7 @@ mod tests {
             labels: vec![],
             row_label: None,
             personal: false,
+            sealed: false,
             mask_key: None,
         }
     }

@@ -3,6 +3,7 @@
 //! one of their identities (`restore --identity FILE`). Without recipients they are not
 //! written at all.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cell, JournaledRow, RowImage};
 use crate::state::Value;
+
+/// The environment variable naming an identity file, when `--identity` is not given.
+pub const IDENTITY_VARIABLE: &str = "POSTCLONE_IDENTITY";
 
 /// The recipients personal rows are encrypted to.
 pub struct Recipients(Vec<age::x25519::Recipient>);
@@ -98,6 +102,26 @@ impl Recipients {
                 .map_err(|e| SealError::Encrypt(e.to_string()))?;
             plain.push(b'\n');
         }
+        self.seal_bytes(&plain)
+    }
+
+    /// A captured row's values (column → value), encrypted to every recipient, as base64 text.
+    ///
+    /// # Errors
+    /// Encryption failed.
+    pub fn seal_values(&self, values: &BTreeMap<String, Value>) -> Result<String, SealError> {
+        let cells: BTreeMap<&String, Cell> = values
+            .iter()
+            .map(|(k, v)| (k, Cell::from(v.clone())))
+            .collect();
+        let plain = serde_json::to_vec(&cells).map_err(|e| SealError::Encrypt(e.to_string()))?;
+        self.seal_bytes(&plain)
+    }
+
+    fn seal_bytes(&self, plain: &[u8]) -> Result<String, SealError> {
+        if self.0.is_empty() {
+            return Err(SealError::Encrypt("no recipient to encrypt to".into()));
+        }
         let encryptor =
             age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
                 .map_err(|e| SealError::Encrypt(e.to_string()))?;
@@ -106,7 +130,7 @@ impl Recipients {
             .wrap_output(&mut out)
             .map_err(|e| SealError::Encrypt(e.to_string()))?;
         writer
-            .write_all(&plain)
+            .write_all(plain)
             .and_then(|()| writer.finish().map(drop))
             .map_err(|e| SealError::Encrypt(e.to_string()))?;
         Ok(base64::engine::general_purpose::STANDARD.encode(out))
@@ -137,11 +161,40 @@ impl Identities {
         Ok(Identities(identities))
     }
 
-    /// The rows of a sealed message.
+    /// The identities of `POSTCLONE_IDENTITY` (an identity file's path), or of `path` when
+    /// given (it wins); `None` when neither is.
     ///
     /// # Errors
-    /// A message none of the identities can open, or one that holds no journal rows.
-    pub fn open(&self, data: &str) -> Result<Vec<JournaledRow>, SealError> {
+    /// A file that cannot be read or holds no identity.
+    pub fn given(path: Option<&Path>) -> Result<Option<Identities>, SealError> {
+        let from_env = std::env::var_os(IDENTITY_VARIABLE)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        match path.map(Path::to_path_buf).or(from_env) {
+            Some(path) => Identities::from_file(&path).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A captured row's values, from its sealed text.
+    ///
+    /// # Errors
+    /// A message none of the identities can open, or one that holds no values.
+    pub fn open_values(&self, data: &str) -> Result<BTreeMap<String, Value>, SealError> {
+        let plain = self.open_text(data)?;
+        let cells: BTreeMap<String, Cell> =
+            serde_json::from_str(&plain).map_err(|e| SealError::Invalid(e.to_string()))?;
+        cells
+            .into_iter()
+            .map(|(k, c)| {
+                Value::try_from(c)
+                    .map(|v| (k, v))
+                    .map_err(|e| SealError::Invalid(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn open_text(&self, data: &str) -> Result<String, SealError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data.trim())
             .map_err(|e| SealError::Invalid(e.to_string()))?;
@@ -154,6 +207,15 @@ impl Identities {
         reader
             .read_to_string(&mut plain)
             .map_err(|e| SealError::Decrypt(e.to_string()))?;
+        Ok(plain)
+    }
+
+    /// The rows of a sealed message.
+    ///
+    /// # Errors
+    /// A message none of the identities can open, or one that holds no journal rows.
+    pub fn open(&self, data: &str) -> Result<Vec<JournaledRow>, SealError> {
+        let plain = self.open_text(data)?;
         let cells = |cells: Vec<Cell>| {
             cells
                 .into_iter()

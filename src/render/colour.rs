@@ -63,6 +63,7 @@ mod tests {
                 id: id("m"),
                 title: "Do it".into(),
                 details: Some("- not a deletion".into()),
+                covered_by: vec![],
             }],
             dependencies: vec![],
             catalog: Default::default(),

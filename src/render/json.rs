@@ -287,6 +287,9 @@ pub struct ManualDocument {
     /// How.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    /// The resources of the plan that do the step for what they declare.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covered_by: Vec<String>,
 }
 
 /// The document for `plan`.
@@ -378,6 +381,7 @@ pub fn document(plan: &Plan, detail: &Detail<'_>) -> PlanDocument {
                 id: m.id.to_string(),
                 title: m.title.clone(),
                 details: m.details.clone(),
+                covered_by: m.covered_by.iter().map(ToString::to_string).collect(),
             })
             .collect(),
     }
@@ -410,7 +414,9 @@ fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
         | Note::Triggers { id, .. }
         | Note::UniqueUnchecked { id, .. }
         | Note::AttributesUnchecked { id }
-        | Note::NotJournaled { id, .. } => id,
+        | Note::NotJournaled { id, .. }
+        | Note::NotInClone { id, .. }
+        | Note::Sealed { id, .. } => id,
     }
 }
 

@@ -344,6 +344,8 @@ pub fn action(step: &Change) -> Line {
                 columns.join(", "),
                 if step.masks() {
                     "; masked row by row"
+                } else if step.carried().is_some() {
+                    "; captured values, row by row by stable key"
                 } else if step.rewrites_hosts() {
                     "; hosts rewritten row by row"
                 } else {
@@ -648,6 +650,9 @@ fn manual(plan: &Plan) -> Vec<Line> {
         ));
         for line in step.details.iter().flat_map(|d| d.lines()) {
             out.push(Line::new(Kind::ManualDetail, 7, None, line));
+        }
+        if let Some(coverage) = step.coverage() {
+            out.push(Line::new(Kind::ManualDetail, 7, None, coverage));
         }
     }
     out

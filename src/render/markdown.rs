@@ -119,17 +119,26 @@ pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Res
             writeln!(out, "- {}", note_message(note))?;
         }
     }
-    if !plan.manual.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "#### Manual steps, in order, after apply")?;
-        writeln!(out)?;
-        for (i, step) in plan.manual.iter().enumerate() {
-            writeln!(out, "{}. **{}** (`{}`)", i + 1, cell(&step.title), step.id)?;
-            if let Some(details) = &step.details {
-                for line in details.lines() {
-                    writeln!(out, "   {line}")?;
-                }
+    manual(plan, out)
+}
+
+/// The manual steps, numbered, with how to do each and what the plan does of it.
+fn manual(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    if plan.manual.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "#### Manual steps, in order, after apply")?;
+    writeln!(out)?;
+    for (i, step) in plan.manual.iter().enumerate() {
+        writeln!(out, "{}. **{}** (`{}`)", i + 1, cell(&step.title), step.id)?;
+        if let Some(details) = &step.details {
+            for line in details.lines() {
+                writeln!(out, "   {line}")?;
             }
+        }
+        if let Some(coverage) = step.coverage() {
+            writeln!(out, "   {}", cell(&coverage))?;
         }
     }
     Ok(())

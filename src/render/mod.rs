@@ -70,6 +70,15 @@ pub fn note_message(note: &Note) -> String {
         Note::NotOnThisEngine { id } => {
             format!("{id}: does not apply to this engine; nothing to do")
         }
+        Note::NotInClone { id, rows } => format!(
+            "{id}: captured, not in this clone (nothing to write): {}",
+            rows.join(", ")
+        ),
+        Note::Sealed { id, rows } => format!(
+            "{id}: {rows} captured {} sealed: pass --identity FILE (or POSTCLONE_IDENTITY) to compare and write {}",
+            if *rows == 1 { "value is" } else { "values are" },
+            if *rows == 1 { "it" } else { "them" }
+        ),
         Note::NothingResolved { id, target } => {
             format!("{id}: the platform metamodel names no table ({target}); nothing to do")
         }

@@ -275,6 +275,7 @@ mod tests {
                 labels: vec![],
                 row_label: None,
                 personal: false,
+                sealed: false,
                 mask_key: None,
             }],
             notes: vec![],

@@ -12,8 +12,8 @@ use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings, ManualStep, Masking,
-    Origin, Production, Resource, ResourceId, ScanScope, SecretRows, TableName,
+    Captured, Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings, ManualStep,
+    Masking, Origin, Production, Resource, ResourceId, ScanScope, SecretRows, TableName,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -33,8 +33,39 @@ pub fn load(path: &Path) -> Result<Desired, Error> {
 /// # Errors
 /// [`Error::Invalid`] with every problem found.
 pub fn load_str(path: &Path, text: &str) -> Result<Desired, Error> {
+    load_with(path, text, Loader::default())
+}
+
+/// Loads the spec at `path` for `postclone capture`, which writes `out`: an include of `out`
+/// that does not exist yet (the first capture) is left out instead of being an error.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_for_capture(path: &Path, out: &Path) -> Result<Desired, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let loader = Loader {
+        writing: Some(comparable(out)),
+        ..Loader::default()
+    };
+    load_with(path, &text, loader)
+}
+
+/// A path as compared with another that may not exist yet: its directory resolved, its file
+/// name as written.
+fn comparable(path: &Path) -> PathBuf {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.map_or_else(
+        || std::env::current_dir().unwrap_or_default(),
+        |d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()),
+    );
+    path.file_name().map_or(dir.clone(), |name| dir.join(name))
+}
+
+fn load_with(path: &Path, text: &str, mut loader: Loader) -> Result<Desired, Error> {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut loader = Loader::default();
     let mut stack = vec![path.to_path_buf()];
     let parts = loader.file(path, text, &base_dir, &mut stack);
     let desired = loader.finish(path, parts, base_dir);
@@ -72,6 +103,7 @@ struct Parts {
     journal: Option<JournalSettings>,
     event_queues: Vec<TableName>,
     datapump: Option<(DataPump, Origin)>,
+    captured: Option<Captured>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
     manual: Vec<Located<ManualStep>>,
@@ -96,6 +128,14 @@ impl Parts {
             }
         }
         self.datapump = own.datapump.or(self.datapump);
+        // Captures of several files add up; a resource captured twice keeps the later rows.
+        self.captured = match (self.captured, own.captured) {
+            (Some(mut all), Some(more)) => {
+                all.rows.extend(more.rows);
+                Some(all)
+            }
+            (all, more) => more.or(all),
+        };
         self.exclude.extend(own.exclude);
         // Two profiles may declare the same thing (the email queue is emptied by the
         // quarantine and by the personal-data profile): one identical declaration is kept, a
@@ -164,10 +204,13 @@ impl FileCtx<'_> {
 #[derive(Default)]
 pub(super) struct Loader {
     pub(super) problems: Vec<SpecProblem>,
+    /// The file `postclone capture` is about to write: the spec may include it, and before
+    /// the first capture it does not exist yet.
+    pub(super) writing: Option<PathBuf>,
 }
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 16] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 17] = [
     "engine",
     "connection",
     "guard",
@@ -184,6 +227,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 16] = [
     "resources",
     "manual",
     "datapump",
+    "captured",
 ];
 
 impl Loader {
@@ -298,6 +342,7 @@ impl Loader {
                     .typed(ctx, "configuration_values", value)
                     .unwrap_or_default();
             }
+            "captured" => own.captured = self.typed(ctx, "captured", value),
             "datapump" => {
                 own.datapump = self
                     .typed::<DataPump>(ctx, "datapump", value)
@@ -382,6 +427,12 @@ impl Loader {
                 Ok(text) => {
                     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                     (path, text, dir)
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        && self.writing.as_deref() == Some(comparable(&path).as_path()) =>
+                {
+                    return Parts::default();
                 }
                 Err(e) => {
                     self.problems.push(problem_at(
@@ -516,6 +567,8 @@ impl Loader {
             event_queues: parts.event_queues,
             mask_key: None,
             datapump: parts.datapump.map(|(d, _)| d),
+            captured: parts.captured,
+            opened: std::collections::BTreeMap::new(),
         };
         self.problems.extend(validate::fail_closed(&desired));
         Some(desired)

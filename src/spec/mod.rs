@@ -20,7 +20,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use interpolate::{interpolate, InterpolationError};
-pub use load::{load, load_str};
+pub use load::{load, load_for_capture, load_str};
 pub use mask_key::{mask_key, MaskKeyError, MASK_KEY_VARIABLE};
 
 use crate::state::desired::{EngineKind, FrontEnds, Guard, ManualStep, ResourceId};
@@ -84,6 +84,10 @@ pub struct SpecFile {
     /// Oracle only: the Data Pump export and import that make the clone
     /// (`postclone datapump SPEC` writes their parameter files).
     pub datapump: Option<crate::datapump::DataPump>,
+    /// The environment's own values, read before the clone by `postclone capture` (the file it
+    /// writes holds this key): what `carried` resources put back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<crate::state::desired::Captured>,
 }
 
 /// The keys every resource has, whatever its kind.

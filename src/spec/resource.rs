@@ -9,8 +9,8 @@ use super::source_map;
 use super::{ProblemCode, ResourceHeader};
 use crate::state::desired::kind::with_resource_kinds;
 use crate::state::desired::{
-    ColumnValue, ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent,
-    Report, Resource, ResourceKind, RowsAbsent, TableEmpty,
+    Carried, ColumnValue, ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent,
+    ReferencesAbsent, Report, Resource, ResourceKind, RowsAbsent, TableEmpty,
 };
 
 impl Loader {
@@ -206,7 +206,49 @@ impl Loader {
                     ));
                 }
             }
+            ResourceKind::Carried(c) => self.check_carried(ctx, path, c),
             _ => {}
+        }
+    }
+
+    /// A carried resource needs a key and values, and a value column cannot be a key part's
+    /// own column (it would be rewritten by what finds it).
+    fn check_carried(&mut self, ctx: &FileCtx<'_>, path: &str, c: &Carried) {
+        let child = source_map::child;
+        let mut problem = |field: &str, message: String, help: &str| {
+            let at = child(path, field);
+            self.problems.push(ctx.problem(
+                ctx.map.value(&at),
+                &at,
+                ProblemCode::InvalidField,
+                message,
+                Some(help.into()),
+            ));
+        };
+        if c.key.is_empty() {
+            problem(
+                "key",
+                "`key` names no part: the rows cannot be found again after the clone".into(),
+                "name the row's stable key, e.g. `name: { column: NAME }`",
+            );
+        }
+        if c.values.is_empty() {
+            problem(
+                "values",
+                "`values` names no column to carry".into(),
+                "list the columns whose values are the environment's own",
+            );
+        }
+        if let Some(column) = c.values.iter().find(|v| {
+            c.key
+                .values()
+                .any(|k| k.through.is_empty() && k.column.eq_ignore_ascii_case(v))
+        }) {
+            problem(
+                "values",
+                format!("`{column}` is both a key part and a carried value"),
+                "a carried row is found by its key: carry other columns",
+            );
         }
     }
 

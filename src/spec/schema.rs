@@ -12,8 +12,8 @@ use schemars::JsonSchema;
 use super::{ResourceHeader, SpecFile};
 use crate::state::desired::kind::with_resource_kinds;
 use crate::state::desired::{
-    ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent, Report,
-    RowsAbsent, TableEmpty,
+    Carried, ColumnValues, Custom, GrantsAbsent, Masked, PrincipalsAbsent, ReferencesAbsent,
+    Report, RowsAbsent, TableEmpty,
 };
 
 /// A resource as written: the common header keys, `kind`, and the kind's own keys.

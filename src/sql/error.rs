@@ -45,6 +45,14 @@ pub enum Error {
         /// Why, and what to write instead.
         help: String,
     },
+    /// A carried resource covers more rows than one statement can leave out.
+    #[error("resource {resource} carries {rows} rows of a table another resource writes too: more than one statement can leave out; exclude one of the two (`exclude:`)")]
+    TooManyCarried {
+        /// The carried resource.
+        resource: crate::state::desired::ResourceId,
+        /// Its captured rows.
+        rows: usize,
+    },
     /// A `replace` whose `from` is not a host.
     #[error("column {column}: `replace` rewrites a host, and {from:?} is not one; write `replace_text` to rewrite any text")]
     NotAHost {

@@ -12,6 +12,7 @@
 //! engine) can read it otherwise without this layer knowing.
 
 mod batch;
+mod carried;
 mod catalog;
 mod coercion;
 mod error;
@@ -27,13 +28,14 @@ mod statement;
 mod statements;
 mod writer;
 
+pub use carried::{carried_capture_query, carried_keys_query};
 pub use catalog::{with_names, CatalogQueries, PrincipalQueries};
 pub use coercion::{coerce, coerce_for, is_text, supported, ColumnType};
 pub use error::Error;
 pub use masking::{attributes_query, index_query};
 pub use queries::{
-    capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Layout,
-    Neighbours, Page, RowQuery, Wanted,
+    capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Carry,
+    Layout, Neighbours, Page, RowQuery, Wanted,
 };
 pub use restore::{key_query, restore_statements, verify_query, VERIFY_BATCH};
 pub use scan::{scan_query, ScanLayout};

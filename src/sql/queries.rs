@@ -3,12 +3,15 @@
 //! about to delete or modify (for the journal).
 
 use super::ident::QuotedIdent;
-use super::writer::{all_columns, key_columns, position, where_clause, RowRewrite, Writer};
+use super::writer::{
+    all_columns, key_columns, position, where_clause, AssignmentSql, RowRewrite, Writer,
+};
 use super::{Error, Flavor, Select, Selected, Sql, T};
 use crate::change::{Change, ChangeKind};
 use crate::journal::RowImage;
 use crate::state::desired::{
-    ColumnValue, Condition, Resource, ResourceId, ResourceKind, Subselect, TablesFrom,
+    key_text, CarriedValue, ColumnValue, Condition, Resource, ResourceId, ResourceKind, Subselect,
+    TablesFrom,
 };
 use crate::state::masking::MaskKey;
 use crate::state::observed::{Catalog, ColumnInfo, TableInfo};
@@ -46,6 +49,25 @@ pub enum Wanted {
     Selected,
     /// Computed from the row by postclone (a host rewrite, a mask).
     Rewrite(RowRewrite),
+    /// The environment's own value, by the row's stable key: its parts follow the table's
+    /// columns.
+    Carried {
+        /// The value.
+        value: CarriedValue,
+        /// Position of the column among the table's.
+        column: usize,
+    },
+}
+
+/// What a carried column's row must hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Carry {
+    /// Its own value: the key was not captured.
+    Keep,
+    /// This value.
+    Set(Value),
+    /// A sealed value no identity opened.
+    Unknown,
 }
 
 impl Wanted {
@@ -61,7 +83,35 @@ impl Wanted {
             Wanted::Literal(v) => Some(v.clone()),
             Wanted::Selected => Some(computed.next().unwrap_or(Value::Null)),
             Wanted::Rewrite(r) => r.apply(row, key),
+            Wanted::Carried { column, .. } => match self.carry(computed) {
+                Carry::Keep => Some(row.get(*column).cloned().unwrap_or(Value::Null)),
+                Carry::Set(v) => Some(v),
+                Carry::Unknown => None,
+            },
         }
+    }
+
+    /// For a carried column, what the row must hold, from its key parts (the next computed
+    /// values); `Keep` for any other kind.
+    pub fn carry(&self, computed: &mut dyn Iterator<Item = Value>) -> Carry {
+        let Wanted::Carried { value, .. } = self else {
+            return Carry::Keep;
+        };
+        let key: Vec<String> = (0..value.parts.len())
+            .map(|_| key_text(&computed.next().unwrap_or(Value::Null)))
+            .collect();
+        match value.wanted(&key) {
+            Some(None) => Carry::Keep,
+            Some(Some(v)) => Carry::Set(v),
+            None => Carry::Unknown,
+        }
+    }
+
+    /// Whether the value is computed per row by postclone (and rows that keep theirs are no
+    /// change).
+    #[must_use]
+    pub fn per_row(&self) -> bool {
+        matches!(self, Wanted::Rewrite(_) | Wanted::Carried { .. })
     }
 }
 
@@ -132,7 +182,9 @@ pub fn drift_query(
             )?;
             return Ok(RowQuery::Scan(select, layout));
         }
-        ResourceKind::PrincipalsAbsent(_) | ResourceKind::GrantsAbsent(_) => {
+        ResourceKind::PrincipalsAbsent(_)
+        | ResourceKind::GrantsAbsent(_)
+        | ResourceKind::Carried(_) => {
             return Err(Error::NoRowQuery {
                 resource: resource.id.clone(),
             })
@@ -173,18 +225,8 @@ fn table_query(
             let set: Vec<(&str, &ColumnValue)> = set.iter().map(|(c, v)| (c.as_str(), v)).collect();
             let parts = w.update_parts(table, filter, &set, resource.secret)?;
             for a in &parts.assignments {
-                let wanted = match (&a.literal, &a.rewrite) {
-                    (Some(v), _) => Wanted::Literal(v.clone()),
-                    (None, Some(r)) => Wanted::Rewrite(r.clone()),
-                    (None, None) => {
-                        columns.push(Selected {
-                            expr: a.desired.clone(),
-                            shape: a.shape,
-                        });
-                        Wanted::Selected
-                    }
-                };
-                compared.push((position(table, &a.column.name)?, wanted));
+                let at = position(table, &a.column.name)?;
+                compared.push((at, wanted(a, at, &mut columns)));
             }
             joins.clone_from(&parts.joins);
             parts.predicate()
@@ -364,18 +406,20 @@ pub fn capture_query(
             // read in the same pass, it is exactly what the update writes. A host rewrite is
             // computed from the row, as the statement that writes it will be.
             for a in &parts.assignments {
-                match &a.rewrite {
-                    Some(r) => wanted.push(Wanted::Rewrite(r.clone())),
-                    None => {
-                        written.push(Selected {
-                            expr: a.desired.clone(),
-                            shape: match &a.literal {
-                                Some(literal) => literal_shape(&a.column, literal),
-                                None => a.shape,
-                            },
-                        });
-                        wanted.push(Wanted::Selected);
-                    }
+                let at = position(table, &a.column.name)?;
+                if a.rewrite.is_some() || a.carried.is_some() {
+                    wanted.push(self::wanted(a, at, &mut written));
+                } else {
+                    // The value each column receives, computed by the same expression as the
+                    // update, read back whole.
+                    written.push(Selected {
+                        expr: a.desired.clone(),
+                        shape: match &a.literal {
+                            Some(literal) => literal_shape(&a.column, literal),
+                            None => a.shape,
+                        },
+                    });
+                    wanted.push(Wanted::Selected);
                 }
             }
             joins.clone_from(&parts.joins);
@@ -483,7 +527,14 @@ impl Capture {
             .iter()
             .map(|w| {
                 w.of(&values, &mut extra, self.key.as_ref())
-                    .unwrap_or(Value::Null)
+                    .unwrap_or_else(|| match w {
+                        // A sealed value no identity opened (apply refuses before): the row
+                        // keeps its own.
+                        Wanted::Carried { column, .. } => {
+                            values.get(*column).cloned().unwrap_or(Value::Null)
+                        }
+                        _ => Value::Null,
+                    })
             })
             .collect();
         RowImage {
@@ -498,6 +549,29 @@ impl Capture {
     #[must_use]
     pub fn rewrites(&self) -> bool {
         self.written.iter().any(|w| matches!(w, Wanted::Rewrite(_)))
+    }
+}
+
+/// Where the value an assignment writes into the column at `at` comes from; what the query
+/// must select for it is pushed to `columns` (a computed value, a carried row's key parts).
+fn wanted(a: &AssignmentSql, at: usize, columns: &mut Vec<Selected>) -> Wanted {
+    if let Some(carried) = &a.carried {
+        columns.extend(carried.keys.iter().cloned());
+        return Wanted::Carried {
+            value: carried.value.clone(),
+            column: at,
+        };
+    }
+    match (&a.literal, &a.rewrite) {
+        (Some(v), _) => Wanted::Literal(v.clone()),
+        (None, Some(r)) => Wanted::Rewrite(r.clone()),
+        (None, None) => {
+            columns.push(Selected {
+                expr: a.desired.clone(),
+                shape: a.shape,
+            });
+            Wanted::Selected
+        }
     }
 }
 

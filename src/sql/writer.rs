@@ -20,7 +20,7 @@ pub fn key_columns(table: &TableInfo, filter: &[Condition], set: &[&str]) -> Vec
     let telling = |p: &Predicate| match p {
         Predicate::In(values) | Predicate::NotIn(values) => values.iter().any(|v| !v.is_null()),
         Predicate::InSelect(_) => true,
-        Predicate::Due(_) => false,
+        Predicate::Due(_) | Predicate::NotCarried(_) => false,
     };
     for c in filter.iter().filter(|c| telling(&c.predicate)) {
         if let Some(col) = table.column(&c.column) {
@@ -63,6 +63,8 @@ pub(super) struct AssignmentSql {
     pub(super) literal: Option<Value>,
     /// A value computed by postclone for each row (`desired` is then its source).
     pub(super) rewrite: Option<RowRewrite>,
+    /// A value carried from the environment, by the row's stable key.
+    pub(super) carried: Option<super::carried::CarriedSql>,
 }
 
 /// A value postclone computes from each row, because SQL cannot: a host rewritten with the
@@ -361,6 +363,7 @@ impl<'a> Writer<'a> {
                 Some(l) => format!("{col} NOT IN ({l})"),
                 None => format!("{bare} IS NOT NULL"),
             },
+            Predicate::NotCarried(value) => self.not_carried(qualifier, table, value)?,
             Predicate::Due(due) => {
                 if temporal_type(&info).is_none() && !is_oracle_date(&info) {
                     return Err(Error::NotADate {
@@ -480,6 +483,7 @@ impl<'a> Writer<'a> {
                 ColumnValue::Lookup { lookup } => {
                     self.looked_up(table, name, column, lookup, &mut parts)?
                 }
+                ColumnValue::Carried(value) => self.carried(table, name, column, value)?,
             };
             parts.differs.push(differs);
             parts.assignments.push(assignment);
@@ -515,6 +519,7 @@ impl<'a> Writer<'a> {
                 column,
                 desired: source,
                 literal: None,
+                carried: None,
                 rewrite: Some(RowRewrite::Host {
                     from,
                     to: replace.to.clone(),
@@ -557,6 +562,7 @@ impl<'a> Writer<'a> {
                 shape: Shape::of(&column),
                 desired: current,
                 literal: None,
+                carried: None,
                 rewrite: Some(RowRewrite::Mask {
                     method: mask.clone(),
                     source: position(table, name)?,
@@ -608,6 +614,7 @@ impl<'a> Writer<'a> {
                 ),
                 literal: None,
                 rewrite: None,
+                carried: None,
             },
             differs,
         ))
@@ -641,6 +648,7 @@ impl<'a> Writer<'a> {
                 shape: Shape::Plain,
                 literal: Some(literal),
                 rewrite: None,
+                carried: None,
             },
             differs,
         ))
@@ -690,6 +698,7 @@ impl<'a> Writer<'a> {
                 shape,
                 literal: None,
                 rewrite: None,
+                carried: None,
             },
             differs,
         ))

@@ -409,6 +409,21 @@ pub struct Observed {
     pub foreign_keys: Vec<ForeignKey>,
     /// What masking's checks found, per `masked` resource.
     pub masking: Vec<MaskingFacts>,
+    /// What carrying found, per carried resource with captured rows.
+    pub carry: Vec<CarryFacts>,
+}
+
+/// What the plan says of a carried resource besides its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarryFacts {
+    /// The resource.
+    pub id: ResourceId,
+    /// The captured rows the clone does not hold, by name.
+    pub missing: Vec<String>,
+    /// Captured rows sealed and not opened (no identity given).
+    pub unopened: usize,
+    /// Captured rows.
+    pub carried: usize,
 }
 
 /// What the plan says of a `masked` resource besides its rows.

@@ -10,6 +10,12 @@ use std::process::{Command, Stdio};
 
 pub use server::TestServer;
 
+/// A test-only age key pair: the recipient specs seal to, and the identity that opens.
+pub const RECIPIENT: &str = "age1qqlckrjtjh5p3dcgjwuzwep7avyfep2npylyju2cpaaqlfwk8e2s7n0z6k";
+/// The identity of [`RECIPIENT`].
+pub const IDENTITY: &str =
+    "AGE-SECRET-KEY-17M2G4USE24TPSM2WTA5MHRV8H654NUDKH6RKE0FD9CEYZMAELLHQH9N7WW";
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -54,6 +54,11 @@ pub enum ColumnValue {
         /// The method.
         mask: MaskMethod,
     },
+    /// The environment's own value of the row, by its stable key: what a `carried` resource
+    /// becomes once its captured rows are opened. Never written in a spec.
+    #[serde(skip)]
+    #[schemars(skip)]
+    Carried(super::CarriedValue),
 }
 
 /// Rewrites `from` as `to`, in the column itself or (with `source`) in another column of the
@@ -89,7 +94,8 @@ impl ColumnValue {
             ColumnValue::Literal(_)
             | ColumnValue::Replace { .. }
             | ColumnValue::ReplaceText { .. }
-            | ColumnValue::Mask { .. } => None,
+            | ColumnValue::Mask { .. }
+            | ColumnValue::Carried(_) => None,
             ColumnValue::Lookup { lookup } => Some(lookup),
         }
     }

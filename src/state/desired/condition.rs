@@ -22,6 +22,10 @@ pub enum Predicate {
     /// `due: true`: the column holds a time at or before the database's clock (what the
     /// platform's Scheduler runs); `due: false`: a time after it. NULL is neither.
     Due(bool),
+    /// Rows whose stable key a `carried` resource does not carry: another resource writing
+    /// the same rows leaves the carried ones to it. Added when a spec is expanded; never
+    /// written in a spec.
+    NotCarried(Box<super::CarriedValue>),
 }
 
 /// The rows of another table that a condition relates to, and the column it compares with.
@@ -147,6 +151,9 @@ impl From<Condition> for ConditionSpec {
             Predicate::NotIn(v) => spec.not_in = Some(v),
             Predicate::InSelect(s) => spec.in_select = Some(s),
             Predicate::Due(due) => spec.due = Some(due),
+            // Never written: an expanded spec is not saved. Written anyway, it reads back as an
+            // error (an empty list), never as another condition.
+            Predicate::NotCarried(_) => spec.not_in = Some(Vec::new()),
         }
         spec
     }

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::{
-    Condition, Describe, Desired, Predicate, ReferencesAbsent, ResolvedTargets, Resource,
-    ResourceId, ResourceKind, Subselect, TableName, TableTarget, TablesFrom,
+    CarriedValue, ColumnValue, Condition, Describe, Desired, Predicate, ReferencesAbsent,
+    ResolvedTargets, Resource, ResourceId, ResourceKind, Subselect, TableName, TableTarget,
+    TablesFrom,
 };
 use crate::state::Value;
 
@@ -17,7 +18,45 @@ impl Desired {
     /// resources named by module and entity given their metamodel target.
     #[must_use]
     pub fn prepared(&self) -> Desired {
-        self.split_scans().resolve_entities()
+        self.split_scans().resolve_entities().expand_carried()
+    }
+
+    /// Replaces each `carried` resource by the `column_values` it amounts to: each carried
+    /// column's value computed per row from the row's stable key and the opened captured rows
+    /// (none opened: nothing is carried).
+    #[must_use]
+    pub fn expand_carried(&self) -> Desired {
+        let mut out = self.clone();
+        for r in &mut out.resources {
+            let ResourceKind::Carried(c) = &r.kind else {
+                continue;
+            };
+            let rows = self.opened.get(&r.id).cloned().unwrap_or_default();
+            let parts = c.parts();
+            let set = c
+                .values
+                .iter()
+                .map(|column| {
+                    (
+                        column.clone(),
+                        ColumnValue::Carried(CarriedValue {
+                            resource: r.id.clone(),
+                            column: column.clone(),
+                            parts: parts.clone(),
+                            rows: rows.clone(),
+                        }),
+                    )
+                })
+                .collect();
+            r.kind = ResourceKind::ColumnValues(super::ColumnValues {
+                table: c.table.clone(),
+                filter: c.filter.clone(),
+                set,
+                if_exists: c.if_exists,
+                label: c.label.clone(),
+            });
+        }
+        out
     }
 
     /// Gives each `masked` resource named by module and entity the metamodel target that

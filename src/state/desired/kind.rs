@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ColumnValue, Condition, Describe, ScanScope, TableName, TableTarget};
+use super::{Carried, ColumnValue, Condition, Describe, ScanScope, TableName, TableTarget};
 use crate::state::host::HostPattern;
 use crate::state::masking::MaskMethod;
 
@@ -219,6 +219,8 @@ pub enum ResourceKind {
     ReferencesAbsent(ReferencesAbsent),
     /// Personal data masked.
     Masked(Masked),
+    /// The environment's own values carried across a clone.
+    Carried(Carried),
 }
 
 /// Every resource kind, once: its variant (named as its type), its name after `kind:`, and what
@@ -246,6 +248,8 @@ macro_rules! with_resource_kinds {
                 "Read only: no scanned value names one of production's hosts (matched by host, never as a substring); a hit keeps the plan from being empty and apply from claiming convergence.";
             Masked, "masked",
                 "Personal data masked by module, entity and attribute (or a platform table and its columns): keyed, deterministic, format-aware, idempotent.";
+            Carried, "carried",
+                "The environment's own values of `table`'s rows, found by a stable `key`, put back after a clone from what `postclone capture` read before it (`captured:`).";
         }
     };
 }
@@ -280,6 +284,7 @@ impl ResourceKind {
             ResourceKind::Report(r) => &r.filter,
             ResourceKind::ReferencesAbsent(r) => r.scope().map_or(&[], |s| &s.filter),
             ResourceKind::Masked(r) => &r.filter,
+            ResourceKind::Carried(r) => &r.filter,
             ResourceKind::TableEmpty(_)
             | ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
@@ -294,6 +299,7 @@ impl ResourceKind {
             ResourceKind::RowsAbsent(r) => r.label.as_ref(),
             ResourceKind::ColumnValues(r) => r.label.as_ref(),
             ResourceKind::Report(r) => r.label.as_ref(),
+            ResourceKind::Carried(r) => r.label.as_ref(),
             ResourceKind::ReferencesAbsent(_)
             | ResourceKind::Masked(_)
             | ResourceKind::TableEmpty(_)
@@ -353,6 +359,19 @@ impl ResourceKind {
         }
     }
 
+    /// What a `carried` resource carries, once expanded: the value of its first carried
+    /// column (every one holds the same key parts and rows).
+    #[must_use]
+    pub fn carried(&self) -> Option<&super::CarriedValue> {
+        let ResourceKind::ColumnValues(k) = self else {
+            return None;
+        };
+        k.set.values().find_map(|v| match v {
+            ColumnValue::Carried(c) => Some(c),
+            _ => None,
+        })
+    }
+
     /// Whether the resource only reads (never a change).
     #[must_use]
     pub fn is_read_only(&self) -> bool {
@@ -372,6 +391,7 @@ impl ResourceKind {
             ResourceKind::Report(r) => Some(&r.table),
             ResourceKind::ReferencesAbsent(r) => r.scope().map(|s| &s.table),
             ResourceKind::Masked(r) => r.table.as_ref(),
+            ResourceKind::Carried(r) => Some(&r.table),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => None,
@@ -401,6 +421,7 @@ impl ResourceKind {
                 r.table = Some(TableTarget::Name(name));
                 return;
             }
+            ResourceKind::Carried(r) => &mut r.table,
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => return,
@@ -418,6 +439,7 @@ impl ResourceKind {
             ResourceKind::Report(r) => r.if_exists,
             ResourceKind::ReferencesAbsent(r) => r.scope().is_some_and(|s| s.if_exists),
             ResourceKind::Masked(r) => r.if_exists,
+            ResourceKind::Carried(r) => r.if_exists,
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => false,

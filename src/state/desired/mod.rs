@@ -4,6 +4,7 @@
 //! `JsonSchema` because the spec is written in exactly these shapes; the `spec` layer adds the
 //! file handling, locations and cross-resource checks around them.
 
+mod carried;
 mod column_value;
 mod condition;
 mod expansion;
@@ -21,6 +22,10 @@ use serde::{Deserialize, Serialize};
 use crate::state::host::HostPattern;
 use crate::state::masking::MaskKey;
 
+pub use carried::{
+    key_text, open_rows, Captured, CapturedFrom, CapturedRow, Carried, CarriedRow, CarriedRows,
+    CarriedValue, Hop, KeyPart, OpenError, Opener, StableKey,
+};
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
 pub use expansion::ENTITY_ID;
@@ -99,6 +104,35 @@ pub struct ManualStep {
     /// How to do it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    /// Resources that do this step, for what they declare, when the spec includes them (the
+    /// carry profile's, for the values captured before the clone): the plan says so. Ids the
+    /// spec does not include are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covered_by: Vec<ResourceId>,
+}
+
+impl ManualStep {
+    /// The step with only the covering resources `desired` declares.
+    #[must_use]
+    pub fn in_spec(&self, desired: &Desired) -> ManualStep {
+        let mut step = self.clone();
+        step.covered_by
+            .retain(|id| desired.resources.iter().any(|r| r.id == *id));
+        step
+    }
+
+    /// The sentence that says which resources do the step, if any.
+    #[must_use]
+    pub fn coverage(&self) -> Option<String> {
+        if self.covered_by.is_empty() {
+            return None;
+        }
+        let ids: Vec<String> = self.covered_by.iter().map(ToString::to_string).collect();
+        Some(format!(
+            "Done by {} for every value captured before the clone; left to do: what the plan lists as not in this clone.",
+            ids.join(", ")
+        ))
+    }
 }
 
 /// Names that must, or must not, be the target: checked against what the server reports.
@@ -335,4 +369,41 @@ pub struct Desired {
     /// Oracle only: how the clone is exported and imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapump: Option<crate::datapump::DataPump>,
+    /// The environment's own values, read before the clone (`postclone capture`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<Captured>,
+    /// The captured rows of each carried resource, opened (sealed values with the identity
+    /// given) when a command needs them; never written anywhere.
+    #[serde(skip)]
+    pub opened: std::collections::BTreeMap<ResourceId, std::sync::Arc<CarriedRows>>,
+}
+
+impl Desired {
+    /// Opens the captured rows of every carried resource: plain values as they are, sealed
+    /// ones with `open` (`None` without an identity: those rows stay unknown).
+    ///
+    /// # Errors
+    /// Those of `open`, or a captured row that lacks a key part.
+    pub fn open_captured<E>(
+        &mut self,
+        open: &mut carried::Opener<'_, E>,
+    ) -> Result<(), OpenError<E>> {
+        let mut opened = std::collections::BTreeMap::new();
+        for r in &self.resources {
+            let ResourceKind::Carried(c) = &r.kind else {
+                continue;
+            };
+            let rows = self
+                .captured
+                .as_ref()
+                .and_then(|cap| cap.rows.get(&r.id))
+                .map_or(&[][..], Vec::as_slice);
+            opened.insert(
+                r.id.clone(),
+                std::sync::Arc::new(open_rows(c, &r.id, rows, open)?),
+            );
+        }
+        self.opened = opened;
+        Ok(())
+    }
 }

@@ -117,6 +117,7 @@ mod tests {
             id: id("republish"),
             title: "Republish".into(),
             details: None,
+            covered_by: vec![],
         }];
         let select = |targets: &[&str], excludes: &[&str]| {
             let selection = Selection {

@@ -1,0 +1,93 @@
+//! `postclone capture`: read the environment's own configuration before a clone overwrites it,
+//! into a spec fragment for git (secret values sealed).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::args::{ConnectArgs, SpecArg};
+use super::{exit, target, Error};
+use crate::spec;
+
+/// Read this environment's own configuration (before it is cloned over) into a file to include after the clone
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The file holds each carried resource's rows by stable key (module and element
+SS_KEYs, tenant and connection names, never numeric ids); secret values are sealed to the
+spec's journal.recipients, and capture refuses to run without one when a value is secret.
+
+Examples:
+  postclone capture environments/preprod.yaml --out environments/preprod.captured.yaml
+  # after the clone, in the spec: include: [outsystems-o11, outsystems-o11-carry, ./preprod.captured.yaml]"
+)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    spec: SpecArg,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// The file to write (a spec fragment: `captured:`)
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Captures and writes the file.
+pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
+    let desired = spec::load_for_capture(&args.spec.spec, &args.out)?;
+    let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+    let host = target::host(&connection);
+    let at = now_utc();
+    let (file, captures) = target::runtime()?.block_on(async {
+        let mut engine = target::open(&desired, &connection).await?;
+        crate::capture::run(&mut engine, &desired, host.as_deref(), &at)
+            .await
+            .map_err(Error::from)
+    })?;
+    let yaml = serde_yaml::to_string(&file).map_err(|e| Error::WriteFile {
+        path: args.out.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let text = format!(
+        "# The environment's own configuration, captured by `postclone capture`\n\
+         # from database {} on server {} at {}.\n\
+         # Rows are keyed by stable keys; secret values are sealed to the spec's journal.recipients.\n\
+         # After the clone, include this file with the carry profile:\n\
+         #   include: [outsystems-o11, outsystems-o11-carry, ./{}]\n{yaml}",
+        file.captured.from.database,
+        file.captured.from.server,
+        file.captured.from.at,
+        args.out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    std::fs::write(&args.out, text).map_err(|source| Error::WriteFile {
+        path: args.out.clone(),
+        source,
+    })?;
+    let total: usize = captures.resources.iter().map(|(_, n)| n).sum();
+    writeln!(
+        out,
+        "Captured {total} rows of {} resources from database {} into {} ({} sealed).",
+        captures.resources.len(),
+        file.captured.from.database,
+        args.out.display(),
+        captures.sealed
+    )?;
+    for (id, n) in &captures.resources {
+        writeln!(out, "  {id}: {n} {}", if *n == 1 { "row" } else { "rows" })?;
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// Now, in UTC, as `2026-12-02T15:04:05Z`.
+fn now_utc() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| chrono::DateTime::<chrono::Utc>::from_timestamp(s, 0))
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}

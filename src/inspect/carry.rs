@@ -1,0 +1,295 @@
+//! What carrying needs once the catalog is known: other resources leave the carried rows to the
+//! carry (so that a reset of the same rows and the carry both converge), and the captured keys
+//! the clone does not hold are reported.
+
+use crate::engine::{CatalogProblem, Error, Reader};
+use crate::sql::{self, Flavor};
+use crate::state::desired::{
+    key_text, Condition, Desired, Predicate, Resource, ResourceKind, RowsAbsent, StableKey,
+};
+use crate::state::observed::{CarryFacts, Catalog};
+use crate::state::Value;
+
+/// The desired state with every resource that writes or deletes rows a carried resource
+/// carries (on the same table, the same columns for a write) leaving those rows to it: a
+/// condition `NOT EXISTS` a captured key equal to the row's. Emptying a table becomes deleting
+/// its rows but the carried ones.
+pub(super) fn leave_to_carry(desired: &Desired, catalog: &Catalog) -> Desired {
+    let carries: Vec<&Resource> = desired
+        .resources
+        .iter()
+        .filter(|r| r.kind.carried().is_some_and(|c| !c.rows.rows.is_empty()))
+        .collect();
+    if carries.is_empty() {
+        return desired.clone();
+    }
+    let mut out = desired.clone();
+    for r in out
+        .resources
+        .iter_mut()
+        .filter(|r| r.kind.carried().is_none())
+    {
+        let Some(table) = r.kind.table().cloned() else {
+            continue;
+        };
+        for carry in &carries {
+            let (Some(value), Some(carried_table)) = (carry.kind.carried(), carry.kind.table())
+            else {
+                continue;
+            };
+            if !catalog.same_table(&table, carried_table) {
+                continue;
+            }
+            let ResourceKind::ColumnValues(carried) = &carry.kind else {
+                continue;
+            };
+            let writes_carried = match &r.kind {
+                ResourceKind::ColumnValues(k) => k
+                    .set
+                    .keys()
+                    .any(|c| carried.set.keys().any(|d| d.eq_ignore_ascii_case(c))),
+                ResourceKind::RowsAbsent(_) | ResourceKind::TableEmpty(_) => true,
+                _ => false,
+            };
+            if !writes_carried {
+                continue;
+            }
+            let condition = Condition {
+                column: value
+                    .parts
+                    .first()
+                    .map(|p| p.column.clone())
+                    .unwrap_or_default(),
+                predicate: Predicate::NotCarried(Box::new(value.clone())),
+                ignore_case: false,
+            };
+            match &mut r.kind {
+                ResourceKind::ColumnValues(k) => k.filter.push(condition),
+                ResourceKind::RowsAbsent(k) => k.filter.push(condition),
+                ResourceKind::TableEmpty(k) => {
+                    r.kind = ResourceKind::RowsAbsent(RowsAbsent {
+                        table: k.table.clone(),
+                        filter: vec![condition],
+                        if_exists: k.if_exists,
+                        label: None,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// For each carried resource: the captured rows the clone does not hold (by name), and how
+/// many are sealed and were not opened. One query per carried table, reading its keys only.
+pub(super) async fn facts<R: Reader>(
+    client: &mut R,
+    flavor: Flavor,
+    desired: &Desired,
+    catalog: &Catalog,
+) -> Result<Vec<CarryFacts>, Error> {
+    let mut out = Vec::new();
+    for r in &desired.resources {
+        let Some(value) = r.kind.carried().filter(|c| !c.rows.rows.is_empty()) else {
+            continue;
+        };
+        let Some(table) = r.kind.table().and_then(|t| catalog.get(t)) else {
+            continue;
+        };
+        let select = sql::carried_keys_query(table, value, r.kind.filter(), catalog, flavor)
+            .map_err(|e| Error::Catalog {
+                problems: vec![CatalogProblem {
+                    resource: r.id.clone(),
+                    origin: r.origin.clone(),
+                    message: e.to_string(),
+                }],
+            })?;
+        let mut seen: std::collections::HashSet<StableKey> = std::collections::HashSet::new();
+        let context = format!("reading the stable keys of resource {}", r.id);
+        client
+            .stream(&select, &context, &mut |row| {
+                seen.insert(row.iter().map(key_text).collect());
+                Ok(())
+            })
+            .await?;
+        let mut missing: Vec<String> = value
+            .rows
+            .rows
+            .iter()
+            .filter(|(key, _)| !seen.contains(*key))
+            .map(|(key, row)| row.name.clone().unwrap_or_else(|| key.join(" / ")))
+            .collect();
+        missing.sort();
+        out.push(CarryFacts {
+            id: r.id.clone(),
+            missing,
+            unopened: value.rows.unopened(),
+            carried: value.rows.rows.len(),
+        });
+    }
+    Ok(out)
+}
+
+/// One row of a carried table as `postclone capture` reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarriedRead {
+    /// Key part name → value.
+    pub key: std::collections::BTreeMap<String, crate::state::Value>,
+    /// Column → value, whole.
+    pub values: std::collections::BTreeMap<String, crate::state::Value>,
+    /// The row's name.
+    pub name: Option<String>,
+    /// A secret resource or `secret_rows` covers the row: its values are to be sealed.
+    pub secret: bool,
+}
+
+/// Every row of every carried resource of `desired`, with its stable key, its carried values,
+/// its name and whether it is secret: what `postclone capture` writes. A carried table the
+/// catalog does not hold is skipped when the resource allows it (`if_exists`).
+///
+/// # Guarantees
+/// Reads only: the catalog once, then one query per carried resource.
+///
+/// # Errors
+/// A failed read, or a table, key part or value the catalog does not hold.
+pub async fn read_carried<E: crate::engine::Engine>(
+    engine: &mut E,
+    desired: &Desired,
+) -> Result<
+    (
+        crate::state::observed::Target,
+        Vec<(crate::state::desired::ResourceId, Vec<CarriedRead>)>,
+    ),
+    Error,
+> {
+    let target = engine.identify().await?;
+    let queries = crate::sql::CatalogQueries::of(engine.flavor(), engine.owner());
+    let flavor = queries.flavor;
+    let names = capture_tables(desired);
+    let rows =
+        super::catalog::read(engine, &queries, &names, super::catalog::Extent::Shape).await?;
+    let mut catalog = super::catalog::resolve_names(&names, &rows);
+    engine.measure(&mut catalog).await?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for r in &desired.resources {
+        let ResourceKind::Carried(c) = &r.kind else {
+            continue;
+        };
+        let Some(table) = r.kind.table().and_then(|t| catalog.get(t)) else {
+            if !c.if_exists {
+                problems.push(CatalogProblem {
+                    resource: r.id.clone(),
+                    origin: r.table_origin.clone().unwrap_or_else(|| r.origin.clone()),
+                    message: format!(
+                        "table {} is not in the database",
+                        r.kind.table().map(ToString::to_string).unwrap_or_default()
+                    ),
+                });
+            }
+            continue;
+        };
+        let secret_rows: Vec<&[Condition]> = desired
+            .secret_rows
+            .iter()
+            .filter(|s| catalog.resolve(&s.table) == Some(&table.table))
+            .map(|s| s.filter.as_slice())
+            .collect();
+        let select = match sql::carried_capture_query(table, c, &secret_rows, &catalog, flavor) {
+            Ok(select) => select,
+            Err(e) => {
+                problems.push(CatalogProblem {
+                    resource: r.id.clone(),
+                    origin: r.origin.clone(),
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let context = format!("capturing the rows of resource {}", r.id);
+        let flagged = !secret_rows.is_empty();
+        let mut read = Vec::new();
+        engine
+            .stream(&select, &context, &mut |row| {
+                let mut row = decode(c, flagged, row);
+                row.secret |= r.secret;
+                read.push(row);
+                Ok(())
+            })
+            .await?;
+        out.push((r.id.clone(), read));
+    }
+    if problems.is_empty() {
+        Ok((target, out))
+    } else {
+        Err(Error::Catalog { problems })
+    }
+}
+
+/// One row of [`sql::carried_capture_query`]: key parts, values, name parts, then the secret
+/// flag when `flagged`.
+fn decode(c: &crate::state::desired::Carried, flagged: bool, row: Vec<Value>) -> CarriedRead {
+    let mut cells = row.into_iter();
+    let key = c
+        .key
+        .keys()
+        .map(|p| (p.clone(), cells.next().unwrap_or(Value::Null)))
+        .collect();
+    let values = c
+        .values
+        .iter()
+        .map(|v| (v.clone(), cells.next().unwrap_or(Value::Null)))
+        .collect();
+    let named = if c.name.is_empty() {
+        usize::from(c.label.is_some())
+    } else {
+        c.name.len()
+    };
+    let words: Vec<String> = (0..named)
+        .filter_map(|_| match cells.next() {
+            None | Some(Value::Null) => None,
+            Some(Value::Text(t)) => Some(t.trim_end().to_string()),
+            Some(other) => Some(other.to_string()),
+        })
+        .collect();
+    CarriedRead {
+        key,
+        values,
+        name: (!words.is_empty()).then(|| words.join(".")),
+        secret: flagged && matches!(cells.next(), Some(Value::Int(1) | Value::Bool(true))),
+    }
+}
+
+/// The tables a capture reads: the carried tables, the tables their keys go through, and those
+/// of the secret rows' conditions.
+fn capture_tables(desired: &Desired) -> Vec<crate::state::desired::TableName> {
+    let mut names: Vec<crate::state::desired::TableName> = Vec::new();
+    let mut add = |n: &crate::state::desired::TableName| {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    };
+    for r in &desired.resources {
+        let ResourceKind::Carried(c) = &r.kind else {
+            continue;
+        };
+        if let Some(t) = r.kind.table() {
+            add(t);
+        }
+        c.hop_tables().into_iter().for_each(&mut add);
+        crate::state::desired::filter_tables(&c.filter)
+            .into_iter()
+            .for_each(&mut add);
+        for l in r.kind.lookups() {
+            add(&l.table);
+        }
+    }
+    for s in &desired.secret_rows {
+        add(&s.table);
+        crate::state::desired::filter_tables(&s.filter)
+            .into_iter()
+            .for_each(&mut add);
+    }
+    names
+}

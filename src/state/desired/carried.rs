@@ -1,0 +1,421 @@
+//! The environment's own configuration, carried across a clone: `kind: carried` declares which
+//! rows of a table belong to the environment (found by stable keys, never by numeric ids, which
+//! differ in a clone) and which of their columns hold its own values; `captured:` (written by
+//! `postclone capture` before the clone) holds those values, the secret ones sealed.
+//!
+//! After the clone, each carried column becomes a value computed per row: the row's stable key
+//! is read by the query (its key parts, each a column or the value reached from it through
+//! other tables), and the captured value of that key is what the row must hold. A row whose
+//! key was not captured is left as it is; a captured key the clone lacks is reported.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Describe, ResourceId, TableName, TableTarget};
+use crate::state::value::Value;
+
+/// `carried`: the rows of `table` that belong to the environment, found by `key`, keep their
+/// `values` across a clone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Carried {
+    /// The table, checked against the catalog.
+    pub table: TableTarget,
+    /// The row's stable key: named parts, each a column of the table or the value reached
+    /// from one through other tables (a definition's `SS_KEY`, a tenant's name).
+    pub key: BTreeMap<String, KeyPart>,
+    /// Conditions that all hold on the carried rows; empty means every row. Rows outside them
+    /// are neither captured nor carried (the runbook's resets keep them).
+    #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<super::Condition>,
+    /// The columns whose values are the environment's own.
+    pub values: Vec<String>,
+    /// How each row is named in plans (and in the captured file, without `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Describe>,
+    /// How a captured row is named in the captured file and in the plan's "not in this
+    /// clone" list: these parts' values joined with `.` (`Orders.PageSize`: the module's name,
+    /// then the property's). Without it, `label`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name: Vec<KeyPart>,
+    /// A missing table is a note in the plan instead of an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_exists: bool,
+}
+
+/// One part of a stable key: `column`, then `through` each table in turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPart {
+    /// The column of the carried table the part starts from.
+    pub column: String,
+    /// Lookups from it: each takes the value so far to the row of `table` whose `match` column
+    /// holds it, and reads its `take` column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub through: Vec<Hop>,
+}
+
+/// One lookup of a key part: `SELECT take FROM table WHERE match = value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hop {
+    /// The table, checked against the catalog.
+    pub table: TableName,
+    /// Its column the value so far is matched with (its key, usually `ID`).
+    #[serde(rename = "match")]
+    pub on: String,
+    /// Its column read.
+    pub take: String,
+}
+
+/// What `postclone capture` read from an environment, written as a spec fragment: the values
+/// of its carried rows, by resource and stable key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Captured {
+    /// Where and when.
+    pub from: CapturedFrom,
+    /// Each carried resource's rows.
+    pub rows: BTreeMap<ResourceId, Vec<CapturedRow>>,
+}
+
+/// The environment a capture was read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapturedFrom {
+    /// The server's name.
+    pub server: String,
+    /// The database.
+    pub database: String,
+    /// When, in UTC (`2026-12-02T15:04:05Z`).
+    pub at: String,
+}
+
+/// One captured row: its stable key, its name, and its values, plain or sealed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapturedRow {
+    /// Key part name → value.
+    pub key: BTreeMap<String, Value>,
+    /// The row's name, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Column → value, for rows that are not secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, Value>,
+    /// The values of a secret row, encrypted to the spec's `journal.recipients` (age, base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+}
+
+/// A stable key as compared: each part's value as text, in key part order.
+pub type StableKey = Vec<String>;
+
+/// A key part value as compared: text as it is, anything else as it is shown.
+#[must_use]
+pub fn key_text(value: &Value) -> String {
+    match value {
+        Value::Text(t) => t.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A carried resource's captured rows, opened: what each stable key's row must hold.
+#[derive(Clone, Default, PartialEq)]
+pub struct CarriedRows {
+    /// The key parts' names, in the order keys are compared.
+    pub parts: Vec<String>,
+    /// By stable key.
+    pub rows: HashMap<StableKey, CarriedRow>,
+}
+
+/// One captured row, opened.
+#[derive(Clone, Default, PartialEq)]
+pub struct CarriedRow {
+    /// Its name, for people.
+    pub name: Option<String>,
+    /// Its values; `None` when they are sealed and no identity opened them.
+    pub values: Option<BTreeMap<String, Value>>,
+}
+
+// Never the values: secret ones are opened here.
+impl fmt::Debug for CarriedRows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CarriedRows")
+            .field("parts", &self.parts)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
+impl CarriedRows {
+    /// How many rows are sealed and were not opened.
+    #[must_use]
+    pub fn unopened(&self) -> usize {
+        self.rows.values().filter(|r| r.values.is_none()).count()
+    }
+}
+
+/// A carried column's value, computed per row from its stable key: what `column_values` sets
+/// once a `carried` resource is expanded.
+#[derive(Clone, PartialEq)]
+pub struct CarriedValue {
+    /// The carried resource.
+    pub resource: ResourceId,
+    /// The column.
+    pub column: String,
+    /// The stable key's parts, in the order `rows` compares them.
+    pub parts: Vec<KeyPart>,
+    /// The captured rows, opened.
+    pub rows: Arc<CarriedRows>,
+}
+
+impl fmt::Debug for CarriedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CarriedValue")
+            .field("resource", &self.resource)
+            .field("column", &self.column)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl CarriedValue {
+    /// The value the row with this stable key must hold in the column: `Some(None)` when the
+    /// key was not captured (the row keeps its value), `None` when it is sealed and unopened.
+    #[must_use]
+    pub fn wanted(&self, key: &[String]) -> Option<Option<Value>> {
+        match self.rows.rows.get(key) {
+            None => Some(None),
+            Some(row) => row
+                .values
+                .as_ref()
+                .map(|values| values.get(&self.column).cloned()),
+        }
+    }
+}
+
+impl Carried {
+    /// The key parts in the order they are compared (their names' order).
+    #[must_use]
+    pub fn parts(&self) -> Vec<KeyPart> {
+        self.key.values().cloned().collect()
+    }
+
+    /// Every table a key or name part reads through.
+    #[must_use]
+    pub fn hop_tables(&self) -> Vec<&TableName> {
+        self.key
+            .values()
+            .chain(&self.name)
+            .flat_map(|p| p.through.iter().map(|h| &h.table))
+            .collect()
+    }
+}
+
+/// What opens a sealed captured row: its values, or `None` without an identity.
+pub type Opener<'a, E> = dyn FnMut(&str) -> Result<Option<BTreeMap<String, Value>>, E> + 'a;
+
+/// The captured rows of a carried resource, opened: plain values as they are, sealed ones with
+/// `open` (which gives the values of a sealed row, or `None` without an identity).
+///
+/// # Errors
+/// Those of `open`, or a captured row whose key lacks one of the resource's parts.
+pub fn open_rows<E>(
+    carried: &Carried,
+    id: &ResourceId,
+    rows: &[CapturedRow],
+    open: &mut Opener<'_, E>,
+) -> Result<CarriedRows, OpenError<E>> {
+    let parts: Vec<String> = carried.key.keys().cloned().collect();
+    let mut out = CarriedRows {
+        parts: parts.clone(),
+        rows: HashMap::with_capacity(rows.len()),
+    };
+    for row in rows {
+        let key = parts
+            .iter()
+            .map(|p| row.key.get(p).map(key_text))
+            .collect::<Option<StableKey>>()
+            .ok_or_else(|| OpenError::Key {
+                resource: id.clone(),
+                name: row.name.clone(),
+            })?;
+        let values = match &row.sealed {
+            Some(sealed) => open(sealed).map_err(OpenError::Open)?.map(|mut opened| {
+                opened.extend(row.values.clone());
+                opened
+            }),
+            None => Some(row.values.clone()),
+        };
+        let previous = out.rows.insert(
+            key,
+            CarriedRow {
+                name: row.name.clone(),
+                values,
+            },
+        );
+        // Two values for one key: which one is the environment's cannot be told.
+        if previous.is_some() {
+            return Err(OpenError::Duplicate {
+                resource: id.clone(),
+                name: row.name.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Why captured rows cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError<E> {
+    /// A sealed value cannot be opened.
+    #[error(transparent)]
+    Open(E),
+    /// A captured row lacks a key part.
+    #[error("a captured row of {resource}{} lacks a part of the resource's key; capture again with this spec", name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    Key {
+        /// The resource.
+        resource: ResourceId,
+        /// The row's name.
+        name: Option<String>,
+    },
+    /// Two captured rows have the same stable key.
+    #[error("two captured rows of {resource}{} have the same stable key; the key does not tell the environment's rows apart: add a key part to the resource and capture again", name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    Duplicate {
+        /// The resource.
+        resource: ResourceId,
+        /// The row's name.
+        name: Option<String>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn carried() -> Carried {
+        let part = |column: &str| KeyPart {
+            column: column.into(),
+            through: vec![],
+        };
+        Carried {
+            table: TableTarget::Name(crate::test_support::name("ossys_dbconnection")),
+            key: [
+                ("name".to_string(), part("NAME")),
+                ("a".to_string(), part("A")),
+            ]
+            .into_iter()
+            .collect(),
+            filter: vec![],
+            values: vec!["CONFIG".into()],
+            label: None,
+            name: vec![],
+            if_exists: false,
+        }
+    }
+
+    fn row(name: &str, values: &[(&str, &str)], sealed: Option<&str>) -> CapturedRow {
+        CapturedRow {
+            key: [
+                ("name".to_string(), Value::Text(name.into())),
+                ("a".to_string(), Value::Int(7)),
+            ]
+            .into_iter()
+            .collect(),
+            name: Some(name.into()),
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), Value::Text((*v).into())))
+                .collect(),
+            sealed: sealed.map(str::to_string),
+        }
+    }
+
+    fn id() -> ResourceId {
+        crate::test_support::id("carried")
+    }
+
+    /// Keys compare in part-name order; a sealed row is opened by `open`, or stays unknown.
+    #[test]
+    fn rows_open_by_stable_key() {
+        let rows = [
+            row("ERP", &[("CONFIG", "plain")], None),
+            row("DW", &[], Some("x")),
+        ];
+        let mut open = |_: &str| -> Result<_, ()> {
+            Ok(Some(
+                [("CONFIG".to_string(), Value::Text("opened".into()))].into(),
+            ))
+        };
+        let opened = open_rows(&carried(), &id(), &rows, &mut open).unwrap();
+        assert_eq!(opened.parts, vec!["a".to_string(), "name".to_string()]);
+        let value = CarriedValue {
+            resource: id(),
+            column: "CONFIG".into(),
+            parts: carried().parts(),
+            rows: Arc::new(opened),
+        };
+        let key = |n: &str| vec!["7".to_string(), n.to_string()];
+        assert_eq!(
+            value.wanted(&key("ERP")),
+            Some(Some(Value::Text("plain".into())))
+        );
+        assert_eq!(
+            value.wanted(&key("DW")),
+            Some(Some(Value::Text("opened".into())))
+        );
+        assert_eq!(
+            value.wanted(&key("Other")),
+            Some(None),
+            "not captured: kept"
+        );
+
+        let mut closed = |_: &str| -> Result<_, ()> { Ok(None) };
+        let unopened = open_rows(&carried(), &id(), &rows, &mut closed).unwrap();
+        assert_eq!(unopened.unopened(), 1);
+        let value = CarriedValue {
+            rows: Arc::new(unopened),
+            ..value
+        };
+        assert_eq!(
+            value.wanted(&key("DW")),
+            None,
+            "sealed and unopened: unknown"
+        );
+        assert!(
+            !format!("{value:?}").contains("plain"),
+            "Debug shows no value"
+        );
+    }
+
+    /// A row without every key part, or two rows of one key, are refused.
+    #[test]
+    fn ambiguous_captures_are_refused() {
+        let mut open = |_: &str| -> Result<_, ()> { Ok(None) };
+        let mut partial = row("ERP", &[], None);
+        partial.key.remove("a");
+        assert!(matches!(
+            open_rows(&carried(), &id(), &[partial], &mut open),
+            Err(OpenError::Key { .. })
+        ));
+        let twice = [row("ERP", &[], None), row("ERP", &[], None)];
+        assert!(matches!(
+            open_rows(&carried(), &id(), &twice, &mut open),
+            Err(OpenError::Duplicate { .. })
+        ));
+    }
+
+    /// Key parts compare as text; NULL as empty.
+    #[test]
+    fn key_text_is_the_shown_value() {
+        assert_eq!(key_text(&Value::Text("b9f4".into())), "b9f4");
+        assert_eq!(key_text(&Value::Int(12)), "12");
+        assert_eq!(key_text(&Value::Null), "");
+    }
+}

@@ -1,0 +1,398 @@
+//! Carry: `postclone capture` reads pre-production's own configuration before the clone;
+//! after it, `outsystems-o11-carry` and the captured file put it back into production's clone.
+//! Two fixtures: pre-production before the clone (`tests/fixtures/carry/preprod.sql`) and
+//! production's clone (the demo clone with `tests/fixtures/carry/clone-extra.sql`): the same
+//! modules and elements by SS_KEY under other ids and values, a module only in each.
+//! See: issue 23
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::common::{
+    demo_spec, fixture, journal_in, restore, root, Output, Test, TestServer, IDENTITY, RECIPIENT,
+};
+
+/// Pre-production's secret values (secret site properties, connection passwords) and
+/// production's: none may appear in plain text in the captured file or in any output.
+const SECRETS: [&str; 11] = [
+    "sk_test_PREPROD_7Qa",
+    "sk_test_PREPROD_shared",
+    "Pr3pr0d-pass",
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7PREPROD",
+    "erp-PREPROD-pass",
+    "dw-PREPROD-pass",
+    "bridge-PREPROD-pass",
+    "sk_live_PROD_51Hx",
+    "S3cr3t-PROD",
+    "erp-PROD-pass",
+    "dw-PROD-pass",
+];
+
+/// LifeTime's registration properties: not carried (registering again writes new ones).
+const LIFETIME_KEYS: &str =
+    "'1aaec1be-d60f-43d4-ba32-391f4c3080a6', '441f6eef-9c7f-4bb4-b3dd-7220272269ad'";
+
+fn leaked(text: &str) -> Option<&'static str> {
+    SECRETS.iter().find(|s| text.contains(*s)).copied()
+}
+
+fn capture_spec(recipients: bool) -> String {
+    format!(
+        "engine: sqlserver\nguard: {{ database: OS_PREPROD }}\ninclude: [outsystems-o11-carry, ./captured.yaml]\n{}",
+        if recipients {
+            format!("journal: {{ recipients: [{RECIPIENT}] }}\n")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The demo's spec, with the carry profile and the captured file.
+fn after_spec() -> String {
+    let spec = demo_spec();
+    let include = "include: [outsystems-o11, outsystems-o11-quarantine]";
+    assert!(spec.contains(include), "the demo spec changed: {spec}");
+    spec.replace(
+        include,
+        &format!(
+            "include: [outsystems-o11, outsystems-o11-quarantine, outsystems-o11-carry, ./captured.yaml]\n\
+             journal: {{ recipients: [{RECIPIENT}] }}"
+        ),
+    )
+}
+
+/// Captures pre-production into `captured.yaml` of a run directory; returns the file's text.
+/// The spec includes the file it writes (as the spec used after the clone does): the first
+/// capture runs before it exists, the second reads the first one's and replaces it.
+fn capture(preprod: &TestServer) -> (Output, String) {
+    let t = Test::new()
+        .spec(&capture_spec(true))
+        .server(preprod, "OS_PREPROD")
+        .args(["capture", "--out", "captured.yaml"]);
+    let first = t.run();
+    assert_eq!(first.code, 0, "first capture: {}", first.stderr);
+    let out = t.run();
+    let text = std::fs::read_to_string(t.path().join("captured.yaml")).unwrap_or_default();
+    (out, text)
+}
+
+/// Production's clone, as restored over pre-production.
+fn clone_server() -> TestServer {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    server.run_script(&fixture("carry/clone-extra.sql"));
+    server
+}
+
+/// A run against the clone with the captured file beside the spec (and the identity file, for
+/// `--identity id.txt`).
+fn after(clone: &TestServer, captured: &str) -> Test {
+    Test::new()
+        .spec(&after_spec())
+        .file("captured.yaml", captured)
+        .file("id.txt", &format!("{IDENTITY}\n"))
+        .server(clone, "OS_PREPROD")
+}
+
+/// A value as compared: the server's own text when short, its length and hash when long.
+fn value(column: &str) -> String {
+    format!(
+        "CASE WHEN {column} IS NULL THEN N'NULL' WHEN DATALENGTH({column}) <= 400 THEN CAST({column} AS NVARCHAR(400)) \
+         ELSE CAST(DATALENGTH({column}) AS NVARCHAR(20)) + N' bytes, SHA-256 ' + \
+         CONVERT(NVARCHAR(64), HASHBYTES('SHA2_256', {column}), 2) END"
+    )
+}
+
+/// Every carried value of a database, by stable key (module and element SS_KEYs, tenant and
+/// connection names): what must be equal across the clone.
+fn by_stable_key(server: &mut TestServer) -> BTreeMap<String, String> {
+    let queries = [
+        (
+            "site property",
+            3,
+            format!(
+                "SELECT e.SS_KEY, d.SS_KEY, t.NAME, {}, p.USER_MODIFIED FROM OSSYS_SITE_PROPERTY p \
+                 INNER JOIN OSSYS_SITE_PROPERTY_DEFINITION d ON d.ID = p.SITE_PROPERTY_DEFINITION_ID \
+                 INNER JOIN OSSYS_ESPACE e ON e.ID = d.ESPACE_ID INNER JOIN OSSYS_TENANT t ON t.ID = p.TENANT_ID \
+                 WHERE d.SS_KEY NOT IN ({LIFETIME_KEYS})",
+                value("p.PROPERTY_VALUE")
+            ),
+        ),
+        (
+            "shared site property",
+            2,
+            format!(
+                "SELECT e.SS_KEY, d.SS_KEY, {}, p.USER_MODIFIED FROM OSSYS_SITE_PROPERTY_SHARED p \
+                 INNER JOIN OSSYS_SITE_PROPERTY_DEFINITION d ON d.ID = p.SITE_PROPERTY_DEFINITION_ID \
+                 INNER JOIN OSSYS_ESPACE e ON e.ID = d.ESPACE_ID WHERE d.SS_KEY NOT IN ({LIFETIME_KEYS})",
+                value("p.PROPERTY_VALUE")
+            ),
+        ),
+        (
+            "soap reference",
+            2,
+            "SELECT e.SS_KEY, w.SS_KEY, w.EFFECTIVE_URL FROM OSSYS_WEB_REFERENCE w \
+             INNER JOIN OSSYS_ESPACE e ON e.ID = w.ESPACE_ID"
+                .to_string(),
+        ),
+        (
+            "rest reference",
+            2,
+            "SELECT e.SS_KEY, w.SS_KEY, w.EFFECTIVE_URL FROM OSSYS_REST_WEB_REFERENCE w \
+             INNER JOIN OSSYS_ESPACE e ON e.ID = w.ESPACE_ID"
+                .to_string(),
+        ),
+        (
+            "shared timer",
+            2,
+            format!(
+                "SELECT e.SS_KEY, m.SS_KEY, {} FROM OSSYS_CYCLIC_JOB_SHARED j \
+                 INNER JOIN OSSYS_META_CYCLIC_JOB m ON m.ID = j.META_CYCLIC_JOB_ID \
+                 INNER JOIN OSSYS_ESPACE e ON e.ID = m.ESPACE_ID",
+                value("j.SCHEDULE")
+            ),
+        ),
+        (
+            "timer",
+            3,
+            format!(
+                "SELECT e.SS_KEY, m.SS_KEY, t.NAME, {} FROM OSSYS_CYCLIC_JOB j \
+                 INNER JOIN OSSYS_META_CYCLIC_JOB m ON m.ID = j.META_CYCLIC_JOB_ID \
+                 INNER JOIN OSSYS_ESPACE e ON e.ID = m.ESPACE_ID INNER JOIN OSSYS_TENANT t ON t.ID = j.TENANT_ID",
+                value("j.SCHEDULE")
+            ),
+        ),
+        (
+            "connection",
+            1,
+            format!(
+                "SELECT NAME, {} FROM OSSYS_DBCONNECTION",
+                value("DATABASE_CONFIGURATION")
+            ),
+        ),
+    ];
+    let mut out = BTreeMap::new();
+    for (what, key_columns, sql) in queries {
+        for row in server.rows(&sql) {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let (key, values) = cells.split_at(key_columns);
+            let previous = out.insert(format!("{what} {}", key.join(" / ")), values.join(" | "));
+            assert_eq!(previous, None, "{what}: two rows of one stable key: {row}");
+        }
+    }
+    out
+}
+
+/// The refresh as a team runs it: capture pre-production, clone production over it, apply the
+/// spec with the carry. Pre-production's own values come back by stable key, the secret ones
+/// never in plain text anywhere; what the clone lacks is listed; a second plan is empty; the
+/// apply restores.
+#[test]
+fn a_refresh_keeps_the_environment_configuration_issue_23() {
+    // See: issue 23
+    let mut preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let preprod_before = preprod.dump_everything();
+
+    // Secret rows and no recipient: refused, nothing written.
+    let t = Test::new()
+        .spec(&capture_spec(false))
+        .server(&preprod, "OS_PREPROD")
+        .args(["capture", "--out", "captured.yaml"]);
+    let out = t.run().code(1);
+    assert!(
+        out.stderr.contains("journal.recipients") && out.stderr.contains("nothing was written"),
+        "{}",
+        out.stderr
+    );
+    assert!(!t.path().join("captured.yaml").exists());
+
+    // A capture of production is refused by the guard.
+    let out = Test::new()
+        .spec(&format!(
+            "{}production: {{ databases: [OS_PREPROD] }}\n",
+            capture_spec(true)
+        ))
+        .server(&preprod, "OS_PREPROD")
+        .args(["capture", "--out", "captured.yaml"])
+        .run()
+        .code(1);
+    assert!(out.stderr.contains("capture refused"), "{}", out.stderr);
+
+    // The capture: by stable keys, secret values sealed, nothing written to pre-production.
+    let (out, captured) = capture(&preprod);
+    let out = out.code(0);
+    assert!(
+        out.stdout
+            .contains("Captured 28 rows of 7 resources from database OS_PREPROD into captured.yaml (8 sealed)."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(leaked(&captured), None, "in the captured file:\n{captured}");
+    assert_eq!(leaked(&out.stdout), None);
+    for named in [
+        "name: LegacyBridge.BridgeEndpoint",
+        "property: c1000000-0000-4000-8000-000000000013",
+        "tenant: Users",
+        "EFFECTIVE_URL: ''",
+        "SCHEDULE: '[Sunday 23:00]'",
+    ] {
+        assert!(captured.contains(named), "{named} not in:\n{captured}");
+    }
+    let file: serde_yaml::Value = serde_yaml::from_str(&captured).expect("captured file is YAML");
+    let mut sealed = 0;
+    for (_, rows) in file["captured"]["rows"].as_mapping().expect("rows") {
+        for row in rows.as_sequence().expect("a list of rows") {
+            for (part, key) in row["key"].as_mapping().expect("key") {
+                assert!(
+                    key.is_string(),
+                    "key part {part:?} is not a stable key: {row:?}"
+                );
+            }
+            sealed += usize::from(row["sealed"].is_string());
+        }
+    }
+    assert_eq!(sealed, 8);
+    assert!(!captured.contains("LifeTimeRegistrationToken"));
+    assert_eq!(preprod.dump_everything(), preprod_before, "capture wrote");
+
+    // After the clone, without the identity: the plan shows keys and names, lists what the
+    // clone lacks and what is sealed; apply refuses before changing anything.
+    let mut clone = clone_server();
+    let clone_before = clone.dump_everything();
+    let plan = after(&clone, &captured)
+        .args(["plan", "--detailed-exitcode"])
+        .run()
+        .code(2);
+    for shown in [
+        "carried-site-properties: captured, not in this clone (nothing to write): LegacyBridge.BridgeEndpoint",
+        "carried-soap-effective-urls: captured, not in this clone (nothing to write): LegacyBridge.BridgeService",
+        "carried-timer-schedules-shared: captured, not in this clone (nothing to write): LegacyBridge.BridgeSync",
+        "carried-database-connections: captured, not in this clone (nothing to write): Bridge",
+        "carried-site-properties: 3 captured values are sealed: pass --identity FILE",
+        "Done by carried-database-connections for every value captured before the clone",
+    ] {
+        assert!(plan.stdout.contains(shown), "{shown} not in:\n{}", plan.stdout);
+    }
+    let refused = after(&clone, &captured)
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    assert!(refused.stderr.contains("--identity"), "{}", refused.stderr);
+    assert_eq!(
+        clone.dump_everything(),
+        clone_before,
+        "apply without identity wrote"
+    );
+
+    // With the identity: every output masks the secrets; apply converges in one run.
+    let mut outputs = vec![plan.stdout, plan.stderr, refused.stdout, refused.stderr];
+    for args in [
+        &["plan", "--identity", "id.txt"][..],
+        &["plan", "--identity", "id.txt", "--verbose"],
+        &[
+            "plan",
+            "--identity",
+            "id.txt",
+            "--format",
+            "json",
+            "--verbose",
+        ],
+        &["plan", "--identity", "id.txt", "--format", "markdown"],
+    ] {
+        let out = after(&clone, &captured).args(args.iter().copied()).run();
+        outputs.push(out.stdout);
+        outputs.push(out.stderr);
+    }
+    let applied =
+        after(&clone, &captured).args(["apply", "--identity", "id.txt", "--auto-approve"]);
+    let out = applied.run().code(0);
+    assert!(
+        out.stdout
+            .contains("Converged: a new plan shows no changes."),
+        "{}",
+        out.stdout
+    );
+    outputs.push(out.stdout);
+    outputs.push(out.stderr);
+    let journal = journal_in(&applied);
+    outputs.push(std::fs::read_to_string(&journal).expect("journal"));
+    for text in &outputs {
+        assert_eq!(leaked(text), None, "shown:\n{text}");
+    }
+
+    // Every captured value is back, read by stable key; what only the clone has is as it was.
+    let want = by_stable_key(&mut preprod);
+    let got = by_stable_key(&mut clone);
+    let compared: Vec<&String> = want.keys().filter(|k| got.contains_key(*k)).collect();
+    assert_eq!(compared.len(), 24, "{want:#?}\n{got:#?}");
+    for key in &compared {
+        assert_eq!(got[*key], want[*key], "{key}");
+    }
+    let only_preprod: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+    assert_eq!(only_preprod.len(), 4, "{only_preprod:?}");
+    assert_eq!(
+        clone.rows("SELECT PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY_SHARED WHERE SITE_PROPERTY_DEFINITION_ID = 14"),
+        vec!["\"https://analytics.example.net/dash\""],
+        "a value only the clone has"
+    );
+    assert_eq!(
+        clone.rows("SELECT SCHEDULE FROM OSSYS_CYCLIC_JOB_SHARED WHERE META_CYCLIC_JOB_ID = 5"),
+        vec!["\"\""],
+        "a timer only the clone has"
+    );
+    assert_eq!(
+        clone.rows("SELECT PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY_SHARED WHERE SITE_PROPERTY_DEFINITION_ID IN (9, 10)"),
+        vec!["\"\"", "\"\""],
+        "LifeTime's registration is emptied, not carried"
+    );
+
+    // Converged: a second plan is empty.
+    after(&clone, &captured)
+        .args(["plan", "--identity", "id.txt", "--detailed-exitcode"])
+        .run()
+        .code(0);
+
+    // The apply restores, with the identity that opens its sealed rows.
+    restore(&clone, "OS_PREPROD", &journal)
+        .env(
+            "POSTCLONE_IDENTITY",
+            write_identity(&journal).to_str().expect("utf-8"),
+        )
+        .run()
+        .code(0);
+    assert_eq!(clone.dump_everything(), clone_before, "restore");
+}
+
+/// An identity file next to `beside`, for a run that takes `POSTCLONE_IDENTITY`.
+fn write_identity(beside: &Path) -> std::path::PathBuf {
+    let path = beside.with_extension("identity");
+    std::fs::write(&path, format!("{IDENTITY}\n")).expect("identity file");
+    path
+}
+
+/// The carry's statements and queries in Oracle's flavor, from a real plan of the clone with a
+/// real capture: stable keys read through the platform's tables, captured values bound as
+/// parameters (sealed ones shown as sensitive).
+#[test]
+fn the_carry_in_oracle_sql() {
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let (out, captured) = capture(&preprod);
+    out.code(0);
+    let clone = clone_server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("captured.yaml"), &captured).expect("captured");
+    std::fs::write(dir.path().join("id.txt"), format!("{IDENTITY}\n")).expect("identity");
+    let spec = dir.path().join("postclone.yaml");
+    std::fs::write(
+        &spec,
+        "engine: oracle\nguard: { database: OSADMIN }\ninclude: [outsystems-o11-carry, ./captured.yaml]\n",
+    )
+    .expect("spec");
+    let out = crate::oracle::oracle_sql(&clone, &spec, Some(&dir.path().join("id.txt")));
+    crate::oracle::assert_oracle_only(&out);
+    assert_eq!(leaked(&out), None, "{out}");
+    assert!(
+        out.contains("UPDATE \"OSADMIN\".\"OSSYS_SITE_PROPERTY\" t SET"),
+        "{out}"
+    );
+    insta::assert_snapshot!(out);
+}
