@@ -300,6 +300,7 @@ pub async fn run<E: Engine>(
         }
     };
     let mut done = Done::default();
+    let mut written: Vec<crate::state::TableRef> = Vec::new();
     for (position, (step, step_statements)) in plan.steps.iter().zip(&statements).enumerate() {
         progress(Progress::Started {
             id: &step.id,
@@ -308,6 +309,29 @@ pub async fn run<E: Engine>(
             rows: step.rows.count,
         });
         let check = options.lock == Lock::Tables && at_capture.contains(&step.id);
+        // An earlier change may have written longer values into this table than the catalog
+        // saw when planning: what the engine needs to know of them is measured again.
+        let remeasured;
+        let step = match step.table().filter(|t| written.contains(&t.table)) {
+            None => step,
+            Some(_) => match remeasure(tx.engine(), step).await {
+                Ok(step) => {
+                    remeasured = step;
+                    &remeasured
+                }
+                Err(e) => {
+                    let rolled_back = tx.abort(Some(&mut journal)).await;
+                    let failure = StepFailure::Statement {
+                        statement: String::new(),
+                        cause: Masked::chain(&e),
+                    };
+                    return Err(failure.into_error(plan, position, rolled_back, options.journal));
+                }
+            },
+        };
+        if let Some(t) = step.table() {
+            written.push(t.table.clone());
+        }
         let run = run_step(&mut tx, &mut journal, plan, step, step_statements, check).await;
         let journaled = match run {
             Ok(ran) => done.add(&ran),
@@ -330,6 +354,27 @@ pub async fn run<E: Engine>(
         journal: options.journal.to_path_buf(),
         after,
     })
+}
+
+/// `step` with what the engine needs to know of its table's long values measured now.
+async fn remeasure<E: Engine>(engine: &mut E, step: &Change) -> Result<Change, engine::Error> {
+    let mut step = step.clone();
+    let Some(table) = step.table_mut() else {
+        return Ok(step);
+    };
+    let mut catalog = crate::state::observed::Catalog::default();
+    catalog.tables.push(crate::state::observed::ResolvedTable {
+        requested: crate::state::desired::TableName {
+            schema: Some(table.table.schema.clone()),
+            name: table.table.name.clone(),
+        },
+        info: table.clone(),
+    });
+    engine.measure(&mut catalog).await?;
+    if let Some(measured) = catalog.tables.pop() {
+        *table = measured.info;
+    }
+    Ok(step)
 }
 
 /// The journal an apply writes, sealed to the spec's recipients.
@@ -510,7 +555,7 @@ async fn run_step<E: Engine>(
                 .await
                 .map_err(|e| StepFailure::Statement {
                     statement: statement.redacted(),
-                    cause: Masked::new(&e, statement),
+                    cause: Masked::new(&e, statement, step.sensitive()),
                 })?;
             done.statements += 1;
         }
@@ -546,7 +591,7 @@ fn capture_failed(e: PageError, statements: &[Statement]) -> StepFailure {
     StepFailure::Statement {
         statement: first.map(Statement::redacted).unwrap_or_default(),
         cause: match first {
-            Some(statement) => Masked::new(&e, statement),
+            Some(statement) => Masked::new(&e, statement, true),
             None => Masked::chain(&e),
         },
     }
@@ -769,7 +814,9 @@ mod tests {
     }
 
     fn journal_status(path: &Path) -> Option<journal::Status> {
-        journal::read(path, None).ok().and_then(|p| p.status)
+        journal::read(path, None, journal::ReadOptions::default())
+            .ok()
+            .and_then(|p| p.status)
     }
 
     /// A statement that fails rolls the transaction back: the error names the change, the
@@ -802,7 +849,7 @@ mod tests {
             engine.log
         );
         assert_eq!(journal_status(&path), Some(journal::Status::RolledBack));
-        let kept = journal::read(&path, None).unwrap();
+        let kept = journal::read(&path, None, journal::ReadOptions::default()).unwrap();
         assert_eq!(kept.steps.iter().map(|s| s.rows.len()).sum::<usize>(), 2);
     }
 

@@ -155,6 +155,13 @@ impl Change {
         })
     }
 
+    /// Whether the change's rows may hold secret or personal values: the server's messages
+    /// about them are masked.
+    #[must_use]
+    pub fn sensitive(&self) -> bool {
+        self.secret || self.personal || self.sealed
+    }
+
     /// Whether the change masks personal data (and needs the masking key).
     #[must_use]
     pub fn masks(&self) -> bool {
@@ -178,6 +185,18 @@ impl Change {
     #[must_use]
     pub fn table(&self) -> Option<&TableInfo> {
         match &self.kind {
+            ChangeKind::DeleteRows { table, .. }
+            | ChangeKind::EmptyTable { table, .. }
+            | ChangeKind::SetColumns { table, .. } => Some(table),
+            ChangeKind::RunFix { .. }
+            | ChangeKind::DropPrincipals { .. }
+            | ChangeKind::RevokeGrants { .. } => None,
+        }
+    }
+
+    /// The table the change writes to, to update what is known of it.
+    pub fn table_mut(&mut self) -> Option<&mut TableInfo> {
+        match &mut self.kind {
             ChangeKind::DeleteRows { table, .. }
             | ChangeKind::EmptyTable { table, .. }
             | ChangeKind::SetColumns { table, .. } => Some(table),

@@ -1,6 +1,6 @@
 //! The guard: before any write, the target the server reports must be the one the spec is for.
 
-use crate::state::desired::{Guard, Production};
+use crate::state::desired::{host_is, Guard, Production};
 use crate::state::observed::Target;
 
 /// Why the guard refused the target.
@@ -15,6 +15,16 @@ pub enum GuardError {
     #[error("the spec is for database {expected}, but the server reports database {actual}")]
     WrongDatabase {
         /// From the spec.
+        expected: String,
+        /// From the server.
+        actual: String,
+    },
+    /// A journal is restored only on the server it was written on.
+    #[error(
+        "the journal was written on server {expected}, but this connection reaches server {actual}"
+    )]
+    WrongServer {
+        /// From the journal.
         expected: String,
         /// From the server.
         actual: String,
@@ -74,14 +84,8 @@ pub fn check(
     }
     let hosts = std::iter::once(target.server.as_str()).chain(connected_host);
     for reported in hosts {
-        // `SERVER\INSTANCE` and `host.domain` forms both match a bare host name.
         let bare = reported.split(['\\', ',']).next().unwrap_or(reported);
-        let short = bare.split('.').next().unwrap_or(bare);
-        if let Some(host) = guard
-            .forbid_hosts
-            .iter()
-            .find(|h| same(h, reported) || same(h, bare) || same(h, short))
-        {
+        if let Some(host) = guard.forbid_hosts.iter().find(|h| host_is(h, reported)) {
             return Err(GuardError::ForbiddenHost {
                 host: host.clone(),
                 reported: reported.to_string(),
@@ -96,7 +100,7 @@ pub fn check(
         }
     }
     for front_end in &target.forbidden_front_ends {
-        if guard.forbids_front_end(front_end) {
+        if guard.forbids_front_end(front_end, production) {
             return Err(GuardError::ForbiddenFrontEnd {
                 host: front_end.clone(),
                 list: target
@@ -200,5 +204,47 @@ mod tests {
             check(&expected, &Production::default(), &live, None),
             Ok(())
         );
+    }
+
+    /// A forbidden domain forbids its hosts, a trailing dot or another case changes nothing,
+    /// and production's hosts forbid the front-ends that are theirs. See: issue 27
+    #[test]
+    fn front_ends_in_a_forbidden_domain_are_refused_issue_27() {
+        let g = Guard {
+            forbid_hosts: vec!["prod.example.com".into(), "prod-sql01".into()],
+            ..guard()
+        };
+        let none = Production::default();
+        for host in [
+            "fe1.prod.example.com",
+            "FE1.PROD.EXAMPLE.COM.",
+            "prod.example.com.",
+            "prod-sql01.corp.local",
+            "PROD-SQL01\\INST",
+        ] {
+            assert!(g.forbids_front_end(host, &none), "{host}");
+        }
+        for host in ["preprod.example.com", "notprod.example.com", "prod-sql011"] {
+            assert!(!g.forbids_front_end(host, &none), "{host}");
+        }
+        let production = Production {
+            hosts: vec![crate::state::host::HostPattern::parse("live.example.net").unwrap()],
+            databases: vec![],
+        };
+        assert!(guard().forbids_front_end("fe2.live.example.net", &production));
+        let allowed = Guard {
+            allow_front_ends: vec!["FE1.prod.example.com.".into()],
+            ..g.clone()
+        };
+        assert!(!allowed.forbids_front_end("fe1.prod.example.com", &none));
+        assert!(matches!(
+            check(
+                &g,
+                &none,
+                &target("db1.prod.example.com.", "OS_PREPROD"),
+                None
+            ),
+            Err(GuardError::ForbiddenHost { .. })
+        ));
     }
 }

@@ -100,11 +100,21 @@ fn rolled_back_note(rolled_back: bool) -> &'static str {
     }
 }
 
-/// Checks that `target` is the database the journal was written for.
+/// Checks that `target` is the server and database the journal was written for.
 ///
 /// # Errors
-/// [`Error::Refused`] for any other database.
+/// [`Error::Refused`] for any other server or database.
 pub fn check(plan: &RestorePlan, target: &Target) -> Result<(), Error> {
+    if !target
+        .server
+        .trim()
+        .eq_ignore_ascii_case(plan.server.trim())
+    {
+        return Err(Error::Refused(GuardError::WrongServer {
+            expected: plan.server.clone(),
+            actual: target.server.clone(),
+        }));
+    }
     if target.database.eq_ignore_ascii_case(&plan.database) {
         Ok(())
     } else {
@@ -131,6 +141,7 @@ pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Tri
             steps: Vec::with_capacity(plan.steps.len()),
             not_restorable: plan.not_restorable.clone(),
             personal: plan.personal.clone(),
+            sealed: plan.sealed.clone(),
         },
         left_alone: Vec::new(),
         already_back: 0,
@@ -448,7 +459,8 @@ async fn put_back<E: Engine>(
                 .await
                 .map_err(|e| RunFailure::Statement {
                     change: step.change.clone(),
-                    cause: crate::sql::Masked::new(&e, statement),
+                    // Restore writes production's values back: all of them are sensitive.
+                    cause: crate::sql::Masked::new(&e, statement, true),
                 })?;
             count += 1;
         }
@@ -640,6 +652,7 @@ mod tests {
             }],
             not_restorable: vec![],
             personal: vec![],
+            sealed: vec![],
         }
     }
 
@@ -654,6 +667,28 @@ mod tests {
             );
             run(engine, &journal, &shown, &Lock::Application).await
         })
+    }
+
+    /// A journal is restored only on the server and database it was written on, whatever the
+    /// case of their names. See: issue 27
+    #[test]
+    fn another_server_is_refused_issue_27() {
+        let plan = one_deleted_row();
+        let target = |server: &str, database: &str| Target {
+            server: server.into(),
+            database: database.into(),
+            forbidden_front_ends: vec![],
+            front_end_list: None,
+        };
+        assert!(check(&plan, &target("S", "D")).is_ok());
+        assert!(matches!(
+            check(&plan, &target("other", "d")),
+            Err(Error::Refused(GuardError::WrongServer { .. }))
+        ));
+        assert!(matches!(
+            check(&plan, &target("s", "other")),
+            Err(Error::Refused(GuardError::WrongDatabase { .. }))
+        ));
     }
 
     /// A restore statement that fails rolls back and names the change; nothing is committed.

@@ -90,7 +90,18 @@ fn killed_apply_rolls_back_and_its_journal_restores() {
     assert!(again.stdout.contains("Converged"), "{}", again.stdout);
     assert!(server.dump("BIG").iter().all(|r| r.contains("\"preprod\"")));
 
-    let out = restore(&server, "OS_PREPROD", &journal).run().code(0);
+    // Without its end marker, the journal is restored only when asked to.
+    let refused = restore(&server, "OS_PREPROD", &journal).run().code(1);
+    assert!(
+        refused.stderr.contains("--incomplete"),
+        "{}",
+        refused.stderr
+    );
+    assert!(server.dump("BIG").iter().all(|r| r.contains("\"preprod\"")));
+    let out = restore(&server, "OS_PREPROD", &journal)
+        .args(["--incomplete"])
+        .run()
+        .code(0);
     assert!(
         out.stdout.contains("the apply did not finish"),
         "{}",

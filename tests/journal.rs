@@ -137,3 +137,49 @@ resources:
         "{text}"
     );
 }
+
+/// A journal altered after it was written is never acted on: a value edited, a row added, a
+/// line removed, the file cut. Restore refuses before connecting to change anything, names
+/// the line, and the database stays as the apply left it. See: issue 27
+#[test]
+fn an_altered_journal_is_refused_issue_27() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let journal = journal_in(&t);
+    let after = server.dump_everything();
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let lines: Vec<&str> = text.lines().collect();
+    let row = lines
+        .iter()
+        .position(|l| l.contains("\"prod-fe01\""))
+        .expect("a journaled front-end row");
+    let join = |lines: Vec<&str>| format!("{}\n", lines.join("\n"));
+    let edited = text.replacen("\"prod-fe01\"", "\"prod-fe09\"", 1);
+    let mut added = lines.clone();
+    added.insert(row, lines[row]);
+    let mut removed = lines.clone();
+    removed.remove(row);
+    let cut = &text[..text.len() - 20];
+    for (what, altered, expected) in [
+        ("edited", edited, "altered after it was written"),
+        ("a row added", join(added), "altered after it was written"),
+        (
+            "a row removed",
+            join(removed),
+            "altered after it was written",
+        ),
+        ("cut", cut.to_string(), "ends before its apply did"),
+    ] {
+        let path = t.path().join(format!("{}.jsonl", what.replace(' ', "-")));
+        std::fs::write(&path, &altered).expect("altered journal");
+        let out = restore(&server, "OS_PREPROD", &path).run().code(1);
+        assert!(out.stderr.contains(expected), "{what}: {}", out.stderr);
+        assert_eq!(server.dump_everything(), after, "{what}: restore wrote");
+    }
+    // The journal as written still restores.
+    restore(&server, "OS_PREPROD", &journal).run().code(0);
+}

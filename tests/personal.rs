@@ -227,14 +227,26 @@ fn personal_data_masked_through_the_metamodel_issue_14() {
     assert_eq!(server.dump("OSSYS_BPM_EVENT_QUEUE"), Vec::<String>::new());
     run(&server, &spec, Some(KEY), &["plan", "--detailed-exitcode"]).code(0);
 
-    // Without the identity, restore says what it cannot give back; with it, every original
-    // value is back.
+    // Without the identity, restore refuses unless told to leave the sealed rows out, and then
+    // says what it cannot give back; with it, every original value is back.
     let journal_arg = journal.to_str().expect("utf-8");
-    let out = run(
+    let refused = run(
         &server,
         &spec,
         None,
         &["restore", journal_arg, "--auto-approve"],
+    )
+    .code(1);
+    assert!(
+        refused.stderr.contains("--without-sealed") && refused.stderr.contains("crm-customers"),
+        "{}",
+        refused.stderr
+    );
+    let out = run(
+        &server,
+        &spec,
+        None,
+        &["restore", journal_arg, "--auto-approve", "--without-sealed"],
     )
     .code(0);
     assert!(

@@ -98,3 +98,77 @@ fn saved_plan_holds_no_secret() {
         "the connection password leaked: {text}"
     );
 }
+
+/// A saved plan is checked whole before anything runs: an edited `set` value, or a guard
+/// removed, is refused and nothing is changed. See: issue 27
+#[test]
+fn an_edited_saved_plan_is_refused_issue_27() {
+    let mut server = TestServer::start(&fixture("core/clone.sql"));
+    let before = server.dump_everything();
+    let t = save_plan(&server);
+    let path = t.path().join("plan.json");
+    let text = std::fs::read_to_string(&path).expect("saved plan");
+    let edited_value = text.replacen("\"USERNAME\": \" \"", "\"USERNAME\": \"pwned\"", 1);
+    assert_ne!(edited_value, text, "the plan holds the set value");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    json["desired"]["guard"]["forbid_databases"] = serde_json::json!([]);
+    json["desired"]["guard"]["forbid_hosts"] = serde_json::json!([]);
+    let no_guard = serde_json::to_string_pretty(&json).expect("JSON");
+    assert_ne!(no_guard, text);
+    for (what, altered) in [("a set value", edited_value), ("the guard", no_guard)] {
+        std::fs::write(&path, altered).expect("edit");
+        let out = apply_saved(&server, &t).code(1);
+        assert!(
+            out.stderr.contains("was altered after it was written"),
+            "{what}: {}",
+            out.stderr
+        );
+        assert_eq!(server.dump_everything(), before, "{what}: apply wrote");
+    }
+    std::fs::write(&path, &text).expect("restore the file");
+    apply_saved(&server, &t).code(0);
+}
+
+/// The fingerprints a saved plan holds are keyed with a key that is not in the file: the same
+/// rows give other fingerprints under another key, so they cannot confirm a guessed value. A
+/// plan is applied only with the key it was sealed with. See: issue 27
+#[test]
+fn saved_plan_fingerprints_are_keyed_issue_27() {
+    let server = TestServer::start(&fixture("core/clone.sql"));
+    let key_a = "a".repeat(64);
+    let key_b = "b".repeat(64);
+    let fingerprints = |key: &str| -> (Test, Vec<String>) {
+        let t = Test::new()
+            .spec(&core_spec())
+            .server(&server, "OS_PREPROD")
+            .env("POSTCLONE_PLAN_KEY", key)
+            .args(["plan", "--out", "plan.json"]);
+        t.run().code(0);
+        let text = std::fs::read_to_string(t.path().join("plan.json")).expect("plan");
+        assert!(!text.contains(key), "the key is in the file");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let prints = json["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .map(|c| c["fingerprint"].as_str().expect("fingerprint").to_string())
+            .collect();
+        (t, prints)
+    };
+    let (t, a) = fingerprints(&key_a);
+    let (_, b) = fingerprints(&key_b);
+    assert!(!a.is_empty());
+    assert!(a.iter().zip(&b).all(|(x, y)| x != y), "{a:?} {b:?}");
+    let plan = t.path().join("plan.json");
+    let out = Test::new()
+        .server(&server, "OS_PREPROD")
+        .env("POSTCLONE_PLAN_KEY", &key_b)
+        .args(["apply", plan.to_str().expect("utf-8 path")])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr.contains("was sealed with plan key"),
+        "{}",
+        out.stderr
+    );
+}

@@ -228,16 +228,19 @@ fn a_restored_row_that_reads_back_otherwise_commits_nothing() {
 fn a_literal_longer_than_its_column_held_is_written_whole_issue_27() {
     // See: issue 27
     let long = "long value 😀 ".repeat(700);
+    // The second change reads the rows the first one made longer (found by a generated
+    // case: it failed as "a value ... is longer than the embedded engine's ..." bound).
     let spec = format!(
         "engine: sqlserver\nconnection: embedded:clone.sql\nguard: {{ database: OS_PREPROD }}\n\
          resources:\n  - id: notes\n    kind: column_values\n    table: app_note\n    \
-         set: {{ body: \"{long}\" }}\n"
+         set: {{ body: \"{long}\" }}\n  - id: flags\n    kind: column_values\n    table: app_note\n    \
+         secret: true\n    set: {{ flag: 1 }}\n"
     );
     let out = Test::new()
         .file(
             "clone.sql",
-            "USE OS_PREPROD\nGO\nCREATE TABLE APP_NOTE (CODE CHAR(8) NOT NULL PRIMARY KEY, BODY NVARCHAR(MAX) NULL)\nGO\n\
-             INSERT INTO APP_NOTE VALUES ('c-0', NULL), ('c-1', N'x')\nGO\n",
+            "USE OS_PREPROD\nGO\nCREATE TABLE APP_NOTE (CODE CHAR(8) NOT NULL PRIMARY KEY, BODY NVARCHAR(MAX) NULL, FLAG BIT NOT NULL)\nGO\n\
+             INSERT INTO APP_NOTE VALUES ('c-0', NULL, 0), ('c-1', N'x', 0)\nGO\n",
         )
         .spec(&spec)
         .args(["apply", "--auto-approve"])

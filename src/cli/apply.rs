@@ -90,6 +90,8 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             return Err(Error::SelectionWithSavedPlan { path: path.clone() })
         }
         Source::PlanFile(file, path) => {
+            // Checked whole before anything is read from it.
+            file.verify(path, &super::plan_key::for_applying()?)?;
             let mut desired = file.desired.clone();
             desired.connection.clone_from(&file.connection);
             (desired, Some((file, path)))
@@ -177,7 +179,7 @@ fn check_saved(
     plan: &crate::plan::Plan,
     out: &mut impl Write,
 ) -> Result<(), Error> {
-    if let Err(stale) = saved.check(plan) {
+    if let Err(stale) = saved.check(plan, &super::plan_key::for_applying()?) {
         if let StalePlan::Rows { changes } = &stale {
             render::text::staleness(path, changes, out)?;
             writeln!(out)?;

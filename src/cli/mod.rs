@@ -8,6 +8,7 @@ mod datapump;
 pub mod exit;
 mod graph;
 mod plan;
+mod plan_key;
 pub mod report;
 mod restore;
 mod schema;
@@ -65,6 +66,15 @@ pub enum Error {
     /// The journal could not be read.
     #[error(transparent)]
     Journal(#[from] crate::journal::Error),
+    /// The plan key cannot be had.
+    #[error(transparent)]
+    PlanKey(#[from] plan_key::PlanKeyError),
+    /// A restore would leave sealed rows out without being told to.
+    #[error("the journal holds sealed rows of {} and no identity opens them: pass --identity FILE (or POSTCLONE_IDENTITY), or --without-sealed to restore the rest; nothing was restored", .changes.join(", "))]
+    SealedWithoutIdentity {
+        /// The changes.
+        changes: Vec<String>,
+    },
     /// `restore --resource` or `--label` names nothing in the journal.
     #[error(transparent)]
     RestoreSelection(#[from] crate::journal::UnknownSelection),

@@ -63,7 +63,8 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
         };
         show(&plan, args.format.into(), &detail, out)?;
         if let Some(path) = &args.out {
-            PlanFile::new(&desired, &plan).write(path)?;
+            let key = super::plan_key::for_saving()?;
+            PlanFile::new(&desired, &plan, &key).write(path)?;
             // The JSON document stays one document: the confirmation goes to standard error.
             let note = format!(
                 "Saved this plan to {}. `postclone apply {}` applies it only if the rows it touches are unchanged.",

@@ -43,6 +43,17 @@ pub struct RestoreArgs {
     labels: Vec<String>,
     #[command(flatten)]
     identity: IdentityArgs,
+    /// Restore a journal that has no end marker (its apply was interrupted after committing);
+    /// every line it holds is still checked
+    #[arg(long)]
+    incomplete: bool,
+    /// Restore a journal written by an older postclone, whose lines carry no digest (whether
+    /// it was altered cannot be checked)
+    #[arg(long)]
+    unverified: bool,
+    /// Restore what can be read without --identity, leaving the sealed rows out
+    #[arg(long)]
+    without_sealed: bool,
     /// Restore without asking (for pipelines)
     #[arg(long)]
     auto_approve: bool,
@@ -53,8 +64,20 @@ pub struct RestoreArgs {
 /// Plans, asks, restores.
 pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
     let identities = args.identity.identities()?;
-    let mut plan = journal::read(&args.journal, identities.as_ref())?;
+    let options = journal::ReadOptions {
+        incomplete: args.incomplete,
+        unverified: args.unverified,
+    };
+    let mut plan = journal::read(&args.journal, identities.as_ref(), options)?;
     plan.select(&args.resources, &args.labels)?;
+    let sealed: Vec<String> = plan
+        .sealed_unopened()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !sealed.is_empty() && !args.without_sealed {
+        return Err(Error::SealedWithoutIdentity { changes: sealed });
+    }
     let connection = match (
         args.connect.connection.as_deref(),
         args.spec.as_ref().or(plan.source.as_ref()),
@@ -68,6 +91,9 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         let lock = engine.lock(args.lock.timeout()).await?;
         let server = engine.identify().await?;
         restore::check(&plan, &server)?;
+        // What is shown is what this connection reaches (the check found it the same).
+        plan.server.clone_from(&server.server);
+        plan.database.clone_from(&server.database);
         let triage = restore::triage(&mut engine, &plan).await?;
         text::restore(&triage, out)?;
         if triage.plan.steps.is_empty() {

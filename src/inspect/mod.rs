@@ -58,7 +58,15 @@ async fn inspect_with<R: Reader>(
     let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
     if let Some(list) = &desired.front_ends {
-        let (table, hosts) = front_ends(client, queries, &catalog, list, &desired.guard).await?;
+        let (table, hosts) = front_ends(
+            client,
+            queries,
+            &catalog,
+            list,
+            &desired.guard,
+            &desired.production,
+        )
+        .await?;
         target.front_end_list = Some(table);
         target.forbidden_front_ends = hosts;
     }
@@ -263,6 +271,7 @@ async fn front_ends<R: Reader>(
     catalog: &Catalog,
     list: &FrontEnds,
     guard: &Guard,
+    production: &crate::state::desired::Production,
 ) -> Result<(TableRef, Vec<String>), Error> {
     let problem = |message: String| Error::FrontEnds { message };
     let table = catalog
@@ -274,7 +283,7 @@ async fn front_ends<R: Reader>(
     client
         .stream(&select, "reading the front-end list", &mut |row| {
             if let Some(Value::Text(host)) = row.into_iter().next() {
-                if guard.forbids_front_end(&host) {
+                if guard.forbids_front_end(&host, production) {
                     hosts.push(host);
                 }
             }

@@ -9,6 +9,7 @@
 //! `restore --label` picks rows by name.
 
 mod cell;
+mod chain;
 mod read;
 mod sealed;
 mod triage;
@@ -20,7 +21,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use cell::{Cell, InvalidCell};
-pub use read::{read, JournaledRow, RestoreAction, RestorePlan, RestoreStep, UnknownSelection};
+pub use read::{
+    read, JournaledRow, ReadOptions, RestoreAction, RestorePlan, RestoreStep, UnknownSelection,
+};
 pub use sealed::{Identities, Recipients, SealError, IDENTITY_VARIABLE};
 pub use triage::{LeftAlone, Reason, Triage};
 
@@ -32,8 +35,9 @@ use crate::state::Value;
 pub const DEFAULT_DIR: &str = ".postclone/journal";
 
 /// The journal format version written in every header.
-/// 2 added the written values and names of updated rows; format 1 journals still read.
-const FORMAT: u32 = 2;
+/// 2 added the written values and names of updated rows; 3 chains every line's digest (see
+/// `chain`). Older journals are read only when the user accepts that they cannot be checked.
+const FORMAT: u32 = 3;
 
 /// What a journaled change did to its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +183,30 @@ pub enum Error {
         #[source]
         source: SealError,
     },
+    /// A line is not what postclone wrote there.
+    #[error("{}:{line}: the journal was altered after it was written (the line's digest does not follow from the lines before it: edited, added, removed or moved); nothing was restored", path.display())]
+    Altered {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// The journal has no end marker.
+    #[error("{} ends before its apply did (no end marker{}): the apply was interrupted, or the file was cut; nothing was restored. If the apply committed before it was interrupted, restore what the journal holds with --incomplete", path.display(), if *cut { "; its last line is cut" } else { "" })]
+    Incomplete {
+        /// The file.
+        path: PathBuf,
+        /// The last line is cut.
+        cut: bool,
+    },
+    /// The journal predates line digests.
+    #[error("{} was written by an older postclone (format {format}): whether it was altered cannot be checked; nothing was restored. Restore it anyway with --unverified", path.display())]
+    Unverified {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        format: u32,
+    },
     /// A line of the journal is not valid.
     #[error("{}:{line}: not a journal entry: {message}", path.display())]
     Invalid {
@@ -198,6 +226,8 @@ pub struct Journal {
     recipients: Recipients,
     /// The rows of the personal-data change being journaled, sealed when it ends.
     personal: Option<(ChangeId, Vec<RowImage>)>,
+    /// The digest of the last line written.
+    chain: chain::Chain,
 }
 
 fn now() -> u64 {
@@ -262,6 +292,7 @@ impl Journal {
             out: BufWriter::new(file),
             recipients,
             personal: None,
+            chain: chain::Chain::default(),
         };
         journal.write(&Entry::Header {
             format: FORMAT,
@@ -285,7 +316,9 @@ impl Journal {
             path: self.path.clone(),
             source,
         };
-        serde_json::to_writer(&mut self.out, entry).map_err(|e| fail(e.into()))?;
+        let json = serde_json::to_string(entry).map_err(|e| fail(e.into()))?;
+        let line = self.chain.link(&json);
+        self.out.write_all(line.as_bytes()).map_err(fail)?;
         self.out.write_all(b"\n").map_err(fail)
     }
 
@@ -490,7 +523,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let plan = read(&path, None).unwrap();
+        let plan = read(&path, None, ReadOptions::default()).unwrap();
         assert_eq!(plan.database, "OS_PREPROD");
         assert_eq!(plan.status, Some(Status::Committed));
         assert_eq!(plan.steps.len(), 1);
@@ -509,9 +542,11 @@ mod tests {
         );
     }
 
-    /// A journal cut short by a killed process restores what it holds.
+    /// A journal cut short by a killed process is refused as it is, and read up to its last
+    /// whole line when the user accepts an incomplete journal; an edited line is refused even
+    /// then. See: issue 27
     #[test]
-    fn truncated_journal_still_reads() {
+    fn truncated_journal_reads_only_when_accepted_issue_27() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.jsonl");
         let target = Target {
@@ -530,8 +565,24 @@ mod tests {
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{\"entry\":\"row\",\"change\":\"servers\",\"val");
         std::fs::write(&path, text).unwrap();
-        let plan = read(&path, None).unwrap();
+        assert!(matches!(
+            read(&path, None, ReadOptions::default()),
+            Err(Error::Incomplete { cut: true, .. })
+        ));
+        let accept = ReadOptions {
+            incomplete: true,
+            unverified: false,
+        };
+        let plan = read(&path, None, accept).unwrap();
         assert_eq!(plan.status, None);
         assert_eq!(plan.steps[0].rows.len(), 1);
+        let edited = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("{\"t\":\"int\",\"v\":1}", "{\"t\":\"int\",\"v\":2}");
+        std::fs::write(&path, edited).unwrap();
+        assert!(matches!(
+            read(&path, None, accept),
+            Err(Error::Altered { line: 3, .. })
+        ));
     }
 }

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::chain::Broken;
 use super::{Entry, Error, Identities, JournalAction, PersonalRows, Status};
 use crate::change::ChangeId;
 use crate::state::observed::{position_in, ColumnInfo, TableInfo, TableRef};
@@ -130,6 +131,8 @@ pub struct RestorePlan {
     pub not_restorable: Vec<(ChangeId, JournalAction)>,
     /// Personal-data changes whose rows cannot be read back, and why.
     pub personal: Vec<(ChangeId, String)>,
+    /// Changes with sealed rows no identity opened (a subset of `personal`).
+    pub sealed: Vec<ChangeId>,
 }
 
 /// A `restore --resource` or `--label` that names nothing in the journal.
@@ -152,6 +155,13 @@ pub enum UnknownSelection {
 }
 
 impl RestorePlan {
+    /// The changes whose rows are sealed and were not opened: restoring without them leaves
+    /// those rows as the apply left them.
+    #[must_use]
+    pub fn sealed_unopened(&self) -> &[ChangeId] {
+        &self.sealed
+    }
+
     /// Keeps only the rows of the given changes (all when `resources` is empty) whose name is
     /// one of `labels` (any name when empty; compared case-insensitively).
     ///
@@ -178,6 +188,8 @@ impl RestorePlan {
                 .retain(|(c, _)| resources.iter().any(|r| r == c.as_str()));
             self.personal
                 .retain(|(c, _)| resources.iter().any(|r| r == c.as_str()));
+            self.sealed
+                .retain(|c| resources.iter().any(|r| r == c.as_str()));
         }
         if labels.is_empty() {
             return Ok(());
@@ -208,14 +220,34 @@ impl RestorePlan {
     }
 }
 
+/// What a restore accepts of a journal that cannot be fully trusted. By default nothing: every
+/// line must follow from the one before it, and the journal must end with its end marker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Accept a journal without its end marker (an apply interrupted after its commit): every
+    /// whole line it holds is still checked; a cut last line is left out.
+    pub incomplete: bool,
+    /// Accept a journal written before lines were chained (format 2 and older).
+    pub unverified: bool,
+}
+
 /// Reads a journal into the plan that puts its rows back, last change first. Personal rows
 /// are read with `identities` (those of `journal.recipients`); without them, their changes are
 /// listed as not restorable here.
 ///
+/// # Guarantees
+/// Every line is checked against the chain of digests before the plan is returned: a journal
+/// altered after it was written, or without its end marker, gives an error (unless `options`
+/// accept it), never a partial plan.
+///
 /// # Errors
-/// The journal cannot be read, is not a journal, or holds sealed rows the identities cannot
-/// open.
-pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan, Error> {
+/// The journal cannot be read, is not a journal, was altered, is incomplete, or holds sealed
+/// rows the identities cannot open.
+pub fn read(
+    path: &Path,
+    identities: Option<&Identities>,
+    options: ReadOptions,
+) -> Result<RestorePlan, Error> {
     let file = File::open(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -226,22 +258,80 @@ pub fn read(path: &Path, identities: Option<&Identities>) -> Result<RestorePlan,
         plan: None,
         steps: Vec::new(),
     };
-    for (i, line) in BufReader::new(file).lines().enumerate() {
+    let mut chain = super::chain::Chain::default();
+    let mut verified = true;
+    let mut lines = BufReader::new(file).lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
         let line = line.map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
+        let last = lines.peek().is_none();
         if line.trim().is_empty() {
             continue;
         }
-        let entry: Entry = match serde_json::from_str(&line) {
+        let json = match chain.check(&line) {
+            Ok(json) => json,
+            Err(Broken::Missing) if i == 0 => {
+                verified = false;
+                line
+            }
+            Err(_) if !verified => line,
+            // An apply killed while writing leaves a partial last line.
+            Err(_) if last && serde_json::from_str::<serde_json::Value>(&line).is_err() => {
+                return incomplete(path, options, reader, true);
+            }
+            Err(_) => {
+                return Err(Error::Altered {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                })
+            }
+        };
+        let entry: Entry = match serde_json::from_str(&json) {
             Ok(entry) => entry,
-            // An apply killed while writing leaves a partial last line; what came before holds.
-            Err(_) if reader.plan.is_some() => break,
+            Err(_) if !verified && last && reader.plan.is_some() => break,
             Err(e) => return Err(reader.invalid(i + 1, e.to_string())),
         };
+        if i == 0 && !verified && !options.unverified {
+            let format = match entry {
+                Entry::Header { format, .. } => format,
+                _ => 0,
+            };
+            return Err(Error::Unverified {
+                path: path.to_path_buf(),
+                format,
+            });
+        }
+        if reader.plan.as_ref().is_some_and(|p| p.status.is_some()) {
+            return Err(reader.invalid(i + 1, "an entry after the end marker".into()));
+        }
         reader.entry(i + 1, entry)?;
     }
+    if reader.plan.as_ref().is_some_and(|p| p.status.is_none()) {
+        return incomplete(path, options, reader, false);
+    }
+    finish(path, reader)
+}
+
+/// A journal that ends before its end marker: refused, or read as it is when accepted.
+fn incomplete(
+    path: &Path,
+    options: ReadOptions,
+    reader: Reader<'_>,
+    cut: bool,
+) -> Result<RestorePlan, Error> {
+    if options.incomplete {
+        finish(path, reader)
+    } else {
+        Err(Error::Incomplete {
+            path: path.to_path_buf(),
+            cut,
+        })
+    }
+}
+
+fn finish(path: &Path, reader: Reader<'_>) -> Result<RestorePlan, Error> {
     let mut plan = reader.plan.ok_or_else(|| Error::Invalid {
         path: path.to_path_buf(),
         line: 1,
@@ -293,6 +383,7 @@ impl Reader<'_> {
                 steps: Vec::new(),
                 not_restorable: Vec::new(),
                 personal: Vec::new(),
+                sealed: Vec::new(),
             });
             return Ok(());
         };
@@ -407,6 +498,7 @@ impl Reader<'_> {
                     return Ok(());
                 };
                 if !plan.personal.iter().any(|(c, _)| *c == change) {
+                    plan.sealed.push(change.clone());
                     plan.personal.push((
                         change,
                         "personal data, journaled encrypted: pass --identity FILE (an identity of journal.recipients)".into(),

@@ -22,6 +22,7 @@ pub enum Error {
         column: String,
     },
     /// A value of the spec cannot be stored in its column.
+    /// (Of a secret resource, the value is masked: see [`Error::without_value`].)
     #[error("column {column} ({data_type}) cannot hold {value}: {help}")]
     ValueDoesNotFit {
         /// The column.
@@ -129,4 +130,37 @@ pub enum Error {
         /// As the catalog spells it.
         privilege: String,
     },
+}
+
+impl Error {
+    /// The error with the spec's value masked: for a secret resource, whose values are never
+    /// shown, not even in an error.
+    #[must_use]
+    pub fn without_value(self) -> Error {
+        match self {
+            Error::ValueDoesNotFit {
+                column,
+                data_type,
+                help,
+                ..
+            } => Error::ValueDoesNotFit {
+                column,
+                data_type,
+                value: crate::state::value::MASK.to_string(),
+                help,
+            },
+            Error::DecimalDoesNotFit {
+                column,
+                data_type,
+                help,
+                ..
+            } => Error::DecimalDoesNotFit {
+                column,
+                data_type,
+                value: crate::state::value::MASK.to_string(),
+                help,
+            },
+            other => other,
+        }
+    }
 }

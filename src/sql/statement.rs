@@ -94,10 +94,15 @@ impl Masked {
         Masked(text)
     }
 
-    /// `error`'s message (and its causes) with every secret parameter of `statement` masked.
+    /// `error`'s message (and its causes) with every secret parameter of `statement` masked;
+    /// for a statement over `sensitive` rows (secret or personal values), every value the
+    /// server quotes too (a conversion or trigger error quotes the row's value).
     #[must_use]
-    pub fn new(error: &dyn std::error::Error, statement: &Statement) -> Masked {
+    pub fn new(error: &dyn std::error::Error, statement: &Statement, sensitive: bool) -> Masked {
         let Masked(mut text) = Masked::chain(error);
+        if sensitive || statement.params.iter().any(|p| p.secret) {
+            text = mask_quoted(&text);
+        }
         // Text long enough to be a credential is masked wherever it appears; masking shorter
         // values (a `2`) would garble the message and protect nothing.
         for p in statement.params.iter().filter(|p| p.secret) {
@@ -111,10 +116,73 @@ impl Masked {
     }
 }
 
+/// Every `'...'` span of a server message masked (`''` inside a span is a quote it holds). A
+/// quote right after a letter or digit is an apostrophe (`engine's`), not a span.
+fn mask_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut previous: Option<char> = None;
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let after_word = previous.is_some_and(char::is_alphanumeric);
+        previous = Some(c);
+        if c != '\'' || after_word {
+            continue;
+        }
+        // A span: up to the quote that is not doubled; an unclosed one runs to the end.
+        loop {
+            match chars.next() {
+                None => {
+                    out.push_str(crate::state::value::MASK);
+                    return out;
+                }
+                Some('\'') if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                }
+                Some('\'') => {
+                    out.push_str(crate::state::value::MASK);
+                    out.push('\'');
+                    previous = Some('\'');
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::change::ChangeId;
+
+    /// A value the server quotes in its message is masked for sensitive rows; an unquoted
+    /// message is kept; doubled quotes stay inside their span. See: issue 27
+    #[test]
+    fn quoted_values_are_masked_issue_27() {
+        let mask = crate::state::value::MASK;
+        assert_eq!(
+            mask_quoted("converting the nvarchar value 'Alice O''Hara' to data type int."),
+            format!("converting the nvarchar value '{mask}' to data type int.")
+        );
+        assert_eq!(mask_quoted("no quotes here"), "no quotes here");
+        assert_eq!(
+            mask_quoted("longer than the embedded engine's bound"),
+            "longer than the embedded engine's bound"
+        );
+        assert_eq!(mask_quoted("cut 'S3cr3t"), format!("cut '{mask}"));
+        let error = std::io::Error::other("trigger failed: 'alice@customer.example' is blocked");
+        let s = Statement {
+            sql: "DELETE FROM t".into(),
+            params: vec![],
+            source: ChangeId::try_from("x".to_string()).unwrap(),
+        };
+        assert!(!Masked::new(&error, &s, true).to_string().contains("alice@"));
+        assert!(Masked::new(&error, &s, false)
+            .to_string()
+            .contains("alice@"));
+    }
 
     /// A secret parameter is masked in the redacted statement.
     #[test]

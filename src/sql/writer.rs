@@ -630,7 +630,13 @@ impl<'a> Writer<'a> {
         secret: bool,
     ) -> Result<(AssignmentSql, String), Error> {
         let current = self.col(Some(T), table, name)?;
-        let literal = coerce_for(literal, &column, self.flavor)?;
+        let literal = coerce_for(literal, &column, self.flavor).map_err(|e| {
+            if secret {
+                e.without_value()
+            } else {
+                e
+            }
+        })?;
         let (desired, differs) = if literal.is_null() {
             ("NULL".to_string(), format!("{current} IS NOT NULL"))
         } else {

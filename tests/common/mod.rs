@@ -153,6 +153,10 @@ impl Test {
             .args(&self.args)
             .current_dir(self.dir.path())
             .env_remove("POSTCLONE_CONNECTION")
+            // The plan key is kept in a configuration directory of the test run's own, shared
+            // by its runs (a plan saved by one is applied by another), never the user's.
+            .env_remove("POSTCLONE_PLAN_KEY")
+            .env("XDG_CONFIG_HOME", config_home())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
         for (k, v) in &self.env {
@@ -177,6 +181,13 @@ impl Test {
             stderr: clean(&out.stderr),
         }
     }
+}
+
+/// The configuration directory of every run of this test process.
+pub fn config_home() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("configuration directory"))
+        .path()
 }
 
 /// `postclone restore JOURNAL --auto-approve` against `database` on `server`, ready to run.

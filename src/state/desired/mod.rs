@@ -157,12 +157,37 @@ pub struct Guard {
 
 impl Guard {
     /// Whether a host of the platform's front-end list makes the guard refuse the target: it is
-    /// one of `forbid_hosts` and not one of `allow_front_ends`. Names compare case-insensitively,
-    /// as SQL Server and Oracle compare unquoted names.
-    pub fn forbids_front_end(&self, host: &str) -> bool {
-        let same = |a: &String| a.trim().eq_ignore_ascii_case(host.trim());
-        self.forbid_hosts.iter().any(same) && !self.allow_front_ends.iter().any(same)
+    /// one of `forbid_hosts` or in its domain, or one of production's hosts or domains, and not
+    /// one of `allow_front_ends`. Names compare case-insensitively, as SQL Server and Oracle
+    /// compare unquoted names, a trailing dot ignored.
+    pub fn forbids_front_end(&self, host: &str, production: &Production) -> bool {
+        let allowed = self
+            .allow_front_ends
+            .iter()
+            .any(|a| normal_host(a) == normal_host(host));
+        !allowed
+            && (self.forbid_hosts.iter().any(|h| host_is(h, host))
+                || production.hosts.iter().any(|p| p.names(host.trim())))
     }
+}
+
+fn normal_host(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Whether `reported` (a server's or front-end's name, as the server or the platform writes it)
+/// is the `forbidden` host or in its domain: `prod.example.com` forbids `fe1.prod.example.com`
+/// and `PROD.EXAMPLE.COM.`; `prod-sql01` forbids `prod-sql01.corp.local`, `PROD-SQL01\INST`
+/// and `prod-sql01,1433`.
+#[must_use]
+pub fn host_is(forbidden: &str, reported: &str) -> bool {
+    let forbidden = normal_host(forbidden);
+    if forbidden.is_empty() {
+        return false;
+    }
+    let bare = normal_host(reported.split(['\\', ',']).next().unwrap_or(reported));
+    let short = bare.split('.').next().unwrap_or(&bare);
+    bare == forbidden || short == forbidden || bare.ends_with(&format!(".{forbidden}"))
 }
 
 /// Production's identity, written once: the guard refuses it, `references_absent` looks for it.

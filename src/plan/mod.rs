@@ -1,7 +1,11 @@
 //! The plan: what read-only reports found, changes in the order they run, the notes, and the
 //! manual steps that follow.
 
+mod key;
+
 use std::path::PathBuf;
+
+pub use key::{PlanKey, ShortKey};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +55,7 @@ pub struct PlannedChange {
     pub id: ChangeId,
     /// Rows it touched.
     pub rows: u64,
-    /// The fingerprint of those rows, whole.
+    /// The fingerprint of those rows, whole (in a saved plan: keyed with the plan key).
     pub fingerprint: String,
 }
 
@@ -66,8 +70,12 @@ pub struct PlanFile {
     pub desired: Desired,
     /// The server and database planned against.
     pub target: Target,
-    /// Every change, with the fingerprint of its rows.
+    /// Every change, with the fingerprint of its rows, keyed.
     pub changes: Vec<PlannedChange>,
+    /// The id of the plan key the file is sealed with (never the key).
+    pub key: String,
+    /// HMAC-SHA-256, with the plan key, of everything above: an edited file is refused.
+    pub digest: String,
 }
 
 /// Why a file given to `apply` is not a saved plan it can use.
@@ -98,6 +106,22 @@ pub enum PlanFileError {
         path: PathBuf,
         /// Its format version.
         version: u32,
+    },
+    /// The plan was sealed with another plan key.
+    #[error("{} was sealed with plan key {planned}, and the plan key here is {here}: apply it where it was planned, or set POSTCLONE_PLAN_KEY to the key it was made with", path.display())]
+    OtherKey {
+        /// The file.
+        path: PathBuf,
+        /// The key id in the file.
+        planned: String,
+        /// The key id here.
+        here: String,
+    },
+    /// The file is not what `plan --out` wrote.
+    #[error("{} was altered after it was written (its digest does not match what it holds); nothing was changed; plan again", path.display())]
+    Altered {
+        /// The file.
+        path: PathBuf,
     },
     /// The saved plan cannot be written.
     #[error("cannot write the plan to {}", path.display())]
@@ -141,12 +165,12 @@ pub struct Staleness {
 }
 
 impl PlanFile {
-    /// The current format version.
-    pub const VERSION: u32 = 1;
+    /// The current format version: 2 keys fingerprints and seals the file with a digest.
+    pub const VERSION: u32 = 2;
 
-    /// A saved plan for `plan`, made from `desired` (as loaded).
+    /// A saved plan for `plan`, made from `desired` (as loaded), sealed with `key`.
     #[must_use]
-    pub fn new(desired: &Desired, plan: &Plan) -> PlanFile {
+    pub fn new(desired: &Desired, plan: &Plan, key: &PlanKey) -> PlanFile {
         // A connection with a literal password stays out of the file; ${env:..} is fine.
         let connection = desired.connection.clone().filter(|c| {
             let lower = c.to_ascii_lowercase();
@@ -156,13 +180,53 @@ impl PlanFile {
                     .any(|pair| pair.trim().starts_with(k) && !pair.contains("${env:"))
             })
         });
-        PlanFile {
+        let mut file = PlanFile {
             postclone_plan: Self::VERSION,
             connection,
             desired: desired.clone(),
             target: plan.target.clone(),
-            changes: plan.planned_changes(),
+            changes: plan
+                .planned_changes()
+                .into_iter()
+                .map(|c| PlannedChange {
+                    fingerprint: key.mac(c.fingerprint.as_bytes()),
+                    ..c
+                })
+                .collect(),
+            key: key.id(),
+            digest: String::new(),
+        };
+        file.digest = file.sealed_digest(key);
+        file
+    }
+
+    /// The digest of everything the file holds but its digest.
+    fn sealed_digest(&self, key: &PlanKey) -> String {
+        let mut unsealed = self.clone();
+        unsealed.digest.clear();
+        // Serializing plain data cannot fail; an empty text would not match any digest.
+        let bytes = serde_json::to_vec(&unsealed).unwrap_or_default();
+        key.mac(&bytes)
+    }
+
+    /// Checks that the file was sealed with `key` and holds what was sealed.
+    ///
+    /// # Errors
+    /// Another key, or a file altered after it was written.
+    pub fn verify(&self, path: &std::path::Path, key: &PlanKey) -> Result<(), PlanFileError> {
+        if self.key != key.id() {
+            return Err(PlanFileError::OtherKey {
+                path: path.to_path_buf(),
+                planned: self.key.clone(),
+                here: key.id(),
+            });
         }
+        if self.sealed_digest(key) != self.digest {
+            return Err(PlanFileError::Altered {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(())
     }
 
     /// Whether `text` is a saved plan rather than a spec: a JSON object (a spec is YAML).
@@ -203,17 +267,18 @@ impl PlanFile {
         std::fs::write(path, json + "\n").map_err(write)
     }
 
-    /// Every change whose rows differ between this saved plan and `fresh`, a plan made now.
+    /// Every change whose rows differ between this saved plan and `fresh`, a plan made now
+    /// (its fingerprints keyed with `key` to be compared).
     #[must_use]
-    pub fn staleness(&self, fresh: &Plan) -> Vec<Staleness> {
-        staleness(&self.changes, fresh)
+    pub fn staleness(&self, fresh: &Plan, key: &PlanKey) -> Vec<Staleness> {
+        staleness_by(&self.changes, fresh, &|f| key.mac(f.as_bytes()))
     }
 
     /// Checks that `fresh`, a plan made now, touches exactly the rows this one was made from.
     ///
     /// # Errors
     /// Another database, or any change whose rows differ.
-    pub fn check(&self, fresh: &Plan) -> Result<(), StalePlan> {
+    pub fn check(&self, fresh: &Plan, key: &PlanKey) -> Result<(), StalePlan> {
         if !fresh
             .target
             .database
@@ -224,7 +289,7 @@ impl PlanFile {
                 now: fresh.target.database.clone(),
             });
         }
-        let changes = self.staleness(fresh);
+        let changes = self.staleness(fresh, key);
         if changes.is_empty() {
             Ok(())
         } else {
@@ -236,11 +301,20 @@ impl PlanFile {
 /// Every change whose rows differ between `planned` and `fresh`, a plan made later.
 #[must_use]
 pub fn staleness(planned: &[PlannedChange], fresh: &Plan) -> Vec<Staleness> {
+    staleness_by(planned, fresh, &|f| f.to_string())
+}
+
+/// As [`staleness`], each fresh fingerprint passed through `fingerprint` to be compared.
+fn staleness_by(
+    planned: &[PlannedChange],
+    fresh: &Plan,
+    fingerprint: &dyn Fn(&str) -> String,
+) -> Vec<Staleness> {
     {
         let mut out = Vec::new();
         for saved in planned {
             match fresh.steps.iter().find(|s| s.id == saved.id) {
-                Some(now) if now.rows.fingerprint == saved.fingerprint => {}
+                Some(now) if fingerprint(&now.rows.fingerprint) == saved.fingerprint => {}
                 now => out.push(Staleness {
                     id: saved.id.clone(),
                     planned: Some(saved.rows),
@@ -416,11 +490,19 @@ mod tests {
             empty_string_is_null: false,
         };
         let planned = build(&d, &observed(1), &dialect).unwrap();
-        let file = PlanFile::new(&d, &planned);
-        assert!(file.staleness(&planned).is_empty());
+        let key = PlanKey::from_bytes([1; 32]);
+        let file = PlanFile::new(&d, &planned, &key);
+        assert!(file.staleness(&planned, &key).is_empty());
+        assert!(file.verify(std::path::Path::new("p"), &key).is_ok());
+        let mut edited = file.clone();
+        edited.target.database = "OS_PROD".into();
+        assert!(matches!(
+            edited.verify(std::path::Path::new("p"), &key),
+            Err(PlanFileError::Altered { .. })
+        ));
         let changed = build(&d, &observed(3), &dialect).unwrap();
         assert_eq!(
-            file.staleness(&changed),
+            file.staleness(&changed, &key),
             vec![Staleness {
                 id: id("b"),
                 planned: Some(1),
@@ -428,7 +510,7 @@ mod tests {
             }]
         );
         let gone = build(&d, &observed(0), &dialect).unwrap();
-        assert_eq!(file.staleness(&gone)[0].now, None);
+        assert_eq!(file.staleness(&gone, &key)[0].now, None);
     }
 
     /// Whatever the declaration order, the referencing table is emptied first.

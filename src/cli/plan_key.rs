@@ -1,0 +1,126 @@
+//! Where the plan key is kept: `POSTCLONE_PLAN_KEY` (a pipeline's secret, the same in the job
+//! that plans and the one that applies), or `postclone/plan.key` in the user's configuration
+//! directory, created readable by its owner only the first time a plan is saved.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use crate::plan::PlanKey;
+
+/// The variable that holds the plan key.
+pub const VARIABLE: &str = "POSTCLONE_PLAN_KEY";
+
+/// Why the plan key cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanKeyError {
+    /// The variable holds no usable key.
+    #[error("{VARIABLE} is not a usable plan key: {0}")]
+    Variable(#[source] crate::plan::ShortKey),
+    /// The file cannot be read, written, or holds no key.
+    #[error("plan key {}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// No place to keep a key.
+    #[error("no plan key: set {VARIABLE} (64 hex digits, or a passphrase of 32 characters or more), or HOME or XDG_CONFIG_HOME for postclone to keep one")]
+    Nowhere,
+    /// A saved plan is applied where no key was ever made.
+    #[error("no plan key here ({}): apply a saved plan where it was planned, or set {VARIABLE} to the key it was made with", path.display())]
+    Missing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+}
+
+/// The file the key is kept in.
+fn path() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })?;
+    Some(config.join("postclone").join("plan.key"))
+}
+
+fn from_variable() -> Option<Result<PlanKey, PlanKeyError>> {
+    let text = std::env::var(VARIABLE)
+        .ok()
+        .filter(|v| !v.trim().is_empty())?;
+    Some(PlanKey::from_text(&text).map_err(PlanKeyError::Variable))
+}
+
+fn read(path: &PathBuf) -> Result<PlanKey, PlanKeyError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PlanKeyError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    PlanKey::from_text(&text).map_err(|e| PlanKeyError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    })
+}
+
+/// The key to seal a plan being saved: the variable's, the file's, or a new one kept in the
+/// file.
+///
+/// # Errors
+/// An unusable variable or file, or nowhere to keep a new key.
+pub fn for_saving() -> Result<PlanKey, PlanKeyError> {
+    if let Some(key) = from_variable() {
+        return key;
+    }
+    let path = path().ok_or(PlanKeyError::Nowhere)?;
+    if path.exists() {
+        return read(&path);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| PlanKeyError::File {
+        path: path.clone(),
+        message: format!("no randomness for a new key: {e}"),
+    })?;
+    let key = PlanKey::from_bytes(bytes);
+    let fail = |e: std::io::Error| PlanKeyError::File {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut file) => {
+            writeln!(file, "{}", key.to_text()).map_err(fail)?;
+            Ok(key)
+        }
+        // Another run made one meanwhile: that one is the key.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// The key to check a saved plan with: the variable's, or the file's.
+///
+/// # Errors
+/// An unusable variable or file, or no key at all.
+pub fn for_applying() -> Result<PlanKey, PlanKeyError> {
+    if let Some(key) = from_variable() {
+        return key;
+    }
+    let path = path().ok_or(PlanKeyError::Nowhere)?;
+    if !path.exists() {
+        return Err(PlanKeyError::Missing { path });
+    }
+    read(&path)
+}
