@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["diff", "journal"],
     &["change", "guard"],
     &["state"],
-    &["datapump"],
+    &["datapump", "files"],
 ];
 
 /// Shared test builders: any layer's tests may use them.

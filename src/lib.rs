@@ -35,6 +35,7 @@ pub mod cli;
 pub mod datapump;
 pub mod diff;
 pub mod engine;
+pub mod files;
 pub mod graph;
 pub mod guard;
 pub mod inspect;

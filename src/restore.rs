@@ -145,6 +145,7 @@ pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Tri
         },
         left_alone: Vec::new(),
         already_back: 0,
+        triggers: Vec::new(),
     };
     for step in &plan.steps {
         let sorted = sort_step(engine, step).await?;
@@ -152,6 +153,13 @@ pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Tri
         out.left_alone.extend(sorted.left_alone);
         out.plan.steps.extend(sorted.put_back);
     }
+    let mut tables: Vec<crate::state::TableRef> = Vec::new();
+    for step in &out.plan.steps {
+        if !tables.contains(&step.table) {
+            tables.push(step.table.clone());
+        }
+    }
+    out.triggers = crate::inspect::triggers(engine, &tables).await?;
     Ok(out)
 }
 

@@ -85,3 +85,35 @@ fn foreign_keys_order_the_plan() {
     let conn = out.stdout.find("db-connections").expect("connection step");
     assert!(ext < conn, "{}", out.stdout);
 }
+
+/// Names read from the database cannot forge plan lines or drive the terminal: a control
+/// character is shown as an escape, in every text format. See: issue 27
+#[test]
+fn control_characters_in_names_are_escaped_issue_27() {
+    let clone = "USE OS_PREPROD\nGO\nCREATE TABLE APP_JOB (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(100) NOT NULL, ACTIVE BIT NOT NULL)\nGO\n\
+        INSERT INTO APP_JOB VALUES (1, N'nightly' + NCHAR(27) + N'[2J' + NCHAR(10) + N'  + drop everything', 1)\nGO\n";
+    let spec = "engine: sqlserver\nconnection: embedded:clone.sql\nguard: { database: OS_PREPROD }\n\
+        resources:\n  - id: jobs\n    kind: column_values\n    table: app_job\n    label: { column: NAME }\n    set: { ACTIVE: 0 }\n";
+    for format in ["text", "markdown"] {
+        let out = Test::new()
+            .file("clone.sql", clone)
+            .spec(spec)
+            .args(["plan", "--format", format])
+            .run()
+            .code(0);
+        assert!(!out.stdout.contains('\u{1b}'), "{format}: {}", out.stdout);
+        assert!(
+            out.stdout
+                .contains("nightly\\u{1b}[2J\\n  + drop everything"),
+            "{format}: {}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("+ drop")),
+            "{format}: {}",
+            out.stdout
+        );
+    }
+}

@@ -189,3 +189,35 @@ fn a_secret_row_is_secret_under_any_spelling_issue_21() {
         .code(0);
     assert_clean("apply", &(out.stdout + &out.stderr));
 }
+
+/// A resource of the user's own that shows the platform's credential tables (catalog
+/// passwords, connection configurations) without `secret: true` still never prints them: the
+/// profile declares those rows secret. See: issue 27
+#[test]
+fn credential_tables_are_secret_in_any_resource_issue_27() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let spec = format!(
+        "{}  - id: my-catalogs\n    kind: column_values\n    table: OSSYS_DBCATALOG\n    set: {{ PASSWORD: rotated-by-ops }}\n\
+         \x20 - id: my-connections\n    kind: column_values\n    table: ossys_DBConnection\n    set: {{ DATABASE_CONFIGURATION: none }}\n",
+        demo_spec()
+    );
+    for args in [
+        vec!["plan"],
+        vec!["plan", "--verbose"],
+        vec!["plan", "--format", "json", "--verbose"],
+        vec!["plan", "--format", "markdown"],
+    ] {
+        let out = Test::new()
+            .spec(&spec)
+            .server(&server, "OS_PREPROD")
+            .args(args.clone())
+            .run()
+            .code(0);
+        assert!(
+            out.stdout.contains("my-catalogs"),
+            "{args:?}:\n{}",
+            out.stdout
+        );
+        assert_clean(&format!("{args:?}"), &(out.stdout + &out.stderr));
+    }
+}

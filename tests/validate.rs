@@ -350,3 +350,60 @@ resources:
         assert!(err.contains(shown), "{shown} not in:\n{err}");
     }
 }
+
+/// Inputs that used to hang or abort get a clear error at once: nesting hundreds of thousands
+/// deep, files that each include the next twice, a file that is not a spec, a named pipe, a
+/// device given as a journal; a byte-order mark is read as text starts. See: issue 27
+#[test]
+fn bounded_inputs_issue_27() {
+    let deep = validate(&format!(
+        "engine: sqlserver\nresources: {}\n",
+        "[".repeat(200_000)
+    ));
+    assert!(deep.contains("nested more than 64 levels deep"), "{deep}");
+    assert!(
+        deep.len() < 2_000,
+        "the whole line was shown: {} bytes",
+        deep.len()
+    );
+
+    let mut t = Test::new().spec("engine: sqlserver\ninclude: [./f1.yaml]\n");
+    for i in 1..=31 {
+        t = t.file(
+            &format!("f{i}.yaml"),
+            &format!("include: [./f{n}.yaml, ./f{n}.yaml]\n", n = i + 1),
+        );
+    }
+    let out = t
+        .file("f32.yaml", "resources: []\n")
+        .args(["validate"])
+        .run()
+        .code(1);
+    assert!(out.stderr.contains("more than 256 files"), "{}", out.stderr);
+
+    let not_spec = validate("engine: sqlserver\ninclude: [/etc/passwd]\n");
+    assert!(not_spec.contains("is not a spec file"), "{not_spec}");
+    assert!(!not_spec.contains("root:"), "{not_spec}");
+
+    #[cfg(unix)]
+    {
+        let t = Test::new().spec("engine: sqlserver\ninclude: [./pipe.yaml]\n");
+        let made = std::process::Command::new("mkfifo")
+            .arg(t.path().join("pipe.yaml"))
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let out = t.args(["validate"]).run().code(1);
+        assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+
+        let out = Test::new().args(["restore", "/dev/zero"]).run().code(1);
+        assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+    }
+
+    let bom = Test::new()
+        .spec("\u{feff}engine: sqlserver\nresources: []\n")
+        .args(["validate"])
+        .run()
+        .code(0);
+    assert!(bom.stdout.contains("is valid"), "{}", bom.stdout);
+}

@@ -56,9 +56,11 @@ enum Source {
 impl Source {
     /// A file holding a JSON object is a saved plan; anything else a spec.
     fn read(path: &Path) -> Result<Source, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| crate::spec::Error::Read {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|source| {
+            crate::spec::Error::Read {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         if PlanFile::looks_like(&text) {
             let file = PlanFile::parse(path, &text)?;

@@ -3,7 +3,7 @@
 //! directory, created readable by its owner only the first time a plan is saved.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::plan::PlanKey;
 
@@ -55,13 +55,14 @@ fn from_variable() -> Option<Result<PlanKey, PlanKeyError>> {
     Some(PlanKey::from_text(&text).map_err(PlanKeyError::Variable))
 }
 
-fn read(path: &PathBuf) -> Result<PlanKey, PlanKeyError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PlanKeyError::File {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+fn read(path: &Path) -> Result<PlanKey, PlanKeyError> {
+    let text =
+        crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|e| PlanKeyError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     PlanKey::from_text(&text).map_err(|e| PlanKeyError::File {
-        path: path.clone(),
+        path: path.to_path_buf(),
         message: e.to_string(),
     })
 }

@@ -37,6 +37,45 @@ pub async fn inspect<E: Engine>(engine: &mut E, desired: &Desired) -> Result<Ins
     inspect_with(engine, &queries, target, desired).await
 }
 
+/// The triggers of `tables`, by table: what runs when restore writes their rows back.
+///
+/// # Guarantees
+/// Reads only: one catalog query.
+///
+/// # Errors
+/// A failed read.
+pub async fn triggers<E: Engine>(
+    engine: &mut E,
+    tables: &[crate::state::TableRef],
+) -> Result<Vec<(crate::state::TableRef, String)>, Error> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let queries = CatalogQueries::of(engine.flavor(), engine.owner());
+    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    let sql = crate::sql::with_names(
+        queries.triggers,
+        queries.flavor,
+        queries.owner.as_deref(),
+        &names,
+    );
+    let rows = engine.rows(&sql, "reading triggers").await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let text = |i: usize| match row.get(i) {
+                Some(Value::Text(t)) => t.clone(),
+                _ => String::new(),
+            };
+            let table = crate::state::TableRef {
+                schema: text(0),
+                name: text(1),
+            };
+            tables.contains(&table).then(|| (table, text(2)))
+        })
+        .collect())
+}
+
 /// Splits `references_absent` resources one per scanned table, resolves every metamodel target
 /// and inspects every resource of the result.
 /// The catalog of each table is read once: the metamodel's tables first, then the rest.

@@ -1,8 +1,7 @@
 //! Reading a journal back: the plan that puts its rows back, last change first, optionally
 //! narrowed to some changes and some named rows.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::chain::Broken;
@@ -248,7 +247,7 @@ pub fn read(
     identities: Option<&Identities>,
     options: ReadOptions,
 ) -> Result<RestorePlan, Error> {
-    let file = File::open(path).map_err(|source| Error::Read {
+    let file = crate::files::open_regular(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -260,7 +259,7 @@ pub fn read(
     };
     let mut chain = super::chain::Chain::default();
     let mut verified = true;
-    let mut lines = BufReader::new(file).lines().enumerate().peekable();
+    let mut lines = Lines(BufReader::new(file)).enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let line = line.map_err(|source| Error::Read {
             path: path.to_path_buf(),
@@ -342,6 +341,40 @@ fn finish(path: &Path, reader: Reader<'_>) -> Result<RestorePlan, Error> {
     steps.reverse();
     plan.steps = steps;
     Ok(plan)
+}
+
+/// The longest journal line read: a page of sealed rows is one line. Anything longer is not a
+/// journal postclone wrote (`/dev/zero` would be read forever).
+const MAX_LINE: u64 = 512 * 1024 * 1024;
+
+/// The lines of a journal, each at most [`MAX_LINE`] bytes.
+struct Lines<R>(R);
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = std::io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut bytes = Vec::new();
+        match (&mut self.0)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut bytes)
+        {
+            Ok(0) => None,
+            Ok(_) if bytes.len() as u64 > MAX_LINE => Some(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a line longer than 512 MiB: not a journal",
+            ))),
+            Ok(_) => {
+                if bytes.last() == Some(&b'\n') {
+                    bytes.pop();
+                }
+                Some(String::from_utf8(bytes).map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+                }))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
 }
 
 /// A journal being read, entry by entry.

@@ -143,9 +143,11 @@ impl Identities {
     /// # Errors
     /// A file that cannot be read or holds no identity.
     pub fn from_file(path: &Path) -> Result<Identities, SealError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SealError::IdentityFile {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|source| {
+            SealError::IdentityFile {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let identities: Vec<age::x25519::Identity> = text
             .lines()

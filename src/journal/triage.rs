@@ -50,4 +50,6 @@ pub struct Triage {
     pub left_alone: Vec<LeftAlone>,
     /// Rows that already hold their journaled values: nothing to do.
     pub already_back: u64,
+    /// The triggers of the tables rows go back into: writing the rows runs them.
+    pub triggers: Vec<(crate::state::TableRef, String)>,
 }

@@ -76,7 +76,7 @@ impl Line {
             kind,
             indent,
             symbol,
-            text: text.into(),
+            text: super::printable(&text.into()),
         }
     }
 

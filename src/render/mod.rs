@@ -55,6 +55,29 @@ pub fn render(
 /// What a note says, in every format.
 #[must_use]
 pub fn note_message(note: &Note) -> String {
+    printable(&note_text(note))
+}
+
+/// `text` with every control character (a newline, a terminal escape) written as an escape
+/// (`\n`, `\u{1b}`): names and values read from a database cannot start a line of their own
+/// or drive the terminal.
+#[must_use]
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\r' => "\\r".to_string(),
+            '\t' => "\\t".to_string(),
+            c if c.is_control() => format!("\\u{{{:x}}}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn note_text(note: &Note) -> String {
     match note {
         Note::TableAbsent { id, table } => {
             format!("{id}: table {table} is not present on this platform; nothing to do")

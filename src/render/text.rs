@@ -168,6 +168,25 @@ fn restore_step(step: &RestoreStep, out: &mut impl Write) -> io::Result<()> {
 
 /// The rows left as they are and the changes restore cannot undo, each with why.
 fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
+    let mut tables: Vec<&crate::state::TableRef> = Vec::new();
+    for (table, _) in &triage.triggers {
+        if !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
+    for table in tables {
+        let names: Vec<String> = triage
+            .triggers
+            .iter()
+            .filter(|(t, _)| t == table)
+            .map(|(_, n)| super::printable(n))
+            .collect();
+        writeln!(
+            out,
+            "  ! writing rows back into {table} runs its triggers ({}): BPT events may be queued; plan again afterwards (the quarantine profile empties the queues)",
+            names.join(", ")
+        )?;
+    }
     if !triage.left_alone.is_empty() {
         writeln!(out)?;
         writeln!(

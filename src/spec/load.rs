@@ -21,10 +21,11 @@ use crate::state::desired::{
 /// # Errors
 /// [`Error::Read`] when the file cannot be read; [`Error::Invalid`] with every problem found.
 pub fn load(path: &Path) -> Result<Desired, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     load_str(path, &text)
 }
 
@@ -42,10 +43,11 @@ pub fn load_str(path: &Path, text: &str) -> Result<Desired, Error> {
 /// # Errors
 /// As [`load`].
 pub fn load_for_capture(path: &Path, out: &Path) -> Result<Desired, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let loader = Loader {
         writing: Some(comparable(out)),
         ..Loader::default()
@@ -189,7 +191,7 @@ impl FileCtx<'_> {
                 .line
                 .checked_sub(1)
                 .and_then(|i| self.lines.get(i))
-                .map(|l| (*l).to_string()),
+                .map(|l| shown_line(l)),
             file: origin.file,
             line: origin.line,
             column: origin.column,
@@ -207,7 +209,13 @@ pub(super) struct Loader {
     /// The file `postclone capture` is about to write: the spec may include it, and before
     /// the first capture it does not exist yet.
     pub(super) writing: Option<PathBuf>,
+    /// Files and profiles included so far.
+    pub(super) included: usize,
 }
+
+/// The most files and profiles one spec includes, all levels together: a spec that includes
+/// more (files that each include the next twice) would load for ever.
+const MAX_INCLUDES: usize = 256;
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
 pub(super) const TOP_LEVEL_KEYS: [&str; 17] = [
@@ -239,6 +247,22 @@ impl Loader {
         base_dir: &Path,
         stack: &mut Vec<PathBuf>,
     ) -> Parts {
+        // Checked before any parser sees it: a parser takes its time over deep nesting.
+        if let Some((line, column)) = too_deep(text) {
+            let ctx = FileCtx {
+                file: file.to_path_buf(),
+                map: SourceMap::default(),
+                lines: text.lines().collect(),
+            };
+            self.problems.push(ctx.problem(
+                Some(Position { line, column }),
+                "",
+                ProblemCode::YamlSyntax,
+                format!("lists and mappings nested more than {MAX_DEPTH} levels deep: not a spec"),
+                None,
+            ));
+            return Parts::default();
+        }
         let ctx = FileCtx {
             file: file.to_path_buf(),
             map: SourceMap::parse(text),
@@ -421,9 +445,36 @@ impl Loader {
         stack: &mut Vec<PathBuf>,
     ) -> Parts {
         let is_file = name.contains('/') || name.ends_with(".yaml") || name.ends_with(".yml");
+        self.included += 1;
+        let refuse = |message: String, help: &str| {
+            problem_at(
+                at,
+                "include",
+                ProblemCode::Include,
+                message,
+                Some(help.to_string()),
+            )
+        };
+        if self.included > MAX_INCLUDES {
+            if self.included == MAX_INCLUDES + 1 {
+                self.problems.push(refuse(
+                    format!("more than {MAX_INCLUDES} files and profiles included"),
+                    "include each file once, from the spec that needs it",
+                ));
+            }
+            return Parts::default();
+        }
+        // Only specs are read: an error in any other file would show its lines.
+        if is_file && !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            self.problems.push(refuse(
+                format!("`{name}` is not a spec file: an included file ends in .yaml or .yml"),
+                "include spec files only",
+            ));
+            return Parts::default();
+        }
         let (path, text, dir) = if is_file {
             let path = base_dir.join(name);
-            match std::fs::read_to_string(&path) {
+            match crate::files::read_text(&path, crate::files::MAX_TEXT) {
                 Ok(text) => {
                     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                     (path, text, dir)
@@ -598,9 +649,52 @@ pub(super) fn problem_at(
 fn line_of(file: &Path, line: usize) -> Option<String> {
     let text = match file.to_str().and_then(|f| f.strip_prefix("builtin:")) {
         Some(name) => profile::get(name)?.to_string(),
-        None => std::fs::read_to_string(file).ok()?,
+        None => crate::files::read_text(file, crate::files::MAX_TEXT).ok()?,
     };
-    text.lines().nth(line.checked_sub(1)?).map(str::to_string)
+    text.lines().nth(line.checked_sub(1)?).map(shown_line)
+}
+
+/// The most characters of a line shown under a problem.
+const SHOWN_LINE: usize = 160;
+
+/// A line as shown under a problem: at most [`SHOWN_LINE`] characters.
+fn shown_line(line: &str) -> String {
+    match line.char_indices().nth(SHOWN_LINE) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_string(),
+    }
+}
+
+/// The deepest flow nesting (`[`, `{`) a spec may have; real specs use a handful of levels.
+const MAX_DEPTH: usize = 64;
+
+/// Where flow nesting first goes deeper than [`MAX_DEPTH`] (1-based line and column), quoted
+/// text and comments aside.
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for (column, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some('"'), '\\') if previous != '\\' => {}
+                (Some(q), c) if c == q && !(q == '"' && previous == '\\') => quote = None,
+                (Some(_), _) => {}
+                (None, '#') if previous.is_whitespace() => break,
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Some((i + 1, column + 1));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+        }
+    }
+    None
 }
 
 /// serde_yaml appends " at line L column C"; the problem shows the location itself.

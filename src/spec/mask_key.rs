@@ -51,9 +51,11 @@ pub fn mask_key(desired: &Desired) -> Result<Option<MaskKey>, MaskKeyError> {
         return Ok(None);
     };
     let path = desired.base_dir.join(file);
-    let text = std::fs::read_to_string(&path).map_err(|source| MaskKeyError::Read {
-        path: path.clone(),
-        source,
+    let text = crate::files::read_text(&path, crate::files::MAX_TEXT).map_err(|source| {
+        MaskKeyError::Read {
+            path: path.clone(),
+            source,
+        }
     })?;
     MaskKey::new(&text)
         .map(Some)
