@@ -10,7 +10,11 @@
 //!   and the runbook's own statements (`tests/fixtures/o11/runbook.sql`) on a fresh copy of the
 //!   same clone as the baseline.
 //! - `masking`: SIZE customers of an application entity masked by `kind: masked` (names,
-//!   emails, phones, through the metamodel), against a plain `UPDATE` of the same columns.
+//!   emails, phones, through the metamodel) and SIZE orders holding copies of their emails and
+//!   phones (masked by a second rule; the plan's copies scan finds and covers each), against
+//!   plain `UPDATE`s of the same columns.
+//! - `copies`: the `masking` scenario's plan alone, without the orders' rule: its copies scan
+//!   finds every copy (`plan`: time, requests, memory).
 //! - `references`: SIZE configuration parameters scanned for production's hosts by the
 //!   profile's `production-references` (`plan`: time, requests, memory).
 //!
@@ -293,7 +297,8 @@ CREATE TABLE OSSYS_ENTITY (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(50) NOT NU
 INSERT INTO OSSYS_ENTITY VALUES (10, 'Customer', 'OSUSR_ABC_CUSTOMER', 2, 1)\nGO\n\
 CREATE TABLE OSSYS_ENTITY_ATTR (ID INT NOT NULL PRIMARY KEY, ENTITY_ID INT NOT NULL, NAME NVARCHAR(50) NOT NULL, TYPE NVARCHAR(100) NOT NULL, IS_ACTIVE BIT NOT NULL)\nGO\n\
 INSERT INTO OSSYS_ENTITY_ATTR VALUES (1, 10, 'Id', 'rtLongInteger', 1), (2, 10, 'Name', 'rtText', 1), (3, 10, 'Email', 'rtEmail', 1), (4, 10, 'Phone', 'rtPhoneNumber', 1)\nGO\n\
-CREATE TABLE OSUSR_ABC_CUSTOMER (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(100) NULL, EMAIL NVARCHAR(250) NULL, PHONE NVARCHAR(30) NULL)\nGO\n",
+CREATE TABLE OSUSR_ABC_CUSTOMER (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(100) NULL, EMAIL NVARCHAR(250) NULL, PHONE NVARCHAR(30) NULL)\nGO\n\
+CREATE TABLE OSUSR_ABC_ORDER (ID INT NOT NULL PRIMARY KEY, CUSTOMERID INT NOT NULL, CONTACT NVARCHAR(250) NULL, NOTE NVARCHAR(400) NULL)\nGO\n",
     );
     let rows: Vec<String> = (0..size)
         .map(|i| {
@@ -310,6 +315,26 @@ CREATE TABLE OSUSR_ABC_CUSTOMER (ID INT NOT NULL PRIMARY KEY, NAME NVARCHAR(100)
         let _ = writeln!(
             sql,
             "INSERT INTO OSUSR_ABC_CUSTOMER VALUES {}\nGO",
+            chunk.join(", ")
+        );
+    }
+    // An order per customer, with copies for the copies scan to find: the customer's email in
+    // another case, and a note that quotes their phone otherwise written.
+    let orders: Vec<String> = (0..size)
+        .map(|i| {
+            format!(
+                "({i}, {i}, 'CUSTOMER.{i}@MAIL.EXAMPLE', 'Call back on 0033 6 {:02}{:02}{:02}{:02} before noon')",
+                i % 100,
+                (i / 100) % 100,
+                (i / 10_000) % 100,
+                i % 7
+            )
+        })
+        .collect();
+    for chunk in orders.chunks(500) {
+        let _ = writeln!(
+            sql,
+            "INSERT INTO OSUSR_ABC_ORDER VALUES {}\nGO",
             chunk.join(", ")
         );
     }
@@ -524,7 +549,8 @@ fn main() {
             "runbook" => runbook(&runtime, size),
             "masking" => masking(&runtime, size),
             "references" => references(&runtime, size),
-            other => panic!("no scenario {other}: runbook, masking or references"),
+            "copies" => copies(&runtime, size),
+            other => panic!("no scenario {other}: runbook, masking, copies or references"),
         };
         println!("{}", figures.line());
         documents.push(figures.json(&scenario));
@@ -608,7 +634,7 @@ fn masking(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
     let script = dir.path().join("clone.sql");
     std::fs::write(&script, masking_clone(size)).expect("write clone");
     let spec = format!(
-        "engine: sqlserver\nguard: {{ database: OS_PREPROD }}\ninclude: [outsystems-o11]\nexclude: [{}]\nresources:\n  - {{ id: customers, kind: masked, module: CRM, entity: Customer, attributes: {{ Name: name, Email: email, Phone: phone }} }}\n",
+        "engine: sqlserver\nguard: {{ database: OS_PREPROD }}\ninclude: [outsystems-o11]\nexclude: [{}]\nresources:\n  - {{ id: customers, kind: masked, module: CRM, entity: Customer, attributes: {{ Name: name, Email: email, Phone: phone }} }}\n  - {{ id: orders, kind: masked, table: osusr_abc_order, attributes: {{ Contact: email, Note: redact }} }}\n",
         profile_but("")
     );
     std::fs::write(dir.path().join("postclone.yaml"), spec).expect("write spec");
@@ -630,7 +656,13 @@ fn masking(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
     );
     assert!(apply.stdout.contains("Converged"), "{}", apply.stdout);
     drop(server);
-    let plain = "UPDATE OSUSR_ABC_CUSTOMER SET NAME = N'Person', EMAIL = CONCAT(N'p', ID, N'@example.com'), PHONE = N'+1 555 0100 0000'";
+    assert!(
+        plan.stdout
+            .contains(&format!("copies: {} found, {} covered", 2 * size, 2 * size)),
+        "{}",
+        plan.stdout
+    );
+    let plain = "UPDATE OSUSR_ABC_CUSTOMER SET NAME = N'Person', EMAIL = CONCAT(N'p', ID, N'@example.com'), PHONE = N'+1 555 0100 0000'; UPDATE OSUSR_ABC_ORDER SET CONTACT = CONCAT(N'p', ID, N'@example.com'), NOTE = N'[redacted]'";
     let baseline = runtime.block_on(timed(&script, plain));
     Figures {
         rows: size,
@@ -638,6 +670,37 @@ fn masking(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
         apply: Some(apply),
         restore: None,
         baseline: Some(baseline),
+    }
+}
+
+/// The masking scenario's plan alone: its copies scan over SIZE customers and SIZE orders.
+fn copies(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("clone.sql");
+    std::fs::write(&script, masking_clone(size)).expect("write clone");
+    let spec = format!(
+        "engine: sqlserver\nguard: {{ database: OS_PREPROD }}\ninclude: [outsystems-o11]\nexclude: [{}]\nresources:\n  - {{ id: customers, kind: masked, module: CRM, entity: Customer, attributes: {{ Name: name, Email: email, Phone: phone }} }}\n",
+        profile_but("")
+    );
+    std::fs::write(dir.path().join("postclone.yaml"), spec).expect("write spec");
+    let (server, connection, requests) = serve(runtime, &script);
+    let plan = postclone(
+        dir.path(),
+        &["plan", "--detailed-exitcode"],
+        &connection,
+        &requests,
+        &[("POSTCLONE_MASK_KEY", MASK_KEY)],
+    );
+    // Without the orders' rule, every copy is one no rule covers.
+    let expected = format!("copies: {} found, 0 covered", 2 * size);
+    assert!(plan.stdout.contains(&expected), "{}", plan.stdout);
+    drop(server);
+    Figures {
+        rows: size,
+        plan: Some(plan),
+        apply: None,
+        restore: None,
+        baseline: None,
     }
 }
 

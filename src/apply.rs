@@ -750,7 +750,11 @@ async fn inspect_after<E: Engine>(
         desired
             .resources
             .iter()
-            .filter(|r| r.kind.is_read_only())
+            // Masking rules too: the copies scan after apply looks for the originals of each.
+            .filter(|r| {
+                r.kind.is_read_only()
+                    || matches!(r.kind, crate::state::desired::ResourceKind::Masked(_))
+            })
             .map(|r| r.id.clone()),
     );
     let check = desired.only(&check);
@@ -798,6 +802,7 @@ mod tests {
             manual: vec![],
             dependencies: vec![],
             catalog: crate::state::observed::Catalog::default(),
+            copies: None,
         };
         (d, plan)
     }

@@ -89,6 +89,7 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         datapump: None,
         captured: None,
         opened: Default::default(),
+        originals: None,
     }
 }
 
@@ -131,6 +132,7 @@ pub(crate) fn observed(resources: Vec<ObservedResource>) -> Observed {
         foreign_keys: vec![],
         masking: vec![],
         carry: vec![],
+        copies: None,
     }
 }
 

@@ -256,3 +256,85 @@ fn completions_and_man_page() {
     assert!(apply.stdout.contains("auto\\-approve"), "{}", apply.stdout);
     Test::new().args(["man", "nope"]).run().code(1);
 }
+
+/// A plan of tens of thousands of rows still fits a pull-request comment: the summary first,
+/// as many change sections as fit, then what was left out and how to get the whole plan.
+#[test]
+fn markdown_plan_fits_a_comment_issue_25() {
+    use std::fmt::Write as _;
+    const ROWS: usize = 20_000;
+    const TABLES: usize = 120;
+    let mut sql = String::from(
+        "USE OS_PREPROD\nGO\nCREATE TABLE OSUSR_K4X_Endpoint (Id BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, Url NVARCHAR(MAX) NULL)\nGO\n",
+    );
+    let rows: Vec<String> = (0..ROWS)
+        .map(|i| format!("('https://api{i}.prod.example.com/v1')"))
+        .collect();
+    for chunk in rows.chunks(500) {
+        let _ = writeln!(
+            sql,
+            "INSERT INTO OSUSR_K4X_Endpoint (Url) VALUES {}\nGO",
+            chunk.join(", ")
+        );
+    }
+    let mut spec = String::from(
+        "engine: sqlserver\nguard: { database: OS_PREPROD }\nproduction:\n  hosts: [prod.example.com]\nresources:\n  - id: endpoints\n    kind: references_absent\n    tables: [{ table: osusr_k4x_endpoint, columns: [URL] }]\n",
+    );
+    for t in 0..TABLES {
+        let _ = writeln!(
+            sql,
+            "CREATE TABLE OSUSR_K4X_Queue{t} (Id BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, Payload NVARCHAR(MAX) NULL)\nGO\nINSERT INTO OSUSR_K4X_Queue{t} (Payload) VALUES ('pending job {t}'), ('another job {t}')\nGO"
+        );
+        let _ = write!(
+            spec,
+            "  - id: queue-{t}\n    description: the queue {t} of the integration, emptied so that no job of production runs here\n    kind: table_empty\n    table: osusr_k4x_queue{t}\n"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clone = dir.path().join("clone.sql");
+    std::fs::write(&clone, sql).unwrap();
+    let server = TestServer::start(&clone);
+    let out = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .args(["plan", "--format", "markdown"])
+        .run()
+        .code(0);
+    let md = &out.stdout;
+    let length = md.chars().count();
+    assert!(length <= 65_536, "{length} characters");
+    assert!(
+        length > 50_000,
+        "the budget was not used: {length} characters"
+    );
+    assert!(
+        md.starts_with("### postclone plan for `OS_PREPROD`"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("{ROWS} values still name production")),
+        "the summary counts every value:\n{}",
+        &md[..md.len().min(2_000)]
+    );
+    // Every change is in the table; the sections that did not fit are counted, never cut.
+    assert!(
+        md.contains(&format!("| {TABLES} | `-` queue-{} |", TABLES - 1)),
+        "{md}"
+    );
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
+    let left = md
+        .split("**Left out to stay under GitHub's 65536-character comment limit:** ")
+        .nth(1)
+        .expect("what was left out is said");
+    assert!(left.contains("values naming production"), "{left}");
+    assert!(
+        left.contains("`postclone plan --format markdown > plan.md`"),
+        "{left}"
+    );
+    let shown =
+        md.matches("prod.example.com` |").count() + md.matches("| `OSUSR_K4X_Endpoint` |").count();
+    assert!(shown < ROWS, "every row was listed");
+}

@@ -17,7 +17,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
-use crate::common::{journal_in, Test, TestServer, IDENTITY, RECIPIENT};
+use crate::common::{journal_in, schema, Test, TestServer, IDENTITY, RECIPIENT};
 
 const MASK_KEY: &str = "generated-shapes-mask-key-0123";
 
@@ -865,6 +865,15 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let mut server = TestServer::start(&clone);
     let before: Vec<Vec<String>> = case.tables().iter().map(|t| server.dump(t)).collect();
     let spec = case.spec();
+    let spec_doc: serde_json::Value =
+        serde_yaml::from_str(&spec).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let invalid = schema::errors(schema::spec_validator(), &spec_doc);
+    if !invalid.is_empty() {
+        return Err(TestCaseError::fail(format!(
+            "the schema refuses a spec postclone accepts:\n{}",
+            invalid.join("\n")
+        )));
+    }
     let unshowable = case.unshowable();
     let mut shown = String::new();
     let run = |args: &[&str]| {

@@ -135,6 +135,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             return Err(Error::NotConverged {
                 remaining: 0,
                 production_values: plan.hits(),
+                copies: plan.copies.as_ref().map_or(0, |c| c.found),
             });
         }
         // Refuse before asking: nobody should approve a plan for the wrong database.
@@ -218,6 +219,7 @@ fn report_outcome(report: &apply::ApplyReport, out: &mut impl Write) -> Result<i
         Err(Error::NotConverged {
             remaining: report.after.steps.len(),
             production_values: report.after.hits(),
+            copies: report.after.copies.as_ref().map_or(0, |c| c.found),
         })
     }
 }

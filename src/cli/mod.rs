@@ -89,12 +89,14 @@ pub enum Error {
     NotInteractive,
     /// Apply committed (or had nothing to change), but the database still differs from the
     /// spec.
-    #[error("{}", not_converged(*.remaining, *.production_values))]
+    #[error("{}", not_converged(*.remaining, *.production_values, *.copies))]
     NotConverged {
         /// Changes in the plan made after apply.
         remaining: usize,
         /// Values that still name production.
         production_values: usize,
+        /// Copies of masked values still found.
+        copies: u64,
     },
     /// `--target`/`--exclude` given with a saved plan, which keeps its own selection.
     #[error("{} is a saved plan: it applies what was selected when it was made; pass --target/--exclude to `postclone plan --out` instead", path.display())]
@@ -133,7 +135,17 @@ pub enum Error {
     Terminal(#[from] io::Error),
 }
 
-fn not_converged(remaining: usize, production_values: usize) -> String {
+fn not_converged(remaining: usize, production_values: usize, copies: u64) -> String {
+    if copies > 0 {
+        let what = if copies == 1 {
+            "1 copy of a masked value remains".to_string()
+        } else {
+            format!("{copies} copies of masked values remain")
+        };
+        return format!(
+            "not converged: {what} (listed above by table, key and column); mask those columns too (a `masked` rule), or clear them, then plan again"
+        );
+    }
     let values = match production_values {
         0 => String::new(),
         1 => "1 value still names production".into(),

@@ -6,6 +6,7 @@
 
 mod carry;
 mod catalog;
+mod copies;
 
 pub use carry::{read_carried, CarriedRead};
 mod drift;
@@ -118,6 +119,14 @@ async fn inspect_with<R: Reader>(
     }
     let masking = masking::check(client, queries.flavor, &desired, &catalog).await?;
     let carry = carry::facts(client, queries.flavor, &desired, &catalog).await?;
+    let mut desired = desired;
+    let copies = match copies::scan(client, queries, &desired, &catalog).await? {
+        Some((facts, originals)) => {
+            desired.originals = Some(originals);
+            Some(facts)
+        }
+        None => None,
+    };
     let observed = Observed {
         target,
         catalog,
@@ -125,6 +134,7 @@ async fn inspect_with<R: Reader>(
         foreign_keys: rows.foreign_keys,
         masking,
         carry,
+        copies,
     };
     Ok(Inspection { desired, observed })
 }

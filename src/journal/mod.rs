@@ -236,8 +236,22 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// `2026-12-02T181733.188775952Z`: ISO 8601 in UTC without colons (which some file systems
+/// refuse), to the nanosecond so that two applies never pick the same name.
+fn file_time(at: std::time::SystemTime) -> String {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_secs())
+        .ok()
+        .and_then(|s| chrono::DateTime::<chrono::Utc>::from_timestamp(s, since.subsec_nanos()))
+        .map_or_else(
+            || format!("{}", since.as_nanos()),
+            |t| t.format("%Y-%m-%dT%H%M%S%.9fZ").to_string(),
+        )
+}
+
 impl Journal {
-    /// A fresh file name in `dir` for an apply on `target`.
+    /// A fresh file name in `dir` for an apply on `target`: the database and the UTC time, which
+    /// sort in the order the applies ran (`OS_PREPROD-2026-12-02T181733.188775952Z.jsonl`).
     #[must_use]
     pub fn default_path(dir: &Path, target: &Target) -> PathBuf {
         let database: String = target
@@ -251,13 +265,9 @@ impl Journal {
                 }
             })
             .collect();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
         dir.join(format!(
-            "{database}-{}-{:09}.jsonl",
-            nanos / 1_000_000_000,
-            nanos % 1_000_000_000
+            "{database}-{}.jsonl",
+            file_time(std::time::SystemTime::now())
         ))
     }
 
@@ -446,6 +456,25 @@ mod tests {
     use super::*;
     use crate::state::observed::{Drift, TableInfo};
     use crate::test_support::id;
+
+    #[test]
+    fn journal_names_are_readable_and_sort_by_time() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |secs: u64, nanos: u32| file_time(UNIX_EPOCH + Duration::new(secs, nanos));
+        assert_eq!(
+            at(1_796_173_911, 188_775_952),
+            "2026-12-02T011151.188775952Z"
+        );
+        let times = [
+            at(1_796_173_911, 5),
+            at(1_796_173_911, 40),
+            at(1_796_173_912, 0),
+        ];
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(sorted, times);
+        assert!(!at(0, 0).contains(':'));
+    }
 
     fn image(values: Vec<Value>) -> RowImage {
         RowImage {

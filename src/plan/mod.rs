@@ -46,6 +46,9 @@ pub struct Plan {
     pub dependencies: Vec<Dependency>,
     /// The tables the changes read and write, as resolved in the catalog.
     pub catalog: Catalog,
+    /// When the plan masks: the copies of the originals found elsewhere, and how far the scan
+    /// looked (the plan's statement of coverage).
+    pub copies: Option<crate::state::copies::CopiesFacts>,
 }
 
 /// A change of a saved plan: what it was made from.
@@ -384,7 +387,9 @@ impl Plan {
     /// The database matches the spec: no change to make, no value that names production.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty() && self.findings.is_empty()
+        self.steps.is_empty()
+            && self.findings.is_empty()
+            && self.copies.as_ref().is_none_or(|c| c.found == 0)
     }
 
     /// Values that name production, counted.
@@ -439,6 +444,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
         manual: desired.manual.iter().map(|m| m.in_spec(desired)).collect(),
         dependencies: graph.dependencies().collect(),
         catalog: observed.catalog.clone(),
+        copies: observed.copies.clone(),
     })
 }
 
@@ -484,6 +490,7 @@ mod tests {
             foreign_keys: vec![],
             masking: vec![],
             carry: vec![],
+            copies: None,
         };
         let dialect = Dialect {
             truncate_in_transaction: true,
@@ -530,6 +537,7 @@ mod tests {
                 foreign_keys: vec![fk()],
                 masking: vec![],
                 carry: vec![],
+                copies: None,
             };
             let plan = build(
                 &d,

@@ -67,6 +67,7 @@ mod tests {
             }],
             dependencies: vec![],
             catalog: Default::default(),
+            copies: None,
         };
         let mut out = Vec::new();
         let detail = Detail {

@@ -42,6 +42,99 @@ pub struct PlanDocument {
     pub notes: Vec<NoteDocument>,
     /// Steps to do by hand after apply, in order.
     pub manual: Vec<ManualDocument>,
+    /// When the plan masks: the copies of the originals found elsewhere, and the statement of
+    /// coverage (what was masked, what was scanned, what was not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copies: Option<CopiesDocument>,
+}
+
+/// The copies scan of a plan that masks.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CopiesDocument {
+    /// The masked attributes (`crm-customers.Email`).
+    pub masked: Vec<String>,
+    /// Originals compared, by keyed digest.
+    pub originals: u64,
+    /// Tables read.
+    pub tables_scanned: usize,
+    /// Text columns read.
+    pub columns_scanned: usize,
+    /// Rows read.
+    pub rows_scanned: u64,
+    /// Copies found, in all.
+    pub found: u64,
+    /// Copies found that no masking rule of the plan masks.
+    pub not_covered: u64,
+    /// The first copies found (a thousand at most): where, never the value.
+    pub copies: Vec<CopyDocument>,
+    /// Columns (or whole tables, with no column) not read, and why.
+    pub not_scanned: Vec<NotScannedDocument>,
+}
+
+/// A copy of a masked original.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CopyDocument {
+    /// The table.
+    pub table: String,
+    /// The row's primary key.
+    pub key: Vec<CellDocument>,
+    /// The column holding the copy.
+    pub column: String,
+    /// The masked attribute it copies.
+    pub origin: String,
+    /// The masking rule of this plan that masks the column, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub covered_by: Option<String>,
+}
+
+/// A column the copies scan did not read.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NotScannedDocument {
+    /// The table.
+    pub table: String,
+    /// The column; empty for the whole table.
+    pub column: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn copies_document(c: &crate::state::copies::CopiesFacts) -> CopiesDocument {
+    CopiesDocument {
+        masked: c.masked.clone(),
+        originals: c.originals,
+        tables_scanned: c.tables_scanned,
+        columns_scanned: c.columns_scanned,
+        rows_scanned: c.rows_scanned,
+        found: c.found,
+        not_covered: c.found_uncovered,
+        copies: c
+            .copies
+            .iter()
+            .map(|copy| CopyDocument {
+                table: copy.table.to_string(),
+                key: copy
+                    .key
+                    .iter()
+                    .map(|(column, value)| CellDocument {
+                        column: column.clone(),
+                        value: json(value, false),
+                    })
+                    .collect(),
+                column: copy.column.clone(),
+                origin: copy.origin.clone(),
+                covered_by: copy.covered_by.as_ref().map(ToString::to_string),
+            })
+            .collect(),
+        not_scanned: c
+            .not_scanned
+            .iter()
+            .map(|n| NotScannedDocument {
+                table: n.table.to_string(),
+                column: n.column.clone(),
+                reason: n.reason.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// Server and database.
@@ -64,7 +157,7 @@ pub struct ReportDocument {
     /// Rows counted.
     pub count: u64,
     /// The first rows' names (none for a secret report or one without `label:`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<ReportRowDocument>,
 }
 
@@ -74,7 +167,7 @@ pub struct ReportRowDocument {
     /// Its name.
     pub name: String,
     /// Its details (`since` ...).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
 }
 
@@ -173,28 +266,28 @@ pub struct ChangeDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     /// The columns set (`set_columns` only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
     /// What the platform metamodel says of the table (entity, module).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     /// Values of this change are masked.
     pub secret: bool,
     /// Its rows hold personal data: values are never written, only keys.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub personal: bool,
     /// Rows affected, all counted.
     pub rows: u64,
     /// The first rows, by key; `rows` minus their number are not listed.
     pub sample: Vec<RowDocument>,
     /// Resources that must run before this one, and why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<DependencyDocument>,
     /// Database users dropped (`drop_principals`), or privileges revoked (`revoke_grants`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub principals: Vec<String>,
     /// The statements apply runs (with `--verbose`): values as parameters, secrets masked.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statements: Vec<String>,
 }
 
@@ -207,7 +300,7 @@ pub struct RowDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// Value changes (updates only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<ValueChangeDocument>,
 }
 
@@ -288,7 +381,7 @@ pub struct ManualDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
     /// The resources of the plan that do the step for what they declare.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub covered_by: Vec<String>,
 }
 
@@ -384,6 +477,7 @@ pub fn document(plan: &Plan, detail: &Detail<'_>) -> PlanDocument {
                 covered_by: m.covered_by.iter().map(ToString::to_string).collect(),
             })
             .collect(),
+        copies: plan.copies.as_ref().map(copies_document),
     }
 }
 

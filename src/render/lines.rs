@@ -137,6 +137,7 @@ pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
         }
         out.extend(findings(plan));
     }
+    out.extend(copies(plan));
     if !plan.notes.is_empty() {
         out.push(Line::blank());
         for note in &plan.notes {
@@ -148,6 +149,135 @@ pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
         out.push(Line::new(Kind::Summary, 0, None, summary_line(plan)));
     }
     out.extend(manual(plan));
+    out.extend(coverage(plan));
+    out
+}
+
+/// Copies of masked originals found where no masking rule names them, by table, key and
+/// column: never the value.
+pub(super) fn copies(plan: &Plan) -> Vec<Line> {
+    let Some(c) = plan.copies.as_ref().filter(|c| c.found > 0) else {
+        return Vec::new();
+    };
+    let mut out = vec![
+        Line::blank(),
+        Line::new(
+            Kind::FindingHeading,
+            0,
+            None,
+            "Copies of masked values (found by keyed digest; the originals are never shown):",
+        ),
+    ];
+    for copy in c.copies.iter().take(HITS_SHOWN) {
+        let key: Vec<String> = copy
+            .key
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", shown_key(v)))
+            .collect();
+        let covered = match &copy.covered_by {
+            Some(id) => format!("; covered by {id} in this plan"),
+            None => "; no rule of this plan covers it".to_string(),
+        };
+        out.push(Line::new(
+            Kind::Finding,
+            2,
+            Some('!'),
+            format!(
+                "{} {}, {} copies {}{covered}",
+                copy.table,
+                key.join(", "),
+                copy.column,
+                copy.origin
+            ),
+        ));
+    }
+    let listed = c.copies.len().min(HITS_SHOWN) as u64;
+    if c.found > listed {
+        out.push(Line::new(
+            Kind::More,
+            2,
+            None,
+            format!(
+                "… and {} more (the first 1,000 are in `--format json`)",
+                c.found - listed
+            ),
+        ));
+    }
+    out
+}
+
+/// The plan's statement of masking coverage: what was masked, how far the copies scan looked,
+/// what it found, and what it did not read.
+pub(super) fn coverage(plan: &Plan) -> Vec<Line> {
+    let Some(c) = &plan.copies else {
+        return Vec::new();
+    };
+    let covered = c.found - c.found_uncovered;
+    let mut out = vec![
+        Line::blank(),
+        Line::new(
+            Kind::ManualHeading,
+            0,
+            None,
+            "Masking coverage (copies of the originals compared by keyed digest, never kept):",
+        ),
+        Line::new(
+            Kind::ManualDetail,
+            2,
+            None,
+            format!("masked: {}", c.masked.join(", ")),
+        ),
+        Line::new(
+            Kind::ManualDetail,
+            2,
+            None,
+            format!(
+                "scanned: {} tables, {} text columns, {} against {} originals",
+                c.tables_scanned,
+                c.columns_scanned,
+                rows(c.rows_scanned),
+                c.originals
+            ),
+        ),
+        Line::new(
+            Kind::ManualDetail,
+            2,
+            None,
+            format!(
+                "copies: {} found, {covered} covered by this plan (masked or deleted), {} not",
+                c.found, c.found_uncovered
+            ),
+        ),
+    ];
+    if !c.not_scanned.is_empty() {
+        let shown: Vec<String> = c
+            .not_scanned
+            .iter()
+            .take(20)
+            .map(|n| {
+                if n.column.is_empty() {
+                    format!("{} ({})", n.table, n.reason)
+                } else {
+                    format!("{}.{} ({})", n.table, n.column, n.reason)
+                }
+            })
+            .collect();
+        let more = c.not_scanned.len().saturating_sub(20);
+        out.push(Line::new(
+            Kind::ManualDetail,
+            2,
+            None,
+            format!(
+                "not scanned: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(", and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
     out
 }
 
@@ -284,8 +414,13 @@ pub fn summary_line(plan: &Plan) -> String {
     } else {
         String::new()
     };
+    let copies = match plan.copies.as_ref().map_or(0, |c| c.found_uncovered) {
+        0 => String::new(),
+        1 => " 1 copy of a masked value no rule masks.".to_string(),
+        n => format!(" {n} copies of masked values no rule masks."),
+    };
     format!(
-        "Plan: {} to add, {} to change, {} to delete ({} affected).{production}",
+        "Plan: {} to add, {} to change, {} to delete ({} affected).{production}{copies}",
         s.add,
         s.change,
         s.delete,
@@ -584,16 +719,33 @@ fn value_change(c: &ValueChange, secret: bool) -> Vec<Line> {
         format!("{}: {} -> {}", c.column, c.old, c.new),
     )];
     if let (Value::Text(old), Value::Text(new)) = (&c.old, &c.new) {
-        // A character diff helps only where both sides can be read whole and little changes
-        // in a long text (a host in a URL); two dates differ everywhere.
-        if !old.is_empty() && !new.is_empty() && c.old.is_short() && c.new.is_short() {
-            let diff = inline_diff(old, new);
-            if diff.matches("[-").count() + diff.matches("[+").count() <= 2 {
+        if c.old.is_short() && c.new.is_short() {
+            if let Some(diff) = helpful_diff(old, new) {
                 out.push(Line::new(Kind::Diff, 12, None, diff));
             }
         }
     }
     out
+}
+
+/// Values shorter than this are read whole at a glance: a character diff of `True` and `False`
+/// only repeats them.
+const DIFF_MIN_CHARS: usize = 24;
+
+/// The character diff of two texts, where it helps: a long text of which little changes (a host
+/// in a URL), in at most one place. Two dates, two names or two short words differ everywhere
+/// or are read faster whole.
+fn helpful_diff(old: &str, new: &str) -> Option<String> {
+    let longest = old.chars().count().max(new.chars().count());
+    if old.is_empty() || new.is_empty() || longest < DIFF_MIN_CHARS {
+        return None;
+    }
+    // Most of the text shared: similar's ratio is 2 * shared / (both lengths).
+    if TextDiff::from_chars(old, new).ratio() < 0.6 {
+        return None;
+    }
+    let diff = inline_diff(old, new);
+    (diff.matches("[-").count() + diff.matches("[+").count() <= 2).then_some(diff)
 }
 
 /// `prod.example.com` → `preprod.example.com` as `[+pre+]prod.example.com`: only what changes is
@@ -663,6 +815,38 @@ mod tests {
     use super::*;
 
     /// Only the changed characters are marked.
+    #[test]
+    fn character_diffs_only_where_they_help_issue_25() {
+        assert_eq!(helpful_diff("True", "False"), None);
+        assert_eq!(
+            helpful_diff("2026-11-29T04:00:02", "2026-12-02T18:00:00"),
+            None
+        );
+        let url = helpful_diff(
+            "https://erp.prod.example.com/api/v2",
+            "https://erp.preprod.example.com/api/v2",
+        )
+        .expect("a host changed in a long URL");
+        assert_eq!(url.matches("[+").count(), 1, "{url}");
+        assert!(!url.contains("[-"), "{url}");
+        assert_eq!(
+            url.replace("[+", "").replace("+]", ""),
+            "https://erp.preprod.example.com/api/v2"
+        );
+        // Long, but nothing in common worth marking.
+        assert_eq!(
+            helpful_diff(
+                "Customer Number 42 of the shop",
+                "Person 3F9A2C1B77D0 of nowhere"
+            ),
+            None
+        );
+        assert_eq!(
+            helpful_diff("", "https://erp.preprod.example.com/api/v2"),
+            None
+        );
+    }
+
     #[test]
     fn inline_diff_marks_changes() {
         assert_eq!(

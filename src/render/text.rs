@@ -303,6 +303,7 @@ mod tests {
             manual: vec![],
             dependencies: vec![],
             catalog: Catalog::default(),
+            copies: None,
         };
         let mut out = Vec::new();
         render(&plan, &Detail::default(), &mut out).unwrap();

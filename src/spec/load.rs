@@ -620,6 +620,7 @@ impl Loader {
             datapump: parts.datapump.map(|(d, _)| d),
             captured: parts.captured,
             opened: std::collections::BTreeMap::new(),
+            originals: None,
         };
         self.problems.extend(validate::fail_closed(&desired));
         Some(desired)

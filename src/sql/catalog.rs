@@ -30,6 +30,8 @@ pub struct CatalogQueries {
     pub unique_indexes: &'static str,
     /// Schema, table, trigger of the tables' triggers.
     pub triggers: &'static str,
+    /// Schema and name of every table (what the copies scan reads).
+    pub all_tables: &'static str,
     /// The principal queries (SQL Server's restored database users).
     pub principals: Option<PrincipalQueries>,
     /// Grantee, owner, object, privilege of the object privileges `/*grantees*/` hold on
@@ -64,6 +66,7 @@ impl CatalogQueries {
             foreign_keys: include_str!("catalog/sqlserver/foreign_keys.sql"),
             unique_indexes: include_str!("catalog/sqlserver/unique_indexes.sql"),
             triggers: include_str!("catalog/sqlserver/triggers.sql"),
+            all_tables: include_str!("catalog/sqlserver/all_tables.sql"),
             principals: Some(PrincipalQueries {
                 principals: include_str!("catalog/sqlserver/principals.sql"),
                 owned_schemas: include_str!("catalog/sqlserver/owned_schemas.sql"),
@@ -87,6 +90,7 @@ impl CatalogQueries {
             foreign_keys: include_str!("catalog/oracle/foreign_keys.sql"),
             unique_indexes: include_str!("catalog/oracle/unique_indexes.sql"),
             triggers: include_str!("catalog/oracle/triggers.sql"),
+            all_tables: include_str!("catalog/oracle/all_tables.sql"),
             principals: None,
             grants: Some(include_str!("catalog/oracle/grants.sql")),
         }

@@ -15,6 +15,7 @@ mod batch;
 mod carried;
 mod catalog;
 mod coercion;
+mod copies;
 mod error;
 mod grants;
 pub mod ident;
@@ -31,6 +32,7 @@ mod writer;
 pub use carried::{carried_capture_query, carried_keys_query};
 pub use catalog::{with_names, CatalogQueries, PrincipalQueries};
 pub use coercion::{coerce, coerce_for, is_text, supported, ColumnType};
+pub use copies::{copies_query, originals_query};
 pub use error::Error;
 pub use masking::{attributes_query, index_query};
 pub use queries::{

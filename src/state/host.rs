@@ -15,12 +15,25 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A host name, a domain (which names its subdomains too) or an IP address.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schemars(transparent)]
 pub struct HostPattern(Pattern);
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, JsonSchema)]
+// Written as one string, so documented as one.
+impl JsonSchema for HostPattern {
+    fn schema_name() -> String {
+        "HostPattern".into()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        crate::state::text_schema(
+            "A host name, a domain (which names its subdomains too) or an IP address, without scheme, port or path.",
+            r"^[^/:@\s]+$|^[0-9A-Fa-f:.]+$",
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Pattern {
     /// Lower-case labels, `prod.example.com`.
     Name(String),

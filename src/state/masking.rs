@@ -20,9 +20,8 @@ use crate::state::Value;
 pub const MASK_KEY_VARIABLE: &str = "POSTCLONE_MASK_KEY";
 
 /// How a column is masked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "MethodSpec", into = "MethodSpec")]
-#[schemars(with = "MethodSpec")]
 pub enum MaskMethod {
     /// A person's name: `Person 3F9A2C1B77D0`.
     Name,
@@ -54,6 +53,53 @@ pub enum MethodSpec {
         /// The value.
         constant: Value,
     },
+}
+
+// Written as a `MethodSpec` whose names are a closed list, so documented as one.
+impl JsonSchema for MaskMethod {
+    fn schema_name() -> String {
+        "MaskMethod".into()
+    }
+
+    fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        use schemars::schema::{InstanceType, ObjectValidation, SchemaObject, SubschemaValidation};
+        let named = SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            enum_values: Some(
+                ["name", "email", "phone", "username", "redact", "null"]
+                    .iter()
+                    .map(|n| serde_json::Value::from(*n))
+                    .collect(),
+            ),
+            ..SchemaObject::default()
+        };
+        let constant = SchemaObject {
+            instance_type: Some(InstanceType::Object.into()),
+            object: Some(Box::new(ObjectValidation {
+                required: ["constant".to_string()].into(),
+                properties: [("constant".to_string(), gen.subschema_for::<Value>())].into(),
+                additional_properties: Some(Box::new(false.into())),
+                ..ObjectValidation::default()
+            })),
+            ..SchemaObject::default()
+        };
+        let null = SchemaObject {
+            instance_type: Some(InstanceType::Null.into()),
+            ..SchemaObject::default()
+        };
+        let mut schema = SchemaObject {
+            subschemas: Some(Box::new(SubschemaValidation {
+                one_of: Some(vec![null.into(), named.into(), constant.into()]),
+                ..SubschemaValidation::default()
+            })),
+            ..SchemaObject::default()
+        };
+        schema.metadata().description = Some(
+            "How a column is masked: name, email, phone, username, redact, null, or {constant: VALUE}."
+                .into(),
+        );
+        schema.into()
+    }
 }
 
 /// A masking method that does not exist.
@@ -131,6 +177,12 @@ impl MaskKey {
             return Err(WeakKey(text.len()));
         }
         Ok(MaskKey(text.as_bytes().to_vec()))
+    }
+
+    /// The key's bytes, for digests that stay in memory (the copies scan's).
+    #[must_use]
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.0
     }
 
     fn digest(&self, method: &MaskMethod, original: &str) -> [u8; 32] {

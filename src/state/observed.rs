@@ -411,6 +411,8 @@ pub struct Observed {
     pub masking: Vec<MaskingFacts>,
     /// What carrying found, per carried resource with captured rows.
     pub carry: Vec<CarryFacts>,
+    /// What the copies scan found, when the plan masks.
+    pub copies: Option<crate::state::copies::CopiesFacts>,
 }
 
 /// What the plan says of a carried resource besides its rows.

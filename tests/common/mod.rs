@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod schema;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -168,6 +169,15 @@ impl Test {
     /// Runs the binary with a closed standard input (as in a pipeline).
     pub fn run(&self) -> Output {
         let out = self.command().output().expect("run postclone");
+        // Every JSON plan a test produces is checked against the published schema.
+        let json_plan = self.args.first().is_some_and(|a| a == "plan")
+            && self
+                .args
+                .windows(2)
+                .any(|w| w[0] == "--format" && w[1] == "json");
+        if json_plan && !out.stdout.is_empty() {
+            schema::assert_valid_plan(&String::from_utf8_lossy(&out.stdout));
+        }
         let clean = |bytes: &[u8]| {
             let mut text = String::from_utf8_lossy(bytes).into_owned();
             for (from, to) in &self.redact {

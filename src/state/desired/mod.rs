@@ -276,6 +276,25 @@ pub struct Masking {
     /// A file holding the key (relative to the spec); never the key itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
+    /// Where a plan that masks looks for copies of the originals (every table's text columns
+    /// but those left out here).
+    #[serde(default, skip_serializing_if = "CopiesScope::is_default")]
+    pub copies: CopiesScope,
+}
+
+/// The tables the copies scan leaves out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CopiesScope {
+    /// Tables not scanned (a log the team empties anyway, an archive with its own masking).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<TableName>,
+}
+
+impl CopiesScope {
+    fn is_default(&self) -> bool {
+        self.exclude.is_empty()
+    }
 }
 
 /// Who can read what the journal keeps of personal data.
@@ -401,6 +420,10 @@ pub struct Desired {
     /// given) when a command needs them; never written anywhere.
     #[serde(skip)]
     pub opened: std::collections::BTreeMap<ResourceId, std::sync::Arc<CarriedRows>>,
+    /// The digests of the originals masking replaces, kept from the plan for the check after
+    /// apply (the masked tables no longer hold them); never written anywhere.
+    #[serde(skip)]
+    pub originals: Option<std::sync::Arc<crate::state::copies::Originals>>,
 }
 
 impl Desired {

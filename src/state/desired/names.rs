@@ -94,13 +94,27 @@ impl fmt::Display for ResourceId {
 ///
 /// The name is only a lookup key: the engine finds the real table in the catalog (case-insensitively)
 /// and refuses names it cannot find, so nothing written here ever reaches SQL text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TableName {
     /// The schema, when the spec names one.
     pub schema: Option<String>,
     /// The table name.
     pub name: String,
+}
+
+// Written as one string, so documented as one.
+impl JsonSchema for TableName {
+    fn schema_name() -> String {
+        "TableName".into()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        crate::state::text_schema(
+            "A table as the spec names it: `name` or `schema.name`, found in the catalog case-insensitively.",
+            r"^[^.]+(\..+)?$",
+        )
+    }
 }
 
 impl TryFrom<String> for TableName {
