@@ -38,8 +38,10 @@ use postclone::engine::sqlserver::connect;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const SPEC: &str =
-    "engine: sqlserver\nguard: { database: OS_PREPROD }\ninclude: [outsystems-o11]\n";
+/// The profile as the runbook applies it: the scan for values naming production (a check the
+/// runbook has no statement for, measured by `--scenario references`) is left out, as a spec
+/// that declares no production hosts must.
+const SPEC: &str = "engine: sqlserver\nguard: { database: OS_PREPROD }\ninclude: [outsystems-o11]\nexclude: [production-references]\n";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -123,9 +125,13 @@ fn clone_sql(size: usize) -> String {
     sql
 }
 
+/// The SQL batches sent through a proxy while capturing is on, in order.
+type Capture = Arc<std::sync::Mutex<Option<Vec<String>>>>;
+
 /// A TCP proxy to the engine that counts requests (client packets with end-of-message set).
 /// With `BENCH_TRACE` set it prints each request's server time and its first characters.
-async fn proxy(target: u16, requests: Arc<AtomicU64>) -> u16 {
+/// While `capture` holds a list, the text of every SQL batch is added to it.
+async fn proxy(target: u16, requests: Arc<AtomicU64>, capture: Capture) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("proxy listens");
@@ -134,6 +140,7 @@ async fn proxy(target: u16, requests: Arc<AtomicU64>) -> u16 {
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let requests = requests.clone();
+            let capture = capture.clone();
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
                     return;
@@ -167,6 +174,7 @@ async fn proxy(target: u16, requests: Arc<AtomicU64>) -> u16 {
                 // TDS packets: type, status (0x01 = end of message), length (big-endian u16).
                 let mut header = [0u8; 8];
                 let mut first = Vec::new();
+                let mut message = Vec::new();
                 while cr.read_exact(&mut header).await.is_ok() {
                     let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
                     let mut body = vec![0u8; length.saturating_sub(8)];
@@ -176,12 +184,22 @@ async fn proxy(target: u16, requests: Arc<AtomicU64>) -> u16 {
                     if trace && first.is_empty() {
                         first = body.clone();
                     }
+                    let capturing = header[0] == 0x01 && capture.lock().expect("capture").is_some();
+                    if capturing {
+                        message.extend_from_slice(&body);
+                    }
                     if header[1] & 0x01 == 0x01 {
                         requests.fetch_add(1, Ordering::Relaxed);
                         if trace {
                             *sent.lock().expect("trace") =
                                 (Instant::now(), describe(header[0], &first));
                             first.clear();
+                        }
+                        if capturing {
+                            if let Some(list) = capture.lock().expect("capture").as_mut() {
+                                list.push(batch_text(&message));
+                            }
+                            message.clear();
                         }
                     }
                     if sw.write_all(&header).await.is_err() || sw.write_all(&body).await.is_err() {
@@ -193,6 +211,40 @@ async fn proxy(target: u16, requests: Arc<AtomicU64>) -> u16 {
         }
     });
     port
+}
+
+/// The SQL text of a batch request: UTF-16 after the ALL_HEADERS block, whose first four bytes
+/// give its length.
+fn batch_text(body: &[u8]) -> String {
+    let headers = body
+        .get(..4)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let units: Vec<u16> = body
+        .get(headers..)
+        .unwrap_or_default()
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
+/// Whether a captured batch writes rows (what a baseline replays): not a read, a lock or a
+/// transaction statement. The embedded engine's table locks (`DELETE ... WHERE 1 = 0`) write
+/// nothing and are left out.
+fn writes(batch: &str) -> bool {
+    let start = batch.trim_start().to_ascii_uppercase();
+    [
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "TRUNCATE",
+        "MERGE",
+        "SET IDENTITY_INSERT",
+        "IF ",
+    ]
+    .iter()
+    .any(|w| start.starts_with(w))
+        && !start.trim_end().ends_with("WHERE 1 = 0")
 }
 
 /// A request's kind and, for SQL text, its first characters (UTF-16 in TDS).
@@ -216,6 +268,7 @@ fn describe(kind: u8, body: &[u8]) -> String {
     }
 }
 
+#[derive(Clone)]
 struct Run {
     wall: Duration,
     requests: u64,
@@ -385,12 +438,31 @@ fn profile_but(keep: &str) -> String {
 
 /// Statements run directly on a fresh copy of the clone, timed: the baseline.
 async fn timed(script: &Path, statements: &str) -> Duration {
+    let batches: Vec<String> = embedded::batches(statements)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    replayed(script, &[], &batches).await
+}
+
+/// On a fresh copy of the clone, `before` run untimed, then `timed` run and timed: the
+/// statements of one postclone run, replayed bare after those of the runs before it.
+async fn replayed(script: &Path, before: &[String], timed: &[String]) -> Duration {
     let server = EmbeddedServer::start(script).await.expect("clone loads");
     let mut client = connect::connect(server.config()).await.expect("connect");
-    let start = Instant::now();
-    for batch in embedded::batches(statements) {
+    for batch in before {
         client
-            .simple_query(batch)
+            .simple_query(batch.as_str())
+            .await
+            .expect("replayed batch")
+            .into_results()
+            .await
+            .expect("replayed results");
+    }
+    let start = Instant::now();
+    for batch in timed {
+        client
+            .simple_query(batch.as_str())
             .await
             .expect("baseline batch")
             .into_results()
@@ -400,90 +472,126 @@ async fn timed(script: &Path, statements: &str) -> Duration {
     start.elapsed()
 }
 
-/// One size's figures.
+/// One size's figures. Timed runs are repeated (`--repeat N`, default 3, apply, restore and
+/// the baseline alternating): the minimum is what the code costs, the median how much the
+/// machine added; ratios are computed from the minimums.
 #[derive(Default)]
 struct Figures {
     rows: usize,
     plan: Option<Run>,
-    apply: Option<Run>,
-    restore: Option<Run>,
-    baseline: Option<Duration>,
+    apply: Vec<Run>,
+    restore: Vec<Run>,
+    baseline: Vec<Duration>,
+    /// The restore's own writes replayed bare on the clone as the apply left it.
+    restore_bare: Vec<Duration>,
+}
+
+fn min(times: &[Duration]) -> Option<Duration> {
+    times.iter().min().copied()
+}
+
+fn median(times: &[Duration]) -> Option<Duration> {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied()
+}
+
+fn walls(runs: &[Run]) -> Vec<Duration> {
+    runs.iter().map(|r| r.wall).collect()
 }
 
 impl Figures {
-    /// apply time / baseline time.
+    /// apply time / baseline time, minimum over minimum.
     fn ratio(&self) -> Option<f64> {
-        let (apply, baseline) = (self.apply.as_ref()?, self.baseline?);
-        Some(apply.wall.as_secs_f64() / baseline.as_secs_f64())
+        let (apply, baseline) = (min(&walls(&self.apply))?, min(&self.baseline)?);
+        Some(apply.as_secs_f64() / baseline.as_secs_f64())
     }
 
-    /// restore time / apply time.
+    /// restore time / its writes run bare, minimum over minimum.
+    fn restore_bare_ratio(&self) -> Option<f64> {
+        let (restore, bare) = (min(&walls(&self.restore))?, min(&self.restore_bare)?);
+        Some(restore.as_secs_f64() / bare.as_secs_f64())
+    }
+
+    /// restore time / apply time, minimum over minimum.
     fn restore_ratio(&self) -> Option<f64> {
-        let (restore, apply) = (self.restore.as_ref()?, self.apply.as_ref()?);
-        Some(restore.wall.as_secs_f64() / apply.wall.as_secs_f64())
+        let (restore, apply) = (min(&walls(&self.restore))?, min(&walls(&self.apply))?);
+        Some(restore.as_secs_f64() / apply.as_secs_f64())
     }
 
     fn json(&self, scenario: &str) -> String {
-        let secs = |r: &Option<Run>| {
-            r.as_ref()
-                .map_or("null".into(), |r| format!("{:.3}", r.wall.as_secs_f64()))
+        let secs =
+            |d: Option<Duration>| d.map_or("null".into(), |d| format!("{:.3}", d.as_secs_f64()));
+        let req = |r: Option<&Run>| r.map_or("null".into(), |r| r.requests.to_string());
+        let peak = |runs: &[Run]| {
+            runs.iter()
+                .map(|r| r.peak_kib)
+                .max()
+                .map_or("null".into(), |k| format!("{:.1}", k as f64 / 1024.0))
         };
-        let req = |r: &Option<Run>| r.as_ref().map_or("null".into(), |r| r.requests.to_string());
-        let mib = |r: &Option<Run>| {
-            r.as_ref().map_or("null".into(), |r| {
-                format!("{:.1}", r.peak_kib as f64 / 1024.0)
-            })
-        };
-        let base = self
-            .baseline
-            .map_or("null".into(), |b| format!("{:.3}", b.as_secs_f64()));
+        let plan: Vec<Run> = self.plan.iter().cloned().collect();
         let ratio = self.ratio().map_or("null".into(), |r| format!("{r:.3}"));
         let restore_ratio = self
             .restore_ratio()
             .map_or("null".into(), |r| format!("{r:.3}"));
         format!(
-            "{{\"scenario\": \"{scenario}\", \"rows\": {}, \"plan_s\": {}, \"plan_requests\": {}, \"plan_peak_mib\": {}, \"apply_s\": {}, \"baseline_s\": {base}, \"ratio\": {ratio}, \"apply_requests\": {}, \"apply_peak_mib\": {}, \"restore_s\": {}, \"restore_per_apply\": {restore_ratio}, \"restore_peak_mib\": {}}}",
+            "{{\"scenario\": \"{scenario}\", \"rows\": {}, \"repeats\": {}, \"plan_s\": {}, \"plan_requests\": {}, \"plan_peak_mib\": {}, \"apply_s\": {}, \"apply_median_s\": {}, \"baseline_s\": {}, \"baseline_median_s\": {}, \"ratio\": {ratio}, \"apply_requests\": {}, \"apply_peak_mib\": {}, \"restore_s\": {}, \"restore_median_s\": {}, \"restore_per_apply\": {restore_ratio}, \"restore_bare_s\": {}, \"restore_per_bare\": {}, \"restore_requests\": {}, \"restore_peak_mib\": {}}}",
             self.rows,
-            secs(&self.plan),
-            req(&self.plan),
-            mib(&self.plan),
-            secs(&self.apply),
-            req(&self.apply),
-            mib(&self.apply),
-            secs(&self.restore),
-            mib(&self.restore),
+            self.apply.len().max(self.baseline.len()),
+            secs(self.plan.as_ref().map(|r| r.wall)),
+            req(self.plan.as_ref()),
+            peak(&plan),
+            secs(min(&walls(&self.apply))),
+            secs(median(&walls(&self.apply))),
+            secs(min(&self.baseline)),
+            secs(median(&self.baseline)),
+            req(self.apply.first()),
+            peak(&self.apply),
+            secs(min(&walls(&self.restore))),
+            secs(median(&walls(&self.restore))),
+            secs(min(&self.restore_bare)),
+            self.restore_bare_ratio()
+                .map_or("null".into(), |r| format!("{r:.3}")),
+            req(self.restore.first()),
+            peak(&self.restore),
         )
     }
 
     fn line(&self) -> String {
-        let secs = |r: &Option<Run>| {
-            r.as_ref()
-                .map_or("-".into(), |r| format!("{:.2}s", r.wall.as_secs_f64()))
+        let secs =
+            |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.2}s", d.as_secs_f64()));
+        let req = |r: Option<&Run>| r.map_or("-".into(), |r| r.requests.to_string());
+        let mib = |runs: &[Run]| {
+            runs.iter()
+                .map(|r| r.peak_kib)
+                .max()
+                .map_or("-".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
         };
-        let req = |r: &Option<Run>| r.as_ref().map_or("-".into(), |r| r.requests.to_string());
-        let mib = |r: &Option<Run>| {
-            r.as_ref()
-                .map_or("-".into(), |r| format!("{} MiB", r.peak_kib / 1024))
-        };
+        let plan: Vec<Run> = self.plan.iter().cloned().collect();
         let ratio = self.ratio().map_or("-".into(), |r| format!("{r:.2}"));
         let restore_ratio = self
             .restore_ratio()
             .map_or("-".into(), |r| format!("{r:.2}"));
         format!(
-            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8}",
+            "{:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>9} {:>6}",
             self.rows,
-            secs(&self.plan),
-            req(&self.plan),
-            mib(&self.plan),
-            secs(&self.apply),
-            self.baseline
-                .map_or("-".into(), |b| format!("{:.2}s", b.as_secs_f64())),
+            secs(self.plan.as_ref().map(|r| r.wall)),
+            req(self.plan.as_ref()),
+            mib(&plan),
+            secs(min(&walls(&self.apply))),
+            secs(median(&walls(&self.apply))),
+            secs(min(&self.baseline)),
+            secs(median(&self.baseline)),
             ratio,
             mib(&self.apply),
-            req(&self.apply),
-            secs(&self.restore),
+            req(self.apply.first()),
+            secs(min(&walls(&self.restore))),
+            secs(median(&walls(&self.restore))),
             restore_ratio,
             mib(&self.restore),
+            secs(min(&self.restore_bare)),
+            self.restore_bare_ratio()
+                .map_or("-".into(), |r| format!("{r:.2}")),
         )
     }
 }
@@ -497,7 +605,17 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned()
         .unwrap_or_else(|| "runbook".into());
-    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let repeat: usize = args
+        .iter()
+        .position(|a| a == "--repeat")
+        .and_then(|i| args.get(i + 1))
+        .map_or(3, |n| n.parse().expect("--repeat N"));
+    let sizes: Vec<usize> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || args[i - 1] != "--repeat")
+        .filter_map(|(_, a)| a.parse().ok())
+        .collect();
     let sizes = if sizes.is_empty() {
         match scenario.as_str() {
             "runbook" => vec![1_000, 10_000, 30_000],
@@ -529,24 +647,29 @@ fn main() {
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     println!(
-        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>8}",
+        "{:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>7} {:>9} {:>9} {:>6}",
         "rows",
         "plan",
         "plan req",
         "plan mem",
         "apply",
+        "apply md",
         "baseline",
+        "base md",
         "ratio",
         "apply mem",
         "apply req",
         "restore",
+        "rest md",
         "/apply",
-        "rest mem"
+        "rest mem",
+        "rest bare",
+        "/bare"
     );
     let mut documents = Vec::new();
     for size in sizes {
         let figures = match scenario.as_str() {
-            "runbook" => runbook(&runtime, size),
+            "runbook" => runbook(&runtime, size, repeat),
             "masking" => masking(&runtime, size),
             "references" => references(&runtime, size),
             "copies" => copies(&runtime, size),
@@ -568,24 +691,34 @@ fn serve(
     runtime: &tokio::runtime::Runtime,
     script: &Path,
 ) -> (EmbeddedServer, String, Arc<AtomicU64>) {
+    let (server, connection, requests, _) = serve_capturing(runtime, script);
+    (server, connection, requests)
+}
+
+/// [`serve`], with the proxy's capture of SQL batches.
+fn serve_capturing(
+    runtime: &tokio::runtime::Runtime,
+    script: &Path,
+) -> (EmbeddedServer, String, Arc<AtomicU64>, Capture) {
     let requests = Arc::new(AtomicU64::new(0));
+    let capture: Capture = Arc::default();
     let (server, port) = runtime.block_on(async {
         let server = EmbeddedServer::start(script).await.expect("clone loads");
-        let port = proxy(server.port(), requests.clone()).await;
+        let port = proxy(server.port(), requests.clone(), capture.clone()).await;
         (server, port)
     });
     let connection = format!(
         "server=tcp:127.0.0.1,{port};database=OS_PREPROD;user=bench;password=bench;encrypt=DANGER_PLAINTEXT"
     );
-    (server, connection, requests)
+    (server, connection, requests, capture)
 }
 
-fn runbook(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
+fn runbook(runtime: &tokio::runtime::Runtime, size: usize, repeat: usize) -> Figures {
     let dir = tempfile::tempdir().expect("temp dir");
     let script = dir.path().join("clone.sql");
     std::fs::write(&script, clone_sql(size)).expect("write clone");
     std::fs::write(dir.path().join("postclone.yaml"), SPEC).expect("write spec");
-    let (server, connection, requests) = serve(runtime, &script);
+    let (server, connection, requests, capture) = serve_capturing(runtime, &script);
     let plan = postclone(
         dir.path(),
         &["plan", "--detailed-exitcode"],
@@ -594,37 +727,76 @@ fn runbook(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
         &[],
     );
     assert!(plan.stdout.contains("Plan: "), "{}", plan.stdout);
-    let apply = postclone(
-        dir.path(),
-        &["apply", "--auto-approve", "--journal", "j.jsonl"],
-        &connection,
-        &requests,
-        &[],
-    );
-    assert!(apply.stdout.contains("Converged"), "{}", apply.stdout);
-    let restore = postclone(
-        dir.path(),
-        &["restore", "j.jsonl", "--auto-approve"],
-        &connection,
-        &requests,
-        &[],
-    );
-    assert!(
-        restore.stdout.contains("Restore complete"),
-        "{}",
-        restore.stdout
-    );
-    drop(server);
+    let captured = |run: &mut dyn FnMut() -> Run| {
+        *capture.lock().expect("capture") = Some(Vec::new());
+        let out = run();
+        let batches = capture.lock().expect("capture").take().unwrap_or_default();
+        if let Some(dir) = std::env::var_os("BENCH_DUMP") {
+            let n = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+            let text: Vec<String> = batches
+                .iter()
+                .map(|b| format!("{}\n-- writes: {}", b, writes(b)))
+                .collect();
+            std::fs::write(
+                Path::new(&dir).join(format!("{n}.sql")),
+                text.join("\nGO\n"),
+            )
+            .expect("dump");
+        }
+        (
+            out,
+            batches
+                .into_iter()
+                .filter(|b| writes(b))
+                .collect::<Vec<_>>(),
+        )
+    };
     let runbook =
         std::fs::read_to_string(root().join("tests/fixtures/o11/runbook.sql")).expect("runbook");
-    let baseline = runtime.block_on(timed(&script, &runbook));
-    Figures {
+    let mut figures = Figures {
         rows: size,
         plan: Some(plan),
-        apply: Some(apply),
-        restore: Some(restore),
-        baseline: Some(baseline),
+        ..Figures::default()
+    };
+    // Restore gives the clone back as it was: each round applies to the same clone again.
+    for round in 0..repeat.max(1) {
+        let journal = format!("j{round}.jsonl");
+        let (apply, applied) = captured(&mut || {
+            postclone(
+                dir.path(),
+                &["apply", "--auto-approve", "--journal", &journal],
+                &connection,
+                &requests,
+                &[],
+            )
+        });
+        assert!(apply.stdout.contains("Converged"), "{}", apply.stdout);
+        let (restore, restored) = captured(&mut || {
+            postclone(
+                dir.path(),
+                &["restore", &journal, "--auto-approve"],
+                &connection,
+                &requests,
+                &[],
+            )
+        });
+        assert!(
+            restore.stdout.contains("Restore complete"),
+            "{}",
+            restore.stdout
+        );
+        assert!(!applied.is_empty() && !restored.is_empty());
+        figures.apply.push(apply);
+        figures.restore.push(restore);
+        figures
+            .baseline
+            .push(runtime.block_on(timed(&script, &runbook)));
+        figures
+            .restore_bare
+            .push(runtime.block_on(replayed(&script, &applied, &restored)));
     }
+    drop(server);
+    figures
 }
 
 const MASK_KEY: &str = "bench-mask-key-0123456789";
@@ -667,9 +839,9 @@ fn masking(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
     Figures {
         rows: size,
         plan: Some(plan),
-        apply: Some(apply),
-        restore: None,
-        baseline: Some(baseline),
+        apply: vec![apply],
+        baseline: vec![baseline],
+        ..Figures::default()
     }
 }
 
@@ -698,9 +870,7 @@ fn copies(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
     Figures {
         rows: size,
         plan: Some(plan),
-        apply: None,
-        restore: None,
-        baseline: None,
+        ..Figures::default()
     }
 }
 
@@ -727,8 +897,6 @@ fn references(runtime: &tokio::runtime::Runtime, size: usize) -> Figures {
     Figures {
         rows: size,
         plan: Some(plan),
-        apply: None,
-        restore: None,
-        baseline: None,
+        ..Figures::default()
     }
 }

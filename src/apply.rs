@@ -819,7 +819,7 @@ mod tests {
     }
 
     fn journal_status(path: &Path) -> Option<journal::Status> {
-        journal::read(path, None, journal::ReadOptions::default())
+        journal::read(path, None, journal::ReadOptions::default(), &[])
             .ok()
             .and_then(|p| p.status)
     }
@@ -854,8 +854,8 @@ mod tests {
             engine.log
         );
         assert_eq!(journal_status(&path), Some(journal::Status::RolledBack));
-        let kept = journal::read(&path, None, journal::ReadOptions::default()).unwrap();
-        assert_eq!(kept.steps.iter().map(|s| s.rows.len()).sum::<usize>(), 2);
+        let kept = journal::read(&path, None, journal::ReadOptions::default(), &[]).unwrap();
+        assert_eq!(kept.steps.iter().map(|s| s.count).sum::<u64>(), 2);
     }
 
     /// A rollback that fails after a statement failed is said so: the error does not claim the

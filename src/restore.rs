@@ -13,7 +13,7 @@ use crate::change::ChangeId;
 use crate::engine::{self, Engine, Lock};
 use crate::guard::GuardError;
 use crate::journal::{
-    JournaledRow, LeftAlone, Reason, RestoreAction, RestorePlan, RestoreStep, Triage,
+    Identities, JournaledRow, LeftAlone, Reason, RestoreAction, RestorePlan, RestoreStep, Triage,
 };
 use crate::state::fingerprint::row_digest;
 use crate::state::observed::{TableRef, Target};
@@ -62,6 +62,9 @@ pub enum Error {
     /// Rendering, locking or reading failed.
     #[error(transparent)]
     Engine(#[from] engine::Error),
+    /// The journal could not be read again, or changed since it was first read.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::Error),
     /// Rows changed between the plan shown and the transaction.
     #[error("rows of the journal changed while the restore was waiting; nothing was changed; run restore again to see them")]
     ChangedWhileWaiting,
@@ -125,33 +128,41 @@ pub fn check(plan: &RestorePlan, target: &Target) -> Result<(), Error> {
     }
 }
 
+/// How many journaled rows are read from the journal at a time: only one page of rows (and the
+/// rows of one sealed message) is held, whatever the journal's size.
+const PAGE_ROWS: usize = 2_000;
+
 /// Reads the journaled rows as they are now and sorts them: to put back, already back, or
 /// changed since the apply (left alone). Rows of a table without a primary key cannot be found
 /// again one by one: they are all put back where missing.
 ///
+/// The journal is read a page at a time; what is kept is, per row, whether it goes back (one
+/// byte), the rows left alone (listed to the user) and a sample of each change's rows to show.
+///
 /// # Errors
-/// A failed read.
-pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Triage, Error> {
+/// A failed read of the database or of the journal.
+pub async fn triage<E: Engine>(
+    engine: &mut E,
+    plan: &RestorePlan,
+    identities: Option<&Identities>,
+) -> Result<Triage, Error> {
     let mut out = Triage {
-        plan: RestorePlan {
-            server: plan.server.clone(),
-            database: plan.database.clone(),
-            source: plan.source.clone(),
-            status: plan.status,
-            steps: Vec::with_capacity(plan.steps.len()),
-            not_restorable: plan.not_restorable.clone(),
-            personal: plan.personal.clone(),
-            sealed: plan.sealed.clone(),
-        },
+        plan: plan.without_steps(),
         left_alone: Vec::new(),
         already_back: 0,
         triggers: Vec::new(),
+        chosen: Vec::with_capacity(plan.steps.len()),
     };
     for step in &plan.steps {
-        let sorted = sort_step(engine, step).await?;
+        let sorted = sort_step(engine, plan, step, identities).await?;
         out.already_back += sorted.already_back;
         out.left_alone.extend(sorted.left_alone);
-        out.plan.steps.extend(sorted.put_back);
+        if sorted.put > 0 {
+            let mut shown = step.with_rows(sorted.sample);
+            shown.count = sorted.put;
+            out.plan.steps.push(shown);
+        }
+        out.chosen.push(sorted.chosen);
     }
     let mut tables: Vec<crate::state::TableRef> = Vec::new();
     for step in &out.plan.steps {
@@ -165,83 +176,105 @@ pub async fn triage<E: Engine>(engine: &mut E, plan: &RestorePlan) -> Result<Tri
 
 /// One journaled change's rows, sorted.
 struct SortedStep {
-    /// The rows to put back, if any.
-    put_back: Option<RestoreStep>,
+    /// Per row of the step, in journal order: whether it goes back.
+    chosen: Vec<bool>,
+    /// How many go back.
+    put: u64,
+    /// The first of them, to show.
+    sample: Vec<JournaledRow>,
     left_alone: Vec<LeftAlone>,
     already_back: u64,
 }
 
-/// Sorts the rows of one journaled change (see [`triage`]).
-async fn sort_step<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<SortedStep, Error> {
+/// Sorts the rows of one journaled change (see [`triage`]), a page at a time.
+async fn sort_step<E: Engine>(
+    engine: &mut E,
+    plan: &RestorePlan,
+    step: &RestoreStep,
+    identities: Option<&Identities>,
+) -> Result<SortedStep, Error> {
     let mut out = SortedStep {
-        put_back: None,
+        chosen: Vec::with_capacity(usize::try_from(step.count).unwrap_or(0)),
+        put: 0,
+        sample: Vec::new(),
         left_alone: Vec::new(),
         already_back: 0,
     };
-    let key = step.key_positions();
-    if key.is_empty() {
-        out.put_back = Some(step.clone());
-        return Ok(out);
-    }
-    let mut keep = Vec::new();
+    let keyless = step.key_positions().is_empty();
     let missing = match step.action {
         RestoreAction::Reinsert => Missing::Accept,
         RestoreAction::Revert => Missing::Confirm,
     };
-    current_rows(
-        engine,
-        step,
-        missing,
-        &mut |row, current| match sort(step, row, current) {
-            Sorted::PutBack => keep.push(row.clone()),
-            Sorted::AlreadyBack => out.already_back += 1,
-            Sorted::LeftAlone(reason) => out.left_alone.push(LeftAlone {
-                change: step.change.clone(),
-                table: step.table.clone(),
-                key: shown_key(step, &row.values),
-                label: row.label.clone(),
-                reason,
-            }),
-        },
-    )
-    .await?;
-    if !keep.is_empty() {
-        out.put_back = Some(RestoreStep {
-            rows: keep,
-            ..step.clone()
-        });
+    for page in plan.pages(step, identities, PAGE_ROWS) {
+        let page = page?;
+        if keyless {
+            for row in &page.rows {
+                out.put_back(row);
+            }
+            continue;
+        }
+        current_rows(
+            engine,
+            &page,
+            missing,
+            &mut |row, current| match sort(&page, row, current) {
+                Sorted::PutBack => out.put_back(row),
+                Sorted::AlreadyBack => {
+                    out.chosen.push(false);
+                    out.already_back += 1;
+                }
+                Sorted::LeftAlone(reason) => {
+                    out.chosen.push(false);
+                    out.left_alone.push(LeftAlone {
+                        change: step.change.clone(),
+                        table: step.table.clone(),
+                        key: shown_key(step, &row.values),
+                        label: row.label.clone(),
+                        reason,
+                    });
+                }
+            },
+        )
+        .await?;
     }
     Ok(out)
 }
 
+impl SortedStep {
+    fn put_back(&mut self, row: &JournaledRow) {
+        self.chosen.push(true);
+        self.put += 1;
+        if self.sample.len() < crate::engine::SAMPLE_ROWS {
+            self.sample.push(row.clone());
+        }
+    }
+}
+
 /// Whether the journal's rows, sorted again now, are sorted as `shown`: a change at a time, so
-/// that only one change's fresh copy is held besides what was shown.
+/// that only one change's verdicts are held besides what was shown.
 async fn sorted_as_shown<E: Engine>(
     engine: &mut E,
     journal: &RestorePlan,
     shown: &Triage,
+    identities: Option<&Identities>,
 ) -> Result<bool, Error> {
-    let mut put_back = shown.plan.steps.iter();
+    if shown.chosen.len() != journal.steps.len() {
+        return Ok(false);
+    }
     let mut left_alone = shown.left_alone.iter();
     let mut already_back = 0;
-    for step in &journal.steps {
-        let sorted = sort_step(engine, step).await?;
+    for (step, chosen) in journal.steps.iter().zip(&shown.chosen) {
+        let sorted = sort_step(engine, journal, step, identities).await?;
         already_back += sorted.already_back;
         let same_left = sorted
             .left_alone
             .iter()
             .all(|l| left_alone.next() == Some(l));
-        let same_put = sorted
-            .put_back
-            .as_ref()
-            .is_none_or(|p| put_back.next() == Some(p));
-        if !same_left || !same_put {
+        if !same_left || sorted.chosen != *chosen {
             return Ok(false);
         }
     }
-    Ok(put_back.next().is_none()
-        && left_alone.next().is_none()
-        && already_back == shown.already_back)
+    Ok(left_alone.next().is_none() && already_back == shown.already_back)
 }
 
 enum Sorted {
@@ -410,6 +443,7 @@ pub async fn run<E: Engine>(
     engine: &mut E,
     journal: &RestorePlan,
     shown: &Triage,
+    identities: Option<&Identities>,
     lock: &Lock,
 ) -> Result<RestoreReport, Error> {
     let tables: Vec<_> = journal.steps.iter().map(RestoreStep::table_info).collect();
@@ -423,7 +457,7 @@ pub async fn run<E: Engine>(
                 source: Box::new(e),
             }),
         })?;
-    let outcome = match put_back(tx.engine(), journal, shown).await {
+    let outcome = match put_back(tx.engine(), journal, shown, identities).await {
         Ok(outcome) => outcome,
         Err(failure) => {
             let rolled_back = tx.abort(None).await;
@@ -441,44 +475,57 @@ pub async fn run<E: Engine>(
 }
 
 /// Inside the transaction: checks that the rows are still sorted as shown, runs every step's
-/// statements, and reads every restored row back.
+/// statements a page of rows at a time, and reads every restored row back.
 async fn put_back<E: Engine>(
     engine: &mut E,
     journal: &RestorePlan,
     shown: &Triage,
+    identities: Option<&Identities>,
 ) -> Result<RestoreReport, RunFailure> {
-    if !sorted_as_shown(engine, journal, shown).await? {
+    if !sorted_as_shown(engine, journal, shown, identities).await? {
         return Err(RunFailure::ChangedWhileWaiting);
     }
-    let plan = &shown.plan;
     let mut count = 0;
-    // A step's statements are made just before they run: only one step's SQL is held.
-    for step in &plan.steps {
-        let statements =
-            crate::sql::restore_statements(step, engine.flavor()).map_err(|source| {
-                RunFailure::Engine(engine::Error::Render {
-                    change: step.change.clone(),
-                    source,
-                })
-            })?;
-        for statement in &statements {
-            engine
-                .run(statement)
-                .await
-                .map_err(|e| RunFailure::Statement {
-                    change: step.change.clone(),
-                    // Restore writes production's values back: all of them are sensitive.
-                    cause: crate::sql::Masked::new(&e, statement, true),
+    let mut rows = 0;
+    let mut tables = 0;
+    let chosen_steps = || {
+        journal
+            .steps
+            .iter()
+            .zip(&shown.chosen)
+            .filter(|(_, chosen)| chosen.contains(&true))
+    };
+    // A page's statements are made just before they run: only one page's SQL is held.
+    for (step, chosen) in chosen_steps() {
+        tables += 1;
+        for part in chosen_pages(journal, step, chosen, identities) {
+            let part = part.map_err(RunFailure::Journal)?;
+            let statements =
+                crate::sql::restore_statements(&part, engine.flavor()).map_err(|source| {
+                    RunFailure::Engine(engine::Error::Render {
+                        change: step.change.clone(),
+                        source,
+                    })
                 })?;
-            count += 1;
+            for statement in &statements {
+                engine
+                    .run(statement)
+                    .await
+                    .map_err(|e| RunFailure::Statement {
+                        change: step.change.clone(),
+                        // Restore writes production's values back: all of them are sensitive.
+                        cause: crate::sql::Masked::new(&e, statement, true),
+                    })?;
+                count += 1;
+            }
         }
     }
-    let mut rows = 0;
-    for step in &plan.steps {
-        rows += verify(engine, step)
+    for (step, chosen) in chosen_steps() {
+        rows += verify(engine, journal, step, chosen, identities)
             .await
             .map_err(|failure| match failure {
                 Failure::Engine(e) => RunFailure::Engine(e),
+                Failure::Journal(e) => RunFailure::Journal(e),
                 Failure::Row { key, mismatch } => RunFailure::Mismatch {
                     change: step.change.clone(),
                     table: step.table.clone(),
@@ -489,14 +536,43 @@ async fn put_back<E: Engine>(
     }
     Ok(RestoreReport {
         rows,
-        tables: plan.steps.len(),
+        tables,
         statements: count,
     })
+}
+
+/// The pages of `step` holding only the rows `chosen` marks, pages without any left out.
+fn chosen_pages<'a>(
+    journal: &'a RestorePlan,
+    step: &'a RestoreStep,
+    chosen: &'a [bool],
+    identities: Option<&'a Identities>,
+) -> impl Iterator<Item = Result<RestoreStep, crate::journal::Error>> + 'a {
+    let mut at = 0;
+    journal
+        .pages(step, identities, PAGE_ROWS)
+        .filter_map(move |page| {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => return Some(Err(e)),
+            };
+            let rows: Vec<JournaledRow> = page
+                .rows
+                .into_iter()
+                .filter(|_| {
+                    let keep = chosen.get(at).copied().unwrap_or(false);
+                    at += 1;
+                    keep
+                })
+                .collect();
+            (!rows.is_empty()).then(|| Ok(step.with_rows(rows)))
+        })
 }
 
 /// How putting rows back failed, before the rollback.
 enum RunFailure {
     Engine(engine::Error),
+    Journal(crate::journal::Error),
     ChangedWhileWaiting,
     Statement {
         change: ChangeId,
@@ -514,6 +590,7 @@ impl From<Error> for RunFailure {
     fn from(e: Error) -> RunFailure {
         match e {
             Error::Engine(e) => RunFailure::Engine(e),
+            Error::Journal(e) => RunFailure::Journal(e),
             Error::ChangedWhileWaiting => RunFailure::ChangedWhileWaiting,
             // Sorting the rows only reads: no other error comes out of it.
             other => RunFailure::Engine(engine::Error::Query {
@@ -529,6 +606,7 @@ impl RunFailure {
     fn into_error(self, rolled_back: bool) -> Error {
         match self {
             RunFailure::Engine(e) => Error::Engine(e),
+            RunFailure::Journal(e) => Error::Journal(e),
             RunFailure::ChangedWhileWaiting => Error::ChangedWhileWaiting,
             RunFailure::Statement { change, cause } => Error::Statement {
                 change,
@@ -553,6 +631,7 @@ impl RunFailure {
 
 enum Failure {
     Engine(engine::Error),
+    Journal(crate::journal::Error),
     Row { key: String, mismatch: Mismatch },
 }
 
@@ -569,34 +648,18 @@ fn shown_key(step: &RestoreStep, row: &[Value]) -> String {
     }
 }
 
-/// Reads back every row of `step` and compares it with the journal in the columns restore
-/// wrote (every column for a row inserted back); returns how many matched.
-async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Failure> {
+/// Reads back every row of `step` that `chosen` marks and compares it with the journal in the
+/// columns restore wrote (every column for a row inserted back); returns how many matched.
+async fn verify<E: Engine>(
+    engine: &mut E,
+    journal: &RestorePlan,
+    step: &RestoreStep,
+    chosen: &[bool],
+    identities: Option<&Identities>,
+) -> Result<u64, Failure> {
     let key = step.key_positions();
-    let context = format!("reading back the restored rows of {}", step.table);
     if key.is_empty() {
-        // No key: every journaled row must be among the table's rows, as many times.
-        let mut wanted: HashMap<[u8; 32], (usize, usize)> = HashMap::new();
-        for (i, row) in step.rows.iter().enumerate() {
-            wanted.entry(row_digest(&row.values)).or_insert((0, i)).0 += 1;
-        }
-        let select = crate::sql::verify_query(step, &[], engine.flavor());
-        engine
-            .stream(&select, &context, &mut |row| {
-                if let Some((n, _)) = wanted.get_mut(&row_digest(&row)) {
-                    *n = n.saturating_sub(1);
-                }
-                Ok(())
-            })
-            .await
-            .map_err(Failure::Engine)?;
-        if let Some((_, (_, at))) = wanted.iter().find(|(_, (n, _))| *n > 0) {
-            return Err(Failure::Row {
-                key: shown_key(step, &step.rows[*at].values),
-                mismatch: Mismatch::Missing,
-            });
-        }
-        return Ok(step.rows.len() as u64);
+        return verify_keyless(engine, journal, step, chosen, identities).await;
     }
     let compared: Vec<usize> = match step.action {
         RestoreAction::Reinsert => (0..step.columns.len()).collect(),
@@ -606,31 +669,74 @@ async fn verify<E: Engine>(engine: &mut E, step: &RestoreStep) -> Result<u64, Fa
             c
         }
     };
-    // The first row, in journal order, that does not read back as journaled.
-    let mut first: Option<(String, Mismatch)> = None;
-    current_rows(engine, step, Missing::Confirm, &mut |row, current| {
-        if first.is_some() {
-            return;
+    let mut matched = 0;
+    for part in chosen_pages(journal, step, chosen, identities) {
+        let part = part.map_err(Failure::Journal)?;
+        // The first row, in journal order, that does not read back as journaled.
+        let mut first: Option<(String, Mismatch)> = None;
+        current_rows(engine, &part, Missing::Confirm, &mut |row, current| {
+            if first.is_some() {
+                return;
+            }
+            let Some(current) = current else {
+                first = Some((shown_key(step, &row.values), Mismatch::Missing));
+                return;
+            };
+            let differs: Vec<String> = compared
+                .iter()
+                .filter(|&&i| current.get(i) != row.values.get(i))
+                .map(|&i| step.columns[i].name.clone())
+                .collect();
+            if !differs.is_empty() {
+                first = Some((shown_key(step, &row.values), Mismatch::Differs(differs)));
+            }
+        })
+        .await
+        .map_err(Failure::Engine)?;
+        if let Some((key, mismatch)) = first {
+            return Err(Failure::Row { key, mismatch });
         }
-        let Some(current) = current else {
-            first = Some((shown_key(step, &row.values), Mismatch::Missing));
-            return;
-        };
-        let differs: Vec<String> = compared
-            .iter()
-            .filter(|&&i| current.get(i) != row.values.get(i))
-            .map(|&i| step.columns[i].name.clone())
-            .collect();
-        if !differs.is_empty() {
-            first = Some((shown_key(step, &row.values), Mismatch::Differs(differs)));
-        }
-    })
-    .await
-    .map_err(Failure::Engine)?;
-    if let Some((key, mismatch)) = first {
-        return Err(Failure::Row { key, mismatch });
+        matched += part.rows.len() as u64;
     }
-    Ok(step.rows.len() as u64)
+    Ok(matched)
+}
+
+/// A table without a key: every journaled row must be among the table's rows, as many times.
+/// Its rows cannot be looked for one by one, so a digest of each (32 bytes) is held while the
+/// table is read once.
+async fn verify_keyless<E: Engine>(
+    engine: &mut E,
+    journal: &RestorePlan,
+    step: &RestoreStep,
+    chosen: &[bool],
+    identities: Option<&Identities>,
+) -> Result<u64, Failure> {
+    let context = format!("reading back the restored rows of {}", step.table);
+    let mut wanted: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut total = 0;
+    for part in chosen_pages(journal, step, chosen, identities) {
+        for row in &part.map_err(Failure::Journal)?.rows {
+            *wanted.entry(row_digest(&row.values)).or_insert(0) += 1;
+            total += 1;
+        }
+    }
+    let select = crate::sql::verify_query(step, &[], engine.flavor());
+    engine
+        .stream(&select, &context, &mut |row| {
+            if let Some(n) = wanted.get_mut(&row_digest(&row)) {
+                *n = n.saturating_sub(1);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Failure::Engine)?;
+    if wanted.values().any(|n| *n > 0) {
+        return Err(Failure::Row {
+            key: shown_key(step, &[]),
+            mismatch: Mismatch::Missing,
+        });
+    }
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -657,23 +763,30 @@ mod tests {
                     after: vec![],
                     label: None,
                 }],
+                count: 1,
+                written_known: false,
+                span: None,
             }],
             not_restorable: vec![],
             personal: vec![],
             sealed: vec![],
+            path: std::path::PathBuf::new(),
+            verified: true,
+            labels: vec![],
+            labels_found: vec![],
         }
     }
 
     fn restore(engine: &mut FakeEngine) -> Result<RestoreReport, Error> {
         let journal = one_deleted_row();
         block_on(async {
-            let shown = triage(engine, &journal).await?;
+            let shown = triage(engine, &journal, None).await?;
             assert_eq!(
                 shown.plan.steps.len(),
                 1,
                 "the missing row is to be put back"
             );
-            run(engine, &journal, &shown, &Lock::Application).await
+            run(engine, &journal, &shown, None, &Lock::Application).await
         })
     }
 

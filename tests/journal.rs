@@ -183,3 +183,104 @@ fn an_altered_journal_is_refused_issue_27() {
     // The journal as written still restores.
     restore(&server, "OS_PREPROD", &journal).run().code(0);
 }
+
+/// Restore reads the journal a page at a time (2,000 rows): on changes of several pages, rows
+/// changed or deleted after the apply in every page are left alone and listed, every other row
+/// goes back, and a second restore finds nothing to do. See: issue 26
+#[test]
+fn restore_over_many_pages_issue_26() {
+    use std::fmt::Write as _;
+    const ROWS: usize = 4_500;
+    let mut sql = String::from(
+        "USE OS_PREPROD\nGO\n\
+         CREATE TABLE OSUSR_K4X_JOB (ID BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, NAME NVARCHAR(MAX) NULL, STATUS SMALLINT NOT NULL)\nGO\n\
+         CREATE TABLE OSUSR_K4X_EVENT (ID BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, PAYLOAD NVARCHAR(MAX) NULL)\nGO\n",
+    );
+    let jobs: Vec<String> = (0..ROWS)
+        .map(|i| format!("('job {i}', {})", i % 3))
+        .collect();
+    let events: Vec<String> = (0..ROWS).map(|i| format!("('event {i}')")).collect();
+    for (table, rows) in [
+        ("OSUSR_K4X_JOB (NAME, STATUS)", &jobs),
+        ("OSUSR_K4X_EVENT (PAYLOAD)", &events),
+    ] {
+        for chunk in rows.chunks(500) {
+            let _ = writeln!(sql, "INSERT INTO {table} VALUES {}\nGO", chunk.join(", "));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clone = dir.path().join("clone.sql");
+    std::fs::write(&clone, sql).unwrap();
+    let mut server = TestServer::start(&clone);
+    let before_jobs = server.dump("OSUSR_K4X_JOB");
+    let before_events = server.dump("OSUSR_K4X_EVENT");
+    let spec = "engine: sqlserver\nguard: { database: OS_PREPROD }\nresources:\n  - id: jobs-paused\n    kind: column_values\n    table: osusr_k4x_job\n    set: { Status: 9 }\n  - id: events\n    kind: table_empty\n    table: OsUsr_K4x_Event\n";
+    let t = Test::new()
+        .spec(spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let journal = journal_in(&t);
+    // After the apply, in the first, second and third page: a job changed, a job deleted, an
+    // event inserted again with other values.
+    server.run_sql("UPDATE OSUSR_K4X_JOB SET STATUS = 5 WHERE ID IN (7, 2501, 4400)");
+    server.run_sql("DELETE FROM OSUSR_K4X_JOB WHERE ID IN (1999, 4001)");
+    server.run_sql(
+        "SET IDENTITY_INSERT OSUSR_K4X_EVENT ON; INSERT INTO OSUSR_K4X_EVENT (ID, PAYLOAD) VALUES (2222, 'not the journaled one'); SET IDENTITY_INSERT OSUSR_K4X_EVENT OFF",
+    );
+    let out = restore(&server, "OS_PREPROD", &journal).run().code(0);
+    let text = &out.stdout;
+    assert!(
+        text.contains(&format!(
+            "  + insert {} rows into dbo.OSUSR_K4X_EVENT",
+            ROWS - 1
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("write back STATUS of {} rows", ROWS - 5)),
+        "{text}"
+    );
+    assert!(text.contains("Left as they are (6 rows"), "{text}");
+    for key in [
+        "ID = 7",
+        "ID = 2501",
+        "ID = 4400",
+        "ID = 1999",
+        "ID = 4001",
+        "ID = 2222",
+    ] {
+        assert!(
+            text.contains(&format!("{key}:")) || text.contains(&format!("{key} ")),
+            "{key} not listed:\n{text}"
+        );
+    }
+    assert!(
+        text.contains(&format!(
+            "Restore complete: {} journaled rows are back in 2 tables",
+            2 * ROWS - 6
+        )),
+        "{text}"
+    );
+    let jobs = server.dump("OSUSR_K4X_JOB");
+    let events = server.dump("OSUSR_K4X_EVENT");
+    assert_eq!(jobs.len(), ROWS - 2);
+    assert_eq!(events.len(), ROWS);
+    let changed: Vec<&String> = jobs.iter().filter(|r| !before_jobs.contains(r)).collect();
+    assert_eq!(
+        changed.len(),
+        3,
+        "only the jobs changed after the apply differ: {changed:?}"
+    );
+    let other: Vec<&String> = events
+        .iter()
+        .filter(|r| !before_events.contains(r))
+        .collect();
+    assert_eq!(other.len(), 1, "{other:?}");
+    let again = restore(&server, "OS_PREPROD", &journal).run().code(0);
+    assert!(
+        again.stdout.contains("Nothing to restore"),
+        "{}",
+        again.stdout
+    );
+}

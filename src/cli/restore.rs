@@ -68,7 +68,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         incomplete: args.incomplete,
         unverified: args.unverified,
     };
-    let mut plan = journal::read(&args.journal, identities.as_ref(), options)?;
+    let mut plan = journal::read(&args.journal, identities.as_ref(), options, &args.labels)?;
     plan.select(&args.resources, &args.labels)?;
     let sealed: Vec<String> = plan
         .sealed_unopened()
@@ -94,7 +94,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         // What is shown is what this connection reaches (the check found it the same).
         plan.server.clone_from(&server.server);
         plan.database.clone_from(&server.database);
-        let triage = restore::triage(&mut engine, &plan).await?;
+        let triage = restore::triage(&mut engine, &plan, identities.as_ref()).await?;
         text::restore(&triage, out)?;
         if triage.plan.steps.is_empty() {
             return Ok(exit::SUCCESS);
@@ -103,7 +103,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
             writeln!(out, "Restore cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);
         }
-        let report = restore::run(&mut engine, &plan, &triage, &lock).await?;
+        let report = restore::run(&mut engine, &plan, &triage, identities.as_ref(), &lock).await?;
         writeln!(out)?;
         writeln!(
             out,

@@ -17,7 +17,7 @@ fn seed() -> [u8; 32] {
 }
 
 /// The digest of the last line written or read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Chain {
     last: [u8; 32],
 }

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 pub use cell::{Cell, InvalidCell};
 pub use read::{
-    read, JournaledRow, ReadOptions, RestoreAction, RestorePlan, RestoreStep, UnknownSelection,
+    read, JournaledRow, Pages, ReadOptions, RestoreAction, RestorePlan, RestoreStep, RowSpan,
+    UnknownSelection,
 };
 pub use sealed::{Identities, Recipients, SealError, IDENTITY_VARIABLE};
 pub use triage::{LeftAlone, Reason, Triage};
@@ -552,12 +553,22 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let plan = read(&path, None, ReadOptions::default()).unwrap();
+        let plan = read(&path, None, ReadOptions::default(), &[]).unwrap();
         assert_eq!(plan.database, "OS_PREPROD");
         assert_eq!(plan.status, Some(Status::Committed));
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.steps[0].action, RestoreAction::Reinsert);
-        let rows: Vec<&Vec<Value>> = plan.steps[0].rows.iter().map(|r| &r.values).collect();
+        assert_eq!(plan.steps[0].count, 2);
+        // The rows are read again from the file, a page at a time.
+        let pages: Vec<RestoreStep> = plan
+            .pages(&plan.steps[0], None, 1)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let rows: Vec<&Vec<Value>> = pages
+            .iter()
+            .flat_map(|p| &p.rows)
+            .map(|r| &r.values)
+            .collect();
         assert_eq!(
             rows,
             vec![
@@ -565,6 +576,15 @@ mod tests {
                 &vec![Value::Int(2), Value::Null]
             ]
         );
+        // A journal altered after it was read is refused when its rows are read again.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replace("{\"t\":\"int\",\"v\":2}", "{\"t\":\"int\",\"v\":3}"),
+        )
+        .unwrap();
+        let again: Result<Vec<RestoreStep>, Error> = plan.pages(&plan.steps[0], None, 1).collect();
+        assert!(matches!(again, Err(Error::Altered { .. })), "{again:?}");
         assert!(
             Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).is_err(),
             "never overwrites"
@@ -595,22 +615,22 @@ mod tests {
         text.push_str("{\"entry\":\"row\",\"change\":\"servers\",\"val");
         std::fs::write(&path, text).unwrap();
         assert!(matches!(
-            read(&path, None, ReadOptions::default()),
+            read(&path, None, ReadOptions::default(), &[]),
             Err(Error::Incomplete { cut: true, .. })
         ));
         let accept = ReadOptions {
             incomplete: true,
             unverified: false,
         };
-        let plan = read(&path, None, accept).unwrap();
+        let plan = read(&path, None, accept, &[]).unwrap();
         assert_eq!(plan.status, None);
-        assert_eq!(plan.steps[0].rows.len(), 1);
+        assert_eq!(plan.steps[0].count, 1);
         let edited = std::fs::read_to_string(&path)
             .unwrap()
             .replace("{\"t\":\"int\",\"v\":1}", "{\"t\":\"int\",\"v\":2}");
         std::fs::write(&path, edited).unwrap();
         assert!(matches!(
-            read(&path, None, accept),
+            read(&path, None, accept, &[]),
             Err(Error::Altered { line: 3, .. })
         ));
     }

@@ -46,8 +46,31 @@ pub struct RestoreStep {
     pub primary_key: Vec<String>,
     /// The columns the change wrote (updates; empty when the journal does not say).
     pub set: Vec<String>,
-    /// The rows, as they were.
+    /// Rows held in memory: a page read from the journal, the sample a triage shows, or rows
+    /// given whole. A step read from a journal holds none: its rows are read again a page at a
+    /// time from `span` ([`RestorePlan::pages`]).
     pub rows: Vec<JournaledRow>,
+    /// How many rows the step has (all of them, wherever they are).
+    pub count: u64,
+    /// Whether every row says what the change wrote into each of `set` (format 2 and later).
+    pub written_known: bool,
+    /// Where the rows are in the journal file, when they are read from it.
+    pub span: Option<RowSpan>,
+}
+
+/// Where a journaled change's rows are in the journal file: after its change entry, up to the
+/// next entry of another change. Read again a page at a time, every line checked again against
+/// the chain from where the first read left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSpan {
+    /// Byte offset of the first line after the change entry.
+    start: u64,
+    /// Byte offset just after the change's last row line.
+    end: u64,
+    /// 1-based line number at `start`.
+    line: usize,
+    /// The chain as it stood before `start`.
+    chain: super::chain::Chain,
 }
 
 impl RestoreStep {
@@ -93,7 +116,24 @@ impl RestoreStep {
     /// every row.
     #[must_use]
     pub fn knows_written_values(&self) -> bool {
-        !self.set.is_empty() && self.rows.iter().all(|r| r.after.len() == self.set.len())
+        !self.set.is_empty() && self.written_known
+    }
+
+    /// The same step holding `rows` in memory, as a page of it.
+    #[must_use]
+    pub fn with_rows(&self, rows: Vec<JournaledRow>) -> RestoreStep {
+        RestoreStep {
+            change: self.change.clone(),
+            action: self.action,
+            table: self.table.clone(),
+            columns: self.columns.clone(),
+            primary_key: self.primary_key.clone(),
+            set: self.set.clone(),
+            count: rows.len() as u64,
+            rows,
+            written_known: self.written_known,
+            span: None,
+        }
     }
 
     fn positions(&self, names: &[String]) -> Vec<usize> {
@@ -132,6 +172,15 @@ pub struct RestorePlan {
     pub personal: Vec<(ChangeId, String)>,
     /// Changes with sealed rows no identity opened (a subset of `personal`).
     pub sealed: Vec<ChangeId>,
+    /// The journal file the steps' rows are read again from.
+    pub path: PathBuf,
+    /// Whether its lines are chained (format 3): read again, each is checked again.
+    pub verified: bool,
+    /// Only rows with one of these names are counted and read (`restore --label`; all when
+    /// empty).
+    pub labels: Vec<String>,
+    /// Those of `labels` some journaled row has.
+    pub labels_found: Vec<String>,
 }
 
 /// A `restore --resource` or `--label` that names nothing in the journal.
@@ -154,6 +203,25 @@ pub enum UnknownSelection {
 }
 
 impl RestorePlan {
+    /// The same plan without its steps (a triage fills its own).
+    #[must_use]
+    pub fn without_steps(&self) -> RestorePlan {
+        RestorePlan {
+            server: self.server.clone(),
+            database: self.database.clone(),
+            source: self.source.clone(),
+            status: self.status,
+            steps: Vec::new(),
+            not_restorable: self.not_restorable.clone(),
+            personal: self.personal.clone(),
+            sealed: self.sealed.clone(),
+            path: self.path.clone(),
+            verified: self.verified,
+            labels: self.labels.clone(),
+            labels_found: self.labels_found.clone(),
+        }
+    }
+
     /// The changes whose rows are sealed and were not opened: restoring without them leaves
     /// those rows as the apply left them.
     #[must_use]
@@ -190,33 +258,243 @@ impl RestorePlan {
             self.sealed
                 .retain(|c| resources.iter().any(|r| r == c.as_str()));
         }
-        if labels.is_empty() {
-            return Ok(());
-        }
-        let wanted = |row: &JournaledRow| {
-            row.label
-                .as_deref()
-                .is_some_and(|l| labels.iter().any(|w| w.eq_ignore_ascii_case(l)))
-        };
         for label in labels {
-            let found = self.steps.iter().flat_map(|s| &s.rows).any(|r| {
-                r.label
-                    .as_deref()
-                    .is_some_and(|l| l.eq_ignore_ascii_case(label))
-            });
-            if !found {
+            if !self
+                .labels_found
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(label))
+            {
                 return Err(UnknownSelection::Label {
                     label: label.clone(),
                 });
             }
         }
-        for step in &mut self.steps {
-            step.rows.retain(|r| wanted(r));
+        if !labels.is_empty() {
+            self.not_restorable.clear();
         }
-        self.steps.retain(|s| !s.rows.is_empty());
-        self.not_restorable.clear();
+        self.steps.retain(|s| s.count > 0);
         Ok(())
     }
+
+    /// The rows of `step` (a step of this plan), in journal order, `size` at a time, each page
+    /// as a step holding its rows. Sealed rows are opened with `identities`.
+    #[must_use]
+    pub fn pages<'a>(
+        &'a self,
+        step: &'a RestoreStep,
+        identities: Option<&'a Identities>,
+        size: usize,
+    ) -> Pages<'a> {
+        Pages {
+            plan: self,
+            step,
+            identities,
+            size: size.max(1),
+            inline: 0,
+            file: None,
+            pending: std::collections::VecDeque::new(),
+            failed: false,
+        }
+    }
+}
+
+/// The rows of one journaled change, read again from the journal a page at a time
+/// ([`RestorePlan::pages`]): only one page (and one sealed message) is held.
+pub struct Pages<'a> {
+    plan: &'a RestorePlan,
+    step: &'a RestoreStep,
+    identities: Option<&'a Identities>,
+    size: usize,
+    /// Rows of `step.rows` already given, for a step that holds its rows.
+    inline: usize,
+    file: Option<SpanReader>,
+    /// Rows of a sealed message not given yet.
+    pending: std::collections::VecDeque<JournaledRow>,
+    failed: bool,
+}
+
+/// Reading a span of the journal file again.
+struct SpanReader {
+    lines: Lines<BufReader<std::fs::File>>,
+    chain: super::chain::Chain,
+    end: u64,
+    line: usize,
+}
+
+impl Pages<'_> {
+    fn wanted(&self, row: &JournaledRow) -> bool {
+        self.plan.labels.is_empty()
+            || row
+                .label
+                .as_deref()
+                .is_some_and(|l| self.plan.labels.iter().any(|w| w.eq_ignore_ascii_case(l)))
+    }
+
+    fn invalid(&self, line: usize, message: String) -> Error {
+        Error::Invalid {
+            path: self.plan.path.clone(),
+            line,
+            message,
+        }
+    }
+
+    /// The next row of the span, or `None` at its end.
+    fn next_row(&mut self) -> Result<Option<JournaledRow>, Error> {
+        loop {
+            if let Some(row) = self.pending.pop_front() {
+                return Ok(Some(row));
+            }
+            let Some(span) = &self.step.span else {
+                return Ok(None);
+            };
+            let path = &self.plan.path;
+            let reader = match &mut self.file {
+                Some(reader) => reader,
+                None => {
+                    use std::io::{Seek, SeekFrom};
+                    let read = |source| Error::Read {
+                        path: path.clone(),
+                        source,
+                    };
+                    let mut file = crate::files::open_regular(path).map_err(read)?;
+                    file.seek(SeekFrom::Start(span.start)).map_err(read)?;
+                    self.file.insert(SpanReader {
+                        lines: Lines {
+                            reader: BufReader::new(file),
+                            offset: span.start,
+                        },
+                        chain: span.chain.clone(),
+                        end: span.end,
+                        line: span.line,
+                    })
+                }
+            };
+            if reader.lines.offset >= reader.end {
+                return Ok(None);
+            }
+            let at = reader.line;
+            reader.line += 1;
+            let text = match reader.lines.next() {
+                Some(Ok(text)) => text,
+                Some(Err(source)) => {
+                    return Err(Error::Read {
+                        path: path.clone(),
+                        source,
+                    })
+                }
+                None => {
+                    return Err(self.invalid(
+                        at,
+                        "the journal is shorter than when it was first read".into(),
+                    ))
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let json = if self.plan.verified {
+                reader.chain.check(&text).map_err(|_| Error::Altered {
+                    path: path.clone(),
+                    line: at,
+                })?
+            } else {
+                text
+            };
+            let entry: Entry =
+                serde_json::from_str(&json).map_err(|e| self.invalid(at, e.to_string()))?;
+            match entry {
+                Entry::Row {
+                    change,
+                    values,
+                    after,
+                    label,
+                } if change == self.step.change => {
+                    let row = JournaledRow {
+                        values: cells(values).map_err(|m| self.invalid(at, m))?,
+                        after: cells(after).map_err(|m| self.invalid(at, m))?,
+                        label,
+                    };
+                    if row.values.len() != self.step.columns.len() {
+                        return Err(
+                            self.invalid(at, "a row with the wrong number of values".into())
+                        );
+                    }
+                    if self.wanted(&row) {
+                        return Ok(Some(row));
+                    }
+                }
+                Entry::Sealed { change, data, .. } if change == self.step.change => {
+                    let Some(ids) = self.identities else {
+                        return Err(Error::Seal {
+                            path: path.clone(),
+                            source: super::SealError::Decrypt(
+                                "sealed rows and no identity to open them".into(),
+                            ),
+                        });
+                    };
+                    let rows = ids.open(&data).map_err(|source| Error::Seal {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    let wanted: Vec<JournaledRow> =
+                        rows.into_iter().filter(|r| self.wanted(r)).collect();
+                    self.pending.extend(wanted);
+                }
+                _ => {
+                    return Err(self.invalid(
+                        at,
+                        format!(
+                            "not a row of {} where one was read before",
+                            self.step.change
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<RestoreStep, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.step.span.is_none() {
+            let rows: Vec<JournaledRow> = self
+                .step
+                .rows
+                .iter()
+                .skip(self.inline)
+                .take(self.size)
+                .cloned()
+                .collect();
+            self.inline += rows.len();
+            return (!rows.is_empty()).then(|| Ok(self.step.with_rows(rows)));
+        }
+        let mut rows = Vec::with_capacity(self.size.min(4_096));
+        while rows.len() < self.size {
+            match self.next_row() {
+                Ok(Some(row)) => rows.push(row),
+                Ok(None) => break,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        (!rows.is_empty()).then(|| Ok(self.step.with_rows(rows)))
+    }
+}
+
+/// Journal cells as values; the message says which cell is not one.
+fn cells(cells: Vec<super::Cell>) -> Result<Vec<Value>, String> {
+    cells
+        .into_iter()
+        .map(Value::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())
 }
 
 /// What a restore accepts of a journal that cannot be fully trusted. By default nothing: every
@@ -230,9 +508,11 @@ pub struct ReadOptions {
     pub unverified: bool,
 }
 
-/// Reads a journal into the plan that puts its rows back, last change first. Personal rows
-/// are read with `identities` (those of `journal.recipients`); without them, their changes are
-/// listed as not restorable here.
+/// Reads a journal into the plan that puts its rows back, last change first: each change with
+/// where its rows are and how many (those named one of `labels`, or all), never the rows
+/// themselves, which [`RestorePlan::pages`] reads again a page at a time. Personal rows are
+/// opened with `identities` (those of `journal.recipients`) to be checked and counted; without
+/// them, their changes are listed as not restorable here.
 ///
 /// # Guarantees
 /// Every line is checked against the chain of digests before the plan is returned: a journal
@@ -246,6 +526,7 @@ pub fn read(
     path: &Path,
     identities: Option<&Identities>,
     options: ReadOptions,
+    labels: &[String],
 ) -> Result<RestorePlan, Error> {
     let file = crate::files::open_regular(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
@@ -254,17 +535,25 @@ pub fn read(
     let mut reader = Reader {
         path,
         identities,
+        labels,
         plan: None,
         steps: Vec::new(),
     };
     let mut chain = super::chain::Chain::default();
     let mut verified = true;
-    let mut lines = Lines(BufReader::new(file)).enumerate().peekable();
+    let mut lines = Lines {
+        reader: BufReader::new(file),
+        offset: 0,
+    }
+    .enumerate()
+    .peekable();
     while let Some((i, line)) = lines.next() {
         let line = line.map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
+        let end = line.1;
+        let line = line.0;
         let last = lines.peek().is_none();
         if line.trim().is_empty() {
             continue;
@@ -305,7 +594,10 @@ pub fn read(
         if reader.plan.as_ref().is_some_and(|p| p.status.is_some()) {
             return Err(reader.invalid(i + 1, "an entry after the end marker".into()));
         }
-        reader.entry(i + 1, entry)?;
+        reader.entry(i + 1, entry, end, &chain)?;
+        if let Some(plan) = reader.plan.as_mut() {
+            plan.verified = verified;
+        }
     }
     if reader.plan.as_ref().is_some_and(|p| p.status.is_none()) {
         return incomplete(path, options, reader, false);
@@ -337,7 +629,7 @@ fn finish(path: &Path, reader: Reader<'_>) -> Result<RestorePlan, Error> {
         message: "the journal is empty".into(),
     })?;
     let mut steps = reader.steps;
-    steps.retain(|s| !s.rows.is_empty());
+    steps.retain(|s| s.count > 0);
     steps.reverse();
     plan.steps = steps;
     Ok(plan)
@@ -347,15 +639,18 @@ fn finish(path: &Path, reader: Reader<'_>) -> Result<RestorePlan, Error> {
 /// journal postclone wrote (`/dev/zero` would be read forever).
 const MAX_LINE: u64 = 512 * 1024 * 1024;
 
-/// The lines of a journal, each at most [`MAX_LINE`] bytes.
-struct Lines<R>(R);
+/// The lines of a journal, each at most [`MAX_LINE`] bytes, each with the byte offset just
+/// after it.
+struct Lines<R> {
+    reader: R,
+    /// Bytes read so far.
+    offset: u64,
+}
 
-impl<R: BufRead> Iterator for Lines<R> {
-    type Item = std::io::Result<String>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<R: BufRead> Lines<R> {
+    fn next(&mut self) -> Option<std::io::Result<String>> {
         let mut bytes = Vec::new();
-        match (&mut self.0)
+        match (&mut self.reader)
             .take(MAX_LINE + 1)
             .read_until(b'\n', &mut bytes)
         {
@@ -364,7 +659,8 @@ impl<R: BufRead> Iterator for Lines<R> {
                 std::io::ErrorKind::InvalidData,
                 "a line longer than 512 MiB: not a journal",
             ))),
-            Ok(_) => {
+            Ok(n) => {
+                self.offset += n as u64;
                 if bytes.last() == Some(&b'\n') {
                     bytes.pop();
                 }
@@ -377,10 +673,22 @@ impl<R: BufRead> Iterator for Lines<R> {
     }
 }
 
+impl<R: BufRead> Iterator for Lines<R> {
+    /// A line and the offset just after it.
+    type Item = std::io::Result<(String, u64)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = Lines::next(self)?;
+        Some(line.map(|l| (l, self.offset)))
+    }
+}
+
 /// A journal being read, entry by entry.
 struct Reader<'a> {
     path: &'a Path,
     identities: Option<&'a Identities>,
+    /// Only rows with one of these names are counted (all when empty).
+    labels: &'a [String],
     /// From the header on.
     plan: Option<RestorePlan>,
     /// The restorable changes so far, in journal order.
@@ -396,8 +704,33 @@ impl Reader<'_> {
         }
     }
 
-    /// Takes in the entry at `line`.
-    fn entry(&mut self, line: usize, entry: Entry) -> Result<(), Error> {
+    /// Whether a row is one the restore is asked for; a name asked for is recorded as found.
+    fn wanted(&mut self, row: &JournaledRow) -> bool {
+        if self.labels.is_empty() {
+            return true;
+        }
+        let Some(label) = row.label.as_deref() else {
+            return false;
+        };
+        let Some(asked) = self.labels.iter().find(|w| w.eq_ignore_ascii_case(label)) else {
+            return false;
+        };
+        if let Some(plan) = self.plan.as_mut() {
+            if !plan.labels_found.contains(asked) {
+                plan.labels_found.push(asked.clone());
+            }
+        }
+        true
+    }
+
+    /// Takes in the entry at `line`, which ends at byte `end`; `chain` stands after it.
+    fn entry(
+        &mut self,
+        line: usize,
+        entry: Entry,
+        end: u64,
+        chain: &super::chain::Chain,
+    ) -> Result<(), Error> {
         let Some(plan) = self.plan.as_mut() else {
             let Entry::Header {
                 server,
@@ -417,6 +750,10 @@ impl Reader<'_> {
                 not_restorable: Vec::new(),
                 personal: Vec::new(),
                 sealed: Vec::new(),
+                path: self.path.to_path_buf(),
+                verified: true,
+                labels: self.labels.to_vec(),
+                labels_found: Vec::new(),
             });
             return Ok(());
         };
@@ -461,6 +798,14 @@ impl Reader<'_> {
                         primary_key,
                         set,
                         rows: Vec::new(),
+                        count: 0,
+                        written_known: true,
+                        span: Some(RowSpan {
+                            start: end,
+                            end,
+                            line: line + 1,
+                            chain: chain.clone(),
+                        }),
                     });
                 }
                 (action, _) => plan.not_restorable.push((change, action)),
@@ -470,14 +815,14 @@ impl Reader<'_> {
                 values,
                 after,
                 label,
-            } => self.row(line, &change, values, after, label)?,
-            Entry::Sealed { change, data, .. } => self.sealed(line, change, &data)?,
+            } => self.row(line, &change, values, after, label, end)?,
+            Entry::Sealed { change, data, .. } => self.sealed(line, change, &data, end)?,
             Entry::Status { status, .. } => plan.status = Some(status),
         }
         Ok(())
     }
 
-    /// A whole row of the last change.
+    /// A whole row of the last change: checked and counted, not kept.
     fn row(
         &mut self,
         line: usize,
@@ -485,46 +830,57 @@ impl Reader<'_> {
         values: Vec<super::Cell>,
         after: Vec<super::Cell>,
         label: Option<String>,
+        end: u64,
     ) -> Result<(), Error> {
-        let cells = |cells: Vec<super::Cell>| {
-            cells
-                .into_iter()
-                .map(Value::try_from)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| self.invalid(line, e.to_string()))
-        };
-        let values = cells(values)?;
-        let after = cells(after)?;
-        let Some(step) = self.steps.last_mut().filter(|s| s.change == *change) else {
-            return Err(self.invalid(line, format!("a row of {change} outside its change")));
-        };
-        if values.len() != step.columns.len() {
-            return Err(self.invalid(line, "a row with the wrong number of values".into()));
-        }
-        if !after.is_empty() && after.len() != step.set.len() {
-            return Err(self.invalid(line, "a row with the wrong number of written values".into()));
-        }
-        step.rows.push(JournaledRow {
+        let values = cells(values).map_err(|m| self.invalid(line, m))?;
+        let after = cells(after).map_err(|m| self.invalid(line, m))?;
+        let row = JournaledRow {
             values,
             after,
             label,
-        });
+        };
+        let wanted = self.wanted(&row);
+        let Some(step) = self.steps.last_mut().filter(|s| s.change == *change) else {
+            return Err(self.invalid(line, format!("a row of {change} outside its change")));
+        };
+        if row.values.len() != step.columns.len() {
+            return Err(self.invalid(line, "a row with the wrong number of values".into()));
+        }
+        if !row.after.is_empty() && row.after.len() != step.set.len() {
+            return Err(self.invalid(line, "a row with the wrong number of written values".into()));
+        }
+        take_row(step, &row, wanted, end);
         Ok(())
     }
 
-    /// Sealed rows of a personal-data change: opened with the identities, or the change listed
-    /// as not restorable here. A change written a page at a time has one message per page.
-    fn sealed(&mut self, line: usize, change: ChangeId, data: &str) -> Result<(), Error> {
+    /// Sealed rows of a personal-data change: opened with the identities (checked and
+    /// counted, not kept), or the change listed as not restorable here. A change written a page
+    /// at a time has one message per page.
+    fn sealed(&mut self, line: usize, change: ChangeId, data: &str, end: u64) -> Result<(), Error> {
         let Some(at) = self.steps.iter().rposition(|s| s.change == change) else {
             return Err(self.invalid(line, format!("sealed rows of {change} outside its change")));
         };
+        if at + 1 != self.steps.len() {
+            return Err(self.invalid(
+                line,
+                format!("sealed rows of {change} after another change"),
+            ));
+        }
         match self.identities {
             Some(ids) => {
                 let rows = ids.open(data).map_err(|source| Error::Seal {
                     path: self.path.to_path_buf(),
                     source,
                 })?;
-                self.steps[at].rows.extend(rows);
+                for row in rows {
+                    let wanted = self.wanted(&row);
+                    let step = &mut self.steps[at];
+                    if row.values.len() != step.columns.len() {
+                        return Err(self
+                            .invalid(line, "a sealed row with the wrong number of values".into()));
+                    }
+                    take_row(step, &row, wanted, end);
+                }
             }
             None => {
                 let Some(plan) = self.plan.as_mut() else {
@@ -540,5 +896,16 @@ impl Reader<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Counts a row read into its step and moves the step's span past it.
+fn take_row(step: &mut RestoreStep, row: &JournaledRow, wanted: bool, end: u64) {
+    if let Some(span) = step.span.as_mut() {
+        span.end = end;
+    }
+    if wanted {
+        step.count += 1;
+        step.written_known &= row.after.len() == step.set.len();
     }
 }

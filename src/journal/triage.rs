@@ -44,8 +44,11 @@ pub struct LeftAlone {
 /// The journal's rows sorted against the database as it is now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Triage {
-    /// The rows to put back (steps without any left out).
+    /// The changes with rows to put back: each step counts them and holds the first few, to
+    /// show.
     pub plan: RestorePlan,
+    /// Per step of the journal's plan, per row in journal order: whether it goes back.
+    pub chosen: Vec<Vec<bool>>,
     /// Rows changed since the apply, left as they are.
     pub left_alone: Vec<LeftAlone>,
     /// Rows that already hold their journaled values: nothing to do.

@@ -76,17 +76,14 @@ pub fn restore(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
         restore_step(step, out)?;
     }
     not_restored(triage, out)?;
-    let total: usize = plan.steps.iter().map(|s| s.rows.len()).sum();
+    let total: u64 = plan.steps.iter().map(|s| s.count).sum();
     writeln!(out)?;
     if total == 0 {
         writeln!(out, "Nothing to restore: {}", nothing_because(triage))?;
         return Ok(());
     }
     let back = if triage.already_back > 0 {
-        format!(
-            "; {} already as journaled",
-            count_rows(usize::try_from(triage.already_back).unwrap_or(usize::MAX))
-        )
+        format!("; {} already as journaled", count_rows(triage.already_back))
     } else {
         String::new()
     };
@@ -100,7 +97,7 @@ pub fn restore(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// `1 row`, `3 rows`.
-fn count_rows(n: usize) -> String {
+fn count_rows(n: u64) -> String {
     if n == 1 {
         "1 row".to_string()
     } else {
@@ -124,7 +121,7 @@ fn restore_step(step: &RestoreStep, out: &mut impl Write) -> io::Result<()> {
         RestoreAction::Reinsert => writeln!(
             out,
             "  + insert {} into {} (those missing)",
-            count_rows(step.rows.len()),
+            count_rows(step.count),
             step.table
         )?,
         RestoreAction::Revert => {
@@ -137,7 +134,7 @@ fn restore_step(step: &RestoreStep, out: &mut impl Write) -> io::Result<()> {
                 out,
                 "  ~ write back {} of {} {} (values masked)",
                 columns.join(", "),
-                count_rows(step.rows.len()),
+                count_rows(step.count),
                 step.table
             )?;
         }
@@ -156,12 +153,9 @@ fn restore_step(step: &RestoreStep, out: &mut impl Write) -> io::Result<()> {
         };
         writeln!(out, "      {symbol} {}", named(key, row.label.as_deref()))?;
     }
-    if step.rows.len() > crate::engine::SAMPLE_ROWS {
-        writeln!(
-            out,
-            "      … and {} more",
-            count_rows(step.rows.len() - crate::engine::SAMPLE_ROWS)
-        )?;
+    let shown = step.rows.len().min(crate::engine::SAMPLE_ROWS) as u64;
+    if step.count > shown {
+        writeln!(out, "      … and {} more", count_rows(step.count - shown))?;
     }
     Ok(())
 }
@@ -192,7 +186,7 @@ fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "  Left as they are ({}; restore never overwrites what happened after the apply):",
-            count_rows(triage.left_alone.len())
+            count_rows(triage.left_alone.len() as u64)
         )?;
         for l in &triage.left_alone {
             writeln!(

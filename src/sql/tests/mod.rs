@@ -393,11 +393,15 @@ fn restore_statement_shapes() {
             label: None,
         }],
         set: vec![],
+        count: 1,
+        written_known: false,
+        span: None,
     };
     // An update the journal says wrote NAME: only NAME goes back.
     let mut named = step(RestoreAction::Revert);
     named.set = vec!["NAME".into()];
     named.rows[0].after = vec![text("x")];
+    named.written_known = true;
     let mut out = Vec::new();
     for step in [
         step(RestoreAction::Reinsert),
@@ -438,6 +442,9 @@ fn verification_reads_by_key() {
             })
             .collect(),
         set: vec![],
+        count: 2,
+        written_known: false,
+        span: None,
     };
     let q = verify_query(&step, &[0, 1], Flavor::SqlServer);
     assert_eq!(
