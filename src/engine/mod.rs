@@ -160,6 +160,20 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A catalog problem with one resource: what `message` says is wrong with it.
+    #[must_use]
+    pub fn resource(resource: &crate::state::Resource, message: impl Into<String>) -> Error {
+        Error::Catalog {
+            problems: vec![CatalogProblem {
+                resource: resource.id.clone(),
+                origin: resource.origin.clone(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
 fn list(problems: &[CatalogProblem]) -> String {
     problems
         .iter()

@@ -98,13 +98,7 @@ pub(super) async fn facts<R: Reader>(
             continue;
         };
         let select = sql::carried_keys_query(table, value, r.kind.filter(), catalog, flavor)
-            .map_err(|e| Error::Catalog {
-                problems: vec![CatalogProblem {
-                    resource: r.id.clone(),
-                    origin: r.origin.clone(),
-                    message: e.to_string(),
-                }],
-            })?;
+            .map_err(|e| Error::resource(r, e.to_string()))?;
         let mut seen: std::collections::HashSet<StableKey> = std::collections::HashSet::new();
         let context = format!("reading the stable keys of resource {}", r.id);
         client

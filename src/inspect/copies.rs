@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::catalog::{self, CatalogRows, Extent};
-use crate::engine::{CatalogProblem, Error, Reader};
+use crate::engine::{Error, Reader};
 use crate::sql::{self, CatalogQueries};
 use crate::state::copies::{CopiesFacts, Copy, NotScanned, Originals};
 use crate::state::desired::{Desired, ResourceId, ResourceKind, TableName};
@@ -157,13 +157,7 @@ async fn read_originals<R: Reader>(
     }
     let infos: Vec<&ColumnInfo> = columns.iter().map(|(_, _, c)| *c).collect();
     let select = sql::originals_query(table, &infos, r.kind.filter(), catalog, queries.flavor)
-        .map_err(|e| Error::Catalog {
-            problems: vec![CatalogProblem {
-                resource: r.id.clone(),
-                origin: r.origin.clone(),
-                message: e.to_string(),
-            }],
-        })?;
+        .map_err(|e| Error::resource(r, e.to_string()))?;
     let context = format!("reading the values resource {} masks", r.id);
     client
         .stream(&select, &context, &mut |row| {

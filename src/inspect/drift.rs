@@ -206,13 +206,10 @@ pub(super) async fn run<R: Reader>(
             query: RowQuery::Scan(select, layout),
         } => {
             let ResourceKind::ReferencesAbsent(spec) = &resource.kind else {
-                return Err(Error::Catalog {
-                    problems: vec![CatalogProblem {
-                        resource: resource.id.clone(),
-                        origin: resource.origin.clone(),
-                        message: "a scan for a resource that is not references_absent".into(),
-                    }],
-                });
+                return Err(Error::resource(
+                    resource,
+                    "a scan for a resource that is not references_absent",
+                ));
             };
             let context = format!("scanning resource {}", resource.id);
             let mut hits = Vec::new();

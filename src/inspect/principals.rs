@@ -2,8 +2,8 @@
 //! about, read from the catalog views (their owned schemas, objects and roles included).
 
 use super::text;
+use crate::engine::Error;
 use crate::engine::Reader;
-use crate::engine::{CatalogProblem, Error};
 use crate::sql::Param;
 use crate::sql::{with_names, CatalogQueries};
 use crate::sql::{Flavor, Sql};
@@ -66,13 +66,7 @@ pub(super) async fn principals<R: Reader>(
 ) -> Result<ObservedResource, Error> {
     let context = format!("reading the principals of resource {}", resource.id);
     let Some(q) = queries.principals else {
-        return Err(Error::Catalog {
-            problems: vec![CatalogProblem {
-                resource: resource.id.clone(),
-                origin: resource.origin.clone(),
-                message: "principals_absent is for SQL Server; on Oracle the platform's users are the schemas the import created".into(),
-            }],
-        });
+        return Err(Error::resource(resource, "principals_absent is for SQL Server; on Oracle the platform's users are the schemas the import created"));
     };
     let run = |text: &str, names: &[String]| {
         with_names(text, queries.flavor, queries.owner.as_deref(), names)
@@ -85,16 +79,13 @@ pub(super) async fn principals<R: Reader>(
         .map(|r| text(r, 0))
         .find(|n| n.eq_ignore_ascii_case(&spec.new_owner))
     else {
-        return Err(Error::Catalog {
-            problems: vec![CatalogProblem {
-                resource: resource.id.clone(),
-                origin: resource.origin.clone(),
-                message: format!(
-                    "the new owner {} is not a database principal",
-                    spec.new_owner
-                ),
-            }],
-        });
+        return Err(Error::resource(
+            resource,
+            format!(
+                "the new owner {} is not a database principal",
+                spec.new_owner
+            ),
+        ));
     };
     let mut found: Vec<Principal> = listed
         .iter()

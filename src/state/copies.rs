@@ -47,8 +47,10 @@ type Digest16 = [u8; 16];
 #[derive(Clone, Default)]
 pub struct Originals {
     key: Vec<u8>,
-    /// The origins of each digest (the same text can be the original of two attributes).
-    by_digest: HashMap<Digest16, Vec<usize>>,
+    /// The first-declared origin of each digest (the same text can be the original of two
+    /// attributes; the earlier-declared one is where it comes from). A plain number rather than a
+    /// list keeps each entry at 20 bytes: the set grows with the values a plan masks.
+    by_digest: HashMap<Digest16, u32>,
     /// `resource.Attribute`, by index.
     origins: Vec<String>,
     /// Originals added.
@@ -143,10 +145,9 @@ impl Originals {
         self.count += 1;
         for (form, text) in forms {
             let digest = self.digest(form, &text);
-            let origins = self.by_digest.entry(digest).or_default();
-            if !origins.contains(&origin) {
-                origins.push(origin);
-            }
+            let origin = u32::try_from(origin).unwrap_or(u32::MAX);
+            let first = self.by_digest.entry(digest).or_insert(origin);
+            *first = (*first).min(origin);
         }
     }
 
@@ -162,12 +163,8 @@ impl Originals {
         let hit = |form: Form, t: &str| {
             self.by_digest
                 .get(&self.digest(form, t))
-                .and_then(|origins| {
-                    origins
-                        .iter()
-                        .copied()
-                        .find(|o| own.is_none_or(|own| *o < own))
-                })
+                .map(|&o| o as usize)
+                .filter(|o| own.is_none_or(|own| *o < own))
         };
         if let Some(found) = normal_text(text).and_then(|w| hit(Form::Text, &w)) {
             return Some(found);
