@@ -865,4 +865,40 @@ mod tests {
             engine.log
         );
     }
+
+    /// A row that came back between the triage shown and the transaction (someone inserted it
+    /// again) stops the restore before any statement runs: nothing is written, the transaction
+    /// is rolled back. See: issue 26
+    #[test]
+    fn rows_changed_while_waiting_write_nothing_issue_26() {
+        let journal = one_deleted_row();
+        let mut engine = FakeEngine {
+            // The triage finds the row missing; inside the transaction it is there again.
+            reads: [
+                vec![],
+                vec![vec![
+                    Value::Int(0),
+                    Value::Int(7),
+                    Value::Text("seven".into()),
+                ]],
+            ]
+            .into(),
+            ..FakeEngine::default()
+        };
+        let outcome = block_on(async {
+            let shown = triage(&mut engine, &journal, None).await?;
+            assert_eq!(shown.chosen, vec![vec![true]]);
+            run(&mut engine, &journal, &shown, None, &Lock::Application).await
+        });
+        assert!(
+            matches!(outcome, Err(Error::ChangedWhileWaiting)),
+            "{outcome:?}"
+        );
+        assert!(!engine.called("run"), "{:?}", engine.log);
+        assert!(
+            engine.called("rollback") && !engine.called("commit"),
+            "{:?}",
+            engine.log
+        );
+    }
 }
