@@ -370,4 +370,43 @@ mod tests {
         assert_eq!(budget.room, 4);
         assert_eq!(left, vec!["3 copies".to_string()]);
     }
+
+    proptest::proptest! {
+        /// Whatever the parts and the room: what is written never passes the room, items keep
+        /// their order and are never cut, a heading is written only with an item, and every
+        /// item left out is counted.
+        #[test]
+        fn a_budget_never_passes_its_room(
+            room in 0usize..400,
+            parts in proptest::collection::vec(
+                (0usize..30, proptest::collection::vec(1usize..80, 0..12)),
+                1..5,
+            ),
+        ) {
+            let mut budget = Budget { room };
+            let mut written = 0;
+            let mut left = Vec::new();
+            for (heading, items) in &parts {
+                let part = Items {
+                    heading: "h".repeat(*heading),
+                    items: items.iter().enumerate().map(|(i, n)| format!("{i:03}{}", "x".repeat(*n))).collect(),
+                };
+                let before = left.len();
+                let out = budget.fill(&part, ("item", "items"), &mut left);
+                written += chars(&out);
+                let kept: Vec<&String> = part.items.iter().filter(|i| out.contains(i.as_str())).collect();
+                proptest::prop_assert!(out.is_empty() || out.starts_with(&part.heading));
+                proptest::prop_assert_eq!(out.is_empty(), kept.is_empty());
+                proptest::prop_assert!(kept.iter().zip(&part.items).all(|(k, i)| *k == i), "not a prefix in order");
+                let dropped = part.items.len() - kept.len();
+                proptest::prop_assert_eq!(left.len() - before, usize::from(dropped > 0));
+                if dropped > 0 {
+                    let counted = format!("{} ", dropped);
+                    proptest::prop_assert!(left[before].starts_with(&counted));
+                }
+            }
+            proptest::prop_assert!(written <= room, "{} written into {}", written, room);
+            proptest::prop_assert_eq!(written + budget.room, room);
+        }
+    }
 }
