@@ -5,13 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
+mod insert;
+
 use crate::change::{Change, ChangeId, ChangeKind};
 use crate::engine::{self, Engine, Lock};
 use crate::guard::{self, GuardError};
 use crate::journal::{self, Journal, RowImage};
 use crate::plan::{self, Plan};
 use crate::sql::{self, Masked, Statement};
-use crate::state::desired::Desired;
+use crate::state::desired::{CarriedRows, Desired};
 use crate::state::fingerprint::Fingerprint;
 use crate::state::observed::TableInfo;
 use crate::state::value::Value;
@@ -106,7 +108,7 @@ pub fn preflight(
         });
     }
     for step in &plan.steps {
-        let unopened = step.carried().map_or(0, |c| c.rows.unopened());
+        let unopened = step.captured_rows().map_or(0, CarriedRows::unopened);
         if unopened > 0 {
             return Err(Error::NoIdentity {
                 change: step.id.clone(),
@@ -508,6 +510,9 @@ async fn run_step<E: Engine>(
     check: bool,
 ) -> Result<Done, StepFailure> {
     let engine = tx.engine();
+    if let ChangeKind::InsertRows { table, rows } = &step.kind {
+        return insert::run(engine, journal, plan, step, (table, rows), check).await;
+    }
     let mut done = Done::default();
     journal.change(step)?;
     let paged = step.rewrites_hosts() && !key_and_written(step).0.is_empty();

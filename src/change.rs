@@ -78,6 +78,14 @@ pub enum ChangeKind {
         /// The privileges.
         grants: Vec<crate::state::observed::Grant>,
     },
+    /// Insert the captured rows the table lacks (a carry's `missing: insert`): which ones is
+    /// decided inside the transaction, from the keys present then.
+    InsertRows {
+        /// The table.
+        table: TableInfo,
+        /// The captured rows and how they are written.
+        rows: Box<crate::state::desired::RowsPresent>,
+    },
     /// Run a custom fix statement.
     RunFix {
         /// The statement, as written in the spec.
@@ -143,6 +151,15 @@ impl Change {
             if assignments.iter().any(|a| matches!(a.value, ColumnValue::Replace { .. } | ColumnValue::Mask { .. } | ColumnValue::Carried(_))))
     }
 
+    /// The captured rows of a carry: those it writes values into, or those it inserts.
+    #[must_use]
+    pub fn captured_rows(&self) -> Option<&crate::state::desired::CarriedRows> {
+        match &self.kind {
+            ChangeKind::InsertRows { rows, .. } => Some(&rows.rows),
+            _ => self.carried().map(|c| &*c.rows),
+        }
+    }
+
     /// The environment's own values the change carries, when it is a carry.
     #[must_use]
     pub fn carried(&self) -> Option<&crate::state::desired::CarriedValue> {
@@ -178,6 +195,7 @@ impl Change {
             | ChangeKind::DropPrincipals { .. }
             | ChangeKind::RevokeGrants { .. } => Action::Delete,
             ChangeKind::SetColumns { .. } | ChangeKind::RunFix { .. } => Action::Change,
+            ChangeKind::InsertRows { .. } => Action::Add,
         }
     }
 
@@ -187,7 +205,8 @@ impl Change {
         match &self.kind {
             ChangeKind::DeleteRows { table, .. }
             | ChangeKind::EmptyTable { table, .. }
-            | ChangeKind::SetColumns { table, .. } => Some(table),
+            | ChangeKind::SetColumns { table, .. }
+            | ChangeKind::InsertRows { table, .. } => Some(table),
             ChangeKind::RunFix { .. }
             | ChangeKind::DropPrincipals { .. }
             | ChangeKind::RevokeGrants { .. } => None,
@@ -199,7 +218,8 @@ impl Change {
         match &mut self.kind {
             ChangeKind::DeleteRows { table, .. }
             | ChangeKind::EmptyTable { table, .. }
-            | ChangeKind::SetColumns { table, .. } => Some(table),
+            | ChangeKind::SetColumns { table, .. }
+            | ChangeKind::InsertRows { table, .. } => Some(table),
             ChangeKind::RunFix { .. }
             | ChangeKind::DropPrincipals { .. }
             | ChangeKind::RevokeGrants { .. } => None,

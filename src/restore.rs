@@ -36,6 +36,8 @@ pub struct RestoreReport {
 pub enum Mismatch {
     /// The row is not in the table.
     Missing,
+    /// A row the apply inserted is still in the table after restore deleted it.
+    StillThere,
     /// The row is there with other values in these columns (it was changed after the apply).
     Differs(Vec<String>),
 }
@@ -44,6 +46,7 @@ impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Mismatch::Missing => f.write_str("is missing"),
+            Mismatch::StillThere => f.write_str("is still there after it was deleted"),
             Mismatch::Differs(columns) => write!(
                 f,
                 "differs from the journal in {} (it was changed after the apply)",
@@ -202,7 +205,8 @@ async fn sort_step<E: Engine>(
     };
     let keyless = step.key_positions().is_empty();
     let missing = match step.action {
-        RestoreAction::Reinsert => Missing::Accept,
+        // A row to insert, or one the apply inserted that is gone: nothing to do either way.
+        RestoreAction::Reinsert | RestoreAction::Remove => Missing::Accept,
         RestoreAction::Revert => Missing::Confirm,
     };
     for page in plan.pages(step, identities, PAGE_ROWS) {
@@ -302,6 +306,16 @@ fn sort(step: &RestoreStep, row: &JournaledRow, now: Option<&[Value]>) -> Sorted
             let changed = differing(&all, &|i| row.values[i].clone());
             if changed.is_empty() {
                 Sorted::AlreadyBack
+            } else {
+                Sorted::LeftAlone(Reason::ChangedSince(changed))
+            }
+        }
+        (RestoreAction::Remove, None) => Sorted::AlreadyBack,
+        (RestoreAction::Remove, Some(_)) => {
+            let all: Vec<usize> = (0..step.columns.len()).collect();
+            let changed = differing(&all, &|i| row.values[i].clone());
+            if changed.is_empty() {
+                Sorted::PutBack
             } else {
                 Sorted::LeftAlone(Reason::ChangedSince(changed))
             }
@@ -663,6 +677,8 @@ async fn verify<E: Engine>(
     }
     let compared: Vec<usize> = match step.action {
         RestoreAction::Reinsert => (0..step.columns.len()).collect(),
+        // A row taken out must be gone.
+        RestoreAction::Remove => Vec::new(),
         RestoreAction::Revert => {
             let mut c = key.clone();
             c.extend(step.written_positions());
@@ -678,9 +694,17 @@ async fn verify<E: Engine>(
             if first.is_some() {
                 return;
             }
-            let Some(current) = current else {
-                first = Some((shown_key(step, &row.values), Mismatch::Missing));
-                return;
+            let current = match (step.action, current) {
+                (RestoreAction::Remove, None) => return,
+                (RestoreAction::Remove, Some(_)) => {
+                    first = Some((shown_key(step, &row.values), Mismatch::StillThere));
+                    return;
+                }
+                (_, None) => {
+                    first = Some((shown_key(step, &row.values), Mismatch::Missing));
+                    return;
+                }
+                (_, Some(current)) => current,
             };
             let differs: Vec<String> = compared
                 .iter()
@@ -743,6 +767,37 @@ async fn verify_keyless<E: Engine>(
 mod tests {
     use super::*;
     use crate::test_support::{block_on, col, id, table_ref, FakeEngine};
+
+    /// A row the apply inserted is deleted only while it holds what was inserted; one already
+    /// gone needs nothing; one changed since is left alone, its changed columns named.
+    #[test]
+    fn inserted_rows_are_taken_out_only_as_inserted_issue_23() {
+        let mut step = one_deleted_row().steps.remove(0);
+        step.action = RestoreAction::Remove;
+        let row = step.rows[0].clone();
+        let same = row.values.clone();
+        assert!(matches!(sort(&step, &row, Some(&same)), Sorted::PutBack));
+        assert!(matches!(sort(&step, &row, None), Sorted::AlreadyBack));
+        let edited = vec![Value::Int(7), Value::Text("edited".into())];
+        match sort(&step, &row, Some(&edited)) {
+            Sorted::LeftAlone(Reason::ChangedSince(columns)) => {
+                assert_eq!(columns, vec!["NAME".to_string()]);
+            }
+            _ => panic!("a row changed since the apply is left alone"),
+        }
+        let statements = crate::sql::restore_statements(&step, crate::sql::Flavor::SqlServer)
+            .expect("statements");
+        assert_eq!(statements.len(), 1);
+        assert_eq!(
+            statements[0].sql,
+            "DELETE FROM [dbo].[T] WHERE ([ID] = @P1)"
+        );
+        step.primary_key.clear();
+        assert!(
+            crate::sql::restore_statements(&step, crate::sql::Flavor::SqlServer).is_err(),
+            "without a key the inserted rows cannot be found"
+        );
+    }
 
     /// A journal of one deleted row of `T` (key `ID = 7`).
     fn one_deleted_row() -> RestorePlan {

@@ -266,7 +266,9 @@ fn a_refresh_keeps_the_environment_configuration_issue_23() {
         "carried-site-properties: captured, not in this clone (nothing to write): LegacyBridge.BridgeEndpoint",
         "carried-soap-effective-urls: captured, not in this clone (nothing to write): LegacyBridge.BridgeService",
         "carried-timer-schedules-shared: captured, not in this clone (nothing to write): LegacyBridge.BridgeSync",
-        "carried-database-connections: captured, not in this clone (nothing to write): Bridge",
+        "carried-database-connections.missing: captured rows of carried-database-connections the clone lacks, inserted",
+        "+ insert 1 row into dbo.OSSYS_DBCONNECTION (NAME, DATABASE_CONFIGURATION; captured values, by stable key)",
+        "+ NAME = \"Bridge\" (Bridge)",
         "carried-site-properties: 3 captured values are sealed: pass --identity FILE",
         "Done by carried-database-connections for every value captured before the clone",
     ] {
@@ -323,12 +325,16 @@ fn a_refresh_keeps_the_environment_configuration_issue_23() {
     let want = by_stable_key(&mut preprod);
     let got = by_stable_key(&mut clone);
     let compared: Vec<&String> = want.keys().filter(|k| got.contains_key(*k)).collect();
-    assert_eq!(compared.len(), 24, "{want:#?}\n{got:#?}");
+    assert_eq!(compared.len(), 25, "{want:#?}\n{got:#?}");
     for key in &compared {
         assert_eq!(got[*key], want[*key], "{key}");
     }
     let only_preprod: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).collect();
-    assert_eq!(only_preprod.len(), 4, "{only_preprod:?}");
+    assert_eq!(only_preprod.len(), 3, "{only_preprod:?}");
+    assert!(
+        got.contains_key("connection \"Bridge\""),
+        "the connection the clone lacked is inserted: {got:#?}"
+    );
     assert_eq!(
         clone.rows("SELECT PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY_SHARED WHERE SITE_PROPERTY_DEFINITION_ID = 14"),
         vec!["\"https://analytics.example.net/dash\""],
@@ -394,5 +400,56 @@ fn the_carry_in_oracle_sql() {
         out.contains("UPDATE \"OSADMIN\".\"OSSYS_SITE_PROPERTY\" t SET"),
         "{out}"
     );
+    assert!(
+        out.contains("INSERT ALL INTO \"OSADMIN\".\"OSSYS_DBCONNECTION\" (\"NAME\", \"DATABASE_CONFIGURATION\")"),
+        "the connection the clone lacks is inserted: {out}"
+    );
     insta::assert_snapshot!(out);
+}
+
+/// A clone whose connection table needs a value the capture does not hold (a `NOT NULL`
+/// column without a default): the connection it lacks is not inserted, and the plan names the
+/// column and lists the connection to create by hand; the rest of the carry is planned.
+/// See: issue 23
+#[test]
+fn a_row_the_table_cannot_take_is_listed_issue_23() {
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let (out, captured) = capture(&preprod);
+    out.code(0);
+    let mut clone = clone_server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("provider.sql");
+    std::fs::write(
+        &script,
+        "ALTER TABLE OSSYS_DBCONNECTION ADD PROVIDER_KEY NVARCHAR(50) NULL\nGO\n\
+         UPDATE OSSYS_DBCONNECTION SET PROVIDER_KEY = 'SqlServer'\nGO\n\
+         ALTER TABLE OSSYS_DBCONNECTION ALTER COLUMN PROVIDER_KEY NVARCHAR(50) NOT NULL\nGO\n",
+    )
+    .expect("script");
+    clone.run_script(&script);
+    let plan = after(&clone, &captured)
+        .args(["plan", "--identity", "id.txt"])
+        .run()
+        .code(0);
+    assert!(
+        plan.stdout.contains(
+            "carried-database-connections: captured, not in this clone, and not inserted \
+             (dbo.OSSYS_DBCONNECTION needs a value in PROVIDER_KEY, which the capture does not hold; \
+             create them by hand): Bridge"
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("insert 1 row into"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(
+            "~ update 3 rows in dbo.OSSYS_DBCONNECTION (set DATABASE_CONFIGURATION; captured values"
+        ),
+        "the connections the clone has are still carried: {}",
+        plan.stdout
+    );
 }

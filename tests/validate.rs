@@ -334,6 +334,13 @@ resources:
     table: ossys_dbconnection
     key: { name: { column: NAME } }
     values: []
+  - id: inserted-through
+    kind: carried
+    table: ossys_site_property
+    key:
+      tenant: { column: TENANT_ID, through: [{ table: ossys_tenant, match: ID, take: NAME }] }
+    values: [PROPERTY_VALUE]
+    missing: insert
 ",
     );
     for shown in [
@@ -346,6 +353,9 @@ resources:
         "--> postclone.yaml:17:13",
         "field: resources[2].values",
         "`values` names no column to carry",
+        "--> postclone.yaml:24:14",
+        "field: resources[3].missing",
+        "`missing: insert` writes each key part into its column, but key part `tenant` goes through other tables",
     ] {
         assert!(err.contains(shown), "{shown} not in:\n{err}");
     }

@@ -71,6 +71,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
             out.notes.push(Note::NotInClone {
                 id: facts.id.clone(),
                 rows: facts.missing.clone(),
+                cannot_insert: facts.cannot_insert.clone(),
             });
         }
         if facts.unopened > 0 {
@@ -450,6 +451,10 @@ fn change_kind(
             }
         }
         ResourceKind::Custom(c) => ChangeKind::RunFix { fix: c.fix.clone() },
+        ResourceKind::RowsPresent(r) => ChangeKind::InsertRows {
+            table: table()?,
+            rows: Box::new(r.clone()),
+        },
         // Principals are observed as `ObservedResource::Principals`, never as table rows;
         // reports are never changes; a carried resource is expanded into the values it sets
         // before it is inspected.

@@ -74,6 +74,8 @@ pub enum Note {
         id: ResourceId,
         /// The rows, by name.
         rows: Vec<String>,
+        /// Why they are not inserted, when the resource says `missing: insert`.
+        cannot_insert: Option<String>,
     },
     /// Sealed captured rows that no identity opened: compared and written only with one.
     Sealed {

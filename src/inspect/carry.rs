@@ -4,10 +4,13 @@
 
 use crate::engine::{CatalogProblem, Error, Reader};
 use crate::sql::{self, Flavor};
+use std::collections::HashSet;
+
 use crate::state::desired::{
-    key_text, Condition, Desired, Predicate, Resource, ResourceKind, RowsAbsent, StableKey,
+    key_text, Condition, Desired, Predicate, Resource, ResourceId, ResourceKind, RowsAbsent,
+    RowsPresent, StableKey,
 };
-use crate::state::observed::{CarryFacts, Catalog};
+use crate::state::observed::{CarryFacts, Catalog, Drift, DriftRow};
 use crate::state::Value;
 
 /// The desired state with every resource that writes or deletes rows a carried resource
@@ -97,7 +100,7 @@ pub(super) async fn facts<R: Reader>(
         let Some(table) = r.kind.table().and_then(|t| catalog.get(t)) else {
             continue;
         };
-        let select = sql::carried_keys_query(table, value, r.kind.filter(), catalog, flavor)
+        let select = sql::carried_keys_query(table, &value.parts, r.kind.filter(), catalog, flavor)
             .map_err(|e| Error::resource(r, e.to_string()))?;
         let mut seen: std::collections::HashSet<StableKey> = std::collections::HashSet::new();
         let context = format!("reading the stable keys of resource {}", r.id);
@@ -107,22 +110,101 @@ pub(super) async fn facts<R: Reader>(
                 Ok(())
             })
             .await?;
-        let mut missing: Vec<String> = value
-            .rows
-            .rows
-            .iter()
-            .filter(|(key, _)| !seen.contains(*key))
-            .map(|(key, row)| row.name.clone().unwrap_or_else(|| key.join(" / ")))
-            .collect();
+        // Rows a `missing: insert` sibling inserts are changes, not notes; unless it cannot.
+        let insert = desired.resources.iter().find_map(|p| match &p.kind {
+            ResourceKind::RowsPresent(present) if present.carried == r.id => Some(present),
+            _ => None,
+        });
+        let cannot_insert = insert.and_then(|p| table.cannot_insert(&p.columns()));
+        let mut missing: Vec<String> = if insert.is_some() && cannot_insert.is_none() {
+            Vec::new()
+        } else {
+            value
+                .rows
+                .rows
+                .iter()
+                .filter(|(key, _)| !seen.contains(*key))
+                .map(|(key, row)| row.name.clone().unwrap_or_else(|| key.join(" / ")))
+                .collect()
+        };
         missing.sort();
         out.push(CarryFacts {
             id: r.id.clone(),
+            cannot_insert: cannot_insert.filter(|_| !missing.is_empty()),
             missing,
             unopened: value.rows.unopened(),
             carried: value.rows.rows.len(),
         });
     }
     Ok(out)
+}
+
+/// The stable keys of `table`'s rows: which captured rows of `present` it holds. Every row
+/// counts, whatever the carried resource's filter: a row of the same key elsewhere in the
+/// table would be a second row of that key.
+///
+/// # Errors
+/// A failed read, or a key part the table does not hold.
+pub(crate) async fn present_keys<R: Reader + ?Sized>(
+    client: &mut R,
+    flavor: Flavor,
+    table: &crate::state::TableInfo,
+    present: &RowsPresent,
+    catalog: &Catalog,
+    id: &ResourceId,
+) -> Result<HashSet<StableKey>, Error> {
+    let select =
+        sql::carried_keys_query(table, &present.parts, &[], catalog, flavor).map_err(|e| {
+            Error::Query {
+                context: format!("reading the stable keys of {}", table.table),
+                source: e.to_string().into(),
+            }
+        })?;
+    let mut seen: HashSet<StableKey> = HashSet::new();
+    let context = format!("reading the stable keys of resource {id}");
+    client
+        .stream(&select, &context, &mut |row| {
+            seen.insert(row.iter().map(key_text).collect());
+            Ok(())
+        })
+        .await?;
+    Ok(seen)
+}
+
+/// The captured rows of `present` whose keys are not in `seen`, as drift: each named by its
+/// key columns and name, every one of them kept (captured configuration rows are few, and the
+/// plan's statements are written from them); the fingerprint covers their keys, so that apply
+/// inserts only the rows the plan showed.
+pub(crate) fn missing_drift(
+    present: &RowsPresent,
+    seen: &HashSet<StableKey>,
+    table: &crate::state::TableInfo,
+    secret: bool,
+) -> Drift {
+    let mut drift = Drift::default();
+    let mut fingerprint = crate::state::fingerprint::Fingerprint::default();
+    for (_, row, _) in present.missing(seen) {
+        drift.count += 1;
+        fingerprint.row(&row.key);
+        {
+            drift.sample.push(DriftRow {
+                key: present
+                    .parts
+                    .iter()
+                    .zip(&row.key)
+                    .map(|(p, v)| {
+                        let name = table.column(&p.column).map_or(&p.column, |c| &c.name);
+                        (name.clone(), v.clone())
+                    })
+                    .collect(),
+                label: row.name.clone(),
+                secret,
+                ..DriftRow::default()
+            });
+        }
+    }
+    drift.fingerprint = fingerprint.finish();
+    drift
 }
 
 /// One row of a carried table as `postclone capture` reads it.

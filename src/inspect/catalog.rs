@@ -119,6 +119,7 @@ pub(super) async fn read<R: Reader>(
                 },
                 precision: digits(row.get(6)),
                 scale: digits(row.get(7)),
+                defaulted: matches!(row.get(8), Some(Value::Int(1))),
             },
         ));
     }

@@ -9,7 +9,7 @@ use crate::sql::CatalogQueries;
 use crate::sql::{self, Carry, Flavor, Layout, RowQuery, RowRewrite, Wanted};
 use crate::state::desired::{
     Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId, ResourceKind,
-    TableTarget,
+    RowsPresent, TableTarget,
 };
 use crate::state::fingerprint::Fingerprint;
 use crate::state::host::HostPattern;
@@ -26,6 +26,12 @@ pub(super) enum Job<'a> {
     Query {
         table: Option<Box<TableInfo>>,
         query: RowQuery,
+    },
+    /// Captured rows to insert where the table lacks them (`None`: they cannot be, and the
+    /// carried resource's note says why).
+    Present {
+        table: Box<TableInfo>,
+        present: Option<&'a RowsPresent>,
     },
 }
 
@@ -113,6 +119,13 @@ fn job<'a>(
             ));
         }
     }
+    if let (ResourceKind::RowsPresent(present), Some(info)) = (&r.kind, &table) {
+        let insertable = info.cannot_insert(&present.columns()).is_none();
+        return Ok(Job::Present {
+            table: Box::new(info.clone()),
+            present: insertable.then_some(present),
+        });
+    }
     let (secret_rows, removers) = neighbours(desired, catalog, r);
     let neighbours = sql::Neighbours {
         secret_rows: &secret_rows,
@@ -186,6 +199,7 @@ fn neighbours<'a>(
 pub(super) async fn run<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
+    catalog: &Catalog,
     resource: &Resource,
     job: Job<'_>,
 ) -> Result<ObservedResource, Error> {
@@ -224,6 +238,28 @@ pub(super) async fn run<R: Reader>(
                 table: *table,
                 hits,
                 unscannable: layout.unscannable,
+            }
+        }
+        Job::Present { table, present } => {
+            let drift = match present {
+                Some(present) => {
+                    let seen = super::carry::present_keys(
+                        client,
+                        queries.flavor,
+                        &table,
+                        present,
+                        catalog,
+                        &resource.id,
+                    )
+                    .await?;
+                    super::carry::missing_drift(present, &seen, &table, resource.secret)
+                }
+                None => Drift::default(),
+            };
+            ObservedResource::Inspected {
+                id: resource.id.clone(),
+                drift,
+                table: Some(*table),
             }
         }
         Job::Query { table, query } => ObservedResource::Inspected {

@@ -8,6 +8,7 @@ mod carry;
 mod catalog;
 mod copies;
 
+pub(crate) use carry::{missing_drift, present_keys};
 pub use carry::{read_carried, CarriedRead};
 mod drift;
 mod masking;
@@ -115,7 +116,7 @@ async fn inspect_with<R: Reader>(
     let work = drift::prepare(&desired, &catalog, queries.flavor)?;
     let mut resources = Vec::with_capacity(work.len());
     for (resource, job) in desired.resources.iter().zip(work) {
-        resources.push(drift::run(client, queries, resource, job).await?);
+        resources.push(drift::run(client, queries, &catalog, resource, job).await?);
     }
     let masking = masking::check(client, queries.flavor, &desired, &catalog).await?;
     let carry = carry::facts(client, queries.flavor, &desired, &catalog).await?;

@@ -48,6 +48,9 @@ pub enum JournalAction {
     Delete,
     /// Rows modified: restored by writing their old values back.
     Update,
+    /// Rows inserted (a carry's missing rows), journaled as read back after the insert:
+    /// restored by deleting them.
+    Insert,
     /// A custom fix: its effect is not captured.
     Fix,
     /// Database users dropped: not restorable from the journal.
@@ -347,6 +350,7 @@ impl Journal {
         let action = match change.kind {
             ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. } => JournalAction::Delete,
             ChangeKind::SetColumns { .. } => JournalAction::Update,
+            ChangeKind::InsertRows { .. } => JournalAction::Insert,
             ChangeKind::RunFix { .. } => JournalAction::Fix,
             ChangeKind::DropPrincipals { .. } => JournalAction::DropPrincipals,
             ChangeKind::RevokeGrants { .. } => JournalAction::RevokeGrants,

@@ -17,6 +17,8 @@ pub enum RestoreAction {
     Reinsert,
     /// Write the journaled values back.
     Revert,
+    /// Delete the rows the apply inserted, where they still hold what it inserted.
+    Remove,
 }
 
 /// One journaled row.
@@ -84,12 +86,13 @@ impl RestoreStep {
         }
     }
 
-    /// `+` for rows inserted back, `~` for values written back.
+    /// `+` for rows inserted back, `~` for values written back, `-` for inserted rows taken out.
     #[must_use]
     pub fn action_symbol(&self) -> char {
         match self.action {
             RestoreAction::Reinsert => '+',
             RestoreAction::Revert => '~',
+            RestoreAction::Remove => '-',
         }
     }
 
@@ -779,13 +782,16 @@ impl Reader<'_> {
                         format!("{columns}: personal data, not journaled (the spec declares no journal.recipients)"),
                     ));
                 }
-                (JournalAction::Delete | JournalAction::Update, Some(table)) => {
+                (
+                    JournalAction::Delete | JournalAction::Update | JournalAction::Insert,
+                    Some(table),
+                ) => {
                     self.steps.push(RestoreStep {
                         change,
-                        action: if action == JournalAction::Delete {
-                            RestoreAction::Reinsert
-                        } else {
-                            RestoreAction::Revert
+                        action: match action {
+                            JournalAction::Delete => RestoreAction::Reinsert,
+                            JournalAction::Insert => RestoreAction::Remove,
+                            _ => RestoreAction::Revert,
                         },
                         table,
                         // How long the longest value was when the apply read the catalog says

@@ -240,6 +240,8 @@ pub enum OperationDocument {
     DeleteAll,
     /// Sets column values.
     SetColumns,
+    /// Inserts the captured rows the table lacks (`columns`: those each row is written with).
+    InsertRows,
     /// Drops database users, handing what they own to another principal first.
     DropPrincipals,
     /// Revokes object privileges.
@@ -548,6 +550,9 @@ fn change(plan: &Plan, i: usize, step: &Change, detail: &Detail<'_>) -> ChangeDo
                 })
                 .collect(),
         ),
+        ChangeKind::InsertRows { rows, .. } => {
+            (OperationDocument::InsertRows, rows.columns(), vec![])
+        }
         ChangeKind::RunFix { .. } => (OperationDocument::RunFix, vec![], vec![]),
     };
     ChangeDocument {

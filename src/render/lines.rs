@@ -488,6 +488,15 @@ pub fn action(step: &Change) -> Line {
                 }
             )
         }
+        ChangeKind::InsertRows {
+            table,
+            rows: present,
+        } => format!(
+            "insert {} into {} ({}; captured values, by stable key)",
+            rows(count),
+            table.table,
+            present.columns().join(", ")
+        ),
         ChangeKind::DropPrincipals {
             principals,
             new_owner,
@@ -554,15 +563,13 @@ pub fn change(n: usize, step: &Change) -> Vec<Line> {
         ChangeKind::DeleteRows { .. }
         | ChangeKind::EmptyTable { .. }
         | ChangeKind::SetColumns { .. }
+        | ChangeKind::InsertRows { .. }
         | ChangeKind::RunFix { .. } => {}
     }
-    let row_symbol = if matches!(
-        step.kind,
-        ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. }
-    ) {
-        '-'
-    } else {
-        '~'
+    let row_symbol = match step.kind {
+        ChangeKind::DeleteRows { .. } | ChangeKind::EmptyTable { .. } => '-',
+        ChangeKind::InsertRows { .. } => '+',
+        _ => '~',
     };
     for row in &step.rows.sample {
         out.extend(drift_row(row_symbol, row, step));

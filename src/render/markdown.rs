@@ -182,6 +182,7 @@ fn sections(plan: &Plan, detail: &Detail<'_>) -> Items {
                 ChangeKind::DeleteRows { .. } => "delete rows",
                 ChangeKind::EmptyTable { .. } => "empty table",
                 ChangeKind::SetColumns { .. } => "update rows",
+                ChangeKind::InsertRows { .. } => "insert rows",
                 ChangeKind::DropPrincipals { .. } => "drop users",
                 ChangeKind::RevokeGrants { .. } => "revoke privileges",
                 ChangeKind::RunFix { .. } => "run fix",

@@ -93,10 +93,20 @@ fn note_text(note: &Note) -> String {
         Note::NotOnThisEngine { id } => {
             format!("{id}: does not apply to this engine; nothing to do")
         }
-        Note::NotInClone { id, rows } => format!(
-            "{id}: captured, not in this clone (nothing to write): {}",
-            rows.join(", ")
-        ),
+        Note::NotInClone {
+            id,
+            rows,
+            cannot_insert,
+        } => match cannot_insert {
+            None => format!(
+                "{id}: captured, not in this clone (nothing to write): {}",
+                rows.join(", ")
+            ),
+            Some(why) => format!(
+                "{id}: captured, not in this clone, and not inserted ({why}; create them by hand): {}",
+                rows.join(", ")
+            ),
+        },
         Note::Sealed { id, rows } => format!(
             "{id}: {rows} captured {} sealed: pass --identity FILE (or POSTCLONE_IDENTITY) to compare and write {}",
             if *rows == 1 { "value is" } else { "values are" },

@@ -124,6 +124,12 @@ fn restore_step(step: &RestoreStep, out: &mut impl Write) -> io::Result<()> {
             count_rows(step.count),
             step.table
         )?,
+        RestoreAction::Remove => writeln!(
+            out,
+            "  - delete {} the apply inserted into {} (those still as inserted)",
+            count_rows(step.count),
+            step.table
+        )?,
         RestoreAction::Revert => {
             let columns: Vec<&str> = step
                 .written_positions()
@@ -205,7 +211,9 @@ fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
             JournalAction::RevokeGrants => {
                 "revoked privileges: the journal lists them; grant them again by hand"
             }
-            JournalAction::Delete | JournalAction::Update => "no table recorded",
+            JournalAction::Delete | JournalAction::Update | JournalAction::Insert => {
+                "no table recorded"
+            }
         };
         writeln!(
             out,

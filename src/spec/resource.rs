@@ -250,6 +250,17 @@ impl Loader {
                 "a carried row is found by its key: carry other columns",
             );
         }
+        if c.missing == crate::state::desired::Missing::Insert {
+            if let Some((name, _)) = c.key.iter().find(|(_, k)| !k.through.is_empty()) {
+                problem(
+                    "missing",
+                    format!(
+                        "`missing: insert` writes each key part into its column, but key part `{name}` goes through other tables"
+                    ),
+                    "use `missing: report` (the default), or a key whose parts are columns of the table",
+                );
+            }
+        }
     }
 
     /// A sequence value, or a problem and nothing.

@@ -5,7 +5,7 @@
 use super::writer::{AssignmentSql, Writer};
 use super::{Error, Flavor, Selected, Shape, T};
 use crate::sql::ident::QuotedIdent;
-use crate::state::desired::{CarriedValue, KeyPart};
+use crate::state::desired::{CarriedValue, KeyPart, ResourceId, RowsPresent};
 use crate::state::observed::{ColumnInfo, TableInfo};
 use crate::state::Value;
 
@@ -163,14 +163,14 @@ impl Writer<'_> {
 /// A key part naming a table or column the catalog does not hold.
 pub fn carried_keys_query(
     table: &TableInfo,
-    value: &CarriedValue,
+    parts: &[KeyPart],
     filter: &[crate::state::desired::Condition],
     catalog: &crate::state::observed::Catalog,
     flavor: Flavor,
 ) -> Result<super::Select, Error> {
     let mut w = Writer::new(catalog, flavor);
-    let mut columns = Vec::with_capacity(value.parts.len());
-    for part in &value.parts {
+    let mut columns = Vec::with_capacity(parts.len());
+    for part in parts {
         let (expr, info) = w.key_part(Some(T), table, part)?;
         columns.push(Selected {
             expr,
@@ -252,4 +252,71 @@ pub fn carried_capture_query(
         ),
         params: w.into_params(),
     })
+}
+
+/// The statements that insert the captured rows a table lacks: `rows` hold the value of each
+/// of `present.columns()`, in order. Values but the key's are bound as secret (they are the
+/// environment's own configuration, sealed when captured).
+///
+/// # Errors
+/// A column the table does not hold.
+pub fn insert_present(
+    table: &TableInfo,
+    present: &RowsPresent,
+    rows: &[Vec<Value>],
+    flavor: Flavor,
+    source: &ResourceId,
+) -> Result<Vec<super::Statement>, Error> {
+    let columns = present
+        .columns()
+        .iter()
+        .map(|c| Writer::column(table, c).cloned())
+        .collect::<Result<Vec<ColumnInfo>, Error>>()?;
+    let key: Vec<usize> = (0..present.parts.len()).collect();
+    let rows: Vec<&[Value]> = rows.iter().map(Vec::as_slice).collect();
+    Ok(super::batch::insert_rows(
+        &table.table,
+        &columns,
+        &key,
+        &rows,
+        false,
+        flavor,
+        source,
+    ))
+}
+
+/// The rows of `table` whose `columns` hold `values` (`NULL` as `IS NULL`), whole: an inserted
+/// row read back to be journaled, a journaled row looked for by its key.
+#[must_use]
+pub fn rows_where(
+    table: &TableInfo,
+    columns: &[&ColumnInfo],
+    values: &[Value],
+    flavor: Flavor,
+) -> super::Select {
+    let catalog = crate::state::observed::Catalog::default();
+    let mut w = Writer::new(&catalog, flavor);
+    let parts: Vec<String> = columns
+        .iter()
+        .zip(values)
+        .map(|(column, value)| {
+            let qualified = format!("{T}.{}", QuotedIdent::column(column, flavor.quote()));
+            if value.is_null() {
+                format!("{qualified} IS NULL")
+            } else {
+                format!("{qualified} = {}", w.bind_for(value.clone(), column, false))
+            }
+        })
+        .collect();
+    super::Select {
+        distinct: false,
+        columns: super::writer::all_columns(table, flavor),
+        rest: format!(
+            " FROM {}{}{}",
+            QuotedIdent::table(&table.table, flavor.quote()),
+            flavor.alias(T),
+            super::writer::where_clause(&[parts.join(" AND ")])
+        ),
+        params: w.into_params(),
+    }
 }

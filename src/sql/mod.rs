@@ -29,7 +29,7 @@ mod statement;
 mod statements;
 mod writer;
 
-pub use carried::{carried_capture_query, carried_keys_query};
+pub use carried::{carried_capture_query, carried_keys_query, insert_present, rows_where};
 pub use catalog::{with_names, CatalogQueries, PrincipalQueries};
 pub use coercion::{coerce, coerce_for, is_text, supported, ColumnType};
 pub use copies::{copies_query, originals_query};

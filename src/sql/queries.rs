@@ -182,9 +182,11 @@ pub fn drift_query(
             )?;
             return Ok(RowQuery::Scan(select, layout));
         }
+        // Rows to insert are read by their stable keys (`carried_keys_query`).
         ResourceKind::PrincipalsAbsent(_)
         | ResourceKind::GrantsAbsent(_)
-        | ResourceKind::Carried(_) => {
+        | ResourceKind::Carried(_)
+        | ResourceKind::RowsPresent(_) => {
             return Err(Error::NoRowQuery {
                 resource: resource.id.clone(),
             })
@@ -425,7 +427,9 @@ pub fn capture_query(
             joins.clone_from(&parts.joins);
             (table, parts.predicate())
         }
+        // Inserted rows are journaled as read back after their insert.
         ChangeKind::RunFix { .. }
+        | ChangeKind::InsertRows { .. }
         | ChangeKind::DropPrincipals { .. }
         | ChangeKind::RevokeGrants { .. } => return Ok(None),
     };

@@ -1,22 +1,22 @@
 //! Putting journaled rows back: the statements that reinsert deleted rows and write modified
 //! values back, and the query that reads them again so that restore can prove its result.
 
-use super::batch::{insert_rows, update_by_key, KeyedRow};
+use super::batch::{delete_by_key, insert_rows, update_by_key, KeyedRow};
 use super::ident::QuotedIdent;
-use super::writer::{all_columns, Writer};
+use super::writer::all_columns;
 use super::{Error, Flavor, Select, Selected, T};
 use super::{Param, Statement};
 use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
-use crate::state::observed::{Catalog, ColumnInfo};
+use crate::state::observed::ColumnInfo;
 use crate::state::Value;
 
 /// How many journaled rows one verification query reads back.
 pub const VERIFY_BATCH: usize = 500;
 
 /// The statements that put a triaged step's rows back: the missing rows inserted again (with
-/// their identity values) and the modified rows given their old values (in the columns the
-/// change wrote, when the journal says which), many rows per statement, each found by its
-/// primary key. A table without one can only have deleted rows put back, one guarded
+/// their identity values), the modified rows given their old values (in the columns the
+/// change wrote, when the journal says which), and the rows the apply inserted deleted, many
+/// rows per statement, each found by its primary key. A table without one can only have deleted rows put back, one guarded
 /// statement per row (`NOT EXISTS` over the whole row).
 ///
 /// # Errors
@@ -24,9 +24,26 @@ pub const VERIFY_BATCH: usize = 500;
 pub fn restore_statements(step: &RestoreStep, flavor: Flavor) -> Result<Vec<Statement>, Error> {
     let key = step.key_positions();
     match step.action {
-        RestoreAction::Revert if key.is_empty() => Err(Error::NoPrimaryKey {
-            table: step.table.clone(),
-        }),
+        RestoreAction::Revert | RestoreAction::Remove if key.is_empty() => {
+            Err(Error::NoPrimaryKey {
+                table: step.table.clone(),
+            })
+        }
+        RestoreAction::Remove => {
+            let key_columns: Vec<&ColumnInfo> = key.iter().map(|&i| &step.columns[i]).collect();
+            let keys: Vec<Vec<&Value>> = step
+                .rows
+                .iter()
+                .map(|r| key.iter().map(|&i| &r.values[i]).collect())
+                .collect();
+            Ok(delete_by_key(
+                &step.table,
+                &key_columns,
+                &keys,
+                flavor,
+                &step.change,
+            ))
+        }
         RestoreAction::Revert => {
             let written = step.written_positions();
             let key_columns: Vec<&ColumnInfo> = key.iter().map(|&i| &step.columns[i]).collect();
@@ -217,33 +234,17 @@ pub fn key_query(step: &RestoreStep, row: &JournaledRow, flavor: Flavor) -> Opti
     if key.is_empty() {
         return None;
     }
-    let table = step.table_info();
-    let catalog = Catalog::default();
-    let mut w = Writer::new(&catalog, flavor);
-    let parts: Vec<String> = key
+    let columns: Vec<&ColumnInfo> = key.iter().map(|&i| &step.columns[i]).collect();
+    let values: Vec<Value> = key
         .iter()
-        .map(|&i| {
-            let column = &step.columns[i];
-            let value = row.values.get(i).cloned().unwrap_or(Value::Null);
-            let qualified = format!("{T}.{}", QuotedIdent::column(column, flavor.quote()));
-            if value.is_null() {
-                format!("{qualified} IS NULL")
-            } else {
-                format!("{qualified} = {}", w.bind_for(value, column, false))
-            }
-        })
+        .map(|&i| row.values.get(i).cloned().unwrap_or(Value::Null))
         .collect();
-    Some(Select {
-        distinct: false,
-        columns: all_columns(&table, flavor),
-        rest: format!(
-            " FROM {}{} WHERE {}",
-            QuotedIdent::table(&step.table, flavor.quote()),
-            flavor.alias(T),
-            parts.join(" AND ")
-        ),
-        params: w.into_params(),
-    })
+    Some(super::carried::rows_where(
+        &step.table_info(),
+        &columns,
+        &values,
+        flavor,
+    ))
 }
 
 /// One marker per column of a journaled row: `NULL` written as the keyword (a typed NULL

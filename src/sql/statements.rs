@@ -1,5 +1,5 @@
 //! The statements of the changes every engine makes: deleting rows, emptying a table, setting
-//! columns, running a custom fix. Each repeats the drift predicate, so that rows already in the
+//! columns, inserting captured rows, running a custom fix. Each repeats the drift predicate, so that rows already in the
 //! desired state are never written.
 
 use super::batch::{update_by_key, KeyedRow};
@@ -9,6 +9,7 @@ use super::Statement;
 use super::{Error, Flavor, T};
 use crate::change::{Change, ChangeKind, EmptyMethod};
 use crate::journal::RowImage;
+use crate::state::desired::key_text;
 use crate::state::observed::{Catalog, ColumnInfo};
 use crate::state::Value;
 
@@ -77,6 +78,18 @@ pub fn statements(
                 }
             }
             ChangeKind::RunFix { fix } => fix.clone(),
+            // The rows the plan found missing (apply reads which again inside the transaction
+            // and writes the same statements from them, `insert_present`); sealed rows no
+            // identity opened are left out (apply refuses them).
+            ChangeKind::InsertRows { table, rows } => {
+                let values: Vec<Vec<Value>> = change
+                    .rows
+                    .sample
+                    .iter()
+                    .filter_map(|r| rows.row_of(&r.key.iter().map(|(_, v)| key_text(v)).collect()))
+                    .collect();
+                return super::insert_present(table, rows, &values, flavor, &change.id);
+            }
             ChangeKind::DropPrincipals {
                 principals,
                 new_owner,

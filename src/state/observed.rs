@@ -72,6 +72,9 @@ pub struct ColumnInfo {
     /// The digits after the point an exact decimal column holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<u32>,
+    /// The column has a default: an inserted row may leave it out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub defaulted: bool,
 }
 
 impl ColumnInfo {
@@ -110,6 +113,37 @@ impl TableInfo {
     #[must_use]
     pub fn position(&self, name: &str) -> Option<usize> {
         position_in(&self.columns, name)
+    }
+
+    /// Why rows written with only `given` columns cannot be inserted (and journaled, and taken
+    /// out again by restore), or `None` when they can: a table without a primary key, a given
+    /// column the table lacks, or columns that need a value (not nullable, no default, not an
+    /// identity) that are not given.
+    #[must_use]
+    pub fn cannot_insert(&self, given: &[String]) -> Option<String> {
+        if self.primary_key.is_empty() {
+            return Some(format!(
+                "{} has no primary key: inserted rows could not be found again by restore",
+                self.table
+            ));
+        }
+        if let Some(unknown) = given.iter().find(|c| self.column(c).is_none()) {
+            return Some(format!("{} has no column {unknown}", self.table));
+        }
+        let needed: Vec<&str> = self
+            .columns
+            .iter()
+            .filter(|c| !c.nullable && !c.defaulted && !c.identity)
+            .filter(|c| !given.iter().any(|g| g.eq_ignore_ascii_case(&c.name)))
+            .map(|c| c.name.as_str())
+            .collect();
+        (!needed.is_empty()).then(|| {
+            format!(
+                "{} needs a value in {}, which the capture does not hold",
+                self.table,
+                needed.join(", ")
+            )
+        })
     }
 }
 
@@ -422,6 +456,8 @@ pub struct CarryFacts {
     pub id: ResourceId,
     /// The captured rows the clone does not hold, by name.
     pub missing: Vec<String>,
+    /// Why they cannot be inserted, when the resource says `missing: insert`.
+    pub cannot_insert: Option<String>,
     /// Captured rows sealed and not opened (no identity given).
     pub unopened: usize,
     /// Captured rows.
@@ -463,7 +499,69 @@ impl Observed {
 
 #[cfg(test)]
 mod tests {
-    use super::Target;
+    use super::{ColumnInfo, TableInfo, TableRef, Target};
+
+    /// Rows written with some columns can be inserted only into a table with a key, where every
+    /// column they leave out allows NULL, has a default or is an identity.
+    #[test]
+    fn what_an_insert_needs_issue_23() {
+        let mut table = TableInfo {
+            table: TableRef {
+                schema: "dbo".into(),
+                name: "OSSYS_DBCONNECTION".into(),
+            },
+            columns: vec![
+                ColumnInfo {
+                    identity: true,
+                    ..ColumnInfo::new("ID", "int", false)
+                },
+                ColumnInfo::new("NAME", "nvarchar", false),
+                ColumnInfo::new("DATABASE_CONFIGURATION", "nvarchar", true),
+                ColumnInfo {
+                    defaulted: true,
+                    ..ColumnInfo::new("IS_ACTIVE", "bit", false)
+                },
+            ],
+            primary_key: vec!["ID".into()],
+        };
+        let given = |names: &[&str]| names.iter().map(|n| (*n).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            table.cannot_insert(&given(&["name", "DATABASE_CONFIGURATION"])),
+            None
+        );
+        let needs = table.cannot_insert(&given(&["DATABASE_CONFIGURATION"]));
+        assert!(
+            needs
+                .as_deref()
+                .is_some_and(|m| m.contains("needs a value in NAME")),
+            "{needs:?}"
+        );
+        let unknown = table.cannot_insert(&given(&["NAME", "PASSWORD"]));
+        assert!(
+            unknown
+                .as_deref()
+                .is_some_and(|m| m.contains("has no column PASSWORD")),
+            "{unknown:?}"
+        );
+        table
+            .columns
+            .push(ColumnInfo::new("PROVIDER", "nvarchar", false));
+        let needs = table.cannot_insert(&given(&["NAME"]));
+        assert!(
+            needs.as_deref().is_some_and(
+                |m| m.ends_with("needs a value in PROVIDER, which the capture does not hold")
+            ),
+            "{needs:?}"
+        );
+        table.primary_key.clear();
+        let keyless = table.cannot_insert(&given(&["NAME", "PROVIDER"]));
+        assert!(
+            keyless
+                .as_deref()
+                .is_some_and(|m| m.contains("no primary key")),
+            "{keyless:?}"
+        );
+    }
 
     /// Plans and journals written before only the refused front-ends were kept hold the whole
     /// list: it is still read, and the guard filters it again.

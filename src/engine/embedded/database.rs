@@ -11,13 +11,18 @@
 //! the engine's catalog views do not report: they are kept from the statements that created
 //! them). All of it runs in the caller's transaction (or one of its own), so a failure or a
 //! rollback leaves every key as it was.
+//!
+//! It also never moves an identity past values given explicitly, so an `INSERT` that leaves
+//! the identity to it can collide with a restored row: such an insert runs with explicit
+//! values after the largest (see `identity_past_explicit`).
 
 use std::sync::Mutex;
 
 use iridium_core::ast::statements::ddl::{
     AlterTableAction, AlterTableStmt, ReferentialAction, TableConstraintSpec,
 };
-use iridium_core::ast::{DdlStatement, DmlStatement, ObjectName, Statement, TableFactor};
+use iridium_core::ast::statements::dml::InsertSource;
+use iridium_core::ast::{DdlStatement, DmlStatement, Expr, ObjectName, Statement, TableFactor};
 use iridium_core::executor::database::CursorFetchResult;
 use iridium_core::executor::journal::Journal;
 use iridium_core::types::Value;
@@ -84,6 +89,11 @@ impl EmbeddedDatabase {
                 return self.run_lifted(session, sql, &lifted);
             }
         }
+        if first.eq_ignore_ascii_case("insert") {
+            if let Some(done) = self.identity_past_explicit(session, sql)? {
+                return Ok(done);
+            }
+        }
         let result = self.inner.execute_session_batch_sql_multi(session, sql);
         if result.is_ok()
             && (first.eq_ignore_ascii_case("create") || first.eq_ignore_ascii_case("alter"))
@@ -91,6 +101,99 @@ impl EmbeddedDatabase {
             self.record_declarations(sql);
         }
         result
+    }
+
+    /// The engine never moves an identity past the values rows were given explicitly (`SET
+    /// IDENTITY_INSERT ... ON`, as a restore or a loaded backup does): its next value may be one
+    /// a row already holds, and the insert fails on the key. SQL Server moves it past them. So
+    /// a single `INSERT ... VALUES` that leaves the identity to the engine, into a table whose
+    /// rows hold its next value or more, runs with explicit values after the largest one.
+    /// `None`: the batch needs nothing.
+    fn identity_past_explicit(
+        &self,
+        session: SessionId,
+        sql: &str,
+    ) -> Result<Option<Vec<Option<QueryResult>>>, DbError> {
+        let Ok(mut statements) = iridium_core::parse_batch(sql) else {
+            return Ok(None);
+        };
+        let (Some(Statement::Dml(DmlStatement::Insert(mut insert))), None) =
+            (statements.pop(), statements.pop())
+        else {
+            return Ok(None);
+        };
+        let (Some(columns), InsertSource::Values(rows), None) =
+            (&insert.columns, &insert.source, &insert.output)
+        else {
+            return Ok(None);
+        };
+        let table =
+            format!("{}.{}", insert.table.schema_or_dbo(), insert.table.name).replace('\'', "''");
+        let identity = self.first_row(
+            session,
+            &format!(
+                "SELECT c.name, IDENT_CURRENT(N'{table}'), IDENT_INCR(N'{table}') FROM sys.columns AS c \
+                 WHERE c.object_id = OBJECT_ID(N'{table}') AND c.is_identity = 1"
+            ),
+        )?;
+        let (Some(Value::NVarChar(column) | Value::VarChar(column)), Some(current), Some(step)) = (
+            identity.first(),
+            identity.get(1).and_then(integer),
+            identity.get(2).and_then(integer),
+        ) else {
+            return Ok(None);
+        };
+        if step <= 0 || columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+            return Ok(None);
+        }
+        let quoted = |name: &str| format!("[{}]", name.replace(']', "]]"));
+        let target = format!(
+            "{}.{}",
+            quoted(insert.table.schema_or_dbo()),
+            quoted(&insert.table.name)
+        );
+        let largest = self
+            .first_row(
+                session,
+                &format!("SELECT MAX({}) FROM {target}", quoted(column)),
+            )?
+            .first()
+            .and_then(integer);
+        let Some(largest) = largest.filter(|&l| l >= current.saturating_add(step)) else {
+            return Ok(None);
+        };
+        let values: Vec<Vec<Expr>> = rows
+            .iter()
+            .zip(1..)
+            .map(|(row, n): (&Vec<Expr>, i64)| {
+                let mut row = row.clone();
+                row.push(Expr::Integer(
+                    largest.saturating_add(step.saturating_mul(n)),
+                ));
+                row
+            })
+            .collect();
+        let mut with_identity = columns.clone();
+        with_identity.push(column.clone());
+        insert.columns = Some(with_identity);
+        insert.source = InsertSource::Values(values);
+        self.inner
+            .execute_session_batch_sql(session, &format!("SET IDENTITY_INSERT {target} ON"))?;
+        let result = self
+            .inner
+            .execute_session(session, Statement::Dml(DmlStatement::Insert(insert)));
+        self.inner
+            .execute_session_batch_sql(session, &format!("SET IDENTITY_INSERT {target} OFF"))?;
+        Ok(Some(vec![result?]))
+    }
+
+    /// The first row a query returns (empty when none).
+    fn first_row(&self, session: SessionId, sql: &str) -> Result<Vec<Value>, DbError> {
+        Ok(self
+            .inner
+            .execute_session_batch_sql(session, sql)?
+            .and_then(|r| r.rows.into_iter().next())
+            .unwrap_or_default())
     }
 
     /// Keeps the referential actions of the foreign keys a batch declared.
@@ -296,6 +399,17 @@ fn alter(table: &ObjectName, action: AlterTableAction) -> Statement {
         table: table.clone(),
         action,
     }))
+}
+
+/// An integer the engine returned, whatever its width.
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::TinyInt(n) => Some(i64::from(*n)),
+        Value::SmallInt(n) => Some(i64::from(*n)),
+        Value::Int(n) => Some(i64::from(*n)),
+        Value::BigInt(n) => Some(*n),
+        _ => None,
+    }
 }
 
 fn object(schema: String, name: String) -> ObjectName {

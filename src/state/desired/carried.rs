@@ -6,7 +6,8 @@
 //! After the clone, each carried column becomes a value computed per row: the row's stable key
 //! is read by the query (its key parts, each a column or the value reached from it through
 //! other tables), and the captured value of that key is what the row must hold. A row whose
-//! key was not captured is left as it is; a captured key the clone lacks is reported.
+//! key was not captured is left as it is; a captured key the clone lacks is reported, or, with
+//! `missing: insert`, inserted from the captured values.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -45,6 +46,124 @@ pub struct Carried {
     /// A missing table is a note in the plan instead of an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_exists: bool,
+    /// What becomes of a captured row the clone does not hold: listed in the plan (`report`,
+    /// the default), or inserted from its key and captured values (`insert`: every key part
+    /// must be a column of the table, and the key and `values` must fill every column that
+    /// needs a value; otherwise the plan says which is missing and lists the rows).
+    #[serde(default, skip_serializing_if = "Missing::is_report")]
+    pub missing: Missing,
+}
+
+/// What becomes of a captured row the clone does not hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// Listed in the plan ("not in this clone").
+    #[default]
+    Report,
+    /// Inserted from its stable key and captured values.
+    Insert,
+}
+
+impl Missing {
+    fn is_report(&self) -> bool {
+        *self == Missing::Report
+    }
+}
+
+/// The captured rows a table lacks, inserted: what a `carried` resource with `missing: insert`
+/// adds once expanded (as `ID.missing`). Never written in a spec.
+#[derive(Clone, PartialEq)]
+pub struct RowsPresent {
+    /// The table.
+    pub table: TableTarget,
+    /// The carried resource the rows were captured for.
+    pub carried: ResourceId,
+    /// The key parts, in the order captured keys compare (each a column of the table).
+    pub parts: Vec<KeyPart>,
+    /// The carried columns, written with the key's into each inserted row.
+    pub values: Vec<String>,
+    /// The captured rows, opened.
+    pub rows: Arc<CarriedRows>,
+    /// How each row is named in plans.
+    pub label: Option<Describe>,
+    /// A missing table is a note in the plan instead of an error.
+    pub if_exists: bool,
+}
+
+impl fmt::Debug for RowsPresent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowsPresent")
+            .field("table", &self.table)
+            .field("carried", &self.carried)
+            .field("values", &self.values)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RowsPresent {
+    /// The columns an inserted row is written with: the key parts' columns, then the carried
+    /// values', each once.
+    #[must_use]
+    pub fn columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in self.parts.iter().map(|p| &p.column).chain(&self.values) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(c)) {
+                out.push(c.clone());
+            }
+        }
+        out
+    }
+
+    /// The captured rows whose stable key is not in `present`, in key order, with the value of
+    /// each of [`columns`](Self::columns) (`None` for a sealed row no identity opened).
+    #[must_use]
+    pub fn missing(
+        &self,
+        present: &std::collections::HashSet<StableKey>,
+    ) -> Vec<(&StableKey, &CarriedRow, Option<Vec<Value>>)> {
+        let columns = self.columns();
+        let mut out: Vec<_> = self
+            .rows
+            .rows
+            .iter()
+            .filter(|(key, _)| !present.contains(*key))
+            .map(|(key, row)| (key, row, self.written(row, &columns)))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
+    /// The captured row of `key` as inserted: the value of each of `columns()`; `None` when the
+    /// key was not captured or its row is sealed and unopened.
+    #[must_use]
+    pub fn row_of(&self, key: &StableKey) -> Option<Vec<Value>> {
+        let row = self.rows.rows.get(key)?;
+        self.written(row, &self.columns())
+    }
+
+    fn written(&self, row: &CarriedRow, columns: &[String]) -> Option<Vec<Value>> {
+        let values = row.values.as_ref()?;
+        Some(
+            columns
+                .iter()
+                .map(|c| {
+                    let part = self
+                        .parts
+                        .iter()
+                        .position(|p| p.column.eq_ignore_ascii_case(c));
+                    match part {
+                        Some(i) => row.key.get(i).cloned().unwrap_or(Value::Null),
+                        None => values
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(c))
+                            .map_or(Value::Null, |(_, v)| v.clone()),
+                    }
+                })
+                .collect(),
+        )
+    }
 }
 
 /// One part of a stable key: `column`, then `through` each table in turn.
@@ -137,6 +256,8 @@ pub struct CarriedRows {
 /// One captured row, opened.
 #[derive(Clone, Default, PartialEq)]
 pub struct CarriedRow {
+    /// Its stable key's values as captured (typed), in key part order.
+    pub key: Vec<Value>,
     /// Its name, for people.
     pub name: Option<String>,
     /// Its values; `None` when they are sealed and no identity opened them.
@@ -238,14 +359,15 @@ pub fn open_rows<E>(
         rows: HashMap::with_capacity(rows.len()),
     };
     for row in rows {
-        let key = parts
+        let typed = parts
             .iter()
-            .map(|p| row.key.get(p).map(key_text))
-            .collect::<Option<StableKey>>()
+            .map(|p| row.key.get(p).cloned())
+            .collect::<Option<Vec<Value>>>()
             .ok_or_else(|| OpenError::Key {
                 resource: id.clone(),
                 name: row.name.clone(),
             })?;
+        let key: StableKey = typed.iter().map(key_text).collect();
         let values = match &row.sealed {
             Some(sealed) => open(sealed).map_err(OpenError::Open)?.map(|mut opened| {
                 opened.extend(row.values.clone());
@@ -256,6 +378,7 @@ pub fn open_rows<E>(
         let previous = out.rows.insert(
             key,
             CarriedRow {
+                key: typed,
                 name: row.name.clone(),
                 values,
             },
@@ -317,6 +440,7 @@ mod tests {
             label: None,
             name: vec![],
             if_exists: false,
+            missing: Missing::Report,
         }
     }
 

@@ -23,16 +23,41 @@ impl Desired {
 
     /// Replaces each `carried` resource by the `column_values` it amounts to: each carried
     /// column's value computed per row from the row's stable key and the opened captured rows
-    /// (none opened: nothing is carried).
+    /// (none opened: nothing is carried). One with `missing: insert` is followed by
+    /// `ID.missing`, which inserts the captured rows the table lacks.
     #[must_use]
     pub fn expand_carried(&self) -> Desired {
         let mut out = self.clone();
-        for r in &mut out.resources {
+        let mut inserts: Vec<(usize, Resource)> = Vec::new();
+        for (at, r) in out.resources.iter_mut().enumerate() {
             let ResourceKind::Carried(c) = &r.kind else {
                 continue;
             };
             let rows = self.opened.get(&r.id).cloned().unwrap_or_default();
             let parts = c.parts();
+            if c.missing == super::Missing::Insert {
+                inserts.push((
+                    at + 1,
+                    Resource {
+                        id: r.id.child("missing"),
+                        kind: ResourceKind::RowsPresent(super::RowsPresent {
+                            table: c.table.clone(),
+                            carried: r.id.clone(),
+                            parts: parts.clone(),
+                            values: c.values.clone(),
+                            rows: rows.clone(),
+                            label: c.label.clone(),
+                            if_exists: c.if_exists,
+                        }),
+                        after: vec![r.id.clone()],
+                        description: Some(format!(
+                            "captured rows of {} the clone lacks, inserted",
+                            r.id
+                        )),
+                        ..r.clone()
+                    },
+                ));
+            }
             let set = c
                 .values
                 .iter()
@@ -55,6 +80,9 @@ impl Desired {
                 if_exists: c.if_exists,
                 label: c.label.clone(),
             });
+        }
+        for (at, insert) in inserts.into_iter().rev() {
+            out.resources.insert(at, insert);
         }
         out
     }

@@ -221,6 +221,10 @@ pub enum ResourceKind {
     Masked(Masked),
     /// The environment's own values carried across a clone.
     Carried(Carried),
+    /// Captured rows the table lacks, inserted: a `carried` resource with `missing: insert`,
+    /// expanded. Never written in a spec.
+    #[serde(skip)]
+    RowsPresent(super::RowsPresent),
 }
 
 /// Every resource kind, once: its variant (named as its type), its name after `kind:`, and what
@@ -267,6 +271,7 @@ macro_rules! kind_names {
             pub fn name(&self) -> &'static str {
                 match self {
                     $(ResourceKind::$variant(_) => $name,)*
+                    ResourceKind::RowsPresent(_) => "rows_present",
                 }
             }
         }
@@ -285,7 +290,8 @@ impl ResourceKind {
             ResourceKind::ReferencesAbsent(r) => r.scope().map_or(&[], |s| &s.filter),
             ResourceKind::Masked(r) => &r.filter,
             ResourceKind::Carried(r) => &r.filter,
-            ResourceKind::TableEmpty(_)
+            ResourceKind::RowsPresent(_)
+            | ResourceKind::TableEmpty(_)
             | ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => &[],
@@ -300,6 +306,7 @@ impl ResourceKind {
             ResourceKind::ColumnValues(r) => r.label.as_ref(),
             ResourceKind::Report(r) => r.label.as_ref(),
             ResourceKind::Carried(r) => r.label.as_ref(),
+            ResourceKind::RowsPresent(r) => r.label.as_ref(),
             ResourceKind::ReferencesAbsent(_)
             | ResourceKind::Masked(_)
             | ResourceKind::TableEmpty(_)
@@ -392,6 +399,7 @@ impl ResourceKind {
             ResourceKind::ReferencesAbsent(r) => r.scope().map(|s| &s.table),
             ResourceKind::Masked(r) => r.table.as_ref(),
             ResourceKind::Carried(r) => Some(&r.table),
+            ResourceKind::RowsPresent(r) => Some(&r.table),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => None,
@@ -422,6 +430,7 @@ impl ResourceKind {
                 return;
             }
             ResourceKind::Carried(r) => &mut r.table,
+            ResourceKind::RowsPresent(r) => &mut r.table,
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => return,
@@ -440,6 +449,7 @@ impl ResourceKind {
             ResourceKind::ReferencesAbsent(r) => r.scope().is_some_and(|s| s.if_exists),
             ResourceKind::Masked(r) => r.if_exists,
             ResourceKind::Carried(r) => r.if_exists,
+            ResourceKind::RowsPresent(r) => r.if_exists,
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => false,

@@ -24,7 +24,7 @@ use crate::state::masking::MaskKey;
 
 pub use carried::{
     key_text, open_rows, Captured, CapturedFrom, CapturedRow, Carried, CarriedRow, CarriedRows,
-    CarriedValue, Hop, KeyPart, OpenError, Opener, StableKey,
+    CarriedValue, Hop, KeyPart, Missing, OpenError, Opener, RowsPresent, StableKey,
 };
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
