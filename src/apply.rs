@@ -30,6 +30,10 @@ pub struct ApplyReport {
     pub journaled: u64,
     /// The journal.
     pub journal: PathBuf,
+    /// Per event queue: the events the apply's own writes queued (the triggers of the tables
+    /// it wrote), deleted right after those writes, in the same transaction: they were never
+    /// in the clone, so they are not journaled and restore does not put them back.
+    pub unqueued: Vec<(crate::state::TableRef, u64)>,
     /// The plan made right after the apply; empty when the database converged.
     pub after: Plan,
 }
@@ -303,6 +307,15 @@ pub async fn run<E: Engine>(
     };
     let mut done = Done::default();
     let mut written: Vec<crate::state::TableRef> = Vec::new();
+    let queues: Vec<TableInfo> = desired
+        .event_queues
+        .iter()
+        .filter_map(|q| plan.catalog.get(q))
+        .filter(|q| !q.primary_key.is_empty())
+        .cloned()
+        .collect();
+    let mut unqueued: Vec<(crate::state::TableRef, u64)> =
+        queues.iter().map(|q| (q.table.clone(), 0)).collect();
     for (position, (step, step_statements)) in plan.steps.iter().zip(&statements).enumerate() {
         progress(Progress::Started {
             id: &step.id,
@@ -334,7 +347,31 @@ pub async fn run<E: Engine>(
         if let Some(t) = step.table() {
             written.push(t.table.clone());
         }
-        let run = run_step(&mut tx, &mut journal, plan, step, step_statements, check).await;
+        let triggered = step.table().is_some_and(|t| {
+            plan.catalog
+                .triggers
+                .iter()
+                .any(|(table, _)| *table == t.table)
+        });
+        let run = if triggered && !queues.is_empty() {
+            run_step_then_unqueue(
+                &mut tx,
+                &mut journal,
+                plan,
+                (step, step_statements),
+                check,
+                &queues,
+            )
+            .await
+            .map(|(ran, deleted)| {
+                for (n, total) in deleted.iter().zip(&mut unqueued) {
+                    total.1 += n;
+                }
+                ran
+            })
+        } else {
+            run_step(&mut tx, &mut journal, plan, step, step_statements, check).await
+        };
         let journaled = match run {
             Ok(ran) => done.add(&ran),
             Err(e) => {
@@ -354,6 +391,7 @@ pub async fn run<E: Engine>(
         statements: done.statements,
         journaled: done.journaled,
         journal: options.journal.to_path_buf(),
+        unqueued,
         after,
     })
 }
@@ -490,6 +528,36 @@ impl From<journal::Error> for StepFailure {
     fn from(e: journal::Error) -> StepFailure {
         StepFailure::Journal(e)
     }
+}
+
+/// Runs a step whose table has triggers, then deletes the events its writes queued (see
+/// [`crate::queues`]); returns what it did and how many events it deleted per queue.
+async fn run_step_then_unqueue<E: Engine>(
+    tx: &mut Transaction<'_, E>,
+    journal: &mut Journal,
+    plan: &Plan,
+    (step, statements): (&Change, &[Statement]),
+    check: bool,
+    queues: &[TableInfo],
+) -> Result<(Done, Vec<u64>), StepFailure> {
+    let failed = |e: crate::queues::QueueError| match e {
+        crate::queues::QueueError::Read(e) => StepFailure::Statement {
+            statement: String::new(),
+            cause: Masked::chain(&e),
+        },
+        crate::queues::QueueError::Statement { statement, cause } => {
+            StepFailure::Statement { statement, cause }
+        }
+    };
+    let before = crate::queues::snapshot(tx.engine(), queues)
+        .await
+        .map_err(failed)?;
+    let mut done = run_step(tx, journal, plan, step, statements, check).await?;
+    let (deleted, ran) = crate::queues::delete_added(tx.engine(), queues, &before, &step.id)
+        .await
+        .map_err(failed)?;
+    done.statements += ran;
+    Ok((done, deleted))
 }
 
 /// Journals the rows of `step` and runs its statements; returns what it did.

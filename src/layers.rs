@@ -5,7 +5,7 @@
 const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["apply", "capture", "restore", "planning"],
-    &["transaction"],
+    &["transaction", "queues"],
     &["render", "spec"],
     &["plan", "profile"],
     &["graph"],

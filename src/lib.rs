@@ -13,7 +13,7 @@
 //! |---|---|
 //! | command line | `cli` |
 //! | what a command does | `apply`, `capture`, `restore`, `planning` |
-//! | the one transaction of an apply or a restore | `transaction` |
+//! | the one transaction of an apply or a restore, the events its writes queue | `transaction`, `queues` |
 //! | reading specs, showing plans | `render`, `spec` |
 //! | the plan, the built-in profiles | `plan`, `profile` |
 //! | ordering | `graph` |
@@ -45,6 +45,7 @@ mod layers;
 pub mod plan;
 pub mod planning;
 pub mod profile;
+pub mod queues;
 pub mod render;
 pub mod restore;
 pub mod spec;

@@ -16,7 +16,7 @@ use crate::journal::{
     Identities, JournaledRow, LeftAlone, Reason, RestoreAction, RestorePlan, RestoreStep, Triage,
 };
 use crate::state::fingerprint::row_digest;
-use crate::state::observed::{TableRef, Target};
+use crate::state::observed::{TableInfo, TableRef, Target};
 use crate::state::Value;
 use crate::transaction::{BeginError, Committed, Transaction};
 
@@ -29,6 +29,9 @@ pub struct RestoreReport {
     pub tables: usize,
     /// Statements run.
     pub statements: usize,
+    /// Per event queue: the events restore's own writes queued (the triggers of the tables it
+    /// wrote into), deleted in the same transaction.
+    pub unqueued: Vec<(TableRef, u64)>,
 }
 
 /// How a restored row differs from the journal.
@@ -154,6 +157,7 @@ pub async fn triage<E: Engine>(
         left_alone: Vec::new(),
         already_back: 0,
         triggers: Vec::new(),
+        queues: Vec::new(),
         chosen: Vec::with_capacity(plan.steps.len()),
     };
     for step in &plan.steps {
@@ -459,6 +463,7 @@ pub async fn run<E: Engine>(
     shown: &Triage,
     identities: Option<&Identities>,
     lock: &Lock,
+    queues: &[TableInfo],
 ) -> Result<RestoreReport, Error> {
     let tables: Vec<_> = journal.steps.iter().map(RestoreStep::table_info).collect();
     let mut tx = Transaction::begin(engine, lock, &tables, None)
@@ -471,7 +476,7 @@ pub async fn run<E: Engine>(
                 source: Box::new(e),
             }),
         })?;
-    let outcome = match put_back(tx.engine(), journal, shown, identities).await {
+    let outcome = match put_back(tx.engine(), journal, shown, identities, queues).await {
         Ok(outcome) => outcome,
         Err(failure) => {
             let rolled_back = tx.abort(None).await;
@@ -495,6 +500,7 @@ async fn put_back<E: Engine>(
     journal: &RestorePlan,
     shown: &Triage,
     identities: Option<&Identities>,
+    queues: &[TableInfo],
 ) -> Result<RestoreReport, RunFailure> {
     if !sorted_as_shown(engine, journal, shown, identities).await? {
         return Err(RunFailure::ChangedWhileWaiting);
@@ -509,9 +515,22 @@ async fn put_back<E: Engine>(
             .zip(&shown.chosen)
             .filter(|(_, chosen)| chosen.contains(&true))
     };
+    let mut unqueued: Vec<(TableRef, u64)> = queues.iter().map(|q| (q.table.clone(), 0)).collect();
     // A page's statements are made just before they run: only one page's SQL is held.
     for (step, chosen) in chosen_steps() {
         tables += 1;
+        // Writing into a table with triggers may queue events: what the queues hold before is
+        // read, and what the step's writes added is deleted once they ran.
+        let triggered = shown.triggers.iter().any(|(t, _)| *t == step.table);
+        let before = if triggered && !queues.is_empty() {
+            Some(
+                crate::queues::snapshot(engine, queues)
+                    .await
+                    .map_err(|e| queue_failure(e, &step.change))?,
+            )
+        } else {
+            None
+        };
         for part in chosen_pages(journal, step, chosen, identities) {
             let part = part.map_err(RunFailure::Journal)?;
             let statements =
@@ -533,6 +552,16 @@ async fn put_back<E: Engine>(
                 count += 1;
             }
         }
+        if let Some(before) = before {
+            let (deleted, statements) =
+                crate::queues::delete_added(engine, queues, &before, &step.change)
+                    .await
+                    .map_err(|e| queue_failure(e, &step.change))?;
+            count += statements;
+            for (n, total) in deleted.iter().zip(&mut unqueued) {
+                total.1 += n;
+            }
+        }
     }
     for (step, chosen) in chosen_steps() {
         rows += verify(engine, journal, step, chosen, identities)
@@ -552,6 +581,7 @@ async fn put_back<E: Engine>(
         rows,
         tables,
         statements: count,
+        unqueued,
     })
 }
 
@@ -581,6 +611,17 @@ fn chosen_pages<'a>(
                 .collect();
             (!rows.is_empty()).then(|| Ok(step.with_rows(rows)))
         })
+}
+
+/// A failure to delete the events a step's writes queued, as the step's.
+fn queue_failure(e: crate::queues::QueueError, change: &ChangeId) -> RunFailure {
+    match e {
+        crate::queues::QueueError::Read(e) => RunFailure::Engine(e),
+        crate::queues::QueueError::Statement { cause, .. } => RunFailure::Statement {
+            change: change.clone(),
+            cause,
+        },
+    }
 }
 
 /// How putting rows back failed, before the rollback.
@@ -790,7 +831,7 @@ mod tests {
         assert_eq!(statements.len(), 1);
         assert_eq!(
             statements[0].sql,
-            "DELETE FROM [dbo].[T] WHERE ([ID] = @P1)"
+            "DELETE FROM [dbo].[T] WHERE [ID] IN (@P1)"
         );
         step.primary_key.clear();
         assert!(
@@ -841,7 +882,7 @@ mod tests {
                 1,
                 "the missing row is to be put back"
             );
-            run(engine, &journal, &shown, None, &Lock::Application).await
+            run(engine, &journal, &shown, None, &Lock::Application, &[]).await
         })
     }
 
@@ -943,7 +984,7 @@ mod tests {
         let outcome = block_on(async {
             let shown = triage(&mut engine, &journal, None).await?;
             assert_eq!(shown.chosen, vec![vec![true]]);
-            run(&mut engine, &journal, &shown, None, &Lock::Application).await
+            run(&mut engine, &journal, &shown, None, &Lock::Application, &[]).await
         });
         assert!(
             matches!(outcome, Err(Error::ChangedWhileWaiting)),

@@ -209,6 +209,13 @@ fn report_outcome(report: &apply::ApplyReport, out: &mut impl Write) -> Result<i
         report.statements,
         report.journaled
     )?;
+    for (queue, events) in report.unqueued.iter().filter(|(_, n)| *n > 0) {
+        writeln!(
+            out,
+            "Deleted {events} {} that the apply's own writes queued in {queue} (triggers): never in the clone, not journaled.",
+            if *events == 1 { "event" } else { "events" }
+        )?;
+    }
     if report.converged() {
         writeln!(out, "Converged: a new plan shows no changes.")?;
         Ok(exit::SUCCESS)

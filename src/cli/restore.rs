@@ -78,13 +78,25 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
     if !sealed.is_empty() && !args.without_sealed {
         return Err(Error::SealedWithoutIdentity { changes: sealed });
     }
-    let connection = match (
-        args.connect.connection.as_deref(),
-        args.spec.as_ref().or(plan.source.as_ref()),
-    ) {
+    // The spec says which tables are event queues: the events restore's own writes queue
+    // there (triggers) are deleted in its transaction. A journal's spec that no longer loads
+    // leaves them to the next plan (the restore plan says so).
+    let desired = match (&args.spec, &plan.source) {
+        (Some(spec), _) => Some(spec::load(spec)?),
+        (None, Some(spec)) => spec::load(spec).ok(),
+        (None, None) => None,
+    };
+    let queue_names = desired
+        .as_ref()
+        .map(|d| d.event_queues.clone())
+        .unwrap_or_default();
+    let connection = match (args.connect.connection.as_deref(), &desired) {
         (Some(text), _) => Connection::parse(text, Path::new(".")),
-        (None, Some(spec)) => target::connection(&spec::load(spec)?, None)?,
-        (None, None) => return Err(target::ConnectionError::JournalWithoutSpec.into()),
+        (None, Some(desired)) => target::connection(desired, None)?,
+        (None, None) => match args.spec.as_ref().or(plan.source.as_ref()) {
+            Some(spec) => target::connection(&spec::load(spec)?, None)?,
+            None => return Err(target::ConnectionError::JournalWithoutSpec.into()),
+        },
     };
     target::runtime()?.block_on(async {
         let mut engine = target::open_engine(&connection).await?;
@@ -94,7 +106,17 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         // What is shown is what this connection reaches (the check found it the same).
         plan.server.clone_from(&server.server);
         plan.database.clone_from(&server.database);
-        let triage = restore::triage(&mut engine, &plan, identities.as_ref()).await?;
+        let mut triage = restore::triage(&mut engine, &plan, identities.as_ref()).await?;
+        let queues = if triage.triggers.is_empty() || queue_names.is_empty() {
+            Vec::new()
+        } else {
+            crate::inspect::tables(&mut engine, &queue_names)
+                .await?
+                .into_iter()
+                .filter(|q| !q.primary_key.is_empty())
+                .collect()
+        };
+        triage.queues = queues.iter().map(|q| q.table.clone()).collect();
         text::restore(&triage, out)?;
         if triage.plan.steps.is_empty() {
             return Ok(exit::SUCCESS);
@@ -103,13 +125,28 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
             writeln!(out, "Restore cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);
         }
-        let report = restore::run(&mut engine, &plan, &triage, identities.as_ref(), &lock).await?;
+        let report = restore::run(
+            &mut engine,
+            &plan,
+            &triage,
+            identities.as_ref(),
+            &lock,
+            &queues,
+        )
+        .await?;
         writeln!(out)?;
         writeln!(
             out,
             "Restore complete: {} journaled rows are back in {} tables, each read back and identical to the journal.",
             report.rows, report.tables
         )?;
+        for (queue, events) in report.unqueued.iter().filter(|(_, n)| *n > 0) {
+            writeln!(
+                out,
+                "Deleted {events} {} that restore's own writes queued in {queue} (the triggers of the tables written back).",
+                if *events == 1 { "event" } else { "events" }
+            )?;
+        }
         if !triage.left_alone.is_empty() {
             let n = triage.left_alone.len();
             writeln!(

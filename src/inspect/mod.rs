@@ -78,6 +78,52 @@ pub async fn triggers<E: Engine>(
         .collect())
 }
 
+/// The primary keys of every row of an event queue, by their text (as compared) with their
+/// values (as deleted): what it holds before and after a write into a table whose triggers
+/// feed it.
+///
+/// # Errors
+/// A failed read.
+pub async fn queue_keys<E: Engine>(
+    engine: &mut E,
+    queue: &crate::state::TableInfo,
+) -> Result<std::collections::HashMap<Vec<String>, Vec<Value>>, Error> {
+    let select = sql::keys_query(queue, engine.flavor());
+    let context = format!("reading the events queued in {}", queue.table);
+    let mut out = std::collections::HashMap::new();
+    engine
+        .stream(&select, &context, &mut |key| {
+            out.insert(
+                key.iter().map(crate::state::desired::key_text).collect(),
+                key,
+            );
+            Ok(())
+        })
+        .await?;
+    Ok(out)
+}
+
+/// The catalog entries of the tables `names` name, those the database holds (a name matching
+/// tables in several schemas names none).
+///
+/// # Guarantees
+/// Reads only: the catalog queries, once.
+///
+/// # Errors
+/// A failed read.
+pub async fn tables<E: Engine>(
+    engine: &mut E,
+    names: &[TableName],
+) -> Result<Vec<crate::state::TableInfo>, Error> {
+    let queries = CatalogQueries::of(engine.flavor(), engine.owner());
+    let rows = catalog::read(engine, &queries, names, catalog::Extent::Shape).await?;
+    Ok(catalog::resolve_names(names, &rows)
+        .tables
+        .into_iter()
+        .map(|t| t.info)
+        .collect())
+}
+
 /// Splits `references_absent` resources one per scanned table, resolves every metamodel target
 /// and inspects every resource of the result.
 /// The catalog of each table is read once: the metamodel's tables first, then the rest.

@@ -55,4 +55,7 @@ pub struct Triage {
     pub already_back: u64,
     /// The triggers of the tables rows go back into: writing the rows runs them.
     pub triggers: Vec<(crate::state::TableRef, String)>,
+    /// The event queues (the spec's `event_queues`, with a primary key) whose events the
+    /// restore's own writes queue are deleted in its transaction.
+    pub queues: Vec<crate::state::TableRef>,
 }

@@ -181,11 +181,21 @@ fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
             .filter(|(t, _)| t == table)
             .map(|(_, n)| super::printable(n))
             .collect();
-        writeln!(
-            out,
-            "  ! writing rows back into {table} runs its triggers ({}): BPT events may be queued; plan again afterwards (the quarantine profile empties the queues)",
-            names.join(", ")
-        )?;
+        if triage.queues.is_empty() {
+            writeln!(
+                out,
+                "  ! writing rows back into {table} runs its triggers ({}): BPT events may be queued; plan again afterwards (the quarantine profile empties the queues)",
+                names.join(", ")
+            )?;
+        } else {
+            let queues: Vec<String> = triage.queues.iter().map(ToString::to_string).collect();
+            writeln!(
+                out,
+                "  ! writing rows back into {table} runs its triggers ({}): the events they queue in {} are deleted in the same transaction",
+                names.join(", "),
+                queues.join(", ")
+            )?;
+        }
     }
     if !triage.left_alone.is_empty() {
         writeln!(out)?;

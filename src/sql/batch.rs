@@ -260,9 +260,10 @@ pub(super) fn insert_rows(
     out
 }
 
-/// `DELETE` statements taking out the rows whose `key` columns hold each of `keys`: `DELETE
-/// FROM table WHERE (k = @P1 AND ...) OR ...`, without an alias (the embedded engine does not
-/// accept one in `DELETE`), the keys bound typed as their columns.
+/// `DELETE` statements taking out the rows whose `key` columns hold each of `keys`, without an
+/// alias (the embedded engine does not accept one in `DELETE`), the keys bound typed as their
+/// columns: `DELETE FROM table WHERE k IN (@P1, ...)` for a one-column key, `(k1 = @P1 AND
+/// ...) OR ...` in short batches otherwise (a long chain of `OR` nests as deep as it is long).
 pub(super) fn delete_by_key(
     table: &TableRef,
     key: &[&ColumnInfo],
@@ -272,31 +273,43 @@ pub(super) fn delete_by_key(
 ) -> Vec<Statement> {
     let quote = flavor.quote();
     let name = QuotedIdent::table(table, quote);
-    let most = if flavor == Flavor::SqlServer {
-        MAX_ROWS
-    } else {
-        50
+    let batch = match key {
+        [_] => MAX_ROWS,
+        _ => (MAX_PARAMS / key.len().max(1)).clamp(1, 50),
     };
-    let batch = (MAX_PARAMS / key.len().max(1)).clamp(1, most);
     let catalog = Catalog::default();
     let mut out = Vec::new();
     for chunk in keys.chunks(batch) {
         let mut w = Writer::new(&catalog, flavor);
-        let matches: Vec<String> = chunk
-            .iter()
-            .map(|values| {
-                let parts: Vec<String> = key
-                    .iter()
-                    .zip(values)
-                    .map(|(column, value)| {
-                        let marker = w.bind_for((*value).clone(), column, false);
-                        format!("{} = {marker}", QuotedIdent::column(column, quote))
-                    })
-                    .collect();
-                format!("({})", parts.join(" AND "))
-            })
-            .collect();
-        let sql = w.finish(format!("DELETE FROM {name} WHERE {}", matches.join(" OR ")));
+        let predicate = if let [column] = key {
+            let markers: Vec<String> = chunk
+                .iter()
+                .filter_map(|values| values.first())
+                .map(|value| w.bind_for((*value).clone(), column, false))
+                .collect();
+            format!(
+                "{} IN ({})",
+                QuotedIdent::column(column, quote),
+                markers.join(", ")
+            )
+        } else {
+            let matches: Vec<String> = chunk
+                .iter()
+                .map(|values| {
+                    let parts: Vec<String> = key
+                        .iter()
+                        .zip(values)
+                        .map(|(column, value)| {
+                            let marker = w.bind_for((*value).clone(), column, false);
+                            format!("{} = {marker}", QuotedIdent::column(column, quote))
+                        })
+                        .collect();
+                    format!("({})", parts.join(" AND "))
+                })
+                .collect();
+            matches.join(" OR ")
+        };
+        let sql = w.finish(format!("DELETE FROM {name} WHERE {predicate}"));
         out.push(Statement {
             sql: sql.text,
             params: sql.params,

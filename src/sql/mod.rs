@@ -39,7 +39,9 @@ pub use queries::{
     capture_query, column_query, drift_query, metamodel_query, subselect_query, Capture, Carry,
     Layout, Neighbours, Page, RowQuery, Wanted,
 };
-pub use restore::{key_query, restore_statements, verify_query, VERIFY_BATCH};
+pub use restore::{
+    delete_keys, key_query, keys_query, restore_statements, verify_query, VERIFY_BATCH,
+};
 pub use scan::{scan_query, ScanLayout};
 pub use statement::{Masked, Param, Statement};
 pub use statements::{rewrite_statements, statements};

@@ -7,7 +7,7 @@ use super::writer::all_columns;
 use super::{Error, Flavor, Select, Selected, T};
 use super::{Param, Statement};
 use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
-use crate::state::observed::ColumnInfo;
+use crate::state::observed::{ColumnInfo, TableInfo};
 use crate::state::Value;
 
 /// How many journaled rows one verification query reads back.
@@ -272,4 +272,46 @@ fn restore_markers(
         markers[i] = flavor.marker(params.len());
     }
     (markers, params)
+}
+
+/// The primary key of every row of `table`: what an event queue holds before and after
+/// restore writes into a table whose triggers feed it.
+#[must_use]
+pub fn keys_query(table: &TableInfo, flavor: Flavor) -> Select {
+    let key: Vec<&ColumnInfo> = table
+        .primary_key
+        .iter()
+        .filter_map(|k| table.column(k))
+        .collect();
+    Select {
+        distinct: false,
+        columns: key
+            .iter()
+            .map(|c| Selected::column(format!("{T}.{}", QuotedIdent::column(c, flavor.quote())), c))
+            .collect(),
+        rest: format!(
+            " FROM {}{}",
+            QuotedIdent::table(&table.table, flavor.quote()),
+            flavor.alias(T)
+        ),
+        params: Vec::new(),
+    }
+}
+
+/// `DELETE` statements taking out the rows of `table` with these primary keys (each in
+/// `table.primary_key` order).
+#[must_use]
+pub fn delete_keys(
+    table: &TableInfo,
+    keys: &[Vec<Value>],
+    flavor: Flavor,
+    source: &crate::change::ChangeId,
+) -> Vec<Statement> {
+    let key: Vec<&ColumnInfo> = table
+        .primary_key
+        .iter()
+        .filter_map(|k| table.column(k))
+        .collect();
+    let keys: Vec<Vec<&Value>> = keys.iter().map(|k| k.iter().collect()).collect();
+    delete_by_key(&table.table, &key, &keys, flavor, source)
 }
