@@ -622,16 +622,7 @@ async fn run_step<E: Engine>(
             )?;
             &made
         };
-        for statement in page_statements {
-            engine
-                .run(statement)
-                .await
-                .map_err(|e| StepFailure::Statement {
-                    statement: statement.redacted(),
-                    cause: Masked::new(&e, statement, step.sensitive()),
-                })?;
-            done.statements += 1;
-        }
+        done.statements += run_statements(engine, step, page_statements).await?;
         match read.last_key {
             // Keys only grow from page to page; the same key twice would read forever.
             Some(end) if !last_page && after.as_ref() == Some(&end) => {
@@ -651,6 +642,25 @@ async fn run_step<E: Engine>(
     }
     done.journaled = journaled;
     Ok(done)
+}
+
+/// Runs a step's statements in order; returns how many ran. A failure names the statement
+/// (without values) and gives the database's message, the step's sensitive values masked.
+async fn run_statements<E: Engine>(
+    engine: &mut E,
+    step: &Change,
+    statements: &[Statement],
+) -> Result<usize, StepFailure> {
+    for statement in statements {
+        engine
+            .run(statement)
+            .await
+            .map_err(|e| StepFailure::Statement {
+                statement: statement.redacted(),
+                cause: Masked::new(&e, statement, step.sensitive()),
+            })?;
+    }
+    Ok(statements.len())
 }
 
 /// A failure to read or journal a change's rows: named by the change's first statement, with

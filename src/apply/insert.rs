@@ -52,17 +52,10 @@ pub(super) async fn run<E: Engine>(
     }
     let statements = sql::insert_present(table, present, &rows, flavor, &step.id)
         .map_err(|e| failed(Masked::from_message(&e.to_string())))?;
-    let mut done = Done::default();
-    for statement in &statements {
-        engine
-            .run(statement)
-            .await
-            .map_err(|e| StepFailure::Statement {
-                statement: statement.redacted(),
-                cause: Masked::new(&e, statement, step.sensitive()),
-            })?;
-        done.statements += 1;
-    }
+    let mut done = Done {
+        statements: super::run_statements(engine, step, &statements).await?,
+        ..Done::default()
+    };
     let key: Vec<&ColumnInfo> = present
         .parts
         .iter()
