@@ -60,13 +60,26 @@ fn clone_sql(size: usize) -> String {
         "privateKeyValidation",
         "OutSystems.SiteProperties.EncryptionKey",
     ];
-    let mut batch = |table: &str, rows: Vec<String>| {
+    // A table whose ID is an identity takes rows with their own ids under IDENTITY_INSERT.
+    let mut batch = |table: &str, identity: Option<&str>, rows: Vec<String>| {
+        if identity.is_some() {
+            let _ = writeln!(sql, "SET IDENTITY_INSERT {table} ON\nGO");
+        }
         for chunk in rows.chunks(500) {
-            let _ = writeln!(sql, "INSERT INTO {table} VALUES {}\nGO", chunk.join(", "));
+            let _ = writeln!(
+                sql,
+                "INSERT INTO {table}{} VALUES {}\nGO",
+                identity.unwrap_or_default(),
+                chunk.join(", ")
+            );
+        }
+        if identity.is_some() {
+            let _ = writeln!(sql, "SET IDENTITY_INSERT {table} OFF\nGO");
         }
     };
     batch(
         "OSSYS_PARAMETER",
+        None,
         (0..quarter)
             .map(|i| {
                 format!(
@@ -79,6 +92,7 @@ fn clone_sql(size: usize) -> String {
     );
     batch(
         "OSSYS_SERVER",
+        None,
         (0..quarter)
             .map(|i| {
                 format!(
@@ -94,6 +108,7 @@ fn clone_sql(size: usize) -> String {
     let properties = size - 2 * quarter - 2 * connections;
     batch(
         "OSSYS_SITE_PROPERTY",
+        None,
         (0..properties)
             .map(|i| {
                 format!(
@@ -107,6 +122,7 @@ fn clone_sql(size: usize) -> String {
     );
     batch(
         "OSSYS_DBCONNECTION",
+        Some(" (ID, NAME, DATABASE_CONFIGURATION)"),
         (0..connections)
             .map(|i| {
                 format!(
@@ -118,6 +134,7 @@ fn clone_sql(size: usize) -> String {
     );
     batch(
         "OSSYS_EXTENSION_DBCONNECTION",
+        None,
         (0..connections)
             .map(|i| format!("({}, {}, 'Db{i}', {})", 1000 + i, 5000 + i, 1000 + i))
             .collect(),
