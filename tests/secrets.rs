@@ -191,14 +191,16 @@ fn a_secret_row_is_secret_under_any_spelling_issue_21() {
 }
 
 /// A resource of the user's own that shows the platform's credential tables (catalog
-/// passwords, connection configurations) without `secret: true` still never prints them: the
+/// passwords, connection configurations, the Users module's SAML configuration, whose tables
+/// are found through the metamodel) without `secret: true` still never prints them: the
 /// profile declares those rows secret. See: issue 27
 #[test]
 fn credential_tables_are_secret_in_any_resource_issue_27() {
     let server = TestServer::start(&root().join("examples/demo/clone.sql"));
     let spec = format!(
         "{}  - id: my-catalogs\n    kind: column_values\n    table: OSSYS_DBCATALOG\n    set: {{ PASSWORD: rotated-by-ops }}\n\
-         \x20 - id: my-connections\n    kind: column_values\n    table: ossys_DBConnection\n    set: {{ DATABASE_CONFIGURATION: none }}\n",
+         \x20 - id: my-connections\n    kind: column_values\n    table: ossys_DBConnection\n    set: {{ DATABASE_CONFIGURATION: none }}\n\
+         \x20 - id: my-saml\n    kind: column_values\n    table: osusr_u1_configsp\n    set: {{ SIGNING_KEY: rotated-by-ops }}\n    after: [saml-configuration]\n",
         demo_spec()
     );
     for args in [
@@ -214,7 +216,7 @@ fn credential_tables_are_secret_in_any_resource_issue_27() {
             .run()
             .code(0);
         assert!(
-            out.stdout.contains("my-catalogs"),
+            out.stdout.contains("my-catalogs") && out.stdout.contains("my-saml"),
             "{args:?}:\n{}",
             out.stdout
         );
