@@ -240,10 +240,11 @@ impl<'a> Context<'a> {
             hits: hits
                 .iter()
                 .map(|h| FoundHit {
-                    fixed_by: h
-                        .removed_by
-                        .clone()
-                        .or_else(|| fixed_by(self.desired, &self.observed.catalog, table, h)),
+                    fixed_by: h.fixed_by.clone().or_else(|| {
+                        (!h.carried)
+                            .then(|| fixed_by(self.desired, &self.observed.catalog, table, h))
+                            .flatten()
+                    }),
                     hit: h.clone(),
                 })
                 .collect(),

@@ -8,8 +8,8 @@ use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
 use crate::sql::CatalogQueries;
 use crate::sql::{self, Carry, Flavor, Layout, RowQuery, RowRewrite, Wanted};
 use crate::state::desired::{
-    Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId, ResourceKind,
-    RowsPresent, TableTarget,
+    ColumnValue, Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId,
+    ResourceKind, RowsPresent, TableTarget,
 };
 use crate::state::fingerprint::Fingerprint;
 use crate::state::host::HostPattern;
@@ -127,9 +127,15 @@ fn job<'a>(
         });
     }
     let (secret_rows, removers) = neighbours(desired, catalog, r);
+    let carriers = if matches!(r.kind, ResourceKind::ReferencesAbsent(_)) {
+        carriers(desired, catalog, r)
+    } else {
+        Vec::new()
+    };
     let neighbours = sql::Neighbours {
         secret_rows: &secret_rows,
         removers: &removers,
+        carriers: &carriers,
         personal: personal_table(desired, catalog, r),
     };
     match sql::drift_query(r, table.as_ref(), catalog, flavor, &neighbours) {
@@ -193,6 +199,35 @@ fn neighbours<'a>(
         .map(|s| (&s.id, s.kind.filter()))
         .collect();
     (secret_rows, removers)
+}
+
+/// The `carried` resources of `r`'s table (the catalog's, whatever the spelling): a scan of
+/// it reads each row's stable key, to tell which hits the captured values replace.
+fn carriers<'a>(desired: &'a Desired, catalog: &Catalog, r: &Resource) -> Vec<sql::Carrier<'a>> {
+    let own = r.kind.table().and_then(|n| catalog.resolve(n));
+    desired
+        .resources
+        .iter()
+        .filter(|s| own.is_some() && s.kind.table().and_then(|n| catalog.resolve(n)) == own)
+        .filter_map(|s| {
+            let ResourceKind::ColumnValues(k) = &s.kind else {
+                return None;
+            };
+            let values: Vec<_> = k
+                .set
+                .values()
+                .filter_map(|v| match v {
+                    ColumnValue::Carried(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            (!values.is_empty()).then(|| sql::Carrier {
+                id: &s.id,
+                filter: &k.filter,
+                values,
+            })
+        })
+        .collect()
 }
 
 /// Runs one resource's job.
@@ -278,6 +313,19 @@ fn scan_row(
     mut values: Vec<Value>,
 ) -> Vec<Hit> {
     let flag = |v: Option<Value>| matches!(v, Some(Value::Int(1) | Value::Bool(true)));
+    let carried_width: usize = layout.carriers.iter().map(sql::CarrierLayout::width).sum();
+    let mut carried = values.split_off(values.len().saturating_sub(carried_width));
+    // What each carried resource writes into this row: its columns' captured values, when its
+    // filter holds and the row's stable key was captured.
+    let mut carried_back: Vec<(&ResourceId, &sql::CarrierLayout, Vec<String>)> = Vec::new();
+    for carrier in &layout.carriers {
+        let rest = carried.split_off(carrier.width().min(carried.len()));
+        let mut own = std::mem::replace(&mut carried, rest).into_iter();
+        if flag(own.next()) {
+            let key = own.map(|v| crate::state::desired::key_text(&v)).collect();
+            carried_back.push((&carrier.id, carrier, key));
+        }
+    }
     let flags = values.split_off(
         values
             .len()
@@ -316,12 +364,31 @@ fn scan_row(
             }
         }
         if !hosts.is_empty() {
+            // The captured value replaces this one: it fixes the hit unless it names one of
+            // production's hosts itself (or is sealed and unopened: not known).
+            let carry = carried_back.iter().find_map(|(id, carrier, key)| {
+                let value = carrier
+                    .values
+                    .iter()
+                    .find(|v| v.column.eq_ignore_ascii_case(column))?;
+                match value.wanted(key) {
+                    Some(None) => None,
+                    Some(Some(Value::Text(captured))) => {
+                        let names_production =
+                            patterns.iter().any(|p| !p.find(&captured).is_empty());
+                        Some((!names_production).then(|| (*id).clone()))
+                    }
+                    Some(Some(_)) => Some(Some((*id).clone())),
+                    None => Some(None),
+                }
+            });
             hits.push(Hit {
                 key: key.clone(),
                 column: column.clone(),
                 hosts,
                 value: (!secret && !secret_row).then_some(value),
-                removed_by: removed_by.clone(),
+                fixed_by: removed_by.clone().or_else(|| carry.clone().flatten()),
+                carried: carry.is_some(),
             });
         }
     }
@@ -557,6 +624,104 @@ mod tests {
                 && problems[0].message.contains("V (sql_variant)"),
             "{}",
             problems[0].message
+        );
+    }
+    /// A hit in a carried column is fixed by the carry when the row's stable key was captured
+    /// and the captured value names no production host; a row not captured, a captured value
+    /// naming production and a sealed value nobody opened are not fixed (and a carried one is
+    /// marked, so that no rewrite the carry leaves it out of claims it).
+    #[test]
+    fn carried_hits_are_fixed_only_by_a_clean_captured_value() {
+        use crate::state::desired::{CarriedRow, CarriedRows, CarriedValue, KeyPart};
+        use std::collections::{BTreeMap, HashMap};
+        let captured = |url: Option<&str>| CarriedRow {
+            key: vec![],
+            name: None,
+            values: url
+                .map(|u| BTreeMap::from([("EFFECTIVE_URL".to_string(), Value::Text(u.into()))])),
+        };
+        let rows = CarriedRows {
+            parts: vec!["reference".into()],
+            rows: HashMap::from([
+                (
+                    vec!["k-clean".to_string()],
+                    captured(Some("https://qa.example.com/api")),
+                ),
+                (
+                    vec!["k-prod".to_string()],
+                    captured(Some("https://prod.example.com/api")),
+                ),
+                (vec!["k-sealed".to_string()], captured(None)),
+            ]),
+        };
+        let layout = sql::ScanLayout {
+            keys: vec!["ID".into()],
+            columns: vec!["Effective_Url".into(), "URL".into()],
+            unscannable: vec![],
+            secret_flag: false,
+            removers: vec![],
+            carriers: vec![sql::CarrierLayout {
+                id: crate::test_support::id("carried-urls"),
+                values: vec![CarriedValue {
+                    resource: crate::test_support::id("carried-urls"),
+                    column: "EFFECTIVE_URL".into(),
+                    parts: vec![KeyPart {
+                        column: "SS_KEY".into(),
+                        through: vec![],
+                    }],
+                    rows: std::sync::Arc::new(rows),
+                }],
+            }],
+        };
+        let patterns = vec![HostPattern::parse("prod.example.com").expect("pattern")];
+        let scanned = |key: &str, in_scope: bool| {
+            let prod = Value::Text("https://prod.example.com/x".into());
+            scan_row(
+                &layout,
+                &patterns,
+                false,
+                vec![
+                    Value::Int(1),
+                    prod.clone(),
+                    prod,
+                    Value::Int(i64::from(in_scope)),
+                    Value::Text(key.into()),
+                ],
+            )
+        };
+        let fixed = |hits: &[Hit]| -> Vec<(String, Option<String>, bool)> {
+            hits.iter()
+                .map(|h| {
+                    (
+                        h.column.clone(),
+                        h.fixed_by.as_ref().map(ToString::to_string),
+                        h.carried,
+                    )
+                })
+                .collect()
+        };
+        let carried = Some("carried-urls".to_string());
+        // The URL column is not carried: never fixed by the carry.
+        let url = ("URL".to_string(), None, false);
+        assert_eq!(
+            fixed(&scanned("k-clean", true)),
+            vec![("Effective_Url".into(), carried, true), url.clone()]
+        );
+        assert_eq!(
+            fixed(&scanned("k-prod", true)),
+            vec![("Effective_Url".into(), None, true), url.clone()]
+        );
+        assert_eq!(
+            fixed(&scanned("k-sealed", true)),
+            vec![("Effective_Url".into(), None, true), url.clone()]
+        );
+        assert_eq!(
+            fixed(&scanned("k-other", true)),
+            vec![("Effective_Url".into(), None, false), url.clone()]
+        );
+        assert_eq!(
+            fixed(&scanned("k-clean", false)),
+            vec![("Effective_Url".into(), None, false), url]
         );
     }
 }

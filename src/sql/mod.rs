@@ -42,7 +42,7 @@ pub use queries::{
 pub use restore::{
     delete_keys, key_query, keys_query, restore_statements, verify_query, VERIFY_BATCH,
 };
-pub use scan::{scan_query, ScanLayout};
+pub use scan::{scan_query, Carrier, CarrierLayout, ScanLayout};
 pub use statement::{Masked, Param, Statement};
 pub use statements::{rewrite_statements, statements};
 pub use writer::{key_columns, RowRewrite};

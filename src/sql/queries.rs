@@ -135,6 +135,9 @@ pub struct Neighbours<'a> {
     /// The resources that delete rows of the table, with their filters (empty: every row): a
     /// scan says which of them removes a hit.
     pub removers: &'a [(&'a ResourceId, &'a [Condition])],
+    /// The `carried` resources of the table: a scan reads each row's stable key, so that a
+    /// hit in a carried column is known to be replaced by the captured value.
+    pub carriers: &'a [super::scan::Carrier<'a>],
     /// Another resource masks (or declares personal) the table's rows: they are named by
     /// their primary key only.
     pub personal: bool,

@@ -7,13 +7,44 @@ use super::coercion::is_text;
 use super::ident::QuotedIdent;
 use super::writer::{where_clause, Writer};
 use super::{Error, Flavor, Neighbours, Select, Selected, T};
-use crate::state::desired::{ResourceId, ScanScope};
+use crate::state::desired::{CarriedValue, Condition, ResourceId, ScanScope};
 use crate::state::host::HostPattern;
 use crate::state::observed::{Catalog, TableInfo};
 use crate::state::Value;
 
+/// A `carried` resource of the scanned table: the rows it carries (those its filter holds
+/// whose stable key was captured) get the captured values of `values`' columns back.
+#[derive(Debug, Clone)]
+pub struct Carrier<'a> {
+    /// The resource.
+    pub id: &'a ResourceId,
+    /// Its filter.
+    pub filter: &'a [Condition],
+    /// One per carried column; every one has the same key parts and captured rows.
+    pub values: Vec<&'a CarriedValue>,
+}
+
+/// How a scan's row says what a carried resource writes into it: a flag (its filter holds),
+/// then the row's stable key parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarrierLayout {
+    /// The resource.
+    pub id: ResourceId,
+    /// Its carried columns, with the captured rows.
+    pub values: Vec<CarriedValue>,
+}
+
+impl CarrierLayout {
+    /// How many values it adds to each row.
+    #[must_use]
+    pub fn width(&self) -> usize {
+        1 + self.values.first().map_or(0, |v| v.parts.len())
+    }
+}
+
 /// How to read a scan's rows: the key's values, then the scanned columns', then (when other
-/// resources mark rows secret) a flag, then one flag per resource that deletes the row.
+/// resources mark rows secret) a flag, then one flag per resource that deletes the row, then
+/// what each carried resource of the table reads of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanLayout {
     /// Key columns, first in each row.
@@ -26,6 +57,8 @@ pub struct ScanLayout {
     pub secret_flag: bool,
     /// The resources whose deletion covers the row, one flag each, last in the row.
     pub removers: Vec<ResourceId>,
+    /// The carried resources, last in the row.
+    pub carriers: Vec<CarrierLayout>,
 }
 
 /// The scan of `scope` (its table resolved in `table`) for `patterns`.
@@ -89,6 +122,22 @@ pub fn scan_query(
         columns.push(w.secret_flag(table, &[filter])?);
         removers.push((*id).clone());
     }
+    let mut carriers = Vec::new();
+    for carrier in neighbours.carriers {
+        columns.push(w.secret_flag(table, &[carrier.filter])?);
+        for part in carrier
+            .values
+            .first()
+            .map_or(&[][..], |v| v.parts.as_slice())
+        {
+            let (expr, info) = w.key_part(Some(T), table, part)?;
+            columns.push(Selected::column(expr, &info));
+        }
+        carriers.push(CarrierLayout {
+            id: carrier.id.clone(),
+            values: carrier.values.iter().map(|v| (*v).clone()).collect(),
+        });
+    }
     let order = w.order_by(table, &keys)?;
     let rest = format!(
         " FROM {}{}{}{order}",
@@ -109,6 +158,7 @@ pub fn scan_query(
             unscannable,
             secret_flag,
             removers,
+            carriers,
         },
     ))
 }

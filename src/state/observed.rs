@@ -204,8 +204,12 @@ pub struct Hit {
     pub hosts: Vec<String>,
     /// The value, unless it is secret.
     pub value: Option<Value>,
-    /// A resource of the spec that deletes the row.
-    pub removed_by: Option<ResourceId>,
+    /// A resource of the spec that deletes the row, or a `carried` one that writes back into
+    /// the column a captured value naming none of production's hosts.
+    pub fixed_by: Option<ResourceId>,
+    /// A `carried` resource writes the column of this row back from its captured value: no
+    /// other rewrite of the spec touches it.
+    pub carried: bool,
 }
 
 /// The rows of a resource that do not match the spec: how many, and the first few in key order.

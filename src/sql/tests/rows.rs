@@ -287,8 +287,9 @@ fn quarantine_queries() {
 }
 
 /// A scan reads key and text columns of the rows whose text contains a pattern (one query,
-/// every pattern), flags rows a secret resource covers and rows another resource deletes;
-/// a column that is not text is not scanned and is named.
+/// every pattern), flags rows a secret resource covers and rows another resource deletes,
+/// reads the stable key of a carried resource's rows; a column that is not text is not
+/// scanned and is named.
 #[test]
 fn scan_queries() {
     use crate::state::desired::ScanScope;
@@ -312,10 +313,26 @@ fn scan_queries() {
     let tokens = id("tokens");
     let removers = [(&tokens, secret.as_slice())];
     let secret_rows = [secret.as_slice()];
+    let carried = id("carried-values");
+    let value = crate::state::desired::CarriedValue {
+        resource: carried.clone(),
+        column: "VAL".into(),
+        parts: vec![crate::state::desired::KeyPart {
+            column: "NAME".into(),
+            through: vec![],
+        }],
+        rows: std::sync::Arc::default(),
+    };
+    let carriers = [crate::sql::Carrier {
+        id: &carried,
+        filter: &[],
+        values: vec![&value],
+    }];
     let neighbours = Neighbours {
         personal: false,
         secret_rows: &secret_rows,
         removers: &removers,
+        carriers: &carriers,
     };
     let table = cat.get(&name("ossys_parameter")).unwrap();
     let mut out = Vec::new();
