@@ -335,7 +335,7 @@ fn findings(plan: &Plan) -> Vec<Line> {
         Kind::FindingHeading,
         0,
         None,
-        "Values that name production (apply does not change them; a `replace` in the spec does):",
+        "Values that name production (apply does not change them; a `replace` in the spec, or the carry of a captured value, does):",
     )];
     for f in &plan.findings {
         out.push(Line::blank());

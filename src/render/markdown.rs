@@ -237,7 +237,7 @@ fn findings(plan: &Plan) -> Items {
     }
     Items {
         heading: "\n**Values that name production** (apply does not change them; a `replace` in \
-                  the spec does):\n\n| Table | Row | Column | Hosts | Rewritten by |\n\
+                  the spec, or the carry of a captured value, does):\n\n| Table | Row | Column | Hosts | Rewritten by |\n\
                   |---|---|---|---|---|\n"
             .to_string(),
         items,
