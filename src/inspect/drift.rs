@@ -217,7 +217,8 @@ fn carriers<'a>(desired: &'a Desired, catalog: &Catalog, r: &Resource) -> Vec<sq
                 .set
                 .values()
                 .filter_map(|v| match v {
-                    ColumnValue::Carried(c) => Some(c),
+                    // Nothing captured: nothing carried back, no key to read.
+                    ColumnValue::Carried(c) if !c.rows.rows.is_empty() => Some(c),
                     _ => None,
                 })
                 .collect();
