@@ -295,6 +295,14 @@ fn personal_data_masked_through_the_metamodel_issue_14() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stdout.contains(
+            "Deleted 4 events that restore's own writes queued in dbo.OSSYS_BPM_EVENT_QUEUE \
+             (the triggers of the tables written back)."
+        ),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         server.dump("OSSYS_BPM_EVENT_QUEUE"),
         queue_before,

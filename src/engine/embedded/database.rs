@@ -12,6 +12,10 @@
 //! them). All of it runs in the caller's transaction (or one of its own), so a failure or a
 //! rollback leaves every key as it was.
 //!
+//! Inside a transaction, it loses what a trigger writes into a table the transaction has not
+//! written yet: such tables are written with a delete of no row before the batch that fires
+//! the trigger (see `keep_trigger_writes`).
+//!
 //! It also never moves an identity past values given explicitly, so an `INSERT` that leaves
 //! the identity to it can collide with a restored row: such an insert runs with explicit
 //! values after the largest (see `identity_past_explicit`).
@@ -22,7 +26,9 @@ use iridium_core::ast::statements::ddl::{
     AlterTableAction, AlterTableStmt, ReferentialAction, TableConstraintSpec,
 };
 use iridium_core::ast::statements::dml::InsertSource;
-use iridium_core::ast::{DdlStatement, DmlStatement, Expr, ObjectName, Statement, TableFactor};
+use iridium_core::ast::{
+    DdlStatement, DmlStatement, Expr, ObjectName, ProceduralStatement, Statement, TableFactor,
+};
 use iridium_core::executor::database::CursorFetchResult;
 use iridium_core::executor::journal::Journal;
 use iridium_core::types::Value;
@@ -60,11 +66,19 @@ const FOREIGN_KEYS: &str = "SELECT fk.name, OBJECT_SCHEMA_NAME(fk.parent_object_
     INNER JOIN sys.columns AS rc ON rc.object_id = fkc.referenced_object_id AND rc.column_id = fkc.referenced_column_id \
     ORDER BY fk.name, fkc.constraint_column_id";
 
+/// The tables a trigger's body writes, by the table the trigger is on.
+#[derive(Debug, Clone)]
+struct TriggerWrites {
+    table: ObjectName,
+    writes: Vec<ObjectName>,
+}
+
 /// iridium's in-memory database with the embedded engine's corrections.
 #[derive(Clone)]
 pub struct EmbeddedDatabase {
     inner: Database,
     declared: std::sync::Arc<Mutex<Vec<DeclaredActions>>>,
+    triggers: std::sync::Arc<Mutex<Vec<TriggerWrites>>>,
 }
 
 impl EmbeddedDatabase {
@@ -74,6 +88,7 @@ impl EmbeddedDatabase {
         EmbeddedDatabase {
             inner: Database::new(),
             declared: std::sync::Arc::default(),
+            triggers: std::sync::Arc::default(),
         }
     }
 
@@ -84,6 +99,12 @@ impl EmbeddedDatabase {
         sql: &str,
     ) -> Result<Vec<Option<QueryResult>>, DbError> {
         let first = first_word(sql);
+        if ["insert", "update", "delete", "merge"]
+            .iter()
+            .any(|w| first.eq_ignore_ascii_case(w))
+        {
+            self.keep_trigger_writes(session, sql)?;
+        }
         if first.eq_ignore_ascii_case("update") {
             if let Some(lifted) = self.referencing_keys(session, sql)? {
                 return self.run_lifted(session, sql, &lifted);
@@ -225,12 +246,62 @@ impl EmbeddedDatabase {
                     table,
                     action: AlterTableAction::AddConstraint(constraint),
                 })) => found.extend(declared(&table, &constraint)),
+                Statement::Procedural(ProceduralStatement::CreateTrigger(trigger)) => {
+                    let mut writes = Vec::new();
+                    written_tables(&trigger.body, &mut writes);
+                    if let Ok(mut all) = self.triggers.lock() {
+                        all.push(TriggerWrites {
+                            table: trigger.table,
+                            writes,
+                        });
+                    }
+                }
                 _ => {}
             }
         }
         if let Ok(mut all) = self.declared.lock() {
             all.extend(found);
         }
+    }
+
+    /// Inside a transaction, the engine keeps what a trigger writes into a table only if the
+    /// transaction has written that table before: otherwise the trigger's rows are never seen
+    /// and never committed (SQL Server keeps them). So before a batch that writes a table with
+    /// triggers, inside a transaction, each table those triggers write (and that has no trigger
+    /// of its own) is written with a delete of no row.
+    fn keep_trigger_writes(&self, session: SessionId, sql: &str) -> Result<(), DbError> {
+        let triggers = self.triggers.lock().map(|t| t.clone()).unwrap_or_default();
+        if triggers.is_empty() || !SqlAnalyzer::transaction_is_active(&self.inner, session)? {
+            return Ok(());
+        }
+        let Ok(statements) = iridium_core::parse_batch(sql) else {
+            return Ok(());
+        };
+        let mut targets = Vec::new();
+        written_tables(&statements, &mut targets);
+        let mut touched: Vec<&ObjectName> = Vec::new();
+        for trigger in triggers
+            .iter()
+            .filter(|t| targets.iter().any(|w| same_table(w, &t.table)))
+        {
+            for table in &trigger.writes {
+                let has_triggers = triggers.iter().any(|t| same_table(&t.table, table));
+                if has_triggers || touched.iter().any(|t| same_table(t, table)) {
+                    continue;
+                }
+                touched.push(table);
+                let quoted = |name: &str| format!("[{}]", name.replace(']', "]]"));
+                self.inner.execute_session_batch_sql(
+                    session,
+                    &format!(
+                        "DELETE FROM {}.{} WHERE 1 = 0",
+                        quoted(table.schema_or_dbo()),
+                        quoted(&table.name)
+                    ),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// The foreign keys that reference the table a single-`UPDATE` batch updates, when the
@@ -391,6 +462,26 @@ fn declared(table: &ObjectName, constraint: &TableConstraintSpec) -> Option<Decl
             on_update: *on_update,
         }),
         _ => None,
+    }
+}
+
+/// The tables `statements` insert into, update or delete from (an `UPDATE` through its alias:
+/// the table the alias names), blocks and branches included.
+fn written_tables(statements: &[Statement], out: &mut Vec<ObjectName>) {
+    for statement in statements {
+        match statement {
+            Statement::Dml(DmlStatement::Insert(i)) => out.push(i.table.clone()),
+            Statement::Dml(DmlStatement::Update(u)) => out.push(updated_table(u)),
+            Statement::Dml(DmlStatement::Delete(d)) => out.push(d.table.clone()),
+            Statement::Procedural(ProceduralStatement::BeginEnd(body)) => {
+                written_tables(body, out);
+            }
+            Statement::Procedural(ProceduralStatement::If(branch)) => {
+                written_tables(&branch.then_body, out);
+                written_tables(branch.else_body.as_deref().unwrap_or_default(), out);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -721,6 +812,40 @@ mod tests {
         assert!(db
             .execute_session_batch_sql(s, "DELETE FROM CUSTOMER WHERE ID = 2")
             .is_err());
+    }
+
+    /// What an update trigger queues inside a transaction is kept, as SQL Server keeps it,
+    /// whether or not the transaction wrote the queue before; a rollback takes it out.
+    #[test]
+    fn trigger_writes_inside_a_transaction_are_kept() {
+        let db = EmbeddedDatabase::new();
+        let s = db.create_session();
+        for sql in [
+            "CREATE TABLE CUSTOMER (ID BIGINT IDENTITY(1,1) NOT NULL PRIMARY KEY, NAME NVARCHAR(MAX) NULL)",
+            "INSERT INTO CUSTOMER (NAME) VALUES (N'Ada'), (N'Alan')",
+            "CREATE TABLE EVENT_QUEUE (ID INT IDENTITY(1,1) NOT NULL PRIMARY KEY, DATA_ID NVARCHAR(20) NULL)",
+            "CREATE TRIGGER TRG_CUSTOMER ON CUSTOMER AFTER UPDATE AS BEGIN \
+             INSERT INTO EVENT_QUEUE (DATA_ID) SELECT CONVERT(VARCHAR(20), ID) FROM INSERTED END",
+        ] {
+            run(&db, s, sql);
+        }
+        run(&db, s, "BEGIN TRANSACTION");
+        run(&db, s, "UPDATE CUSTOMER SET NAME = N'x' WHERE ID = 1");
+        assert_eq!(rows(&db, s, "SELECT DATA_ID FROM EVENT_QUEUE"), ["1"]);
+        run(
+            &db,
+            s,
+            "UPDATE t SET NAME = v.c0 FROM [dbo].[CUSTOMER] AS t INNER JOIN (VALUES (CAST(2 AS BIGINT), N'y')) AS v(k0, c0) ON t.[ID] = v.k0",
+        );
+        run(&db, s, "COMMIT TRANSACTION");
+        assert_eq!(
+            rows(&db, s, "SELECT DATA_ID FROM EVENT_QUEUE ORDER BY ID"),
+            ["1", "2"]
+        );
+        run(&db, s, "BEGIN TRANSACTION");
+        run(&db, s, "UPDATE CUSTOMER SET NAME = N'z' WHERE ID = 2");
+        run(&db, s, "ROLLBACK TRANSACTION");
+        assert_eq!(rows(&db, s, "SELECT COUNT(*) FROM EVENT_QUEUE"), ["2"]);
     }
 
     /// The first word of a batch is found past blanks and comments.
