@@ -88,6 +88,7 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         mask_key: None,
         datapump: None,
         captured: None,
+        carry: crate::state::desired::CarrySettings::default(),
         opened: Default::default(),
         originals: None,
     }

@@ -381,6 +381,50 @@ fn a_refresh_keeps_the_environment_configuration_issue_23() {
     assert_eq!(clone.dump_everything(), clone_before, "restore");
 }
 
+/// Configuration only the clone has (a module only production has) is left as it is, and
+/// listed by name only when the spec asks (`carry: {only_in_clone: report}`, for every carried
+/// resource, the profile's included).
+/// See: issue 23
+#[test]
+fn rows_only_the_clone_has_are_listed_when_asked_issue_23() {
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let (out, captured) = capture(&preprod);
+    out.code(0);
+    let clone = clone_server();
+    let shown = "carried-site-properties-shared: only in this clone, not captured (left as it is): Analytics.DashboardUrl";
+    let silent = after(&clone, &captured)
+        .args(["plan", "--identity", "id.txt"])
+        .run()
+        .code(0);
+    assert!(
+        !silent.stdout.contains("only in this clone"),
+        "{}",
+        silent.stdout
+    );
+    let asked = || {
+        Test::new()
+            .spec(&format!(
+                "{}carry: {{ only_in_clone: report }}\n",
+                after_spec()
+            ))
+            .file("captured.yaml", &captured)
+            .file("id.txt", &format!("{IDENTITY}\n"))
+            .server(&clone, "OS_PREPROD")
+    };
+    for format in ["text", "markdown", "json"] {
+        let out = asked()
+            .args(["plan", "--identity", "id.txt", "--format", format])
+            .run()
+            .code(0);
+        assert!(
+            out.stdout.contains(shown),
+            "{format}: {shown} not in:\n{}",
+            out.stdout
+        );
+        assert_eq!(leaked(&out.stdout), None);
+    }
+}
+
 /// An identity file next to `beside`, for a run that takes `POSTCLONE_IDENTITY`.
 fn write_identity(beside: &Path) -> std::path::PathBuf {
     let path = beside.with_extension("identity");

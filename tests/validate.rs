@@ -341,6 +341,13 @@ resources:
       tenant: { column: TENANT_ID, through: [{ table: ossys_tenant, match: ID, take: NAME }] }
     values: [PROPERTY_VALUE]
     missing: insert
+  - id: clone-only
+    kind: carried
+    table: ossys_dbconnection
+    key: { name: { column: NAME } }
+    values: [DATABASE_CONFIGURATION]
+    only_in_clone: list
+carry: { only_in_clone: always }
 ",
     );
     for shown in [
@@ -356,6 +363,8 @@ resources:
         "--> postclone.yaml:24:14",
         "field: resources[3].missing",
         "`missing: insert` writes each key part into its column, but key part `tenant` goes through other tables",
+        "field: resources[4].only_in_clone",
+        "field: carry.only_in_clone",
     ] {
         assert!(err.contains(shown), "{shown} not in:\n{err}");
     }

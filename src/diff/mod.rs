@@ -74,6 +74,18 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
                 cannot_insert: facts.cannot_insert.clone(),
             });
         }
+        if !facts.only_in_clone.is_empty() {
+            out.notes.push(Note::OnlyInClone {
+                id: facts.id.clone(),
+                rows: facts
+                    .only_in_clone
+                    .iter()
+                    .take(note::ONLY_IN_CLONE_SHOWN)
+                    .cloned()
+                    .collect(),
+                total: facts.only_in_clone.len(),
+            });
+        }
         if facts.unopened > 0 {
             out.notes.push(Note::Sealed {
                 id: facts.id.clone(),

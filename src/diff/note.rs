@@ -77,6 +77,17 @@ pub enum Note {
         /// Why they are not inserted, when the resource says `missing: insert`.
         cannot_insert: Option<String>,
     },
+    /// Rows of a carried resource's table that the capture does not hold (configuration only
+    /// the clone has): left as they are, listed because the resource asks (`only_in_clone:
+    /// report`).
+    OnlyInClone {
+        /// The resource.
+        id: ResourceId,
+        /// The rows, by name (at most [`ONLY_IN_CLONE_SHOWN`]).
+        rows: Vec<String>,
+        /// How many there are.
+        total: usize,
+    },
     /// Sealed captured rows that no identity opened: compared and written only with one.
     Sealed {
         /// The resource.
@@ -92,3 +103,6 @@ pub enum Note {
         target: String,
     },
 }
+
+/// Most rows of a carried table not captured that a plan names; the rest are counted.
+pub const ONLY_IN_CLONE_SHOWN: usize = 50;

@@ -100,16 +100,31 @@ pub(super) async fn facts<R: Reader>(
         let Some(table) = r.kind.table().and_then(|t| catalog.get(t)) else {
             continue;
         };
-        let select = sql::carried_keys_query(table, &value.parts, r.kind.filter(), catalog, flavor)
-            .map_err(|e| Error::resource(r, e.to_string()))?;
+        let names = value.only_in_clone.as_deref().unwrap_or_default();
+        let select =
+            sql::carried_keys_query(table, &value.parts, names, r.kind.filter(), catalog, flavor)
+                .map_err(|e| Error::resource(r, e.to_string()))?;
         let mut seen: std::collections::HashSet<StableKey> = std::collections::HashSet::new();
+        let mut only_in_clone = Vec::new();
         let context = format!("reading the stable keys of resource {}", r.id);
+        let width = value.parts.len();
         client
-            .stream(&select, &context, &mut |row| {
-                seen.insert(row.iter().map(key_text).collect());
+            .stream(&select, &context, &mut |mut row| {
+                let name = row.split_off(width.min(row.len()));
+                let key: StableKey = row.iter().map(key_text).collect();
+                if value.only_in_clone.is_some() && !value.rows.rows.contains_key(&key) {
+                    only_in_clone.push(if name.is_empty() {
+                        key.join(" / ")
+                    } else {
+                        name.iter().map(key_text).collect::<Vec<_>>().join(".")
+                    });
+                }
+                seen.insert(key);
                 Ok(())
             })
             .await?;
+        only_in_clone.sort();
+        only_in_clone.dedup();
         // Rows a `missing: insert` sibling inserts are changes, not notes; unless it cannot.
         let insert = desired.resources.iter().find_map(|p| match &p.kind {
             ResourceKind::RowsPresent(present) if present.carried == r.id => Some(present),
@@ -134,6 +149,7 @@ pub(super) async fn facts<R: Reader>(
             missing,
             unopened: value.rows.unopened(),
             carried: value.rows.rows.len(),
+            only_in_clone,
         });
     }
     Ok(out)
@@ -153,12 +169,10 @@ pub(crate) async fn present_keys<R: Reader + ?Sized>(
     catalog: &Catalog,
     id: &ResourceId,
 ) -> Result<HashSet<StableKey>, Error> {
-    let select =
-        sql::carried_keys_query(table, &present.parts, &[], catalog, flavor).map_err(|e| {
-            Error::Query {
-                context: format!("reading the stable keys of {}", table.table),
-                source: e.to_string().into(),
-            }
+    let select = sql::carried_keys_query(table, &present.parts, &[], &[], catalog, flavor)
+        .map_err(|e| Error::Query {
+            context: format!("reading the stable keys of {}", table.table),
+            source: e.to_string().into(),
         })?;
     let mut seen: HashSet<StableKey> = HashSet::new();
     let context = format!("reading the stable keys of resource {id}");

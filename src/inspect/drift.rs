@@ -671,6 +671,7 @@ mod tests {
                         through: vec![],
                     }],
                     rows: std::sync::Arc::new(rows),
+                    only_in_clone: None,
                 }],
             }],
         };

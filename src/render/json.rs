@@ -512,6 +512,7 @@ fn note_id(note: &Note) -> &crate::state::desired::ResourceId {
         | Note::AttributesUnchecked { id }
         | Note::NotJournaled { id, .. }
         | Note::NotInClone { id, .. }
+        | Note::OnlyInClone { id, .. }
         | Note::Sealed { id, .. } => id,
     }
 }

@@ -107,6 +107,16 @@ fn note_text(note: &Note) -> String {
                 rows.join(", ")
             ),
         },
+        Note::OnlyInClone { id, rows, total } => format!(
+            "{id}: only in this clone, not captured (left as {}): {}{}",
+            if *total == 1 { "it is" } else { "they are" },
+            rows.join(", "),
+            if *total > rows.len() {
+                format!(" and {} more", total - rows.len())
+            } else {
+                String::new()
+            }
+        ),
         Note::Sealed { id, rows } => format!(
             "{id}: {rows} captured {} sealed: pass --identity FILE (or POSTCLONE_IDENTITY) to compare and write {}",
             if *rows == 1 { "value is" } else { "values are" },

@@ -12,8 +12,9 @@ use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    Captured, Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings, ManualStep,
-    Masking, Origin, Production, Resource, ResourceId, ScanScope, SecretRows, TableName,
+    Captured, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings,
+    ManualStep, Masking, Origin, Production, Resource, ResourceId, ScanScope, SecretRows,
+    TableName,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -106,6 +107,7 @@ struct Parts {
     event_queues: Vec<TableName>,
     datapump: Option<(DataPump, Origin)>,
     captured: Option<Captured>,
+    carry: Option<CarrySettings>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
     manual: Vec<Located<ManualStep>>,
@@ -124,6 +126,7 @@ impl Parts {
         self.entities = own.entities.or(self.entities);
         self.masking = own.masking.or(self.masking);
         self.journal = own.journal.or(self.journal);
+        self.carry = own.carry.or(self.carry);
         for q in own.event_queues {
             if !self.event_queues.contains(&q) {
                 self.event_queues.push(q);
@@ -218,7 +221,7 @@ pub(super) struct Loader {
 const MAX_INCLUDES: usize = 256;
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 17] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 18] = [
     "engine",
     "connection",
     "guard",
@@ -236,6 +239,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 17] = [
     "manual",
     "datapump",
     "captured",
+    "carry",
 ];
 
 impl Loader {
@@ -351,6 +355,7 @@ impl Loader {
             "production" => own.production = self.typed(ctx, "production", value),
             "entities" => own.entities = self.typed(ctx, "entities", value),
             "masking" => own.masking = self.typed(ctx, "masking", value),
+            "carry" => own.carry = self.typed(ctx, "carry", value),
             "journal" => {
                 own.journal = self.typed::<JournalSettings>(ctx, "journal", value);
                 self.check_recipients(ctx, own.journal.as_ref());
@@ -619,6 +624,7 @@ impl Loader {
             mask_key: None,
             datapump: parts.datapump.map(|(d, _)| d),
             captured: parts.captured,
+            carry: parts.carry.unwrap_or_default(),
             opened: std::collections::BTreeMap::new(),
             originals: None,
         };

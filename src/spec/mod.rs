@@ -88,6 +88,10 @@ pub struct SpecFile {
     /// writes holds this key): what `carried` resources put back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub captured: Option<crate::state::desired::Captured>,
+    /// How every `carried` resource treats the rows only the clone has (left as they are;
+    /// `only_in_clone: report` lists them in the plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carry: Option<crate::state::desired::CarrySettings>,
 }
 
 /// The keys every resource has, whatever its kind.

@@ -156,21 +156,23 @@ impl Writer<'_> {
     }
 }
 
-/// `SELECT <key parts> FROM table AS t`: every row's stable key, to tell which captured rows
-/// the table does not hold.
+/// `SELECT <key parts>, <name parts> FROM table AS t`: every row's stable key (and, when
+/// `names` are given, the parts that name it), to tell which captured rows the table does not
+/// hold and which of its rows were not captured.
 ///
 /// # Errors
-/// A key part naming a table or column the catalog does not hold.
+/// A key or name part naming a table or column the catalog does not hold.
 pub fn carried_keys_query(
     table: &TableInfo,
     parts: &[KeyPart],
+    names: &[KeyPart],
     filter: &[crate::state::desired::Condition],
     catalog: &crate::state::observed::Catalog,
     flavor: Flavor,
 ) -> Result<super::Select, Error> {
     let mut w = Writer::new(catalog, flavor);
-    let mut columns = Vec::with_capacity(parts.len());
-    for part in parts {
+    let mut columns = Vec::with_capacity(parts.len() + names.len());
+    for part in parts.iter().chain(names) {
         let (expr, info) = w.key_part(Some(T), table, part)?;
         columns.push(Selected {
             expr,

@@ -322,6 +322,7 @@ fn scan_queries() {
             through: vec![],
         }],
         rows: std::sync::Arc::default(),
+        only_in_clone: None,
     };
     let carriers = [crate::sql::Carrier {
         id: &carried,

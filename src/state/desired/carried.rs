@@ -52,6 +52,28 @@ pub struct Carried {
     /// needs a value; otherwise the plan says which is missing and lists the rows).
     #[serde(default, skip_serializing_if = "Missing::is_report")]
     pub missing: Missing,
+    /// What becomes of a row the clone holds and the capture does not (configuration only
+    /// production had): left as it is (`leave`, the default), and listed in the plan by name
+    /// (`report`).
+    #[serde(default, skip_serializing_if = "OnlyInClone::is_leave")]
+    pub only_in_clone: OnlyInClone,
+}
+
+/// What becomes of a row the clone holds and the capture does not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlyInClone {
+    /// Left as it is, silently.
+    #[default]
+    Leave,
+    /// Left as it is, and listed in the plan ("only in this clone, not captured").
+    Report,
+}
+
+impl OnlyInClone {
+    fn is_leave(&self) -> bool {
+        *self == OnlyInClone::Leave
+    }
 }
 
 /// What becomes of a captured row the clone does not hold.
@@ -294,6 +316,9 @@ pub struct CarriedValue {
     pub parts: Vec<KeyPart>,
     /// The captured rows, opened.
     pub rows: Arc<CarriedRows>,
+    /// When the spec asks that rows only the clone has be listed (`only_in_clone: report`):
+    /// the parts that name them (the resource's `name`; empty: by their key).
+    pub only_in_clone: Option<Vec<KeyPart>>,
 }
 
 impl fmt::Debug for CarriedValue {
@@ -441,6 +466,7 @@ mod tests {
             name: vec![],
             if_exists: false,
             missing: Missing::Report,
+            only_in_clone: OnlyInClone::Leave,
         }
     }
 
@@ -484,6 +510,7 @@ mod tests {
             column: "CONFIG".into(),
             parts: carried().parts(),
             rows: Arc::new(opened),
+            only_in_clone: None,
         };
         let key = |n: &str| vec!["7".to_string(), n.to_string()];
         assert_eq!(

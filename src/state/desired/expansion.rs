@@ -69,6 +69,9 @@ impl Desired {
                             column: column.clone(),
                             parts: parts.clone(),
                             rows: rows.clone(),
+                            only_in_clone: (c.only_in_clone == super::OnlyInClone::Report
+                                || self.carry.only_in_clone == super::OnlyInClone::Report)
+                                .then(|| c.name.clone()),
                         }),
                     )
                 })

@@ -24,7 +24,7 @@ use crate::state::masking::MaskKey;
 
 pub use carried::{
     key_text, open_rows, Captured, CapturedFrom, CapturedRow, Carried, CarriedRow, CarriedRows,
-    CarriedValue, Hop, KeyPart, Missing, OpenError, Opener, RowsPresent, StableKey,
+    CarriedValue, Hop, KeyPart, Missing, OnlyInClone, OpenError, Opener, RowsPresent, StableKey,
 };
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
@@ -282,6 +282,21 @@ pub struct Masking {
     pub copies: CopiesScope,
 }
 
+/// How every `carried` resource of a spec (the built-in profile's included) treats the
+/// clone's rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CarrySettings {
+    /// `report`: every carried resource lists the rows the clone holds and the capture does
+    /// not (configuration only production had), as if it said `only_in_clone: report`.
+    #[serde(default)]
+    pub only_in_clone: OnlyInClone,
+}
+
+fn is_default_carry(c: &CarrySettings) -> bool {
+    *c == CarrySettings::default()
+}
+
 /// The tables the copies scan leaves out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -416,6 +431,9 @@ pub struct Desired {
     /// The environment's own values, read before the clone (`postclone capture`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub captured: Option<Captured>,
+    /// What every carried resource does with the rows only the clone has.
+    #[serde(default, skip_serializing_if = "is_default_carry")]
+    pub carry: CarrySettings,
     /// The captured rows of each carried resource, opened (sealed values with the identity
     /// given) when a command needs them; never written anywhere.
     #[serde(skip)]
