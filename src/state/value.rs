@@ -22,9 +22,13 @@ pub enum Value {
     Float(f64),
     /// Text (also decimals, dates and GUIDs read from the database, in their canonical text form).
     Text(String),
-    /// Binary data, read from the database only.
-    #[schemars(skip)]
-    Bytes(#[serde(with = "hex_bytes")] Vec<u8>),
+    /// Binary data, written `{hex: "00ff"}` (a plain string is text, so binary data must say
+    /// it is binary to read back as binary: a captured `VARBINARY` value, for one).
+    Bytes(
+        #[serde(with = "hex_bytes")]
+        #[schemars(with = "hex_bytes::Hex")]
+        Vec<u8>,
+    ),
 }
 
 impl Value {
@@ -171,15 +175,27 @@ impl fmt::Display for Value {
 pub const MASK: &str = "(sensitive value)";
 
 mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Binary data as written: its bytes in hexadecimal, two digits each.
+    #[derive(Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct Hex {
+        /// The bytes, two hexadecimal digits each (`"00ff"`).
+        #[schemars(regex(pattern = r"^([0-9a-fA-F]{2})*$"))]
+        pub hex: String,
+    }
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        s.serialize_str(&text)
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Hex { hex }.serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = Hex::deserialize(d)?.hex;
+        if text.len() % 2 != 0 {
+            return Err(serde::de::Error::custom("invalid hex byte string"));
+        }
         (0..text.len())
             .step_by(2)
             .map(|i| {
@@ -194,6 +210,25 @@ mod hex_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binary data reads back as binary wherever a value is written as YAML or JSON (a
+    /// captured file, a saved plan), never as the text of its hex digits; a plain string stays
+    /// text.
+    #[test]
+    fn bytes_read_back_as_bytes() {
+        let bytes = Value::Bytes(vec![0x7a, 0x3a, 0, 0xff]);
+        let yaml = serde_yaml::to_string(&bytes).expect("yaml");
+        assert_eq!(yaml.trim(), "hex: 7a3a00ff");
+        assert_eq!(serde_yaml::from_str::<Value>(&yaml).expect("reads"), bytes);
+        let json = serde_json::to_string(&bytes).expect("json");
+        assert_eq!(serde_json::from_str::<Value>(&json).expect("reads"), bytes);
+        assert_eq!(
+            serde_yaml::from_str::<Value>("7a3a00ff").expect("reads"),
+            Value::Text("7a3a00ff".into())
+        );
+        assert!(serde_yaml::from_str::<Value>("{hex: 7a3}").is_err());
+        assert!(serde_yaml::from_str::<Value>("{hex: zz}").is_err());
+    }
 
     /// Text is quoted so that a trailing space or an empty string is visible in a plan.
     #[test]
