@@ -1045,6 +1045,37 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
     if secret {
         carried.insert(s("secret"), Value::Bool(true));
     }
+    let mut resources = vec![Value::Mapping(carried)];
+    // The notes, keyed through the table they reference (a key part reached through another
+    // table, as the profile keys site properties by their module's SS_KEY): for a one-column
+    // key of any type.
+    let columns = case.key.columns();
+    let through = case.children.is_some() && columns.len() == 1;
+    if through {
+        let (n, _) = columns[0];
+        let mut hop = Mapping::new();
+        hop.insert(s("table"), Value::String(case.table_spelled(TABLE)));
+        hop.insert(s("match"), Value::String(case.spelled(n)));
+        hop.insert(s("take"), Value::String(case.spelled(n)));
+        let mut part = Mapping::new();
+        part.insert(
+            s("column"),
+            Value::String(case.spelled(&format!("Account{n}"))),
+        );
+        part.insert(s("through"), Value::Sequence(vec![Value::Mapping(hop)]));
+        let mut key = Mapping::new();
+        key.insert(s("account"), Value::Mapping(part));
+        let mut notes = Mapping::new();
+        notes.insert(s("id"), s("account-notes-carried"));
+        notes.insert(s("kind"), s("carried"));
+        notes.insert(s("table"), Value::String(case.table_spelled(CHILD)));
+        notes.insert(s("key"), Value::Mapping(key));
+        notes.insert(
+            s("values"),
+            Value::Sequence(vec![Value::String(case.spelled("Note"))]),
+        );
+        resources.push(Value::Mapping(notes));
+    }
     let spec = |include: bool| {
         let mut spec = Mapping::new();
         spec.insert(s("engine"), s("sqlserver"));
@@ -1057,10 +1088,7 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
         let mut journal = Mapping::new();
         journal.insert(s("recipients"), Value::Sequence(vec![s(RECIPIENT)]));
         spec.insert(s("journal"), Value::Mapping(journal));
-        spec.insert(
-            s("resources"),
-            Value::Sequence(vec![Value::Mapping(carried.clone())]),
-        );
+        spec.insert(s("resources"), Value::Sequence(resources.clone()));
         serde_yaml::to_string(&Value::Mapping(spec)).expect("a spec serializes")
     };
     let capture = Test::new()
@@ -1103,6 +1131,7 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
         ));
     }
     let own = server.dump(TABLE);
+    let own_notes = through.then(|| server.dump(CHILD));
     // The clone: every carried value changed.
     for (n, t) in names.iter().zip(&case.types) {
         let other = match t {
@@ -1118,7 +1147,13 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
             "UPDATE {TABLE} SET {n} = CASE WHEN {n} IS NULL THEN {other} ELSE NULL END"
         ));
     }
+    if through {
+        server.run_sql(&format!(
+            "UPDATE {CHILD} SET Note = CASE WHEN Note IS NULL THEN N'other' ELSE NULL END"
+        ));
+    }
     let cloned = server.dump(TABLE);
+    let cloned_notes = through.then(|| server.dump(CHILD));
     let run = |args: &[&str]| {
         Test::new()
             .spec(&spec(true))
@@ -1149,6 +1184,12 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
     if out.code != 0 {
         return Err(fail("the plan after the carry", &out));
     }
+    let notes_back = through.then(|| server.dump(CHILD));
+    if notes_back != own_notes {
+        return Err(TestCaseError::fail(format!(
+            "the carry did not put the notes back by their account:\n--- captured from\n{own_notes:#?}\n--- after\n{notes_back:#?}\n--- captured file\n{captured}"
+        )));
+    }
     let carried_back = server.dump(TABLE);
     if carried_back != own {
         return Err(TestCaseError::fail(format!(
@@ -1171,6 +1212,11 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
         return Err(fail("restore of the carry", &out));
     }
     let restored = server.dump(TABLE);
+    if through.then(|| server.dump(CHILD)) != cloned_notes {
+        return Err(TestCaseError::fail(
+            "restore did not give the clone's notes back".to_string(),
+        ));
+    }
     if restored != cloned {
         return Err(TestCaseError::fail(format!(
             "restore did not give the clone's values back:\n--- before\n{cloned:#?}\n--- after\n{restored:#?}"
