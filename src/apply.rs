@@ -399,9 +399,18 @@ pub async fn run<E: Engine>(
 /// `step` with what the engine needs to know of its table's long values measured now.
 async fn remeasure<E: Engine>(engine: &mut E, step: &Change) -> Result<Change, engine::Error> {
     let mut step = step.clone();
-    let Some(table) = step.table_mut() else {
-        return Ok(step);
-    };
+    if let Some(table) = step.table_mut() {
+        *table = measured(engine, table).await?;
+    }
+    Ok(step)
+}
+
+/// `table` with what the engine needs to know of its long values measured now (the rows this
+/// apply wrote included).
+async fn measured<E: Engine>(
+    engine: &mut E,
+    table: &TableInfo,
+) -> Result<TableInfo, engine::Error> {
     let mut catalog = crate::state::observed::Catalog::default();
     catalog.tables.push(crate::state::observed::ResolvedTable {
         requested: crate::state::desired::TableName {
@@ -411,10 +420,10 @@ async fn remeasure<E: Engine>(engine: &mut E, step: &Change) -> Result<Change, e
         info: table.clone(),
     });
     engine.measure(&mut catalog).await?;
-    if let Some(measured) = catalog.tables.pop() {
-        *table = measured.info;
-    }
-    Ok(step)
+    Ok(catalog
+        .tables
+        .pop()
+        .map_or_else(|| table.clone(), |measured| measured.info))
 }
 
 /// The journal an apply writes, sealed to the spec's recipients.

@@ -1014,7 +1014,7 @@ fn generated_shapes_converge_restore_and_keep_secrets_issue_21() {
 /// the spec spelling names in another case, the resource secret or not), then a row deleted
 /// and every value changed (a NULL made a value, a value made NULL) as a clone from elsewhere
 /// would hold them.
-fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
+fn run_carry_case(case: &Case, secret: bool, insert: bool) -> Result<(), TestCaseError> {
     use serde_yaml::{Mapping, Value};
     let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
     let clone = dir.path().join("clone.sql");
@@ -1044,6 +1044,9 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
     );
     if secret {
         carried.insert(s("secret"), Value::Bool(true));
+    }
+    if insert {
+        carried.insert(s("missing"), s("insert"));
     }
     let mut resources = vec![Value::Mapping(carried)];
     // The notes, keyed through the table they reference (a key part reached through another
@@ -1101,8 +1104,9 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
     }
     let captured = std::fs::read_to_string(capture.path().join("captured.yaml"))
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let whole = server.dump(TABLE);
     // The clone lacks a captured row (one no other table references), when there are several:
-    // it is listed, never an error.
+    // it is listed, never an error; or inserted, with `missing: insert`.
     let referenced = case.referenced();
     let lacking = (case.keys.len() > 1)
         .then(|| (0..case.keys.len()).find(|r| !referenced.contains(r)))
@@ -1174,7 +1178,7 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
     let listed = out
         .stdout
         .contains("accounts-carried: captured, not in this clone (nothing to write): ");
-    if listed != lacking.is_some() {
+    if listed != (lacking.is_some() && !insert) {
         return Err(fail(
             &format!("the captured row the clone lacks (row {lacking:?}) is listed: {listed}"),
             &out,
@@ -1191,6 +1195,7 @@ fn run_carry_case(case: &Case, secret: bool) -> Result<(), TestCaseError> {
         )));
     }
     let carried_back = server.dump(TABLE);
+    let own = if insert { whole } else { own };
     if carried_back != own {
         return Err(TestCaseError::fail(format!(
             "the carry did not put the values back:\n--- captured from\n{own:#?}\n--- after\n{carried_back:#?}\n--- captured file\n{captured}"
@@ -1253,15 +1258,18 @@ fn generated_shapes_carry_across_a_clone_issue_23() {
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let ran = std::cell::Cell::new(0u32);
-    let result = runner.run(&(case(), any::<bool>()), |(case, secret)| {
-        ran.set(ran.get() + 1);
-        run_carry_case(&case, secret).map_err(|e| {
-            TestCaseError::fail(format!(
-                "{e}\n--- secret: {secret}\n--- clone\n{}",
-                case.clone_sql()
-            ))
-        })
-    });
+    let result = runner.run(
+        &(case(), any::<bool>(), any::<bool>()),
+        |(case, secret, insert)| {
+            ran.set(ran.get() + 1);
+            run_carry_case(&case, secret, insert).map_err(|e| {
+                TestCaseError::fail(format!(
+                    "{e}\n--- secret: {secret}, missing: insert: {insert}\n--- clone\n{}",
+                    case.clone_sql()
+                ))
+            })
+        },
+    );
     if let Err(e) = result {
         panic!(
             "a generated carry failed (seed {seed}: run again with POSTCLONE_SHAPES_SEED={seed}):\n{e}"

@@ -276,12 +276,15 @@ pub fn insert_present(
         .collect::<Result<Vec<ColumnInfo>, Error>>()?;
     let key: Vec<usize> = (0..present.parts.len()).collect();
     let rows: Vec<&[Value]> = rows.iter().map(Vec::as_slice).collect();
+    // A key part that is the table's identity is written as captured (explicit identity
+    // values, as restore writes them).
+    let identity = columns.iter().any(|c| c.identity);
     Ok(super::batch::insert_rows(
         &table.table,
         &columns,
         &key,
         &rows,
-        false,
+        identity,
         flavor,
         source,
     ))
