@@ -68,6 +68,15 @@ fn no_output_shows_a_secret() {
         .args(["apply", "--auto-approve"])
         .run()
         .code(1);
+    // The server's own message, its quoted name masked (the change is secret, and its custom
+    // SQL quotes no identifier), without the client's quoting around it.
+    assert!(
+        failed
+            .stderr
+            .contains("caused by: change fails-last failed: Invalid object name '(sensitive value)'. (server error 208"),
+        "{}",
+        failed.stderr
+    );
     assert_clean("a failed apply", &(failed.stdout + &failed.stderr));
 
     let apply = Test::new().spec(&spec).server(&server, "OS_PREPROD").args([

@@ -101,7 +101,7 @@ impl Masked {
     pub fn new(error: &dyn std::error::Error, statement: &Statement, sensitive: bool) -> Masked {
         let Masked(mut text) = Masked::chain(error);
         if sensitive || statement.params.iter().any(|p| p.secret) {
-            text = mask_quoted(&text);
+            text = mask_quoted(&text, &|span| names_an_identifier(&statement.sql, span));
         }
         // Text long enough to be a credential is masked wherever it appears; masking shorter
         // values (a `2`) would garble the message and protect nothing.
@@ -116,9 +116,31 @@ impl Masked {
     }
 }
 
-/// Every `'...'` span of a server message masked (`''` inside a span is a quote it holds). A
-/// quote right after a letter or digit is an apostrophe (`engine's`), not a span.
-fn mask_quoted(text: &str) -> String {
+/// Whether a quoted span of a server message is an object the statement names (a column
+/// `'Id'`, a table `'OS_PREPROD.dbo.OSSYS_USER'`), not a value: its last dotted part is an
+/// identifier the statement quotes (`[Id]`, `"Id"`), and every other part a plain name.
+/// Values travel as parameters: the statement's own text quotes only identifiers.
+fn names_an_identifier(sql: &str, span: &str) -> bool {
+    let mut parts = span.rsplit('.');
+    let Some(last) = parts.next().filter(|l| !l.is_empty()) else {
+        return false;
+    };
+    let plain = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '#'))
+    };
+    let sql = sql.to_lowercase();
+    let last = last.to_lowercase();
+    parts.all(plain)
+        && (sql.contains(&format!("[{}]", last.replace(']', "]]")))
+            || sql.contains(&format!("\"{}\"", last.replace('"', "\"\""))))
+}
+
+/// Every `'...'` span of a server message masked (`''` inside a span is a quote it holds),
+/// but those `keep` says are not values. A quote right after a letter or digit is an
+/// apostrophe (`engine's`), not a span.
+fn mask_quoted(text: &str, keep: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     let mut previous: Option<char> = None;
@@ -130,6 +152,7 @@ fn mask_quoted(text: &str) -> String {
             continue;
         }
         // A span: up to the quote that is not doubled; an unclosed one runs to the end.
+        let mut span = String::new();
         loop {
             match chars.next() {
                 None => {
@@ -138,14 +161,19 @@ fn mask_quoted(text: &str) -> String {
                 }
                 Some('\'') if chars.peek() == Some(&'\'') => {
                     chars.next();
+                    span.push('\'');
                 }
                 Some('\'') => {
-                    out.push_str(crate::state::value::MASK);
+                    if keep(&span) {
+                        out.push_str(&span.replace('\'', "''"));
+                    } else {
+                        out.push_str(crate::state::value::MASK);
+                    }
                     out.push('\'');
                     previous = Some('\'');
                     break;
                 }
-                Some(_) => {}
+                Some(c) => span.push(c),
             }
         }
     }
@@ -163,15 +191,21 @@ mod tests {
     fn quoted_values_are_masked_issue_27() {
         let mask = crate::state::value::MASK;
         assert_eq!(
-            mask_quoted("converting the nvarchar value 'Alice O''Hara' to data type int."),
+            mask_quoted(
+                "converting the nvarchar value 'Alice O''Hara' to data type int.",
+                &|_| false
+            ),
             format!("converting the nvarchar value '{mask}' to data type int.")
         );
-        assert_eq!(mask_quoted("no quotes here"), "no quotes here");
+        assert_eq!(mask_quoted("no quotes here", &|_| false), "no quotes here");
         assert_eq!(
-            mask_quoted("longer than the embedded engine's bound"),
+            mask_quoted("longer than the embedded engine's bound", &|_| false),
             "longer than the embedded engine's bound"
         );
-        assert_eq!(mask_quoted("cut 'S3cr3t"), format!("cut '{mask}"));
+        assert_eq!(
+            mask_quoted("cut 'S3cr3t", &|_| false),
+            format!("cut '{mask}")
+        );
         let error = std::io::Error::other("trigger failed: 'alice@customer.example' is blocked");
         let s = Statement {
             sql: "DELETE FROM t".into(),
@@ -182,6 +216,30 @@ mod tests {
         assert!(Masked::new(&error, &s, false)
             .to_string()
             .contains("alice@"));
+    }
+
+    /// The objects a failed statement names stay readable in the server's message (a column,
+    /// a table with its database and schema); values, and names the statement does not quote
+    /// as identifiers, are masked.
+    #[test]
+    fn identifiers_stay_readable_values_do_not() {
+        let mask = crate::state::value::MASK;
+        let s = Statement {
+            sql: "INSERT INTO [dbo].[OSUSR_K7Q_ACCOUNT] ([Id], [Notes]) VALUES (@P1, @P2)".into(),
+            params: vec![Param::new(Value::Text("Alice Martin".into()), true)],
+            source: ChangeId::try_from("x".to_string()).unwrap(),
+        };
+        let error = std::io::Error::other(
+            "Cannot insert the value NULL into column 'Id', table 'OS_PREPROD.dbo.OSUSR_K7q_Account'; \
+             value 'Alice Martin' and 'Notes.x''y' and 'dbo.[Id]'",
+        );
+        assert_eq!(
+            Masked::new(&error, &s, true).to_string(),
+            format!(
+                "Cannot insert the value NULL into column 'Id', table 'OS_PREPROD.dbo.OSUSR_K7q_Account'; \
+                 value '{mask}' and '{mask}' and '{mask}'"
+            )
+        );
     }
 
     /// A secret parameter is masked in the redacted statement.

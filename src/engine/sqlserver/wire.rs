@@ -41,10 +41,35 @@ pub(super) fn query_error(
     context: &str,
     e: impl Into<Box<dyn std::error::Error + Send + Sync>>,
 ) -> Error {
+    let source: Box<dyn std::error::Error + Send + Sync> = e.into();
+    let source: Box<dyn std::error::Error + Send + Sync> =
+        match source.downcast::<tiberius::error::Error>() {
+            Ok(e) => match *e {
+                tiberius::error::Error::Server(token) => Box::new(ServerMessage {
+                    message: token.message().to_string(),
+                    code: token.code(),
+                    state: token.state(),
+                    line: token.line(),
+                }),
+                other => Box::new(other),
+            },
+            Err(other) => other,
+        };
     Error::Query {
         context: context.to_string(),
-        source: e.into(),
+        source,
     }
+}
+
+/// What the server said, its own text first: the client's display wraps it in quotes of its
+/// own, which masking would read as the start of a quoted value.
+#[derive(Debug, thiserror::Error)]
+#[error("{message} (server error {code}, state {state}, line {line})")]
+struct ServerMessage {
+    message: String,
+    code: u32,
+    state: u8,
+    line: u32,
 }
 
 impl Tds {
