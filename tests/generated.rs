@@ -995,10 +995,21 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
 #[test]
 fn generated_shapes_converge_restore_and_keep_secrets_issue_21() {
     // See: issue 21
+    run_generated(12, &case(), |case| check(&case));
+}
+
+/// Runs `test` on `default_cases` values of `strategy` (`POSTCLONE_SHAPES_CASES` more or fewer),
+/// seeded from the clock or `POSTCLONE_SHAPES_SEED`; a failure is shrunk and shown with the
+/// seed that finds it again.
+fn run_generated<S: Strategy>(
+    default_cases: u32,
+    strategy: &S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
     let cases: u32 = std::env::var("POSTCLONE_SHAPES_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
+        .unwrap_or(default_cases);
     let seed: u64 = std::env::var("POSTCLONE_SHAPES_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -1018,9 +1029,9 @@ fn generated_shapes_converge_restore_and_keep_secrets_issue_21() {
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let ran = std::cell::Cell::new(0u32);
-    let result = runner.run(&case(), |case| {
+    let result = runner.run(strategy, |value| {
         ran.set(ran.get() + 1);
-        check(&case)
+        test(value)
     });
     if let Err(e) = result {
         panic!(
@@ -1323,46 +1334,13 @@ fn run_carry_case(
 /// back. See: issue 23
 #[test]
 fn generated_shapes_carry_across_a_clone_issue_23() {
-    let cases: u32 = std::env::var("POSTCLONE_SHAPES_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let seed: u64 = std::env::var("POSTCLONE_SHAPES_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        });
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        max_shrink_iters: 200,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let ran = std::cell::Cell::new(0u32);
     let flags = (any::<bool>(), any::<bool>(), any::<bool>());
-    let result = runner.run(
-        &(case(), flags),
-        |(case, (secret, insert, report))| {
-            ran.set(ran.get() + 1);
-            run_carry_case(&case, secret, insert, report).map_err(|e| {
-                TestCaseError::fail(format!(
-                    "{e}\n--- secret: {secret}, missing: insert: {insert}, only_in_clone: report: {report}\n--- clone\n{}",
-                    case.clone_sql()
-                ))
-            })
-        },
-    );
-    if let Err(e) = result {
-        panic!(
-            "a generated carry failed (seed {seed}: run again with POSTCLONE_SHAPES_SEED={seed}):\n{e}"
-        );
-    }
-    assert!(ran.get() >= cases, "{} cases ran of {cases}", ran.get());
+    run_generated(8, &(case(), flags), |(case, (secret, insert, report))| {
+        run_carry_case(&case, secret, insert, report).map_err(|e| {
+            TestCaseError::fail(format!(
+                "{e}\n--- secret: {secret}, missing: insert: {insert}, only_in_clone: report: {report}\n--- clone\n{}",
+                case.clone_sql()
+            ))
+        })
+    });
 }
