@@ -931,6 +931,16 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     if out.code != 0 {
         return Err(fail("the plan after apply", &out));
     }
+    // The rows `rows_absent` names are gone, whatever their key's type (a filter that matched
+    // nothing would converge too).
+    let left = server.dump(TABLE).len();
+    let wanted = case.keys.len() - case.deleted().len();
+    if left != wanted {
+        return Err(TestCaseError::fail(format!(
+            "{left} rows left after apply, {wanted} wanted (deleted: rows {:?})",
+            case.deleted()
+        )));
+    }
     let journaled = apply.path().join(".postclone/journal").exists();
     if journaled {
         let journal = journal_in(&apply);
