@@ -627,6 +627,7 @@ mod tests {
             problems[0].message
         );
     }
+
     /// A hit in a carried column is fixed by the carry when the row's stable key was captured
     /// and the captured value names no production host; a row not captured, a captured value
     /// naming production and a sealed value nobody opened are not fixed (and a carried one is
