@@ -11,7 +11,7 @@ pub mod oracle;
 mod reader;
 pub mod sqlserver;
 
-pub use reader::{CheckSink, Reader, RowSink};
+pub use reader::{CheckSink, ConnectionMemo, Reader, RowSink};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! values are long), identity columns, primary keys and foreign keys, each read once per plan
 //! for every table named.
 
+use std::collections::{HashMap, HashSet};
+
 use super::text;
 use crate::engine::Error;
 use crate::engine::Reader;
@@ -13,7 +15,7 @@ use crate::state::observed::{
 use crate::state::Value;
 
 /// What the catalog queries returned.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct CatalogRows {
     pub(super) tables: Vec<TableRef>,
     pub(super) columns: Vec<(TableRef, ColumnInfo)>,
@@ -36,6 +38,91 @@ impl CatalogRows {
             if !self.foreign_keys.contains(&fk) {
                 self.foreign_keys.push(fk);
             }
+        }
+    }
+}
+
+impl CatalogRows {
+    /// What a read of `names` (upper case, as the queries match them) as far as `extent`
+    /// returns of these rows: their tables' entries, and the foreign keys from or to them.
+    fn only(&self, names: &HashSet<String>, extent: Extent) -> CatalogRows {
+        let named = |t: &TableRef| names.contains(&t.name.to_uppercase());
+        let masking = extent == Extent::WithMasking;
+        CatalogRows {
+            tables: self.tables.iter().filter(|t| named(t)).cloned().collect(),
+            columns: self
+                .columns
+                .iter()
+                .filter(|(t, _)| named(t))
+                .cloned()
+                .collect(),
+            primary_keys: self
+                .primary_keys
+                .iter()
+                .filter(|(t, _)| named(t))
+                .cloned()
+                .collect(),
+            foreign_keys: self
+                .foreign_keys
+                .iter()
+                .filter(|fk| named(&fk.from) || named(&fk.to))
+                .cloned()
+                .collect(),
+            unique_indexes: self
+                .unique_indexes
+                .iter()
+                .filter(|(t, _)| masking && named(t))
+                .cloned()
+                .collect(),
+            triggers: self
+                .triggers
+                .iter()
+                .filter(|(t, _)| masking && named(t))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// These rows without the entries of the tables `names` names (their foreign keys stay:
+    /// a later read returns them again, and merging keeps each once).
+    fn without(&mut self, names: &HashSet<String>) {
+        let named = |t: &TableRef| names.contains(&t.name.to_uppercase());
+        self.tables.retain(|t| !named(t));
+        self.columns.retain(|(t, _)| !named(t));
+        self.primary_keys.retain(|(t, _)| !named(t));
+        self.unique_indexes.retain(|(t, _)| !named(t));
+        self.triggers.retain(|(t, _)| !named(t));
+    }
+}
+
+/// The catalog one connection has read, kept for its lifetime: planning, the check inside the
+/// apply's transaction and the check after it ask for the same tables, and their shape does not
+/// change under postclone (it changes no table's definition). Only a name read before, as far
+/// as asked, is answered from here; anything else is read again.
+#[derive(Debug, Default)]
+pub(super) struct CatalogMemo {
+    /// Names read (upper case), and how far.
+    read: HashMap<String, Extent>,
+    rows: CatalogRows,
+}
+
+impl CatalogMemo {
+    fn answer(&self, names: &HashSet<String>, extent: Extent) -> Option<CatalogRows> {
+        names
+            .iter()
+            .all(|n| {
+                self.read
+                    .get(n)
+                    .is_some_and(|kept| *kept == Extent::WithMasking || extent == Extent::Shape)
+            })
+            .then(|| self.rows.only(names, extent))
+    }
+
+    fn keep(&mut self, names: &HashSet<String>, extent: Extent, rows: &CatalogRows) {
+        self.rows.without(names);
+        self.rows.merge(rows.clone());
+        for n in names {
+            self.read.insert(n.clone(), extent);
         }
     }
 }
@@ -80,8 +167,32 @@ impl Extent {
     }
 }
 
-/// Reads the catalog of the tables `names`, as far as `extent` asks.
+/// Reads the catalog of the tables `names`, as far as `extent` asks; what this connection has
+/// read of them already is not read again.
 pub(super) async fn read<R: Reader>(
+    client: &mut R,
+    queries: &CatalogQueries,
+    names: &[TableName],
+    extent: Extent,
+) -> Result<CatalogRows, Error> {
+    let upper: HashSet<String> = names.iter().map(|n| n.name.to_uppercase()).collect();
+    if let Some(kept) = client
+        .memo()
+        .and_then(|m| m.get::<CatalogMemo>())
+        .and_then(|memo| memo.answer(&upper, extent))
+    {
+        return Ok(kept);
+    }
+    let rows = read_unkept(client, queries, names, extent).await?;
+    if let Some(memo) = client.memo().and_then(|m| m.get::<CatalogMemo>()) {
+        memo.keep(&upper, extent, &rows);
+    }
+    Ok(rows)
+}
+
+/// Reads the catalog of the tables `names`, as far as `extent` asks, and keeps nothing (the
+/// copies scan reads every table's, once).
+pub(super) async fn read_unkept<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
     names: &[TableName],
@@ -319,5 +430,104 @@ mod tests {
         assert!(!long("int", None));
         assert!(long("clob", None));
         assert!(long("ntext", Some(&Value::Int(1_073_741_823))));
+    }
+
+    /// A connection that answers the tables and foreign keys queries (two tables, a key from
+    /// one to the other), nothing else, and counts the queries.
+    #[derive(Default)]
+    struct Counting {
+        queries: usize,
+        memo: crate::engine::ConnectionMemo,
+    }
+
+    impl Reader for Counting {
+        async fn rows(
+            &mut self,
+            sql: &crate::sql::Sql,
+            _context: &str,
+        ) -> Result<Vec<Vec<Value>>, Error> {
+            self.queries += 1;
+            let text = |s: &str| Value::Text(s.into());
+            Ok(if sql.text.contains("INFORMATION_SCHEMA.TABLES") {
+                vec![vec![text("dbo"), text("T1")], vec![text("dbo"), text("T2")]]
+            } else if sql.text.contains("sys.foreign_keys") {
+                vec![vec![
+                    text("FK_T2_T1"),
+                    text("dbo"),
+                    text("T2"),
+                    text("dbo"),
+                    text("T1"),
+                ]]
+            } else {
+                Vec::new()
+            })
+        }
+
+        async fn stream(
+            &mut self,
+            _query: &crate::sql::Select,
+            _context: &str,
+            _each: &mut crate::engine::RowSink<'_>,
+        ) -> Result<u64, Error> {
+            Ok(0)
+        }
+
+        async fn check(
+            &mut self,
+            _sql: &crate::sql::Sql,
+            _context: &str,
+            _each: &mut crate::engine::CheckSink<'_>,
+        ) -> Result<u64, Error> {
+            Ok(0)
+        }
+
+        fn memo(&mut self) -> Option<&mut crate::engine::ConnectionMemo> {
+            Some(&mut self.memo)
+        }
+    }
+
+    /// A connection reads each table's catalog once: a later read of tables it read (in any
+    /// spelling, as far as it read them) sends no query and returns what a fresh read would
+    /// (their entries, the foreign keys from or to them); a new table, or more than was read
+    /// (unique indexes and triggers), is read again. The copies scan's reads keep nothing.
+    #[test]
+    fn a_connection_reads_each_tables_catalog_once() {
+        let name = |s: &str| TableName::try_from(s.to_string()).unwrap();
+        let queries = CatalogQueries::of(crate::sql::Flavor::SqlServer, None);
+        let mut c = Counting::default();
+        crate::test_support::block_on(async {
+            let all = read(&mut c, &queries, &[name("t1"), name("T2")], Extent::Shape)
+                .await
+                .unwrap();
+            assert_eq!(all.tables.len(), 2);
+            let first = c.queries;
+            assert!(first > 0);
+            let one = read(&mut c, &queries, &[name("dbo.T1")], Extent::Shape)
+                .await
+                .unwrap();
+            assert_eq!(c.queries, first, "nothing read again");
+            assert_eq!(one.tables, vec![t("dbo", "T1")]);
+            assert_eq!(one.foreign_keys.len(), 1, "the key to T1 from T2");
+            read(&mut c, &queries, &[name("t1")], Extent::WithMasking)
+                .await
+                .unwrap();
+            assert!(
+                c.queries > first,
+                "unique indexes and triggers were not read"
+            );
+            let after = c.queries;
+            read(&mut c, &queries, &[name("T3"), name("T1")], Extent::Shape)
+                .await
+                .unwrap();
+            assert!(c.queries > after, "T3 was never read");
+            let after = c.queries;
+            read_unkept(&mut c, &queries, &[name("T4")], Extent::Shape)
+                .await
+                .unwrap();
+            read(&mut c, &queries, &[name("T4")], Extent::Shape)
+                .await
+                .unwrap();
+            assert!(c.queries > after + 1, "the copies scan's read kept T4");
+        });
     }
 }

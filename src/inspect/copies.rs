@@ -211,7 +211,7 @@ async fn all_tables<R: Reader>(
     }
     let mut rows = CatalogRows::default();
     for chunk in names.chunks(NAMES_PER_READ) {
-        rows.merge(catalog::read(client, queries, chunk, Extent::Shape).await?);
+        rows.merge(catalog::read_unkept(client, queries, chunk, Extent::Shape).await?);
     }
     let mut by_table: HashMap<TableRef, TableInfo> = rows
         .tables

@@ -24,6 +24,8 @@ const CHANNEL_ROWS: usize = 256;
 /// A connected Oracle database, working on one platform schema.
 pub struct Oracle {
     conn: Arc<oracle::Connection>,
+    /// What inspection keeps while the connection is open.
+    memo: crate::engine::ConnectionMemo,
     url: OracleUrl,
     lock_timeout: Duration,
 }
@@ -118,6 +120,7 @@ impl Oracle {
         })?;
         Ok(Oracle {
             conn: Arc::new(conn),
+            memo: crate::engine::ConnectionMemo::default(),
             url,
             lock_timeout: Duration::from_secs(30),
         })
@@ -215,6 +218,10 @@ impl Reader for Oracle {
     ) -> Result<u64, Error> {
         self.each_row(sql, context, &mut |names, values| each(&names, values))
             .await
+    }
+
+    fn memo(&mut self) -> Option<&mut crate::engine::ConnectionMemo> {
+        Some(&mut self.memo)
     }
 }
 
