@@ -99,7 +99,8 @@ impl EmbeddedDatabase {
         sql: &str,
     ) -> Result<Vec<Option<QueryResult>>, DbError> {
         let first = first_word(sql);
-        if ["insert", "update", "delete", "merge"]
+        // The engine fires no trigger for a MERGE (postclone sends none).
+        if ["insert", "update", "delete"]
             .iter()
             .any(|w| first.eq_ignore_ascii_case(w))
         {
