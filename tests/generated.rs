@@ -1278,7 +1278,7 @@ fn run_carry_case(
     }
     let only = out
         .stdout
-        .contains("accounts-carried: only in this clone, not captured (left as it is): ");
+        .contains("accounts-carried: only in this clone, not captured (left unchanged): ");
     if only != report {
         return Err(fail(
             &format!("the row only the clone has is listed: {only}, asked: {report}"),

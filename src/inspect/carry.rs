@@ -105,7 +105,9 @@ pub(super) async fn facts<R: Reader>(
             sql::carried_keys_query(table, &value.parts, names, r.kind.filter(), catalog, flavor)
                 .map_err(|e| Error::resource(r, e.to_string()))?;
         let mut seen: std::collections::HashSet<StableKey> = std::collections::HashSet::new();
-        let mut only_in_clone = Vec::new();
+        // By name, with how many rows bear it (per-tenant rows share their element's name).
+        let mut only_in_clone: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
         let context = format!("reading the stable keys of resource {}", r.id);
         let width = value.parts.len();
         client
@@ -113,18 +115,17 @@ pub(super) async fn facts<R: Reader>(
                 let name = row.split_off(width.min(row.len()));
                 let key: StableKey = row.iter().map(key_text).collect();
                 if value.only_in_clone.is_some() && !value.rows.rows.contains_key(&key) {
-                    only_in_clone.push(if name.is_empty() {
+                    let name = if name.is_empty() {
                         key.join(" / ")
                     } else {
                         name.iter().map(key_text).collect::<Vec<_>>().join(".")
-                    });
+                    };
+                    *only_in_clone.entry(name).or_default() += 1;
                 }
                 seen.insert(key);
                 Ok(())
             })
             .await?;
-        only_in_clone.sort();
-        only_in_clone.dedup();
         // Rows a `missing: insert` sibling inserts are changes, not notes; unless it cannot.
         let insert = desired.resources.iter().find_map(|p| match &p.kind {
             ResourceKind::RowsPresent(present) if present.carried == r.id => Some(present),
@@ -149,7 +150,13 @@ pub(super) async fn facts<R: Reader>(
             missing,
             unopened: value.rows.unopened(),
             carried: value.rows.rows.len(),
-            only_in_clone,
+            only_in_clone: only_in_clone
+                .into_iter()
+                .map(|(name, rows)| match rows {
+                    1 => name,
+                    n => format!("{name} ({n} rows)"),
+                })
+                .collect(),
         });
     }
     Ok(out)

@@ -108,8 +108,7 @@ fn note_text(note: &Note) -> String {
             ),
         },
         Note::OnlyInClone { id, rows, total } => format!(
-            "{id}: only in this clone, not captured (left as {}): {}{}",
-            if *total == 1 { "it is" } else { "they are" },
+            "{id}: only in this clone, not captured (left unchanged): {}{}",
             rows.join(", "),
             if *total > rows.len() {
                 format!(" and {} more", total - rows.len())

@@ -466,8 +466,9 @@ pub struct CarryFacts {
     pub unopened: usize,
     /// Captured rows.
     pub carried: usize,
-    /// Rows the clone holds and the capture does not, by name, when the resource asks that
-    /// they be listed (`only_in_clone: report`).
+    /// Rows the clone holds and the capture does not, by name (`Orders.PageSize (2 rows)` when
+    /// several rows bear one), when the resource asks that they be listed (`only_in_clone:
+    /// report`).
     pub only_in_clone: Vec<String>,
 }
 
