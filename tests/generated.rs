@@ -1088,20 +1088,19 @@ fn run_carry_case(
         key.insert(Value::String(n.to_ascii_lowercase()), Value::Mapping(part));
     }
     let names = case.names();
-    let mut carried = Mapping::new();
-    carried.insert(s("id"), s("accounts-carried"));
-    carried.insert(s("kind"), s("carried"));
-    carried.insert(s("table"), Value::String(case.table_spelled(TABLE)));
-    carried.insert(s("key"), Value::Mapping(key));
-    carried.insert(
-        s("values"),
-        Value::Sequence(
-            names
-                .iter()
-                .map(|n| Value::String(case.spelled(n)))
-                .collect(),
-        ),
-    );
+    // A `carried` resource of `table`, by `key`, carrying `values` (names as the catalog spells
+    // them; the spec spells them otherwise).
+    let resource = |id: &str, table: &str, key: Mapping, values: &[String]| {
+        let mut m = Mapping::new();
+        m.insert(s("id"), s(id));
+        m.insert(s("kind"), s("carried"));
+        m.insert(s("table"), Value::String(case.table_spelled(table)));
+        m.insert(s("key"), Value::Mapping(key));
+        let values = values.iter().map(|n| Value::String(case.spelled(n)));
+        m.insert(s("values"), Value::Sequence(values.collect()));
+        m
+    };
+    let mut carried = resource("accounts-carried", TABLE, key, &names);
     if secret {
         carried.insert(s("secret"), Value::Bool(true));
     }
@@ -1128,15 +1127,7 @@ fn run_carry_case(
         part.insert(s("through"), Value::Sequence(vec![Value::Mapping(hop)]));
         let mut key = Mapping::new();
         key.insert(s("account"), Value::Mapping(part));
-        let mut notes = Mapping::new();
-        notes.insert(s("id"), s("account-notes-carried"));
-        notes.insert(s("kind"), s("carried"));
-        notes.insert(s("table"), Value::String(case.table_spelled(CHILD)));
-        notes.insert(s("key"), Value::Mapping(key));
-        notes.insert(
-            s("values"),
-            Value::Sequence(vec![Value::String(case.spelled("Note"))]),
-        );
+        let notes = resource("account-notes-carried", CHILD, key, &["Note".to_string()]);
         resources.push(Value::Mapping(notes));
     }
     let spec = |include: bool| {
