@@ -94,7 +94,13 @@ pub(super) async fn facts<R: Reader>(
 ) -> Result<Vec<CarryFacts>, Error> {
     let mut out = Vec::new();
     for r in &desired.resources {
-        let Some(value) = r.kind.carried().filter(|c| !c.rows.rows.is_empty()) else {
+        // Nothing captured: nothing to report missing, but every row is one the capture does
+        // not hold, listed when asked.
+        let Some(value) = r
+            .kind
+            .carried()
+            .filter(|c| !c.rows.rows.is_empty() || c.only_in_clone.is_some())
+        else {
             continue;
         };
         let Some(table) = r.kind.table().and_then(|t| catalog.get(t)) else {
