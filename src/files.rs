@@ -4,15 +4,50 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The largest spec, include, captured file, saved plan or key postclone reads.
 pub const MAX_TEXT: u64 = 64 * 1024 * 1024;
 
-/// Opens `path` for reading if it is a regular file.
+/// What `path` is: the file it names with every symbolic link resolved, judged as that file.
+///
+/// A link is followed to its target and the target is what counts: its name, its kind, its
+/// place. Files of the system's pseudo file systems (`/proc`, `/sys`, `/dev`) are refused
+/// whatever they are called: `/proc/self/environ` is a "regular file" holding the process's
+/// environment, and nothing postclone reads lives there.
 ///
 /// # Errors
-/// The file cannot be opened, or is not a regular file (a directory, a named pipe, a device).
+/// The path does not resolve, or resolves into a pseudo file system.
+pub fn resolve(path: &Path) -> io::Result<PathBuf> {
+    let resolved = std::fs::canonicalize(path)?;
+    if PSEUDO.iter().any(|root| resolved.starts_with(root)) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "not a regular file: resolves to {}, a file of the system",
+                resolved.display()
+            ),
+        ));
+    }
+    Ok(resolved)
+}
+
+/// File systems whose files are the system's state, not a user's documents.
+const PSEUDO: [&str; 3] = ["/proc", "/sys", "/dev"];
+
+/// Whether `path`, once resolved, is named as a spec is: `.yaml` or `.yml`.
+#[must_use]
+pub fn is_yaml_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+/// Opens `path` for reading if it resolves to a regular file (see [`resolve`]).
+///
+/// # Errors
+/// The file cannot be opened, or is not a regular file (a directory, a named pipe, a device,
+/// a file of the system).
 pub fn open_regular(path: &Path) -> io::Result<File> {
     let not_regular = || {
         io::Error::new(
@@ -20,11 +55,12 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
             "not a regular file (a directory, a named pipe or a device)",
         )
     };
+    let resolved = resolve(path)?;
     // Before opening: opening a named pipe waits for a writer.
-    if !std::fs::metadata(path)?.is_file() {
+    if !std::fs::metadata(&resolved)?.is_file() {
         return Err(not_regular());
     }
-    let file = File::open(path)?;
+    let file = File::open(&resolved)?;
     if !file.metadata()?.is_file() {
         return Err(not_regular());
     }
@@ -54,6 +90,21 @@ pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
     })
 }
 
+/// What a JSON reader found wrong with a file, without a word of the file: serde_json quotes
+/// the values it meets (`invalid type: string "..."`), and a file given by mistake (a link to
+/// a credentials file) must not be printed through its error.
+#[must_use]
+pub fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "unreadable",
+        Category::Syntax => "not JSON",
+        Category::Data => "not the fields and types expected",
+        Category::Eof => "cut short",
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +120,35 @@ mod tests {
         assert!(read_text(&path, 4).is_err());
         #[cfg(unix)]
         assert!(read_text(Path::new("/dev/zero"), MAX_TEXT).is_err());
+    }
+
+    /// A link is judged as its target: one into /proc is refused, whatever its name, and the
+    /// target's name is the one that counts. See: issue 33
+    #[cfg(unix)]
+    #[test]
+    fn links_are_judged_by_their_target_issue_33() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("env.yaml");
+        std::os::unix::fs::symlink("/proc/self/environ", &env).unwrap();
+        let e = read_text(&env, MAX_TEXT).unwrap_err();
+        assert!(e.to_string().contains("a file of the system"), "{e}");
+        let key = dir.path().join("plan.key");
+        std::fs::write(&key, "00").unwrap();
+        let alias = dir.path().join("base.yaml");
+        std::os::unix::fs::symlink(&key, &alias).unwrap();
+        assert!(!is_yaml_name(&resolve(&alias).unwrap()));
+        assert!(is_yaml_name(Path::new("specs/base.YML")));
+    }
+
+    /// A JSON problem names its place, never the value met there. See: issue 33
+    #[test]
+    fn json_problems_quote_nothing_issue_33() {
+        let e = serde_json::from_str::<u32>("\"private-key-material\"").unwrap_err();
+        let said = json_problem(&e);
+        assert_eq!(
+            said,
+            "not the fields and types expected at line 1 column 22"
+        );
+        assert!(e.to_string().contains("private-key-material"));
     }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod copies;
 mod formats;
 mod generated;
+mod hostile;
 mod interrupt;
 mod journal;
 mod oracle;

@@ -403,8 +403,8 @@ impl Pages<'_> {
             } else {
                 text
             };
-            let entry: Entry =
-                serde_json::from_str(&json).map_err(|e| self.invalid(at, e.to_string()))?;
+            let entry: Entry = serde_json::from_str(&json)
+                .map_err(|e| self.invalid(at, crate::files::json_problem(&e)))?;
             match entry {
                 Entry::Row {
                     change,
@@ -582,7 +582,7 @@ pub fn read(
         let entry: Entry = match serde_json::from_str(&json) {
             Ok(entry) => entry,
             Err(_) if !verified && last && reader.plan.is_some() => break,
-            Err(e) => return Err(reader.invalid(i + 1, e.to_string())),
+            Err(e) => return Err(reader.invalid(i + 1, crate::files::json_problem(&e))),
         };
         if i == 0 && !verified && !options.unverified {
             let format = match entry {

@@ -184,8 +184,8 @@ impl Identities {
     /// A message none of the identities can open, or one that holds no values.
     pub fn open_values(&self, data: &str) -> Result<BTreeMap<String, Value>, SealError> {
         let plain = self.open_text(data)?;
-        let cells: BTreeMap<String, Cell> =
-            serde_json::from_str(&plain).map_err(|e| SealError::Invalid(e.to_string()))?;
+        let cells: BTreeMap<String, Cell> = serde_json::from_str(&plain)
+            .map_err(|e| SealError::Invalid(crate::files::json_problem(&e)))?;
         cells
             .into_iter()
             .map(|(k, c)| {
@@ -229,8 +229,8 @@ impl Identities {
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|line| {
-                let row: SealedRow =
-                    serde_json::from_str(line).map_err(|e| SealError::Invalid(e.to_string()))?;
+                let row: SealedRow = serde_json::from_str(line)
+                    .map_err(|e| SealError::Invalid(crate::files::json_problem(&e)))?;
                 Ok(JournaledRow {
                     values: cells(row.values)?,
                     after: cells(row.after)?,

@@ -94,13 +94,12 @@ pub enum PlanFileError {
         source: std::io::Error,
     },
     /// The file is JSON but not a plan file.
-    #[error("{} is not a plan file written by `postclone plan --out`", path.display())]
+    #[error("{} is not a plan file written by `postclone plan --out` ({problem})", path.display())]
     NotAPlan {
         /// The file.
         path: PathBuf,
-        /// What the JSON reader found.
-        #[source]
-        source: serde_json::Error,
+        /// What the JSON reader found, and where (never the file's text).
+        problem: String,
     },
     /// A plan file of another format version.
     #[error("{} was written by another version of postclone (format {version}); plan again", path.display())]
@@ -243,11 +242,10 @@ impl PlanFile {
     /// # Errors
     /// Not JSON, not a plan file, or another format version.
     pub fn parse(path: &std::path::Path, text: &str) -> Result<PlanFile, PlanFileError> {
-        let file: PlanFile =
-            serde_json::from_str(text).map_err(|source| PlanFileError::NotAPlan {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let file: PlanFile = serde_json::from_str(text).map_err(|e| PlanFileError::NotAPlan {
+            path: path.to_path_buf(),
+            problem: crate::files::json_problem(&e),
+        })?;
         if file.postclone_plan != Self::VERSION {
             return Err(PlanFileError::Version {
                 path: path.to_path_buf(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value as Yaml};
 
 use super::resource::kind_of;
-use super::source_map::{self, Position, SourceMap};
+use super::source_map::{self, Position, SourceMap, StructureProblem};
 use super::validate;
 use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
@@ -220,6 +220,9 @@ pub(super) struct Loader {
 /// more (files that each include the next twice) would load for ever.
 const MAX_INCLUDES: usize = 256;
 
+/// The longest chain of files each including the next: every level is a call of its own.
+const MAX_INCLUDE_DEPTH: usize = 32;
+
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
 pub(super) const TOP_LEVEL_KEYS: [&str; 18] = [
     "engine",
@@ -251,30 +254,36 @@ impl Loader {
         base_dir: &Path,
         stack: &mut Vec<PathBuf>,
     ) -> Parts {
-        // Checked before any parser sees it: a parser takes its time over deep nesting.
-        if let Some((line, column)) = too_deep(text) {
-            let ctx = FileCtx {
-                file: file.to_path_buf(),
-                map: SourceMap::default(),
-                lines: text.lines().collect(),
-            };
-            self.problems.push(ctx.problem(
-                Some(Position { line, column }),
-                "",
-                ProblemCode::YamlSyntax,
-                format!("lists and mappings nested more than {MAX_DEPTH} levels deep: not a spec"),
-                None,
-            ));
-            return Parts::default();
-        }
-        let ctx = FileCtx {
+        // The structure is checked first, one parser event at a time: serde_yaml and the
+        // source map only ever see a text of bounded depth and size.
+        let mut ctx = FileCtx {
             file: file.to_path_buf(),
-            map: SourceMap::parse(text),
-            lines: text.lines().collect(),
+            map: SourceMap::default(),
+            lines: Vec::new(),
         };
+        match SourceMap::scan(text) {
+            Ok(map) => ctx.map = map,
+            // serde_yaml words syntax errors better; it parses without recursing and stops
+            // at the error, before building anything.
+            Err(s) if s.problem == StructureProblem::Syntax => {}
+            Err(s) => {
+                self.problems.push(ctx.problem(
+                    Some(s.at).filter(|p| p.line > 0),
+                    "",
+                    ProblemCode::YamlSyntax,
+                    s.problem.to_string(),
+                    None,
+                ));
+                return Parts::default();
+            }
+        }
         let Some(mapping) = self.top_mapping(&ctx, text) else {
             return Parts::default();
         };
+        // Only now is the text known to be a spec: a problem may show its lines. A file that
+        // is not one (an environment, a key, /etc/passwd behind a `.yaml` name) is named by
+        // its path and position only, never shown.
+        ctx.lines = text.lines().collect();
         let mut own = Parts::default();
         let mut includes: Vec<(String, Origin)> = Vec::new();
         for (key, value) in mapping {
@@ -479,6 +488,19 @@ impl Loader {
         }
         let (path, text, dir) = if is_file {
             let path = base_dir.join(name);
+            // The file a link points at is what is included: its name must be a spec's too.
+            if let Ok(target) = crate::files::resolve(&path) {
+                if !crate::files::is_yaml_name(&target) {
+                    self.problems.push(refuse(
+                        format!(
+                            "`{name}` resolves to {}, which is not a spec file: an included file ends in .yaml or .yml",
+                            target.display()
+                        ),
+                        "include spec files only; a link must point at one",
+                    ));
+                    return Parts::default();
+                }
+            }
             match crate::files::read_text(&path, crate::files::MAX_TEXT) {
                 Ok(text) => {
                     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -520,6 +542,16 @@ impl Loader {
             }
         };
         let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if stack.len() > MAX_INCLUDE_DEPTH {
+            self.problems.push(refuse(
+                format!(
+                    "{} is included more than {MAX_INCLUDE_DEPTH} files deep",
+                    path.display()
+                ),
+                "include the files a spec needs from the spec itself, not each from the last",
+            ));
+            return Parts::default();
+        }
         if stack.contains(&key) {
             self.problems.push(problem_at(
                 at,
@@ -670,38 +702,6 @@ fn shown_line(line: &str) -> String {
         Some((at, _)) => format!("{}…", &line[..at]),
         None => line.to_string(),
     }
-}
-
-/// The deepest flow nesting (`[`, `{`) a spec may have; real specs use a handful of levels.
-const MAX_DEPTH: usize = 64;
-
-/// Where flow nesting first goes deeper than [`MAX_DEPTH`] (1-based line and column), quoted
-/// text and comments aside.
-fn too_deep(text: &str) -> Option<(usize, usize)> {
-    let mut depth = 0usize;
-    for (i, line) in text.lines().enumerate() {
-        let mut quote: Option<char> = None;
-        let mut previous = ' ';
-        for (column, c) in line.chars().enumerate() {
-            match (quote, c) {
-                (Some('"'), '\\') if previous != '\\' => {}
-                (Some(q), c) if c == q && !(q == '"' && previous == '\\') => quote = None,
-                (Some(_), _) => {}
-                (None, '#') if previous.is_whitespace() => break,
-                (None, '\'' | '"') => quote = Some(c),
-                (None, '[' | '{') => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Some((i + 1, column + 1));
-                    }
-                }
-                (None, ']' | '}') => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            previous = c;
-        }
-    }
-    None
 }
 
 /// serde_yaml appends " at line L column C"; the problem shows the location itself.

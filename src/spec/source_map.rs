@@ -11,6 +11,51 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
+/// The deepest nesting of lists and mappings (block or flow) a spec may have; real specs use
+/// a handful of levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// The most parser events (scalars, starts and ends of lists and mappings) one file may have:
+/// about 100 times the largest profile, so the work spent on one file is bounded whatever its
+/// shape.
+pub const MAX_EVENTS: usize = 1_000_000;
+
+/// Why a text is not read as a spec, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Structure {
+    /// Where the parser stopped (line 0 when the whole text is at fault).
+    pub at: Position,
+    /// What it found.
+    pub problem: StructureProblem,
+}
+
+/// What [`SourceMap::scan`] found wrong with a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StructureProblem {
+    /// Not YAML at all.
+    Syntax,
+    /// Lists and mappings nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// More than [`MAX_EVENTS`] events.
+    TooLarge,
+}
+
+impl std::fmt::Display for StructureProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StructureProblem::Syntax => f.write_str("not valid YAML"),
+            StructureProblem::TooDeep => write!(
+                f,
+                "lists and mappings nested more than {MAX_DEPTH} levels deep: not a spec"
+            ),
+            StructureProblem::TooLarge => write!(
+                f,
+                "more than {MAX_EVENTS} values, lists and mappings: not a spec"
+            ),
+        }
+    }
+}
+
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -38,16 +83,63 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    /// Maps `text`. A text the event parser rejects gives an empty map (serde_yaml reports the
-    /// syntax error itself, with its location).
+    /// Maps `text`. A text the event parser rejects, or one [`SourceMap::scan`] refuses, gives
+    /// an empty map (serde_yaml reports the syntax error itself, with its location).
     #[must_use]
     pub fn parse(text: &str) -> SourceMap {
+        Self::scan(text).unwrap_or_default()
+    }
+
+    /// Maps `text` in one pass over the event parser's own events, never deeper than
+    /// [`MAX_DEPTH`] lists and mappings (block or flow) nor longer than [`MAX_EVENTS`] events.
+    ///
+    /// The parser is driven one event at a time: yaml-rust2's `load` recurses once per level
+    /// (and asserts on what it reads), so a text of 23,000 nested `- ` would exhaust the
+    /// stack before any limit could be checked.
+    ///
+    /// # Errors
+    /// Where the text stops being a spec: a syntax error, nesting deeper than the limit, or
+    /// more events than the budget.
+    pub fn scan(text: &str) -> Result<SourceMap, Structure> {
+        // The event parser keeps a possible key for every open flow list or mapping and looks
+        // at all of them for each token: its cost grows with the nesting times the length. A
+        // count of brackets that ignores quotes can only count more than the real nesting, so
+        // a text under twice the limit by that count is cheap to parse, and one over it is
+        // refused before the parser sees it.
+        if let Some(at) = brackets_deeper_than(text, 2 * MAX_DEPTH) {
+            return Err(Structure {
+                at,
+                problem: StructureProblem::TooDeep,
+            });
+        }
         let mut builder = Builder::default();
         let mut parser = Parser::new_from_str(text);
-        if parser.load(&mut builder, false).is_err() {
-            return SourceMap::default();
+        let mut depth = 0usize;
+        for _ in 0..MAX_EVENTS {
+            let (event, mark) = parser.next_token().map_err(|e| Structure {
+                at: (*e.marker()).into(),
+                problem: StructureProblem::Syntax,
+            })?;
+            match event {
+                Event::StreamEnd => return Ok(builder.map),
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(Structure {
+                            at: mark.into(),
+                            problem: StructureProblem::TooDeep,
+                        });
+                    }
+                }
+                Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            builder.on_event(event, mark);
         }
-        builder.map
+        Err(Structure {
+            at: Position { line: 0, column: 0 },
+            problem: StructureProblem::TooLarge,
+        })
     }
 
     /// Where the value at `path` starts; falls back to the closest enclosing node.
@@ -67,6 +159,28 @@ impl SourceMap {
     pub fn key(&self, path: &str) -> Option<Position> {
         self.keys.get(path).copied().or_else(|| self.value(path))
     }
+}
+
+/// Where `[` and `{` first stand more than `limit` deep, counted in the raw text (quotes,
+/// comments and escapes not told apart: every reading of the text nests no deeper).
+fn brackets_deeper_than(text: &str, limit: usize) -> Option<Position> {
+    let mut depth = 0usize;
+    let (mut line, mut column) = (1usize, 0usize);
+    for c in text.chars() {
+        column += 1;
+        match c {
+            '\n' => (line, column) = (line + 1, 0),
+            '[' | '{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(Position { line, column });
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The path of the enclosing node: `a.b[2]` → `a.b` → `a` → `` → none.
