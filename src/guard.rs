@@ -84,7 +84,6 @@ pub fn check(
     }
     let hosts = std::iter::once(target.server.as_str()).chain(connected_host);
     for reported in hosts {
-        let bare = reported.split(['\\', ',']).next().unwrap_or(reported);
         if let Some(host) = guard.forbid_hosts.iter().find(|h| host_is(h, reported)) {
             return Err(GuardError::ForbiddenHost {
                 host: host.clone(),
@@ -92,7 +91,7 @@ pub fn check(
             });
         }
         // Production's hosts: a server that is one of them, or in one of its domains.
-        if let Some(host) = production.hosts.iter().find(|p| p.names(bare)) {
+        if let Some(host) = production.hosts.iter().find(|p| p.names_server(reported)) {
             return Err(GuardError::ForbiddenHost {
                 host: host.to_string(),
                 reported: reported.to_string(),
@@ -246,5 +245,40 @@ mod tests {
             ),
             Err(GuardError::ForbiddenHost { .. })
         ));
+    }
+
+    /// `production.hosts` refuses what the same name in `forbid_hosts` refuses: a front-end or
+    /// server written in another case, as a full name, with an instance or a port.
+    /// See: issue 33
+    #[test]
+    fn production_hosts_refuse_what_forbid_hosts_refuses_issue_33() {
+        let production = Production {
+            hosts: vec![crate::state::host::HostPattern::parse("prod-sql01").unwrap()],
+            databases: vec![],
+        };
+        let open = Guard {
+            forbid_hosts: vec![],
+            ..guard()
+        };
+        let as_forbidden = Guard {
+            forbid_hosts: vec!["prod-sql01".into()],
+            ..open.clone()
+        };
+        let none = Production::default();
+        for name in [
+            "PROD-SQL01.corp.example.com",
+            "prod-sql01:1433",
+            "PROD-SQL01\\INST",
+        ] {
+            assert!(as_forbidden.forbids_front_end(name, &none), "{name}");
+            assert!(open.forbids_front_end(name, &production), "{name}");
+            assert!(
+                matches!(
+                    check(&open, &production, &target(name, "OS_PREPROD"), None),
+                    Err(GuardError::ForbiddenHost { .. })
+                ),
+                "{name}"
+            );
+        }
     }
 }

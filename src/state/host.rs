@@ -159,6 +159,21 @@ impl HostPattern {
         }
     }
 
+    /// Whether `reported`, a server's or front-end's name as a server or the platform writes
+    /// it (`PROD-SQL01.corp.example.com`, `prod-sql01\\INST`, `prod-sql01,1433`), is this
+    /// host or in its domain: the comparison `forbid_hosts` makes, so that both lists refuse
+    /// the same names.
+    #[must_use]
+    pub fn names_server(&self, reported: &str) -> bool {
+        match &self.0 {
+            Pattern::Name(name) => host_is(name, reported),
+            Pattern::Ip(ip) => {
+                let bare = server_part(reported);
+                bare.trim_matches(['[', ']']).parse::<IpAddr>().ok() == Some(*ip)
+            }
+        }
+    }
+
     /// Whether this pattern names a host in `text`.
     #[must_use]
     pub fn names(&self, text: &str) -> bool {
@@ -225,9 +240,88 @@ fn host_byte_around(text: &str, r: &std::ops::Range<usize>) -> bool {
         || after_dot
 }
 
+/// A name as compared: no blanks, no trailing dot, lower case.
+pub(crate) fn normal_host(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The host part of a server name as a connection or a server writes it: no `tcp:` prefix,
+/// no instance (`\\INST`), no port (`,1433`, `:1433`).
+fn server_part(reported: &str) -> &str {
+    let reported = reported.trim();
+    let reported = reported
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("tcp:"))
+        .map_or(reported, |_| &reported[4..]);
+    let bare = reported.split(['\\', ',']).next().unwrap_or(reported);
+    // One colon is a port; more are an IPv6 address.
+    match bare.split_once(':') {
+        Some((host, port)) if !port.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => bare,
+    }
+}
+
+/// Whether `reported` (a server's or front-end's name, as the server or the platform writes it)
+/// is the `forbidden` host or in its domain, in any case, with or without instance or port:
+/// `prod.example.com` forbids `fe1.prod.example.com` and `PROD.EXAMPLE.COM.`; `prod-sql01`
+/// forbids `prod-sql01.corp.local`, `PROD-SQL01\\INST`, `prod-sql01,1433` and `prod-sql01:1433`;
+/// `prod-sql01.corp.local` forbids a server that reports only its short name, `prod-sql01`.
+#[must_use]
+pub fn host_is(forbidden: &str, reported: &str) -> bool {
+    let forbidden = normal_host(forbidden);
+    if forbidden.is_empty() {
+        return false;
+    }
+    let bare = normal_host(server_part(reported));
+    if bare.is_empty() {
+        return false;
+    }
+    let short = bare.split('.').next().unwrap_or(&bare);
+    let is_address = bare.parse::<IpAddr>().is_ok() || forbidden.parse::<IpAddr>().is_ok();
+    let forbidden_short = forbidden.split('.').next().unwrap_or(&forbidden);
+    bare == forbidden
+        || (!is_address && short == forbidden)
+        || bare.ends_with(&format!(".{forbidden}"))
+        || (!is_address && !bare.contains('.') && bare == forbidden_short)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Production's hosts refuse what `forbid_hosts` refuses: case, FQDN against short name
+    /// either way, instances and ports. See: issue 33
+    #[test]
+    fn production_hosts_compare_as_forbidden_hosts_issue_33() {
+        let short = HostPattern::parse("prod-sql01").unwrap();
+        let fqdn = HostPattern::parse("prod-sql01.corp.example.com").unwrap();
+        let ip = HostPattern::parse("10.20.30.40").unwrap();
+        for reported in [
+            "PROD-SQL01.corp.example.com",
+            "prod-sql01",
+            "PROD-SQL01\\INST",
+            "prod-sql01,1433",
+            "tcp:prod-sql01:1433",
+        ] {
+            assert!(short.names_server(reported), "{reported}");
+            assert!(host_is("prod-sql01", reported), "{reported}");
+            assert!(fqdn.names_server(reported), "{reported}");
+        }
+        for reported in [
+            "preprod-sql01",
+            "prod-sql011.corp.example.com",
+            "prod",
+            "sql01",
+        ] {
+            assert!(!short.names_server(reported), "{reported}");
+            assert!(!fqdn.names_server(reported), "{reported}");
+        }
+        assert!(ip.names_server("10.20.30.40,1433"));
+        assert!(!ip.names_server("110.20.30.40"));
+        assert!(!host_is("10.20.30.40", "10"));
+    }
 
     fn p(s: &str) -> HostPattern {
         HostPattern::parse(s).unwrap()

@@ -167,28 +167,12 @@ impl Guard {
             .any(|a| normal_host(a) == normal_host(host));
         !allowed
             && (self.forbid_hosts.iter().any(|h| host_is(h, host))
-                || production.hosts.iter().any(|p| p.names(host.trim())))
+                || production.hosts.iter().any(|p| p.names_server(host)))
     }
 }
 
-fn normal_host(name: &str) -> String {
-    name.trim().trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// Whether `reported` (a server's or front-end's name, as the server or the platform writes it)
-/// is the `forbidden` host or in its domain: `prod.example.com` forbids `fe1.prod.example.com`
-/// and `PROD.EXAMPLE.COM.`; `prod-sql01` forbids `prod-sql01.corp.local`, `PROD-SQL01\INST`
-/// and `prod-sql01,1433`.
-#[must_use]
-pub fn host_is(forbidden: &str, reported: &str) -> bool {
-    let forbidden = normal_host(forbidden);
-    if forbidden.is_empty() {
-        return false;
-    }
-    let bare = normal_host(reported.split(['\\', ',']).next().unwrap_or(reported));
-    let short = bare.split('.').next().unwrap_or(&bare);
-    bare == forbidden || short == forbidden || bare.ends_with(&format!(".{forbidden}"))
-}
+pub use crate::state::host::host_is;
+use crate::state::host::normal_host;
 
 /// Production's identity, written once: the guard refuses it, `references_absent` looks for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
