@@ -162,3 +162,53 @@ fn include_chains_are_bounded_issue_33() {
         .code(1);
     assert!(out.stderr.contains("included more than"), "{}", out.stderr);
 }
+
+/// Whether `c` may not reach an output raw: a control character other than the line breaks
+/// the output makes itself, or a bidirectional or invisible formatting character.
+fn raw(c: char) -> bool {
+    (c.is_control() && c != '\n') || postclone::render::escape::is_format(c)
+}
+
+/// Timer names from the database that carry a terminal escape, a bell, a line that would be a
+/// Markdown heading and a right-to-left override are shown escaped in every format: no raw
+/// control or bidirectional character, no line of their own. See: issue 33
+#[test]
+fn forged_names_from_the_database_stay_text_issue_33() {
+    let mut server =
+        crate::common::TestServer::start(&crate::common::root().join("examples/demo/clone.sql"));
+    let forged = "Sync\u{1b}[2J\u{7}\n# 99. fake \u{202e}fdp.exe";
+    server.run_sql(&format!(
+        "UPDATE OSSYS_META_CYCLIC_JOB SET NAME = N'{forged}' WHERE NAME = N'SyncInvoicesToERP'"
+    ));
+    let spec = "engine: sqlserver\nguard: { database: OS_PREPROD }\ninclude: [outsystems-o11-quarantine]\n";
+    for args in [
+        &["plan"][..],
+        &["plan", "--verbose"],
+        &["plan", "--format", "json"],
+        &["plan", "--format", "markdown"],
+    ] {
+        let out = Test::new()
+            .spec(spec)
+            .server(&server, "OS_PREPROD")
+            .args(args.iter().copied())
+            .run()
+            .code(0);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            all.contains("fdp.exe"),
+            "{args:?}: the forged timer is not listed:\n{all}"
+        );
+        assert!(!all.chars().any(raw), "{args:?}: a raw character:\n{all:?}");
+        assert!(
+            !all.lines().any(|l| l.trim_start().starts_with("# 99")),
+            "{args:?}: a forged line:\n{all}"
+        );
+        if args.contains(&"json") {
+            let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON plan");
+            assert!(
+                doc.to_string().contains('\u{202e}'),
+                "JSON keeps the value itself"
+            );
+        }
+    }
+}

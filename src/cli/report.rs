@@ -44,7 +44,9 @@ pub fn note(text: &str) {
 /// # Errors
 /// Only those of `out`.
 pub fn write_error(error: &Error, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "error: {error}")?;
+    // Errors quote the server, the catalog and the spec: one escaping for all of them.
+    let shown = |text: &dyn std::fmt::Display| crate::render::escape::message(&text.to_string());
+    writeln!(out, "error: {}", shown(error))?;
     if let Error::Spec(spec::Error::Invalid { problems, .. }) = error {
         for problem in problems {
             writeln!(out)?;
@@ -54,28 +56,29 @@ pub fn write_error(error: &Error, out: &mut impl Write) -> io::Result<()> {
     }
     let mut source = error.source();
     while let Some(cause) = source {
-        writeln!(out, "  caused by: {cause}")?;
+        writeln!(out, "  caused by: {}", shown(cause))?;
         source = cause.source();
     }
     Ok(())
 }
 
 fn write_problem(p: &SpecProblem, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "problem[{}]: {}", p.code, p.message)?;
+    use crate::render::printable;
+    writeln!(out, "problem[{}]: {}", p.code, printable(&p.message))?;
     writeln!(out, "  --> {}:{}:{}", p.file.display(), p.line, p.column)?;
     if let Some(line) = &p.source_line {
         let number = p.line.to_string();
         let pad = " ".repeat(number.len());
         writeln!(out, "{pad} |")?;
-        writeln!(out, "{number} | {line}")?;
+        writeln!(out, "{number} | {}", printable(line))?;
         let caret = " ".repeat(p.column.saturating_sub(1));
         writeln!(out, "{pad} | {caret}^")?;
     }
     if !p.field.is_empty() {
-        writeln!(out, "  = field: {}", p.field)?;
+        writeln!(out, "  = field: {}", printable(&p.field))?;
     }
     if let Some(help) = &p.help {
-        writeln!(out, "  = help: {help}")?;
+        writeln!(out, "  = help: {}", printable(help))?;
     }
     Ok(())
 }

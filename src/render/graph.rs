@@ -40,20 +40,20 @@ pub fn render(nodes: &[GraphNode], edges: &[Dependency], format: GraphFormat) ->
 }
 
 fn dot(nodes: &[GraphNode], edges: &[(usize, usize, String)]) -> String {
-    let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let quoted = |s: &str| format!("\"{}\"", super::escape::dot(s));
     let mut out = String::from("digraph postclone {\n  rankdir=LR;\n  node [shape=box];\n");
     for n in nodes {
+        // The line break between id and detail is DOT's own `\n`; the texts' are escaped.
         let label = if n.detail.is_empty() {
-            n.id.to_string()
+            quoted(n.id.as_str())
         } else {
-            format!("{}\n{}", n.id, n.detail)
+            format!(
+                "\"{}\\n{}\"",
+                super::escape::dot(n.id.as_str()),
+                super::escape::dot(&n.detail)
+            )
         };
-        let _ = writeln!(
-            out,
-            "  {} [label={}];",
-            quoted(n.id.as_str()),
-            quoted(&label).replace('\n', "\\n")
-        );
+        let _ = writeln!(out, "  {} [label={}];", quoted(n.id.as_str()), label);
     }
     for (a, b, reason) in edges {
         let _ = writeln!(
@@ -70,13 +70,7 @@ fn dot(nodes: &[GraphNode], edges: &[(usize, usize, String)]) -> String {
 
 fn mermaid(nodes: &[GraphNode], edges: &[(usize, usize, String)]) -> String {
     // Mermaid ids are plain words: nodes are numbered, and labels escape what Mermaid parses.
-    let text = |s: &str| {
-        s.replace('&', "#amp;")
-            .replace('"', "#quot;")
-            .replace('<', "#lt;")
-            .replace('>', "#gt;")
-            .replace('|', "#124;")
-    };
+    let text = super::escape::mermaid;
     let mut out = String::from("flowchart LR\n");
     for (i, n) in nodes.iter().enumerate() {
         let label = if n.detail.is_empty() {

@@ -488,8 +488,8 @@ pub fn document(plan: &Plan, detail: &Detail<'_>) -> PlanDocument {
 /// # Errors
 /// Only those of `out`.
 pub fn render(plan: &Plan, detail: &Detail<'_>, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(plan, detail)).map_err(io::Error::other)?;
-    writeln!(out)
+    let text = serde_json::to_string_pretty(&document(plan, detail)).map_err(io::Error::other)?;
+    writeln!(out, "{}", super::escape::json(&text))
 }
 
 /// The JSON Schema of [`PlanDocument`], as committed in `schema/plan.schema.json`.

@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use super::lines::{self, Line};
-use super::{note_message, text, Detail};
+use super::{escape, note_message, text, Detail};
 use crate::change::ChangeKind;
 use crate::plan::Plan;
 
@@ -129,8 +129,9 @@ fn chars(text: &str) -> usize {
 /// The title, the reports found and the summary line.
 fn head(plan: &Plan) -> String {
     let mut out = format!(
-        "### postclone plan for `{}` on `{}`\n\n",
-        plan.target.database, plan.target.server
+        "### postclone plan for {} on {}\n\n",
+        escape::markdown_code(&plan.target.database),
+        escape::markdown_code(&plan.target.server)
     );
     let found: Vec<_> = plan.reports.iter().filter(|r| r.count > 0).collect();
     if !found.is_empty() {
@@ -163,8 +164,10 @@ fn change_table(plan: &Plan) -> Items {
                     step.action().symbol(),
                     cell(step.id.as_str()),
                     step.rows.count,
-                    step.table()
-                        .map_or_else(|| "-".to_string(), |t| format!("`{}`", t.table))
+                    step.table().map_or_else(
+                        || "-".to_string(),
+                        |t| escape::markdown_code(&t.table.to_string())
+                    )
                 )
             })
             .collect(),
@@ -223,10 +226,10 @@ fn findings(plan: &Plan) -> Items {
                 .map(|(c, v)| format!("{c} = {v}"))
                 .collect();
             items.push(format!(
-                "| `{}` | {} | `{}` | {} | {} |\n",
-                f.table,
+                "| {} | {} | {} | {} | {} |\n",
+                escape::markdown_code(&f.table.to_string()),
                 cell(&key.join(", ")),
-                found.hit.column,
+                escape::markdown_code(&found.hit.column.to_string()),
                 cell(&found.hit.hosts.join(", ")),
                 found
                     .fixed_by
@@ -250,7 +253,7 @@ fn notes(plan: &Plan) -> Items {
         items: plan
             .notes
             .iter()
-            .map(|note| format!("- {}\n", note_message(note)))
+            .map(|note| format!("- {}\n", cell(&note_message(note))))
             .collect(),
     }
 }
@@ -297,7 +300,7 @@ fn manual(plan: &Plan) -> String {
         ));
         if let Some(details) = &step.details {
             for line in details.lines() {
-                out.push_str(&format!("   {line}\n"));
+                out.push_str(&format!("   {}\n", cell(line)));
             }
         }
         if let Some(coverage) = step.coverage() {
@@ -334,16 +337,14 @@ fn fenced(language: &str, body: &str) -> String {
     format!("{fence}{language}\n{body}{newline}{fence}\n")
 }
 
-/// Text inside a table cell: pipes would end the cell.
+/// Text from a database or a spec inside a Markdown line or table cell.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
+    escape::markdown(text)
 }
 
 /// Text inside HTML.
 fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    escape::html(text)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! nothing: what to show is decided in `plan`, whether a value may be shown in `mask`.
 
 pub mod colour;
+pub mod escape;
 pub mod graph;
 pub mod json;
 pub mod lines;
@@ -10,6 +11,8 @@ mod mask;
 pub mod text;
 
 use std::io::{self, Write};
+
+pub use escape::printable;
 
 use crate::diff::Note;
 use crate::plan::Plan;
@@ -56,25 +59,6 @@ pub fn render(
 #[must_use]
 pub fn note_message(note: &Note) -> String {
     printable(&note_text(note))
-}
-
-/// `text` with every control character (a newline, a terminal escape) written as an escape
-/// (`\n`, `\u{1b}`): names and values read from a database cannot start a line of their own
-/// or drive the terminal.
-#[must_use]
-pub fn printable(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_string();
-    }
-    text.chars()
-        .map(|c| match c {
-            '\n' => "\\n".to_string(),
-            '\r' => "\\r".to_string(),
-            '\t' => "\\t".to_string(),
-            c if c.is_control() => format!("\\u{{{:x}}}", u32::from(c)),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 fn note_text(note: &Note) -> String {
