@@ -284,3 +284,52 @@ fn restore_over_many_pages_issue_26() {
         again.stdout
     );
 }
+
+/// `--unverified` is offered and accepted only for a journal written before lines carried
+/// digests: one of the current format whose digests were all taken out is refused with or
+/// without it, and one whose line endings became CRLF (git, an editor) restores as written.
+/// See: issue 33
+#[test]
+fn unverified_only_where_it_means_something_issue_33() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let journal = journal_in(&t);
+    let after = server.dump_everything();
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let stripped: String = text
+        .lines()
+        .map(|l| match l.rfind(",\"chain\":\"") {
+            Some(at) => format!("{}}}\n", &l[..at]),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(stripped, text, "the journal's lines carry digests");
+    let path = t.path().join("stripped.jsonl");
+    std::fs::write(&path, &stripped).expect("stripped journal");
+    for extra in [&[][..], &["--unverified"]] {
+        let out = restore(&server, "OS_PREPROD", &path)
+            .args(extra.iter().copied())
+            .run()
+            .code(1);
+        assert!(
+            out.stderr.contains("the digests were taken out"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("Restore it anyway"), "{}", out.stderr);
+        assert_eq!(server.dump_everything(), after, "restore wrote");
+    }
+    let crlf = t.path().join("crlf.jsonl");
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).expect("CRLF journal");
+    let out = restore(&server, "OS_PREPROD", &crlf).run().code(0);
+    assert!(out.stdout.contains("Restore complete"), "{}", out.stdout);
+    assert_ne!(
+        server.dump_everything(),
+        after,
+        "the CRLF journal restored nothing"
+    );
+}

@@ -40,6 +40,10 @@ pub const DEFAULT_DIR: &str = ".postclone/journal";
 /// `chain`). Older journals are read only when the user accepts that they cannot be checked.
 const FORMAT: u32 = 3;
 
+/// The first format whose every line carries a digest chained to the line before it: a
+/// journal of this format or later without digests was altered, never written so.
+const CHAINED_FORMAT: u32 = 3;
+
 /// What a journaled change did to its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -209,6 +213,15 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// Its format.
+        format: u32,
+    },
+    /// A journal whose header names a format with chained lines, and whose lines carry no
+    /// digest.
+    #[error("{} says it was written in format {format}, whose every line carries a digest, but its lines carry none: the digests were taken out, so the journal was altered; nothing was restored (--unverified is only for journals of format 2 and older, written before lines were chained)", path.display())]
+    DigestsRemoved {
+        /// The file.
+        path: PathBuf,
+        /// The format its header names.
         format: u32,
     },
     /// A line of the journal is not valid.

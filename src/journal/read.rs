@@ -584,15 +584,25 @@ pub fn read(
             Err(_) if !verified && last && reader.plan.is_some() => break,
             Err(e) => return Err(reader.invalid(i + 1, crate::files::json_problem(&e))),
         };
-        if i == 0 && !verified && !options.unverified {
+        if i == 0 && !verified {
             let format = match entry {
                 Entry::Header { format, .. } => format,
                 _ => 0,
             };
-            return Err(Error::Unverified {
-                path: path.to_path_buf(),
-                format,
-            });
+            // A format that chains its lines, without digests: they were taken out, and
+            // nothing can make such a journal trustworthy again.
+            if format >= super::CHAINED_FORMAT {
+                return Err(Error::DigestsRemoved {
+                    path: path.to_path_buf(),
+                    format,
+                });
+            }
+            if !options.unverified {
+                return Err(Error::Unverified {
+                    path: path.to_path_buf(),
+                    format,
+                });
+            }
         }
         if reader.plan.as_ref().is_some_and(|p| p.status.is_some()) {
             return Err(reader.invalid(i + 1, "an entry after the end marker".into()));
@@ -666,6 +676,11 @@ impl<R: BufRead> Lines<R> {
                 self.offset += n as u64;
                 if bytes.last() == Some(&b'\n') {
                     bytes.pop();
+                    // A line ending made CRLF by git or an editor: the journal writes none, and
+                    // JSON escapes a carriage return inside a value, so this one is no data.
+                    if bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
                 }
                 Some(String::from_utf8(bytes).map_err(|e| {
                     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
