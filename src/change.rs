@@ -173,10 +173,13 @@ impl Change {
     }
 
     /// Whether the change's rows may hold secret or personal values: the server's messages
-    /// about them are masked.
+    /// about them are masked. A custom fix is always: it may touch anything.
     #[must_use]
     pub fn sensitive(&self) -> bool {
-        self.secret || self.personal || self.sealed
+        self.secret
+            || self.personal
+            || self.sealed
+            || matches!(self.kind, ChangeKind::RunFix { .. })
     }
 
     /// Whether the change masks personal data (and needs the masking key).

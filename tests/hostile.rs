@@ -212,3 +212,98 @@ fn forged_names_from_the_database_stay_text_issue_33() {
         }
     }
 }
+
+/// Custom SQL cannot show a credential: a check that selects the catalogs' passwords shows
+/// its rows as secret in every format; a check or fix whose server error quotes a password
+/// is masked; `show_values: true` over a table the spec keeps secret is refused before
+/// anything runs. See: issue 33
+#[test]
+fn custom_sql_never_shows_a_credential_issue_33() {
+    let server =
+        crate::common::TestServer::start(&crate::common::root().join("examples/demo/clone.sql"));
+    let passwords = ["main-PROD-pass", "sales-PROD-pass", "archive-PROD-pass"];
+    let spec = |resource: &str| {
+        format!(
+            "engine: sqlserver\nguard: {{ database: OS_PREPROD }}\nsecret_rows: [{{ table: ossys_dbcatalog }}]\nresources:\n{resource}"
+        )
+    };
+    let reads = spec(
+        "  - id: catalog-passwords\n    kind: custom\n    check: SELECT NAME, PASSWORD FROM OSSYS_DBCATALOG\n    fix: UPDATE OSSYS_DBCATALOG SET PASSWORD = PASSWORD WHERE 1 = 0\n",
+    );
+    for args in [
+        &["plan"][..],
+        &["plan", "--verbose"],
+        &["plan", "--format", "json"],
+        &["plan", "--format", "markdown"],
+    ] {
+        let out = Test::new()
+            .spec(&reads)
+            .server(&server, "OS_PREPROD")
+            .args(args.iter().copied())
+            .run()
+            .code(0);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains("catalog-passwords"), "{args:?}:\n{all}");
+        for p in passwords {
+            assert!(!all.contains(p), "{args:?} shows {p}:\n{all}");
+        }
+    }
+
+    // The server quotes the value it could not convert: in a check at plan time, and in a fix
+    // at apply time.
+    let failing_check = spec(
+        "  - id: bad-check\n    kind: custom\n    check: SELECT CAST(PASSWORD AS INT) AS X FROM OSSYS_DBCATALOG\n    fix: SELECT 1\n",
+    );
+    let out = Test::new()
+        .spec(&failing_check)
+        .server(&server, "OS_PREPROD")
+        .args(["plan"])
+        .run()
+        .code(1);
+    assert!(out.stderr.contains("bad-check"), "{}", out.stderr);
+    for p in passwords {
+        assert!(
+            !out.stderr.contains(p),
+            "the check's error shows {p}:\n{}",
+            out.stderr
+        );
+    }
+    let failing_fix = spec(
+        "  - id: bad-fix\n    kind: custom\n    show_values: true\n    check: SELECT ID FROM OSSYS_SERVER\n    fix: UPDATE OSSYS_SERVER SET ID = (SELECT CAST(PASSWORD AS INT) FROM OSSYS_DBCATALOG WHERE ID = 2)\n",
+    )
+    .replace("secret_rows: [{ table: ossys_dbcatalog }]\n", "");
+    let out = Test::new()
+        .spec(&failing_fix)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr.contains("change bad-fix failed"),
+        "{}",
+        out.stderr
+    );
+    for p in passwords {
+        assert!(
+            !out.stderr.contains(p),
+            "the fix's error shows {p}:\n{}",
+            out.stderr
+        );
+    }
+
+    let shown = Test::new()
+        .spec(&reads.replace("kind: custom\n", "kind: custom\n    show_values: true\n"))
+        .args(["validate"])
+        .run()
+        .code(1);
+    assert!(
+        shown.stderr.contains("problem[secret-shown]"),
+        "{}",
+        shown.stderr
+    );
+    assert!(
+        shown.stderr.contains("field: show_values"),
+        "{}",
+        shown.stderr
+    );
+}

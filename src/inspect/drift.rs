@@ -448,7 +448,18 @@ async fn drift<R: Reader>(
                 }
                 Ok(())
             };
-            client.check(sql, &context, &mut each).await?
+            // A check written by hand may read credentials: the server's message about it
+            // is masked as a secret change's is.
+            client
+                .check(sql, &context, &mut each)
+                .await
+                .map_err(|e| match e {
+                    Error::Query { context, source } => Error::Query {
+                        context,
+                        source: Box::new(sql::Masked::of_custom(&*source, &sql.text)),
+                    },
+                    other => other,
+                })?
         }
     };
     Ok(Drift {

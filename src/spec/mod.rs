@@ -148,11 +148,14 @@ pub enum ProblemCode {
     /// A resource names an entity by module, but no `entities:` says where the platform's
     /// metamodel is.
     MissingMetamodel,
+    /// A custom resource would show the values of a table the spec declares secret or
+    /// personal.
+    SecretShown,
 }
 
 impl ProblemCode {
     /// Every code, for documentation and the uniqueness test.
-    pub const ALL: [ProblemCode; 12] = [
+    pub const ALL: [ProblemCode; 13] = [
         ProblemCode::YamlSyntax,
         ProblemCode::InvalidField,
         ProblemCode::UnknownKind,
@@ -165,6 +168,7 @@ impl ProblemCode {
         ProblemCode::Include,
         ProblemCode::NothingToScan,
         ProblemCode::MissingMetamodel,
+        ProblemCode::SecretShown,
     ];
 
     /// The kebab-case code shown after each problem.
@@ -183,6 +187,7 @@ impl ProblemCode {
             ProblemCode::Include => "include",
             ProblemCode::NothingToScan => "nothing-to-scan",
             ProblemCode::MissingMetamodel => "missing-metamodel",
+            ProblemCode::SecretShown => "secret-shown",
         }
     }
 }

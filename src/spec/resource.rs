@@ -112,13 +112,15 @@ impl Loader {
         let table_origin = kind
             .target()
             .map(|_| ctx.origin(ctx.map.value(&source_map::child(path, "table"))));
+        // What a custom query returns is unknown: secret unless it says otherwise.
+        let secret = header.secret || matches!(&kind, ResourceKind::Custom(c) if !c.show_values);
         Some(Located {
             item: Resource {
                 id: header.id,
                 kind,
                 after: header.after,
                 description: header.description,
-                secret: header.secret,
+                secret,
                 personal,
                 origin: ctx.origin(ctx.map.value(path)),
                 table_origin,

@@ -112,8 +112,23 @@ pub(super) fn cross_references(
 /// needs the metamodel's location (`entities:`, which the `outsystems-o11` profile declares).
 pub(super) fn fail_closed(desired: &Desired) -> Vec<SpecProblem> {
     let mut problems = Vec::new();
+    let hidden = hidden_tables(desired);
     for r in &desired.resources {
         match &r.kind {
+            ResourceKind::Custom(c) if c.show_values => {
+                if let Some(table) = hidden.iter().find(|t| c.names_table(t)) {
+                    problems.push(problem_at(
+                        &r.origin,
+                        "show_values",
+                        ProblemCode::SecretShown,
+                        format!(
+                            "resource `{}` shows the values its check returns, and its SQL names {table}, whose values are secret or personal in this spec",
+                            r.id
+                        ),
+                        Some("remove `show_values: true`: the rows are then counted and their columns named, never shown".into()),
+                    ));
+                }
+            }
             ResourceKind::ReferencesAbsent(k) => {
                 if k.patterns.is_empty() && desired.production.hosts.is_empty() {
                     problems.push(problem_at(
@@ -184,6 +199,33 @@ fn suggestion(wrong: &ResourceId, known: &[&ResourceId]) -> String {
 /// Two ids are close when one or two edits separate them.
 fn strsim_close(a: &str, b: &str) -> bool {
     a != b && strsim::levenshtein(a, b) <= 2
+}
+
+/// The tables whose values the spec never shows: `secret_rows`, secret configuration values,
+/// and the tables of secret, personal and masked resources, as the spec names them.
+fn hidden_tables(desired: &Desired) -> Vec<String> {
+    let mut tables: Vec<String> = desired
+        .secret_rows
+        .iter()
+        .map(|s| s.table.to_string())
+        .chain(
+            desired
+                .configuration_values
+                .iter()
+                .filter(|c| c.secret)
+                .map(|c| c.table.to_string()),
+        )
+        .collect();
+    for r in desired
+        .resources
+        .iter()
+        .filter(|r| (r.secret || r.personal) && !matches!(r.kind, ResourceKind::Custom(_)))
+    {
+        if let Some(crate::state::desired::TableTarget::Name(t)) = r.kind.target() {
+            tables.push(t.to_string());
+        }
+    }
+    tables
 }
 
 #[cfg(test)]

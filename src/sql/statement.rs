@@ -94,6 +94,15 @@ impl Masked {
         Masked(text)
     }
 
+    /// `error`'s message (and its causes) about a statement written by hand (a custom check
+    /// or fix), which may read or write anything: every value the server quotes is masked,
+    /// the objects the statement quotes as identifiers stay readable.
+    #[must_use]
+    pub fn of_custom(error: &dyn std::error::Error, sql: &str) -> Masked {
+        let Masked(text) = Masked::chain(error);
+        Masked(mask_quoted(&text, &|span| names_an_identifier(sql, span)))
+    }
+
     /// `error`'s message (and its causes) with every secret parameter of `statement` masked;
     /// for a statement over `sensitive` rows (secret or personal values), every value the
     /// server quotes too (a conversion or trigger error quotes the row's value).

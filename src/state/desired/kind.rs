@@ -187,7 +187,10 @@ pub struct GrantsAbsent {
 /// `custom`: a check query whose rows are drift, and a statement that fixes them.
 ///
 /// The escape hatch for what no other kind covers. Both are run as written; the fix must leave
-/// the check returning no rows, or `apply` reports that it did not converge.
+/// the check returning no rows, or `apply` reports that it did not converge. A query can read
+/// anything the connection can, credentials included, so the rows it returns are shown as
+/// secret (counted, their columns named, their values masked) unless `show_values` says
+/// otherwise; the server's messages about either statement are masked as a secret change's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Custom {
@@ -195,6 +198,25 @@ pub struct Custom {
     pub check: String,
     /// The statement that removes the drift.
     pub fix: String,
+    /// Show the values of the rows the check returns. Refused when the check or the fix
+    /// names a table whose values are secret or personal in this spec (`secret_rows`, a secret
+    /// configuration value, a `secret: true`, `personal: true` or `masked` resource's table).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub show_values: bool,
+}
+
+impl Custom {
+    /// Whether the check or the fix names `table` (any schema, any case, quoted or not): its
+    /// words compared with the table's own name.
+    #[must_use]
+    pub fn names_table(&self, table: &str) -> bool {
+        let name = table.rsplit('.').next().unwrap_or(table);
+        let words = |sql: &str| {
+            sql.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '$' | '#')))
+                .any(|w| w.eq_ignore_ascii_case(name))
+        };
+        !name.is_empty() && (words(&self.check) || words(&self.fix))
+    }
 }
 
 /// What a resource declares, by kind.
