@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["diff", "journal"],
     &["change", "guard"],
     &["state"],
-    &["datapump", "files"],
+    &["datapump", "files", "yaml_out"],
 ];
 
 /// Shared test builders: any layer's tests may use them.

@@ -54,3 +54,4 @@ pub mod state;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod transaction;
+pub mod yaml_out;

@@ -234,11 +234,13 @@ fn a_refresh_keeps_the_environment_configuration_issue_23() {
     assert_eq!(leaked(&captured), None, "in the captured file:\n{captured}");
     assert_eq!(leaked(&out.stdout), None);
     for named in [
-        "name: LegacyBridge.BridgeEndpoint",
-        "property: c1000000-0000-4000-8000-000000000013",
-        "tenant: Users",
-        "EFFECTIVE_URL: ''",
-        "SCHEDULE: '[Sunday 23:00]'",
+        "name: \"LegacyBridge.BridgeEndpoint\"",
+        "property: \"c1000000-0000-4000-8000-000000000013\"",
+        "tenant: \"Users\"",
+        "EFFECTIVE_URL: \"\"",
+        "SCHEDULE: \"[Sunday 23:00]\"",
+        // Read as a string by YAML 1.1 tools too (PyYAML took it for a date). See: issue 33
+        "at: \"",
     ] {
         assert!(captured.contains(named), "{named} not in:\n{captured}");
     }
@@ -535,4 +537,117 @@ fn a_row_the_table_cannot_take_is_listed_issue_23() {
         "the connections the clone has are still carried: {}",
         plan.stdout
     );
+}
+
+/// `captured` with the first line (after `after`, when given) that contains `find` replaced
+/// by `with` (indented as that line).
+fn tampered(captured: &str, after: Option<&str>, find: &str, with: &str) -> String {
+    let from = after.map_or(0, |a| captured.find(a).expect("section") + a.len());
+    let (head, tail) = captured.split_at(from);
+    let at = tail.find(find).expect("a line to tamper with");
+    let line_start = tail[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = tail[at..].find('\n').map_or(tail.len(), |i| at + i);
+    let indent = &tail[line_start..at];
+    format!(
+        "{head}{}{indent}{with}{}",
+        &tail[..line_start],
+        &tail[line_end..]
+    )
+}
+
+/// A captured file is checked before anything runs: a binary value for a text column, a value
+/// that is not of its column's type, a column the resource does not carry, a secret row in
+/// clear (a sealed resource's, and a secret site property's), and a capture read from
+/// production are refused, naming the row and never its value; the clone is unchanged.
+/// See: issue 33
+#[test]
+fn captured_files_are_checked_before_anything_runs_issue_33() {
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let (out, captured) = capture(&preprod);
+    out.code(0);
+    let mut clone = clone_server();
+    let before = clone.dump_everything();
+    let cases = [
+        (
+            "binary for text",
+            tampered(
+                &captured,
+                None,
+                "EFFECTIVE_URL: \"",
+                "EFFECTIVE_URL: {hex: \"00ff\"}",
+            ),
+            "binary data for EFFECTIVE_URL",
+        ),
+        (
+            "not of its type",
+            tampered(
+                &captured,
+                None,
+                "USER_MODIFIED: ",
+                "USER_MODIFIED: \"sometimes\"",
+            ),
+            "the captured value of USER_MODIFIED for row",
+        ),
+        (
+            "too long",
+            tampered(
+                &captured,
+                None,
+                "EFFECTIVE_URL: \"",
+                &format!(
+                    "EFFECTIVE_URL: \"https://{}.example.com/\"",
+                    "a".repeat(600)
+                ),
+            ),
+            "characters for EFFECTIVE_URL (nvarchar), which holds 500",
+        ),
+        (
+            "a column not carried",
+            tampered(
+                &captured,
+                None,
+                "EFFECTIVE_URL: \"",
+                "URL: \"https://elsewhere.example.com/\"",
+            ),
+            "names column URL, which the resource does not carry",
+        ),
+        (
+            "a sealed resource in clear",
+            tampered(
+                &captured,
+                Some("carried-database-connections:"),
+                "sealed: ",
+                "values: {DATABASE_CONFIGURATION: \"Server=x;Password=Clear-pass-1\"}",
+            ),
+            "gives its values in clear, but the resource is secret",
+        ),
+        (
+            "a secret site property in clear",
+            tampered(
+                &captured,
+                Some("carried-site-properties:"),
+                "sealed: ",
+                "values: {PROPERTY_VALUE: \"Clear-secret-2\", USER_MODIFIED: true}",
+            ),
+            "is given in clear; secret values must be sealed",
+        ),
+        (
+            "read from production",
+            captured.replacen("database: \"OS_PREPROD\"", "database: \"OS_PROD\"", 1),
+            "problem[forbidden-source]",
+        ),
+    ];
+    for (what, text, expected) in cases {
+        assert_ne!(text, captured, "{what}: nothing tampered");
+        let out = after(&clone, &text)
+            .args(["apply", "--auto-approve", "--identity", "id.txt"])
+            .run();
+        let said = format!("{what}:\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 1, "{said}");
+        assert!(out.stderr.contains(expected), "{expected} not in {said}");
+        for value in ["Clear-pass-1", "Clear-secret-2", "sometimes"] {
+            assert!(!said.contains(value), "{value} shown: {said}");
+        }
+        assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
+    }
 }

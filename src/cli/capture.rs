@@ -43,7 +43,7 @@ pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
             .await
             .map_err(Error::from)
     })?;
-    let yaml = serde_yaml::to_string(&file).map_err(|e| Error::WriteFile {
+    let yaml = crate::yaml_out::to_string(&file).map_err(|e| Error::WriteFile {
         path: args.out.clone(),
         source: std::io::Error::other(e.to_string()),
     })?;
@@ -53,8 +53,9 @@ pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
          # Rows are keyed by stable keys; secret values are sealed to the spec's journal.recipients.\n\
          # After the clone, include this file with the carry profile:\n\
          #   include: [outsystems-o11, outsystems-o11-carry, ./{}]\n{yaml}",
-        file.captured.from.database,
-        file.captured.from.server,
+        // Names the server sends: a line break in one must not end the comment.
+        crate::render::printable(&file.captured.from.database),
+        crate::render::printable(&file.captured.from.server),
         file.captured.from.at,
         args.out
             .file_name()

@@ -119,6 +119,9 @@ fn job<'a>(
             ));
         }
     }
+    if let Some(problem) = table.as_ref().and_then(|info| captured_misfit(r, info)) {
+        return Err((problem, false));
+    }
     if let (ResourceKind::RowsPresent(present), Some(info)) = (&r.kind, &table) {
         let insertable = info.cannot_insert(&present.columns()).is_none();
         return Ok(Job::Present {
@@ -424,6 +427,22 @@ async fn drift<R: Reader>(
                     if row.changes.is_empty() {
                         return Ok(());
                     }
+                    // A secret row (a secret site property) is only ever captured sealed: a
+                    // value in clear for it was not written by capture.
+                    if row.secret && row.captured_in_clear {
+                        return Err(Error::resource(
+                            resource,
+                            format!(
+                                "the captured value for the secret row {} is given in clear; secret values must be sealed: capture again (capture seals them to journal.recipients)",
+                                row.label.clone().unwrap_or_else(|| row
+                                    .key
+                                    .iter()
+                                    .map(|(c, v)| format!("{c} = {v}"))
+                                    .collect::<Vec<_>>()
+                                    .join(", "))
+                            ),
+                        ));
+                    }
                     Some(row)
                 } else {
                     None
@@ -469,6 +488,43 @@ async fn drift<R: Reader>(
     })
 }
 
+/// The first captured value a carried resource would write that its column cannot hold as it
+/// is (another kind, too long, NULL in a NOT NULL column): checked before anything runs, so
+/// that a wrong capture is refused instead of written and then never converging. Named by
+/// row and column, never by value.
+fn captured_misfit(r: &Resource, info: &crate::state::observed::TableInfo) -> Option<String> {
+    use crate::state::desired::{CarriedRows, ColumnValue};
+    let check = |rows: &CarriedRows, column: &str| -> Option<String> {
+        let Some(col) = info.column(column) else {
+            return Some(format!(
+                "captured column {column} is not in table {}",
+                info.table
+            ));
+        };
+        let mut keys: Vec<_> = rows.rows.iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        keys.into_iter().find_map(|(key, row)| {
+            let value = row.values.as_ref()?.get(column)?;
+            sql::captured_fits(value, col).err().map(|why| {
+                format!(
+                    "the captured value of {column} for row {} cannot be written: {why}; capture again from the environment, or correct the captured file",
+                    row.name.clone().unwrap_or_else(|| key.join(", "))
+                )
+            })
+        })
+    };
+    match &r.kind {
+        ResourceKind::RowsPresent(present) => present
+            .values
+            .iter()
+            .find_map(|column| check(&present.rows, column)),
+        kind => kind.set()?.iter().find_map(|(_, value)| match value {
+            ColumnValue::Carried(c) => check(&c.rows, &c.column),
+            _ => None,
+        }),
+    }
+}
+
 /// Splits a result row into its key, its value changes and its name, following the query's
 /// layout.
 pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) -> DriftRow {
@@ -479,6 +535,7 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
             label: None,
             details: vec![],
             secret: false,
+            captured_in_clear: false,
         },
         Layout::Keyed {
             columns,
@@ -494,6 +551,7 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                 .map(|&i| (columns.get(i).cloned().unwrap_or_default(), cell(i)))
                 .collect();
             let mut computed = values.iter().skip(columns.len()).cloned();
+            let mut captured_in_clear = false;
             let changes = compared
                 .iter()
                 .filter_map(|(i, wanted)| {
@@ -511,6 +569,10 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                         Wanted::Carried { .. } => match wanted.carry(&mut computed) {
                             Carry::Keep => return None,
                             Carry::Set(v) => v,
+                            Carry::SetInClear(v) => {
+                                captured_in_clear = true;
+                                v
+                            }
                             Carry::Unknown => {
                                 return Some(ValueChange {
                                     column: columns.get(*i).cloned().unwrap_or_default(),
@@ -554,6 +616,7 @@ pub(crate) fn decode(layout: &Layout, names: Vec<String>, values: Vec<Value>) ->
                 label,
                 details,
                 secret,
+                captured_in_clear,
             }
         }
     }
@@ -650,6 +713,7 @@ mod tests {
         let captured = |url: Option<&str>| CarriedRow {
             key: vec![],
             name: None,
+            sealed: url.is_none(),
             values: url
                 .map(|u| BTreeMap::from([("EFFECTIVE_URL".to_string(), Value::Text(u.into()))])),
         };

@@ -12,9 +12,9 @@ use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    Captured, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings,
-    ManualStep, Masking, Origin, Production, Resource, ResourceId, ScanScope, SecretRows,
-    TableName,
+    Captured, CapturedFrom, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds, Guard,
+    JournalSettings, ManualStep, Masking, Origin, Production, Resource, ResourceId, ScanScope,
+    SecretRows, TableName,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -107,6 +107,8 @@ struct Parts {
     event_queues: Vec<TableName>,
     datapump: Option<(DataPump, Origin)>,
     captured: Option<Captured>,
+    /// Where each captured file says it came from, and where that is written.
+    sources: Vec<(CapturedFrom, Origin)>,
     carry: Option<CarrySettings>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
@@ -141,6 +143,7 @@ impl Parts {
             }
             (all, more) => more.or(all),
         };
+        self.sources.extend(own.sources);
         self.exclude.extend(own.exclude);
         // Two profiles may declare the same thing (the email queue is emptied by the
         // quarantine and by the personal-data profile): one identical declaration is kept, a
@@ -380,7 +383,13 @@ impl Loader {
                     .typed(ctx, "configuration_values", value)
                     .unwrap_or_default();
             }
-            "captured" => own.captured = self.typed(ctx, "captured", value),
+            "captured" => {
+                own.captured = self.typed::<Captured>(ctx, "captured", value);
+                if let Some(c) = &own.captured {
+                    own.sources
+                        .push((c.from.clone(), ctx.origin(ctx.map.value("captured.from"))));
+                }
+            }
             "datapump" => {
                 own.datapump = self
                     .typed::<DataPump>(ctx, "datapump", value)
@@ -617,6 +626,25 @@ impl Loader {
                     ProblemCode::InvalidField,
                     p.message,
                     None,
+                ));
+            }
+        }
+        let (guard, production) = (
+            parts.guard.clone().unwrap_or_default(),
+            parts.production.clone().unwrap_or_default(),
+        );
+        for (from, origin) in &parts.sources {
+            if let Some(forbidden) = guard.forbids_source(&production, &from.server, &from.database)
+            {
+                self.problems.push(problem_at(
+                    origin,
+                    "captured.from",
+                    ProblemCode::ForbiddenSource,
+                    format!(
+                        "this capture was read from database {} on server {}, which the guard forbids ({forbidden}): it holds that environment's configuration, not this one's",
+                        from.database, from.server
+                    ),
+                    Some("capture the environment this spec refreshes, before its clone".into()),
                 ));
             }
         }

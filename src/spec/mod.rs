@@ -151,11 +151,13 @@ pub enum ProblemCode {
     /// A custom resource would show the values of a table the spec declares secret or
     /// personal.
     SecretShown,
+    /// A captured file says it was read from a database or server the guard forbids.
+    ForbiddenSource,
 }
 
 impl ProblemCode {
     /// Every code, for documentation and the uniqueness test.
-    pub const ALL: [ProblemCode; 13] = [
+    pub const ALL: [ProblemCode; 14] = [
         ProblemCode::YamlSyntax,
         ProblemCode::InvalidField,
         ProblemCode::UnknownKind,
@@ -169,6 +171,7 @@ impl ProblemCode {
         ProblemCode::NothingToScan,
         ProblemCode::MissingMetamodel,
         ProblemCode::SecretShown,
+        ProblemCode::ForbiddenSource,
     ];
 
     /// The kebab-case code shown after each problem.
@@ -188,6 +191,7 @@ impl ProblemCode {
             ProblemCode::NothingToScan => "nothing-to-scan",
             ProblemCode::MissingMetamodel => "missing-metamodel",
             ProblemCode::SecretShown => "secret-shown",
+            ProblemCode::ForbiddenSource => "forbidden-source",
         }
     }
 }

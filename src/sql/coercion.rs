@@ -162,6 +162,70 @@ pub fn supported(data_type: &str) -> bool {
     ) || data_type.to_ascii_lowercase().starts_with("timestamp(")
 }
 
+/// Whether a column holds binary data.
+#[must_use]
+pub fn is_binary(column: &ColumnInfo) -> bool {
+    matches!(
+        column.data_type.to_ascii_lowercase().as_str(),
+        "binary" | "varbinary" | "image" | "raw" | "long raw" | "blob"
+    )
+}
+
+/// Whether a captured value can be written into `column` as it is, and read back equal: of
+/// the column's kind (binary into binary, text into text, a number into a number), within its
+/// length, NULL only where allowed.
+///
+/// # Errors
+/// Why not, in words that never quote the value (it may be a sealed secret's).
+pub fn captured_fits(value: &Value, column: &ColumnInfo) -> Result<(), String> {
+    let kind = |v: &Value| match v {
+        Value::Null => "NULL",
+        Value::Bool(_) => "a boolean",
+        Value::Int(_) => "a whole number",
+        Value::Float(_) => "a number",
+        Value::Text(_) => "text",
+        Value::Bytes(_) => "binary data",
+    };
+    let of_type = format!("{} ({})", column.name, column.data_type);
+    let length = match value {
+        Value::Null if !column.nullable => return Err(format!("{of_type} is NOT NULL")),
+        Value::Null => return Ok(()),
+        Value::Bytes(b) if is_binary(column) => b.len() as u64,
+        Value::Bytes(_) => {
+            return Err(format!(
+                "binary data for {of_type}, which holds no binary data"
+            ))
+        }
+        _ if is_binary(column) => {
+            return Err(format!(
+                "{} for binary column {of_type} (binary data is written {{hex: \"...\"}})",
+                kind(value)
+            ))
+        }
+        Value::Text(t) => {
+            coerce(value, column).map_err(|_| format!("text that is not a value of {of_type}"))?;
+            t.chars().count() as u64
+        }
+        _ => {
+            coerce(value, column).map_err(|_| format!("{} for {of_type}", kind(value)))?;
+            0
+        }
+    };
+    match column.max_length {
+        Some(max) if !column.long && length > max && (is_text(column) || is_binary(column)) => {
+            Err(format!(
+                "{length} {} for {of_type}, which holds {max}",
+                if is_binary(column) {
+                    "bytes"
+                } else {
+                    "characters"
+                }
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// [`coerce`], then Oracle's empty string: Oracle stores `''` as NULL, so an empty text is
 /// NULL in a nullable column and a single space (what the runbook writes) in a NOT NULL one;
 /// and Oracle's `DATE`, which holds a time, always gets one.
@@ -382,6 +446,38 @@ fn timestamp(text: &str, date_column: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A captured value of another kind than its column, or longer than it, is refused in
+    /// words that never quote it. See: issue 33
+    #[test]
+    fn captured_values_fit_their_columns_issue_33() {
+        let column = |data_type: &str, max: Option<u64>, nullable: bool| ColumnInfo {
+            name: "C".into(),
+            data_type: data_type.into(),
+            nullable,
+            max_length: max,
+            ..ColumnInfo::default()
+        };
+        let text = column("nvarchar", Some(10), true);
+        let binary = column("varbinary", Some(4), true);
+        let int = column("int", None, false);
+        assert!(captured_fits(&Value::Text("secret-ok".into()), &text).is_ok());
+        let long = captured_fits(&Value::Text("secret-too-long".into()), &text).unwrap_err();
+        assert!(
+            long.contains("15 characters") && !long.contains("secret"),
+            "{long}"
+        );
+        let hex = captured_fits(&Value::Bytes(vec![1, 2]), &text).unwrap_err();
+        assert!(hex.contains("binary data for C"), "{hex}");
+        assert!(captured_fits(&Value::Bytes(vec![1, 2]), &binary).is_ok());
+        assert!(captured_fits(&Value::Bytes(vec![0; 5]), &binary).is_err());
+        assert!(captured_fits(&Value::Text("00ff".into()), &binary).is_err());
+        let word = captured_fits(&Value::Text("secret-word".into()), &int).unwrap_err();
+        assert!(!word.contains("secret"), "{word}");
+        assert!(captured_fits(&Value::Int(7), &int).is_ok());
+        assert!(captured_fits(&Value::Null, &int).is_err());
+        assert!(captured_fits(&Value::Null, &text).is_ok());
+    }
 
     fn col(name: &str, ty: &str, nullable: bool) -> ColumnInfo {
         ColumnInfo::new(name, ty, nullable)

@@ -31,7 +31,7 @@ mod writer;
 
 pub use carried::{carried_capture_query, carried_keys_query, insert_present, rows_where};
 pub use catalog::{with_names, CatalogQueries, PrincipalQueries};
-pub use coercion::{coerce, coerce_for, is_text, supported, ColumnType};
+pub use coercion::{captured_fits, coerce, coerce_for, is_binary, is_text, supported, ColumnType};
 pub use copies::{copies_query, originals_query};
 pub use error::Error;
 pub use masking::{attributes_query, index_query};

@@ -64,8 +64,10 @@ pub enum Wanted {
 pub enum Carry {
     /// Its own value: the key was not captured.
     Keep,
-    /// This value.
+    /// This value, captured sealed (or in a resource that seals nothing).
     Set(Value),
+    /// This value, captured in clear: refused where the row is secret.
+    SetInClear(Value),
     /// A sealed value no identity opened.
     Unknown,
 }
@@ -85,7 +87,7 @@ impl Wanted {
             Wanted::Rewrite(r) => r.apply(row, key),
             Wanted::Carried { column, .. } => match self.carry(computed) {
                 Carry::Keep => Some(row.get(*column).cloned().unwrap_or(Value::Null)),
-                Carry::Set(v) => Some(v),
+                Carry::Set(v) | Carry::SetInClear(v) => Some(v),
                 Carry::Unknown => None,
             },
         }
@@ -102,6 +104,7 @@ impl Wanted {
             .collect();
         match value.wanted(&key) {
             Some(None) => Carry::Keep,
+            Some(Some(v)) if value.in_clear(&key) => Carry::SetInClear(v),
             Some(Some(v)) => Carry::Set(v),
             None => Carry::Unknown,
         }

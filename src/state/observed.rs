@@ -191,6 +191,9 @@ pub struct DriftRow {
     pub details: Vec<(String, String)>,
     /// A secret resource covers this row: its values are masked wherever it is shown.
     pub secret: bool,
+    /// A value the row would be given comes from a captured row written in clear: refused
+    /// when the row is secret.
+    pub captured_in_clear: bool,
 }
 
 /// A scanned value that names one of production's hosts.

@@ -282,6 +282,8 @@ pub struct CarriedRow {
     pub key: Vec<Value>,
     /// Its name, for people.
     pub name: Option<String>,
+    /// Whether its values were sealed in the captured file.
+    pub sealed: bool,
     /// Its values; `None` when they are sealed and no identity opened them.
     pub values: Option<BTreeMap<String, Value>>,
 }
@@ -346,6 +348,14 @@ impl CarriedValue {
     }
 }
 
+impl CarriedValue {
+    /// Whether the captured row of this stable key gave its values in clear (not sealed).
+    #[must_use]
+    pub fn in_clear(&self, key: &[String]) -> bool {
+        self.rows.rows.get(key).is_some_and(|row| !row.sealed)
+    }
+}
+
 impl Carried {
     /// The key parts in the order they are compared (their names' order).
     #[must_use]
@@ -370,11 +380,15 @@ pub type Opener<'a, E> = dyn FnMut(&str) -> Result<Option<BTreeMap<String, Value
 /// The captured rows of a carried resource, opened: plain values as they are, sealed ones with
 /// `open` (which gives the values of a sealed row, or `None` without an identity).
 ///
+/// A `secret` resource's rows must all be sealed.
+///
 /// # Errors
-/// Those of `open`, or a captured row whose key lacks one of the resource's parts.
+/// Those of `open`, a captured row whose key lacks one of the resource's parts, that names a
+/// column the resource does not carry, or that gives a secret resource's values in clear.
 pub fn open_rows<E>(
     carried: &Carried,
     id: &ResourceId,
+    secret: bool,
     rows: &[CapturedRow],
     open: &mut Opener<'_, E>,
 ) -> Result<CarriedRows, OpenError<E>> {
@@ -393,6 +407,25 @@ pub fn open_rows<E>(
                 name: row.name.clone(),
             })?;
         let key: StableKey = typed.iter().map(key_text).collect();
+        // Only the columns the resource carries may be captured: a file that names another
+        // would write what the spec never declared.
+        if let Some(column) = row
+            .values
+            .keys()
+            .find(|c| !carried.values.iter().any(|v| v.eq_ignore_ascii_case(c)))
+        {
+            return Err(OpenError::Column {
+                resource: id.clone(),
+                name: row.name.clone(),
+                column: column.clone(),
+            });
+        }
+        if secret && !row.values.is_empty() {
+            return Err(OpenError::InClear {
+                resource: id.clone(),
+                name: row.name.clone(),
+            });
+        }
         let values = match &row.sealed {
             Some(sealed) => open(sealed).map_err(OpenError::Open)?.map(|mut opened| {
                 opened.extend(row.values.clone());
@@ -405,6 +438,7 @@ pub fn open_rows<E>(
             CarriedRow {
                 key: typed,
                 name: row.name.clone(),
+                sealed: row.sealed.is_some(),
                 values,
             },
         );
@@ -428,6 +462,24 @@ pub enum OpenError<E> {
     /// A captured row lacks a key part.
     #[error("a captured row of {resource}{} lacks a part of the resource's key; capture again with this spec", name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
     Key {
+        /// The resource.
+        resource: ResourceId,
+        /// The row's name.
+        name: Option<String>,
+    },
+    /// A captured row names a column its resource does not carry.
+    #[error("a captured row of {resource}{} names column {column}, which the resource does not carry (`values:`); capture again with this spec", name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    Column {
+        /// The resource.
+        resource: ResourceId,
+        /// The row's name.
+        name: Option<String>,
+        /// The column.
+        column: String,
+    },
+    /// A secret resource's captured row gives its values in clear.
+    #[error("a captured row of {resource}{} gives its values in clear, but the resource is secret: its values must be sealed; capture again (capture seals them to journal.recipients)", name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    InClear {
         /// The resource.
         resource: ResourceId,
         /// The row's name.
@@ -503,7 +555,7 @@ mod tests {
                 [("CONFIG".to_string(), Value::Text("opened".into()))].into(),
             ))
         };
-        let opened = open_rows(&carried(), &id(), &rows, &mut open).unwrap();
+        let opened = open_rows(&carried(), &id(), false, &rows, &mut open).unwrap();
         assert_eq!(opened.parts, vec!["a".to_string(), "name".to_string()]);
         let value = CarriedValue {
             resource: id(),
@@ -528,7 +580,7 @@ mod tests {
         );
 
         let mut closed = |_: &str| -> Result<_, ()> { Ok(None) };
-        let unopened = open_rows(&carried(), &id(), &rows, &mut closed).unwrap();
+        let unopened = open_rows(&carried(), &id(), false, &rows, &mut closed).unwrap();
         assert_eq!(unopened.unopened(), 1);
         let value = CarriedValue {
             rows: Arc::new(unopened),
@@ -552,12 +604,12 @@ mod tests {
         let mut partial = row("ERP", &[], None);
         partial.key.remove("a");
         assert!(matches!(
-            open_rows(&carried(), &id(), &[partial], &mut open),
+            open_rows(&carried(), &id(), false, &[partial], &mut open),
             Err(OpenError::Key { .. })
         ));
         let twice = [row("ERP", &[], None), row("ERP", &[], None)];
         assert!(matches!(
-            open_rows(&carried(), &id(), &twice, &mut open),
+            open_rows(&carried(), &id(), false, &twice, &mut open),
             Err(OpenError::Duplicate { .. })
         ));
     }

@@ -156,6 +156,34 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// What the guard forbids of the environment a capture says it was read from (its server
+    /// and database): the name that forbids it, as the guard compares a target's. A capture
+    /// of production would carry production's configuration into the clone.
+    #[must_use]
+    pub fn forbids_source(
+        &self,
+        production: &Production,
+        server: &str,
+        database: &str,
+    ) -> Option<String> {
+        if let Some(d) = self
+            .forbid_databases
+            .iter()
+            .chain(&production.databases)
+            .find(|d| d.trim().eq_ignore_ascii_case(database.trim()))
+        {
+            return Some(format!("database {d}"));
+        }
+        if let Some(h) = self.forbid_hosts.iter().find(|h| host_is(h, server)) {
+            return Some(format!("host {h}"));
+        }
+        production
+            .hosts
+            .iter()
+            .find(|p| p.names_server(server))
+            .map(|p| format!("host {p}"))
+    }
+
     /// Whether a host of the platform's front-end list makes the guard refuse the target: it is
     /// one of `forbid_hosts` or in its domain, or one of production's hosts or domains, and not
     /// one of `allow_front_ends`. Names compare case-insensitively, as SQL Server and Oracle
@@ -450,7 +478,7 @@ impl Desired {
                 .map_or(&[][..], Vec::as_slice);
             opened.insert(
                 r.id.clone(),
-                std::sync::Arc::new(open_rows(c, &r.id, rows, open)?),
+                std::sync::Arc::new(open_rows(c, &r.id, r.secret, rows, open)?),
             );
         }
         self.opened = opened;
