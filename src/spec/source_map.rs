@@ -15,9 +15,10 @@ use yaml_rust2::scanner::Marker;
 /// a handful of levels.
 pub const MAX_DEPTH: usize = 64;
 
-/// The most parser events (scalars, starts and ends of lists and mappings) one file may have:
-/// about 100 times the largest profile, so the work spent on one file is bounded whatever its
-/// shape.
+/// The most parser events (scalars, starts and ends of lists and mappings) one file may have,
+/// so that the work spent on one file is bounded whatever its shape: a captured row takes
+/// about 18 (a capture of 50,000 rows fits), the largest profile 1,000; `cargo bench --bench
+/// yaml_depth` times the worst inputs (under 2 s).
 pub const MAX_EVENTS: usize = 1_000_000;
 
 /// Why a text is not read as a spec, and where.
