@@ -260,6 +260,8 @@ pub struct Options<'a> {
     pub source: Option<&'a Path>,
     /// The host connected to, for the guard.
     pub connected_host: Option<&'a str>,
+    /// The secret the journal's chain is keyed with.
+    pub chain_key: journal::ChainKey,
 }
 
 /// Executes `plan` against the engine it was made with, then re-inspects.
@@ -439,6 +441,7 @@ fn open_journal(desired: &Desired, plan: &Plan, options: &Options<'_>) -> Result
         &plan.target,
         options.source,
         recipients,
+        options.chain_key,
     )?)
 }
 
@@ -906,12 +909,24 @@ mod tests {
             journal,
             source: None,
             connected_host: None,
+            chain_key: key(),
         };
         block_on(run(engine, &desired, &plan, options, &mut |_| {}))
     }
 
+    fn key() -> journal::ChainKey {
+        journal::ChainKey::from_bytes([5; 32])
+    }
+
+    fn keyed() -> journal::ReadOptions {
+        journal::ReadOptions {
+            key: Some(key()),
+            ..journal::ReadOptions::default()
+        }
+    }
+
     fn journal_status(path: &Path) -> Option<journal::Status> {
-        journal::read(path, None, journal::ReadOptions::default(), &[])
+        journal::read(path, None, keyed(), &[])
             .ok()
             .and_then(|p| p.status)
     }
@@ -946,7 +961,7 @@ mod tests {
             engine.log
         );
         assert_eq!(journal_status(&path), Some(journal::Status::RolledBack));
-        let kept = journal::read(&path, None, journal::ReadOptions::default(), &[]).unwrap();
+        let kept = journal::read(&path, None, keyed(), &[]).unwrap();
         assert_eq!(kept.steps.iter().map(|s| s.count).sum::<u64>(), 2);
     }
 

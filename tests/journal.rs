@@ -333,3 +333,98 @@ fn unverified_only_where_it_means_something_issue_33() {
         "the CRLF journal restored nothing"
     );
 }
+
+/// `lines` (JSON objects without their digests) chained again as anyone could: plain SHA-256
+/// from format 3's public starting value, the 12-line script of the attack.
+fn rechained(lines: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut last: [u8; 32] = Sha256::digest(b"postclone journal, format 3").into();
+    let mut out = String::new();
+    for json in lines {
+        let mut h = Sha256::new();
+        h.update(last);
+        h.update(json.as_bytes());
+        last = h.finalize().into();
+        let hex: String = last.iter().map(|b| format!("{b:02x}")).collect();
+        out.push_str(&format!(
+            "{},\"chain\":\"{hex}\"}}\n",
+            &json[..json.len() - 1]
+        ));
+    }
+    out
+}
+
+/// A journal's chain is keyed with a secret the file does not hold (derived from the plan
+/// key): a journal edited and chained again with plain SHA-256, the same claiming the older
+/// format, a journal cut in half with its end marker put back, and the untouched journal
+/// read with another plan key or none are refused, and the database is unchanged; the
+/// untouched journal restores. See: issue 34
+#[test]
+fn a_journal_chained_again_is_refused_issue_34() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let journal = journal_in(&t);
+    let after = server.dump_everything();
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let bare: Vec<String> = text
+        .lines()
+        .map(|l| format!("{}}}", &l[..l.rfind(",\"chain\":\"").expect("a digest")]))
+        .collect();
+    assert!(bare[0].contains("\"format\":4"), "{}", bare[0]);
+    let edited: Vec<String> = bare
+        .iter()
+        .map(|l| l.replacen("\"prod-fe01\"", "\"prod-fe09\"", 1))
+        .collect();
+    let older: Vec<String> = edited
+        .iter()
+        .map(|l| l.replacen("\"format\":4", "\"format\":3", 1))
+        .collect();
+    let mut cut: Vec<String> = bare[..bare.len() / 2].to_vec();
+    cut.push(bare.last().expect("end marker").clone());
+    for (what, altered, expected) in [
+        (
+            "edited, chained again",
+            rechained(&edited),
+            "altered after it was written",
+        ),
+        ("claiming format 3", rechained(&older), "plain SHA-256"),
+        (
+            "cut, end marker put back",
+            rechained(&cut),
+            "altered after it was written",
+        ),
+    ] {
+        let path = t
+            .path()
+            .join(format!("{}.jsonl", what.replace([' ', ','], "-")));
+        std::fs::write(&path, &altered).expect("altered journal");
+        let out = restore(&server, "OS_PREPROD", &path).run().code(1);
+        assert!(out.stderr.contains(expected), "{what}: {}", out.stderr);
+        assert_eq!(server.dump_everything(), after, "{what}: restore wrote");
+    }
+    let other_key = restore(&server, "OS_PREPROD", &journal)
+        .env("POSTCLONE_PLAN_KEY", &"ab".repeat(32))
+        .run()
+        .code(1);
+    assert!(
+        other_key.stderr.contains("altered after it was written"),
+        "{}",
+        other_key.stderr
+    );
+    let empty = tempfile::tempdir().expect("a configuration directory without a key");
+    let no_key = restore(&server, "OS_PREPROD", &journal)
+        .env("XDG_CONFIG_HOME", empty.path().to_str().expect("utf-8"))
+        .run()
+        .code(1);
+    assert!(
+        no_key.stderr.contains("no plan key is set here"),
+        "{}",
+        no_key.stderr
+    );
+    assert_eq!(server.dump_everything(), after, "a refused restore wrote");
+    restore(&server, "OS_PREPROD", &journal).run().code(0);
+}

@@ -167,6 +167,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             journal: &journal,
             source: Some(&source),
             connected_host: host.as_deref(),
+            chain_key: super::plan_key::chain_key_for_writing()?,
         };
         let mut progress = progress_printer(std::io::stderr().is_terminal());
         let report = apply::run(&mut engine, &desired, &plan, options, &mut progress).await?;

@@ -67,6 +67,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
     let options = journal::ReadOptions {
         incomplete: args.incomplete,
         unverified: args.unverified,
+        key: super::plan_key::chain_key_for_reading()?,
     };
     let mut plan = journal::read(&args.journal, identities.as_ref(), options, &args.labels)?;
     plan.select(&args.resources, &args.labels)?;

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use cell::{Cell, InvalidCell};
+pub use chain::ChainKey;
 pub use read::{
     read, JournaledRow, Pages, ReadOptions, RestoreAction, RestorePlan, RestoreStep, RowSpan,
     UnknownSelection,
@@ -37,8 +38,13 @@ pub const DEFAULT_DIR: &str = ".postclone/journal";
 
 /// The journal format version written in every header.
 /// 2 added the written values and names of updated rows; 3 chains every line's digest (see
-/// `chain`). Older journals are read only when the user accepts that they cannot be checked.
-const FORMAT: u32 = 3;
+/// `chain`); 4 keys the chain with a secret the file does not hold. Older journals are read
+/// only when the user accepts that they cannot be checked.
+const FORMAT: u32 = 4;
+
+/// The first format whose chain is keyed: format 3's plain SHA-256 chain can be recomputed by
+/// whoever edits the file.
+const KEYED_FORMAT: u32 = 4;
 
 /// The first format whose every line carries a digest chained to the line before it: a
 /// journal of this format or later without digests was altered, never written so.
@@ -207,8 +213,8 @@ pub enum Error {
         /// The last line is cut.
         cut: bool,
     },
-    /// The journal predates line digests.
-    #[error("{} was written by an older postclone (format {format}): whether it was altered cannot be checked; nothing was restored. Restore it anyway with --unverified", path.display())]
+    /// The journal predates keyed line digests.
+    #[error("{} was written by an older postclone (format {format}): {}; nothing was restored. Restore it anyway with --unverified", path.display(), if *format >= CHAINED_FORMAT { "its lines are chained with plain SHA-256, which whoever edits it can recompute, so an edit cannot be told apart" } else { "its lines carry no digest, so whether it was altered cannot be checked" })]
     Unverified {
         /// The file.
         path: PathBuf,
@@ -223,6 +229,12 @@ pub enum Error {
         path: PathBuf,
         /// The format its header names.
         format: u32,
+    },
+    /// A journal with a keyed chain, read without the key.
+    #[error("{} is chained with a key derived from the plan key of the apply that wrote it, and no plan key is set here; nothing was restored. Set POSTCLONE_PLAN_KEY (or the plan key file) as the applying job had it", path.display())]
+    NoChainKey {
+        /// The file.
+        path: PathBuf,
     },
     /// A line of the journal is not valid.
     #[error("{}:{line}: not a journal entry: {message}", path.display())]
@@ -298,6 +310,7 @@ impl Journal {
         target: &Target,
         source: Option<&Path>,
         recipients: Recipients,
+        key: ChainKey,
     ) -> Result<Journal, Error> {
         let fail = |source: io::Error| Error::Write {
             path: path.to_path_buf(),
@@ -319,7 +332,7 @@ impl Journal {
             out: BufWriter::new(file),
             recipients,
             personal: None,
-            chain: chain::Chain::default(),
+            chain: chain::Chain::keyed(key),
         };
         journal.write(&Entry::Header {
             format: FORMAT,
@@ -475,6 +488,17 @@ mod tests {
     use crate::state::observed::{Drift, TableInfo};
     use crate::test_support::id;
 
+    fn test_key() -> ChainKey {
+        ChainKey::from_bytes([3; 32])
+    }
+
+    fn keyed() -> ReadOptions {
+        ReadOptions {
+            key: Some(test_key()),
+            ..ReadOptions::default()
+        }
+    }
+
     #[test]
     fn journal_names_are_readable_and_sort_by_time() {
         use std::time::{Duration, UNIX_EPOCH};
@@ -552,7 +576,14 @@ mod tests {
             forbidden_front_ends: vec![],
             front_end_list: None,
         };
-        let mut j = Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).unwrap();
+        let mut j = Journal::create(
+            &path,
+            &target,
+            None,
+            Recipients::parse(&[]).unwrap(),
+            test_key(),
+        )
+        .unwrap();
         let c = change();
         j.change(&c).unwrap();
         j.row(
@@ -570,7 +601,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let plan = read(&path, None, ReadOptions::default(), &[]).unwrap();
+        let plan = read(&path, None, keyed(), &[]).unwrap();
         assert_eq!(plan.database, "OS_PREPROD");
         assert_eq!(plan.status, Some(Status::Committed));
         assert_eq!(plan.steps.len(), 1);
@@ -603,7 +634,14 @@ mod tests {
         let again: Result<Vec<RestoreStep>, Error> = plan.pages(&plan.steps[0], None, 1).collect();
         assert!(matches!(again, Err(Error::Altered { .. })), "{again:?}");
         assert!(
-            Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).is_err(),
+            Journal::create(
+                &path,
+                &target,
+                None,
+                Recipients::parse(&[]).unwrap(),
+                test_key()
+            )
+            .is_err(),
             "never overwrites"
         );
     }
@@ -621,7 +659,14 @@ mod tests {
             forbidden_front_ends: vec![],
             front_end_list: None,
         };
-        let mut j = Journal::create(&path, &target, None, Recipients::parse(&[]).unwrap()).unwrap();
+        let mut j = Journal::create(
+            &path,
+            &target,
+            None,
+            Recipients::parse(&[]).unwrap(),
+            test_key(),
+        )
+        .unwrap();
         let c = change();
         j.change(&c).unwrap();
         j.row(&c.id, image(vec![Value::Int(1), Value::Null]))
@@ -632,12 +677,12 @@ mod tests {
         text.push_str("{\"entry\":\"row\",\"change\":\"servers\",\"val");
         std::fs::write(&path, text).unwrap();
         assert!(matches!(
-            read(&path, None, ReadOptions::default(), &[]),
+            read(&path, None, keyed(), &[]),
             Err(Error::Incomplete { cut: true, .. })
         ));
         let accept = ReadOptions {
             incomplete: true,
-            unverified: false,
+            ..keyed()
         };
         let plan = read(&path, None, accept, &[]).unwrap();
         assert_eq!(plan.status, None);

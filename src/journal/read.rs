@@ -500,6 +500,16 @@ fn cells(cells: Vec<super::Cell>) -> Result<Vec<Value>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The format a journal's first line says it was written in, read before its chain is
+/// checked (to know which chain to check it with); `None` when it is no header.
+fn header_format(line: &str) -> Option<u32> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if value.get("entry")?.as_str()? != "header" {
+        return None;
+    }
+    u32::try_from(value.get("format")?.as_u64()?).ok()
+}
+
 /// What a restore accepts of a journal that cannot be fully trusted. By default nothing: every
 /// line must follow from the one before it, and the journal must end with its end marker.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -507,8 +517,11 @@ pub struct ReadOptions {
     /// Accept a journal without its end marker (an apply interrupted after its commit): every
     /// whole line it holds is still checked; a cut last line is left out.
     pub incomplete: bool,
-    /// Accept a journal written before lines were chained (format 2 and older).
+    /// Accept a journal whose lines cannot be checked: written before lines were chained
+    /// (format 2 and older), or chained with plain SHA-256 (format 3).
     pub unverified: bool,
+    /// The key the chain of a format 4 journal is made with (from the plan key).
+    pub key: Option<super::ChainKey>,
 }
 
 /// Reads a journal into the plan that puts its rows back, last change first: each change with
@@ -561,6 +574,13 @@ pub fn read(
         if line.trim().is_empty() {
             continue;
         }
+        // The header says which chain its lines are made with; a keyed one needs its key.
+        if i == 0 && header_format(&line) >= Some(super::KEYED_FORMAT) {
+            let key = options.key.ok_or_else(|| Error::NoChainKey {
+                path: path.to_path_buf(),
+            })?;
+            chain = super::chain::Chain::keyed(key);
+        }
         let json = match chain.check(&line) {
             Ok(json) => json,
             Err(Broken::Missing) if i == 0 => {
@@ -584,11 +604,18 @@ pub fn read(
             Err(_) if !verified && last && reader.plan.is_some() => break,
             Err(e) => return Err(reader.invalid(i + 1, crate::files::json_problem(&e))),
         };
+        let format = match entry {
+            Entry::Header { format, .. } if i == 0 => format,
+            _ => 0,
+        };
+        // A plain chain anyone can recompute: checked, but no proof against an edit.
+        if i == 0 && verified && format < super::KEYED_FORMAT && !options.unverified {
+            return Err(Error::Unverified {
+                path: path.to_path_buf(),
+                format,
+            });
+        }
         if i == 0 && !verified {
-            let format = match entry {
-                Entry::Header { format, .. } => format,
-                _ => 0,
-            };
             // A format that chains its lines, without digests: they were taken out, and
             // nothing can make such a journal trustworthy again.
             if format >= super::CHAINED_FORMAT {

@@ -59,6 +59,17 @@ impl PlanKey {
         hex(&h.finalize()[..8])
     }
 
+    /// A key of its own for another use (`purpose` names it), so that what one use reveals
+    /// says nothing of the other: HMAC-SHA-256 of `purpose` under this key.
+    #[must_use]
+    pub fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.0) else {
+            return [0; 32];
+        };
+        mac.update(purpose);
+        mac.finalize().into_bytes().into()
+    }
+
     /// HMAC-SHA-256 of `data`, in hex.
     #[must_use]
     pub fn mac(&self, data: &[u8]) -> String {
