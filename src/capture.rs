@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{self, Engine};
 use crate::journal::{Recipients, SealError};
 use crate::state::desired::{
-    Captured, CapturedFrom, CapturedRow, Desired, ResourceId, ResourceKind,
+    Captured, CapturedFrom, CapturedRow, Desired, ResourceId, ResourceKind, SealBinding,
 };
 
 /// Why a capture stopped. Nothing was written.
@@ -109,14 +109,35 @@ pub async fn run<E: Engine>(
         resources: Vec::new(),
         sealed: 0,
     };
+    let from = CapturedFrom {
+        server: target.server.clone(),
+        database: target.database.clone(),
+        at: at.to_string(),
+    };
     for (id, read) in read {
+        let carried = desired.resources.iter().find_map(|r| match &r.kind {
+            ResourceKind::Carried(c) if r.id == id => Some(c),
+            _ => None,
+        });
         let mut out = Vec::with_capacity(read.len());
         for row in read {
             let (values, sealed) = if row.secret {
                 captures.sealed += 1;
+                // What it is sealed for goes inside: opened anywhere else, it is refused.
+                let bound = carried
+                    .map(|c| SealBinding::of(&id, c, &row.key, &from))
+                    .ok_or_else(|| {
+                        Error::Seal(SealError::Encrypt(format!(
+                            "{id} is not a carried resource"
+                        )))
+                    })?;
                 (
                     BTreeMap::new(),
-                    Some(recipients.seal_values(&row.values).map_err(Error::Seal)?),
+                    Some(
+                        recipients
+                            .seal_values(&bound, &row.values)
+                            .map_err(Error::Seal)?,
+                    ),
                 )
             } else {
                 (row.values, None)
@@ -133,14 +154,7 @@ pub async fn run<E: Engine>(
     }
     Ok((
         CaptureFile {
-            captured: Captured {
-                from: CapturedFrom {
-                    server: target.server,
-                    database: target.database,
-                    at: at.to_string(),
-                },
-                rows,
-            },
+            captured: Captured { from, rows },
         },
         captures,
     ))

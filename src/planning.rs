@@ -38,8 +38,11 @@ pub async fn make<E: Engine>(
 ) -> Result<(Plan, Desired), Error> {
     let mut desired = desired.clone();
     desired.mask_key = crate::spec::mask_key(&desired)?;
-    desired
-        .open_captured(&mut |sealed| identities.map(|ids| ids.open_values(sealed)).transpose())?;
+    desired.open_captured(&mut |sealed, bound| {
+        identities
+            .map(|ids| ids.open_values(sealed, bound))
+            .transpose()
+    })?;
     let inspection = crate::inspect::inspect(engine, &desired).await?;
     let plan = plan::build(
         &inspection.desired,

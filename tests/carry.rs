@@ -651,3 +651,66 @@ fn captured_files_are_checked_before_anything_runs_issue_33() {
         assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
     }
 }
+
+/// The `sealed:` value of the first row after `section` whose line contains `row`, and the
+/// file with that value replaced by `with`.
+fn sealed_of(captured: &str, section: &str, row: &str) -> String {
+    let from = captured.find(section).expect("section");
+    let at = from + captured[from..].find(row).expect("row");
+    let line = &captured[at..];
+    let start = line.find("sealed: ").expect("a sealed value") + "sealed: ".len();
+    let end = start + line[start..].find('\n').unwrap_or(line.len() - start);
+    line[start..end].to_string()
+}
+
+/// A sealed captured value opens only as the row it was sealed for: one swapped with another
+/// row's, moved to another resource's row, or kept under another environment's `from:` is
+/// refused, naming the row, and the clone is unchanged; the capture as written applies.
+/// See: issue 34
+#[test]
+fn sealed_values_open_only_as_their_own_row_issue_34() {
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let (out, captured) = capture(&preprod);
+    out.code(0);
+    let mut clone = clone_server();
+    let before = clone.dump_everything();
+    let connections = "carried-database-connections:";
+    let erp = sealed_of(&captured, connections, "name: \"ERP\"");
+    let warehouse = sealed_of(&captured, connections, "name: \"Warehouse\"");
+    assert_ne!(erp, warehouse);
+    let swapped = captured
+        .replacen(&erp, "SWAP", 1)
+        .replacen(&warehouse, &erp, 1)
+        .replacen("SWAP", &warehouse, 1);
+    let site = sealed_of(&captured, "carried-site-properties:", "- key:");
+    let moved = captured.replacen(&site, &erp, 1);
+    let elsewhere = captured.replacen(
+        "database: \"OS_PREPROD\"",
+        "database: \"OS_PREPROD_OLD\"",
+        1,
+    );
+    for (what, text, expected) in [
+        ("swapped", swapped, "it was sealed for another row"),
+        ("moved", moved, "it was sealed for another resource"),
+        (
+            "another environment",
+            elsewhere,
+            "it was sealed for another environment",
+        ),
+    ] {
+        assert_ne!(text, captured, "{what}: nothing changed");
+        let out = after(&clone, &text)
+            .args(["apply", "--auto-approve", "--identity", "id.txt"])
+            .run();
+        let said = format!("{what}:\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 1, "{said}");
+        assert!(out.stderr.contains(expected), "{expected} not in {said}");
+        assert!(out.stderr.contains("the sealed value of row"), "{said}");
+        assert_eq!(leaked(&said), None, "{said}");
+        assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
+    }
+    after(&clone, &captured)
+        .args(["apply", "--auto-approve", "--identity", "id.txt"])
+        .run()
+        .code(0);
+}

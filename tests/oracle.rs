@@ -66,10 +66,10 @@ pub fn oracle_sql(
     let identities =
         identity.map(|p| postclone::journal::Identities::from_file(p).expect("identity"));
     desired
-        .open_captured(&mut |sealed| {
+        .open_captured(&mut |sealed, bound| {
             identities
                 .as_ref()
-                .map(|ids| ids.open_values(sealed))
+                .map(|ids| ids.open_values(sealed, bound))
                 .transpose()
         })
         .expect("captured values open");

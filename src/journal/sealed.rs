@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::{Cell, JournaledRow, RowImage};
+use crate::state::desired::SealBinding;
 use crate::state::Value;
 
 /// The environment variable naming an identity file, when `--identity` is not given.
@@ -52,6 +53,24 @@ pub enum SealError {
     /// The decrypted rows are not journal rows.
     #[error("the decrypted personal rows are not journal rows: {0}")]
     Invalid(String),
+    /// A sealed captured value opened, but is not its row's: moved, swapped or made
+    /// elsewhere.
+    #[error("the sealed value of row {row} of resource {resource} is not that row's ({why}): it was moved, swapped or sealed elsewhere; nothing was done. Capture the environment again")]
+    Unbound {
+        /// The resource.
+        resource: String,
+        /// The row it is written in.
+        row: String,
+        /// What differs.
+        why: &'static str,
+    },
+}
+
+/// A sealed captured value's plaintext: what it is sealed for, and its values.
+#[derive(Serialize, Deserialize)]
+struct BoundValues {
+    bound: SealBinding,
+    values: BTreeMap<String, Cell>,
 }
 
 /// A journaled row, as written inside a sealed message.
@@ -105,16 +124,24 @@ impl Recipients {
         self.seal_bytes(&plain)
     }
 
-    /// A captured row's values (column → value), encrypted to every recipient, as base64 text.
+    /// A captured row's values (column → value) with what they are sealed for (`bound`),
+    /// encrypted to every recipient, as base64 text.
     ///
     /// # Errors
     /// Encryption failed.
-    pub fn seal_values(&self, values: &BTreeMap<String, Value>) -> Result<String, SealError> {
-        let cells: BTreeMap<&String, Cell> = values
-            .iter()
-            .map(|(k, v)| (k, Cell::from(v.clone())))
-            .collect();
-        let plain = serde_json::to_vec(&cells).map_err(|e| SealError::Encrypt(e.to_string()))?;
+    pub fn seal_values(
+        &self,
+        bound: &SealBinding,
+        values: &BTreeMap<String, Value>,
+    ) -> Result<String, SealError> {
+        let plain = BoundValues {
+            bound: bound.clone(),
+            values: values
+                .iter()
+                .map(|(k, v)| (k.clone(), Cell::from(v.clone())))
+                .collect(),
+        };
+        let plain = serde_json::to_vec(&plain).map_err(|e| SealError::Encrypt(e.to_string()))?;
         self.seal_bytes(&plain)
     }
 
@@ -178,15 +205,31 @@ impl Identities {
         }
     }
 
-    /// A captured row's values, from its sealed text.
+    /// A captured row's values, from its sealed text, if it was sealed for `expected` (the
+    /// row it is written in).
     ///
     /// # Errors
-    /// A message none of the identities can open, or one that holds no values.
-    pub fn open_values(&self, data: &str) -> Result<BTreeMap<String, Value>, SealError> {
+    /// A message none of the identities can open, one that holds no values, or one sealed
+    /// for another row, resource, table, columns or environment (or by a version that bound
+    /// nothing).
+    pub fn open_values(
+        &self,
+        data: &str,
+        expected: &SealBinding,
+    ) -> Result<BTreeMap<String, Value>, SealError> {
         let plain = self.open_text(data)?;
-        let cells: BTreeMap<String, Cell> = serde_json::from_str(&plain)
-            .map_err(|e| SealError::Invalid(crate::files::json_problem(&e)))?;
-        cells
+        let unbound = |why| SealError::Unbound {
+            resource: expected.resource.to_string(),
+            row: expected.row(),
+            why,
+        };
+        let opened: BoundValues = serde_json::from_str(&plain)
+            .map_err(|_| unbound("it says nothing of what it was sealed for"))?;
+        if let Some(why) = opened.bound.differs_from(expected) {
+            return Err(unbound(why));
+        }
+        opened
+            .values
             .into_iter()
             .map(|(k, c)| {
                 Value::try_from(c)

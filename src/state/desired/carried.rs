@@ -253,6 +253,77 @@ pub struct CapturedRow {
     pub sealed: Option<String>,
 }
 
+/// What a sealed captured value is sealed for, written inside the sealed message beside the
+/// values and checked when it is opened: the resource, its table, the row's stable key, the
+/// columns and the environment it was captured from. A value moved to another row or
+/// resource, swapped with another row's, or captured elsewhere no longer opens as its row's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealBinding {
+    /// The carried resource.
+    pub resource: ResourceId,
+    /// Its table, as the spec names it (lower case).
+    pub table: String,
+    /// The row's stable key: part name → value as text.
+    pub key: BTreeMap<String, String>,
+    /// The carried columns (lower case, sorted).
+    pub columns: Vec<String>,
+    /// The server the capture read (lower case).
+    pub server: String,
+    /// The database the capture read (lower case).
+    pub database: String,
+}
+
+impl SealBinding {
+    /// The binding of `key`'s row of resource `id`, captured from `from`.
+    #[must_use]
+    pub fn of(
+        id: &ResourceId,
+        carried: &Carried,
+        key: &BTreeMap<String, Value>,
+        from: &CapturedFrom,
+    ) -> SealBinding {
+        let mut columns: Vec<String> = carried.values.iter().map(|c| c.to_lowercase()).collect();
+        columns.sort();
+        SealBinding {
+            resource: id.clone(),
+            table: carried.table.to_string().to_lowercase(),
+            key: key.iter().map(|(k, v)| (k.clone(), key_text(v))).collect(),
+            columns,
+            server: from.server.trim().to_lowercase(),
+            database: from.database.trim().to_lowercase(),
+        }
+    }
+
+    /// What of `self` (found in a sealed message) differs from `expected` (the row it is
+    /// written in), in words: `None` when it is that row's.
+    #[must_use]
+    pub fn differs_from(&self, expected: &SealBinding) -> Option<&'static str> {
+        if self.resource != expected.resource {
+            Some("it was sealed for another resource")
+        } else if self.table != expected.table {
+            Some("it was sealed for another table")
+        } else if self.key != expected.key {
+            Some("it was sealed for another row")
+        } else if self.columns != expected.columns {
+            Some("it was sealed for other columns")
+        } else if self.server != expected.server || self.database != expected.database {
+            Some("it was sealed for another environment than the capture's")
+        } else {
+            None
+        }
+    }
+
+    /// The row, for messages: its key parts.
+    #[must_use]
+    pub fn row(&self) -> String {
+        self.key
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// A stable key as compared: each part's value as text, in key part order.
 pub type StableKey = Vec<String>;
 
@@ -374,8 +445,10 @@ impl Carried {
     }
 }
 
-/// What opens a sealed captured row: its values, or `None` without an identity.
-pub type Opener<'a, E> = dyn FnMut(&str) -> Result<Option<BTreeMap<String, Value>>, E> + 'a;
+/// What opens a sealed captured row, given what it must be sealed for: its values, or `None`
+/// without an identity.
+pub type Opener<'a, E> =
+    dyn FnMut(&str, &SealBinding) -> Result<Option<BTreeMap<String, Value>>, E> + 'a;
 
 /// The captured rows of a carried resource, opened: plain values as they are, sealed ones with
 /// `open` (which gives the values of a sealed row, or `None` without an identity).
@@ -390,6 +463,7 @@ pub fn open_rows<E>(
     id: &ResourceId,
     secret: bool,
     rows: &[CapturedRow],
+    from: &CapturedFrom,
     open: &mut Opener<'_, E>,
 ) -> Result<CarriedRows, OpenError<E>> {
     let parts: Vec<String> = carried.key.keys().cloned().collect();
@@ -427,10 +501,12 @@ pub fn open_rows<E>(
             });
         }
         let values = match &row.sealed {
-            Some(sealed) => open(sealed).map_err(OpenError::Open)?.map(|mut opened| {
-                opened.extend(row.values.clone());
-                opened
-            }),
+            Some(sealed) => open(sealed, &SealBinding::of(id, carried, &row.key, from))
+                .map_err(OpenError::Open)?
+                .map(|mut opened| {
+                    opened.extend(row.values.clone());
+                    opened
+                }),
             None => Some(row.values.clone()),
         };
         let previous = out.rows.insert(
@@ -550,12 +626,20 @@ mod tests {
             row("ERP", &[("CONFIG", "plain")], None),
             row("DW", &[], Some("x")),
         ];
-        let mut open = |_: &str| -> Result<_, ()> {
+        let mut open = |_: &str, _: &SealBinding| -> Result<_, ()> {
             Ok(Some(
                 [("CONFIG".to_string(), Value::Text("opened".into()))].into(),
             ))
         };
-        let opened = open_rows(&carried(), &id(), false, &rows, &mut open).unwrap();
+        let opened = open_rows(
+            &carried(),
+            &id(),
+            false,
+            &rows,
+            &CapturedFrom::default(),
+            &mut open,
+        )
+        .unwrap();
         assert_eq!(opened.parts, vec!["a".to_string(), "name".to_string()]);
         let value = CarriedValue {
             resource: id(),
@@ -579,8 +663,16 @@ mod tests {
             "not captured: kept"
         );
 
-        let mut closed = |_: &str| -> Result<_, ()> { Ok(None) };
-        let unopened = open_rows(&carried(), &id(), false, &rows, &mut closed).unwrap();
+        let mut closed = |_: &str, _: &SealBinding| -> Result<_, ()> { Ok(None) };
+        let unopened = open_rows(
+            &carried(),
+            &id(),
+            false,
+            &rows,
+            &CapturedFrom::default(),
+            &mut closed,
+        )
+        .unwrap();
         assert_eq!(unopened.unopened(), 1);
         let value = CarriedValue {
             rows: Arc::new(unopened),
@@ -600,16 +692,30 @@ mod tests {
     /// A row without every key part, or two rows of one key, are refused.
     #[test]
     fn ambiguous_captures_are_refused() {
-        let mut open = |_: &str| -> Result<_, ()> { Ok(None) };
+        let mut open = |_: &str, _: &SealBinding| -> Result<_, ()> { Ok(None) };
         let mut partial = row("ERP", &[], None);
         partial.key.remove("a");
         assert!(matches!(
-            open_rows(&carried(), &id(), false, &[partial], &mut open),
+            open_rows(
+                &carried(),
+                &id(),
+                false,
+                &[partial],
+                &CapturedFrom::default(),
+                &mut open
+            ),
             Err(OpenError::Key { .. })
         ));
         let twice = [row("ERP", &[], None), row("ERP", &[], None)];
         assert!(matches!(
-            open_rows(&carried(), &id(), false, &twice, &mut open),
+            open_rows(
+                &carried(),
+                &id(),
+                false,
+                &twice,
+                &CapturedFrom::default(),
+                &mut open
+            ),
             Err(OpenError::Duplicate { .. })
         ));
     }

@@ -24,7 +24,8 @@ use crate::state::masking::MaskKey;
 
 pub use carried::{
     key_text, open_rows, Captured, CapturedFrom, CapturedRow, Carried, CarriedRow, CarriedRows,
-    CarriedValue, Hop, KeyPart, Missing, OnlyInClone, OpenError, Opener, RowsPresent, StableKey,
+    CarriedValue, Hop, KeyPart, Missing, OnlyInClone, OpenError, Opener, RowsPresent, SealBinding,
+    StableKey,
 };
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
@@ -476,9 +477,14 @@ impl Desired {
                 .as_ref()
                 .and_then(|cap| cap.rows.get(&r.id))
                 .map_or(&[][..], Vec::as_slice);
+            let from = self
+                .captured
+                .as_ref()
+                .map(|cap| cap.from.clone())
+                .unwrap_or_default();
             opened.insert(
                 r.id.clone(),
-                std::sync::Arc::new(open_rows(c, &r.id, r.secret, rows, open)?),
+                std::sync::Arc::new(open_rows(c, &r.id, r.secret, rows, &from, open)?),
             );
         }
         self.opened = opened;
