@@ -4,6 +4,7 @@
 /// Top to bottom. Modules of one layer do not use each other.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
+    &["attest"],
     &["apply", "capture", "restore", "planning"],
     &["transaction", "queues"],
     &["render", "spec"],
@@ -15,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["diff", "journal"],
     &["change", "guard"],
     &["state"],
+    &["signing"],
     &["datapump", "files", "yaml_out"],
 ];
 

@@ -29,6 +29,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod apply;
+pub mod attest;
 pub mod capture;
 pub mod change;
 pub mod cli;
@@ -48,6 +49,7 @@ pub mod profile;
 pub mod queues;
 pub mod render;
 pub mod restore;
+pub mod signing;
 pub mod spec;
 pub mod sql;
 pub mod state;

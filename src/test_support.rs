@@ -89,6 +89,7 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         datapump: None,
         captured: None,
         carry: crate::state::desired::CarrySettings::default(),
+        trust: crate::state::desired::Trust::default(),
         opened: Default::default(),
         originals: None,
     }

@@ -16,6 +16,7 @@ fn help_of_every_subcommand() {
         "man",
         "datapump",
         "capture",
+        "verify",
     ] {
         let out = Test::new().args([sub, "--help"]).run().code(0);
         insta::assert_snapshot!(format!("help_{sub}"), out.stdout);

@@ -4,6 +4,7 @@
 mod common;
 
 mod apply;
+mod attest;
 mod carry;
 mod cli;
 mod copies;

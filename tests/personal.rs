@@ -9,7 +9,7 @@ use crate::common::{
     fixture, journal_in, profile_but, Output, Test, TestServer, IDENTITY, RECIPIENT,
 };
 
-const KEY: &str = "test-mask-key-0123456789";
+pub(crate) const KEY: &str = "test-mask-key-0123456789";
 const OTHER_KEY: &str = "another-mask-key-9876543210";
 
 /// Every personal value the spec covers (customers, orders, end users, login attempts, the
@@ -46,7 +46,7 @@ const PERSONAL_TABLES: [&str; 7] = [
     "OSSYS_EMAIL_CONTENT",
 ];
 
-fn spec(journal: bool, extra_attributes: &str) -> String {
+pub(crate) fn spec(journal: bool, extra_attributes: &str) -> String {
     format!(
         "engine: sqlserver
 guard: {{ database: OS_PREPROD }}
@@ -86,7 +86,7 @@ fn run(server: &TestServer, spec: &str, key: Option<&str>, args: &[&str]) -> Out
 }
 
 /// Whether any original personal value appears in `text` (case ignored: emails).
-fn leaked(text: &str) -> Option<&'static str> {
+pub(crate) fn leaked(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
     ORIGINALS
         .iter()

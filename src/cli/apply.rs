@@ -43,6 +43,13 @@ pub struct ApplyArgs {
     verbose: bool,
     #[command(flatten)]
     identity: IdentityArgs,
+    /// Write a signed attestation of this apply (a DSSE envelope around an in-toto statement)
+    /// to FILE, whether it converges or fails; `postclone verify FILE` checks it
+    #[arg(long, value_name = "FILE")]
+    attest: Option<PathBuf>,
+    /// The OpenSSH ed25519 private key that signs the attestation [env: POSTCLONE_SIGNING_KEY]
+    #[arg(long, value_name = "FILE")]
+    signing_key: Option<PathBuf>,
 }
 
 /// What `apply` was given.
@@ -102,6 +109,15 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
     let host = target::host(&connection);
     let identities = args.identity.identities()?;
+    // The key is read before anything connects: an attestation that cannot be signed is
+    // known at once, not after the apply.
+    let signer = match &args.attest {
+        Some(_) => Some(
+            crate::signing::SigningKey::given(args.signing_key.as_deref())?
+                .ok_or(Error::AttestWithoutKey)?,
+        ),
+        None => None,
+    };
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
         // Locked before planning, so that the plan shown is not made stale by another apply.
@@ -170,8 +186,18 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             chain_key: super::plan_key::chain_key_for_writing()?,
         };
         let mut progress = progress_printer(std::io::stderr().is_terminal());
-        let report = apply::run(&mut engine, &desired, &plan, options, &mut progress).await?;
-        report_outcome(&report, out)
+        let started = super::capture::now_utc();
+        let result = apply::run(&mut engine, &desired, &plan, options, &mut progress).await;
+        if let (Some(path), Some(key)) = (&args.attest, &signer) {
+            let attested = Attested {
+                desired: &desired,
+                plan: &plan,
+                journal: &journal,
+                started: &started,
+            };
+            attested.write(&result, path, key, out)?;
+        }
+        report_outcome(&result?, out)
     })
 }
 
@@ -229,6 +255,71 @@ fn report_outcome(report: &apply::ApplyReport, out: &mut impl Write) -> Result<i
             production_values: report.after.hits(),
             copies: report.after.copies.as_ref().map_or(0, |c| c.found),
         })
+    }
+}
+
+/// What an attestation of an apply is made from.
+struct Attested<'a> {
+    desired: &'a crate::state::desired::Desired,
+    plan: &'a crate::plan::Plan,
+    journal: &'a Path,
+    started: &'a str,
+}
+
+impl Attested<'_> {
+    /// Writes the signed attestation of the apply that ended as `result` to `path`.
+    fn write(
+        &self,
+        result: &Result<apply::ApplyReport, apply::Error>,
+        path: &Path,
+        key: &crate::signing::SigningKey,
+        out: &mut impl Write,
+    ) -> Result<(), Error> {
+        use crate::attest::Ending;
+        let ending = match result {
+            Ok(report) => Ending::Applied(report),
+            Err(e) => {
+                let (failed, rolled_back) = match e {
+                    apply::Error::Failed(f) => (
+                        Some(f.change.to_string()),
+                        f.rolled_back_changes
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect(),
+                    ),
+                    _ => (None, Vec::new()),
+                };
+                Ending::Failed {
+                    message: crate::render::escape::message(&e.to_string()),
+                    failed,
+                    rolled_back,
+                    refused: matches!(e, apply::Error::Refused(_)),
+                }
+            }
+        };
+        let finished = super::capture::now_utc();
+        let journal = Some(self.journal).filter(|j| j.exists());
+        let statement = crate::attest::statement(
+            self.desired,
+            self.plan,
+            &ending,
+            journal,
+            (self.started, &finished),
+        );
+        std::fs::write(path, crate::attest::envelope(&statement, key)).map_err(|source| {
+            Error::WriteFile {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        writeln!(
+            out,
+            "Attestation: {} (signed by {}; check it with `postclone verify {}`)",
+            path.display(),
+            key.public().keyid(),
+            path.display()
+        )?;
+        Ok(())
     }
 }
 

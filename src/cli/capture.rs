@@ -82,7 +82,7 @@ pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
 }
 
 /// Now, in UTC, as `2026-12-02T15:04:05Z`.
-fn now_utc() -> String {
+pub(super) fn now_utc() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

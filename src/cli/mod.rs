@@ -14,6 +14,7 @@ mod restore;
 mod schema;
 mod target;
 mod validate;
+mod verify;
 
 use std::io::{self, Write};
 
@@ -40,6 +41,7 @@ enum Command {
     Man(completions::ManArgs),
     Datapump(datapump::DataPumpArgs),
     Capture(capture::CaptureArgs),
+    Verify(verify::VerifyArgs),
 }
 
 /// Every way a command can fail, for the one printer in `report`.
@@ -130,6 +132,29 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A signing or trusted key cannot be used.
+    #[error(transparent)]
+    Signing(#[from] crate::signing::SigningError),
+    /// `--attest` without a key to sign with.
+    #[error("--attest needs a key to sign with: pass --signing-key FILE (an OpenSSH ed25519 key, `ssh-keygen -t ed25519`) or set POSTCLONE_SIGNING_KEY; nothing was done")]
+    AttestWithoutKey,
+    /// An attestation does not verify.
+    #[error("{} does not verify: {why}", path.display())]
+    Verify {
+        /// The attestation.
+        path: std::path::PathBuf,
+        /// Why.
+        why: crate::attest::VerifyError,
+    },
+    /// A file named on the command line could not be read.
+    #[error("cannot read {}", path.display())]
+    ReadFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// Standard output or standard input failed.
     #[error("cannot write to standard output or read from standard input")]
     Terminal(#[from] io::Error),
@@ -207,6 +232,7 @@ fn run() -> i32 {
         Command::Man(args) => completions::man(args, &mut out),
         Command::Datapump(args) => datapump::run(args, &mut out),
         Command::Capture(args) => capture::run(args, &mut out),
+        Command::Verify(args) => verify::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

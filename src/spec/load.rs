@@ -14,7 +14,7 @@ use crate::profile;
 use crate::state::desired::{
     Captured, CapturedFrom, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds, Guard,
     JournalSettings, ManualStep, Masking, Origin, Production, Resource, ResourceId, ScanScope,
-    SecretRows, TableName,
+    SecretRows, TableName, Trust,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -110,6 +110,7 @@ struct Parts {
     /// Where each captured file says it came from, and where that is written.
     sources: Vec<(CapturedFrom, Origin)>,
     carry: Option<CarrySettings>,
+    trust: Option<Trust>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
     manual: Vec<Located<ManualStep>>,
@@ -129,6 +130,7 @@ impl Parts {
         self.masking = own.masking.or(self.masking);
         self.journal = own.journal.or(self.journal);
         self.carry = own.carry.or(self.carry);
+        self.trust = own.trust.or(self.trust);
         for q in own.event_queues {
             if !self.event_queues.contains(&q) {
                 self.event_queues.push(q);
@@ -227,7 +229,7 @@ const MAX_INCLUDES: usize = 256;
 const MAX_INCLUDE_DEPTH: usize = 32;
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 18] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 19] = [
     "engine",
     "connection",
     "guard",
@@ -246,6 +248,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 18] = [
     "datapump",
     "captured",
     "carry",
+    "trust",
 ];
 
 impl Loader {
@@ -368,6 +371,21 @@ impl Loader {
             "entities" => own.entities = self.typed(ctx, "entities", value),
             "masking" => own.masking = self.typed(ctx, "masking", value),
             "carry" => own.carry = self.typed(ctx, "carry", value),
+            "trust" => {
+                own.trust = self.typed::<Trust>(ctx, "trust", value);
+                for (i, s) in own.trust.iter().flat_map(|t| t.signers.iter()).enumerate() {
+                    if let Err(e) = crate::signing::TrustedKey::parse(s) {
+                        let at = source_map::index("trust.signers", i);
+                        self.problems.push(ctx.problem(
+                            ctx.map.value(&at),
+                            &at,
+                            ProblemCode::InvalidField,
+                            e.to_string(),
+                            None,
+                        ));
+                    }
+                }
+            }
             "journal" => {
                 own.journal = self.typed::<JournalSettings>(ctx, "journal", value);
                 self.check_recipients(ctx, own.journal.as_ref());
@@ -685,6 +703,7 @@ impl Loader {
             datapump: parts.datapump.map(|(d, _)| d),
             captured: parts.captured,
             carry: parts.carry.unwrap_or_default(),
+            trust: parts.trust.unwrap_or_default(),
             opened: std::collections::BTreeMap::new(),
             originals: None,
         };

@@ -92,6 +92,10 @@ pub struct SpecFile {
     /// `only_in_clone: report` lists them in the plan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carry: Option<crate::state::desired::CarrySettings>,
+    /// Whose signatures the spec trusts (`trust: { signers: [ssh-ed25519 ...] }`): `postclone
+    /// verify --spec` accepts the attestations they signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<crate::state::desired::Trust>,
 }
 
 /// The keys every resource has, whatever its kind.

@@ -179,6 +179,20 @@ impl MaskKey {
         Ok(MaskKey(text.as_bytes().to_vec()))
     }
 
+    /// A name for the key that does not reveal it (HMAC of a fixed text under the key, 16
+    /// hex digits): which key masked, for the attestation.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(b"postclone masking key fingerprint");
+        mac.finalize().into_bytes()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The key's bytes, for digests that stay in memory (the copies scan's).
     #[must_use]
     pub(crate) fn secret(&self) -> &[u8] {

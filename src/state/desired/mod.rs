@@ -336,6 +336,20 @@ pub struct JournalSettings {
     pub recipients: Vec<String>,
 }
 
+/// Whose signatures the spec trusts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Trust {
+    /// OpenSSH ed25519 public keys (`ssh-ed25519 AAAA... name`, a `.pub` file's line): `postclone
+    /// verify --spec` accepts attestations they signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<String>,
+}
+
+fn is_default_trust(t: &Trust) -> bool {
+    *t == Trust::default()
+}
+
 /// Where the platform metamodel lists entities, their modules and attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -447,6 +461,9 @@ pub struct Desired {
     /// What every carried resource does with the rows only the clone has.
     #[serde(default, skip_serializing_if = "is_default_carry")]
     pub carry: CarrySettings,
+    /// Whose signatures are trusted.
+    #[serde(default, skip_serializing_if = "is_default_trust")]
+    pub trust: Trust,
     /// The captured rows of each carried resource, opened (sealed values with the identity
     /// given) when a command needs them; never written anywhere.
     #[serde(skip)]

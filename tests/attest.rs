@@ -1,0 +1,271 @@
+//! The clone attestation: `apply --attest` writes a DSSE envelope around an in-toto statement,
+//! signed with an OpenSSH ed25519 key; `postclone verify` and a verifier no one here wrote
+//! (Python's `cryptography`, `tests/fixtures/verify_dsse.py`) both check it, and both refuse it
+//! once a byte changes. No secret or personal value is in it.
+//! See: issue 34
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+
+use crate::common::{demo_spec, fixture, root, Test, TestServer};
+
+fn key(name: &str) -> PathBuf {
+    fixture(&format!("keys/{name}"))
+}
+
+/// The demo's passwords and secrets: never in an attestation.
+const SECRETS: [&str; 4] = [
+    "main-PROD-pass",
+    "sales-PROD-pass",
+    "archive-PROD-pass",
+    "Password=",
+];
+
+/// The independent verifier's verdict on `envelope` with the public key `public`: its exit
+/// code and what it printed.
+fn independent(envelope: &Path, public: &Path) -> (i32, String) {
+    let out = std::process::Command::new("python3")
+        .arg(fixture("verify_dsse.py"))
+        .arg(envelope)
+        .arg(public)
+        .output()
+        .expect("python3 runs (CI installs `cryptography` with pip)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !said.contains("ModuleNotFoundError"),
+        "Python's cryptography is missing: pip install cryptography\n{said}"
+    );
+    (out.status.code().unwrap_or(-1), said)
+}
+
+/// The envelope with one byte of its signed payload changed (a character of the statement).
+fn flipped(envelope: &str) -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(envelope).expect("an envelope");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut body = b64
+        .decode(doc["payload"].as_str().expect("payload"))
+        .expect("base64 payload");
+    let at = body.len() / 2;
+    body[at] ^= 0x01;
+    doc["payload"] = serde_json::Value::String(b64.encode(&body));
+    serde_json::to_string_pretty(&doc).expect("JSON")
+}
+
+/// The statement an envelope signs.
+fn statement(envelope: &str) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_str(envelope).expect("an envelope");
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(doc["payload"].as_str().expect("payload"))
+        .expect("base64 payload");
+    serde_json::from_slice(&body).expect("a JSON statement")
+}
+
+/// Checks an attestation written at `path` both ways, then with a byte flipped; returns its
+/// statement.
+fn check_both_ways(t: &Test, path: &Path) -> serde_json::Value {
+    let envelope = std::fs::read_to_string(path).expect("attestation written");
+    let public = key("signer_ed25519.pub");
+    let ours = Test::new()
+        .args([
+            "verify",
+            path.to_str().expect("utf-8"),
+            "--signer",
+            public.to_str().expect("utf-8"),
+        ])
+        .run()
+        .code(0);
+    assert!(ours.stdout.contains("Signature: valid"), "{}", ours.stdout);
+    let (code, said) = independent(path, &public);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains(
+            "VALID https://in-toto.io/Statement/v1 https://postclone.dev/attestation/clone/v0.1"
+        ),
+        "{said}"
+    );
+    let bad = t.path().join("flipped.json");
+    std::fs::write(&bad, flipped(&envelope)).expect("write");
+    let (code, said) = independent(&bad, &public);
+    assert_eq!(
+        code, 1,
+        "the independent verifier accepted a flipped byte: {said}"
+    );
+    let refused = Test::new()
+        .args([
+            "verify",
+            bad.to_str().expect("utf-8"),
+            "--signer",
+            public.to_str().expect("utf-8"),
+        ])
+        .run()
+        .code(1);
+    assert!(
+        refused.stderr.contains("no signature verifies"),
+        "{}",
+        refused.stderr
+    );
+    let other = Test::new()
+        .args([
+            "verify",
+            path.to_str().expect("utf-8"),
+            "--signer",
+            key("other_ed25519.pub").to_str().expect("utf-8"),
+        ])
+        .run()
+        .code(1);
+    assert!(
+        other.stderr.contains("no signature verifies"),
+        "{}",
+        other.stderr
+    );
+    statement(&envelope)
+}
+
+/// An apply of the demo writes an attestation both verifiers accept and a flipped byte breaks;
+/// it states the outcome per area and holds no secret; `verify --spec` trusts the spec's
+/// `trust.signers`; `--attest` without a key refuses before anything runs. See: issue 34
+#[test]
+fn the_demo_apply_is_attested_issue_34() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let before = server.dump_everything();
+    let refused = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve", "--attest", "att.json"])
+        .run()
+        .code(1);
+    assert!(
+        refused.stderr.contains("--attest needs a key"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        server.dump_everything(),
+        before,
+        "applied without a key to attest with"
+    );
+
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve", "--attest", "att.json"])
+        .env(
+            "POSTCLONE_SIGNING_KEY",
+            key("signer_ed25519").to_str().expect("utf-8"),
+        );
+    let out = t.run().code(0);
+    assert!(
+        out.stdout
+            .contains("Attestation: att.json (signed by SHA256:"),
+        "{}",
+        out.stdout
+    );
+    let path = t.path().join("att.json");
+    let text = std::fs::read_to_string(&path).expect("attestation");
+    let s = check_both_ways(&t, &path);
+    let p = &s["predicate"];
+    assert_eq!(p["summary"]["verdict"], "PASSED", "{p:#}");
+    assert_eq!(p["target"]["database"], "OS_PREPROD");
+    assert_eq!(p["guard"]["result"], "passed");
+    let changes = p["plan"]["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 36);
+    assert!(
+        changes.iter().all(|c| c["result"] == "committed"),
+        "{changes:#?}"
+    );
+    assert_eq!(p["production_references"]["remaining_after"], 0);
+    assert!(p["manual_steps"].as_array().is_some_and(|m| !m.is_empty()));
+    let journal = std::fs::read(crate::common::journal_in(&t)).expect("journal");
+    let digest: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&journal)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(
+        s["subject"][0]["digest"]["sha256"],
+        digest.as_str(),
+        "the subject is the journal"
+    );
+    let decoded = s.to_string();
+    for secret in SECRETS {
+        assert!(
+            !text.contains(secret) && !decoded.contains(secret),
+            "{secret} in the attestation"
+        );
+    }
+
+    let trusting = format!(
+        "{}trust: {{ signers: ['{}'] }}\n",
+        demo_spec(),
+        std::fs::read_to_string(key("signer_ed25519.pub"))
+            .expect("public key")
+            .trim()
+    );
+    let by_spec = Test::new()
+        .spec(&trusting)
+        .file("att.json", &text)
+        .args(["verify", "att.json", "--spec", "postclone.yaml"])
+        .run()
+        .code(0);
+    assert!(
+        by_spec.stdout.contains("(postclone test signer)"),
+        "{}",
+        by_spec.stdout
+    );
+}
+
+/// The personal-data example's apply is attested with the masking key's fingerprint and the
+/// copies scan's coverage, never a person's value nor the key. See: issue 34
+#[test]
+fn a_masking_apply_is_attested_without_personal_values_issue_34() {
+    let server = TestServer::start(&fixture("personal/clone.sql"));
+    let t = Test::new()
+        .spec(&crate::personal::spec(true, ""))
+        .server(&server, "OS_PREPROD")
+        .env("POSTCLONE_MASK_KEY", crate::personal::KEY)
+        .args([
+            "apply",
+            "--auto-approve",
+            "--attest",
+            "att.json",
+            "--signing-key",
+            key("signer_ed25519").to_str().expect("utf-8"),
+        ]);
+    let out = t.run();
+    let path = t.path().join("att.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("no attestation:\n{}\n{}", out.stdout, out.stderr));
+    let s = check_both_ways(&t, &path);
+    let m = &s["predicate"]["masking"];
+    assert_eq!(m["masked"], true, "{m:#}");
+    assert_eq!(
+        m["key_fingerprint"].as_str().map(str::len),
+        Some(16),
+        "{m:#}"
+    );
+    assert!(m["copies_scan"]["originals"].as_u64() > Some(0), "{m:#}");
+    for shown in [&text, &s.to_string()] {
+        assert_eq!(
+            crate::personal::leaked(shown),
+            None,
+            "a personal value in {shown}"
+        );
+        assert!(
+            !shown.contains(crate::personal::KEY),
+            "the masking key in {shown}"
+        );
+    }
+    assert_eq!(
+        s["predicate"]["summary"]["verdict"],
+        if out.code == 0 { "PASSED" } else { "FAILED" },
+        "the verdict follows the apply's outcome:\n{}",
+        out.stdout
+    );
+}
