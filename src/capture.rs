@@ -154,7 +154,11 @@ pub async fn run<E: Engine>(
     }
     Ok((
         CaptureFile {
-            captured: Captured { from, rows },
+            captured: Captured {
+                from,
+                rows,
+                signature: None,
+            },
         },
         captures,
     ))

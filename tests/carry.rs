@@ -714,3 +714,80 @@ fn sealed_values_open_only_as_their_own_row_issue_34() {
         .run()
         .code(0);
 }
+
+/// Captures pre-production signed with the test key `key` (under tests/fixtures/keys).
+fn signed_capture(preprod: &TestServer, key: &str) -> String {
+    let t = Test::new()
+        .spec(&capture_spec(true))
+        .server(preprod, "OS_PREPROD")
+        .env(
+            "POSTCLONE_SIGNING_KEY",
+            fixture(&format!("keys/{key}")).to_str().expect("utf-8"),
+        )
+        .args(["capture", "--out", "captured.yaml"]);
+    t.run().code(0);
+    std::fs::read_to_string(t.path().join("captured.yaml")).expect("captured file")
+}
+
+/// Where the spec lists `trust.signers`, a capture must be signed by one of them: signed and
+/// untouched, it applies; an edited value, a sealed value replaced by another sealed for the
+/// same row (what anyone with the recipients' public key can make), an unsigned capture or one
+/// signed by another key are refused before anything runs, and the clone is unchanged.
+/// See: issue 34
+#[test]
+fn a_capture_must_be_signed_by_a_trusted_key_issue_34() {
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let signed = signed_capture(&preprod, "signer_ed25519");
+    assert!(signed.contains("signature:"), "{signed}");
+    let resealed = signed_capture(&preprod, "signer_ed25519");
+    let by_other = signed_capture(&preprod, "other_ed25519");
+    let (_, unsigned) = capture(&preprod);
+    let public = std::fs::read_to_string(fixture("keys/signer_ed25519.pub")).expect("public key");
+    let spec = format!(
+        "{}trust: {{ signers: ['{}'] }}\n",
+        after_spec(),
+        public.trim()
+    );
+    let mut clone = clone_server();
+    let before = clone.dump_everything();
+    let connections = "carried-database-connections:";
+    let erp = sealed_of(&signed, connections, "name: \"ERP\"");
+    let erp_again = sealed_of(&resealed, connections, "name: \"ERP\"");
+    assert_ne!(erp, erp_again, "age seals with a fresh key each time");
+    for (what, text, expected) in [
+        (
+            "a value edited",
+            tampered(
+                &signed,
+                None,
+                "EFFECTIVE_URL: \"",
+                "EFFECTIVE_URL: \"https://evil.example.com/\"",
+            ),
+            "does not verify with a key of trust.signers",
+        ),
+        (
+            "a sealed value replaced",
+            signed.replacen(&erp, &erp_again, 1),
+            "does not verify with a key of trust.signers",
+        ),
+        ("unsigned", unsigned, "this capture is not signed"),
+        (
+            "another key",
+            by_other,
+            "does not verify with a key of trust.signers",
+        ),
+    ] {
+        let out = after_with(&clone, &text, &spec)
+            .args(["apply", "--auto-approve", "--identity", "id.txt"])
+            .run();
+        let said = format!("{what}:\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 1, "{said}");
+        assert!(out.stderr.contains("problem[untrusted-capture]"), "{said}");
+        assert!(out.stderr.contains(expected), "{expected} not in {said}");
+        assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
+    }
+    after_with(&clone, &signed, &spec)
+        .args(["apply", "--auto-approve", "--identity", "id.txt"])
+        .run()
+        .code(0);
+}

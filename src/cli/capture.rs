@@ -29,20 +29,34 @@ pub struct CaptureArgs {
     /// The file to write (a spec fragment: `captured:`)
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Sign the capture with this OpenSSH ed25519 private key, so that a spec listing its
+    /// public key in `trust.signers` accepts it [env: POSTCLONE_SIGNING_KEY]
+    #[arg(long, value_name = "FILE")]
+    signing_key: Option<PathBuf>,
 }
 
 /// Captures and writes the file.
 pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
     let desired = spec::load_for_capture(&args.spec.spec, &args.out)?;
+    // Read before anything connects: a key that cannot sign is known at once.
+    let signer = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
     let connection = target::connection(&desired, args.connect.connection.as_deref())?;
     let host = target::host(&connection);
     let at = now_utc();
-    let (file, captures) = target::runtime()?.block_on(async {
+    let (mut file, captures) = target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
         crate::capture::run(&mut engine, &desired, host.as_deref(), &at)
             .await
             .map_err(Error::from)
     })?;
+    if let Some(key) = &signer {
+        use base64::Engine as _;
+        let sig = key.sign(&file.captured.signed_bytes());
+        file.captured.signature = Some(crate::state::desired::CaptureSignature {
+            keyid: key.public().keyid(),
+            sig: base64::engine::general_purpose::STANDARD.encode(sig),
+        });
+    }
     let yaml = crate::yaml_out::to_string(&file).map_err(|e| Error::WriteFile {
         path: args.out.clone(),
         source: std::io::Error::other(e.to_string()),

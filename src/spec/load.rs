@@ -12,9 +12,9 @@ use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    Captured, CapturedFrom, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds, Guard,
-    JournalSettings, ManualStep, Masking, Origin, Production, Resource, ResourceId, ScanScope,
-    SecretRows, TableName, Trust,
+    Captured, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings,
+    ManualStep, Masking, Origin, Production, Resource, ResourceId, ScanScope, SecretRows,
+    TableName, Trust,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -107,8 +107,9 @@ struct Parts {
     event_queues: Vec<TableName>,
     datapump: Option<(DataPump, Origin)>,
     captured: Option<Captured>,
-    /// Where each captured file says it came from, and where that is written.
-    sources: Vec<(CapturedFrom, Origin)>,
+    /// Each captured file as written (its signature checked once the spec's trust is known),
+    /// and where its `from:` is.
+    sources: Vec<(Captured, Origin)>,
     carry: Option<CarrySettings>,
     trust: Option<Trust>,
     exclude: Vec<Located<ResourceId>>,
@@ -141,6 +142,8 @@ impl Parts {
         self.captured = match (self.captured, own.captured) {
             (Some(mut all), Some(more)) => {
                 all.rows.extend(more.rows);
+                // Each file's signature was checked on its own; the union has none.
+                all.signature = None;
                 Some(all)
             }
             (all, more) => more.or(all),
@@ -405,7 +408,7 @@ impl Loader {
                 own.captured = self.typed::<Captured>(ctx, "captured", value);
                 if let Some(c) = &own.captured {
                     own.sources
-                        .push((c.from.clone(), ctx.origin(ctx.map.value("captured.from"))));
+                        .push((c.clone(), ctx.origin(ctx.map.value("captured.from"))));
                 }
             }
             "datapump" => {
@@ -651,7 +654,12 @@ impl Loader {
             parts.guard.clone().unwrap_or_default(),
             parts.production.clone().unwrap_or_default(),
         );
-        for (from, origin) in &parts.sources {
+        let trust = parts.trust.clone().unwrap_or_default();
+        for (captured, origin) in &parts.sources {
+            if let Some(problem) = untrusted(captured, &trust, origin) {
+                self.problems.push(problem);
+            }
+            let from = &captured.from;
             if let Some(forbidden) = guard.forbids_source(&production, &from.server, &from.database)
             {
                 self.problems.push(problem_at(
@@ -710,6 +718,44 @@ impl Loader {
         self.problems.extend(validate::fail_closed(&desired));
         Some(desired)
     }
+}
+
+/// Why a captured file is not trusted, when the spec lists `trust.signers`: unsigned, or
+/// signed by none of them, or altered since.
+fn untrusted(captured: &Captured, trust: &Trust, origin: &Origin) -> Option<SpecProblem> {
+    use base64::Engine as _;
+    if trust.signers.is_empty() {
+        return None;
+    }
+    let problem = |message: String| {
+        problem_at(
+            origin,
+            "captured.signature",
+            ProblemCode::UntrustedCapture,
+            message,
+            Some("capture again with --signing-key (a key trust.signers lists), and commit the file as written".into()),
+        )
+    };
+    let Some(signature) = &captured.signature else {
+        return Some(problem(
+            "this capture is not signed, and the spec trusts only captures its trust.signers signed".into(),
+        ));
+    };
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(signature.sig.as_bytes())
+        .unwrap_or_default();
+    let bytes = captured.signed_bytes();
+    let trusted = trust
+        .signers
+        .iter()
+        .filter_map(|s| crate::signing::TrustedKey::parse(s).ok())
+        .any(|k| k.verifies(&bytes, &sig));
+    (!trusted).then(|| {
+        problem(format!(
+            "this capture's signature (by {}) does not verify with a key of trust.signers: it was altered after it was signed, or signed by a key the spec does not trust",
+            signature.keyid.escape_debug()
+        ))
+    })
 }
 
 pub(super) fn problem_at(

@@ -157,11 +157,14 @@ pub enum ProblemCode {
     SecretShown,
     /// A captured file says it was read from a database or server the guard forbids.
     ForbiddenSource,
+    /// A captured file is unsigned, or not signed by a key the spec trusts, where the spec
+    /// lists `trust.signers`.
+    UntrustedCapture,
 }
 
 impl ProblemCode {
     /// Every code, for documentation and the uniqueness test.
-    pub const ALL: [ProblemCode; 14] = [
+    pub const ALL: [ProblemCode; 15] = [
         ProblemCode::YamlSyntax,
         ProblemCode::InvalidField,
         ProblemCode::UnknownKind,
@@ -176,6 +179,7 @@ impl ProblemCode {
         ProblemCode::MissingMetamodel,
         ProblemCode::SecretShown,
         ProblemCode::ForbiddenSource,
+        ProblemCode::UntrustedCapture,
     ];
 
     /// The kebab-case code shown after each problem.
@@ -196,6 +200,7 @@ impl ProblemCode {
             ProblemCode::MissingMetamodel => "missing-metamodel",
             ProblemCode::SecretShown => "secret-shown",
             ProblemCode::ForbiddenSource => "forbidden-source",
+            ProblemCode::UntrustedCapture => "untrusted-capture",
         }
     }
 }

@@ -222,6 +222,39 @@ pub struct Captured {
     pub from: CapturedFrom,
     /// Each carried resource's rows.
     pub rows: BTreeMap<ResourceId, Vec<CapturedRow>>,
+    /// Who wrote it: an Ed25519 signature over `from` and `rows` by an OpenSSH key (`capture
+    /// --signing-key`). Where the spec lists `trust.signers`, a capture must carry one that
+    /// one of them made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<CaptureSignature>,
+}
+
+/// A capture's signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSignature {
+    /// The signer's key fingerprint (`SHA256:...`, as `ssh-keygen -l` prints it).
+    pub keyid: String,
+    /// The Ed25519 signature, base64.
+    pub sig: String,
+}
+
+impl Captured {
+    /// What a capture's signature covers: `from` and `rows` as JSON, in the order they are
+    /// declared (mappings by key), so that the file read back gives the same bytes.
+    #[must_use]
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Signed<'a> {
+            from: &'a CapturedFrom,
+            rows: &'a BTreeMap<ResourceId, Vec<CapturedRow>>,
+        }
+        serde_json::to_vec(&Signed {
+            from: &self.from,
+            rows: &self.rows,
+        })
+        .unwrap_or_default()
+    }
 }
 
 /// The environment a capture was read from.

@@ -23,9 +23,9 @@ use crate::state::host::HostPattern;
 use crate::state::masking::MaskKey;
 
 pub use carried::{
-    key_text, open_rows, Captured, CapturedFrom, CapturedRow, Carried, CarriedRow, CarriedRows,
-    CarriedValue, Hop, KeyPart, Missing, OnlyInClone, OpenError, Opener, RowsPresent, SealBinding,
-    StableKey,
+    key_text, open_rows, CaptureSignature, Captured, CapturedFrom, CapturedRow, Carried,
+    CarriedRow, CarriedRows, CarriedValue, Hop, KeyPart, Missing, OnlyInClone, OpenError, Opener,
+    RowsPresent, SealBinding, StableKey,
 };
 pub use column_value::{ColumnValue, Lookup, Replace};
 pub use condition::{filter_tables, subselects, Condition, ConditionSpec, Predicate, Subselect};
