@@ -219,6 +219,38 @@ fn the_demo_apply_is_attested_issue_34() {
         "{}",
         by_spec.stdout
     );
+
+    // The database as attested, then after one quarantined timer was made due again.
+    let drift = |server: &TestServer| {
+        Test::new()
+            .spec(&trusting)
+            .file("att.json", &text)
+            .server(server, "OS_PREPROD")
+            .args(["verify", "att.json", "--spec", "postclone.yaml", "--drift"])
+            .run()
+    };
+    let same = drift(&server).code(0);
+    assert!(
+        same.stdout.contains("Database: still as attested"),
+        "{}",
+        same.stdout
+    );
+    server.run_sql(
+        "UPDATE OSSYS_CYCLIC_JOB_SHARED SET NEXT_RUN = '2020-01-01T00:00:00' WHERE META_CYCLIC_JOB_ID = 1",
+    );
+    let drifted = drift(&server).code(2);
+    assert!(
+        drifted
+            .stdout
+            .contains("Database: drifted since the attestation:"),
+        "{}",
+        drifted.stdout
+    );
+    assert!(
+        drifted.stdout.contains("quarantined-timers: 1 row"),
+        "{}",
+        drifted.stdout
+    );
 }
 
 /// The personal-data example's apply is attested with the masking key's fingerprint and the

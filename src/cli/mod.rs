@@ -146,6 +146,14 @@ pub enum Error {
         /// Why.
         why: crate::attest::VerifyError,
     },
+    /// `verify --drift` connected to another database than the attested one.
+    #[error("the attestation is of {attested}, but the spec's connection reaches {connected}: nothing to compare")]
+    DriftTarget {
+        /// The attested database and server.
+        attested: String,
+        /// The one connected to.
+        connected: String,
+    },
     /// A file named on the command line could not be read.
     #[error("cannot read {}", path.display())]
     ReadFile {

@@ -6,14 +6,16 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{exit, Error};
+use super::args::{ConnectArgs, IdentityArgs};
+use super::{exit, target, Error};
 use crate::signing::TrustedKey;
 
 /// Check a signed attestation written by `apply --attest`, and show what it states
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   postclone verify preprod-refresh.intoto.json --signer \"$(cat ~/.ssh/postclone_ed25519.pub)\"
-  postclone verify preprod-refresh.intoto.json --spec environments/preprod.yaml   # trust.signers")]
+  postclone verify preprod-refresh.intoto.json --spec environments/preprod.yaml   # trust.signers
+  postclone verify preprod-refresh.intoto.json --spec environments/preprod.yaml --drift   # still so?")]
 pub struct VerifyArgs {
     /// The attestation (a DSSE envelope)
     file: PathBuf,
@@ -23,6 +25,14 @@ pub struct VerifyArgs {
     /// A spec whose `trust.signers` are trusted
     #[arg(long, value_name = "SPEC")]
     spec: Option<PathBuf>,
+    /// Plan the spec (--spec) again against the attested database and report what changed
+    /// since: exit 2 when the database no longer is as attested
+    #[arg(long, requires = "spec")]
+    drift: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+    #[command(flatten)]
+    identity: IdentityArgs,
 }
 
 /// Checks and prints; exit 0 only when a trusted key's signature verifies.
@@ -62,7 +72,70 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<i32, Error> {
         .unwrap_or_default();
     writeln!(out, "Signature: valid, signed by {}{name}", verified.keyid)?;
     show(&verified.statement, out)?;
-    Ok(exit::SUCCESS)
+    match (&args.spec, args.drift) {
+        (Some(spec), true) => drift(args, spec, &verified.statement, out),
+        _ => Ok(exit::SUCCESS),
+    }
+}
+
+/// Plans `spec` against its database (which must be the attested one) and reports the
+/// changes a new apply would make: what drifted since the attestation, by resource and rows,
+/// never values.
+fn drift(
+    args: &VerifyArgs,
+    spec: &std::path::Path,
+    statement: &serde_json::Value,
+    out: &mut impl Write,
+) -> Result<i32, Error> {
+    let desired = crate::spec::load(spec)?;
+    let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+    let identities = args.identity.identities()?;
+    target::runtime()?.block_on(async {
+        let mut engine = target::open(&desired, &connection).await?;
+        let (plan, _) = crate::planning::make(&mut engine, &desired, identities.as_ref()).await?;
+        let attested = &statement["predicate"]["target"];
+        if attested["database"] != plan.target.database.as_str()
+            || attested["server"] != plan.target.server.as_str()
+        {
+            return Err(Error::DriftTarget {
+                attested: format!(
+                    "{} on {}",
+                    attested["database"].as_str().unwrap_or("-"),
+                    attested["server"].as_str().unwrap_or("-")
+                ),
+                connected: format!("{} on {}", plan.target.database, plan.target.server),
+            });
+        }
+        if plan.is_empty() {
+            writeln!(
+                out,
+                "Database: still as attested (a new plan of {} shows no changes)",
+                spec.display()
+            )?;
+            return Ok(exit::SUCCESS);
+        }
+        writeln!(out, "Database: drifted since the attestation:")?;
+        for step in &plan.steps {
+            writeln!(
+                out,
+                "  {} {}: {} {}{}",
+                step.action().symbol(),
+                step.id,
+                step.rows.count,
+                if step.rows.count == 1 { "row" } else { "rows" },
+                step.table()
+                    .map(|t| format!(" in {}", t.table))
+                    .unwrap_or_default()
+            )?;
+        }
+        if plan.hits() > 0 {
+            writeln!(out, "  {} values name production", plan.hits())?;
+        }
+        if let Some(c) = plan.copies.as_ref().filter(|c| c.found > 0) {
+            writeln!(out, "  {} copies of masked values", c.found)?;
+        }
+        Ok(exit::CHANGES_PENDING)
+    })
 }
 
 /// What the statement says, one line per area.
