@@ -18,7 +18,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::apply::ApplyReport;
-use crate::change::ChangeKind;
 use crate::plan::Plan;
 use crate::signing::{SigningKey, TrustedKey};
 use crate::state::desired::Desired;
@@ -148,7 +147,7 @@ pub fn statement(
         .map(|step| {
             json!({
                 "id": step.id.to_string(),
-                "action": action(&step.kind),
+                "action": step.what(),
                 "table": step.table().map(|t| t.table.to_string()),
                 "rows": step.rows.count,
                 "secret": step.secret,
@@ -247,18 +246,6 @@ fn engine_name(desired: &Desired) -> &'static str {
     match desired.engine {
         crate::state::desired::EngineKind::Sqlserver => "sqlserver",
         crate::state::desired::EngineKind::Oracle => "oracle",
-    }
-}
-
-fn action(kind: &ChangeKind) -> &'static str {
-    match kind {
-        ChangeKind::DeleteRows { .. } => "delete rows",
-        ChangeKind::EmptyTable { .. } => "empty table",
-        ChangeKind::SetColumns { .. } => "update rows",
-        ChangeKind::InsertRows { .. } => "insert rows",
-        ChangeKind::DropPrincipals { .. } => "drop users",
-        ChangeKind::RevokeGrants { .. } => "revoke privileges",
-        ChangeKind::RunFix { .. } => "run custom fix",
     }
 }
 

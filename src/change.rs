@@ -182,6 +182,21 @@ impl Change {
             || matches!(self.kind, ChangeKind::RunFix { .. })
     }
 
+    /// What the change does, in two or three words (`delete rows`, `run fix`): the Markdown
+    /// plan's sections and the attestation name it so.
+    #[must_use]
+    pub fn what(&self) -> &'static str {
+        match &self.kind {
+            ChangeKind::DeleteRows { .. } => "delete rows",
+            ChangeKind::EmptyTable { .. } => "empty table",
+            ChangeKind::SetColumns { .. } => "update rows",
+            ChangeKind::InsertRows { .. } => "insert rows",
+            ChangeKind::DropPrincipals { .. } => "drop users",
+            ChangeKind::RevokeGrants { .. } => "revoke privileges",
+            ChangeKind::RunFix { .. } => "run fix",
+        }
+    }
+
     /// Whether the change masks personal data (and needs the masking key).
     #[must_use]
     pub fn masks(&self) -> bool {

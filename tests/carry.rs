@@ -639,17 +639,32 @@ fn captured_files_are_checked_before_anything_runs_issue_33() {
     ];
     for (what, text, expected) in cases {
         assert_ne!(text, captured, "{what}: nothing tampered");
-        let out = after(&clone, &text)
-            .args(["apply", "--auto-approve", "--identity", "id.txt"])
-            .run();
-        let said = format!("{what}:\n{}\n{}", out.stdout, out.stderr);
-        assert_eq!(out.code, 1, "{said}");
-        assert!(out.stderr.contains(expected), "{expected} not in {said}");
+        let said = refused(&mut clone, &before, &text, &after_spec(), (what, expected));
         for value in ["Clear-pass-1", "Clear-secret-2", "sometimes"] {
             assert!(!said.contains(value), "{value} shown: {said}");
         }
-        assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
     }
+}
+
+/// Applies `spec` with the captured file `text` to `clone`, which must refuse (exit 1) saying
+/// `expected`, show no secret and leave `clone` as `before`; gives what it printed. `what`
+/// names the case.
+fn refused(
+    clone: &mut TestServer,
+    before: &[(String, Vec<String>)],
+    text: &str,
+    spec: &str,
+    (what, expected): (&str, &str),
+) -> String {
+    let out = after_with(clone, text, spec)
+        .args(["apply", "--auto-approve", "--identity", "id.txt"])
+        .run();
+    let said = format!("{what}:\n{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 1, "{said}");
+    assert!(out.stderr.contains(expected), "{expected} not in {said}");
+    assert_eq!(leaked(&said), None, "{said}");
+    assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
+    said
 }
 
 /// The `sealed:` value of the first row after `section` whose line contains `row`, and the
@@ -699,15 +714,8 @@ fn sealed_values_open_only_as_their_own_row_issue_34() {
         ),
     ] {
         assert_ne!(text, captured, "{what}: nothing changed");
-        let out = after(&clone, &text)
-            .args(["apply", "--auto-approve", "--identity", "id.txt"])
-            .run();
-        let said = format!("{what}:\n{}\n{}", out.stdout, out.stderr);
-        assert_eq!(out.code, 1, "{said}");
-        assert!(out.stderr.contains(expected), "{expected} not in {said}");
-        assert!(out.stderr.contains("the sealed value of row"), "{said}");
-        assert_eq!(leaked(&said), None, "{said}");
-        assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
+        let said = refused(&mut clone, &before, &text, &after_spec(), (what, expected));
+        assert!(said.contains("the sealed value of row"), "{said}");
     }
     after(&clone, &captured)
         .args(["apply", "--auto-approve", "--identity", "id.txt"])
@@ -777,14 +785,8 @@ fn a_capture_must_be_signed_by_a_trusted_key_issue_34() {
             "does not verify with a key of trust.signers",
         ),
     ] {
-        let out = after_with(&clone, &text, &spec)
-            .args(["apply", "--auto-approve", "--identity", "id.txt"])
-            .run();
-        let said = format!("{what}:\n{}\n{}", out.stdout, out.stderr);
-        assert_eq!(out.code, 1, "{said}");
-        assert!(out.stderr.contains("problem[untrusted-capture]"), "{said}");
-        assert!(out.stderr.contains(expected), "{expected} not in {said}");
-        assert_eq!(clone.dump_everything(), before, "{what}: the clone changed");
+        let said = refused(&mut clone, &before, &text, &spec, (what, expected));
+        assert!(said.contains("problem[untrusted-capture]"), "{said}");
     }
     after_with(&clone, &signed, &spec)
         .args(["apply", "--auto-approve", "--identity", "id.txt"])

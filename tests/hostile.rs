@@ -163,6 +163,14 @@ fn include_chains_are_bounded_issue_33() {
     assert!(out.stderr.contains("included more than"), "{}", out.stderr);
 }
 
+/// The plan in every format a user or a pipeline reads.
+const EVERY_PLAN: [&[&str]; 4] = [
+    &["plan"],
+    &["plan", "--verbose"],
+    &["plan", "--format", "json"],
+    &["plan", "--format", "markdown"],
+];
+
 /// Whether `c` may not reach an output raw: a control character other than the line breaks
 /// the output makes itself, or a bidirectional or invisible formatting character.
 fn raw(c: char) -> bool {
@@ -181,12 +189,7 @@ fn forged_names_from_the_database_stay_text_issue_33() {
         "UPDATE OSSYS_META_CYCLIC_JOB SET NAME = N'{forged}' WHERE NAME = N'SyncInvoicesToERP'"
     ));
     let spec = "engine: sqlserver\nguard: { database: OS_PREPROD }\ninclude: [outsystems-o11-quarantine]\n";
-    for args in [
-        &["plan"][..],
-        &["plan", "--verbose"],
-        &["plan", "--format", "json"],
-        &["plan", "--format", "markdown"],
-    ] {
+    for args in EVERY_PLAN {
         let out = Test::new()
             .spec(spec)
             .server(&server, "OS_PREPROD")
@@ -230,12 +233,7 @@ fn custom_sql_never_shows_a_credential_issue_33() {
     let reads = spec(
         "  - id: catalog-passwords\n    kind: custom\n    check: SELECT NAME, PASSWORD FROM OSSYS_DBCATALOG\n    fix: UPDATE OSSYS_DBCATALOG SET PASSWORD = PASSWORD WHERE 1 = 0\n",
     );
-    for args in [
-        &["plan"][..],
-        &["plan", "--verbose"],
-        &["plan", "--format", "json"],
-        &["plan", "--format", "markdown"],
-    ] {
+    for args in EVERY_PLAN {
         let out = Test::new()
             .spec(&reads)
             .server(&server, "OS_PREPROD")

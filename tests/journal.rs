@@ -138,11 +138,17 @@ resources:
     );
 }
 
-/// A journal altered after it was written is never acted on: a value edited, a row added, a
-/// line removed, the file cut. Restore refuses before connecting to change anything, names
-/// the line, and the database stays as the apply left it. See: issue 27
-#[test]
-fn an_altered_journal_is_refused_issue_27() {
+/// The demo applied on a server of its own: the run, its journal (path and text) and the
+/// database as the apply left it.
+struct Applied {
+    server: TestServer,
+    t: Test,
+    journal: std::path::PathBuf,
+    after: Vec<(String, Vec<String>)>,
+    text: String,
+}
+
+fn applied_demo() -> Applied {
     let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
     let t = Test::new()
         .spec(&demo_spec())
@@ -152,6 +158,27 @@ fn an_altered_journal_is_refused_issue_27() {
     let journal = journal_in(&t);
     let after = server.dump_everything();
     let text = std::fs::read_to_string(&journal).expect("journal");
+    Applied {
+        server,
+        t,
+        journal,
+        after,
+        text,
+    }
+}
+
+/// A journal altered after it was written is never acted on: a value edited, a row added, a
+/// line removed, the file cut. Restore refuses before connecting to change anything, names
+/// the line, and the database stays as the apply left it. See: issue 27
+#[test]
+fn an_altered_journal_is_refused_issue_27() {
+    let Applied {
+        mut server,
+        t,
+        journal,
+        after,
+        text,
+    } = applied_demo();
     let lines: Vec<&str> = text.lines().collect();
     let row = lines
         .iter()
@@ -291,15 +318,13 @@ fn restore_over_many_pages_issue_26() {
 /// See: issue 33
 #[test]
 fn unverified_only_where_it_means_something_issue_33() {
-    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
-    let t = Test::new()
-        .spec(&demo_spec())
-        .server(&server, "OS_PREPROD")
-        .args(["apply", "--auto-approve"]);
-    t.run().code(0);
-    let journal = journal_in(&t);
-    let after = server.dump_everything();
-    let text = std::fs::read_to_string(&journal).expect("journal");
+    let Applied {
+        mut server,
+        t,
+        after,
+        text,
+        ..
+    } = applied_demo();
     let stripped: String = text
         .lines()
         .map(|l| match l.rfind(",\"chain\":\"") {
@@ -361,15 +386,13 @@ fn rechained(lines: &[String]) -> String {
 /// untouched journal restores. See: issue 34
 #[test]
 fn a_journal_chained_again_is_refused_issue_34() {
-    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
-    let t = Test::new()
-        .spec(&demo_spec())
-        .server(&server, "OS_PREPROD")
-        .args(["apply", "--auto-approve"]);
-    t.run().code(0);
-    let journal = journal_in(&t);
-    let after = server.dump_everything();
-    let text = std::fs::read_to_string(&journal).expect("journal");
+    let Applied {
+        mut server,
+        t,
+        journal,
+        after,
+        text,
+    } = applied_demo();
     let bare: Vec<String> = text
         .lines()
         .map(|l| format!("{}}}", &l[..l.rfind(",\"chain\":\"").expect("a digest")]))

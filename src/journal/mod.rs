@@ -492,6 +492,17 @@ mod tests {
         ChainKey::from_bytes([3; 32])
     }
 
+    /// A journal of no recipients, chained with the test key.
+    fn create(path: &Path, target: &Target) -> Result<Journal, Error> {
+        Journal::create(
+            path,
+            target,
+            None,
+            Recipients::parse(&[]).unwrap(),
+            test_key(),
+        )
+    }
+
     fn keyed() -> ReadOptions {
         ReadOptions {
             key: Some(test_key()),
@@ -576,14 +587,7 @@ mod tests {
             forbidden_front_ends: vec![],
             front_end_list: None,
         };
-        let mut j = Journal::create(
-            &path,
-            &target,
-            None,
-            Recipients::parse(&[]).unwrap(),
-            test_key(),
-        )
-        .unwrap();
+        let mut j = create(&path, &target).unwrap();
         let c = change();
         j.change(&c).unwrap();
         j.row(
@@ -659,14 +663,7 @@ mod tests {
             forbidden_front_ends: vec![],
             front_end_list: None,
         };
-        let mut j = Journal::create(
-            &path,
-            &target,
-            None,
-            Recipients::parse(&[]).unwrap(),
-            test_key(),
-        )
-        .unwrap();
+        let mut j = create(&path, &target).unwrap();
         let c = change();
         j.change(&c).unwrap();
         j.row(&c.id, image(vec![Value::Int(1), Value::Null]))

@@ -7,7 +7,6 @@ use std::io::{self, Write};
 
 use super::lines::{self, Line};
 use super::{escape, note_message, text, Detail};
-use crate::change::ChangeKind;
 use crate::plan::Plan;
 
 /// GitHub's limit on the length of a comment, in characters: a longer body is refused.
@@ -181,15 +180,7 @@ fn sections(plan: &Plan, detail: &Detail<'_>) -> Items {
         .iter()
         .enumerate()
         .map(|(i, step)| {
-            let what = match &step.kind {
-                ChangeKind::DeleteRows { .. } => "delete rows",
-                ChangeKind::EmptyTable { .. } => "empty table",
-                ChangeKind::SetColumns { .. } => "update rows",
-                ChangeKind::InsertRows { .. } => "insert rows",
-                ChangeKind::DropPrincipals { .. } => "drop users",
-                ChangeKind::RevokeGrants { .. } => "revoke privileges",
-                ChangeKind::RunFix { .. } => "run fix",
-            };
+            let what = step.what();
             let mut out = format!(
                 "\n<details><summary><code>{}</code> <b>{}</b>: {what}, {} {}</summary>\n\n",
                 step.action().symbol(),
