@@ -18,6 +18,9 @@ use crate::state::Value;
 const IDENTIFY: &str = include_str!("queries/identify.sql");
 const LOCK: &str = include_str!("queries/lock.sql");
 
+/// The names [`LOCK`]'s placeholders are bound by: the schema, the timeout, the result.
+const LOCK_BINDS: [&str; 3] = ["lock_schema", "lock_timeout", "lock_result"];
+
 /// Rows in flight between the blocking reader and the caller.
 const CHANNEL_ROWS: usize = 256;
 
@@ -263,8 +266,13 @@ impl Engine for Oracle {
         let result = self
             .call("taking the apply lock", move |conn| {
                 let mut stmt = conn.statement(LOCK).build()?;
-                stmt.execute(&[&schema, &seconds, &OracleType::Number(0, 0)])?;
-                stmt.bind_value::<usize, i64>(3)
+                let [schema_name, timeout_name, result_name] = LOCK_BINDS;
+                stmt.execute_named(&[
+                    (schema_name, &schema),
+                    (timeout_name, &seconds),
+                    (result_name, &OracleType::Number(0, 0)),
+                ])?;
+                stmt.bind_value::<&str, i64>(result_name)
             })
             .await;
         match result {
@@ -332,5 +340,37 @@ impl Engine for Oracle {
     async fn rollback(&mut self) -> Result<(), Error> {
         self.call("rolling back", oracle::Connection::rollback)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lock's placeholders are exactly the names its call binds, each bound by name: no
+    /// numbered placeholder whose position would decide what it gets. See: issue 35
+    #[test]
+    fn the_lock_binds_every_placeholder_by_name_issue_35() {
+        let code: String = LOCK
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut found: Vec<String> = code
+            .match_indices(':')
+            .filter_map(|(i, _)| {
+                let name: String = code[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                (!name.is_empty()).then_some(name)
+            })
+            .collect();
+        found.sort();
+        found.dedup();
+        let mut bound: Vec<String> = LOCK_BINDS.iter().map(ToString::to_string).collect();
+        bound.sort();
+        assert_eq!(found, bound);
+        assert!(found.iter().all(|n| !n.chars().all(|c| c.is_ascii_digit())));
     }
 }
