@@ -10,8 +10,9 @@
 //! Each case asserts: apply exits 0 and converges, a second plan is empty, restore (with the
 //! identity) gives back every table byte for byte, and no secret or personal value appears in
 //! any output or in the journal's plain text. A failing case is shrunk and printed with its
-//! seed; `POSTCLONE_SHAPES_SEED=N` runs that seed again, `POSTCLONE_SHAPES_CASES=N` runs N
-//! cases (the suite runs a few; see README for the long run).
+//! seed; every run draws from the seeds committed in `tests/fixtures/generated-seeds.txt`;
+//! `POSTCLONE_SHAPES_SEED=N` runs seed N, `POSTCLONE_SHAPES_RANDOM=1` a new one (printed),
+//! `POSTCLONE_SHAPES_CASES=N` runs N cases (the suite runs a few; see README for the long run).
 //! See: issue 21
 
 use proptest::prelude::*;
@@ -1008,9 +1009,15 @@ fn generated_shapes_converge_restore_and_keep_secrets_issue_21() {
     run_generated(12, &case(), |case| check(&case));
 }
 
-/// Runs `test` on `default_cases` values of `strategy` (`POSTCLONE_SHAPES_CASES` more or fewer),
-/// seeded from the clock or `POSTCLONE_SHAPES_SEED`; a failure is shrunk and shown with the
-/// seed that finds it again.
+/// The seeds every run draws its cases from, so that two runs test the same cases and a
+/// failure seen once is seen again: `tests/fixtures/generated-seeds.txt`, one seed a line
+/// (the cases that ever failed, and a fixed set).
+const SEEDS: &str = include_str!("fixtures/generated-seeds.txt");
+
+/// Runs `test` on `default_cases` values of `strategy` (`POSTCLONE_SHAPES_CASES` more or fewer)
+/// from each committed seed, split between them; `POSTCLONE_SHAPES_SEED=N` runs seed N
+/// instead, and `POSTCLONE_SHAPES_RANDOM=1` a seed from the clock (printed, to be added to the
+/// list when it finds a failure). A failure is shrunk and shown with its seed.
 fn run_generated<S: Strategy>(
     default_cases: u32,
     strategy: &S,
@@ -1020,14 +1027,41 @@ fn run_generated<S: Strategy>(
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default_cases);
-    let seed: u64 = std::env::var("POSTCLONE_SHAPES_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
+    let fixed: Vec<u64> = SEEDS
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.parse().expect("a seed is a whole number"))
+        .collect();
+    assert!(!fixed.is_empty(), "no seed in tests/fixtures/generated-seeds.txt");
+    let seeds: Vec<u64> = match std::env::var("POSTCLONE_SHAPES_SEED").ok() {
+        Some(seed) => vec![seed.parse().expect("POSTCLONE_SHAPES_SEED is a whole number")],
+        None if std::env::var_os("POSTCLONE_SHAPES_RANDOM").is_some() => {
+            let seed = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        });
+                .map_or(0, |d| d.as_nanos() as u64);
+            // The test's own output: the seed to add to the list when a case fails.
+            #[allow(clippy::disallowed_macros)]
+            {
+                eprintln!("generated cases from seed {seed}");
+            }
+            vec![seed]
+        }
+        None => fixed,
+    };
+    let per_seed = (cases / u32::try_from(seeds.len()).unwrap_or(u32::MAX)).max(1);
+    for seed in seeds {
+        run_seed(seed, per_seed, strategy, &test);
+    }
+}
+
+/// Runs `cases` cases of `strategy` from `seed`.
+fn run_seed<S: Strategy>(
+    seed: u64,
+    cases: u32,
+    strategy: &S,
+    test: &impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let config = Config {
