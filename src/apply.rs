@@ -262,6 +262,8 @@ pub struct Options<'a> {
     pub connected_host: Option<&'a str>,
     /// The secret the journal's chain is keyed with.
     pub chain_key: journal::ChainKey,
+    /// The key the journal's end marker is signed with, if any.
+    pub signer: Option<&'a crate::signing::SigningKey>,
 }
 
 /// Executes `plan` against the engine it was made with, then re-inspects.
@@ -436,13 +438,17 @@ fn open_journal(desired: &Desired, plan: &Plan, options: &Options<'_>) -> Result
             source,
         }
     })?;
-    Ok(Journal::create(
+    let mut journal = Journal::create(
         options.journal,
         &plan.target,
         options.source,
         recipients,
         options.chain_key,
-    )?)
+    )?;
+    if let Some(key) = options.signer {
+        journal.sign_with(key.clone());
+    }
+    Ok(journal)
 }
 
 /// The tables the plan changes, once each.
@@ -910,6 +916,7 @@ mod tests {
             source: None,
             connected_host: None,
             chain_key: key(),
+            signer: None,
         };
         block_on(run(engine, &desired, &plan, options, &mut |_| {}))
     }

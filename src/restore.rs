@@ -870,6 +870,7 @@ mod tests {
             verified: true,
             labels: vec![],
             labels_found: vec![],
+            end_signature: None,
         }
     }
 

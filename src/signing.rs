@@ -42,6 +42,7 @@ pub enum SigningError {
 }
 
 /// A key that signs: the private half of an OpenSSH ed25519 key.
+#[derive(Clone)]
 pub struct SigningKey {
     key: ed25519_dalek::SigningKey,
     public: TrustedKey,

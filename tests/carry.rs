@@ -486,7 +486,9 @@ fn the_carry_in_oracle_sql() {
         "{out}"
     );
     assert!(
-        out.contains("INSERT INTO \"OSADMIN\".\"OSSYS_DBCONNECTION\" (\"NAME\", \"DATABASE_CONFIGURATION\")"),
+        out.contains(
+            "INSERT INTO \"OSADMIN\".\"OSSYS_DBCONNECTION\" (\"NAME\", \"DATABASE_CONFIGURATION\")"
+        ),
         "the connection the clone lacks is inserted: {out}"
     );
     insta::assert_snapshot!(out);

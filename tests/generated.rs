@@ -1033,9 +1033,14 @@ fn run_generated<S: Strategy>(
         .filter(|l| !l.is_empty())
         .map(|l| l.parse().expect("a seed is a whole number"))
         .collect();
-    assert!(!fixed.is_empty(), "no seed in tests/fixtures/generated-seeds.txt");
+    assert!(
+        !fixed.is_empty(),
+        "no seed in tests/fixtures/generated-seeds.txt"
+    );
     let seeds: Vec<u64> = match std::env::var("POSTCLONE_SHAPES_SEED").ok() {
-        Some(seed) => vec![seed.parse().expect("POSTCLONE_SHAPES_SEED is a whole number")],
+        Some(seed) => vec![seed
+            .parse()
+            .expect("POSTCLONE_SHAPES_SEED is a whole number")],
         None if std::env::var_os("POSTCLONE_SHAPES_RANDOM").is_some() => {
             let seed = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -451,3 +451,81 @@ fn a_journal_chained_again_is_refused_issue_34() {
     assert_eq!(server.dump_everything(), after, "a refused restore wrote");
     restore(&server, "OS_PREPROD", &journal).run().code(0);
 }
+
+/// With a signing key, the apply signs the journal's end marker over the chain of every line;
+/// a restore told to trust a key (`--signer`, or the spec's `trust.signers`) restores only a
+/// journal that key signed: another key's signature or an unsigned journal is refused and the
+/// database is unchanged. See: issue 34
+#[test]
+fn a_restore_that_trusts_a_signer_needs_its_signature_issue_34() {
+    let key = |name: &str| crate::common::fixture(&format!("keys/{name}"));
+    let path = |p: std::path::PathBuf| p.to_str().expect("utf-8").to_string();
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .env("POSTCLONE_SIGNING_KEY", &path(key("signer_ed25519")))
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let signed = journal_in(&t);
+    let text = std::fs::read_to_string(&signed).expect("journal");
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.contains("\"signature\"")),
+        "the end marker is signed"
+    );
+    let after = server.dump_everything();
+    let other = restore(&server, "OS_PREPROD", &signed)
+        .args(["--signer", &path(key("other_ed25519.pub"))])
+        .run()
+        .code(1);
+    assert!(
+        other.stderr.contains("no trusted key's signature verifies"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(
+        server.dump_everything(),
+        after,
+        "restored under another key"
+    );
+
+    // `_run` keeps the run's directory, where the journal is, until the end.
+    let Applied {
+        server: mut other_server,
+        t: _run,
+        journal: unsigned,
+        after: other_after,
+        ..
+    } = applied_demo();
+    let refused = restore(&other_server, "OS_PREPROD", &unsigned)
+        .args(["--signer", &path(key("signer_ed25519.pub"))])
+        .run()
+        .code(1);
+    assert!(
+        refused.stderr.contains("is not signed"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        other_server.dump_everything(),
+        other_after,
+        "restored an unsigned journal"
+    );
+
+    let out = restore(&server, "OS_PREPROD", &signed)
+        .args(["--signer", &path(key("signer_ed25519.pub"))])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout.contains("Journal signed by SHA256:"),
+        "{}",
+        out.stdout
+    );
+    assert_ne!(
+        server.dump_everything(),
+        after,
+        "the signed journal restored nothing"
+    );
+}

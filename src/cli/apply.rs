@@ -47,7 +47,8 @@ pub struct ApplyArgs {
     /// to FILE, whether it converges or fails; `postclone verify FILE` checks it
     #[arg(long, value_name = "FILE")]
     attest: Option<PathBuf>,
-    /// The OpenSSH ed25519 private key that signs the attestation [env: POSTCLONE_SIGNING_KEY]
+    /// The OpenSSH ed25519 private key that signs the attestation and the journal's end marker
+    /// [env: POSTCLONE_SIGNING_KEY]
     #[arg(long, value_name = "FILE")]
     signing_key: Option<PathBuf>,
 }
@@ -111,13 +112,10 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     let identities = args.identity.identities()?;
     // The key is read before anything connects: an attestation that cannot be signed is
     // known at once, not after the apply.
-    let signer = match &args.attest {
-        Some(_) => Some(
-            crate::signing::SigningKey::given(args.signing_key.as_deref())?
-                .ok_or(Error::AttestWithoutKey)?,
-        ),
-        None => None,
-    };
+    let signer = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
+    if args.attest.is_some() && signer.is_none() {
+        return Err(Error::AttestWithoutKey);
+    }
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
         // Locked before planning, so that the plan shown is not made stale by another apply.
@@ -184,6 +182,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             source: Some(&source),
             connected_host: host.as_deref(),
             chain_key: super::plan_key::chain_key_for_writing()?,
+            signer: signer.as_ref(),
         };
         let mut progress = progress_printer(std::io::stderr().is_terminal());
         let started = super::capture::now_utc();

@@ -57,6 +57,10 @@ pub struct RestoreArgs {
     /// Restore without asking (for pipelines)
     #[arg(long)]
     auto_approve: bool,
+    /// Restore only a journal whose end marker this key signed: an `ssh-ed25519 AAAA...` line
+    /// or a .pub file (repeatable; the spec's `trust.signers` are trusted too)
+    #[arg(long, value_name = "KEY")]
+    signer: Vec<String>,
     #[command(flatten)]
     lock: LockArgs,
 }
@@ -87,6 +91,14 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         (None, Some(spec)) => spec::load(spec).ok(),
         (None, None) => None,
     };
+    // Who must have signed the journal: --signer, and the spec's trust.signers.
+    let mut trusted = super::verify::trusted_keys(&args.signer)?;
+    if let Some(d) = &desired {
+        trusted.extend(super::verify::spec_signers(d)?);
+    }
+    if let Some(keyid) = plan.signed_by(&trusted)? {
+        writeln!(out, "Journal signed by {keyid}.")?;
+    }
     let queue_names = desired
         .as_ref()
         .map(|d| d.event_queues.clone())

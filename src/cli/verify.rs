@@ -37,22 +37,10 @@ pub struct VerifyArgs {
 
 /// Checks and prints; exit 0 only when a trusted key's signature verifies.
 pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let mut trusted = Vec::new();
-    for signer in &args.signer {
-        let line = if signer.trim_start().starts_with("ssh-") {
-            signer.clone()
-        } else {
-            let path = PathBuf::from(signer);
-            crate::files::read_text(&path, 64 * 1024)
-                .map_err(|source| Error::ReadFile { path, source })?
-        };
-        trusted.push(TrustedKey::parse(&line)?);
-    }
+    let mut trusted = trusted_keys(&args.signer)?;
     if let Some(spec) = &args.spec {
         let desired = crate::spec::load(spec)?;
-        for s in &desired.trust.signers {
-            trusted.push(TrustedKey::parse(s)?);
-        }
+        trusted.extend(spec_signers(&desired)?);
     }
     let text = crate::files::read_text(&args.file, crate::files::MAX_TEXT).map_err(|source| {
         Error::ReadFile {
@@ -136,6 +124,41 @@ fn drift(
         }
         Ok(exit::CHANGES_PENDING)
     })
+}
+
+/// The keys `--signer` names: each an `ssh-ed25519 AAAA... name` line or a .pub file's path.
+///
+/// # Errors
+/// A file that cannot be read, or a text that is no such key.
+pub(super) fn trusted_keys(signers: &[String]) -> Result<Vec<TrustedKey>, Error> {
+    signers
+        .iter()
+        .map(|signer| {
+            let line = if signer.trim_start().starts_with("ssh-") {
+                signer.clone()
+            } else {
+                let path = PathBuf::from(signer);
+                crate::files::read_text(&path, 64 * 1024)
+                    .map_err(|source| Error::ReadFile { path, source })?
+            };
+            Ok(TrustedKey::parse(&line)?)
+        })
+        .collect()
+}
+
+/// The keys a spec's `trust.signers` lists.
+///
+/// # Errors
+/// An entry that is no such key (loading the spec checked them already).
+pub(super) fn spec_signers(
+    desired: &crate::state::desired::Desired,
+) -> Result<Vec<TrustedKey>, Error> {
+    desired
+        .trust
+        .signers
+        .iter()
+        .map(|s| Ok(TrustedKey::parse(s)?))
+        .collect()
 }
 
 /// What the statement says, one line per area.

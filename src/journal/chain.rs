@@ -96,6 +96,12 @@ impl Chain {
         }
     }
 
+    /// The digest of the last line written or read, in hex: what the end marker's signature
+    /// covers.
+    pub(super) fn last_hex(&self) -> String {
+        hex(&self.last)
+    }
+
     /// The line to write for the entry's JSON object `json` (`{...}`).
     pub(super) fn link(&mut self, json: &str) -> String {
         let digest = self.next(json);

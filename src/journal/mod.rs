@@ -143,7 +143,33 @@ pub enum Entry {
         status: Status,
         /// Seconds since the Unix epoch.
         at: u64,
+        /// With a signing key: who vouches for the journal (see [`end_signed`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<EndSignature>,
     },
+}
+
+/// The end marker's signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndSignature {
+    /// The signer's key fingerprint (`SHA256:...`).
+    pub keyid: String,
+    /// The Ed25519 signature, base64.
+    pub sig: String,
+}
+
+/// What the end marker's signature covers: the chain's digest of every line before it (so
+/// every line, through the chain) and how the apply ended.
+#[must_use]
+pub fn end_signed(chain_before: &str, status: Status, at: u64) -> Vec<u8> {
+    format!(
+        "postclone journal end\nchain {chain_before}\nstatus {}\nat {at}\n",
+        match status {
+            Status::Committed => "committed",
+            Status::RolledBack => "rolled back",
+        }
+    )
+    .into_bytes()
 }
 
 /// How a personal-data change's rows are kept.
@@ -236,6 +262,20 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// Signers are trusted, and the journal's end marker is not signed.
+    #[error("{} is not signed, and this restore trusts only journals its signers signed (--signer, or the spec's trust.signers); nothing was restored", path.display())]
+    Unsigned {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The end marker's signature does not verify with a trusted key.
+    #[error("{}'s end marker is signed by {keyid}, and no trusted key's signature verifies over its lines: altered since it was signed, or signed by a key this restore does not trust; nothing was restored", path.display())]
+    BadSignature {
+        /// The file.
+        path: PathBuf,
+        /// The key id the signature names.
+        keyid: String,
+    },
     /// A line of the journal is not valid.
     #[error("{}:{line}: not a journal entry: {message}", path.display())]
     Invalid {
@@ -257,6 +297,8 @@ pub struct Journal {
     personal: Option<(ChangeId, Vec<RowImage>)>,
     /// The digest of the last line written.
     chain: chain::Chain,
+    /// The key the end marker is signed with, if any.
+    signer: Option<crate::signing::SigningKey>,
 }
 
 fn now() -> u64 {
@@ -333,6 +375,7 @@ impl Journal {
             recipients,
             personal: None,
             chain: chain::Chain::keyed(key),
+            signer: None,
         };
         journal.write(&Entry::Header {
             format: FORMAT,
@@ -477,8 +520,27 @@ impl Journal {
     /// # Errors
     /// The journal cannot be written.
     pub fn finish(&mut self, status: Status) -> Result<(), Error> {
-        self.write(&Entry::Status { status, at: now() })?;
+        use base64::Engine as _;
+        let at = now();
+        let signature = self.signer.as_ref().map(|key| EndSignature {
+            keyid: key.public().keyid(),
+            sig: base64::engine::general_purpose::STANDARD.encode(key.sign(&end_signed(
+                &self.chain.last_hex(),
+                status,
+                at,
+            ))),
+        });
+        self.write(&Entry::Status {
+            status,
+            at,
+            signature,
+        })?;
         self.sync()
+    }
+
+    /// Signs the end marker with `key` when the apply ends.
+    pub fn sign_with(&mut self, key: crate::signing::SigningKey) {
+        self.signer = Some(key);
     }
 }
 

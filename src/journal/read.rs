@@ -184,6 +184,8 @@ pub struct RestorePlan {
     pub labels: Vec<String>,
     /// Those of `labels` some journaled row has.
     pub labels_found: Vec<String>,
+    /// The end marker's signature and what it covers, when the apply signed it.
+    pub end_signature: Option<(super::EndSignature, Vec<u8>)>,
 }
 
 /// A `restore --resource` or `--label` that names nothing in the journal.
@@ -222,7 +224,40 @@ impl RestorePlan {
             verified: self.verified,
             labels: self.labels.clone(),
             labels_found: self.labels_found.clone(),
+            end_signature: self.end_signature.clone(),
         }
+    }
+
+    /// Who signed the journal's end marker, checked against `trusted`: `None` when nothing
+    /// is trusted (no check asked).
+    ///
+    /// # Errors
+    /// Keys are trusted and the end marker is unsigned, or no trusted key's signature
+    /// verifies over the chain and the ending.
+    pub fn signed_by(
+        &self,
+        trusted: &[crate::signing::TrustedKey],
+    ) -> Result<Option<String>, Error> {
+        use base64::Engine as _;
+        if trusted.is_empty() {
+            return Ok(None);
+        }
+        let Some((signature, signed)) = &self.end_signature else {
+            return Err(Error::Unsigned {
+                path: self.path.clone(),
+            });
+        };
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(signature.sig.as_bytes())
+            .unwrap_or_default();
+        trusted
+            .iter()
+            .find(|k| k.verifies(signed, &sig))
+            .map(|k| Some(k.keyid()))
+            .ok_or_else(|| Error::BadSignature {
+                path: self.path.clone(),
+                keyid: signature.keyid.clone(),
+            })
     }
 
     /// The changes whose rows are sealed and were not opened: restoring without them leaves
@@ -554,6 +589,7 @@ pub fn read(
         labels,
         plan: None,
         steps: Vec::new(),
+        chain_before: String::new(),
     };
     let mut chain = super::chain::Chain::default();
     let mut verified = true;
@@ -581,6 +617,7 @@ pub fn read(
             })?;
             chain = super::chain::Chain::keyed(key);
         }
+        reader.chain_before = chain.last_hex();
         let json = match chain.check(&line) {
             Ok(json) => json,
             Err(Broken::Missing) if i == 0 => {
@@ -738,6 +775,8 @@ struct Reader<'a> {
     plan: Option<RestorePlan>,
     /// The restorable changes so far, in journal order.
     steps: Vec<RestoreStep>,
+    /// The chain's digest before the line being read (what an end marker's signature covers).
+    chain_before: String,
 }
 
 impl Reader<'_> {
@@ -799,6 +838,7 @@ impl Reader<'_> {
                 verified: true,
                 labels: self.labels.to_vec(),
                 labels_found: Vec::new(),
+                end_signature: None,
             });
             return Ok(());
         };
@@ -865,7 +905,17 @@ impl Reader<'_> {
                 label,
             } => self.row(line, &change, values, after, label, end)?,
             Entry::Sealed { change, data, .. } => self.sealed(line, change, &data, end)?,
-            Entry::Status { status, .. } => plan.status = Some(status),
+            Entry::Status {
+                status,
+                at,
+                signature,
+            } => {
+                plan.status = Some(status);
+                plan.end_signature = signature.map(|s| {
+                    let signed = super::end_signed(&self.chain_before, status, at);
+                    (s, signed)
+                });
+            }
         }
         Ok(())
     }
