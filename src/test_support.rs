@@ -90,6 +90,7 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         captured: None,
         carry: crate::state::desired::CarrySettings::default(),
         trust: crate::state::desired::Trust::default(),
+        attestation: None,
         opened: Default::default(),
         originals: None,
     }

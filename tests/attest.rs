@@ -140,7 +140,7 @@ fn the_demo_apply_is_attested_issue_34() {
         .run()
         .code(1);
     assert!(
-        refused.stderr.contains("--attest needs a key"),
+        refused.stderr.contains("needs a key to sign with"),
         "{}",
         refused.stderr
     );
@@ -300,4 +300,45 @@ fn a_masking_apply_is_attested_without_personal_values_issue_34() {
         "the verdict follows the apply's outcome:\n{}",
         out.stdout
     );
+}
+
+/// A spec's `attestation: { out: FILE }` makes every apply write one, next to the spec: with a
+/// signing key it is written and verifies; without one the apply refuses before anything runs.
+/// See: issue 34
+#[test]
+fn the_spec_asks_for_an_attestation_issue_34() {
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let before = server.dump_everything();
+    let spec = format!(
+        "{}attestation: {{ out: refresh.intoto.json }}\n",
+        demo_spec()
+    );
+    let refused = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"])
+        .run()
+        .code(1);
+    assert!(
+        refused.stderr.contains("needs a key to sign with"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        server.dump_everything(),
+        before,
+        "applied without a key to attest with"
+    );
+    let t = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .env(
+            "POSTCLONE_SIGNING_KEY",
+            key("signer_ed25519").to_str().expect("utf-8"),
+        )
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let path = t.path().join("refresh.intoto.json");
+    let s = check_both_ways(&t, &path);
+    assert_eq!(s["predicate"]["summary"]["verdict"], "PASSED");
 }

@@ -113,7 +113,13 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     // The key is read before anything connects: an attestation that cannot be signed is
     // known at once, not after the apply.
     let signer = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
-    if args.attest.is_some() && signer.is_none() {
+    let attest = args.attest.clone().or_else(|| {
+        desired
+            .attestation
+            .as_ref()
+            .map(|a| desired.base_dir.join(&a.out))
+    });
+    if attest.is_some() && signer.is_none() {
         return Err(Error::AttestWithoutKey);
     }
     target::runtime()?.block_on(async {
@@ -187,7 +193,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         let mut progress = progress_printer(std::io::stderr().is_terminal());
         let started = super::capture::now_utc();
         let result = apply::run(&mut engine, &desired, &plan, options, &mut progress).await;
-        if let (Some(path), Some(key)) = (&args.attest, &signer) {
+        if let (Some(path), Some(key)) = (&attest, &signer) {
             let attested = Attested {
                 desired: &desired,
                 plan: &plan,

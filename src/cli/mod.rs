@@ -136,7 +136,7 @@ pub enum Error {
     #[error(transparent)]
     Signing(#[from] crate::signing::SigningError),
     /// `--attest` without a key to sign with.
-    #[error("--attest needs a key to sign with: pass --signing-key FILE (an OpenSSH ed25519 key, `ssh-keygen -t ed25519`) or set POSTCLONE_SIGNING_KEY; nothing was done")]
+    #[error("an attestation (--attest, or the spec's attestation: out) needs a key to sign with: pass --signing-key FILE (an OpenSSH ed25519 key, `ssh-keygen -t ed25519`) or set POSTCLONE_SIGNING_KEY; nothing was done")]
     AttestWithoutKey,
     /// An attestation does not verify.
     #[error("{} does not verify: {why}", path.display())]

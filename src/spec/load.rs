@@ -12,9 +12,9 @@ use super::{builtin_path, Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
-    Captured, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds, Guard, JournalSettings,
-    ManualStep, Masking, Origin, Production, Resource, ResourceId, ScanScope, SecretRows,
-    TableName, Trust,
+    AttestationSettings, Captured, CarrySettings, Desired, EngineKind, EntityCatalog, FrontEnds,
+    Guard, JournalSettings, ManualStep, Masking, Origin, Production, Resource, ResourceId,
+    ScanScope, SecretRows, TableName, Trust,
 };
 
 /// Loads, merges and validates the spec at `path` and everything it includes.
@@ -112,6 +112,7 @@ struct Parts {
     sources: Vec<(Captured, Origin)>,
     carry: Option<CarrySettings>,
     trust: Option<Trust>,
+    attestation: Option<AttestationSettings>,
     exclude: Vec<Located<ResourceId>>,
     resources: Vec<Located<Resource>>,
     manual: Vec<Located<ManualStep>>,
@@ -132,6 +133,7 @@ impl Parts {
         self.journal = own.journal.or(self.journal);
         self.carry = own.carry.or(self.carry);
         self.trust = own.trust.or(self.trust);
+        self.attestation = own.attestation.or(self.attestation);
         for q in own.event_queues {
             if !self.event_queues.contains(&q) {
                 self.event_queues.push(q);
@@ -232,7 +234,7 @@ const MAX_INCLUDES: usize = 256;
 const MAX_INCLUDE_DEPTH: usize = 32;
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
-pub(super) const TOP_LEVEL_KEYS: [&str; 19] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 20] = [
     "engine",
     "connection",
     "guard",
@@ -252,6 +254,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 19] = [
     "captured",
     "carry",
     "trust",
+    "attestation",
 ];
 
 impl Loader {
@@ -374,6 +377,7 @@ impl Loader {
             "entities" => own.entities = self.typed(ctx, "entities", value),
             "masking" => own.masking = self.typed(ctx, "masking", value),
             "carry" => own.carry = self.typed(ctx, "carry", value),
+            "attestation" => own.attestation = self.typed(ctx, "attestation", value),
             "trust" => {
                 own.trust = self.typed::<Trust>(ctx, "trust", value);
                 for (i, s) in own.trust.iter().flat_map(|t| t.signers.iter()).enumerate() {
@@ -712,6 +716,7 @@ impl Loader {
             captured: parts.captured,
             carry: parts.carry.unwrap_or_default(),
             trust: parts.trust.unwrap_or_default(),
+            attestation: parts.attestation,
             opened: std::collections::BTreeMap::new(),
             originals: None,
         };

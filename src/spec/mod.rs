@@ -96,6 +96,10 @@ pub struct SpecFile {
     /// verify --spec` accepts the attestations they signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<crate::state::desired::Trust>,
+    /// Where every apply writes its signed attestation (`attestation: { out: FILE }`, relative
+    /// to the spec; `apply --attest FILE` wins): apply then needs a signing key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<crate::state::desired::AttestationSettings>,
 }
 
 /// The keys every resource has, whatever its kind.

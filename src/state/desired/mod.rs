@@ -336,6 +336,15 @@ pub struct JournalSettings {
     pub recipients: Vec<String>,
 }
 
+/// Where every apply of the spec writes its signed attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationSettings {
+    /// The file, relative to the spec (`apply --attest FILE` wins); apply then needs a
+    /// signing key.
+    pub out: PathBuf,
+}
+
 /// Whose signatures the spec trusts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -464,6 +473,9 @@ pub struct Desired {
     /// Whose signatures are trusted.
     #[serde(default, skip_serializing_if = "is_default_trust")]
     pub trust: Trust,
+    /// Where every apply writes its signed attestation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationSettings>,
     /// The captured rows of each carried resource, opened (sealed values with the identity
     /// given) when a command needs them; never written anywhere.
     #[serde(skip)]
