@@ -142,10 +142,15 @@ pub async fn run<E: Engine>(
             } else {
                 (row.values, None)
             };
+            // Values the resource does not declare are the columns only an insert writes.
+            let declared = |k: &String| carried.is_some_and(|c| c.values.contains(k));
+            let (values, insert): (BTreeMap<_, _>, BTreeMap<_, _>) =
+                values.into_iter().partition(|(k, _)| declared(k));
             out.push(CapturedRow {
                 key: row.key,
                 name: row.name,
                 values,
+                insert,
                 sealed,
             });
         }

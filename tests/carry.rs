@@ -795,3 +795,51 @@ fn a_capture_must_be_signed_by_a_trusted_key_issue_34() {
         .run()
         .code(0);
 }
+
+/// Adds a NOT NULL `IS_ACTIVE` (no default) to the connections of `server`, every row active.
+fn with_is_active(server: &mut TestServer) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("is_active.sql");
+    std::fs::write(
+        &script,
+        "ALTER TABLE OSSYS_DBCONNECTION ADD IS_ACTIVE BIT NULL\nGO\n\
+         UPDATE OSSYS_DBCONNECTION SET IS_ACTIVE = 1\nGO\n\
+         ALTER TABLE OSSYS_DBCONNECTION ALTER COLUMN IS_ACTIVE BIT NOT NULL\nGO\n",
+    )
+    .expect("script");
+    server.run_script(&script);
+}
+
+/// A capture holds every column an insert of its rows needs: with a NOT NULL `IS_ACTIVE` in
+/// pre-production's and the clone's connections, the connection only pre-production had is
+/// inserted with its captured `IS_ACTIVE` (sealed with the rest of the row), and the
+/// connections the clone has keep theirs. See: issue 34
+#[test]
+fn a_capture_holds_what_an_insert_needs_issue_34() {
+    let mut preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    with_is_active(&mut preprod);
+    let (out, captured) = capture(&preprod);
+    out.code(0);
+    assert!(
+        !captured.contains("IS_ACTIVE"),
+        "sealed with its row: {captured}"
+    );
+    let mut clone = clone_server();
+    with_is_active(&mut clone);
+    let out = after(&clone, &captured)
+        .args(["apply", "--auto-approve", "--identity", "id.txt"])
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("+ insert 1 row into dbo.OSSYS_DBCONNECTION"),
+        "{}",
+        out.stdout
+    );
+    let rows = clone.rows("SELECT NAME, IS_ACTIVE FROM OSSYS_DBCONNECTION ORDER BY NAME");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("Bridge") && r.contains("true")),
+        "the inserted connection holds its captured IS_ACTIVE: {rows:?}"
+    );
+}

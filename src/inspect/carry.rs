@@ -299,6 +299,17 @@ pub async fn read_carried<E: crate::engine::Engine>(
             .filter(|s| catalog.resolve(&s.table) == Some(&table.table))
             .map(|s| s.filter.as_slice())
             .collect();
+        // Rows the clone may lack are inserted: the capture also holds every column an insert
+        // needs that the resource does not carry (NOT NULL without a default), read as values.
+        let widened;
+        let c = if c.missing == crate::state::desired::Missing::Insert {
+            let mut wide = c.clone();
+            wide.values.extend(insert_columns(c, table));
+            widened = wide;
+            &widened
+        } else {
+            c
+        };
         let select = match sql::carried_capture_query(table, c, &secret_rows, &catalog, flavor) {
             Ok(select) => select,
             Err(e) => {
@@ -328,6 +339,28 @@ pub async fn read_carried<E: crate::engine::Engine>(
     } else {
         Err(Error::Catalog { problems })
     }
+}
+
+/// The columns of `table` an insert of `c`'s rows needs beyond its key parts and values:
+/// NOT NULL, without a default, not an identity.
+#[must_use]
+pub fn insert_columns(
+    c: &crate::state::desired::Carried,
+    table: &crate::state::TableInfo,
+) -> Vec<String> {
+    let given = |name: &str| {
+        c.key
+            .values()
+            .map(|p| &p.column)
+            .chain(&c.values)
+            .any(|g| g.eq_ignore_ascii_case(name))
+    };
+    table
+        .columns
+        .iter()
+        .filter(|col| !col.nullable && !col.defaulted && !col.identity && !given(&col.name))
+        .map(|col| col.name.clone())
+        .collect()
 }
 
 /// One row of [`sql::carried_capture_query`]: key parts, values, name parts, then the secret

@@ -496,6 +496,15 @@ fn captured_misfit(r: &Resource, info: &crate::state::observed::TableInfo) -> Op
     use crate::state::desired::{CarriedRows, ColumnValue};
     let check = |rows: &CarriedRows, column: &str| -> Option<String> {
         let Some(col) = info.column(column) else {
+            // A column only an insert writes that this table lacks: the insert's own check
+            // names it (the rows are then listed, not inserted).
+            if rows
+                .insert_columns
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(column))
+            {
+                return None;
+            }
             return Some(format!(
                 "captured column {column} is not in table {}",
                 info.table
@@ -718,6 +727,7 @@ mod tests {
                 .map(|u| BTreeMap::from([("EFFECTIVE_URL".to_string(), Value::Text(u.into()))])),
         };
         let rows = CarriedRows {
+            insert_columns: vec![],
             parts: vec!["reference".into()],
             rows: HashMap::from([
                 (

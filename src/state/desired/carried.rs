@@ -281,6 +281,12 @@ pub struct CapturedRow {
     /// Column → value, for rows that are not secret.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub values: BTreeMap<String, Value>,
+    /// Columns only an insert of the row writes (`missing: insert`): those the table needs
+    /// that the resource does not carry (NOT NULL without a default), for rows that are not
+    /// secret; a secret row holds them in its sealed values. Never written over a row the
+    /// clone has.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub insert: BTreeMap<String, Value>,
     /// The values of a secret row, encrypted to the spec's `journal.recipients` (age, base64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<String>,
@@ -377,6 +383,8 @@ pub struct CarriedRows {
     pub parts: Vec<String>,
     /// By stable key.
     pub rows: HashMap<StableKey, CarriedRow>,
+    /// The columns only an insert writes, as the captured rows hold them.
+    pub insert_columns: Vec<String>,
 }
 
 /// One captured row, opened.
@@ -503,7 +511,9 @@ pub fn open_rows<E>(
     let mut out = CarriedRows {
         parts: parts.clone(),
         rows: HashMap::with_capacity(rows.len()),
+        insert_columns: Vec::new(),
     };
+    let carries = |c: &str| carried.values.iter().any(|v| v.eq_ignore_ascii_case(c));
     for row in rows {
         let typed = parts
             .iter()
@@ -527,7 +537,14 @@ pub fn open_rows<E>(
                 column: column.clone(),
             });
         }
-        if secret && !row.values.is_empty() {
+        if let Some(column) = row.insert.keys().find(|c| carries(c)) {
+            return Err(OpenError::Column {
+                resource: id.clone(),
+                name: row.name.clone(),
+                column: format!("{column} (under insert:, though the resource carries it)"),
+            });
+        }
+        if secret && !(row.values.is_empty() && row.insert.is_empty()) {
             return Err(OpenError::InClear {
                 resource: id.clone(),
                 name: row.name.clone(),
@@ -540,8 +557,28 @@ pub fn open_rows<E>(
                     opened.extend(row.values.clone());
                     opened
                 }),
-            None => Some(row.values.clone()),
+            None => Some(
+                row.values
+                    .iter()
+                    .chain(&row.insert)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
         };
+        // What only an insert writes: every opened column the resource does not carry.
+        for column in values
+            .iter()
+            .flat_map(BTreeMap::keys)
+            .filter(|c| !carries(c))
+        {
+            if !out
+                .insert_columns
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(column))
+            {
+                out.insert_columns.push(column.clone());
+            }
+        }
         let previous = out.rows.insert(
             key,
             CarriedRow {
@@ -640,6 +677,7 @@ mod tests {
             .into_iter()
             .collect(),
             name: Some(name.into()),
+            insert: BTreeMap::new(),
             values: values
                 .iter()
                 .map(|(k, v)| ((*k).to_string(), Value::Text((*v).into())))

@@ -44,7 +44,12 @@ impl Desired {
                             table: c.table.clone(),
                             carried: r.id.clone(),
                             parts: parts.clone(),
-                            values: c.values.clone(),
+                            values: c
+                                .values
+                                .iter()
+                                .chain(&rows.insert_columns)
+                                .cloned()
+                                .collect(),
                             rows: rows.clone(),
                             label: c.label.clone(),
                             if_exists: c.if_exists,
