@@ -380,8 +380,8 @@ fn rechained(lines: &[String]) -> String {
 }
 
 /// A journal's chain is keyed with a secret the file does not hold (derived from the plan
-/// key): a journal edited and chained again with plain SHA-256, the same claiming the older
-/// format, a journal cut in half with its end marker put back, and the untouched journal
+/// key): a journal edited, or grown by a row, and chained again with plain SHA-256, the same
+/// claiming the older format, a journal cut in half with its end marker put back, and the untouched journal
 /// read with another plan key or none are refused, and the database is unchanged; the
 /// untouched journal restores. See: issue 34
 #[test]
@@ -408,7 +408,19 @@ fn a_journal_chained_again_is_refused_issue_34() {
         .collect();
     let mut cut: Vec<String> = bare[..bare.len() / 2].to_vec();
     cut.push(bare.last().expect("end marker").clone());
+    // A journaled row written twice: a line added among the rows.
+    let row = bare
+        .iter()
+        .position(|l| l.contains("\"entry\":\"row\""))
+        .expect("a journaled row");
+    let mut grown = bare.clone();
+    grown.insert(row + 1, bare[row].clone());
     for (what, altered, expected) in [
+        (
+            "a row added, chained again",
+            rechained(&grown),
+            "altered after it was written",
+        ),
         (
             "edited, chained again",
             rechained(&edited),
