@@ -34,6 +34,9 @@ pub const PREDICATE_TYPE: &str = "https://postclone.dev/attestation/clone/v0.1";
 /// How the apply ended, as the attestation states it.
 #[derive(Debug, Clone)]
 pub enum Ending<'a> {
+    /// Nothing to run: the plan made now (the guard checked) had no change to make; it may
+    /// still list values naming production or copies of masked values.
+    Unchanged,
     /// Committed and re-inspected: `report.after` says what still differs.
     Applied(&'a ApplyReport),
     /// Stopped: the error's message (secrets masked, as every error is), and the changes
@@ -158,6 +161,8 @@ pub fn statement(
         .collect();
     let plan_digest = sha256_hex(&serde_json::to_vec(&changes).unwrap_or_default());
     let (result, converged, after) = match ending {
+        Ending::Unchanged if plan.is_empty() => ("converged", true, Some(plan)),
+        Ending::Unchanged => ("not converged", false, Some(plan)),
         Ending::Applied(report) if report.converged() => ("converged", true, Some(&report.after)),
         Ending::Applied(report) => ("not converged", false, Some(&report.after)),
         Ending::Failed { .. } => ("failed", false, None),
@@ -177,6 +182,13 @@ pub fn statement(
                 "verdict": if converged { "PASSED" } else { "FAILED" },
                 "result": result,
                 "detail": match ending {
+                    Ending::Unchanged => format!(
+                        "nothing to run; {}",
+                        if converged { "a new plan shows no changes".to_string() } else {
+                            format!("{} values naming production and {} copies of masked values remain",
+                                plan.hits(), plan.copies.as_ref().map_or(0, |c| c.found))
+                        }
+                    ),
                     Ending::Applied(report) => format!(
                         "{} changes committed, {} rows journaled; {}",
                         report.applied.len(),
@@ -251,6 +263,7 @@ fn engine_name(desired: &Desired) -> &'static str {
 
 fn change_result(id: &str, ending: &Ending<'_>) -> &'static str {
     match ending {
+        Ending::Unchanged => "not run",
         Ending::Applied(report) if report.applied.iter().any(|a| a.as_str() == id) => "committed",
         Ending::Applied(_) => "not run",
         Ending::Failed {

@@ -208,6 +208,31 @@ fn the_demo_apply_is_attested_issue_34() {
         );
     }
 
+    // Applied again: nothing to do, and that is attested too (no journal, nothing run).
+    let again = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve", "--attest", "again.json"])
+        .env(
+            "POSTCLONE_SIGNING_KEY",
+            key("signer_ed25519").to_str().expect("utf-8"),
+        );
+    let out = again.run().code(0);
+    assert!(
+        out.stdout.contains("Apply complete: nothing to do."),
+        "{}",
+        out.stdout
+    );
+    let s = check_both_ways(&again, &again.path().join("again.json"));
+    let p = &s["predicate"];
+    assert_eq!(p["summary"]["verdict"], "PASSED", "{p:#}");
+    assert_eq!(p["journal"]["sha256"], serde_json::Value::Null, "{p:#}");
+    assert_eq!(
+        p["plan"]["changes"].as_array().map(Vec::len),
+        Some(0),
+        "{p:#}"
+    );
+
     let trusting = format!(
         "{}trust: {{ signers: ['{}'] }}\n",
         demo_spec(),

@@ -122,6 +122,9 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     if attest.is_some() && signer.is_none() {
         return Err(Error::AttestWithoutKey);
     }
+    // Likewise the journal's chain key: a plan key that cannot be had stops the apply before
+    // it asks for approval.
+    let chain_key = super::plan_key::chain_key_for_writing()?;
     target::runtime()?.block_on(async {
         let mut engine = target::open(&desired, &connection).await?;
         // Locked before planning, so that the plan shown is not made stale by another apply.
@@ -144,6 +147,19 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             },
             out,
         )?;
+        if plan.steps.is_empty() {
+            if let (Some(path), Some(key)) = (&attest, &signer) {
+                // Attested like any apply: the guard is checked first, as apply would.
+                apply::preflight(&desired, &plan, host.as_deref())?;
+                let attested = Attested {
+                    desired: &desired,
+                    plan: &plan,
+                    journal: None,
+                    started: &super::capture::now_utc(),
+                };
+                attested.write(crate::attest::Ending::Unchanged, path, key, out)?;
+            }
+        }
         if plan.is_empty() {
             writeln!(out)?;
             writeln!(out, "Apply complete: nothing to do.")?;
@@ -187,7 +203,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             journal: &journal,
             source: Some(&source),
             connected_host: host.as_deref(),
-            chain_key: super::plan_key::chain_key_for_writing()?,
+            chain_key,
             signer: signer.as_ref(),
         };
         let mut progress = progress_printer(std::io::stderr().is_terminal());
@@ -197,10 +213,10 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             let attested = Attested {
                 desired: &desired,
                 plan: &plan,
-                journal: &journal,
+                journal: Some(&journal),
                 started: &started,
             };
-            attested.write(&result, path, key, out)?;
+            attested.write(ending(&result), path, key, out)?;
         }
         report_outcome(&result?, out)
     })
@@ -267,43 +283,48 @@ fn report_outcome(report: &apply::ApplyReport, out: &mut impl Write) -> Result<i
 struct Attested<'a> {
     desired: &'a crate::state::desired::Desired,
     plan: &'a crate::plan::Plan,
-    journal: &'a Path,
+    /// The journal, when the apply got as far as writing one.
+    journal: Option<&'a Path>,
     started: &'a str,
 }
 
+/// How an apply that ran ended, as its attestation states it.
+fn ending(result: &Result<apply::ApplyReport, apply::Error>) -> crate::attest::Ending<'_> {
+    use crate::attest::Ending;
+    match result {
+        Ok(report) => Ending::Applied(report),
+        Err(e) => {
+            let (failed, rolled_back) = match e {
+                apply::Error::Failed(f) => (
+                    Some(f.change.to_string()),
+                    f.rolled_back_changes
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                ),
+                _ => (None, Vec::new()),
+            };
+            Ending::Failed {
+                message: crate::render::escape::message(&e.to_string()),
+                failed,
+                rolled_back,
+                refused: matches!(e, apply::Error::Refused(_)),
+            }
+        }
+    }
+}
+
 impl Attested<'_> {
-    /// Writes the signed attestation of the apply that ended as `result` to `path`.
+    /// Writes the signed attestation of the apply that ended as `ending` to `path`.
     fn write(
         &self,
-        result: &Result<apply::ApplyReport, apply::Error>,
+        ending: crate::attest::Ending<'_>,
         path: &Path,
         key: &crate::signing::SigningKey,
         out: &mut impl Write,
     ) -> Result<(), Error> {
-        use crate::attest::Ending;
-        let ending = match result {
-            Ok(report) => Ending::Applied(report),
-            Err(e) => {
-                let (failed, rolled_back) = match e {
-                    apply::Error::Failed(f) => (
-                        Some(f.change.to_string()),
-                        f.rolled_back_changes
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect(),
-                    ),
-                    _ => (None, Vec::new()),
-                };
-                Ending::Failed {
-                    message: crate::render::escape::message(&e.to_string()),
-                    failed,
-                    rolled_back,
-                    refused: matches!(e, apply::Error::Refused(_)),
-                }
-            }
-        };
         let finished = super::capture::now_utc();
-        let journal = Some(self.journal).filter(|j| j.exists());
+        let journal = self.journal.filter(|j| j.exists());
         let statement = crate::attest::statement(
             self.desired,
             self.plan,

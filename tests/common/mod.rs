@@ -157,6 +157,9 @@ impl Test {
             // The plan key is kept in a configuration directory of the test run's own, shared
             // by its runs (a plan saved by one is applied by another), never the user's.
             .env_remove("POSTCLONE_PLAN_KEY")
+            // A signing key in the developer's environment would sign journals and captures
+            // the tests expect unsigned.
+            .env_remove("POSTCLONE_SIGNING_KEY")
             .env("XDG_CONFIG_HOME", config_home())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
