@@ -782,6 +782,11 @@ fn a_capture_must_be_signed_by_a_trusted_key_issue_34() {
         ),
         ("unsigned", unsigned, "this capture is not signed"),
         (
+            "a key added beside the capture",
+            format!("{signed}exclude: [secret-site-properties]\n"),
+            "which its signature does not cover",
+        ),
+        (
             "another key",
             by_other,
             "does not verify with a key of trust.signers",

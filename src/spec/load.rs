@@ -107,9 +107,8 @@ struct Parts {
     event_queues: Vec<TableName>,
     datapump: Option<(DataPump, Origin)>,
     captured: Option<Captured>,
-    /// Each captured file as written (its signature checked once the spec's trust is known),
-    /// and where its `from:` is.
-    sources: Vec<(Captured, Origin)>,
+    /// Each captured file as written (its signature checked once the spec's trust is known).
+    sources: Vec<CaptureSource>,
     carry: Option<CarrySettings>,
     trust: Option<Trust>,
     attestation: Option<AttestationSettings>,
@@ -171,6 +170,15 @@ impl Parts {
         }
         self
     }
+}
+
+/// A captured file as written: its capture, where its `from:` is, and the other top-level
+/// keys its file declares.
+#[derive(Clone)]
+struct CaptureSource {
+    captured: Captured,
+    origin: Origin,
+    others: Vec<String>,
 }
 
 /// Locates problems in one file.
@@ -298,6 +306,14 @@ impl Loader {
         ctx.lines = text.lines().collect();
         let mut own = Parts::default();
         let mut includes: Vec<(String, Origin)> = Vec::new();
+        // A capture's signature covers its `captured:` only: what else its file declares is
+        // no part of what was signed.
+        let unsigned_keys: Vec<String> = mapping
+            .keys()
+            .filter_map(|k| k.as_str())
+            .filter(|k| *k != "captured")
+            .map(str::to_string)
+            .collect();
         for (key, value) in mapping {
             let Some(key) = key.as_str().map(str::to_string) else {
                 self.problems.push(ctx.problem(
@@ -318,6 +334,9 @@ impl Loader {
             } else {
                 self.top_level(&ctx, &key, value, &mut own);
             }
+        }
+        for source in &mut own.sources {
+            source.others.clone_from(&unsigned_keys);
         }
         let mut merged = Parts::default();
         for (name, at) in includes {
@@ -411,8 +430,11 @@ impl Loader {
             "captured" => {
                 own.captured = self.typed::<Captured>(ctx, "captured", value);
                 if let Some(c) = &own.captured {
-                    own.sources
-                        .push((c.clone(), ctx.origin(ctx.map.value("captured.from"))));
+                    own.sources.push(CaptureSource {
+                        captured: c.clone(),
+                        origin: ctx.origin(ctx.map.value("captured.from")),
+                        others: Vec::new(),
+                    });
                 }
             }
             "datapump" => {
@@ -659,11 +681,11 @@ impl Loader {
             parts.production.clone().unwrap_or_default(),
         );
         let trust = parts.trust.clone().unwrap_or_default();
-        for (captured, origin) in &parts.sources {
-            if let Some(problem) = untrusted(captured, &trust, origin) {
+        for source in &parts.sources {
+            if let Some(problem) = untrusted(source, &trust) {
                 self.problems.push(problem);
             }
-            let from = &captured.from;
+            let (from, origin) = (&source.captured.from, &source.origin);
             if let Some(forbidden) = guard.forbids_source(&production, &from.server, &from.database)
             {
                 self.problems.push(problem_at(
@@ -727,8 +749,9 @@ impl Loader {
 
 /// Why a captured file is not trusted, when the spec lists `trust.signers`: unsigned, or
 /// signed by none of them, or altered since.
-fn untrusted(captured: &Captured, trust: &Trust, origin: &Origin) -> Option<SpecProblem> {
+fn untrusted(source: &CaptureSource, trust: &Trust) -> Option<SpecProblem> {
     use base64::Engine as _;
+    let (captured, origin) = (&source.captured, &source.origin);
     if trust.signers.is_empty() {
         return None;
     }
@@ -741,6 +764,12 @@ fn untrusted(captured: &Captured, trust: &Trust, origin: &Origin) -> Option<Spec
             Some("capture again with --signing-key (a key trust.signers lists), and commit the file as written".into()),
         )
     };
+    if !source.others.is_empty() {
+        return Some(problem(format!(
+            "this capture's file also declares {}, which its signature does not cover; a capture file holds `captured:` only",
+            source.others.join(", ")
+        )));
+    }
     let Some(signature) = &captured.signature else {
         return Some(problem(
             "this capture is not signed, and the spec trusts only captures its trust.signers signed".into(),
