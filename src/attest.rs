@@ -5,7 +5,7 @@
 //! (`https://in-toto.io/Statement/v1`) whose subject is the database and the apply's journal,
 //! wrapped in a DSSE envelope (`application/vnd.in-toto+json`) signed with Ed25519 over DSSE's
 //! pre-authentication encoding. Its predicate states, per area, what an auditor asks: the
-//! guard, the spec and plan, each change's result, the quarantine's reports, values naming
+//! guard, the spec and plan, each change's result, the read-only reports (the quarantine's), values naming
 //! production, masking with the copies scan's coverage, the carry, the manual steps left to
 //! people and what postclone does not cover. It holds names, counts and digests: never a
 //! secret or personal value, nor any value read from a row.
@@ -120,10 +120,7 @@ pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::state::value::hex(&Sha256::digest(bytes))
 }
 
 /// The statement of an apply of `plan` (made from `desired`) that ended as `ending`, with
@@ -136,12 +133,13 @@ pub fn statement(
     journal: Option<&Path>,
     times: (&str, &str),
 ) -> serde_json::Value {
+    // Streamed: a journal can be far larger than memory should hold.
     let journal_digest = journal
         .and_then(|p| crate::files::open_regular(p).ok())
         .and_then(|mut f| {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut f, &mut bytes).ok()?;
-            Some(sha256_hex(&bytes))
+            let mut h = Sha256::new();
+            std::io::copy(&mut f, &mut h).ok()?;
+            Some(crate::state::value::hex(&h.finalize()))
         });
     let spec_digest = sha256_hex(&serde_json::to_vec(desired).unwrap_or_default());
     let changes: Vec<serde_json::Value> = plan
@@ -217,7 +215,11 @@ pub fn statement(
                     .chain(&desired.production.databases).collect::<Vec<_>>(),
                 "forbidden_hosts": desired.guard.forbid_hosts,
                 "production_hosts": desired.production.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "checked": "the database the server reports, the server's own name, the host connected to and the platform's front-end list, before anything ran",
+                "checked": if desired.front_ends.is_some() {
+                    "the database the server reports, the server's own name, the host connected to and the platform's front-end list, before anything ran"
+                } else {
+                    "the database the server reports, the server's own name and the host connected to, before anything ran"
+                },
             },
             "spec": {
                 "sha256": spec_digest,
@@ -229,7 +231,7 @@ pub fn statement(
                 "sha256": journal_digest,
                 "integrity": "every line chained with HMAC-SHA-256 under a key derived from the plan key",
             },
-            "quarantine": plan.reports.iter().map(|r| json!({
+            "reports": plan.reports.iter().map(|r| json!({
                 "id": r.id.to_string(),
                 "count": r.count,
             })).collect::<Vec<_>>(),

@@ -10,6 +10,7 @@
 //! A line is the entry's JSON object with one more member written last,
 //! `"chain":"<64 hex digits>"`; the digested text is the line without that member.
 
+use crate::state::value::hex;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -124,14 +125,6 @@ impl Chain {
         self.last = digest;
         Ok(json)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! file: an edited plan no longer matches its digest, and a fingerprint cannot confirm a
 //! guessed value to someone who reads the file.
 
+use crate::state::value::hex;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -86,14 +87,6 @@ impl PlanKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a plan key is 64 hex digits, or a passphrase of 32 characters or more")]
 pub struct ShortKey;
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
 
 #[cfg(test)]
 mod tests {

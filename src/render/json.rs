@@ -623,12 +623,7 @@ fn row(r: &DriftRow, step: &Change) -> RowDocument {
 /// value as its size and digest.
 fn json(value: &Value, secret: bool) -> ValueDocument {
     use sha2::{Digest, Sha256};
-    let hex = |bytes: &[u8]| -> String {
-        Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    };
+    let hex = |bytes: &[u8]| crate::state::value::hex(&Sha256::digest(bytes));
     let long = match value {
         _ if mask::masked(value, secret) => {
             return ValueDocument::Whole(serde_json::Value::String(

@@ -204,7 +204,13 @@ pub fn captured_fits(value: &Value, column: &ColumnInfo) -> Result<(), String> {
         }
         Value::Text(t) => {
             coerce(value, column).map_err(|_| format!("text that is not a value of {of_type}"))?;
-            t.chars().count() as u64
+            // SQL Server counts an NCHAR/NVARCHAR's length in UTF-16 units: a character
+            // outside the BMP takes two.
+            if column.data_type.to_ascii_lowercase().starts_with('n') {
+                t.encode_utf16().count() as u64
+            } else {
+                t.chars().count() as u64
+            }
         }
         _ => {
             coerce(value, column).map_err(|_| format!("{} for {of_type}", kind(value)))?;
@@ -462,6 +468,8 @@ mod tests {
         let binary = column("varbinary", Some(4), true);
         let int = column("int", None, false);
         assert!(captured_fits(&Value::Text("secret-ok".into()), &text).is_ok());
+        // Six characters outside the BMP are twelve UTF-16 units: too long for NVARCHAR(10).
+        assert!(captured_fits(&Value::Text("😀".repeat(6)), &text).is_err());
         let long = captured_fits(&Value::Text("secret-too-long".into()), &text).unwrap_err();
         assert!(
             long.contains("15 characters") && !long.contains("secret"),

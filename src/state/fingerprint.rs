@@ -58,7 +58,7 @@ impl Fingerprint {
         for lane in self.sum {
             h.update(lane.to_le_bytes());
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        super::value::hex(&h.finalize())
     }
 }
 

@@ -187,10 +187,7 @@ impl MaskKey {
             return String::new();
         };
         mac.update(b"postclone masking key fingerprint");
-        mac.finalize().into_bytes()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&mac.finalize().into_bytes()[..8])
     }
 
     /// The key's bytes, for digests that stay in memory (the copies scan's).
@@ -218,9 +215,7 @@ impl MaskKey {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use super::value::hex;
 
 const REDACTED: &str = "[redacted]";
 

@@ -174,6 +174,19 @@ impl fmt::Display for Value {
 /// What is printed in place of a secret value.
 pub const MASK: &str = "(sensitive value)";
 
+/// Bytes as lower-case hexadecimal, two digits each: how digests, fingerprints and binary
+/// values are written everywhere.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -187,8 +200,10 @@ mod hex_bytes {
     }
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Hex { hex }.serialize(s)
+        Hex {
+            hex: super::hex(bytes),
+        }
+        .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
