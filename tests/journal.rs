@@ -464,6 +464,23 @@ fn a_journal_chained_again_is_refused_issue_34() {
     restore(&server, "OS_PREPROD", &journal).run().code(0);
 }
 
+/// A restore of `journal` trusting only `signer` (a .pub file) is refused saying `expected`,
+/// and the database is unchanged.
+fn refused_unless_signed(
+    server: &mut TestServer,
+    journal: &std::path::Path,
+    signer: &str,
+    expected: &str,
+) {
+    let before = server.dump_everything();
+    let out = restore(server, "OS_PREPROD", journal)
+        .args(["--signer", signer])
+        .run()
+        .code(1);
+    assert!(out.stderr.contains(expected), "{}", out.stderr);
+    assert_eq!(server.dump_everything(), before, "a refused restore wrote");
+}
+
 /// With a signing key, the apply signs the journal's end marker over the chain of every line;
 /// a restore told to trust a key (`--signer`, or the spec's `trust.signers`) restores only a
 /// journal that key signed: another key's signature or an unsigned journal is refused and the
@@ -488,19 +505,11 @@ fn a_restore_that_trusts_a_signer_needs_its_signature_issue_34() {
         "the end marker is signed"
     );
     let after = server.dump_everything();
-    let other = restore(&server, "OS_PREPROD", &signed)
-        .args(["--signer", &path(key("other_ed25519.pub"))])
-        .run()
-        .code(1);
-    assert!(
-        other.stderr.contains("no trusted key's signature verifies"),
-        "{}",
-        other.stderr
-    );
-    assert_eq!(
-        server.dump_everything(),
-        after,
-        "restored under another key"
+    refused_unless_signed(
+        &mut server,
+        &signed,
+        &path(key("other_ed25519.pub")),
+        "no trusted key's signature verifies",
     );
 
     // `_run` keeps the run's directory, where the journal is, until the end.
@@ -508,22 +517,13 @@ fn a_restore_that_trusts_a_signer_needs_its_signature_issue_34() {
         server: mut other_server,
         t: _run,
         journal: unsigned,
-        after: other_after,
         ..
     } = applied_demo();
-    let refused = restore(&other_server, "OS_PREPROD", &unsigned)
-        .args(["--signer", &path(key("signer_ed25519.pub"))])
-        .run()
-        .code(1);
-    assert!(
-        refused.stderr.contains("is not signed"),
-        "{}",
-        refused.stderr
-    );
-    assert_eq!(
-        other_server.dump_everything(),
-        other_after,
-        "restored an unsigned journal"
+    refused_unless_signed(
+        &mut other_server,
+        &unsigned,
+        &path(key("signer_ed25519.pub")),
+        "is not signed",
     );
 
     let out = restore(&server, "OS_PREPROD", &signed)
