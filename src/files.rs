@@ -90,18 +90,6 @@ pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
     })
 }
 
-/// The first characters of a text a message quotes to say which one it means (at most 24,
-/// then `…`): enough to tell entries apart, never a whole key or value.
-#[must_use]
-pub fn shown_start(text: &str) -> String {
-    let start: String = text.chars().take(24).collect();
-    if start.len() < text.len() {
-        format!("{start:?}…")
-    } else {
-        format!("{start:?}")
-    }
-}
-
 /// What a JSON reader found wrong with a file, without a word of the file: serde_json quotes
 /// the values it meets (`invalid type: string "..."`), and a file given by mistake (a link to
 /// a credentials file) must not be printed through its error.

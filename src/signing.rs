@@ -131,7 +131,7 @@ impl TrustedKey {
     pub fn parse(line: &str) -> Result<TrustedKey, SigningError> {
         let line = line.trim();
         let refuse = || SigningError::NotAPublicKey {
-            shown: crate::files::shown_start(line),
+            shown: shown_start(line),
         };
         let public = ssh_key::PublicKey::from_openssh(line).map_err(|_| refuse())?;
         let ed = public.key_data().ed25519().ok_or_else(refuse)?;
@@ -173,6 +173,17 @@ impl TrustedKey {
         ));
         let public = ssh_key::PublicKey::new(data, self.name.clone().unwrap_or_default());
         public.to_openssh().unwrap_or_default()
+    }
+}
+
+/// The first characters of a text a message quotes to say which one it means (at most 24,
+/// then `…`): enough to tell entries apart, never a whole key or value.
+fn shown_start(text: &str) -> String {
+    let start: String = text.chars().take(24).collect();
+    if start.len() < text.len() {
+        format!("{start:?}…")
+    } else {
+        format!("{start:?}")
     }
 }
 

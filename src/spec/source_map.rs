@@ -84,13 +84,6 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    /// Maps `text`. A text the event parser rejects, or one [`SourceMap::scan`] refuses, gives
-    /// an empty map (serde_yaml reports the syntax error itself, with its location).
-    #[must_use]
-    pub fn parse(text: &str) -> SourceMap {
-        Self::scan(text).unwrap_or_default()
-    }
-
     /// Maps `text` in one pass over the event parser's own events, never deeper than
     /// [`MAX_DEPTH`] lists and mappings (block or flow) nor longer than [`MAX_EVENTS`] events.
     ///
@@ -320,7 +313,7 @@ resources:
     /// Keys and values of nested mappings and sequences get their own positions.
     #[test]
     fn positions_of_nested_nodes() {
-        let map = SourceMap::parse(TEXT);
+        let map = SourceMap::scan(TEXT).unwrap();
         assert_eq!(map.value("engine"), Some(Position { line: 1, column: 9 }));
         assert_eq!(
             map.key("resources[0].table"),
@@ -349,7 +342,7 @@ resources:
     /// A path that is not in the document falls back to its closest ancestor.
     #[test]
     fn unknown_paths_fall_back_to_the_parent() {
-        let map = SourceMap::parse(TEXT);
+        let map = SourceMap::scan(TEXT).unwrap();
         assert_eq!(map.value("resources[0].after"), map.value("resources[0]"));
         assert_eq!(map.value("resources[7].x"), map.value("resources"));
     }
