@@ -68,6 +68,12 @@ pub enum ColumnType {
     VarBinary,
     /// `UNIQUEIDENTIFIER`.
     UniqueIdentifier,
+    /// Oracle's `CLOB`: bound as a large object, never cast.
+    Clob,
+    /// Oracle's `NCLOB`.
+    NClob,
+    /// Oracle's `BLOB`.
+    Blob,
 }
 
 impl ColumnType {
@@ -94,6 +100,9 @@ impl ColumnType {
             "nvarchar" | "ntext" | "sysname" => ColumnType::NVarChar,
             "binary" | "varbinary" | "image" => ColumnType::VarBinary,
             "uniqueidentifier" => ColumnType::UniqueIdentifier,
+            "clob" => ColumnType::Clob,
+            "nclob" => ColumnType::NClob,
+            "blob" => ColumnType::Blob,
             _ => return None,
         })
     }
@@ -137,6 +146,7 @@ impl ColumnType {
             ColumnType::NVarChar => "NVARCHAR(MAX)".into(),
             ColumnType::VarBinary => "VARBINARY(MAX)".into(),
             ColumnType::UniqueIdentifier => "UNIQUEIDENTIFIER".into(),
+            ColumnType::Clob | ColumnType::NClob | ColumnType::Blob => return None,
         })
     }
 }

@@ -36,19 +36,76 @@ pub struct Oracle {
 /// A value as the `oracle` crate binds it.
 type Bound = (String, Box<dyn ToSql + Send + Sync>);
 
+/// The most bytes a text is bound with as `VARCHAR2`/`NVARCHAR2` in SQL (without the
+/// database's `MAX_STRING_SIZE = EXTENDED`): a longer one fails with ORA-01461.
+const VARCHAR2_BYTES: usize = 4_000;
+
+/// The most bytes binary data is bound with as `RAW` in SQL; the client refuses more than
+/// 32,767 in any case.
+const RAW_BYTES: usize = 2_000;
+
+/// How a parameter is bound: as its value's own type, or as a large object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BindAs {
+    /// `NUMBER`, `NVARCHAR2`, `RAW`... as the value is.
+    Value,
+    /// A temporary `CLOB`.
+    Clob,
+    /// A temporary `NCLOB`.
+    NClob,
+    /// A temporary `BLOB`.
+    Blob,
+}
+
+impl BindAs {
+    /// A value written into or compared with a LOB column is bound as that LOB (NULL
+    /// included: typed so that `DBMS_LOB.COMPARE` and `INSERT` take it); a text or binary
+    /// value too long for `VARCHAR2`/`RAW` is bound as a LOB whatever its column.
+    fn of(param: &Param) -> BindAs {
+        use crate::sql::ColumnType;
+        match (&param.value, param.column_type) {
+            (Value::Text(_) | Value::Null, Some(ColumnType::Clob)) => BindAs::Clob,
+            (Value::Text(_) | Value::Null, Some(ColumnType::NClob)) => BindAs::NClob,
+            (Value::Bytes(_) | Value::Null, Some(ColumnType::Blob)) => BindAs::Blob,
+            (Value::Text(t), _) if t.len() > VARCHAR2_BYTES => BindAs::Clob,
+            (Value::Bytes(b), _) if b.len() > RAW_BYTES => BindAs::Blob,
+            _ => BindAs::Value,
+        }
+    }
+}
+
+/// A value bound as the given Oracle type (the crate's own `(&T, &OracleType)` borrows; a
+/// statement's binds outlive the call that makes them).
+struct Typed<T>(T, OracleType);
+
+impl<T: ToSql> ToSql for Typed<T> {
+    fn oratype(&self, _conn: &oracle::Connection) -> oracle::Result<OracleType> {
+        Ok(self.1.clone())
+    }
+    fn to_sql(&self, val: &mut oracle::SqlValue) -> oracle::Result<()> {
+        self.0.to_sql(val)
+    }
+}
+
 /// The parameters, named as [`Flavor::marker`] writes them (`p1`, `p2`...).
 fn bound(params: &[Param]) -> Vec<Bound> {
     params
         .iter()
         .enumerate()
         .map(|(i, p)| -> Bound {
-            let value: Box<dyn ToSql + Send + Sync> = match &p.value {
-                Value::Null => Box::new(None::<String>),
-                Value::Bool(b) => Box::new(i64::from(*b)),
-                Value::Int(i) => Box::new(*i),
-                Value::Float(x) => Box::new(*x),
-                Value::Text(t) => Box::new(t.clone()),
-                Value::Bytes(b) => Box::new(b.clone()),
+            let value: Box<dyn ToSql + Send + Sync> = match (BindAs::of(p), &p.value) {
+                (BindAs::Clob, Value::Text(t)) => Box::new(Typed(t.clone(), OracleType::CLOB)),
+                (BindAs::NClob, Value::Text(t)) => Box::new(Typed(t.clone(), OracleType::NCLOB)),
+                (BindAs::Blob, Value::Bytes(b)) => Box::new(Typed(b.clone(), OracleType::BLOB)),
+                (BindAs::Clob, _) => Box::new(Typed(None::<String>, OracleType::CLOB)),
+                (BindAs::NClob, _) => Box::new(Typed(None::<String>, OracleType::NCLOB)),
+                (BindAs::Blob, _) => Box::new(Typed(None::<Vec<u8>>, OracleType::BLOB)),
+                (BindAs::Value, Value::Null) => Box::new(None::<String>),
+                (BindAs::Value, Value::Bool(b)) => Box::new(i64::from(*b)),
+                (BindAs::Value, Value::Int(i)) => Box::new(*i),
+                (BindAs::Value, Value::Float(x)) => Box::new(*x),
+                (BindAs::Value, Value::Text(t)) => Box::new(t.clone()),
+                (BindAs::Value, Value::Bytes(b)) => Box::new(b.clone()),
             };
             (format!("p{}", i + 1), value)
         })
@@ -346,6 +403,48 @@ impl Engine for Oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn param(value: Value, column_type: Option<crate::sql::ColumnType>) -> Param {
+        Param {
+            value,
+            secret: false,
+            column_type,
+        }
+    }
+
+    /// Values for LOB columns are bound as LOBs, NULL included; texts over 4,000 bytes and
+    /// binaries over 2,000 bytes are bound as LOBs whatever their column (as VARCHAR2/RAW
+    /// they fail with ORA-01461 or are refused by the client). See: issue 35
+    #[test]
+    fn long_values_and_lob_columns_are_bound_as_lobs_issue_35() {
+        use crate::sql::ColumnType::{Blob, Clob, NClob, NVarChar, VarBinary};
+        let text = |n: usize| Value::Text("é".repeat(n));
+        let cases = [
+            (param(text(10), Some(Clob)), BindAs::Clob),
+            (param(Value::Null, Some(Clob)), BindAs::Clob),
+            (param(text(10), Some(NClob)), BindAs::NClob),
+            (param(Value::Bytes(vec![1; 10]), Some(Blob)), BindAs::Blob),
+            (param(Value::Null, Some(Blob)), BindAs::Blob),
+            // 2,000 characters of two bytes each: exactly 4,000 bytes fit VARCHAR2.
+            (param(text(2_000), Some(NVarChar)), BindAs::Value),
+            (param(text(2_001), Some(NVarChar)), BindAs::Clob),
+            (param(text(2_001), None), BindAs::Clob),
+            (param(Value::Bytes(vec![0; 2_000]), None), BindAs::Value),
+            (param(Value::Bytes(vec![0; 2_001]), Some(VarBinary)), BindAs::Blob),
+            (param(Value::Bytes(vec![0; 40_000]), None), BindAs::Blob),
+            (param(Value::Int(7), Some(Clob)), BindAs::Value),
+            (param(Value::Null, None), BindAs::Value),
+        ];
+        for (p, expected) in cases {
+            assert_eq!(BindAs::of(&p), expected, "{p:?}");
+        }
+        // Every parameter is bound under its own name, whatever its kind.
+        let names: Vec<String> = bound(&[param(text(3_000), None), param(Value::Int(1), None)])
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, ["p1", "p2"]);
+    }
 
     /// The lock's placeholders are exactly the names its call binds, each bound by name: no
     /// numbered placeholder whose position would decide what it gets. See: issue 35
