@@ -121,17 +121,49 @@ impl Flavor {
         }
     }
 
-    /// `a <> b` for two non-null values of `column`. Oracle cannot compare CLOBs with `<>`:
+    /// `a <> b` for two non-null values of `column`. Oracle cannot compare LOBs with `<>`:
     /// there, `DBMS_LOB.COMPARE`.
     fn differ(self, column: &ColumnInfo, a: &str, b: &str) -> String {
         let lob = matches!(
             column.data_type.to_ascii_lowercase().as_str(),
-            "clob" | "nclob"
+            "clob" | "nclob" | "blob"
         );
         if self == Flavor::Oracle && lob {
             format!("DBMS_LOB.COMPARE({a}, {b}) <> 0")
         } else {
             format!("{a} <> {b}")
+        }
+    }
+
+    /// `a` and `b`, two non-null values of `column`, are the same bytes: what a row without a
+    /// key to find it by is matched on. `=` is wrong for text both ways: under a
+    /// case-insensitive collation (SQL Server's usual, Oracle's `NLS_COMP=LINGUISTIC`) a row
+    /// differing only in case would count as present, and neither engine takes `=` on its long
+    /// types (`text`, `ntext`, `image`; `CLOB`, `NCLOB`, `BLOB`). Texts are compared as their
+    /// encoded bytes in the column's own kind (single-byte or national); binaries by their
+    /// bytes and length (a shorter value is not equal to one padded with zeros).
+    fn same_exactly(self, column: &ColumnInfo, a: &str, b: &str) -> String {
+        let data_type = column.data_type.to_ascii_lowercase();
+        match (self, data_type.as_str()) {
+            (Flavor::SqlServer, "char" | "varchar" | "text") => format!(
+                "CAST(CAST({a} AS VARCHAR(MAX)) AS VARBINARY(MAX)) = CAST(CAST({b} AS VARCHAR(MAX)) AS VARBINARY(MAX))"
+            ),
+            (Flavor::SqlServer, "nchar" | "nvarchar" | "ntext" | "sysname" | "xml") => format!(
+                "CAST(CAST({a} AS NVARCHAR(MAX)) AS VARBINARY(MAX)) = CAST(CAST({b} AS NVARCHAR(MAX)) AS VARBINARY(MAX))"
+            ),
+            (Flavor::SqlServer, "binary" | "varbinary" | "image") => format!(
+                "CAST({a} AS VARBINARY(MAX)) = CAST({b} AS VARBINARY(MAX)) AND DATALENGTH({a}) = DATALENGTH({b})"
+            ),
+            (Flavor::Oracle, "char" | "varchar2") => {
+                format!("DBMS_LOB.COMPARE(TO_CLOB({a}), TO_CLOB({b})) = 0")
+            }
+            (Flavor::Oracle, "nchar" | "nvarchar2") => {
+                format!("DBMS_LOB.COMPARE(TO_NCLOB({a}), TO_NCLOB({b})) = 0")
+            }
+            (Flavor::Oracle, "clob" | "nclob" | "blob") => {
+                format!("DBMS_LOB.COMPARE({a}, {b}) = 0")
+            }
+            _ => format!("{a} = {b}"),
         }
     }
 

@@ -6,6 +6,7 @@ use super::queries::RowQuery;
 use super::*;
 use crate::change::{Assignment, ChangeKind, EmptyMethod};
 use crate::sql::Statement;
+use crate::sql::ident::QuotedIdent;
 use crate::state::desired::{
     ColumnValue, ColumnValues, Condition, Predicate, ResourceKind, RowsAbsent, TableEmpty,
     TableTarget,
@@ -565,4 +566,84 @@ fn rows_of_a_personal_table_are_named_by_key_only_issue_21() {
     };
     assert_eq!(keys(false), ["ID", "NAME"]);
     assert_eq!(keys(true), ["ID"]);
+}
+
+/// A deleted row of a table without a primary key goes back unless the very same row is there:
+/// every text compared as its bytes (a row differing only in case is another row, under a
+/// case-insensitive collation too), and no long column (`ntext`, `image`; `CLOB`, `BLOB`)
+/// compared with `=`, which neither engine accepts. See: issue 35
+#[test]
+fn rows_without_a_key_are_matched_exactly_issue_35() {
+    use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
+    let step = |columns: Vec<ColumnInfo>, values: Vec<Value>| RestoreStep {
+        change: id("audit"),
+        action: RestoreAction::Reinsert,
+        table: TableRef {
+            schema: "dbo".into(),
+            name: "OSLOG_GENERAL".into(),
+        },
+        columns,
+        primary_key: vec![],
+        rows: vec![JournaledRow {
+            values,
+            after: vec![],
+            label: None,
+        }],
+        set: vec![],
+        count: 1,
+        written_known: false,
+        span: None,
+    };
+    let sqlserver = step(
+        vec![
+            col("TENANT_ID", "int", false),
+            col("MESSAGE", "nvarchar", true),
+            col("MODULE", "varchar", true),
+            col("STACK", "ntext", true),
+            col("PAYLOAD", "image", true),
+            col("HASH", "varbinary", true),
+        ],
+        vec![
+            Value::Int(1),
+            text("Login OK"),
+            text("Users"),
+            text("at Foo()"),
+            Value::Bytes(vec![1, 2]),
+            Value::Bytes(vec![3]),
+        ],
+    );
+    let oracle = step(
+        vec![
+            col("TENANT_ID", "number", false),
+            col("MESSAGE", "nvarchar2", true),
+            col("MODULE", "varchar2", true),
+            col("STACK", "nclob", true),
+            col("DETAIL", "clob", true),
+            col("PAYLOAD", "blob", true),
+            col("HASH", "raw", true),
+        ],
+        vec![
+            Value::Int(1),
+            text("Login OK"),
+            text("Users"),
+            text("at Foo()"),
+            text("detail"),
+            Value::Bytes(vec![1, 2]),
+            Value::Bytes(vec![3]),
+        ],
+    );
+    let mut out = Vec::new();
+    for (step, flavor) in [(sqlserver, Flavor::SqlServer), (oracle, Flavor::Oracle)] {
+        let statements = restore_statements(&step, flavor).unwrap();
+        assert_eq!(statements.len(), 1);
+        let sql = &statements[0].sql;
+        // Only the number and the short binary are compared with a bare `=`.
+        for column in &step.columns {
+            let bare = format!("s1.{} = ", QuotedIdent::column(column, flavor.quote()));
+            let plain = matches!(column.data_type.as_str(), "int" | "number" | "raw");
+            assert_eq!(sql.contains(&bare), plain, "{flavor:?} {}: {sql}", column.name);
+        }
+        out.push(shown_statement(&statements[0]));
+    }
+    insta::assert_snapshot!(out.join("\n\n"));
 }
