@@ -146,12 +146,20 @@ impl UpdateParts {
     }
 }
 
+/// Most parameters the lists of one statement's filters bind together: the keys a carry leaves
+/// out and the values of `in_select` subqueries read when inspecting. SQL Server takes 2,100
+/// per request; the rest of a statement (assignments, a page's last key) keeps the remainder.
+/// A subquery's values that would not fit are tested by the subquery itself.
+const LIST_PARAMS: usize = 1_900;
+
 /// Accumulates parameters and subquery aliases while text is built.
 pub(super) struct Writer<'a> {
     pub(super) catalog: &'a Catalog,
     pub(super) flavor: Flavor,
     params: Vec<Param>,
     aliases: usize,
+    /// What the statement's lists may still bind (of [`LIST_PARAMS`]).
+    list_room: usize,
 }
 
 impl<'a> Writer<'a> {
@@ -161,6 +169,7 @@ impl<'a> Writer<'a> {
             flavor,
             params: Vec::new(),
             aliases: 0,
+            list_room: LIST_PARAMS,
         }
     }
 
@@ -285,6 +294,16 @@ impl<'a> Writer<'a> {
         table: &TableInfo,
         filter: &[Condition],
     ) -> Result<Vec<String>, Error> {
+        // The carry's keys cannot be left to a subquery: their room is taken first, and the
+        // subqueries' lists share what remains, in the filter's order.
+        let carried: usize = filter
+            .iter()
+            .map(|c| match &c.predicate {
+                Predicate::NotCarried(value) => value.rows.rows.len() * value.parts.len(),
+                _ => 0,
+            })
+            .sum();
+        self.list_room = self.list_room.saturating_sub(carried);
         filter
             .iter()
             .map(|c| self.condition(qualifier, table, c))
@@ -375,14 +394,22 @@ impl<'a> Writer<'a> {
                 format!("{bare} {op} {}", self.flavor.now())
             }
             Predicate::InSelect(sub) => {
-                if let Some(values) = self.catalog.subselect_values(sub) {
+                let listed = self
+                    .catalog
+                    .subselect_values(sub)
+                    .filter(|values| values.len() <= self.list_room);
+                if let Some(values) = listed {
+                    self.list_room -= values.len();
                     // Values read from another column may not convert to this one's type: then
                     // the subquery itself is the only faithful test.
                     let bound = self.params.len();
                     match self.list(&info, values, &compared) {
                         Ok((Some(l), _)) => return Ok(format!("{col} IN ({l})")),
                         Ok((None, _)) => return Ok("1 = 0".into()),
-                        Err(_) => self.params.truncate(bound),
+                        Err(_) => {
+                            self.params.truncate(bound);
+                            self.list_room += values.len();
+                        }
                     }
                 }
                 let inner = self.table(&sub.table)?;

@@ -647,3 +647,61 @@ fn rows_without_a_key_are_matched_exactly_issue_35() {
     }
     insta::assert_snapshot!(out.join("\n\n"));
 }
+
+/// One statement never binds more than SQL Server's 2,100 parameters: a subquery's 999
+/// values read when inspecting plus the keys a carry of 1,800 rows leaves out would be 2,800,
+/// so the subquery is left to test itself. See: issue 35
+#[test]
+fn a_statement_stays_under_the_parameter_limit_issue_35() {
+    use crate::state::desired::{CarriedRow, CarriedRows, CarriedValue, KeyPart};
+    let mut secret = secret_site_properties();
+    let Predicate::InSelect(sub) = &secret.filter[0].predicate else {
+        unreachable!()
+    };
+    let mut cat = catalog();
+    cat.subselects.push(ResolvedSubselect {
+        subselect: (**sub).clone(),
+        values: (1..1_000).map(Value::Int).collect(),
+    });
+    let rows = (0..1_800)
+        .map(|n| {
+            let key = vec![n.to_string()];
+            let row = CarriedRow {
+                key: vec![Value::Int(n)],
+                ..CarriedRow::default()
+            };
+            (key, row)
+        })
+        .collect();
+    let carried = |rows| CarriedValue {
+        resource: id("carried"),
+        column: "PROPERTY_VALUE".into(),
+        parts: vec![KeyPart {
+            column: "ID".into(),
+            through: vec![],
+        }],
+        rows: std::sync::Arc::new(CarriedRows {
+            parts: vec!["ID".into()],
+            rows,
+            insert_columns: vec![],
+        }),
+        only_in_clone: None,
+    };
+    secret.filter.push(Condition {
+        column: "ID".into(),
+        predicate: Predicate::NotCarried(Box::new(carried(rows))),
+        ignore_case: false,
+    });
+    let r = resource("secrets", ResourceKind::ColumnValues(secret.clone()), &[]);
+    let (query, _) = table_query(&r, &cat, Flavor::SqlServer);
+    assert!(query.params.len() <= 2_100, "{} parameters", query.params.len());
+    assert!(
+        shown(&query.sql()).contains("IN (SELECT s1.[SITE_PROPERTY_DEFINITION_ID]"),
+        "the subquery tests itself"
+    );
+    // Without the carry the values fit, and are listed.
+    secret.filter.pop();
+    let r = resource("secrets", ResourceKind::ColumnValues(secret), &[]);
+    let (query, _) = table_query(&r, &cat, Flavor::SqlServer);
+    assert!(query.params.len() >= 999, "{} parameters", query.params.len());
+}
