@@ -5,7 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+mod committing;
 mod insert;
+
+pub use committing::CommittedFailure;
 
 use crate::change::{Change, ChangeId, ChangeKind};
 use crate::engine::{self, Engine, Lock};
@@ -70,6 +73,9 @@ pub enum Error {
     /// A statement failed; the transaction was rolled back.
     #[error(transparent)]
     Failed(Box<Failure>),
+    /// A change the database commits by itself failed, before the transaction began.
+    #[error(transparent)]
+    CommittedFailed(Box<CommittedFailure>),
     /// A change carries sealed values and no identity opened them.
     #[error("change {change} carries {rows} sealed values and needs the identity that opens them: pass --identity FILE or set POSTCLONE_IDENTITY (an identity of journal.recipients); nothing was changed")]
     NoIdentity {
@@ -137,12 +143,15 @@ impl From<journal::Error> for Error {
 
 /// A change that failed inside the apply transaction, and what became of the others.
 #[derive(Debug, thiserror::Error)]
-#[error("change {change} failed{}; {}\n  statement: {statement}\n  journal: {}", rolled_back_note(*.rolled_back), pending_note(.pending), .journal.display())]
+#[error("change {change} failed{}{}; {}\n  statement: {statement}\n  journal: {}", rolled_back_note(*.rolled_back), committed_note(.committed_before), pending_note(.pending), .journal.display())]
 pub struct Failure {
     /// The change whose statement failed.
     pub change: ChangeId,
     /// The statement, secrets masked.
     pub statement: String,
+    /// Changes the database committed by themselves before the transaction began: no
+    /// rollback undoes them.
+    pub committed_before: Vec<ChangeId>,
     /// Changes whose statements had run before, now rolled back.
     pub rolled_back_changes: Vec<ChangeId>,
     /// Changes that never ran.
@@ -164,6 +173,18 @@ fn rolled_back_note(rolled_back: bool) -> &'static str {
     }
 }
 
+fn committed_note(committed: &[ChangeId]) -> String {
+    if committed.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<&str> = committed.iter().map(ChangeId::as_str).collect();
+        format!(
+            ", except for what the database committed by itself before the transaction began, which stays: {}",
+            ids.join(", ")
+        )
+    }
+}
+
 fn pending_note(pending: &[ChangeId]) -> String {
     if pending.is_empty() {
         "no change was pending".into()
@@ -181,7 +202,9 @@ fn verification(plan: &Plan) -> (Vec<ChangeId>, Vec<ChangeId>) {
     let mut elsewhere = Vec::new();
     let mut touched: Vec<&crate::state::observed::TableRef> = Vec::new();
     let mut after_fix = false;
-    for step in &plan.steps {
+    // Changes the database commits by itself have run (and were checked against the plan by
+    // nothing but their own statements) before the transaction: there is nothing to compare.
+    for step in plan.steps.iter().filter(|s| !s.commits_by_itself()) {
         match step.table() {
             Some(t) if !after_fix && !touched.contains(&&t.table) => {
                 touched.push(&t.table);
@@ -296,6 +319,20 @@ pub async fn run<E: Engine>(
         .map(|step| plan.statements(step, engine.flavor()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut journal = open_journal(desired, plan, &options)?;
+    let first = plan
+        .steps
+        .iter()
+        .take_while(|s| s.commits_by_itself())
+        .count();
+    let committed = committing::run(
+        engine,
+        &mut journal,
+        plan,
+        (&plan.steps[..first], &statements[..first]),
+        options.journal,
+        progress,
+    )
+    .await?;
     let mut tx = Transaction::begin(engine, &options.lock, &tables(plan), Some(&mut journal))
         .await
         .map_err(|e| match e {
@@ -309,7 +346,7 @@ pub async fn run<E: Engine>(
             return Err(e);
         }
     };
-    let mut done = Done::default();
+    let mut done = committed;
     let mut written: Vec<crate::state::TableRef> = Vec::new();
     let queues: Vec<TableInfo> = desired
         .event_queues
@@ -320,7 +357,9 @@ pub async fn run<E: Engine>(
         .collect();
     let mut unqueued: Vec<(crate::state::TableRef, u64)> =
         queues.iter().map(|q| (q.table.clone(), 0)).collect();
-    for (position, (step, step_statements)) in plan.steps.iter().zip(&statements).enumerate() {
+    for (position, (step, step_statements)) in
+        plan.steps.iter().zip(&statements).enumerate().skip(first)
+    {
         progress(Progress::Started {
             id: &step.id,
             position: position + 1,
@@ -344,7 +383,12 @@ pub async fn run<E: Engine>(
                         statement: String::new(),
                         cause: Masked::chain(&e),
                     };
-                    return Err(failure.into_error(plan, position, rolled_back, options.journal));
+                    return Err(failure.into_error(
+                        plan,
+                        (first, position),
+                        rolled_back,
+                        options.journal,
+                    ));
                 }
             },
         };
@@ -380,7 +424,7 @@ pub async fn run<E: Engine>(
             Ok(ran) => done.add(&ran),
             Err(e) => {
                 let rolled_back = tx.abort(Some(&mut journal)).await;
-                return Err(e.into_error(plan, position, rolled_back, options.journal));
+                return Err(e.into_error(plan, (first, position), rolled_back, options.journal));
             }
         };
         progress(Progress::Finished {
@@ -388,7 +432,7 @@ pub async fn run<E: Engine>(
             journaled,
         });
     }
-    commit(tx, &mut journal, plan, options.journal).await?;
+    commit(tx, &mut journal, (plan, first), options.journal).await?;
     let after = inspect_after(engine, desired, plan).await?;
     Ok(ApplyReport {
         applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
@@ -522,8 +566,15 @@ enum StepFailure {
 }
 
 impl StepFailure {
-    /// The apply's error, once the transaction was rolled back (or not) after step `position`.
-    fn into_error(self, plan: &Plan, position: usize, rolled_back: bool, journal: &Path) -> Error {
+    /// The apply's error, once the transaction was rolled back (or not) after step `position`
+    /// (the steps before `first` ran before the transaction).
+    fn into_error(
+        self,
+        plan: &Plan,
+        (first, position): (usize, usize),
+        rolled_back: bool,
+        journal: &Path,
+    ) -> Error {
         let (statement, cause) = match self {
             StepFailure::Statement { statement, cause } => (statement, cause),
             StepFailure::Journal(e) => return Error::Journal(e),
@@ -533,7 +584,8 @@ impl StepFailure {
         Error::Failed(Box::new(Failure {
             change: plan.steps[position].id.clone(),
             statement,
-            rolled_back_changes: ids(&plan.steps[..position]),
+            committed_before: ids(&plan.steps[..first]),
+            rolled_back_changes: ids(&plan.steps[first..position]),
             pending: ids(&plan.steps[position + 1..]),
             rolled_back,
             journal: journal.to_path_buf(),
@@ -814,7 +866,7 @@ fn keys_and_new_values(image: &RowImage, key: &[usize]) -> RowImage {
 async fn commit<E: Engine>(
     tx: Transaction<'_, E>,
     journal: &mut Journal,
-    plan: &Plan,
+    (plan, first): (&Plan, usize),
     path: &Path,
 ) -> Result<(), Error> {
     match tx.commit(Some(journal)).await {
@@ -828,7 +880,8 @@ async fn commit<E: Engine>(
             Err(Error::Failed(Box::new(Failure {
                 change: last.id.clone(),
                 statement: "COMMIT TRANSACTION".into(),
-                rolled_back_changes: plan.steps.iter().map(|s| s.id.clone()).collect(),
+                committed_before: plan.steps[..first].iter().map(|s| s.id.clone()).collect(),
+                rolled_back_changes: plan.steps[first..].iter().map(|s| s.id.clone()).collect(),
                 pending: vec![],
                 rolled_back: failed.rolled_back,
                 journal: path.to_path_buf(),
@@ -970,6 +1023,91 @@ mod tests {
         assert_eq!(journal_status(&path), Some(journal::Status::RolledBack));
         let kept = journal::read(&path, None, keyed(), &[]).unwrap();
         assert_eq!(kept.steps.iter().map(|s| s.count).sum::<u64>(), 2);
+    }
+
+    /// Oracle commits `REVOKE` by itself: it runs before the transaction begins, journaled
+    /// first, and a later failure never claims the rollback undid it (the error names it as
+    /// committed, the rolled-back changes exclude it). A failed `REVOKE` says what stays
+    /// committed and that nothing else ran. See: issue 35
+    #[test]
+    fn changes_the_database_commits_by_itself_run_before_the_transaction_issue_35() {
+        let grant = |privilege: &str| crate::state::observed::Grant {
+            grantee: "OSRUNTIME_PROD".into(),
+            owner: "OSADMIN".into(),
+            object: "OSSYS_PARAMETER".into(),
+            privilege: privilege.into(),
+        };
+        let revoke = Change {
+            id: id("production-grants"),
+            ..change(ChangeKind::RevokeGrants {
+                grants: vec![grant("SELECT"), grant("UPDATE")],
+            })
+        };
+        let (desired, mut plan) = two_deletes();
+        plan.steps.insert(0, revoke);
+        let dir = tempfile::tempdir().unwrap();
+        let run_with = |engine: &mut FakeEngine, journal: &Path| {
+            let options = Options {
+                lock: Lock::Application,
+                journal,
+                source: None,
+                connected_host: None,
+                chain_key: key(),
+                signer: None,
+            };
+            block_on(run(engine, &desired, &plan, options, &mut |_| {}))
+        };
+        // The second DELETE fails: the transaction rolls back, the REVOKEs stay.
+        let path = dir.path().join("delete.jsonl");
+        let mut engine = FakeEngine {
+            oracle: true,
+            fail_run: Some(3),
+            reads: [vec![vec![Value::Int(1)]], vec![vec![Value::Int(1)]]].into(),
+            ..FakeEngine::default()
+        };
+        let Err(Error::Failed(failure)) = run_with(&mut engine, &path) else {
+            panic!("the apply did not fail: {:?}", engine.log);
+        };
+        let begin = engine.log.iter().position(|l| l == "begin").unwrap();
+        let revokes: Vec<usize> = (0..engine.log.len())
+            .filter(|&i| engine.log[i].starts_with("run REVOKE"))
+            .collect();
+        assert_eq!(revokes.len(), 2, "{:?}", engine.log);
+        assert!(revokes.iter().all(|&i| i < begin), "{:?}", engine.log);
+        assert_eq!(failure.committed_before, [id("production-grants")]);
+        assert_eq!(failure.rolled_back_changes, [id("first")]);
+        let message = failure.to_string();
+        assert!(
+            message.contains("except for what the database committed by itself before the transaction began, which stays: production-grants"),
+            "{message}"
+        );
+        let journal = journal::read(&path, None, keyed(), &[]).unwrap();
+        assert_eq!(journal.not_restorable.len(), 1);
+        assert_eq!(
+            journal.not_restorable[0].revoked,
+            [grant("SELECT"), grant("UPDATE")]
+        );
+
+        // The second REVOKE fails: the first stays, nothing else runs, no rollback is claimed.
+        let path = dir.path().join("revoke.jsonl");
+        let mut engine = FakeEngine {
+            oracle: true,
+            fail_run: Some(1),
+            ..FakeEngine::default()
+        };
+        let Err(Error::CommittedFailed(failure)) = run_with(&mut engine, &path) else {
+            panic!("the apply did not fail: {:?}", engine.log);
+        };
+        assert!(
+            !engine.called("begin") && !engine.called("rollback"),
+            "{:?}",
+            engine.log
+        );
+        assert_eq!(failure.ran, 1);
+        assert_eq!(failure.pending, [id("first"), id("second")]);
+        let message = failure.to_string();
+        assert!(message.contains("no rollback undoes what ran"), "{message}");
+        assert!(!message.contains("rolled back"), "{message}");
     }
 
     /// A rollback that fails after a statement failed is said so: the error does not claim the

@@ -197,6 +197,15 @@ impl Change {
         }
     }
 
+    /// Whether the database commits this change by itself, so that no transaction can hold
+    /// it: Oracle commits before and after DDL such as `REVOKE` (privileges are revoked only on
+    /// Oracle). Apply runs such changes before its transaction, each journaled first, and a
+    /// rollback of the transaction does not undo them.
+    #[must_use]
+    pub fn commits_by_itself(&self) -> bool {
+        matches!(self.kind, ChangeKind::RevokeGrants { .. })
+    }
+
     /// Whether the change masks personal data (and needs the masking key).
     #[must_use]
     pub fn masks(&self) -> bool {

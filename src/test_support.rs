@@ -276,6 +276,8 @@ pub(crate) struct FakeEngine {
     pub fail_commit: bool,
     /// `rollback` fails.
     pub fail_rollback: bool,
+    /// Renders Oracle's SQL (SQL Server's otherwise).
+    pub oracle: bool,
 }
 
 impl FakeEngine {
@@ -329,7 +331,11 @@ impl crate::engine::Reader for FakeEngine {
 
 impl crate::engine::Engine for FakeEngine {
     fn flavor(&self) -> crate::sql::Flavor {
-        crate::sql::Flavor::SqlServer
+        if self.oracle {
+            crate::sql::Flavor::Oracle
+        } else {
+            crate::sql::Flavor::SqlServer
+        }
     }
 
     async fn identify(&mut self) -> Result<Target, crate::engine::Error> {

@@ -302,6 +302,7 @@ fn ending(result: &Result<apply::ApplyReport, apply::Error>) -> crate::attest::E
                         .map(ToString::to_string)
                         .collect(),
                 ),
+                apply::Error::CommittedFailed(f) => (Some(f.change.to_string()), Vec::new()),
                 _ => (None, Vec::new()),
             };
             Ending::Failed {

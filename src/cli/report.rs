@@ -121,6 +121,7 @@ mod tests {
             Error::from(crate::apply::Error::Failed(Box::new(Failure {
                 change: id("database-connections"),
                 statement: "DELETE FROM [dbo].[OSSYS_DBCONNECTION] WHERE [NAME] NOT IN (@P1)".into(),
+                committed_before: vec![],
                 rolled_back_changes: vec![id("front-end-servers")],
                 pending: vec![id("restored-database-users")],
                 rolled_back: true,

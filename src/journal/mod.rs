@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 pub use cell::{Cell, InvalidCell};
 pub use chain::ChainKey;
 pub use read::{
-    read, JournaledRow, Pages, ReadOptions, RestoreAction, RestorePlan, RestoreStep, RowSpan,
-    UnknownSelection,
+    read, JournaledRow, NotRestorable, Pages, ReadOptions, RestoreAction, RestorePlan, RestoreStep,
+    RowSpan, UnknownSelection,
 };
 pub use sealed::{Identities, Recipients, SealError, IDENTITY_VARIABLE};
 pub use triage::{LeftAlone, Reason, Triage};
@@ -114,6 +114,9 @@ pub enum Entry {
         /// Personal data: how its rows are kept.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         personal: Option<PersonalRows>,
+        /// Privileges the change revokes (its only record: no row holds them).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        revoked: Vec<crate::state::observed::Grant>,
     },
     /// The rows of a personal-data change, encrypted to the spec's recipients.
     Sealed {
@@ -442,6 +445,10 @@ impl Journal {
             } else {
                 PersonalRows::Sealed
             }),
+            revoked: match &change.kind {
+                ChangeKind::RevokeGrants { grants } => grants.clone(),
+                _ => Vec::new(),
+            },
         })
     }
 

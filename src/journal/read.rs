@@ -170,7 +170,7 @@ pub struct RestorePlan {
     /// Steps, last change first.
     pub steps: Vec<RestoreStep>,
     /// Changes the journal cannot undo.
-    pub not_restorable: Vec<(ChangeId, JournalAction)>,
+    pub not_restorable: Vec<NotRestorable>,
     /// Personal-data changes whose rows cannot be read back, and why.
     pub personal: Vec<(ChangeId, String)>,
     /// Changes with sealed rows no identity opened (a subset of `personal`).
@@ -290,7 +290,7 @@ impl RestorePlan {
             self.steps
                 .retain(|s| resources.iter().any(|r| r == s.change.as_str()));
             self.not_restorable
-                .retain(|(c, _)| resources.iter().any(|r| r == c.as_str()));
+                .retain(|n| resources.iter().any(|r| r == n.change.as_str()));
             self.personal
                 .retain(|(c, _)| resources.iter().any(|r| r == c.as_str()));
             self.sealed
@@ -852,6 +852,7 @@ impl Reader<'_> {
                 primary_key,
                 set,
                 personal,
+                revoked,
             } => match (action, table) {
                 _ if personal == Some(PersonalRows::NotJournaled) => {
                     let columns = if set.is_empty() {
@@ -896,7 +897,11 @@ impl Reader<'_> {
                         }),
                     });
                 }
-                (action, _) => plan.not_restorable.push((change, action)),
+                (action, _) => plan.not_restorable.push(NotRestorable {
+                    change,
+                    action,
+                    revoked,
+                }),
             },
             Entry::Row {
                 change,
@@ -1006,4 +1011,14 @@ fn take_row(step: &mut RestoreStep, row: &JournaledRow, wanted: bool, end: u64) 
         step.count += 1;
         step.written_known &= row.after.len() == step.set.len();
     }
+}
+/// A change the journal cannot undo, and what to do by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotRestorable {
+    /// The change.
+    pub change: ChangeId,
+    /// What it did.
+    pub action: JournalAction,
+    /// The privileges it revoked, to grant again by hand.
+    pub revoked: Vec<crate::state::observed::Grant>,
 }

@@ -25,6 +25,16 @@ pub enum Error {
     /// Declared and foreign-key dependencies form a cycle.
     #[error(transparent)]
     Cycle(#[from] CycleError),
+    /// A change the database commits by itself must follow one inside the transaction.
+    #[error("change {change} runs before the apply transaction (the database commits it by itself) and cannot come after change {after}, which runs inside it: remove the dependency ({reason})")]
+    CommitsBeforeItsDependency {
+        /// The change that commits by itself.
+        change: ChangeId,
+        /// The transactional change it was to follow.
+        after: ChangeId,
+        /// Why it was to follow it.
+        reason: String,
+    },
 }
 
 /// Everything `plan` shows and `apply` executes.
@@ -433,6 +443,7 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
             steps.push(changes.swap_remove(at));
         }
     }
+    let steps = committing_first(steps, &graph.dependencies().collect::<Vec<_>>())?;
     Ok(Plan {
         target: observed.target.clone(),
         steps,
@@ -444,6 +455,29 @@ pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Resul
         catalog: observed.catalog.clone(),
         copies: observed.copies.clone(),
     })
+}
+
+/// `steps` with the changes the database commits by itself first (in their order), as apply
+/// runs them: before its transaction.
+///
+/// # Errors
+/// Such a change that must follow a change inside the transaction.
+fn committing_first(steps: Vec<Change>, dependencies: &[Dependency]) -> Result<Vec<Change>, Error> {
+    let (first, rest): (Vec<Change>, Vec<Change>) =
+        steps.into_iter().partition(Change::commits_by_itself);
+    for step in &first {
+        if let Some(d) = dependencies
+            .iter()
+            .find(|d| d.then == step.id && rest.iter().any(|r| r.id == d.first))
+        {
+            return Err(Error::CommitsBeforeItsDependency {
+                change: step.id.clone(),
+                after: d.first.clone(),
+                reason: d.reason.to_string(),
+            });
+        }
+    }
+    Ok(first.into_iter().chain(rest).collect())
 }
 
 #[cfg(test)]

@@ -278,6 +278,10 @@ pub struct ChangeDocument {
     /// Its rows hold personal data: values are never written, only keys.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub personal: bool,
+    /// `true` when the database commits the change by itself (Oracle's `REVOKE`): it runs
+    /// before the apply transaction, and a rollback does not undo it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_transaction: bool,
     /// Rows affected, all counted.
     pub rows: u64,
     /// The first rows, by key; `rows` minus their number are not listed.
@@ -571,6 +575,7 @@ fn change(plan: &Plan, i: usize, step: &Change, detail: &Detail<'_>) -> ChangeDo
         labels: step.labels.iter().cloned().collect(),
         secret: step.secret,
         personal: step.personal,
+        outside_transaction: step.commits_by_itself(),
         rows: step.rows.count,
         sample: step.rows.sample.iter().map(|r| row(r, step)).collect(),
         after: plan

@@ -530,6 +530,14 @@ pub fn action(step: &Change) -> Line {
 #[must_use]
 pub fn change(n: usize, step: &Change) -> Vec<Line> {
     let mut out = vec![title(n, step), action(step)];
+    if step.commits_by_itself() {
+        out.push(Line::new(
+            Kind::Note,
+            4,
+            Some('!'),
+            "runs before the apply transaction: the database commits it by itself, and a rollback does not undo it",
+        ));
+    }
     match &step.kind {
         ChangeKind::DropPrincipals {
             principals,

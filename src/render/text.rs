@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::escape;
 use super::lines;
 use super::mask::shown_key;
 use super::Detail;
@@ -214,8 +215,9 @@ fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
             )?;
         }
     }
-    for (change, action) in &triage.plan.not_restorable {
-        let what = match action {
+    for n in &triage.plan.not_restorable {
+        let change = &n.change;
+        let what = match n.action {
             JournalAction::Fix => "a custom fix: its effect is not journaled",
             JournalAction::DropPrincipals => "dropped database users: create them again by hand",
             JournalAction::RevokeGrants => {
@@ -229,6 +231,16 @@ fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
             out,
             "  = {change}: not restorable from the journal ({what})"
         )?;
+        for g in &n.revoked {
+            writeln!(
+                out,
+                "      GRANT {} ON {}.{} TO {}",
+                escape::printable(&g.privilege),
+                escape::printable(&g.owner),
+                escape::printable(&g.object),
+                escape::printable(&g.grantee)
+            )?;
+        }
     }
     for (change, why) in &triage.plan.personal {
         writeln!(out, "  = {change}: not restorable here: {why}")?;

@@ -97,11 +97,9 @@ fn guarded_inserts(step: &RestoreStep, flavor: Flavor) -> Vec<Statement> {
             .iter()
             .map(|&i| match row[i] {
                 Value::Null => format!("s1.{} IS NULL", column(i)),
-                _ => flavor.same_exactly(
-                    &step.columns[i],
-                    &format!("s1.{}", column(i)),
-                    &markers[i],
-                ),
+                _ => {
+                    flavor.same_exactly(&step.columns[i], &format!("s1.{}", column(i)), &markers[i])
+                }
             })
             .collect::<Vec<_>>()
             .join(" AND ");

@@ -270,8 +270,9 @@ pub struct Principal {
     pub roles: Vec<String>,
 }
 
-/// An object privilege found in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An object privilege found in the catalog (journaled when revoked, to be granted again by
+/// hand).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     /// Who holds it.
     pub grantee: String,

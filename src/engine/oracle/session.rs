@@ -430,7 +430,10 @@ mod tests {
             (param(text(2_001), Some(NVarChar)), BindAs::Clob),
             (param(text(2_001), None), BindAs::Clob),
             (param(Value::Bytes(vec![0; 2_000]), None), BindAs::Value),
-            (param(Value::Bytes(vec![0; 2_001]), Some(VarBinary)), BindAs::Blob),
+            (
+                param(Value::Bytes(vec![0; 2_001]), Some(VarBinary)),
+                BindAs::Blob,
+            ),
             (param(Value::Bytes(vec![0; 40_000]), None), BindAs::Blob),
             (param(Value::Int(7), Some(Clob)), BindAs::Value),
             (param(Value::Null, None), BindAs::Value),

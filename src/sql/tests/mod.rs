@@ -5,8 +5,8 @@ mod rows;
 use super::queries::RowQuery;
 use super::*;
 use crate::change::{Assignment, ChangeKind, EmptyMethod};
-use crate::sql::Statement;
 use crate::sql::ident::QuotedIdent;
+use crate::sql::Statement;
 use crate::state::desired::{
     ColumnValue, ColumnValues, Condition, Predicate, ResourceKind, RowsAbsent, TableEmpty,
     TableTarget,
@@ -641,7 +641,12 @@ fn rows_without_a_key_are_matched_exactly_issue_35() {
         for column in &step.columns {
             let bare = format!("s1.{} = ", QuotedIdent::column(column, flavor.quote()));
             let plain = matches!(column.data_type.as_str(), "int" | "number" | "raw");
-            assert_eq!(sql.contains(&bare), plain, "{flavor:?} {}: {sql}", column.name);
+            assert_eq!(
+                sql.contains(&bare),
+                plain,
+                "{flavor:?} {}: {sql}",
+                column.name
+            );
         }
         out.push(shown_statement(&statements[0]));
     }
@@ -694,7 +699,11 @@ fn a_statement_stays_under_the_parameter_limit_issue_35() {
     });
     let r = resource("secrets", ResourceKind::ColumnValues(secret.clone()), &[]);
     let (query, _) = table_query(&r, &cat, Flavor::SqlServer);
-    assert!(query.params.len() <= 2_100, "{} parameters", query.params.len());
+    assert!(
+        query.params.len() <= 2_100,
+        "{} parameters",
+        query.params.len()
+    );
     assert!(
         shown(&query.sql()).contains("IN (SELECT s1.[SITE_PROPERTY_DEFINITION_ID]"),
         "the subquery tests itself"
@@ -703,5 +712,9 @@ fn a_statement_stays_under_the_parameter_limit_issue_35() {
     secret.filter.pop();
     let r = resource("secrets", ResourceKind::ColumnValues(secret), &[]);
     let (query, _) = table_query(&r, &cat, Flavor::SqlServer);
-    assert!(query.params.len() >= 999, "{} parameters", query.params.len());
+    assert!(
+        query.params.len() >= 999,
+        "{} parameters",
+        query.params.len()
+    );
 }
