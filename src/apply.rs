@@ -263,6 +263,13 @@ pub enum Progress<'a> {
         /// Rows the plan counted.
         rows: u64,
     },
+    /// A statement is sent to the database (as `plan -v` shows it: values as parameters).
+    Sent {
+        /// The change.
+        id: &'a ChangeId,
+        /// The statement.
+        statement: &'a Statement,
+    },
     /// The change's statements ran.
     Finished {
         /// The change.
@@ -407,7 +414,7 @@ pub async fn run<E: Engine>(
                 &mut journal,
                 plan,
                 (step, step_statements),
-                check,
+                (check, &mut *progress),
                 &queues,
             )
             .await
@@ -418,7 +425,14 @@ pub async fn run<E: Engine>(
                 ran
             })
         } else {
-            run_step(&mut tx, &mut journal, plan, step, step_statements, check).await
+            run_step(
+                &mut tx,
+                &mut journal,
+                plan,
+                (step, step_statements),
+                (check, &mut *progress),
+            )
+            .await
         };
         let journaled = match run {
             Ok(ran) => done.add(&ran),
@@ -607,7 +621,7 @@ async fn run_step_then_unqueue<E: Engine>(
     journal: &mut Journal,
     plan: &Plan,
     (step, statements): (&Change, &[Statement]),
-    check: bool,
+    (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
     queues: &[TableInfo],
 ) -> Result<(Done, Vec<u64>), StepFailure> {
     let failed = |e: crate::queues::QueueError| match e {
@@ -622,7 +636,7 @@ async fn run_step_then_unqueue<E: Engine>(
     let before = crate::queues::snapshot(tx.engine(), queues)
         .await
         .map_err(failed)?;
-    let mut done = run_step(tx, journal, plan, step, statements, check).await?;
+    let mut done = run_step(tx, journal, plan, (step, statements), (check, progress)).await?;
     let (deleted, ran) = crate::queues::delete_added(tx.engine(), queues, &before, &step.id)
         .await
         .map_err(failed)?;
@@ -643,13 +657,20 @@ async fn run_step<E: Engine>(
     tx: &mut Transaction<'_, E>,
     journal: &mut Journal,
     plan: &Plan,
-    step: &Change,
-    statements: &[Statement],
-    check: bool,
+    (step, statements): (&Change, &[Statement]),
+    (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
 ) -> Result<Done, StepFailure> {
     let engine = tx.engine();
     if let ChangeKind::InsertRows { table, rows } = &step.kind {
-        return insert::run(engine, journal, plan, step, (table, rows), check).await;
+        return insert::run(
+            engine,
+            journal,
+            plan,
+            step,
+            (table, rows),
+            (check, progress),
+        )
+        .await;
     }
     let mut done = Done::default();
     journal.change(step)?;
@@ -692,7 +713,7 @@ async fn run_step<E: Engine>(
             )?;
             &made
         };
-        done.statements += run_statements(engine, step, page_statements).await?;
+        done.statements += run_statements(engine, step, page_statements, progress).await?;
         match read.last_key {
             // Keys only grow from page to page; the same key twice would read forever.
             Some(end) if !last_page && after.as_ref() == Some(&end) => {
@@ -720,8 +741,13 @@ async fn run_statements<E: Engine>(
     engine: &mut E,
     step: &Change,
     statements: &[Statement],
+    progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<usize, StepFailure> {
     for statement in statements {
+        progress(Progress::Sent {
+            id: &step.id,
+            statement,
+        });
         engine
             .run(statement)
             .await

@@ -848,3 +848,138 @@ fn a_capture_holds_what_an_insert_needs_issue_34() {
         "the inserted connection holds its captured IS_ACTIVE: {rows:?}"
     );
 }
+
+/// The `SQL:` blocks of each change in a text plan (`# n. id...` titles), or of the
+/// `Statements sent` section apply prints with `-v` (`# id` titles), in order.
+fn sql_blocks(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut block: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(title) = trimmed.strip_prefix("# ") {
+            let id = title
+                .split_once(". ")
+                .map_or(title, |(_, rest)| rest)
+                .split([':', ' '])
+                .next()
+                .unwrap_or_default();
+            out.push((id.to_string(), Vec::new()));
+            block = None;
+        } else if trimmed == "SQL:" {
+            if let Some((_, blocks)) = out.last_mut() {
+                blocks.push(String::new());
+            }
+            block = Some(String::new());
+        } else if block.is_some() && line.starts_with("        ") {
+            if let Some(last) = out.last_mut().and_then(|(_, b)| b.last_mut()) {
+                last.push_str(line.trim_start());
+                last.push('\n');
+            }
+        } else {
+            block = None;
+        }
+    }
+    out.retain(|(_, blocks)| !blocks.is_empty());
+    out
+}
+
+/// The changes whose statements `apply -v` showed in its plan and then sent, compared
+/// statement by statement (changes whose rows the plan did not all list, or may not list as
+/// apply will find them, are left out: the plan says so under their SQL).
+fn shown_then_sent(stdout: &str) -> Vec<String> {
+    let (planned, sent) = stdout
+        .split_once("Statements sent (")
+        .expect("apply -v lists the statements it sent");
+    let sent = sql_blocks(sent);
+    let mut compared = Vec::new();
+    for (id, blocks) in sql_blocks(planned) {
+        if blocks.iter().any(|b| b.starts_with("-- ")) {
+            continue;
+        }
+        let sent_by: Vec<&String> = sent
+            .iter()
+            .filter(|(s, _)| *s == id)
+            .flat_map(|(_, b)| b)
+            .collect();
+        assert_eq!(
+            blocks.iter().collect::<Vec<_>>(),
+            sent_by,
+            "change {id}: shown by the plan, then sent"
+        );
+        compared.push(id);
+    }
+    compared
+}
+
+/// `apply -v` shows the statements the plan will send and then those it sent: for every
+/// change whose rows the plan listed all of, the carry's and the host rewrites' row-by-row
+/// updates included, they are the same statements, in the same order; `plan -v` shows what
+/// `apply -v` shows, and no statement over the whole table for a carried column.
+/// See: issue 35
+#[test]
+fn plan_verbose_shows_what_apply_sends_issue_35() {
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let (out, captured) = capture(&preprod);
+    out.code(0);
+    let clone = clone_server();
+    let plan = after(&clone, &captured)
+        .args(["plan", "-v", "--identity", "id.txt"])
+        .run()
+        .code(0);
+    assert!(
+        !plan.stdout.contains("WHERE (1 = 1)"),
+        "a whole-table statement is shown:\n{}",
+        plan.stdout
+    );
+    let out = after(&clone, &captured)
+        .args(["apply", "-v", "--auto-approve", "--identity", "id.txt"])
+        .run()
+        .code(0);
+    assert_eq!(leaked(&out.stdout), None);
+    let shown = out
+        .stdout
+        .split("Statements sent (")
+        .next()
+        .unwrap_or_default();
+    assert_eq!(sql_blocks(&plan.stdout), sql_blocks(shown));
+    let compared = shown_then_sent(&out.stdout);
+    for id in [
+        "carried-site-properties",
+        "carried-soap-effective-urls",
+        "carried-database-connections.missing",
+        "queued-emails",
+    ] {
+        assert!(
+            compared.iter().any(|c| c == id),
+            "{id} not compared: {compared:?}"
+        );
+    }
+
+    // Host rewrites, on the demo.
+    let demo = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let out = Test::new()
+        .spec(&demo_spec())
+        .server(&demo, "OS_PREPROD")
+        .args(["apply", "-v", "--auto-approve"])
+        .run()
+        .code(0);
+    let compared = shown_then_sent(&out.stdout);
+    for id in ["soap-reference-default-hosts", "rest-reference-hosts"] {
+        assert!(
+            compared.iter().any(|c| c == id),
+            "{id} not compared: {compared:?}\n{}",
+            out.stdout
+        );
+    }
+    // Secret site properties are set to their defaults first: the host rewrite of the same
+    // table writes what still differs then, and the plan says so.
+    let hosts = sql_blocks(&out.stdout)
+        .into_iter()
+        .find(|(id, _)| id == "site-property-hosts")
+        .map(|(_, blocks)| blocks.concat())
+        .unwrap_or_default();
+    assert!(
+        hosts.contains("-- an earlier change writes this table too"),
+        "{hosts}"
+    );
+}

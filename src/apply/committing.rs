@@ -67,6 +67,10 @@ pub(super) async fn run<E: Engine>(
         journal.end_change()?;
         journal.sync()?;
         for (ran, statement) in step_statements.iter().enumerate() {
+            progress(Progress::Sent {
+                id: &step.id,
+                statement,
+            });
             if let Err(e) = engine.run(statement).await {
                 let _ = journal.finish(Status::RolledBack);
                 let ids = |steps: &[Change]| steps.iter().map(|s| s.id.clone()).collect();

@@ -19,7 +19,7 @@ pub(super) async fn run<E: Engine>(
     plan: &Plan,
     step: &Change,
     (table, present): (&TableInfo, &RowsPresent),
-    check: bool,
+    (check, progress): (bool, &mut dyn FnMut(super::Progress<'_>)),
 ) -> Result<Done, StepFailure> {
     let flavor = engine.flavor();
     let failed = |cause: Masked| StepFailure::Statement {
@@ -53,7 +53,7 @@ pub(super) async fn run<E: Engine>(
     let statements = sql::insert_present(table, present, &rows, flavor, &step.id)
         .map_err(|e| failed(Masked::from_message(&e.to_string())))?;
     let mut done = Done {
-        statements: super::run_statements(engine, step, &statements).await?,
+        statements: super::run_statements(engine, step, &statements, progress).await?,
         ..Done::default()
     };
     // The rows inserted may hold longer values than the table did when it was planned.

@@ -206,9 +206,19 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             chain_key,
             signer: signer.as_ref(),
         };
-        let mut progress = progress_printer(std::io::stderr().is_terminal());
+        let mut printer = progress_printer(std::io::stderr().is_terminal());
+        let mut sent: Vec<(String, String)> = Vec::new();
+        let mut progress = |event: apply::Progress<'_>| match event {
+            apply::Progress::Sent { id, statement } if args.verbose => {
+                sent.push((id.to_string(), statement.redacted()));
+            }
+            event => printer(event),
+        };
         let started = super::capture::now_utc();
         let result = apply::run(&mut engine, &desired, &plan, options, &mut progress).await;
+        if args.verbose {
+            show_sent(&sent, out)?;
+        }
         if let (Some(path), Some(key)) = (&attest, &signer) {
             let attested = Attested {
                 desired: &desired,
@@ -373,6 +383,8 @@ fn progress_printer(terminal: bool) -> impl FnMut(apply::Progress<'_>) {
                     progress_start(id.as_str(), position, total, rows)
                 )
             }
+            // Shown with `--verbose`, by the apply itself (see `sent_printer`).
+            apply::Progress::Sent { .. } => Ok(()),
             apply::Progress::Finished { journaled, .. } => writeln!(
                 err,
                 " done in {:.1}s ({journaled} journaled)",
@@ -381,6 +393,26 @@ fn progress_printer(terminal: bool) -> impl FnMut(apply::Progress<'_>) {
         };
         let _ = err.flush();
     }
+}
+
+/// With `--verbose`: every statement the apply sent, in order, under its change, written as
+/// `plan -v` writes them (values as parameters, secrets masked).
+fn show_sent(sent: &[(String, String)], out: &mut impl Write) -> Result<(), Error> {
+    use crate::render::escape::printable;
+    writeln!(out)?;
+    writeln!(out, "Statements sent ({}):", sent.len())?;
+    let mut last: Option<&str> = None;
+    for (id, statement) in sent {
+        if last != Some(id.as_str()) {
+            writeln!(out, "  # {}", printable(id))?;
+            last = Some(id);
+        }
+        writeln!(out, "      SQL:")?;
+        for line in statement.lines() {
+            writeln!(out, "        {}", printable(line))?;
+        }
+    }
+    Ok(())
 }
 
 /// `[2/14] secret-site-properties (1203 rows)...`

@@ -106,10 +106,27 @@ pub(super) fn show(
 pub(super) fn statements<E: Engine>(engine: &E, plan: &Plan) -> Result<Vec<Vec<String>>, Error> {
     plan.steps
         .iter()
-        .map(|step| {
-            plan.statements(step, engine.flavor())
-                .map(|all| all.iter().map(Statement::redacted).collect())
-                .map_err(Error::from)
+        .enumerate()
+        .map(|(i, step)| {
+            let (writes, unlisted) = plan.writes(step, engine.flavor())?;
+            let mut shown: Vec<String> = writes.iter().map(Statement::redacted).collect();
+            if unlisted > 0 {
+                shown.push(format!(
+                    "-- and the same for the other {unlisted} rows, as apply reads them inside the transaction"
+                ));
+            }
+            // Row-by-row statements list the rows that differ when the change runs.
+            let table = step.table().map(|t| &t.table);
+            let written_before = plan.steps[..i]
+                .iter()
+                .any(|s| s.table().map(|t| &t.table) == table);
+            if step.rewrites_hosts() && written_before {
+                shown.push(
+                    "-- an earlier change writes this table too: apply lists the rows that still differ when this change runs"
+                        .to_string(),
+                );
+            }
+            Ok(shown)
         })
         .collect()
 }

@@ -379,6 +379,70 @@ impl Plan {
         })
     }
 
+    /// The statements apply sends to write `step`, as `plan -v` shows them, and how many of
+    /// its rows they leave out. A change whose values are computed row by row (host rewrites,
+    /// masks, the carry) writes the rows it reads inside the transaction, found by key: its
+    /// statements are made by the same function from the rows the plan listed (a value the
+    /// plan did not list, a column the row keeps, is bound as a masked parameter, as every
+    /// value of those statements is).
+    ///
+    /// # Errors
+    /// A change that cannot be rendered (as [`Plan::statements`]).
+    pub fn writes(
+        &self,
+        step: &Change,
+        flavor: crate::sql::Flavor,
+    ) -> Result<(Vec<crate::sql::Statement>, u64), crate::engine::Error> {
+        let crate::change::ChangeKind::SetColumns {
+            table, assignments, ..
+        } = &step.kind
+        else {
+            return Ok((self.statements(step, flavor)?, 0));
+        };
+        if !step.rewrites_hosts() {
+            return Ok((self.statements(step, flavor)?, 0));
+        }
+        let images: Vec<crate::journal::RowImage> = step
+            .rows
+            .sample
+            .iter()
+            .map(|row| crate::journal::RowImage {
+                values: table
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        row.key
+                            .iter()
+                            .find(|(name, _)| *name == c.name)
+                            .map_or(crate::state::Value::Null, |(_, v)| v.clone())
+                    })
+                    .collect(),
+                after: assignments
+                    .iter()
+                    .map(|a| {
+                        row.changes
+                            .iter()
+                            .find(|c| c.column == a.column)
+                            .map_or_else(
+                                || crate::state::Value::Text(String::new()),
+                                |c| c.new.clone(),
+                            )
+                    })
+                    .collect(),
+                label: None,
+            })
+            .collect();
+        let statements =
+            crate::sql::rewrite_statements(step, &images, flavor).map_err(|source| {
+                crate::engine::Error::Render {
+                    change: step.id.clone(),
+                    source,
+                }
+            })?;
+        let unlisted = step.rows.count.saturating_sub(images.len() as u64);
+        Ok((statements, unlisted))
+    }
+
     /// Each change with its row count and fingerprint.
     #[must_use]
     pub fn planned_changes(&self) -> Vec<PlannedChange> {

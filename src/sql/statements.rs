@@ -52,9 +52,14 @@ pub fn statements(
                 assignments,
             } => {
                 let parts = w.assignment_parts(table, filter, assignments, change.secret)?;
-                // Host rewrites are computed row by row: their statements are written from the
-                // rows read inside the transaction (`rewrite_statements`).
-                if parts.assignments.iter().any(|a| a.rewrite.is_some()) {
+                // Host rewrites, masks and carried values are computed row by row: their
+                // statements are written from the rows read inside the transaction
+                // (`rewrite_statements`), never as one statement over the table.
+                if parts
+                    .assignments
+                    .iter()
+                    .any(|a| a.rewrite.is_some() || a.carried.is_some())
+                {
                     return Ok(Vec::new());
                 }
                 let sets: Vec<String> = parts
