@@ -15,7 +15,7 @@ fn run(server: &TestServer, spec: &str, args: &[&str]) -> Output {
 /// plan shows changes → apply → plan shows none → apply again runs nothing; rows checked after
 /// each step.
 #[test]
-fn core_spec_converges() {
+pub(crate) fn core_spec_converges() {
     let mut server = TestServer::start(&fixture("core/clone.sql"));
     let spec = core_spec();
 
@@ -88,7 +88,7 @@ fn core_spec_converges() {
 /// Clearing a referenced table and its referencing table converges whatever the order the
 /// resources are written in.
 #[test]
-fn foreign_keys_converge_in_either_order() {
+pub(crate) fn foreign_keys_converge_in_either_order() {
     let referencing = "  - { id: extension-connections, kind: table_empty, table: ossys_extension_dbconnection }\n";
     let referenced = "  - { id: db-connections, kind: table_empty, table: ossys_dbconnection }\n";
     for body in [
@@ -114,7 +114,7 @@ fn foreign_keys_converge_in_either_order() {
 
 /// A failing statement rolls everything back and names the change that failed.
 #[test]
-fn failure_rolls_back_and_names_the_change() {
+pub(crate) fn failure_rolls_back_and_names_the_change() {
     let mut server = TestServer::start(&fixture("core/clone.sql"));
     let before = server.dump_all(&["OSSYS_SERVER", "APP_ORDERS"]);
     let spec = "engine: sqlserver
@@ -213,7 +213,7 @@ fn non_interactive_apply_refuses_to_wait() {
 
 /// The demo in examples/ plans, applies and converges on the embedded engine.
 #[test]
-fn demo_converges_on_the_embedded_engine() {
+pub(crate) fn demo_converges_on_the_embedded_engine() {
     let spec = crate::common::root().join("examples/demo/postclone.yaml");
     let spec = spec.to_str().expect("utf-8 path");
     let out = Test::new()

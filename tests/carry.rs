@@ -192,7 +192,7 @@ fn by_stable_key(server: &mut TestServer) -> BTreeMap<String, String> {
 /// never in plain text anywhere; what the clone lacks is listed; a second plan is empty; the
 /// apply restores.
 #[test]
-fn a_refresh_keeps_the_environment_configuration_issue_23() {
+pub(crate) fn a_refresh_keeps_the_environment_configuration_issue_23() {
     // See: issue 23
     let mut preprod = TestServer::start(&fixture("carry/preprod.sql"));
     let preprod_before = preprod.dump_everything();
@@ -260,6 +260,8 @@ fn a_refresh_keeps_the_environment_configuration_issue_23() {
     assert_eq!(sealed, 8);
     assert!(!captured.contains("LifeTimeRegistrationToken"));
     assert_eq!(preprod.dump_everything(), preprod_before, "capture wrote");
+    // Read before the clone is made: on a live server, the clone takes pre-production's place.
+    let want = by_stable_key(&mut preprod);
 
     // After the clone, without the identity: the plan shows keys and names, lists what the
     // clone lacks and what is sealed; apply refuses before changing anything.
@@ -342,7 +344,6 @@ fn a_refresh_keeps_the_environment_configuration_issue_23() {
     }
 
     // Every captured value is back, read by stable key; what only the clone has is as it was.
-    let want = by_stable_key(&mut preprod);
     let got = by_stable_key(&mut clone);
     let compared: Vec<&String> = want.keys().filter(|k| got.contains_key(*k)).collect();
     assert_eq!(compared.len(), 25, "{want:#?}\n{got:#?}");
@@ -917,7 +918,7 @@ fn shown_then_sent(stdout: &str) -> Vec<String> {
 /// `apply -v` shows, and no statement over the whole table for a carried column.
 /// See: issue 35
 #[test]
-fn plan_verbose_shows_what_apply_sends_issue_35() {
+pub(crate) fn plan_verbose_shows_what_apply_sends_issue_35() {
     let preprod = TestServer::start(&fixture("carry/preprod.sql"));
     let (out, captured) = capture(&preprod);
     out.code(0);

@@ -65,7 +65,7 @@ fn run(server: &TestServer, spec: &str, args: &[&str]) -> crate::common::Output 
 /// key and column; look-alikes are not; apply masks what it masks and refuses to call the
 /// result converged while a copy remains.
 #[test]
-fn copies_of_masked_values_are_found_issue_24() {
+pub(crate) fn copies_of_masked_values_are_found_issue_24() {
     let mut server = TestServer::start(&fixture("copies/clone.sql"));
     let only_customers = spec(CUSTOMERS);
     let plan = run(&server, &only_customers, &["plan", "--detailed-exitcode"]).code(2);
@@ -126,7 +126,7 @@ fn copies_of_masked_values_are_found_issue_24() {
 
 /// With rules that cover every copy, the plan says each is covered and apply converges.
 #[test]
-fn covered_copies_converge_issue_24() {
+pub(crate) fn covered_copies_converge_issue_24() {
     let mut server = TestServer::start(&fixture("copies/clone.sql"));
     let all = spec(&format!("{CUSTOMERS}{COVERING}"));
     let plan = run(&server, &all, &["plan"]).code(0);

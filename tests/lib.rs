@@ -13,6 +13,7 @@ mod generated;
 mod hostile;
 mod interrupt;
 mod journal;
+mod live;
 mod oracle;
 mod personal;
 mod plan;

@@ -99,7 +99,7 @@ fn everything(server: &mut TestServer) -> String {
 }
 
 #[test]
-fn personal_data_masked_through_the_metamodel_issue_14() {
+pub(crate) fn personal_data_masked_through_the_metamodel_issue_14() {
     // See: issue 14
     let mut server = TestServer::start(&fixture("personal/clone.sql"));
     let before = server.dump_everything();
@@ -377,7 +377,7 @@ fn refused_before_anything_runs() {
 /// every row is masked, the journal seals one message per page, and restore with the identity
 /// gives every row back.
 #[test]
-fn an_entity_larger_than_a_page_is_masked_page_by_page() {
+pub(crate) fn an_entity_larger_than_a_page_is_masked_page_by_page() {
     let mut server = TestServer::start(&fixture("personal/clone.sql"));
     for first in (1_000..3_100).step_by(700) {
         let rows: Vec<String> = (first..first + 700)

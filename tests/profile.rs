@@ -20,7 +20,7 @@ const APPLICATION_CONFIGSP: &str = "OSUSR_OR2_CONFIGSP";
 /// except the application table the runbook empties by mistake, which is untouched; then a
 /// second plan is empty and a second apply does nothing.
 #[test]
-fn profile_leaves_what_the_runbook_leaves() {
+pub(crate) fn profile_leaves_what_the_runbook_leaves() {
     let clone = root().join("examples/demo/clone.sql");
     let mut runbook = TestServer::start(&clone);
     runbook.run_script(&fixture("o11/runbook.sql"));
@@ -180,7 +180,7 @@ fn excluded_steps_are_left_alone() {
 /// values and in web references' effective URLs (from URL when EFFECTIVE_URL is blank), values
 /// already pointing at pre-production and other hosts left alone; converges across processes.
 #[test]
-fn application_configuration_rewrites_hosts_once() {
+pub(crate) fn application_configuration_rewrites_hosts_once() {
     let demo = root().join("examples/demo");
     let mut server = TestServer::start(&demo.join("clone.sql"));
     let spec = crate::common::demo_spec();
@@ -233,7 +233,7 @@ fn by_key(dump: &[(String, Vec<String>)]) -> Rows {
 /// Each step alone (every other excluded) changes only rows the runbook changes, and leaves
 /// each of them as the runbook does; steps with something to do on the clone change something.
 #[test]
-fn each_step_does_what_its_runbook_section_does() {
+pub(crate) fn each_step_does_what_its_runbook_section_does() {
     let clone = root().join("examples/demo/clone.sql");
     let mut runbook = TestServer::start(&clone);
     runbook.run_script(&fixture("o11/runbook.sql"));

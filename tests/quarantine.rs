@@ -65,7 +65,7 @@ const CHANGED: [&str; 7] = [
 ];
 
 #[test]
-fn quarantine_leaves_nothing_due_and_running_work_untouched_issue_12() {
+pub(crate) fn quarantine_leaves_nothing_due_and_running_work_untouched_issue_12() {
     // See: issue 12
     let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
     let before = server.dump_everything();
@@ -216,7 +216,7 @@ fn quarantine_leaves_nothing_due_and_running_work_untouched_issue_12() {
 /// Lifting: named timers first, then the rest; a timer that ran since is left as it is and
 /// listed; nothing the quarantine did not replace comes back.
 #[test]
-fn lifting_the_quarantine_gives_back_only_what_it_replaced() {
+pub(crate) fn lifting_the_quarantine_gives_back_only_what_it_replaced() {
     let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
     let original = next_runs(&mut server, "OSSYS_CYCLIC_JOB_SHARED", "META_CYCLIC_JOB_ID");
     let t = Test::new()

@@ -60,7 +60,7 @@ const NOT_HITS: [&str; 9] = [
 const SECRETS: [&str; 2] = ["S3cr3t-PROD", "erp-PROD-pass"];
 
 #[test]
-fn every_value_that_names_production_is_found_and_nothing_else_issue_13() {
+pub(crate) fn every_value_that_names_production_is_found_and_nothing_else_issue_13() {
     // See: issue 13
     let mut server = TestServer::start(&fixture("references/clone.sql"));
     let before = server.dump_everything();
@@ -125,7 +125,7 @@ fn every_value_that_names_production_is_found_and_nothing_else_issue_13() {
 /// which change fixes each hit, apply rewrites hosts only (look-alikes byte for byte) and
 /// converges.
 #[test]
-fn declared_rewrites_remove_every_hit_and_apply_converges() {
+pub(crate) fn declared_rewrites_remove_every_hit_and_apply_converges() {
     let mut server = TestServer::start(&fixture("references/clone.sql"));
     let rewrite = |id: &str, table: &str, column: &str, from: &str, to: &str| {
         format!(

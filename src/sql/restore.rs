@@ -267,11 +267,17 @@ fn restore_markers(
         .enumerate()
         .filter(|(i, v)| !v.is_null() && bound.contains(i))
     {
-        params.push(match columns.get(i) {
-            Some(column) => Param::for_column(v.clone(), column, !key.contains(&i)),
-            None => Param::new(v.clone(), !key.contains(&i)),
-        });
-        markers[i] = flavor.marker(params.len());
+        let marker = flavor.marker(params.len() + 1);
+        markers[i] = match columns.get(i) {
+            Some(column) => {
+                params.push(Param::for_column(v.clone(), column, !key.contains(&i)));
+                super::writer::typed_marker(flavor, column, marker)
+            }
+            None => {
+                params.push(Param::new(v.clone(), !key.contains(&i)));
+                marker
+            }
+        };
     }
     (markers, params)
 }

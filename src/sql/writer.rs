@@ -200,18 +200,7 @@ impl<'a> Writer<'a> {
     /// converted with an explicit format.
     pub(super) fn bind_for(&mut self, value: Value, column: &ColumnInfo, secret: bool) -> String {
         let marker = self.push(Param::for_column(value, column, secret));
-        match (self.flavor, temporal_type(column)) {
-            (Flavor::SqlServer, Some(ty)) => format!("CAST({marker} AS {ty})"),
-            // Oracle would convert text with the session's NLS_DATE_FORMAT: the format is
-            // written into the statement instead (the text is in it, see `coerce`).
-            (Flavor::Oracle, _) if column.data_type.eq_ignore_ascii_case("date") => {
-                format!("TO_DATE({marker}, 'YYYY-MM-DD\"T\"HH24:MI:SS')")
-            }
-            (Flavor::Oracle, _) if is_oracle_date(column) => {
-                format!("TO_TIMESTAMP({marker}, 'YYYY-MM-DD\"T\"HH24:MI:SS.FF')")
-            }
-            _ => marker,
-        }
+        typed_marker(self.flavor, column, marker)
     }
 
     pub(super) fn alias(&mut self) -> String {
@@ -740,6 +729,23 @@ impl<'a> Writer<'a> {
 
 /// The SQL Server type a date or time column's values are cast to, from the catalog's type
 /// name (only names on this list are ever written).
+/// `marker`, a parameter for `column`, as the statement must read it: a date or time travels
+/// as text, converted in the statement (on SQL Server cast to the column's type, so that it is
+/// compared as a date, never as text; on Oracle with the format written out, never the
+/// session's `NLS_DATE_FORMAT`).
+pub(super) fn typed_marker(flavor: Flavor, column: &ColumnInfo, marker: String) -> String {
+    match (flavor, temporal_type(column)) {
+        (Flavor::SqlServer, Some(ty)) => format!("CAST({marker} AS {ty})"),
+        (Flavor::Oracle, _) if column.data_type.eq_ignore_ascii_case("date") => {
+            format!("TO_DATE({marker}, 'YYYY-MM-DD\"T\"HH24:MI:SS')")
+        }
+        (Flavor::Oracle, _) if is_oracle_date(column) => {
+            format!("TO_TIMESTAMP({marker}, 'YYYY-MM-DD\"T\"HH24:MI:SS.FF')")
+        }
+        _ => marker,
+    }
+}
+
 fn temporal_type(column: &ColumnInfo) -> Option<&'static str> {
     Some(match column.data_type.to_ascii_lowercase().as_str() {
         "datetime" => "DATETIME",

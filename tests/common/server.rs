@@ -1,7 +1,12 @@
 //! An `iridium_server` (SQL-Server-compatible engine) started in-process for one test, on a free
 //! 127.0.0.1 port with TLS off, loaded from a fixture script. Tests read it back with tiberius.
 //! It stops when dropped.
+//!
+//! Inside [`on_live_server`] the same tests run against a real SQL Server instead (the live
+//! tests, `POSTCLONE_SQLSERVER_TEST`): every database a fixture script `USE`s is dropped and
+//! created again there, then loaded from the script, and postclone connects to it.
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use futures_util::TryStreamExt;
@@ -13,13 +18,83 @@ use postclone::engine::sqlserver::row;
 pub struct TestServer {
     // Field order matters: the client and server drop before the runtime they run on.
     client: TdsClient,
-    server: EmbeddedServer,
+    server: Backend,
     runtime: tokio::runtime::Runtime,
 }
 
+/// Where a test's databases are.
+enum Backend {
+    /// The embedded engine, started for this test.
+    Embedded(EmbeddedServer),
+    /// A real SQL Server: its ADO.NET connection string, without a database.
+    Live(String),
+}
+
+thread_local! {
+    /// The real SQL Server the tests of this thread run against, if any.
+    static LIVE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `test` with every [`TestServer`] it starts on the real SQL Server `connection` (an
+/// ADO.NET string of a login that may drop and create databases). One test at a time: the
+/// fixtures' databases have fixed names.
+pub fn on_live_server(connection: &str, test: impl FnOnce()) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let without_database: Vec<&str> = connection
+        .split(';')
+        .filter(|part| {
+            let key = part
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            !part.trim().is_empty() && key != "database" && key != "initial catalog"
+        })
+        .collect();
+    LIVE.with(|l| *l.borrow_mut() = Some(without_database.join(";")));
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            LIVE.with(|l| *l.borrow_mut() = None);
+        }
+    }
+    let _reset = Reset;
+    test();
+}
+
+/// Whether this thread's tests run on a real SQL Server (see [`on_live_server`]).
+pub fn is_live() -> bool {
+    LIVE.with(|l| l.borrow().is_some())
+}
+
+/// The databases a fixture script works in (`USE NAME` lines), once each.
+fn used_databases(script: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in script.lines() {
+        let mut words = line.split_whitespace();
+        if words.next().is_some_and(|w| w.eq_ignore_ascii_case("USE")) {
+            if let Some(name) = words.next() {
+                let name = name.trim_matches(|c| c == '[' || c == ']' || c == ';');
+                if !out.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                    out.push(name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 impl TestServer {
-    /// Starts an engine loaded from `script`.
+    /// Starts an engine loaded from `script` (inside [`on_live_server`], loads the script into
+    /// the real server instead).
     pub fn start(script: &Path) -> TestServer {
+        if let Some(live) = LIVE.with(|l| l.borrow().clone()) {
+            return TestServer::live(&live, script);
+        }
         // Worker threads keep serving while the test thread waits on the postclone process.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -35,22 +110,67 @@ impl TestServer {
         });
         TestServer {
             client,
-            server,
+            server: Backend::Embedded(server),
             runtime,
         }
     }
 
-    /// An ADO.NET string for the postclone binary; `database` is what the login asks for.
-    pub fn connection(&self, database: &str) -> String {
-        format!(
-            "server=tcp:127.0.0.1,{};database={database};user=sa;password=test-only;encrypt=DANGER_PLAINTEXT",
-            self.server.port()
-        )
+    /// The databases `script` uses, dropped and created again on the real server
+    /// `connection`, then loaded from it.
+    #[allow(clippy::disallowed_methods)]
+    fn live(connection: &str, script: &Path) -> TestServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let text = std::fs::read_to_string(script).expect("script");
+        let client = runtime.block_on(async {
+            let config = tiberius::Config::from_ado_string(&format!("{connection};database=master"))
+                .expect("POSTCLONE_SQLSERVER_TEST is an ADO.NET connection string");
+            let mut client = connect::connect(config)
+                .await
+                .expect("the live SQL Server accepts the connection");
+            for name in used_databases(&text) {
+                // Fixture names only (letters, digits, `_`): written into the statement.
+                assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{name}");
+                let recreate = format!(
+                    "IF DB_ID(N'{name}') IS NOT NULL BEGIN ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [{name}] END; CREATE DATABASE [{name}]"
+                );
+                let result = match client.simple_query(recreate).await {
+                    Ok(stream) => stream.into_results().await.map(drop),
+                    Err(e) => Err(e),
+                };
+                result.unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+            }
+            client
+        });
+        let mut server = TestServer {
+            client,
+            server: Backend::Live(connection.to_string()),
+            runtime,
+        };
+        server.run_script(script);
+        server
     }
 
-    /// The port, for redacting outputs.
+    /// An ADO.NET string for the postclone binary; `database` is what the login asks for.
+    pub fn connection(&self, database: &str) -> String {
+        match &self.server {
+            Backend::Embedded(server) => format!(
+                "server=tcp:127.0.0.1,{};database={database};user=sa;password=test-only;encrypt=DANGER_PLAINTEXT",
+                server.port()
+            ),
+            Backend::Live(connection) => format!("{connection};database={database}"),
+        }
+    }
+
+    /// The port, for redacting outputs (0 on a live server: nothing to redact).
     pub fn port(&self) -> u16 {
-        self.server.port()
+        match &self.server {
+            Backend::Embedded(server) => server.port(),
+            Backend::Live(_) => 0,
+        }
     }
 
     /// Every row of a query, each as `a | b | c`.
