@@ -427,3 +427,150 @@ fn grants_absent_is_oracle_only() {
         out.stdout
     );
 }
+
+/// A connection of the test's own to the live Oracle schema (the `oracle` crate, not
+/// postclone's session), with the URL and the schema's name.
+#[cfg(feature = "oracle")]
+fn live_oracle() -> (String, oracle::Connection, String) {
+    let url = std::env::var("POSTCLONE_ORACLE_TEST")
+        .expect("set POSTCLONE_ORACLE_TEST to an oracle:// URL of a disposable schema");
+    let password =
+        std::env::var("POSTCLONE_PASSWORD").expect("set POSTCLONE_PASSWORD for POSTCLONE_ORACLE_TEST");
+    let rest = url.strip_prefix("oracle://").expect("an oracle:// URL");
+    let (user, rest) = rest.split_once('@').expect("oracle://USER@HOST:PORT/SERVICE");
+    let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let schema = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("schema="))
+        .unwrap_or(user)
+        .to_ascii_uppercase();
+    let conn = oracle::Connection::connect(user, password, address).expect("the live Oracle accepts the connection");
+    (url, conn, schema)
+}
+
+/// The rows of a query, each as the debug text of its values (LOBs read whole).
+#[cfg(feature = "oracle")]
+fn oracle_rows(conn: &oracle::Connection, sql: &str) -> Vec<String> {
+    let mut out: Vec<String> = conn
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .map(|row| {
+            let row = row.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            row.sql_values()
+                .iter()
+                .map(|v| match v.oracle_type() {
+                    Ok(oracle::sql_type::OracleType::BLOB | oracle::sql_type::OracleType::Raw(_)) => {
+                        format!("{:?}", v.get::<Option<Vec<u8>>>().unwrap_or_default())
+                    }
+                    _ => format!("{:?}", v.get::<Option<String>>().unwrap_or_default()),
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The defects only a real Oracle shows, end to end on a disposable schema (its user owns it,
+/// may read `DBA_TAB_PRIVS`, and `POSTCLONE_ORACLE_GRANTEE`, default `OSRUNTIME_PP`, is another
+/// user): a site property of 7,500 characters in an NCLOB has its host rewritten (bound as a
+/// LOB: as NVARCHAR2 it fails with ORA-01461); 300 rows of a 4-column table are emptied and
+/// restored (`INSERT ALL` batches under 999 columns); rows of a key-less log table with LOB
+/// columns, differing only in case, go back exactly, twice without duplicates; a privilege is
+/// revoked before the transaction, as the plan says; the apply lock binds by name.
+/// Run with `cargo test --all-features --test integration live_oracle -- --ignored`.
+#[cfg(feature = "oracle")]
+#[test]
+#[ignore = "needs a disposable Oracle schema in POSTCLONE_ORACLE_TEST"]
+fn live_oracle_real_engine_defects_issue_35() {
+    use oracle::sql_type::OracleType;
+    let (url, conn, schema) = live_oracle();
+    let grantee = std::env::var("POSTCLONE_ORACLE_GRANTEE").unwrap_or_else(|_| "OSRUNTIME_PP".into());
+    for table in ["OSSYS_SITE_PROPERTY", "OSUSR_K4X_ITEM", "OSLOG_GENERAL"] {
+        conn.execute(
+            &format!("BEGIN EXECUTE IMMEDIATE 'DROP TABLE {table} PURGE'; EXCEPTION WHEN OTHERS THEN NULL; END;"),
+            &[],
+        )
+        .expect("drop");
+    }
+    for ddl in [
+        "CREATE TABLE OSSYS_SITE_PROPERTY (ID NUMBER(10) PRIMARY KEY, SITE_PROPERTY_DEFINITION_ID NUMBER(10) NOT NULL, PROPERTY_VALUE NCLOB, USER_MODIFIED NUMBER(1) NOT NULL)",
+        "CREATE TABLE OSUSR_K4X_ITEM (ID NUMBER(19) PRIMARY KEY, CODE NVARCHAR2(50) NOT NULL, AMOUNT NUMBER(18,4), NOTE NVARCHAR2(200))",
+        "CREATE TABLE OSLOG_GENERAL (TENANT_ID NUMBER(10) NOT NULL, MESSAGE NVARCHAR2(2000), STACK NCLOB, PAYLOAD BLOB)",
+    ] {
+        conn.execute(ddl, &[]).unwrap_or_else(|e| panic!("{ddl}: {e}"));
+    }
+    let long = "see https://prod.example.com/a ".repeat(250);
+    conn.execute(
+        "INSERT INTO OSSYS_SITE_PROPERTY VALUES (1, 7, :1, 0)",
+        &[&(&long, &OracleType::NCLOB)],
+    )
+    .expect("site property");
+    for id in 1..=300i64 {
+        conn.execute(
+            "INSERT INTO OSUSR_K4X_ITEM VALUES (:1, :2, :3, :4)",
+            &[&id, &format!("ITEM-{id}"), &format!("{id}.2500"), &"note"],
+        )
+        .expect("item");
+    }
+    let blob: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    for (tenant, message, stack) in [
+        (1i64, "Login OK", "at Login()"),
+        (1, "LOGIN OK", "AT LOGIN()"),
+        (1, "Login OK ", "at Login() "),
+        (2, "kept", "kept"),
+    ] {
+        conn.execute(
+            "INSERT INTO OSLOG_GENERAL VALUES (:1, :2, :3, :4)",
+            &[&tenant, &message, &(&stack, &OracleType::NCLOB), &(&blob, &OracleType::BLOB)],
+        )
+        .expect("log");
+    }
+    conn.execute(&format!("GRANT SELECT ON OSUSR_K4X_ITEM TO \"{grantee}\""), &[])
+        .expect("grant");
+    conn.commit().expect("commit");
+    let items = "SELECT ID, CODE, TO_CHAR(AMOUNT), NOTE FROM OSUSR_K4X_ITEM";
+    let logs = "SELECT TENANT_ID, MESSAGE, STACK, PAYLOAD FROM OSLOG_GENERAL";
+    let property = "SELECT PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY";
+    let grants = format!("SELECT PRIVILEGE FROM USER_TAB_PRIVS_MADE WHERE GRANTEE = '{grantee}'");
+    let before = [oracle_rows(&conn, items), oracle_rows(&conn, logs), oracle_rows(&conn, property)];
+
+    let spec = format!(
+        "engine: oracle\nguard: {{ database: {schema} }}\nresources:\n\
+         - id: site-property-hosts\n  kind: column_values\n  table: ossys_site_property\n  set:\n    PROPERTY_VALUE: {{ replace: {{ from: prod.example.com, to: preprod.example.com }} }}\n\
+         - id: items\n  kind: table_empty\n  table: osusr_k4x_item\n\
+         - id: old-logs\n  kind: rows_absent\n  table: oslog_general\n  where: [{{ column: tenant_id, in: [1] }}]\n\
+         - id: clone-grants\n  kind: grants_absent\n  grantees: [{grantee}]\n  owners: [{schema}]\n"
+    );
+    let run = |args: &[&str]| {
+        Test::new()
+            .spec(&spec)
+            .env("POSTCLONE_CONNECTION", &url)
+            .args(args.iter().copied())
+    };
+    let plan = run(&["plan", "-v"]).run().code(0);
+    assert!(plan.stdout.contains("runs before the apply transaction"), "{}", plan.stdout);
+    let apply = run(&["apply", "--auto-approve", "-v"]);
+    let out = apply.run().code(0);
+    assert!(out.stdout.contains("Converged"), "{}", out.stdout);
+    run(&["plan", "--detailed-exitcode"]).run().code(0);
+    assert_eq!(
+        oracle_rows(&conn, property),
+        [format!("{:?}", Some(long.replace("prod.example.com", "preprod.example.com")))]
+    );
+    assert!(oracle_rows(&conn, items).is_empty());
+    assert_eq!(oracle_rows(&conn, logs).len(), 1);
+    assert!(oracle_rows(&conn, &grants).is_empty(), "the privilege was not revoked");
+
+    let journal = crate::common::journal_in(&apply);
+    for attempt in ["restore", "restore again"] {
+        let out = Test::new()
+            .env("POSTCLONE_CONNECTION", &url)
+            .args(["restore", journal.to_str().expect("utf-8 path"), "--auto-approve"])
+            .run()
+            .code(0);
+        let after = [oracle_rows(&conn, items), oracle_rows(&conn, logs), oracle_rows(&conn, property)];
+        assert!(after == before, "{attempt} did not give every row back:\n{}", out.stdout);
+    }
+}
