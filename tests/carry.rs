@@ -64,7 +64,7 @@ fn after_spec() -> String {
 /// Captures pre-production into `captured.yaml` of a run directory; returns the file's text.
 /// The spec includes the file it writes (as the spec used after the clone does): the first
 /// capture runs before it exists, the second reads the first one's and replaces it.
-fn capture(preprod: &TestServer) -> (Output, String) {
+pub(crate) fn capture(preprod: &TestServer) -> (Output, String) {
     let t = Test::new()
         .spec(&capture_spec(true))
         .server(preprod, "OS_PREPROD")
@@ -77,7 +77,7 @@ fn capture(preprod: &TestServer) -> (Output, String) {
 }
 
 /// Production's clone, as restored over pre-production.
-fn clone_server() -> TestServer {
+pub(crate) fn clone_server() -> TestServer {
     let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
     server.run_script(&fixture("carry/clone-extra.sql"));
     server
@@ -85,7 +85,7 @@ fn clone_server() -> TestServer {
 
 /// A run against the clone with the captured file beside the spec (and the identity file, for
 /// `--identity id.txt`).
-fn after(clone: &TestServer, captured: &str) -> Test {
+pub(crate) fn after(clone: &TestServer, captured: &str) -> Test {
     after_with(clone, captured, &after_spec())
 }
 

@@ -24,5 +24,6 @@ mod saved_plan;
 mod schemas;
 mod secrets;
 mod shapes;
+mod statements;
 mod validate;
 mod wire;

@@ -434,17 +434,20 @@ fn grants_absent_is_oracle_only() {
 fn live_oracle() -> (String, oracle::Connection, String) {
     let url = std::env::var("POSTCLONE_ORACLE_TEST")
         .expect("set POSTCLONE_ORACLE_TEST to an oracle:// URL of a disposable schema");
-    let password =
-        std::env::var("POSTCLONE_PASSWORD").expect("set POSTCLONE_PASSWORD for POSTCLONE_ORACLE_TEST");
+    let password = std::env::var("POSTCLONE_PASSWORD")
+        .expect("set POSTCLONE_PASSWORD for POSTCLONE_ORACLE_TEST");
     let rest = url.strip_prefix("oracle://").expect("an oracle:// URL");
-    let (user, rest) = rest.split_once('@').expect("oracle://USER@HOST:PORT/SERVICE");
+    let (user, rest) = rest
+        .split_once('@')
+        .expect("oracle://USER@HOST:PORT/SERVICE");
     let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
     let schema = query
         .split('&')
         .find_map(|p| p.strip_prefix("schema="))
         .unwrap_or(user)
         .to_ascii_uppercase();
-    let conn = oracle::Connection::connect(user, password, address).expect("the live Oracle accepts the connection");
+    let conn = oracle::Connection::connect(user, password, address)
+        .expect("the live Oracle accepts the connection");
     (url, conn, schema)
 }
 
@@ -459,7 +462,9 @@ fn oracle_rows(conn: &oracle::Connection, sql: &str) -> Vec<String> {
             row.sql_values()
                 .iter()
                 .map(|v| match v.oracle_type() {
-                    Ok(oracle::sql_type::OracleType::BLOB | oracle::sql_type::OracleType::Raw(_)) => {
+                    Ok(
+                        oracle::sql_type::OracleType::BLOB | oracle::sql_type::OracleType::Raw(_),
+                    ) => {
                         format!("{:?}", v.get::<Option<Vec<u8>>>().unwrap_or_default())
                     }
                     _ => format!("{:?}", v.get::<Option<String>>().unwrap_or_default()),
@@ -486,7 +491,8 @@ fn oracle_rows(conn: &oracle::Connection, sql: &str) -> Vec<String> {
 fn live_oracle_real_engine_defects_issue_35() {
     use oracle::sql_type::OracleType;
     let (url, conn, schema) = live_oracle();
-    let grantee = std::env::var("POSTCLONE_ORACLE_GRANTEE").unwrap_or_else(|_| "OSRUNTIME_PP".into());
+    let grantee =
+        std::env::var("POSTCLONE_ORACLE_GRANTEE").unwrap_or_else(|_| "OSRUNTIME_PP".into());
     for table in ["OSSYS_SITE_PROPERTY", "OSUSR_K4X_ITEM", "OSLOG_GENERAL"] {
         conn.execute(
             &format!("BEGIN EXECUTE IMMEDIATE 'DROP TABLE {table} PURGE'; EXCEPTION WHEN OTHERS THEN NULL; END;"),
@@ -523,18 +529,30 @@ fn live_oracle_real_engine_defects_issue_35() {
     ] {
         conn.execute(
             "INSERT INTO OSLOG_GENERAL VALUES (:1, :2, :3, :4)",
-            &[&tenant, &message, &(&stack, &OracleType::NCLOB), &(&blob, &OracleType::BLOB)],
+            &[
+                &tenant,
+                &message,
+                &(&stack, &OracleType::NCLOB),
+                &(&blob, &OracleType::BLOB),
+            ],
         )
         .expect("log");
     }
-    conn.execute(&format!("GRANT SELECT ON OSUSR_K4X_ITEM TO \"{grantee}\""), &[])
-        .expect("grant");
+    conn.execute(
+        &format!("GRANT SELECT ON OSUSR_K4X_ITEM TO \"{grantee}\""),
+        &[],
+    )
+    .expect("grant");
     conn.commit().expect("commit");
     let items = "SELECT ID, CODE, TO_CHAR(AMOUNT), NOTE FROM OSUSR_K4X_ITEM";
     let logs = "SELECT TENANT_ID, MESSAGE, STACK, PAYLOAD FROM OSLOG_GENERAL";
     let property = "SELECT PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY";
     let grants = format!("SELECT PRIVILEGE FROM USER_TAB_PRIVS_MADE WHERE GRANTEE = '{grantee}'");
-    let before = [oracle_rows(&conn, items), oracle_rows(&conn, logs), oracle_rows(&conn, property)];
+    let before = [
+        oracle_rows(&conn, items),
+        oracle_rows(&conn, logs),
+        oracle_rows(&conn, property),
+    ];
 
     let spec = format!(
         "engine: oracle\nguard: {{ database: {schema} }}\nresources:\n\
@@ -550,27 +568,49 @@ fn live_oracle_real_engine_defects_issue_35() {
             .args(args.iter().copied())
     };
     let plan = run(&["plan", "-v"]).run().code(0);
-    assert!(plan.stdout.contains("runs before the apply transaction"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("runs before the apply transaction"),
+        "{}",
+        plan.stdout
+    );
     let apply = run(&["apply", "--auto-approve", "-v"]);
     let out = apply.run().code(0);
     assert!(out.stdout.contains("Converged"), "{}", out.stdout);
     run(&["plan", "--detailed-exitcode"]).run().code(0);
     assert_eq!(
         oracle_rows(&conn, property),
-        [format!("{:?}", Some(long.replace("prod.example.com", "preprod.example.com")))]
+        [format!(
+            "{:?}",
+            Some(long.replace("prod.example.com", "preprod.example.com"))
+        )]
     );
     assert!(oracle_rows(&conn, items).is_empty());
     assert_eq!(oracle_rows(&conn, logs).len(), 1);
-    assert!(oracle_rows(&conn, &grants).is_empty(), "the privilege was not revoked");
+    assert!(
+        oracle_rows(&conn, &grants).is_empty(),
+        "the privilege was not revoked"
+    );
 
     let journal = crate::common::journal_in(&apply);
     for attempt in ["restore", "restore again"] {
         let out = Test::new()
             .env("POSTCLONE_CONNECTION", &url)
-            .args(["restore", journal.to_str().expect("utf-8 path"), "--auto-approve"])
+            .args([
+                "restore",
+                journal.to_str().expect("utf-8 path"),
+                "--auto-approve",
+            ])
             .run()
             .code(0);
-        let after = [oracle_rows(&conn, items), oracle_rows(&conn, logs), oracle_rows(&conn, property)];
-        assert!(after == before, "{attempt} did not give every row back:\n{}", out.stdout);
+        let after = [
+            oracle_rows(&conn, items),
+            oracle_rows(&conn, logs),
+            oracle_rows(&conn, property),
+        ];
+        assert!(
+            after == before,
+            "{attempt} did not give every row back:\n{}",
+            out.stdout
+        );
     }
 }

@@ -102,8 +102,8 @@ fn long_parameters_travel_whole_as_plp() {
         let mut config = server.config();
         config.port(port);
         let mut client = connect::connect(config).await.expect("connects");
-        let as_text = Value::Text(text.clone());
-        let as_bytes = Value::Bytes(bytes.clone());
+        let as_text = postclone::sql::Param::new(Value::Text(text.clone()), false);
+        let as_bytes = postclone::sql::Param::new(Value::Bytes(bytes.clone()), false);
         let params = [SqlParam(&as_text), SqlParam(&as_bytes)];
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
         // The engine misreads these parameters; only what was sent matters here.

@@ -10,6 +10,42 @@ use std::fmt::Write as _;
 use crate::sql::Param;
 use crate::state::Value;
 
+/// Whether the embedded engine reads `text` with `params` right when they travel as an RPC,
+/// as SQL Server gets them. Only a read qualifies: the engine's database puts its defects
+/// right where a batch arrives (identities, triggers, updates of referenced rows), and an RPC
+/// never passes there. Of reads: the statement within 4,000 bytes, no `VALUES` list (the
+/// engine types each of its values as a literal of its own, never as the column it is joined
+/// with), and every parameter of a kind it reads as SQL Server does: a whole number for a
+/// `BIGINT`, `INT`, `SMALLINT` or `TINYINT` column (bound with the column's own type, where it
+/// fits), a national text within 4,000 bytes for an `NVARCHAR` column or none (dates, cast in
+/// the statement), a bit for a `BIT` column. Everything else goes as literals: binary data
+/// (dropped), longer text (misread), floats (written back into the statement in a form its
+/// parser refuses), NULL, text for a single-byte column, decimals and numbers of other
+/// columns.
+#[must_use]
+pub fn reads_as_parameters(text: &str, params: &[Param]) -> bool {
+    use crate::sql::ColumnType;
+    const MOST_BYTES: usize = 4_000;
+    let shape = crate::engine::sqlserver::shapes::shape(text);
+    let read = shape.starts_with("SELECT")
+        && ![
+            "INSERT", "UPDATE", "DELETE", "TRUNCATE", "DROP", "ALTER", "EXEC",
+        ]
+        .iter()
+        .any(|w| shape.split(' ').any(|s| s == *w));
+    read && text.len() <= MOST_BYTES
+        && !text.contains("(VALUES ")
+        && params.iter().all(|p| match (&p.value, p.column_type) {
+            (Value::Int(_), Some(ColumnType::BigInt)) => true,
+            (Value::Int(i), Some(ColumnType::Int)) => i32::try_from(*i).is_ok(),
+            (Value::Int(i), Some(ColumnType::SmallInt)) => i16::try_from(*i).is_ok(),
+            (Value::Int(i), Some(ColumnType::TinyInt)) => u8::try_from(*i).is_ok(),
+            (Value::Text(t), Some(ColumnType::NVarChar) | None) => t.len() <= MOST_BYTES,
+            (Value::Bool(_), Some(ColumnType::Bit)) => true,
+            _ => false,
+        })
+}
+
 /// A statement whose markers cannot be replaced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InlineError {

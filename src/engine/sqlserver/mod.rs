@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod row;
+pub mod shapes;
 pub mod wire;
 
 use std::time::Duration;

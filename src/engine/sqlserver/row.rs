@@ -6,12 +6,32 @@ use tiberius::{ColumnData, ToSql};
 
 use crate::state::Value;
 
-/// A value bound as a statement parameter.
-pub struct SqlParam<'a>(pub &'a Value);
+/// A value bound as a statement parameter: a whole number typed as its column is (`INT` for an
+/// `INT` column...) where it fits, so that the server compares like with like.
+pub struct SqlParam<'a>(pub &'a crate::sql::Param);
 
 impl ToSql for SqlParam<'_> {
     fn to_sql(&self) -> ColumnData<'_> {
-        match self.0 {
+        use crate::sql::ColumnType;
+        match (&self.0.value, self.0.column_type) {
+            (Value::Int(i), Some(ColumnType::Int)) if i32::try_from(*i).is_ok() => {
+                ColumnData::I32(i32::try_from(*i).ok())
+            }
+            (Value::Int(i), Some(ColumnType::SmallInt)) if i16::try_from(*i).is_ok() => {
+                ColumnData::I16(i16::try_from(*i).ok())
+            }
+            (Value::Int(i), Some(ColumnType::TinyInt)) if u8::try_from(*i).is_ok() => {
+                ColumnData::U8(u8::try_from(*i).ok())
+            }
+            (value, _) => plain(value),
+        }
+    }
+}
+
+/// A value as tiberius binds it by its own type.
+fn plain(value: &Value) -> ColumnData<'_> {
+    {
+        match value {
             // An untyped NULL: nvarchar converts implicitly to every column type.
             Value::Null => ColumnData::String(None),
             Value::Bool(b) => ColumnData::Bit(Some(*b)),
@@ -203,11 +223,47 @@ mod tests {
             value(ColumnData::Binary(Some(Cow::Owned(bytes.clone())))),
             Value::Bytes(bytes.clone())
         );
-        let as_text = Value::Text(text.clone());
+        let as_text = crate::sql::Param::new(Value::Text(text.clone()), false);
         assert!(matches!(SqlParam(&as_text).to_sql(), ColumnData::String(Some(s)) if s == text));
-        let as_bytes = Value::Bytes(bytes.clone());
+        let as_bytes = crate::sql::Param::new(Value::Bytes(bytes.clone()), false);
         assert!(
             matches!(SqlParam(&as_bytes).to_sql(), ColumnData::Binary(Some(b)) if *b == bytes[..])
         );
+    }
+
+    /// A whole number is bound with its column's type where it fits (the server compares like
+    /// with like), as `BIGINT` otherwise.
+    #[test]
+    fn whole_numbers_take_their_column_type() {
+        use crate::sql::ColumnType;
+        let typed = |v: i64, t: Option<ColumnType>| crate::sql::Param {
+            value: Value::Int(v),
+            secret: false,
+            column_type: t,
+        };
+        assert!(matches!(
+            SqlParam(&typed(7, Some(ColumnType::Int))).to_sql(),
+            ColumnData::I32(Some(7))
+        ));
+        assert!(matches!(
+            SqlParam(&typed(7, Some(ColumnType::SmallInt))).to_sql(),
+            ColumnData::I16(Some(7))
+        ));
+        assert!(matches!(
+            SqlParam(&typed(7, Some(ColumnType::TinyInt))).to_sql(),
+            ColumnData::U8(Some(7))
+        ));
+        assert!(matches!(
+            SqlParam(&typed(1 << 40, Some(ColumnType::Int))).to_sql(),
+            ColumnData::I64(Some(_))
+        ));
+        assert!(matches!(
+            SqlParam(&typed(-1, Some(ColumnType::TinyInt))).to_sql(),
+            ColumnData::I64(Some(-1))
+        ));
+        assert!(matches!(
+            SqlParam(&typed(7, None)).to_sql(),
+            ColumnData::I64(Some(7))
+        ));
     }
 }

@@ -116,9 +116,14 @@ impl Tds {
         params: &[Param],
         context: &str,
     ) -> Result<QueryStream<'_>, Error> {
-        match self.wire {
+        let wire = match self.wire {
+            Wire::Literals if literal::reads_as_parameters(text, params) => Wire::Parameters,
+            wire => wire,
+        };
+        crate::engine::sqlserver::shapes::record(text, wire);
+        match wire {
             Wire::Parameters => {
-                let values: Vec<SqlParam<'_>> = params.iter().map(|p| SqlParam(&p.value)).collect();
+                let values: Vec<SqlParam<'_>> = params.iter().map(SqlParam).collect();
                 let refs: Vec<&dyn ToSql> = values.iter().map(|p| p as &dyn ToSql).collect();
                 self.client
                     .query(text, &refs)
