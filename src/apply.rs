@@ -989,6 +989,16 @@ mod tests {
 
     fn apply(engine: &mut FakeEngine, journal: &Path) -> Result<ApplyReport, Error> {
         let (desired, plan) = two_deletes();
+        apply_plan(engine, journal, &desired, &plan)
+    }
+
+    /// Applies `plan` under the application lock, with the test chain key.
+    fn apply_plan(
+        engine: &mut FakeEngine,
+        journal: &Path,
+        desired: &Desired,
+        plan: &Plan,
+    ) -> Result<ApplyReport, Error> {
         let options = Options {
             lock: Lock::Application,
             journal,
@@ -997,7 +1007,7 @@ mod tests {
             chain_key: key(),
             signer: None,
         };
-        block_on(run(engine, &desired, &plan, options, &mut |_| {}))
+        block_on(run(engine, desired, plan, options, &mut |_| {}))
     }
 
     fn key() -> journal::ChainKey {
@@ -1072,17 +1082,8 @@ mod tests {
         let (desired, mut plan) = two_deletes();
         plan.steps.insert(0, revoke);
         let dir = tempfile::tempdir().unwrap();
-        let run_with = |engine: &mut FakeEngine, journal: &Path| {
-            let options = Options {
-                lock: Lock::Application,
-                journal,
-                source: None,
-                connected_host: None,
-                chain_key: key(),
-                signer: None,
-            };
-            block_on(run(engine, &desired, &plan, options, &mut |_| {}))
-        };
+        let run_with =
+            |engine: &mut FakeEngine, journal: &Path| apply_plan(engine, journal, &desired, &plan);
         // The second DELETE fails: the transaction rolls back, the REVOKEs stay.
         let path = dir.path().join("delete.jsonl");
         let mut engine = FakeEngine {

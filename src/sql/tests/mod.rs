@@ -594,44 +594,42 @@ fn rows_without_a_key_are_matched_exactly_issue_35() {
         written_known: false,
         span: None,
     };
-    let sqlserver = step(
-        vec![
-            col("TENANT_ID", "int", false),
-            col("MESSAGE", "nvarchar", true),
-            col("MODULE", "varchar", true),
-            col("STACK", "ntext", true),
-            col("PAYLOAD", "image", true),
-            col("HASH", "varbinary", true),
-        ],
-        vec![
-            Value::Int(1),
+    // Each column's type on either engine (none: not on that engine), and its value.
+    let columns: [(&str, Option<&str>, Option<&str>, Value); 7] = [
+        ("TENANT_ID", Some("int"), Some("number"), Value::Int(1)),
+        (
+            "MESSAGE",
+            Some("nvarchar"),
+            Some("nvarchar2"),
             text("Login OK"),
-            text("Users"),
-            text("at Foo()"),
+        ),
+        ("MODULE", Some("varchar"), Some("varchar2"), text("Users")),
+        ("STACK", Some("ntext"), Some("nclob"), text("at Foo()")),
+        ("DETAIL", None, Some("clob"), text("detail")),
+        (
+            "PAYLOAD",
+            Some("image"),
+            Some("blob"),
             Value::Bytes(vec![1, 2]),
+        ),
+        (
+            "HASH",
+            Some("varbinary"),
+            Some("raw"),
             Value::Bytes(vec![3]),
-        ],
-    );
-    let oracle = step(
-        vec![
-            col("TENANT_ID", "number", false),
-            col("MESSAGE", "nvarchar2", true),
-            col("MODULE", "varchar2", true),
-            col("STACK", "nclob", true),
-            col("DETAIL", "clob", true),
-            col("PAYLOAD", "blob", true),
-            col("HASH", "raw", true),
-        ],
-        vec![
-            Value::Int(1),
-            text("Login OK"),
-            text("Users"),
-            text("at Foo()"),
-            text("detail"),
-            Value::Bytes(vec![1, 2]),
-            Value::Bytes(vec![3]),
-        ],
-    );
+        ),
+    ];
+    let on = |oracle: bool| {
+        let kept = columns
+            .iter()
+            .filter_map(|(name, sqlserver, other, value)| {
+                let ty = if oracle { other } else { sqlserver };
+                ty.map(|ty| (col(name, ty, *name != "TENANT_ID"), value.clone()))
+            });
+        let (columns, values): (Vec<ColumnInfo>, Vec<Value>) = kept.unzip();
+        step(columns, values)
+    };
+    let (sqlserver, oracle) = (on(false), on(true));
     let mut out = Vec::new();
     for (step, flavor) in [(sqlserver, Flavor::SqlServer), (oracle, Flavor::Oracle)] {
         let statements = restore_statements(&step, flavor).unwrap();
