@@ -571,3 +571,48 @@ pub(crate) fn rows_without_a_key_go_back_exactly_issue_35() {
         );
     }
 }
+
+/// The spec a journal was applied from decides who must have signed it: when that spec no
+/// longer loads, restore refuses (and names the file), rather than restore without the
+/// signature its `trust.signers` require; `--spec` restores under the spec given.
+#[test]
+fn a_journal_whose_spec_no_longer_loads_is_not_restored_unsigned() {
+    let signer = std::fs::read_to_string(crate::common::fixture("keys/signer_ed25519.pub"))
+        .expect("public key");
+    let spec = format!(
+        "{}\ntrust: {{ signers: [\"{}\"] }}\n",
+        demo_spec(),
+        signer.trim()
+    );
+    let mut server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    // Applied without a signing key: the journal is not signed.
+    let t = Test::new()
+        .spec(&spec)
+        .server(&server, "OS_PREPROD")
+        .args(["apply", "--auto-approve"]);
+    t.run().code(0);
+    let journal = journal_in(&t);
+    let after = server.dump_everything();
+    let out = restore(&server, "OS_PREPROD", &journal).run().code(1);
+    assert!(out.stderr.contains("is not signed"), "{}", out.stderr);
+
+    // The spec broken: still refused, the file named; nothing written.
+    std::fs::write(t.path().join("postclone.yaml"), "resources: [unclosed\n").expect("spec");
+    let out = restore(&server, "OS_PREPROD", &journal).run().code(1);
+    assert!(
+        out.stderr.contains("which does not load now"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("postclone.yaml"), "{}", out.stderr);
+    assert_eq!(server.dump_everything(), after, "a refused restore wrote");
+
+    // Under a spec given on the command line (trusting no signer), it restores.
+    let other = t.path().join("other.yaml");
+    std::fs::write(&other, demo_spec()).expect("spec");
+    restore(&server, "OS_PREPROD", &journal)
+        .args(["--spec", other.to_str().expect("utf-8")])
+        .run()
+        .code(0);
+    assert_ne!(server.dump_everything(), after, "nothing was restored");
+}

@@ -77,6 +77,15 @@ pub enum Error {
         /// The changes.
         changes: Vec<String>,
     },
+    /// The spec a journal was applied from does not load, and no other was given.
+    #[error("the journal was applied from {}, which does not load now: its trust.signers (who must have signed the journal) and event queues decide how restore runs, so nothing was restored; pass --spec FILE to restore under the spec as it is now", .path.display())]
+    JournalSpec {
+        /// The spec the journal names.
+        path: std::path::PathBuf,
+        /// Why it does not load.
+        #[source]
+        source: crate::spec::Error,
+    },
     /// `restore --resource` or `--label` names nothing in the journal.
     #[error(transparent)]
     RestoreSelection(#[from] crate::journal::UnknownSelection),

@@ -83,12 +83,16 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
     if !sealed.is_empty() && !args.without_sealed {
         return Err(Error::SealedWithoutIdentity { changes: sealed });
     }
-    // The spec says which tables are event queues: the events restore's own writes queue
-    // there (triggers) are deleted in its transaction. A journal's spec that no longer loads
-    // leaves them to the next plan (the restore plan says so).
+    // The spec says who must have signed the journal and which tables are event queues (the
+    // events restore's own writes queue there are deleted in its transaction). A journal's
+    // spec that no longer loads is an error, never skipped: skipping it would drop the
+    // signature its trust.signers require.
     let desired = match (&args.spec, &plan.source) {
         (Some(spec), _) => Some(spec::load(spec)?),
-        (None, Some(spec)) => spec::load(spec).ok(),
+        (None, Some(spec)) => Some(spec::load(spec).map_err(|source| Error::JournalSpec {
+            path: spec.clone(),
+            source,
+        })?),
         (None, None) => None,
     };
     // Who must have signed the journal: --signer, and the spec's trust.signers.
