@@ -54,14 +54,7 @@ impl TryFrom<Cell> for Value {
             Cell::Float(x) => Value::Float(x),
             Cell::Text(t) => Value::Text(t),
             Cell::Bytes(hex) => Value::Bytes(
-                (0..hex.len())
-                    .step_by(2)
-                    .map(|i| {
-                        hex.get(i..i + 2)
-                            .and_then(|p| u8::from_str_radix(p, 16).ok())
-                            .ok_or_else(|| InvalidCell { hex: hex.clone() })
-                    })
-                    .collect::<Result<_, _>>()?,
+                crate::state::value::unhex(&hex).ok_or_else(|| InvalidCell { hex: hex.clone() })?,
             ),
         })
     }

@@ -26,11 +26,9 @@ impl PlanKey {
     /// Text shorter than 32 characters: too easy to guess.
     pub fn from_text(text: &str) -> Result<PlanKey, ShortKey> {
         let text = text.trim();
-        if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let mut key = [0u8; 32];
-            for (i, byte) in key.iter_mut().enumerate() {
-                *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| ShortKey)?;
-            }
+        if let Some(key) =
+            crate::state::value::unhex(text).and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        {
             return Ok(PlanKey(key));
         }
         if text.chars().count() < 32 {

@@ -187,6 +187,23 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// The bytes of hexadecimal text, two digits each (either case); `None` for an odd length or
+/// any other character. The one decoder of what [`hex`] writes.
+#[must_use]
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .filter(|pair| pair.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect()
+}
+
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -208,23 +225,25 @@ mod hex_bytes {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let text = Hex::deserialize(d)?.hex;
-        if text.len() % 2 != 0 {
-            return Err(serde::de::Error::custom("invalid hex byte string"));
-        }
-        (0..text.len())
-            .step_by(2)
-            .map(|i| {
-                text.get(i..i + 2)
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    .ok_or_else(|| serde::de::Error::custom("invalid hex byte string"))
-            })
-            .collect()
+        super::unhex(&text).ok_or_else(|| serde::de::Error::custom("invalid hex byte string"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hexadecimal reads back as written, in either case; an odd length, a sign or any other
+    /// character is no hexadecimal (`from_str_radix` alone takes `+f`).
+    #[test]
+    fn one_hex_codec() {
+        assert_eq!(unhex(&hex(&[0, 0xab, 0xff])), Some(vec![0, 0xab, 0xff]));
+        assert_eq!(unhex("00ABff"), Some(vec![0, 0xab, 0xff]));
+        assert_eq!(unhex(""), Some(vec![]));
+        for bad in ["0", "+f", "0g", "é0", " 0"] {
+            assert_eq!(unhex(bad), None, "{bad}");
+        }
+    }
 
     /// Binary data reads back as binary wherever a value is written as YAML or JSON (a
     /// captured file, a saved plan), never as the text of its hex digits; a plain string stays

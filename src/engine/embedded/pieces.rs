@@ -255,18 +255,7 @@ fn hex(expr: &str, text: &str) -> Result<Vec<u8>, PieceError> {
         expr: expr.to_string(),
     };
     let digits = text.strip_prefix("0x").ok_or_else(malformed)?;
-    if digits.len() % 2 != 0 {
-        return Err(malformed());
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            digits
-                .get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(malformed)
-        })
-        .collect()
+    crate::state::value::unhex(digits).ok_or_else(malformed)
 }
 
 #[cfg(test)]
