@@ -9,7 +9,7 @@ mod committing;
 mod insert;
 mod step;
 
-use step::{run_statements, run_step, run_step_then_unqueue, Done, StepFailure};
+use step::{run_in_transaction, run_statements, Done, StepFailure};
 
 pub use committing::CommittedFailure;
 
@@ -349,66 +349,14 @@ pub async fn run<E: Engine>(
             rows: step.rows.count,
         });
         let check = options.lock == Lock::Tables && at_capture.contains(&step.id);
-        // An earlier change may have written longer values into this table than the catalog
-        // saw when planning: what the engine needs to know of them is measured again.
-        let remeasured;
-        let step = match step.table().filter(|t| written.contains(&t.table)) {
-            None => step,
-            Some(_) => match remeasure(tx.engine(), step).await {
-                Ok(step) => {
-                    remeasured = step;
-                    &remeasured
-                }
-                Err(e) => {
-                    let rolled_back = tx.abort(Some(&mut journal)).await;
-                    let failure = StepFailure::Statement {
-                        statement: String::new(),
-                        cause: Masked::chain(&e),
-                    };
-                    return Err(failure.into_error(
-                        plan,
-                        (first, position),
-                        rolled_back,
-                        options.journal,
-                    ));
-                }
-            },
-        };
-        if let Some(t) = step.table() {
-            written.push(t.table.clone());
-        }
-        let triggered = step.table().is_some_and(|t| {
-            plan.catalog
-                .triggers
-                .iter()
-                .any(|(table, _)| *table == t.table)
-        });
-        let run = if triggered && !queues.is_empty() {
-            run_step_then_unqueue(
-                &mut tx,
-                &mut journal,
-                plan,
-                (step, step_statements),
-                (check, &mut *progress),
-                &queues,
-            )
-            .await
-            .map(|(ran, deleted)| {
-                for (n, total) in deleted.iter().zip(&mut unqueued) {
-                    total.1 += n;
-                }
-                ran
-            })
-        } else {
-            run_step(
-                &mut tx,
-                &mut journal,
-                plan,
-                (step, step_statements),
-                (check, &mut *progress),
-            )
-            .await
-        };
+        let run = run_in_transaction(
+            (&mut tx, &mut journal),
+            plan,
+            (step, step_statements),
+            (check, &mut *progress),
+            (&queues, &mut written, &mut unqueued),
+        )
+        .await;
         let journaled = match run {
             Ok(ran) => done.add(&ran),
             Err(e) => {

@@ -123,6 +123,57 @@ fn sha256_hex(bytes: &[u8]) -> String {
     crate::state::value::hex(&Sha256::digest(bytes))
 }
 
+/// The summary's detail: what ran and what remains.
+fn detail(plan: &Plan, ending: &Ending<'_>, converged: bool) -> String {
+    match ending {
+        Ending::Unchanged => format!(
+            "nothing to run; {}",
+            if converged {
+                "a new plan shows no changes".to_string()
+            } else {
+                format!(
+                    "{} values naming production and {} copies of masked values remain",
+                    plan.hits(),
+                    plan.copies.as_ref().map_or(0, |c| c.found)
+                )
+            }
+        ),
+        Ending::Applied(report) => format!(
+            "{} changes committed, {} rows journaled; {}",
+            report.applied.len(),
+            report.journaled,
+            if converged {
+                "a new plan shows no changes".to_string()
+            } else {
+                format!(
+                    "{} changes, {} values naming production and {} copies of masked values remain",
+                    report.after.steps.len(),
+                    report.after.hits(),
+                    report.after.copies.as_ref().map_or(0, |c| c.found)
+                )
+            }
+        ),
+        Ending::Failed { message, .. } => message.clone(),
+    }
+}
+
+/// What the guard checked, and how it ended.
+fn guard(desired: &Desired, ending: &Ending<'_>) -> serde_json::Value {
+    json!({
+        "result": if matches!(ending, Ending::Failed { refused: true, .. }) { "refused" } else { "passed" },
+        "expected_database": desired.guard.database,
+        "forbidden_databases": desired.guard.forbid_databases.iter()
+            .chain(&desired.production.databases).collect::<Vec<_>>(),
+        "forbidden_hosts": desired.guard.forbid_hosts,
+        "production_hosts": desired.production.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "checked": if desired.front_ends.is_some() {
+            "the database the server reports, the server's own name, the host connected to and the platform's front-end list, before anything ran"
+        } else {
+            "the database the server reports, the server's own name and the host connected to, before anything ran"
+        },
+    })
+}
+
 /// The statement of an apply of `plan` (made from `desired`) that ended as `ending`, with
 /// `journal` (its file, when one was written), between `started` and `finished` (UTC).
 #[must_use]
@@ -179,26 +230,7 @@ pub fn statement(
             "summary": {
                 "verdict": if converged { "PASSED" } else { "FAILED" },
                 "result": result,
-                "detail": match ending {
-                    Ending::Unchanged => format!(
-                        "nothing to run; {}",
-                        if converged { "a new plan shows no changes".to_string() } else {
-                            format!("{} values naming production and {} copies of masked values remain",
-                                plan.hits(), plan.copies.as_ref().map_or(0, |c| c.found))
-                        }
-                    ),
-                    Ending::Applied(report) => format!(
-                        "{} changes committed, {} rows journaled; {}",
-                        report.applied.len(),
-                        report.journaled,
-                        if converged { "a new plan shows no changes".to_string() } else {
-                            format!("{} changes, {} values naming production and {} copies of masked values remain",
-                                report.after.steps.len(), report.after.hits(),
-                                report.after.copies.as_ref().map_or(0, |c| c.found))
-                        }
-                    ),
-                    Ending::Failed { message, .. } => message.clone(),
-                },
+                "detail": detail(plan, ending, converged),
             },
             "postclone": { "version": env!("CARGO_PKG_VERSION") },
             "started": times.0,
@@ -208,19 +240,7 @@ pub fn statement(
                 "server": plan.target.server,
                 "database": plan.target.database,
             },
-            "guard": {
-                "result": if matches!(ending, Ending::Failed { refused: true, .. }) { "refused" } else { "passed" },
-                "expected_database": desired.guard.database,
-                "forbidden_databases": desired.guard.forbid_databases.iter()
-                    .chain(&desired.production.databases).collect::<Vec<_>>(),
-                "forbidden_hosts": desired.guard.forbid_hosts,
-                "production_hosts": desired.production.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "checked": if desired.front_ends.is_some() {
-                    "the database the server reports, the server's own name, the host connected to and the platform's front-end list, before anything ran"
-                } else {
-                    "the database the server reports, the server's own name and the host connected to, before anything ran"
-                },
-            },
+            "guard": guard(desired, ending),
             "spec": {
                 "sha256": spec_digest,
                 "profiles": profiles(desired),

@@ -102,9 +102,66 @@ impl From<journal::Error> for StepFailure {
     }
 }
 
+/// Runs one change inside the transaction: measured again when an earlier change of this
+/// apply wrote its table (it may have written longer values than the catalog saw when
+/// planning), then its rows journaled and its statements run, with the events its writes
+/// queued deleted when its table has triggers (counted into `unqueued`, per queue).
+pub(super) async fn run_in_transaction<E: Engine>(
+    (tx, journal): (&mut Transaction<'_, E>, &mut Journal),
+    plan: &Plan,
+    (step, statements): (&Change, &[Statement]),
+    (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
+    (queues, written, unqueued): (
+        &[TableInfo],
+        &mut Vec<crate::state::TableRef>,
+        &mut [(crate::state::TableRef, u64)],
+    ),
+) -> Result<Done, StepFailure> {
+    let remeasured;
+    let step = match step.table().filter(|t| written.contains(&t.table)) {
+        None => step,
+        Some(_) => {
+            remeasured =
+                super::remeasure(tx.engine(), step)
+                    .await
+                    .map_err(|e| StepFailure::Statement {
+                        statement: String::new(),
+                        cause: Masked::chain(&e),
+                    })?;
+            &remeasured
+        }
+    };
+    if let Some(t) = step.table() {
+        written.push(t.table.clone());
+    }
+    let triggered = step.table().is_some_and(|t| {
+        plan.catalog
+            .triggers
+            .iter()
+            .any(|(table, _)| *table == t.table)
+    });
+    if triggered && !queues.is_empty() {
+        let (ran, deleted) = run_step_then_unqueue(
+            tx,
+            journal,
+            plan,
+            (step, statements),
+            (check, progress),
+            queues,
+        )
+        .await?;
+        for (n, total) in deleted.iter().zip(unqueued.iter_mut()) {
+            total.1 += n;
+        }
+        Ok(ran)
+    } else {
+        run_step(tx, journal, plan, (step, statements), (check, progress)).await
+    }
+}
+
 /// Runs a step whose table has triggers, then deletes the events its writes queued (see
 /// [`crate::queues`]); returns what it did and how many events it deleted per queue.
-pub(super) async fn run_step_then_unqueue<E: Engine>(
+async fn run_step_then_unqueue<E: Engine>(
     tx: &mut Transaction<'_, E>,
     journal: &mut Journal,
     plan: &Plan,
@@ -141,7 +198,7 @@ pub(super) async fn run_step_then_unqueue<E: Engine>(
 /// `check`, the rows journaled must have the plan's fingerprint: otherwise rows changed since
 /// planning (a change planned with no row runs after triggers that fill its table during this
 /// apply: nothing to compare).
-pub(super) async fn run_step<E: Engine>(
+async fn run_step<E: Engine>(
     tx: &mut Transaction<'_, E>,
     journal: &mut Journal,
     plan: &Plan,

@@ -148,31 +148,8 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             out,
         )?;
         if plan.steps.is_empty() {
-            if let (Some(path), Some(key)) = (&attest, &signer) {
-                // Attested like any apply: the guard is checked first, as apply would.
-                apply::preflight(&desired, &plan, host.as_deref())?;
-                let attested = Attested {
-                    desired: &desired,
-                    plan: &plan,
-                    journal: None,
-                    started: &super::capture::now_utc(),
-                };
-                attested.write(crate::attest::Ending::Unchanged, path, key, out)?;
-            }
-        }
-        if plan.is_empty() {
-            writeln!(out)?;
-            writeln!(out, "Apply complete: nothing to do.")?;
-            return Ok(exit::SUCCESS);
-        }
-        if plan.steps.is_empty() {
-            writeln!(out)?;
-            writeln!(out, "Apply: nothing to change.")?;
-            return Err(Error::NotConverged {
-                remaining: 0,
-                production_values: plan.hits(),
-                copies: plan.copies.as_ref().map_or(0, |c| c.found),
-            });
+            let attest = attest.as_deref().zip(signer.as_ref());
+            return nothing_to_change(&desired, &plan, (attest, host.as_deref()), out);
         }
         // Refuse before asking: nobody should approve a plan for the wrong database.
         apply::preflight(&desired, &plan, host.as_deref())?;
@@ -191,20 +168,65 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             return Ok(exit::ERROR);
         }
         writeln!(out)?;
-        writeln!(
-            out,
-            "Applying {} changes in one transaction...",
-            plan.steps.len()
-        )?;
+        let first = plan.steps.iter().filter(|s| s.commits_by_itself()).count();
+        if first == 0 {
+            writeln!(
+                out,
+                "Applying {} changes in one transaction...",
+                plan.steps.len()
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Applying {} changes: {first} the database commits by itself first, then {} in one transaction...",
+                plan.steps.len(),
+                plan.steps.len() - first
+            )?;
+        }
+        let run = Run {
+            args,
+            lock,
+            journal: &journal,
+            host: host.as_deref(),
+            chain_key,
+            signer: signer.as_ref(),
+            attest: attest.as_deref(),
+        };
+        run.apply(&mut engine, &desired, &plan, out).await
+    })
+}
+
+/// What an approved apply runs with.
+struct Run<'a> {
+    args: &'a ApplyArgs,
+    lock: crate::engine::Lock,
+    journal: &'a Path,
+    host: Option<&'a str>,
+    chain_key: crate::journal::ChainKey,
+    signer: Option<&'a crate::signing::SigningKey>,
+    attest: Option<&'a Path>,
+}
+
+impl Run<'_> {
+    /// Applies `plan`, shows what was sent (`--verbose`), writes the attestation when asked,
+    /// and reports.
+    async fn apply<E: Engine>(
+        &self,
+        engine: &mut E,
+        desired: &crate::state::desired::Desired,
+        plan: &crate::plan::Plan,
+        out: &mut impl Write,
+    ) -> Result<i32, Error> {
+        let args = self.args;
         let source =
             std::fs::canonicalize(&args.spec.spec).unwrap_or_else(|_| args.spec.spec.clone());
         let options = apply::Options {
-            lock,
-            journal: &journal,
+            lock: self.lock,
+            journal: self.journal,
             source: Some(&source),
-            connected_host: host.as_deref(),
-            chain_key,
-            signer: signer.as_ref(),
+            connected_host: self.host,
+            chain_key: self.chain_key,
+            signer: self.signer,
         };
         let mut printer = progress_printer(std::io::stderr().is_terminal());
         let mut sent: Vec<(String, String)> = Vec::new();
@@ -215,20 +237,51 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             event => printer(event),
         };
         let started = super::capture::now_utc();
-        let result = apply::run(&mut engine, &desired, &plan, options, &mut progress).await;
+        let result = apply::run(engine, desired, plan, options, &mut progress).await;
         if args.verbose {
             show_sent(&sent, out)?;
         }
-        if let (Some(path), Some(key)) = (&attest, &signer) {
+        if let (Some(path), Some(key)) = (self.attest, self.signer) {
             let attested = Attested {
-                desired: &desired,
-                plan: &plan,
-                journal: Some(&journal),
+                desired,
+                plan,
+                journal: Some(self.journal),
                 started: &started,
             };
             attested.write(ending(&result), path, key, out)?;
         }
         report_outcome(&result?, out)
+    }
+}
+
+/// A plan without changes: attested when asked (the guard checked first, as apply would);
+/// complete when nothing else differs, not converged when read-only findings remain.
+fn nothing_to_change(
+    desired: &crate::state::desired::Desired,
+    plan: &crate::plan::Plan,
+    (attest, host): (Option<(&Path, &crate::signing::SigningKey)>, Option<&str>),
+    out: &mut impl Write,
+) -> Result<i32, Error> {
+    if let Some((path, key)) = attest {
+        apply::preflight(desired, plan, host)?;
+        let attested = Attested {
+            desired,
+            plan,
+            journal: None,
+            started: &super::capture::now_utc(),
+        };
+        attested.write(crate::attest::Ending::Unchanged, path, key, out)?;
+    }
+    writeln!(out)?;
+    if plan.is_empty() {
+        writeln!(out, "Apply complete: nothing to do.")?;
+        return Ok(exit::SUCCESS);
+    }
+    writeln!(out, "Apply: nothing to change.")?;
+    Err(Error::NotConverged {
+        remaining: 0,
+        production_values: plan.hits(),
+        copies: plan.copies.as_ref().map_or(0, |c| c.found),
     })
 }
 

@@ -83,18 +83,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
     if !sealed.is_empty() && !args.without_sealed {
         return Err(Error::SealedWithoutIdentity { changes: sealed });
     }
-    // The spec says who must have signed the journal and which tables are event queues (the
-    // events restore's own writes queue there are deleted in its transaction). A journal's
-    // spec that no longer loads is an error, never skipped: skipping it would drop the
-    // signature its trust.signers require.
-    let desired = match (&args.spec, &plan.source) {
-        (Some(spec), _) => Some(spec::load(spec)?),
-        (None, Some(spec)) => Some(spec::load(spec).map_err(|source| Error::JournalSpec {
-            path: spec.clone(),
-            source,
-        })?),
-        (None, None) => None,
-    };
+    let desired = journal_spec(args, &plan)?;
     // Who must have signed the journal: --signer, and the spec's trust.signers.
     let mut trusted = super::verify::trusted_keys(&args.signer)?;
     if let Some(d) = &desired {
@@ -151,33 +140,62 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
             &queues,
         )
         .await?;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "Restore complete: {} journaled rows are back in {} tables, each read back and identical to the journal.",
-            report.rows, report.tables
-        )?;
-        for (queue, events) in report.unqueued.iter().filter(|(_, n)| *n > 0) {
-            writeln!(
-                out,
-                "Deleted {events} {} that restore's own writes queued in {queue} (the triggers of the tables written back).",
-                if *events == 1 { "event" } else { "events" }
-            )?;
-        }
-        if !triage.left_alone.is_empty() {
-            let n = triage.left_alone.len();
-            writeln!(
-                out,
-                "{} changed since the apply {} left as {} (listed above).",
-                if n == 1 {
-                    "1 row".to_string()
-                } else {
-                    format!("{n} rows")
-                },
-                if n == 1 { "was" } else { "were" },
-                if n == 1 { "it is" } else { "they are" },
-            )?;
-        }
+        report_restored(&report, &triage, out)?;
         Ok(exit::SUCCESS)
     })
+}
+
+/// The spec restore runs under: `--spec`, or the one the journal was applied from. It says
+/// who must have signed the journal and which tables are event queues (the events restore's
+/// own writes queue there are deleted in its transaction). A journal's spec that no longer
+/// loads is an error, never skipped: skipping it would drop the signatures its
+/// `trust.signers` require.
+fn journal_spec(
+    args: &RestoreArgs,
+    plan: &journal::RestorePlan,
+) -> Result<Option<crate::state::desired::Desired>, Error> {
+    Ok(match (&args.spec, &plan.source) {
+        (Some(spec), _) => Some(spec::load(spec)?),
+        (None, Some(spec)) => Some(spec::load(spec).map_err(|source| Error::JournalSpec {
+            path: spec.clone(),
+            source,
+        })?),
+        (None, None) => None,
+    })
+}
+
+/// What a restore did: rows back, events its writes queued and deleted, rows left alone.
+fn report_restored(
+    report: &restore::RestoreReport,
+    triage: &journal::Triage,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Restore complete: {} journaled rows are back in {} tables, each read back and identical to the journal.",
+        report.rows, report.tables
+    )?;
+    for (queue, events) in report.unqueued.iter().filter(|(_, n)| *n > 0) {
+        writeln!(
+            out,
+            "Deleted {events} {} that restore's own writes queued in {queue} (the triggers of the tables written back).",
+            if *events == 1 { "event" } else { "events" }
+        )?;
+    }
+    if !triage.left_alone.is_empty() {
+        let n = triage.left_alone.len();
+        writeln!(
+            out,
+            "{} changed since the apply {} left as {} (listed above).",
+            if n == 1 {
+                "1 row".to_string()
+            } else {
+                format!("{n} rows")
+            },
+            if n == 1 { "was" } else { "were" },
+            if n == 1 { "it is" } else { "they are" },
+        )?;
+    }
+    Ok(())
 }

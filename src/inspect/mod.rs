@@ -243,6 +243,71 @@ async fn resolve_subselects<R: Reader>(
     Ok(())
 }
 
+/// The tables a metamodel query names for resource `r`, each with its labels.
+async fn target_tables<R: Reader>(
+    client: &mut R,
+    r: &Resource,
+    select: &sql::Select,
+    labels: &[String],
+) -> Result<Vec<(String, Vec<(String, String)>)>, Error> {
+    let context = format!("resolving the tables of resource {}", r.id);
+    let mut tables = Vec::new();
+    client
+        .stream(select, &context, &mut |row| {
+            let mut cells = row.into_iter();
+            if let Some(Value::Text(table)) = cells.next() {
+                let shown = labels
+                    .iter()
+                    .zip(cells)
+                    .map(|(label, v)| {
+                        let v = match v {
+                            Value::Text(t) => t,
+                            other => other.to_string(),
+                        };
+                        (label.clone(), v)
+                    })
+                    .collect();
+                tables.push((table.trim().to_string(), shown));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(tables)
+}
+
+/// A masked entity names exactly one table (none only with `if_exists`).
+fn one_table_per_entity(
+    r: &Resource,
+    tables: &[(String, Vec<(String, String)>)],
+) -> Option<CatalogProblem> {
+    let ResourceKind::Masked(m) = &r.kind else {
+        return None;
+    };
+    let entity = format!(
+        "entity {} of module {}",
+        m.entity.as_deref().unwrap_or("?"),
+        m.module.as_deref().unwrap_or("?")
+    );
+    let message = match tables.len() {
+        0 if m.if_exists => return None,
+        0 => format!("the metamodel has no active {entity}"),
+        1 => return None,
+        n => format!(
+            "the metamodel names {n} tables for the active {entity} ({}); it must name one",
+            tables
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(CatalogProblem {
+        resource: r.id.clone(),
+        origin: r.origin.clone(),
+        message,
+    })
+}
+
 /// Resolves every metamodel target (`table: {tables_from: ...}`) to the tables it names, and
 /// expands the desired state: one catalog read for the metamodel tables, then one query per
 /// such resource. Returns the catalog rows it read, for the inspection that follows.
@@ -301,51 +366,9 @@ async fn resolve<R: Reader>(
     }
     let mut resolved = Vec::with_capacity(work.len());
     for (r, (select, labels)) in work {
-        let context = format!("resolving the tables of resource {}", r.id);
-        let mut tables = Vec::new();
-        client
-            .stream(&select, &context, &mut |row| {
-                let mut cells = row.into_iter();
-                if let Some(Value::Text(table)) = cells.next() {
-                    let shown = labels
-                        .iter()
-                        .zip(cells)
-                        .map(|(label, v)| {
-                            let v = match v {
-                                Value::Text(t) => t,
-                                other => other.to_string(),
-                            };
-                            (label.clone(), v)
-                        })
-                        .collect();
-                    tables.push((table.trim().to_string(), shown));
-                }
-                Ok(())
-            })
-            .await?;
-        if let ResourceKind::Masked(m) = &r.kind {
-            let entity = format!(
-                "entity {} of module {}",
-                m.entity.as_deref().unwrap_or("?"),
-                m.module.as_deref().unwrap_or("?")
-            );
-            let wrong =
-                match tables.len() {
-                    0 if m.if_exists => None,
-                    0 => Some(format!("the metamodel has no active {entity}")),
-                    1 => None,
-                    n => Some(format!(
-                    "the metamodel names {n} tables for the active {entity} ({}); it must name one",
-                    tables.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(", ")
-                )),
-                };
-            if let Some(message) = wrong {
-                problems.push(CatalogProblem {
-                    resource: r.id.clone(),
-                    origin: r.origin.clone(),
-                    message,
-                });
-            }
+        let tables = target_tables(client, r, &select, &labels).await?;
+        if let Some(problem) = one_table_per_entity(r, &tables) {
+            problems.push(problem);
         }
         resolved.push(ResolvedTargets {
             resource: r.id.clone(),

@@ -376,6 +376,45 @@ impl Pages<'_> {
         }
     }
 
+    /// A row line's values, checked against the step's columns.
+    fn journaled_row(
+        &self,
+        at: usize,
+        (values, after): (Vec<super::cell::Cell>, Vec<super::cell::Cell>),
+        label: Option<String>,
+    ) -> Result<JournaledRow, Error> {
+        let row = JournaledRow {
+            values: cells(values).map_err(|m| self.invalid(at, m))?,
+            after: cells(after).map_err(|m| self.invalid(at, m))?,
+            label,
+        };
+        if row.values.len() == self.step.columns.len() {
+            Ok(row)
+        } else {
+            Err(self.invalid(at, "a row with the wrong number of values".into()))
+        }
+    }
+
+    /// Opens a sealed message of the step's rows and queues those wanted.
+    fn open_sealed(&mut self, data: &str) -> Result<(), Error> {
+        let path = &self.plan.path;
+        let Some(ids) = self.identities else {
+            return Err(Error::Seal {
+                path: path.clone(),
+                source: super::SealError::Decrypt(
+                    "sealed rows and no identity to open them".into(),
+                ),
+            });
+        };
+        let rows = ids.open(data).map_err(|source| Error::Seal {
+            path: path.clone(),
+            source,
+        })?;
+        let wanted: Vec<JournaledRow> = rows.into_iter().filter(|r| self.wanted(r)).collect();
+        self.pending.extend(wanted);
+        Ok(())
+    }
+
     /// The next row of the span, or `None` at its end.
     fn next_row(&mut self) -> Result<Option<JournaledRow>, Error> {
         loop {
@@ -447,36 +486,13 @@ impl Pages<'_> {
                     after,
                     label,
                 } if change == self.step.change => {
-                    let row = JournaledRow {
-                        values: cells(values).map_err(|m| self.invalid(at, m))?,
-                        after: cells(after).map_err(|m| self.invalid(at, m))?,
-                        label,
-                    };
-                    if row.values.len() != self.step.columns.len() {
-                        return Err(
-                            self.invalid(at, "a row with the wrong number of values".into())
-                        );
-                    }
+                    let row = self.journaled_row(at, (values, after), label)?;
                     if self.wanted(&row) {
                         return Ok(Some(row));
                     }
                 }
                 Entry::Sealed { change, data, .. } if change == self.step.change => {
-                    let Some(ids) = self.identities else {
-                        return Err(Error::Seal {
-                            path: path.clone(),
-                            source: super::SealError::Decrypt(
-                                "sealed rows and no identity to open them".into(),
-                            ),
-                        });
-                    };
-                    let rows = ids.open(&data).map_err(|source| Error::Seal {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    let wanted: Vec<JournaledRow> =
-                        rows.into_iter().filter(|r| self.wanted(r)).collect();
-                    self.pending.extend(wanted);
+                    self.open_sealed(&data)?;
                 }
                 _ => {
                     return Err(self.invalid(
@@ -808,6 +824,35 @@ impl Reader<'_> {
     }
 
     /// Takes in the entry at `line`, which ends at byte `end`; `chain` stands after it.
+    /// The first line: the journal's header, the plan's start.
+    fn header(&mut self, line: usize, entry: Entry) -> Result<(), Error> {
+        let Entry::Header {
+            server,
+            database,
+            source,
+            ..
+        } = entry
+        else {
+            return Err(self.invalid(line, "the first line is not a journal header".into()));
+        };
+        self.plan = Some(RestorePlan {
+            server,
+            database,
+            source,
+            status: None,
+            steps: Vec::new(),
+            not_restorable: Vec::new(),
+            personal: Vec::new(),
+            sealed: Vec::new(),
+            path: self.path.to_path_buf(),
+            verified: true,
+            labels: self.labels.to_vec(),
+            labels_found: Vec::new(),
+            end_signature: None,
+        });
+        Ok(())
+    }
+
     fn entry(
         &mut self,
         line: usize,
@@ -816,31 +861,7 @@ impl Reader<'_> {
         chain: &super::chain::Chain,
     ) -> Result<(), Error> {
         let Some(plan) = self.plan.as_mut() else {
-            let Entry::Header {
-                server,
-                database,
-                source,
-                ..
-            } = entry
-            else {
-                return Err(self.invalid(line, "the first line is not a journal header".into()));
-            };
-            self.plan = Some(RestorePlan {
-                server,
-                database,
-                source,
-                status: None,
-                steps: Vec::new(),
-                not_restorable: Vec::new(),
-                personal: Vec::new(),
-                sealed: Vec::new(),
-                path: self.path.to_path_buf(),
-                verified: true,
-                labels: self.labels.to_vec(),
-                labels_found: Vec::new(),
-                end_signature: None,
-            });
-            return Ok(());
+            return self.header(line, entry);
         };
         match entry {
             Entry::Header { .. } => return Err(self.invalid(line, "a second header".into())),

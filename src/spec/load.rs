@@ -399,18 +399,7 @@ impl Loader {
             "attestation" => own.attestation = self.typed(ctx, "attestation", value),
             "trust" => {
                 own.trust = self.typed::<Trust>(ctx, "trust", value);
-                for (i, s) in own.trust.iter().flat_map(|t| t.signers.iter()).enumerate() {
-                    if let Err(e) = crate::signing::TrustedKey::parse(s) {
-                        let at = source_map::index("trust.signers", i);
-                        self.problems.push(ctx.problem(
-                            ctx.map.value(&at),
-                            &at,
-                            ProblemCode::InvalidField,
-                            e.to_string(),
-                            None,
-                        ));
-                    }
-                }
+                self.check_signers(ctx, own.trust.as_ref());
             }
             "journal" => {
                 own.journal = self.typed::<JournalSettings>(ctx, "journal", value);
@@ -442,18 +431,9 @@ impl Loader {
                     .typed::<DataPump>(ctx, "datapump", value)
                     .map(|d| (d, ctx.origin(ctx.map.value("datapump"))));
             }
-            "exclude" => {
-                for (i, item) in self.sequence(ctx, "exclude", value).into_iter().enumerate() {
-                    let path = source_map::index("exclude", i);
-                    if let Some(id) = self.typed::<ResourceId>(ctx, &path, item) {
-                        own.exclude.push(Located {
-                            item: id,
-                            origin: ctx.origin(ctx.map.value(&path)),
-                            after_origins: vec![],
-                        });
-                    }
-                }
-            }
+            "exclude" => own
+                .exclude
+                .extend(self.located_items(ctx, "exclude", value)),
             "resources" => {
                 for (i, item) in self
                     .sequence(ctx, "resources", value)
@@ -465,18 +445,7 @@ impl Loader {
                     }
                 }
             }
-            "manual" => {
-                for (i, item) in self.sequence(ctx, "manual", value).into_iter().enumerate() {
-                    let path = source_map::index("manual", i);
-                    if let Some(step) = self.typed::<ManualStep>(ctx, &path, item) {
-                        own.manual.push(Located {
-                            item: step,
-                            origin: ctx.origin(ctx.map.value(&path)),
-                            after_origins: vec![],
-                        });
-                    }
-                }
-            }
+            "manual" => own.manual.extend(self.located_items(ctx, "manual", value)),
             other => self.problems.push(ctx.problem(
                 ctx.map.key(other),
                 other,
@@ -484,6 +453,43 @@ impl Loader {
                 format!("unknown key `{other}`"),
                 Some(format!("top-level keys are {}", TOP_LEVEL_KEYS.join(", "))),
             )),
+        }
+    }
+
+    /// The items of the sequence at `key`, each read as `T` and located at its index.
+    fn located_items<T: serde::de::DeserializeOwned>(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        key: &str,
+        value: Yaml,
+    ) -> Vec<Located<T>> {
+        let mut out = Vec::new();
+        for (i, item) in self.sequence(ctx, key, value).into_iter().enumerate() {
+            let path = source_map::index(key, i);
+            if let Some(item) = self.typed::<T>(ctx, &path, item) {
+                out.push(Located {
+                    item,
+                    origin: ctx.origin(ctx.map.value(&path)),
+                    after_origins: vec![],
+                });
+            }
+        }
+        out
+    }
+
+    /// Every `trust.signers` entry is an OpenSSH ed25519 public key.
+    fn check_signers(&mut self, ctx: &FileCtx<'_>, trust: Option<&Trust>) {
+        for (i, s) in trust.iter().flat_map(|t| t.signers.iter()).enumerate() {
+            if let Err(e) = crate::signing::TrustedKey::parse(s) {
+                let at = source_map::index("trust.signers", i);
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&at),
+                    &at,
+                    ProblemCode::InvalidField,
+                    e.to_string(),
+                    None,
+                ));
+            }
         }
     }
 
@@ -503,6 +509,82 @@ impl Loader {
                 ));
             }
         }
+    }
+
+    /// The text of an included file (its link resolved to a spec file, read within bounds) or
+    /// built-in profile, with its path and the directory its own includes are relative to;
+    /// `None`, a problem recorded, when there is none to read.
+    fn included_text(
+        &mut self,
+        name: &str,
+        is_file: bool,
+        at: &Origin,
+        base_dir: &Path,
+    ) -> Option<(PathBuf, String, PathBuf)> {
+        let refuse = |message: String, help: &str| {
+            problem_at(
+                at,
+                "include",
+                ProblemCode::Include,
+                message,
+                Some(help.to_string()),
+            )
+        };
+        Some(if is_file {
+            let path = base_dir.join(name);
+            // The file a link points at is what is included: its name must be a spec's too.
+            if let Ok(target) = crate::files::resolve(&path) {
+                if !crate::files::is_yaml_name(&target) {
+                    self.problems.push(refuse(
+                        format!(
+                            "`{name}` resolves to {}, which is not a spec file: an included file ends in .yaml or .yml",
+                            target.display()
+                        ),
+                        "include spec files only; a link must point at one",
+                    ));
+                    return None;
+                }
+            }
+            match crate::files::read_text(&path, crate::files::MAX_TEXT) {
+                Ok(text) => {
+                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    (path, text, dir)
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        && self.writing.as_deref() == Some(comparable(&path).as_path()) =>
+                {
+                    return None;
+                }
+                Err(e) => {
+                    self.problems.push(problem_at(
+                        at,
+                        "include",
+                        ProblemCode::Include,
+                        format!("cannot read included file {}: {e}", path.display()),
+                        None,
+                    ));
+                    return None;
+                }
+            }
+        } else {
+            match profile::get(name) {
+                Some(text) => (builtin_path(name), text.to_string(), base_dir.to_path_buf()),
+                None => {
+                    self.problems.push(problem_at(
+                        at,
+                        "include",
+                        ProblemCode::Include,
+                        format!("unknown built-in profile `{name}`"),
+                        Some(format!(
+                            "built-in profiles: {}; include a file with a relative path such as ./base.yaml",
+                            profile::NAMES.join(", ")
+                        )),
+                    ));
+                    return None;
+                }
+            }
+        })
     }
 
     /// Loads one `include:` entry: a built-in profile by name, or a file relative to the
@@ -542,60 +624,8 @@ impl Loader {
             ));
             return Parts::default();
         }
-        let (path, text, dir) = if is_file {
-            let path = base_dir.join(name);
-            // The file a link points at is what is included: its name must be a spec's too.
-            if let Ok(target) = crate::files::resolve(&path) {
-                if !crate::files::is_yaml_name(&target) {
-                    self.problems.push(refuse(
-                        format!(
-                            "`{name}` resolves to {}, which is not a spec file: an included file ends in .yaml or .yml",
-                            target.display()
-                        ),
-                        "include spec files only; a link must point at one",
-                    ));
-                    return Parts::default();
-                }
-            }
-            match crate::files::read_text(&path, crate::files::MAX_TEXT) {
-                Ok(text) => {
-                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                    (path, text, dir)
-                }
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::NotFound
-                        && self.writing.as_deref() == Some(comparable(&path).as_path()) =>
-                {
-                    return Parts::default();
-                }
-                Err(e) => {
-                    self.problems.push(problem_at(
-                        at,
-                        "include",
-                        ProblemCode::Include,
-                        format!("cannot read included file {}: {e}", path.display()),
-                        None,
-                    ));
-                    return Parts::default();
-                }
-            }
-        } else {
-            match profile::get(name) {
-                Some(text) => (builtin_path(name), text.to_string(), base_dir.to_path_buf()),
-                None => {
-                    self.problems.push(problem_at(
-                        at,
-                        "include",
-                        ProblemCode::Include,
-                        format!("unknown built-in profile `{name}`"),
-                        Some(format!(
-                            "built-in profiles: {}; include a file with a relative path such as ./base.yaml",
-                            profile::NAMES.join(", ")
-                        )),
-                    ));
-                    return Parts::default();
-                }
-            }
+        let Some((path, text, dir)) = self.included_text(name, is_file, at, base_dir) else {
+            return Parts::default();
         };
         let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         if stack.len() > MAX_INCLUDE_DEPTH {
@@ -624,26 +654,10 @@ impl Loader {
         parts
     }
 
-    /// Merges the parts of the top-level file, runs the cross-resource checks and removes the
-    /// excluded resources.
-    fn finish(&mut self, file: &Path, parts: Parts, base_dir: PathBuf) -> Option<Desired> {
-        let engine = parts.engine;
-        let unreadable = self
-            .problems
-            .iter()
-            .any(|p| p.code == ProblemCode::YamlSyntax);
-        if engine.is_none() && !unreadable {
-            self.problems.push(SpecProblem {
-                file: file.to_path_buf(),
-                line: 1,
-                column: 1,
-                field: "engine".into(),
-                code: ProblemCode::MissingEngine,
-                message: "missing field `engine`".into(),
-                help: Some("add `engine: sqlserver` or `engine: oracle`".into()),
-                source_line: None,
-            });
-        }
+    /// What the merged parts must say together: connection references well formed, Data
+    /// Pump settings only for Oracle and valid, every capture signed by a trusted key (when the
+    /// spec trusts signers) and read from an environment the guard allows.
+    fn check_parts(&mut self, parts: &Parts, engine: Option<EngineKind>) {
         if let Some((connection, origin)) = &parts.connection {
             if let Err(e) = super::interpolate::env_references(connection) {
                 let message = e.to_string();
@@ -700,6 +714,29 @@ impl Loader {
                 ));
             }
         }
+    }
+
+    /// Merges the parts of the top-level file, runs the cross-resource checks and removes the
+    /// excluded resources.
+    fn finish(&mut self, file: &Path, parts: Parts, base_dir: PathBuf) -> Option<Desired> {
+        let engine = parts.engine;
+        let unreadable = self
+            .problems
+            .iter()
+            .any(|p| p.code == ProblemCode::YamlSyntax);
+        if engine.is_none() && !unreadable {
+            self.problems.push(SpecProblem {
+                file: file.to_path_buf(),
+                line: 1,
+                column: 1,
+                field: "engine".into(),
+                code: ProblemCode::MissingEngine,
+                message: "missing field `engine`".into(),
+                help: Some("add `engine: sqlserver` or `engine: oracle`".into()),
+                source_line: None,
+            });
+        }
+        self.check_parts(&parts, engine);
         self.problems.extend(validate::cross_references(
             &parts.resources,
             &parts.manual,

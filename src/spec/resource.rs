@@ -49,52 +49,7 @@ impl Loader {
             }
         }
         let header: Option<ResourceHeader> = self.typed(ctx, path, Yaml::Mapping(header));
-        let kind_path = source_map::child(path, "kind");
-        let kind_name = match kind {
-            Some(Yaml::String(name)) => Some(name),
-            Some(other) => {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&kind_path),
-                    &kind_path,
-                    ProblemCode::InvalidField,
-                    format!("`kind` is a name, found {}", kind_of(&other)),
-                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
-                ));
-                None
-            }
-            None => {
-                self.problems.push(ctx.problem(
-                    ctx.map.value(path),
-                    path,
-                    ProblemCode::InvalidField,
-                    "missing field `kind`".into(),
-                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
-                ));
-                None
-            }
-        };
-        let body = Yaml::Mapping(body);
-        macro_rules! kinds {
-            ($($variant:ident, $name:literal, $description:literal;)*) => {
-                match kind_name.as_deref() {
-                    None => None,
-                    $(Some($name) => self
-                        .typed::<$variant>(ctx, path, body)
-                        .map(ResourceKind::$variant),)*
-                    Some(other) => {
-                        self.problems.push(ctx.problem(
-                            ctx.map.value(&kind_path),
-                            &kind_path,
-                            ProblemCode::UnknownKind,
-                            format!("unknown resource kind `{other}`"),
-                            Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
-                        ));
-                        None
-                    }
-                }
-            };
-        }
-        let kind = with_resource_kinds!(kinds);
+        let kind = self.kind(ctx, path, kind, Yaml::Mapping(body));
         let (header, kind) = (header?, kind?);
         self.check_kind(ctx, path, &kind);
         let masks = kind
@@ -129,6 +84,61 @@ impl Loader {
             origin: ctx.origin(ctx.map.value(path)),
             after_origins,
         })
+    }
+
+    /// The kind's own keys read as its type, after its name (`kind`).
+    fn kind(
+        &mut self,
+        ctx: &FileCtx<'_>,
+        path: &str,
+        kind: Option<Yaml>,
+        body: Yaml,
+    ) -> Option<ResourceKind> {
+        let kind_path = source_map::child(path, "kind");
+        let kind_name = match kind {
+            Some(Yaml::String(name)) => Some(name),
+            Some(other) => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(&kind_path),
+                    &kind_path,
+                    ProblemCode::InvalidField,
+                    format!("`kind` is a name, found {}", kind_of(&other)),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+            None => {
+                self.problems.push(ctx.problem(
+                    ctx.map.value(path),
+                    path,
+                    ProblemCode::InvalidField,
+                    "missing field `kind`".into(),
+                    Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                ));
+                None
+            }
+        };
+        macro_rules! kinds {
+            ($($variant:ident, $name:literal, $description:literal;)*) => {
+                match kind_name.as_deref() {
+                    None => None,
+                    $(Some($name) => self
+                        .typed::<$variant>(ctx, path, body)
+                        .map(ResourceKind::$variant),)*
+                    Some(other) => {
+                        self.problems.push(ctx.problem(
+                            ctx.map.value(&kind_path),
+                            &kind_path,
+                            ProblemCode::UnknownKind,
+                            format!("unknown resource kind `{other}`"),
+                            Some(format!("kinds: {}", ResourceKind::NAMES.join(", "))),
+                        ));
+                        None
+                    }
+                }
+            };
+        }
+        with_resource_kinds!(kinds)
     }
 
     /// What a kind's keys must say together, beyond each key's own type: a `replace` from a

@@ -247,7 +247,19 @@ fn quarantine_queries() {
         }
     }
     insta::assert_snapshot!(out);
-    // `due:` on a column that holds no date is refused, naming it.
+}
+
+/// `due:` on a column that holds no date is refused, naming it.
+#[test]
+fn due_needs_a_date() {
+    use crate::state::desired::Report;
+    use crate::state::observed::ResolvedTable;
+    use crate::test_support::info;
+    let meta = info(
+        "OSSYS_META_CYCLIC_JOB",
+        vec![col("ID", "int", false), col("NAME", "nvarchar", false)],
+        &["ID"],
+    );
     let cat = Catalog {
         tables: vec![ResolvedTable {
             requested: name("ossys_meta_cyclic_job"),
