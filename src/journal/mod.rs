@@ -10,7 +10,9 @@
 
 mod cell;
 mod chain;
+mod lines;
 mod read;
+mod restore_plan;
 mod sealed;
 mod triage;
 
@@ -22,9 +24,9 @@ use serde::{Deserialize, Serialize};
 
 pub use cell::{Cell, InvalidCell};
 pub use chain::ChainKey;
-pub use read::{
-    read, JournaledRow, NotRestorable, Pages, ReadOptions, RestoreAction, RestorePlan, RestoreStep,
-    RowSpan, UnknownSelection,
+pub use read::{read, Pages, ReadOptions};
+pub use restore_plan::{
+    JournaledRow, NotRestorable, RestoreAction, RestorePlan, RestoreStep, RowSpan, UnknownSelection,
 };
 pub use sealed::{Identities, Recipients, SealError, IDENTITY_VARIABLE};
 pub use triage::{LeftAlone, Reason, Triage};
