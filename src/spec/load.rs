@@ -3,12 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
+mod include;
+mod trust;
+
 use serde_yaml::{Mapping, Value as Yaml};
 
 use super::resource::kind_of;
 use super::source_map::{self, Position, SourceMap, StructureProblem};
 use super::validate;
-use super::{builtin_path, Error, ProblemCode, SpecProblem};
+use super::{Error, ProblemCode, SpecProblem};
 use crate::datapump::DataPump;
 use crate::profile;
 use crate::state::desired::{
@@ -233,13 +236,6 @@ pub(super) struct Loader {
     /// Files and profiles included so far.
     pub(super) included: usize,
 }
-
-/// The most files and profiles one spec includes, all levels together: a spec that includes
-/// more (files that each include the next twice) would load for ever.
-const MAX_INCLUDES: usize = 256;
-
-/// The longest chain of files each including the next: every level is a call of its own.
-const MAX_INCLUDE_DEPTH: usize = 32;
 
 /// The top-level keys the loader reads; `SpecFile` documents the same set.
 pub(super) const TOP_LEVEL_KEYS: [&str; 20] = [
@@ -511,149 +507,6 @@ impl Loader {
         }
     }
 
-    /// The text of an included file (its link resolved to a spec file, read within bounds) or
-    /// built-in profile, with its path and the directory its own includes are relative to;
-    /// `None`, a problem recorded, when there is none to read.
-    fn included_text(
-        &mut self,
-        name: &str,
-        is_file: bool,
-        at: &Origin,
-        base_dir: &Path,
-    ) -> Option<(PathBuf, String, PathBuf)> {
-        let refuse = |message: String, help: &str| {
-            problem_at(
-                at,
-                "include",
-                ProblemCode::Include,
-                message,
-                Some(help.to_string()),
-            )
-        };
-        Some(if is_file {
-            let path = base_dir.join(name);
-            // The file a link points at is what is included: its name must be a spec's too.
-            if let Ok(target) = crate::files::resolve(&path) {
-                if !crate::files::is_yaml_name(&target) {
-                    self.problems.push(refuse(
-                        format!(
-                            "`{name}` resolves to {}, which is not a spec file: an included file ends in .yaml or .yml",
-                            target.display()
-                        ),
-                        "include spec files only; a link must point at one",
-                    ));
-                    return None;
-                }
-            }
-            match crate::files::read_text(&path, crate::files::MAX_TEXT) {
-                Ok(text) => {
-                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-                    (path, text, dir)
-                }
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::NotFound
-                        && self.writing.as_deref() == Some(comparable(&path).as_path()) =>
-                {
-                    return None;
-                }
-                Err(e) => {
-                    self.problems.push(problem_at(
-                        at,
-                        "include",
-                        ProblemCode::Include,
-                        format!("cannot read included file {}: {e}", path.display()),
-                        None,
-                    ));
-                    return None;
-                }
-            }
-        } else {
-            match profile::get(name) {
-                Some(text) => (builtin_path(name), text.to_string(), base_dir.to_path_buf()),
-                None => {
-                    self.problems.push(problem_at(
-                        at,
-                        "include",
-                        ProblemCode::Include,
-                        format!("unknown built-in profile `{name}`"),
-                        Some(format!(
-                            "built-in profiles: {}; include a file with a relative path such as ./base.yaml",
-                            profile::NAMES.join(", ")
-                        )),
-                    ));
-                    return None;
-                }
-            }
-        })
-    }
-
-    /// Loads one `include:` entry: a built-in profile by name, or a file relative to the
-    /// including one.
-    fn include(
-        &mut self,
-        name: &str,
-        at: &Origin,
-        base_dir: &Path,
-        stack: &mut Vec<PathBuf>,
-    ) -> Parts {
-        let is_file = name.contains('/') || name.ends_with(".yaml") || name.ends_with(".yml");
-        self.included += 1;
-        let refuse = |message: String, help: &str| {
-            problem_at(
-                at,
-                "include",
-                ProblemCode::Include,
-                message,
-                Some(help.to_string()),
-            )
-        };
-        if self.included > MAX_INCLUDES {
-            if self.included == MAX_INCLUDES + 1 {
-                self.problems.push(refuse(
-                    format!("more than {MAX_INCLUDES} files and profiles included"),
-                    "include each file once, from the spec that needs it",
-                ));
-            }
-            return Parts::default();
-        }
-        // Only specs are read: an error in any other file would show its lines.
-        if is_file && !(name.ends_with(".yaml") || name.ends_with(".yml")) {
-            self.problems.push(refuse(
-                format!("`{name}` is not a spec file: an included file ends in .yaml or .yml"),
-                "include spec files only",
-            ));
-            return Parts::default();
-        }
-        let Some((path, text, dir)) = self.included_text(name, is_file, at, base_dir) else {
-            return Parts::default();
-        };
-        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if stack.len() > MAX_INCLUDE_DEPTH {
-            self.problems.push(refuse(
-                format!(
-                    "{} is included more than {MAX_INCLUDE_DEPTH} files deep",
-                    path.display()
-                ),
-                "include the files a spec needs from the spec itself, not each from the last",
-            ));
-            return Parts::default();
-        }
-        if stack.contains(&key) {
-            self.problems.push(problem_at(
-                at,
-                "include",
-                ProblemCode::Include,
-                format!("{} includes itself", path.display()),
-                Some("remove the include that closes the loop".into()),
-            ));
-            return Parts::default();
-        }
-        stack.push(key);
-        let parts = self.file(&path, &text, &dir, stack);
-        stack.pop();
-        parts
-    }
-
     /// What the merged parts must say together: connection references well formed, Data
     /// Pump settings only for Oracle and valid, every capture signed by a trusted key (when the
     /// spec trusts signers) and read from an environment the guard allows.
@@ -696,7 +549,7 @@ impl Loader {
         );
         let trust = parts.trust.clone().unwrap_or_default();
         for source in &parts.sources {
-            if let Some(problem) = untrusted(source, &trust) {
+            if let Some(problem) = trust::untrusted(source, &trust) {
                 self.problems.push(problem);
             }
             let (from, origin) = (&source.captured.from, &source.origin);
@@ -782,51 +635,6 @@ impl Loader {
         self.problems.extend(validate::fail_closed(&desired));
         Some(desired)
     }
-}
-
-/// Why a captured file is not trusted, when the spec lists `trust.signers`: unsigned, or
-/// signed by none of them, or altered since.
-fn untrusted(source: &CaptureSource, trust: &Trust) -> Option<SpecProblem> {
-    use base64::Engine as _;
-    let (captured, origin) = (&source.captured, &source.origin);
-    if trust.signers.is_empty() {
-        return None;
-    }
-    let problem = |message: String| {
-        problem_at(
-            origin,
-            "captured.signature",
-            ProblemCode::UntrustedCapture,
-            message,
-            Some("capture again with --signing-key (a key trust.signers lists), and commit the file as written".into()),
-        )
-    };
-    if !source.others.is_empty() {
-        return Some(problem(format!(
-            "this capture's file also declares {}, which its signature does not cover; a capture file holds `captured:` only",
-            source.others.join(", ")
-        )));
-    }
-    let Some(signature) = &captured.signature else {
-        return Some(problem(
-            "this capture is not signed, and the spec trusts only captures its trust.signers signed".into(),
-        ));
-    };
-    let sig = base64::engine::general_purpose::STANDARD
-        .decode(signature.sig.as_bytes())
-        .unwrap_or_default();
-    let bytes = captured.signed_bytes();
-    let trusted = trust
-        .signers
-        .iter()
-        .filter_map(|s| crate::signing::TrustedKey::parse(s).ok())
-        .any(|k| k.verifies(&bytes, &sig));
-    (!trusted).then(|| {
-        problem(format!(
-            "this capture's signature (by {}) does not verify with a key of trust.signers: it was altered after it was signed, or signed by a key the spec does not trust",
-            signature.keyid.escape_debug()
-        ))
-    })
 }
 
 pub(super) fn problem_at(
