@@ -3,8 +3,6 @@
 //! without colour, Markdown moves the symbol to the first column of a `diff` block, the graph
 //! takes a change's action line as a node label. No renderer parses another's output.
 
-use similar::{ChangeTag, TextDiff};
-
 use super::mask::{shown, shown_key};
 use super::{note_message, Detail};
 use crate::change::{Change, ChangeKind, EmptyMethod};
@@ -12,6 +10,13 @@ use crate::diff::{FoundHit, Reported};
 use crate::plan::Plan;
 use crate::state::observed::{DriftRow, ValueChange};
 use crate::state::Value;
+
+mod copies;
+mod diff;
+
+pub(super) use copies::{copies, coverage};
+use diff::helpful_diff;
+pub use diff::inline_diff;
 
 /// The sentence printed when the database already matches the spec.
 pub const NO_CHANGES: &str = "No changes. The database matches the spec.";
@@ -150,134 +155,6 @@ pub fn plan(plan: &Plan, detail: &Detail<'_>) -> Vec<Line> {
     }
     out.extend(manual(plan));
     out.extend(coverage(plan));
-    out
-}
-
-/// Copies of masked originals found where no masking rule names them, by table, key and
-/// column: never the value.
-pub(super) fn copies(plan: &Plan) -> Vec<Line> {
-    let Some(c) = plan.copies.as_ref().filter(|c| c.found > 0) else {
-        return Vec::new();
-    };
-    let mut out = vec![
-        Line::blank(),
-        Line::new(
-            Kind::FindingHeading,
-            0,
-            None,
-            "Copies of masked values (found by keyed digest; the originals are never shown):",
-        ),
-    ];
-    for copy in c.copies.iter().take(HITS_SHOWN) {
-        let key: Vec<String> = copy
-            .key
-            .iter()
-            .map(|(k, v)| format!("{k} = {}", shown_key(v)))
-            .collect();
-        let covered = match &copy.covered_by {
-            Some(id) => format!("; covered by {id} in this plan"),
-            None => "; no rule of this plan covers it".to_string(),
-        };
-        out.push(Line::new(
-            Kind::Finding,
-            2,
-            Some('!'),
-            format!(
-                "{} {}, {} copies {}{covered}",
-                copy.table,
-                key.join(", "),
-                copy.column,
-                copy.origin
-            ),
-        ));
-    }
-    let listed = c.copies.len().min(HITS_SHOWN) as u64;
-    if c.found > listed {
-        out.push(Line::new(
-            Kind::More,
-            2,
-            None,
-            format!(
-                "… and {} more (the first 1,000 are in `--format json`)",
-                c.found - listed
-            ),
-        ));
-    }
-    out
-}
-
-/// The plan's statement of masking coverage: what was masked, how far the copies scan looked,
-/// what it found, and what it did not read.
-pub(super) fn coverage(plan: &Plan) -> Vec<Line> {
-    let Some(c) = &plan.copies else {
-        return Vec::new();
-    };
-    let covered = c.found - c.found_uncovered;
-    let mut out = vec![
-        Line::blank(),
-        Line::new(
-            Kind::ManualHeading,
-            0,
-            None,
-            "Masking coverage (copies of the originals compared by keyed digest, never kept):",
-        ),
-        Line::new(
-            Kind::ManualDetail,
-            2,
-            None,
-            format!("masked: {}", c.masked.join(", ")),
-        ),
-        Line::new(
-            Kind::ManualDetail,
-            2,
-            None,
-            format!(
-                "scanned: {} tables, {} text columns, {} against {} originals",
-                c.tables_scanned,
-                c.columns_scanned,
-                rows(c.rows_scanned),
-                c.originals
-            ),
-        ),
-        Line::new(
-            Kind::ManualDetail,
-            2,
-            None,
-            format!(
-                "copies: {} found, {covered} covered by this plan (masked or deleted), {} not",
-                c.found, c.found_uncovered
-            ),
-        ),
-    ];
-    if !c.not_scanned.is_empty() {
-        let shown: Vec<String> = c
-            .not_scanned
-            .iter()
-            .take(20)
-            .map(|n| {
-                if n.column.is_empty() {
-                    format!("{} ({})", n.table, n.reason)
-                } else {
-                    format!("{}.{} ({})", n.table, n.column, n.reason)
-                }
-            })
-            .collect();
-        let more = c.not_scanned.len().saturating_sub(20);
-        out.push(Line::new(
-            Kind::ManualDetail,
-            2,
-            None,
-            format!(
-                "not scanned: {}{}",
-                shown.join(", "),
-                if more > 0 {
-                    format!(", and {more} more")
-                } else {
-                    String::new()
-                }
-            ),
-        ));
-    }
     out
 }
 
@@ -741,58 +618,6 @@ fn value_change(c: &ValueChange, secret: bool) -> Vec<Line> {
         }
     }
     out
-}
-
-/// Values shorter than this are read whole at a glance: a character diff of `True` and `False`
-/// only repeats them.
-const DIFF_MIN_CHARS: usize = 24;
-
-/// The character diff of two texts, where it helps: a long text of which little changes (a host
-/// in a URL), in at most one place. Two dates, two names or two short words differ everywhere
-/// or are read faster whole.
-fn helpful_diff(old: &str, new: &str) -> Option<String> {
-    let longest = old.chars().count().max(new.chars().count());
-    if old.is_empty() || new.is_empty() || longest < DIFF_MIN_CHARS {
-        return None;
-    }
-    // Most of the text shared: similar's ratio is 2 * shared / (both lengths).
-    if TextDiff::from_chars(old, new).ratio() < 0.6 {
-        return None;
-    }
-    let diff = inline_diff(old, new);
-    (diff.matches("[-").count() + diff.matches("[+").count() <= 2).then_some(diff)
-}
-
-/// `prod.example.com` → `preprod.example.com` as `[+pre+]prod.example.com`: only what changes is
-/// marked, so a long URL with a one-word change reads at a glance.
-#[must_use]
-pub fn inline_diff(old: &str, new: &str) -> String {
-    let diff = TextDiff::from_chars(old, new);
-    let mut out = String::new();
-    let mut open: Option<ChangeTag> = None;
-    for change in diff.iter_all_changes() {
-        let tag = change.tag();
-        if open != Some(tag) {
-            close(&mut out, open);
-            match tag {
-                ChangeTag::Delete => out.push_str("[-"),
-                ChangeTag::Insert => out.push_str("[+"),
-                ChangeTag::Equal => {}
-            }
-            open = Some(tag);
-        }
-        out.push_str(change.value());
-    }
-    close(&mut out, open);
-    out
-}
-
-fn close(out: &mut String, tag: Option<ChangeTag>) {
-    match tag {
-        Some(ChangeTag::Delete) => out.push_str("-]"),
-        Some(ChangeTag::Insert) => out.push_str("+]"),
-        _ => {}
-    }
 }
 
 fn manual(plan: &Plan) -> Vec<Line> {
