@@ -15,6 +15,17 @@ const MAX_INCLUDES: usize = 256;
 /// The longest chain of files each including the next: every level is a call of its own.
 const MAX_INCLUDE_DEPTH: usize = 32;
 
+/// An include refused at `at`, with what to do instead.
+fn refused(at: &Origin, message: String, help: &str) -> crate::spec::SpecProblem {
+    problem_at(
+        at,
+        "include",
+        ProblemCode::Include,
+        message,
+        Some(help.to_string()),
+    )
+}
+
 impl Loader {
     /// The text of an included file (its link resolved to a spec file, read within bounds) or
     /// built-in profile, with its path and the directory its own includes are relative to;
@@ -26,15 +37,7 @@ impl Loader {
         at: &Origin,
         base_dir: &Path,
     ) -> Option<(PathBuf, String, PathBuf)> {
-        let refuse = |message: String, help: &str| {
-            problem_at(
-                at,
-                "include",
-                ProblemCode::Include,
-                message,
-                Some(help.to_string()),
-            )
-        };
+        let refuse = |message: String, help: &str| refused(at, message, help);
         Some(if is_file {
             let path = base_dir.join(name);
             // The file a link points at is what is included: its name must be a spec's too.
@@ -103,15 +106,7 @@ impl Loader {
     ) -> Parts {
         let is_file = name.contains('/') || name.ends_with(".yaml") || name.ends_with(".yml");
         self.included += 1;
-        let refuse = |message: String, help: &str| {
-            problem_at(
-                at,
-                "include",
-                ProblemCode::Include,
-                message,
-                Some(help.to_string()),
-            )
-        };
+        let refuse = |message: String, help: &str| refused(at, message, help);
         if self.included > MAX_INCLUDES {
             if self.included == MAX_INCLUDES + 1 {
                 self.problems.push(refuse(
