@@ -221,18 +221,10 @@ pub(super) fn insert_rows(
         let tuples: Vec<String> = chunk
             .iter()
             .map(|row| {
-                let markers: Vec<String> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        if v.is_null() {
-                            return "NULL".to_string();
-                        }
-                        params.push(Param::for_column(v.clone(), &columns[i], !key.contains(&i)));
-                        flavor.marker(params.len())
-                    })
-                    .collect();
-                format!("({})", markers.join(", "))
+                format!(
+                    "({})",
+                    row_markers(row, columns, key, flavor, &mut params).join(", ")
+                )
             })
             .collect();
         let sql = match flavor {
@@ -274,6 +266,40 @@ pub(super) fn insert_rows(
         });
     }
     out
+}
+
+/// One marker per value of a row written whole (inserted, or put back), its parameters appended
+/// to `params`: `NULL` written as the keyword (a typed NULL parameter does not convert to every
+/// column type), a date or time in the form its conversion in the statement reads. Values are
+/// secret but for those at `key`: such rows may hold production's secrets.
+pub(super) fn row_markers(
+    row: &[Value],
+    columns: &[ColumnInfo],
+    key: &[usize],
+    flavor: Flavor,
+    params: &mut Vec<Param>,
+) -> Vec<String> {
+    row.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if v.is_null() {
+                return "NULL".to_string();
+            }
+            let secret = !key.contains(&i);
+            let marker = flavor.marker(params.len() + 1);
+            match columns.get(i) {
+                Some(column) => {
+                    let v = super::writer::temporal_text(flavor, column, v.clone());
+                    params.push(Param::for_column(v, column, secret));
+                    super::writer::typed_marker(flavor, column, marker)
+                }
+                None => {
+                    params.push(Param::new(v.clone(), secret));
+                    marker
+                }
+            }
+        })
+        .collect()
 }
 
 /// `DELETE` statements taking out the rows whose `key` columns hold each of `keys`, without an

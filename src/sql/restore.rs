@@ -1,7 +1,7 @@
 //! Putting journaled rows back: the statements that reinsert deleted rows and write modified
 //! values back, and the query that reads them again so that restore can prove its result.
 
-use super::batch::{delete_by_key, insert_rows, update_by_key, KeyedRow};
+use super::batch::{delete_by_key, insert_rows, row_markers, update_by_key, KeyedRow};
 use super::ident::QuotedIdent;
 use super::writer::all_columns;
 use super::{Error, Flavor, Select, Selected, T};
@@ -92,7 +92,8 @@ fn guarded_inserts(step: &RestoreStep, flavor: Flavor) -> Vec<Statement> {
     let mut out = Vec::with_capacity(step.rows.len());
     for row in &step.rows {
         let row = &row.values;
-        let (markers, params) = restore_markers(row, &step.columns, &[], &all, flavor);
+        let mut params = Vec::new();
+        let markers = row_markers(row, &step.columns, &[], flavor, &mut params);
         let matches = all
             .iter()
             .map(|&i| match row[i] {
@@ -247,39 +248,6 @@ pub fn key_query(step: &RestoreStep, row: &JournaledRow, flavor: Flavor) -> Opti
         &values,
         flavor,
     ))
-}
-
-/// One marker per column of a journaled row: `NULL` written as the keyword (a typed NULL
-/// parameter does not convert to every column type), the values at `bound` as parameters (only
-/// those the statement uses: Oracle refuses a bound name it does not find). Values are secret
-/// but for the key's: journaled rows hold production's secrets.
-fn restore_markers(
-    row: &[Value],
-    columns: &[ColumnInfo],
-    key: &[usize],
-    bound: &[usize],
-    flavor: Flavor,
-) -> (Vec<String>, Vec<Param>) {
-    let mut markers = vec![String::from("NULL"); row.len()];
-    let mut params = Vec::new();
-    for (i, v) in row
-        .iter()
-        .enumerate()
-        .filter(|(i, v)| !v.is_null() && bound.contains(i))
-    {
-        let marker = flavor.marker(params.len() + 1);
-        markers[i] = match columns.get(i) {
-            Some(column) => {
-                params.push(Param::for_column(v.clone(), column, !key.contains(&i)));
-                super::writer::typed_marker(flavor, column, marker)
-            }
-            None => {
-                params.push(Param::new(v.clone(), !key.contains(&i)));
-                marker
-            }
-        };
-    }
-    (markers, params)
 }
 
 /// The primary key of every row of `table`: what an event queue holds before and after

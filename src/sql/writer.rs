@@ -201,6 +201,7 @@ impl<'a> Writer<'a> {
     /// (the embedded engine compares a DATETIME with text by their text forms); on Oracle it is
     /// converted with an explicit format.
     pub(super) fn bind_for(&mut self, value: Value, column: &ColumnInfo, secret: bool) -> String {
+        let value = temporal_text(self.flavor, column, value);
         let marker = self.push(Param::for_column(value, column, secret));
         typed_marker(self.flavor, column, marker)
     }
@@ -473,6 +474,17 @@ pub(super) fn typed_marker(flavor: Flavor, column: &ColumnInfo, marker: String) 
         }
         _ => marker,
     }
+}
+
+/// A value for a date or time column in the one text form [`typed_marker`] converts
+/// (`2026-11-29T10:00:00`): a value read back from the database (a journal's, a capture's) is
+/// written as the client library prints it (Oracle's `2026-11-29 10:00:00`), which Oracle's
+/// `TO_DATE` with the format written out would refuse. Any other value as it is.
+pub(super) fn temporal_text(flavor: Flavor, column: &ColumnInfo, value: Value) -> Value {
+    if temporal_type(column).is_none() && !is_oracle_date(column) {
+        return value;
+    }
+    coerce_for(&value, column, flavor).unwrap_or(value)
 }
 
 /// The SQL Server type a date or time column's values are cast to, from the catalog's type

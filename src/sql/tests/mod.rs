@@ -716,3 +716,45 @@ fn a_statement_stays_under_the_parameter_limit_issue_35() {
         query.params.len()
     );
 }
+
+/// A journaled date goes back in the one form the statement converts, whatever form the client
+/// library read it in (Oracle's `2026-11-29 10:00:00`, which `TO_DATE` with `"T"` written out
+/// would refuse): keyed rows (batched) and key-less ones (guarded) alike.
+#[test]
+fn journaled_dates_go_back_in_the_converted_form() {
+    use crate::journal::{JournaledRow, RestoreAction, RestoreStep};
+    let step = |key: &[&str]| RestoreStep {
+        change: id("timers"),
+        action: RestoreAction::Reinsert,
+        table: TableRef {
+            schema: "OSADMIN".into(),
+            name: "OSSYS_CYCLIC_JOB_SHARED".into(),
+        },
+        columns: vec![
+            col("META_CYCLIC_JOB_ID", "number", false),
+            col("NEXT_RUN", "date", true),
+        ],
+        primary_key: key.iter().map(ToString::to_string).collect(),
+        rows: vec![JournaledRow {
+            values: vec![Value::Int(7), text("2026-11-29 10:00:00")],
+            after: vec![],
+            label: None,
+        }],
+        set: vec![],
+        count: 1,
+        written_known: false,
+        span: None,
+    };
+    for key in [&["META_CYCLIC_JOB_ID"][..], &[]] {
+        let statements = restore_statements(&step(key), Flavor::Oracle).unwrap();
+        let s = &statements[0];
+        assert!(s.sql.contains("TO_DATE("), "{}", s.sql);
+        assert!(
+            s.params
+                .iter()
+                .any(|p| p.value == text("2026-11-29T10:00:00")),
+            "{key:?}: {:?}",
+            s.params
+        );
+    }
+}
