@@ -16,8 +16,10 @@ pub use committing::CommittedFailure;
 use crate::change::{Change, ChangeId, ChangeKind};
 use crate::engine::{self, Engine, Lock};
 use crate::guard::{self, GuardError};
+use crate::inspect::Given;
 use crate::journal::{self, Journal};
 use crate::plan::{self, Plan};
+use crate::run::Run;
 use crate::sql::{Masked, Statement};
 use crate::state::desired::{CarriedRows, Desired};
 use crate::state::observed::TableInfo;
@@ -59,9 +61,15 @@ pub enum Error {
     /// The journal could not be written: nothing is executed without it.
     #[error("the journal could not be written; nothing was changed")]
     Journal(#[source] journal::Error),
-    /// Rendering, locking, or inspecting after the apply, failed.
+    /// Rendering, locking or reading failed.
     #[error(transparent)]
     Engine(#[from] engine::Error),
+    /// A change's statements cannot be written.
+    #[error(transparent)]
+    Render(#[from] plan::RenderError),
+    /// Inspecting again (inside the transaction, or after it) failed.
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::Error),
     /// The plan after the apply could not be built.
     #[error(transparent)]
     Plan(#[from] plan::Error),
@@ -288,7 +296,7 @@ pub struct Options<'a> {
 /// A guard refusal, a journal that cannot be written, a failed statement, or a failed
 /// re-inspection.
 pub async fn run<E: Engine>(
-    engine: &mut E,
+    run: &mut Run<E>,
     desired: &Desired,
     plan: &Plan,
     options: Options<'_>,
@@ -298,7 +306,7 @@ pub async fn run<E: Engine>(
     let statements = plan
         .steps
         .iter()
-        .map(|step| plan.statements(step, engine.flavor()))
+        .map(|step| plan.statements(step, run.engine.flavor()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut journal = open_journal(desired, plan, &options)?;
     let first = plan
@@ -307,7 +315,7 @@ pub async fn run<E: Engine>(
         .take_while(|s| s.commits_by_itself())
         .count();
     let committed = committing::run(
-        engine,
+        &mut run.engine,
         &mut journal,
         plan,
         (&plan.steps[..first], &statements[..first]),
@@ -315,30 +323,36 @@ pub async fn run<E: Engine>(
         progress,
     )
     .await?;
-    let mut tx = Transaction::begin(engine, &options.lock, &tables(plan), Some(&mut journal))
+    let mut tx = Transaction::begin(&mut run.engine, &options.lock, &tables(plan), &mut journal)
         .await
         .map_err(|e| match e {
             BeginError::Engine(e) => Error::Engine(e),
             BeginError::Journal(e) => Error::Journal(e),
         })?;
-    let at_capture = match unchanged_since_planned(&mut tx, desired, plan, options.lock).await {
+    let given = Given {
+        mask_key: run.keys.mask.as_ref(),
+        opened: Some(&run.opened),
+        originals: run.originals.as_ref(),
+    };
+    let at_capture = match unchanged_since_planned(
+        &mut tx,
+        (&mut run.catalog, given),
+        desired,
+        plan,
+        options.lock,
+    )
+    .await
+    {
         Ok(at_capture) => at_capture,
         Err(e) => {
-            tx.abort(Some(&mut journal)).await;
+            tx.abort().await;
             return Err(e);
         }
     };
     let mut done = committed;
     let mut written: Vec<crate::state::TableRef> = Vec::new();
-    let queues: Vec<TableInfo> = desired
-        .event_queues
-        .iter()
-        .filter_map(|q| plan.catalog.get(q))
-        .filter(|q| !q.primary_key.is_empty())
-        .cloned()
-        .collect();
-    let mut unqueued: Vec<(crate::state::TableRef, u64)> =
-        queues.iter().map(|q| (q.table.clone(), 0)).collect();
+    let queues = event_queues(desired, plan);
+    let mut watch = crate::queues::Watch::new(&queues);
     for (position, (step, step_statements)) in
         plan.steps.iter().zip(&statements).enumerate().skip(first)
     {
@@ -349,18 +363,18 @@ pub async fn run<E: Engine>(
             rows: step.rows.count,
         });
         let check = options.lock == Lock::Tables && at_capture.contains(&step.id);
-        let run = run_in_transaction(
-            (&mut tx, &mut journal),
+        let ran = run_in_transaction(
+            &mut tx,
             plan,
             (step, step_statements),
             (check, &mut *progress),
-            (&queues, &mut written, &mut unqueued),
+            (&mut watch, &mut written),
         )
         .await;
-        let journaled = match run {
+        let journaled = match ran {
             Ok(ran) => done.add(&ran),
             Err(e) => {
-                let rolled_back = tx.abort(Some(&mut journal)).await;
+                let rolled_back = tx.abort().await;
                 return Err(e.into_error(plan, (first, position), rolled_back, options.journal));
             }
         };
@@ -369,16 +383,28 @@ pub async fn run<E: Engine>(
             journaled,
         });
     }
-    commit(tx, &mut journal, (plan, first), options.journal).await?;
-    let after = inspect_after(engine, desired, plan).await?;
+    commit(tx, (plan, first), options.journal).await?;
+    let after = inspect_after(run, desired, plan).await?;
     Ok(ApplyReport {
         applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
         statements: done.statements,
         journaled: done.journaled,
         journal: options.journal.to_path_buf(),
-        unqueued,
+        unqueued: watch.deleted(),
         after,
     })
+}
+
+/// The event queues the spec empties that the plan's catalog holds with a primary key (their
+/// rows are told apart by it).
+fn event_queues(desired: &Desired, plan: &Plan) -> Vec<TableInfo> {
+    desired
+        .event_queues
+        .iter()
+        .filter_map(|q| plan.catalog.get(q))
+        .filter(|q| !q.primary_key.is_empty())
+        .cloned()
+        .collect()
 }
 
 /// `step` with what the engine needs to know of its table's long values measured now.
@@ -451,7 +477,8 @@ fn tables(plan: &Plan) -> Vec<TableInfo> {
 /// planning: nothing to check then. Returns the changes that check their rows as they journal
 /// them.
 async fn unchanged_since_planned<E: Engine>(
-    tx: &mut Transaction<'_, E>,
+    tx: &mut Transaction<'_, E, &mut Journal>,
+    run: (&mut crate::inspect::CatalogCache, Given<'_>),
     desired: &Desired,
     plan: &Plan,
     lock: Lock,
@@ -462,8 +489,13 @@ async fn unchanged_since_planned<E: Engine>(
     }
     let subset = desired.only(&elsewhere);
     let engine = tx.engine();
-    let found = crate::inspect::inspect(engine, &subset).await?;
-    let fresh = plan::build(&subset, &found.observed, &engine.flavor().dialect())?;
+    let found = crate::inspect::inspect(engine, run.0, &subset, run.1).await?;
+    let fresh = plan::build(
+        &subset,
+        &found.observed,
+        &engine.flavor().dialect(),
+        run.1.mask_key,
+    )?;
     let planned: Vec<_> = plan
         .planned_changes()
         .into_iter()
@@ -478,12 +510,11 @@ async fn unchanged_since_planned<E: Engine>(
 
 /// Commits the apply's transaction.
 async fn commit<E: Engine>(
-    tx: Transaction<'_, E>,
-    journal: &mut Journal,
+    tx: Transaction<'_, E, &mut Journal>,
     (plan, first): (&Plan, usize),
     path: &Path,
 ) -> Result<(), Error> {
-    match tx.commit(Some(journal)).await {
+    match tx.commit().await {
         Ok(()) => Ok(()),
         Err(Committed::NotRecorded(e)) => Err(Error::Journal(e)),
         Err(Committed::Failed(failed)) => {
@@ -509,7 +540,7 @@ async fn commit<E: Engine>(
 /// read-only checks (values that name production). The others were found converged by the
 /// plan and nothing changed them.
 async fn inspect_after<E: Engine>(
-    engine: &mut E,
+    run: &mut Run<E>,
     desired: &Desired,
     plan: &Plan,
 ) -> Result<Plan, Error> {
@@ -526,11 +557,12 @@ async fn inspect_after<E: Engine>(
             .map(|r| r.id.clone()),
     );
     let check = desired.only(&check);
-    let found = crate::inspect::inspect(engine, &check).await?;
+    let found = run.inspect(&check).await?;
     Ok(plan::build(
         &check,
         &found.observed,
-        &engine.flavor().dialect(),
+        &run.engine.flavor().dialect(),
+        run.keys.mask.as_ref(),
     )?)
 }
 

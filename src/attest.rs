@@ -256,7 +256,7 @@ pub fn statement(
                 "count": r.count,
             })).collect::<Vec<_>>(),
             "production_references": references(plan, after),
-            "masking": masking(desired, plan, after),
+            "masking": masking(plan, after),
             "carry": carry(desired, plan),
             "manual_steps": plan.manual.iter().map(|m| json!({
                 "id": m.id.to_string(),
@@ -342,7 +342,7 @@ fn references(plan: &Plan, after: Option<&Plan>) -> serde_json::Value {
     })
 }
 
-fn masking(desired: &Desired, plan: &Plan, after: Option<&Plan>) -> serde_json::Value {
+fn masking(plan: &Plan, after: Option<&Plan>) -> serde_json::Value {
     let masks = plan.steps.iter().any(crate::change::Change::masks);
     if !masks {
         return json!({ "masked": false });
@@ -365,7 +365,7 @@ fn masking(desired: &Desired, plan: &Plan, after: Option<&Plan>) -> serde_json::
     });
     json!({
         "masked": true,
-        "key_fingerprint": desired.mask_key.as_ref().map(crate::state::masking::MaskKey::fingerprint),
+        "key_fingerprint": plan.steps.iter().find_map(|s| s.mask_key.as_ref()).map(crate::state::masking::MaskKey::fingerprint),
         "changes": plan.steps.iter().filter(|s| s.masks()).map(|s| s.id.to_string()).collect::<Vec<_>>(),
         "copies_scan": copies,
         "copies_remaining_after": after.map(|a| a.copies.as_ref().map_or(0, |c| c.found)),

@@ -40,6 +40,9 @@ pub enum Error {
     /// Reading failed.
     #[error(transparent)]
     Engine(#[from] engine::Error),
+    /// The database does not hold what the spec names, or reading it failed.
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::Error),
 }
 
 /// What `postclone capture` writes: a spec fragment.
@@ -68,7 +71,7 @@ pub struct Captures {
 /// A spec without carried resources, a database the guard refuses, secret rows without a
 /// recipient (checked before any row is sealed), or a failed read.
 pub async fn run<E: Engine>(
-    engine: &mut E,
+    run: &mut crate::run::Run<E>,
     desired: &Desired,
     connected_host: Option<&str>,
     at: &str,
@@ -81,14 +84,14 @@ pub async fn run<E: Engine>(
         return Err(Error::NothingToCapture);
     }
     let recipients = Recipients::parse(&desired.journal.recipients).map_err(Error::Seal)?;
-    let identified = engine.identify().await?;
+    let identified = run.engine.identify().await?;
     crate::guard::check(
         &desired.guard,
         &desired.production,
         &identified,
         connected_host,
     )?;
-    let (target, read) = crate::inspect::read_carried(engine, desired).await?;
+    let (target, read) = run.read_carried(desired).await?;
     let secret: Vec<(&ResourceId, usize)> = read
         .iter()
         .map(|(id, rows)| (id, rows.iter().filter(|r| r.secret).count()))

@@ -4,8 +4,9 @@
 /// Top to bottom. Modules of one layer do not use each other.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
-    &["attest"],
+    &["attest", "fleet"],
     &["apply", "capture", "restore", "planning"],
+    &["run"],
     &["transaction", "queues"],
     &["render", "spec"],
     &["plan", "profile"],
@@ -17,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["change", "guard"],
     &["state"],
     &["signing"],
+    &["secret"],
     &["datapump", "files", "yaml_out"],
 ];
 
@@ -111,4 +113,28 @@ fn imports_point_down_the_layers() {
 fn crate_paths_are_found_once_and_not_inside_other_names() {
     let text = "use crate::state::Value;\nlet x = crate::state::MASK; my_crate::diff; crate::{}";
     assert_eq!(crate_paths(text), vec!["state".to_string()]);
+}
+
+/// The table in `lib.rs`'s documentation lists the layers as `LAYERS` does, row by row: a
+/// reader who trusts it finds each module where the check puts it.
+#[test]
+fn the_documented_layers_are_the_checked_ones() {
+    let lib = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"),
+    )
+    .unwrap();
+    let documented: Vec<Vec<String>> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | "))
+        .filter_map(|row| row.rsplit_once(" | ").map(|(_, modules)| modules))
+        .map(|modules| modules.trim_end_matches(" |").split(", "))
+        // The header row names no module in backquotes.
+        .filter(|modules| modules.clone().all(|m| m.starts_with('`')))
+        .map(|modules| modules.map(|m| m.trim_matches('`').to_string()).collect())
+        .collect();
+    let checked: Vec<Vec<String>> = LAYERS
+        .iter()
+        .map(|l| l.iter().map(|m| (*m).to_string()).collect())
+        .collect();
+    assert_eq!(documented, checked);
 }

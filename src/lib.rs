@@ -12,7 +12,9 @@
 //! | layer | modules |
 //! |---|---|
 //! | command line | `cli` |
+//! | the signed statement of an apply, many environments at once | `attest`, `fleet` |
 //! | what a command does | `apply`, `capture`, `restore`, `planning` |
+//! | what one command knows while it runs (the engine, the catalog read, the keys) | `run` |
 //! | the one transaction of an apply or a restore, the events its writes queue | `transaction`, `queues` |
 //! | reading specs, showing plans | `render`, `spec` |
 //! | the plan, the built-in profiles | `plan`, `profile` |
@@ -23,7 +25,9 @@
 //! | deciding changes, keeping old rows | `diff`, `journal` |
 //! | what a change is, which database is safe | `change`, `guard` |
 //! | the model | `state` |
-//! | Oracle Data Pump parameters | `datapump` |
+//! | keys and signatures | `signing` |
+//! | secrets by reference (`env:`, `file:`, `exec:`) | `secret` |
+//! | Oracle Data Pump parameters, files read, YAML written | `datapump`, `files`, `yaml_out` |
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used)]
 // A function over 100 lines (clippy's threshold) is split by what its parts do: CI denies it.
@@ -39,6 +43,7 @@ pub mod datapump;
 pub mod diff;
 pub mod engine;
 pub mod files;
+pub mod fleet;
 pub mod graph;
 pub mod guard;
 pub mod inspect;
@@ -51,6 +56,8 @@ pub mod profile;
 pub mod queues;
 pub mod render;
 pub mod restore;
+pub mod run;
+pub mod secret;
 pub mod signing;
 pub mod spec;
 pub mod sql;

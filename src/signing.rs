@@ -25,6 +25,15 @@ pub enum SigningError {
         #[source]
         source: std::io::Error,
     },
+    /// A reference (`env:`, `file:`, `exec:`) to the key cannot be read.
+    #[error("cannot read the signing key from {reference}")]
+    Reference {
+        /// The reference, as written.
+        reference: String,
+        /// Why.
+        #[source]
+        source: crate::secret::SecretError,
+    },
     /// The file is not an unencrypted OpenSSH ed25519 private key.
     #[error("{} is not an unencrypted OpenSSH ed25519 private key ({why}); make one with `ssh-keygen -t ed25519 -N '' -f FILE`", path.display())]
     NotAKey {
@@ -66,6 +75,12 @@ impl SigningKey {
                 path: path.to_path_buf(),
                 source,
             })?;
+        Self::from_text(&zeroize::Zeroizing::new(text), path)
+    }
+
+    /// The key `text` holds (an OpenSSH private key, unencrypted), read from `path` (named in
+    /// errors, never the text).
+    fn from_text(text: &str, path: &Path) -> Result<SigningKey, SigningError> {
         let not = |why| SigningError::NotAKey {
             path: path.to_path_buf(),
             why,
@@ -93,13 +108,16 @@ impl SigningKey {
     /// # Errors
     /// As [`SigningKey::from_file`].
     pub fn given(path: Option<&Path>) -> Result<Option<SigningKey>, SigningError> {
-        let from_env = std::env::var_os(SIGNING_KEY_VARIABLE)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        path.map(Path::to_path_buf)
-            .or(from_env)
-            .map(|p| SigningKey::from_file(&p))
-            .transpose()
+        use crate::secret::KeySource;
+        let given = crate::secret::key_source(path, SIGNING_KEY_VARIABLE)
+            .map_err(|(reference, source)| SigningError::Reference { reference, source })?;
+        match given {
+            None => Ok(None),
+            Some(KeySource::File(path)) => SigningKey::from_file(&path).map(Some),
+            Some(KeySource::Read { text, reference }) => {
+                SigningKey::from_text(text.expose(), Path::new(&reference)).map(Some)
+            }
+        }
     }
 
     /// The Ed25519 signature of `message`.

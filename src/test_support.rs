@@ -72,7 +72,6 @@ pub(crate) fn resource(name: &str, kind: ResourceKind, after: &[&str]) -> Resour
 pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
     Desired {
         engine: EngineKind::Sqlserver,
-        connection: None,
         base_dir: PathBuf::new(),
         guard: Guard::default(),
         resources,
@@ -85,14 +84,11 @@ pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
         masking: crate::state::desired::Masking::default(),
         journal: crate::state::desired::JournalSettings::default(),
         event_queues: vec![],
-        mask_key: None,
         datapump: None,
         captured: None,
         carry: crate::state::desired::CarrySettings::default(),
         trust: crate::state::desired::Trust::default(),
         attestation: None,
-        opened: Default::default(),
-        originals: None,
     }
 }
 

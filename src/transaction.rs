@@ -9,10 +9,35 @@ use crate::engine::{self, Engine, Lock};
 use crate::journal::{self, Journal, Status};
 use crate::state::observed::TableInfo;
 
-/// An open transaction on `engine`. The journal it records its end into (apply's; restore
-/// keeps none) is given where the transaction ends, so that the steps between write rows to it.
-pub struct Transaction<'a, E: Engine> {
+/// An open transaction on `engine`, owning what records its end: apply's journal (`&mut
+/// Journal`), or nothing for restore, which keeps none (`()`). The steps between reach both
+/// through [`Transaction::parts`].
+pub struct Transaction<'a, E: Engine, J: Record = ()> {
     engine: &'a mut E,
+    journal: J,
+}
+
+/// What a transaction records its end into.
+pub trait Record {
+    /// Records how the transaction ended.
+    ///
+    /// # Errors
+    /// A record that cannot be written.
+    fn finish(&mut self, status: Status) -> Result<(), journal::Error>;
+}
+
+/// Nothing is recorded (restore).
+impl Record for () {
+    fn finish(&mut self, _status: Status) -> Result<(), journal::Error> {
+        Ok(())
+    }
+}
+
+/// The apply's journal.
+impl Record for &mut Journal {
+    fn finish(&mut self, status: Status) -> Result<(), journal::Error> {
+        Journal::finish(self, status)
+    }
 }
 
 /// Why a transaction could not begin. Nothing was changed.
@@ -35,7 +60,7 @@ pub struct CommitFailed {
     pub rolled_back: bool,
 }
 
-impl<'a, E: Engine> Transaction<'a, E> {
+impl<'a, E: Engine, J: Record> Transaction<'a, E, J> {
     /// Begins the transaction (first write-locking `tables` with [`Lock::Tables`]).
     ///
     /// # Errors
@@ -44,15 +69,13 @@ impl<'a, E: Engine> Transaction<'a, E> {
         engine: &'a mut E,
         lock: &Lock,
         tables: &[TableInfo],
-        journal: Option<&mut Journal>,
-    ) -> Result<Transaction<'a, E>, BeginError> {
+        mut journal: J,
+    ) -> Result<Transaction<'a, E, J>, BeginError> {
         if let Err(e) = engine.begin(lock, tables).await {
-            if let Some(journal) = journal {
-                journal.finish(Status::RolledBack)?;
-            }
+            journal.finish(Status::RolledBack)?;
             return Err(e.into());
         }
-        Ok(Transaction { engine })
+        Ok(Transaction { engine, journal })
     }
 
     /// The engine, inside the transaction.
@@ -60,14 +83,17 @@ impl<'a, E: Engine> Transaction<'a, E> {
         self.engine
     }
 
+    /// The engine and the journal, inside the transaction.
+    pub fn parts(&mut self) -> (&mut E, &mut J) {
+        (self.engine, &mut self.journal)
+    }
+
     /// Rolls back and records it in the journal; returns whether the rollback was confirmed.
     /// A journal that cannot record it is left as it is: the failure being reported matters
     /// more, and a journal without its last line reads as one whose apply never committed.
-    pub async fn abort(self, journal: Option<&mut Journal>) -> bool {
+    pub async fn abort(mut self) -> bool {
         let rolled_back = self.engine.rollback().await.is_ok();
-        if let Some(journal) = journal {
-            let _ = journal.finish(Status::RolledBack);
-        }
+        let _ = self.journal.finish(Status::RolledBack);
         rolled_back
     }
 
@@ -76,20 +102,15 @@ impl<'a, E: Engine> Transaction<'a, E> {
     /// # Errors
     /// A failed commit (then rolled back, and recorded so), or a journal that cannot record
     /// the commit (the database kept the changes: the journal is what restores them).
-    pub async fn commit(self, journal: Option<&mut Journal>) -> Result<(), Committed> {
+    pub async fn commit(mut self) -> Result<(), Committed> {
         if let Err(cause) = self.engine.commit().await {
             let rolled_back = self.engine.rollback().await.is_ok();
-            if let Some(journal) = journal {
-                let _ = journal.finish(Status::RolledBack);
-            }
+            let _ = self.journal.finish(Status::RolledBack);
             return Err(Committed::Failed(CommitFailed { cause, rolled_back }));
         }
-        if let Some(journal) = journal {
-            journal
-                .finish(Status::Committed)
-                .map_err(Committed::NotRecorded)?;
-        }
-        Ok(())
+        self.journal
+            .finish(Status::Committed)
+            .map_err(Committed::NotRecorded)
     }
 }
 

@@ -17,9 +17,14 @@ fn help_of_every_subcommand() {
         "datapump",
         "capture",
         "verify",
+        "fleet",
     ] {
         let out = Test::new().args([sub, "--help"]).run().code(0);
         insta::assert_snapshot!(format!("help_{sub}"), out.stdout);
+    }
+    for sub in ["plan", "apply"] {
+        let out = Test::new().args(["fleet", sub, "--help"]).run().code(0);
+        insta::assert_snapshot!(format!("help_fleet_{sub}"), out.stdout);
     }
     let out = Test::new().args(["--help"]).run().code(0);
     insta::assert_snapshot!("help", out.stdout);

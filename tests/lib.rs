@@ -8,6 +8,8 @@ mod attest;
 mod carry;
 mod cli;
 mod copies;
+mod credentials;
+mod fleet;
 mod formats;
 mod generated;
 mod hostile;

@@ -62,10 +62,10 @@ pub fn oracle_sql(
     spec: &std::path::Path,
     identity: Option<&std::path::Path>,
 ) -> String {
-    let mut desired = postclone::spec::load(spec).expect("spec loads");
+    let desired = postclone::spec::load(spec).expect("spec loads");
     let identities =
         identity.map(|p| postclone::journal::Identities::from_file(p).expect("identity"));
-    desired
+    let opened = desired
         .open_captured(&mut |sealed, bound| {
             identities
                 .as_ref()
@@ -79,11 +79,11 @@ pub fn oracle_sql(
         .build()
         .unwrap();
     let (mut engine, desired, mut observed) = runtime.block_on(async {
-        let mut engine = SqlServer::connect(&connection).await.expect("connect");
-        let found = postclone::inspect::inspect(&mut engine, &desired)
-            .await
-            .expect("inspect");
-        (engine, found.desired, found.observed)
+        let engine = SqlServer::connect(&connection).await.expect("connect");
+        let mut run = postclone::run::Run::new(engine, postclone::run::Keys::default());
+        run.opened = opened;
+        let found = run.inspect(&desired).await.expect("inspect");
+        (run.engine, found.desired, found.observed)
     });
     // The rows of a row-computed change (host rewrites, carried values) are read as apply reads
     // them, with the plan of the engine that holds them.
@@ -94,6 +94,7 @@ pub fn oracle_sql(
             truncate_in_transaction: true,
             empty_string_is_null: false,
         },
+        None,
     )
     .expect("plan");
     to_oracle(&mut observed.catalog);
@@ -113,7 +114,7 @@ pub fn oracle_sql(
         truncate_in_transaction: false,
         empty_string_is_null: true,
     };
-    let plan = postclone::plan::build(&desired, &observed, &dialect).expect("plan");
+    let plan = postclone::plan::build(&desired, &observed, &dialect, None).expect("plan");
     let mut out = String::new();
     for note in &plan.notes {
         let _ = writeln!(out, "-- note: {}", postclone::render::note_message(note));

@@ -11,7 +11,6 @@ use crate::journal::{self, Journal, RowImage};
 use crate::plan::Plan;
 use crate::sql::{self, Masked, Statement};
 use crate::state::fingerprint::Fingerprint;
-use crate::state::observed::TableInfo;
 use crate::state::value::Value;
 use crate::transaction::Transaction;
 
@@ -105,16 +104,15 @@ impl From<journal::Error> for StepFailure {
 /// Runs one change inside the transaction: measured again when an earlier change of this
 /// apply wrote its table (it may have written longer values than the catalog saw when
 /// planning), then its rows journaled and its statements run, with the events its writes
-/// queued deleted when its table has triggers (counted into `unqueued`, per queue).
+/// queued deleted when its table has triggers (counted by `watch`, per queue).
 pub(super) async fn run_in_transaction<E: Engine>(
-    (tx, journal): (&mut Transaction<'_, E>, &mut Journal),
+    tx: &mut Transaction<'_, E, &mut Journal>,
     plan: &Plan,
     (step, statements): (&Change, &[Statement]),
     (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
-    (queues, written, unqueued): (
-        &[TableInfo],
+    (watch, written): (
+        &mut crate::queues::Watch<'_>,
         &mut Vec<crate::state::TableRef>,
-        &mut [(crate::state::TableRef, u64)],
     ),
 ) -> Result<Done, StepFailure> {
     let remeasured;
@@ -140,35 +138,6 @@ pub(super) async fn run_in_transaction<E: Engine>(
             .iter()
             .any(|(table, _)| *table == t.table)
     });
-    if triggered && !queues.is_empty() {
-        let (ran, deleted) = run_step_then_unqueue(
-            tx,
-            journal,
-            plan,
-            (step, statements),
-            (check, progress),
-            queues,
-        )
-        .await?;
-        for (n, total) in deleted.iter().zip(unqueued.iter_mut()) {
-            total.1 += n;
-        }
-        Ok(ran)
-    } else {
-        run_step(tx, journal, plan, (step, statements), (check, progress)).await
-    }
-}
-
-/// Runs a step whose table has triggers, then deletes the events its writes queued (see
-/// [`crate::queues`]); returns what it did and how many events it deleted per queue.
-async fn run_step_then_unqueue<E: Engine>(
-    tx: &mut Transaction<'_, E>,
-    journal: &mut Journal,
-    plan: &Plan,
-    (step, statements): (&Change, &[Statement]),
-    (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
-    queues: &[TableInfo],
-) -> Result<(Done, Vec<u64>), StepFailure> {
     let failed = |e: crate::queues::QueueError| match e {
         crate::queues::QueueError::Read(e) => StepFailure::Statement {
             statement: String::new(),
@@ -178,15 +147,13 @@ async fn run_step_then_unqueue<E: Engine>(
             StepFailure::Statement { statement, cause }
         }
     };
-    let before = crate::queues::snapshot(tx.engine(), queues)
+    let watching = watch.before(tx.engine(), triggered).await.map_err(failed)?;
+    let mut done = run_step(tx, plan, (step, statements), (check, progress)).await?;
+    done.statements += watch
+        .after(tx.engine(), watching, &step.id)
         .await
         .map_err(failed)?;
-    let mut done = run_step(tx, journal, plan, (step, statements), (check, progress)).await?;
-    let (deleted, ran) = crate::queues::delete_added(tx.engine(), queues, &before, &step.id)
-        .await
-        .map_err(failed)?;
-    done.statements += ran;
-    Ok((done, deleted))
+    Ok(done)
 }
 
 /// Journals the rows of `step` and runs its statements; returns what it did.
@@ -199,13 +166,12 @@ async fn run_step_then_unqueue<E: Engine>(
 /// planning (a change planned with no row runs after triggers that fill its table during this
 /// apply: nothing to compare).
 async fn run_step<E: Engine>(
-    tx: &mut Transaction<'_, E>,
-    journal: &mut Journal,
+    tx: &mut Transaction<'_, E, &mut Journal>,
     plan: &Plan,
     (step, statements): (&Change, &[Statement]),
     (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
 ) -> Result<Done, StepFailure> {
-    let engine = tx.engine();
+    let (engine, journal) = tx.parts();
     if let ChangeKind::InsertRows { table, rows } = &step.kind {
         return insert::run(
             engine,
@@ -307,16 +273,17 @@ pub(super) async fn run_statements<E: Engine>(
 /// A failure to read or journal a change's rows: named by the change's first statement, with
 /// the whole chain of causes (the capture's own error says only what failed).
 fn capture_failed(e: PageError, statements: &[Statement]) -> StepFailure {
-    let e = match e {
+    let e: Box<dyn std::error::Error> = match e {
         PageError::Journal(e) => return StepFailure::Journal(e),
-        PageError::Engine(e) => e,
+        PageError::Engine(e) => Box::new(e),
+        PageError::Render(e) => Box::new(e),
     };
     let first = statements.first();
     StepFailure::Statement {
         statement: first.map(Statement::redacted).unwrap_or_default(),
         cause: match first {
-            Some(statement) => Masked::new(&e, statement, true),
-            None => Masked::chain(&e),
+            Some(statement) => Masked::new(&*e, statement, true),
+            None => Masked::chain(&*e),
         },
     }
 }
@@ -334,6 +301,7 @@ struct Page {
 /// Why a page could not be journaled.
 enum PageError {
     Engine(engine::Error),
+    Render(crate::plan::RenderError),
     Journal(journal::Error),
 }
 
@@ -358,7 +326,7 @@ async fn journal_page<E: Engine>(
     };
     let capture =
         sql::capture_query(step, &plan.catalog, engine.flavor(), page).map_err(|source| {
-            PageError::Engine(engine::Error::Render {
+            PageError::Render(crate::plan::RenderError {
                 change: step.id.clone(),
                 source,
             })

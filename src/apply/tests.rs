@@ -61,7 +61,10 @@ fn apply_plan(
         chain_key: key(),
         signer: None,
     };
-    block_on(run(engine, desired, plan, options, &mut |_| {}))
+    let mut on = crate::run::Run::new(std::mem::take(engine), crate::run::Keys::default());
+    let report = block_on(run(&mut on, desired, plan, options, &mut |_| {}));
+    *engine = on.engine;
+    report
 }
 
 fn key() -> journal::ChainKey {

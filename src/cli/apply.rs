@@ -1,5 +1,6 @@
 //! `postclone apply`: show the plan, ask, execute in one transaction, verify convergence.
 
+use crate::run::{Keys, Run};
 use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
@@ -61,7 +62,40 @@ enum Source {
     PlanFile(Box<PlanFile>, PathBuf),
 }
 
+/// A saved plan being applied, and its file.
+type Saved<'a> = (&'a PlanFile, &'a PathBuf);
+
 impl Source {
+    /// What the apply runs from: the spec as loaded, narrowed to `--target`/`--exclude`; or the
+    /// saved plan's, once its seal is checked (with the plan itself).
+    fn load<'a>(&'a self, args: &ApplyArgs) -> Result<(spec::Loaded, Option<Saved<'a>>), Error> {
+        match self {
+            Source::Spec(path) => {
+                let spec = spec::load_target(path)?;
+                let desired = spec.desired.select(&args.select.selection())?;
+                Ok((
+                    spec::Loaded {
+                        desired,
+                        connection: spec.connection,
+                    },
+                    None,
+                ))
+            }
+            Source::PlanFile(_, path) if !args.select.is_empty() => {
+                Err(Error::SelectionWithSavedPlan { path: path.clone() })
+            }
+            Source::PlanFile(file, path) => {
+                // Checked whole before anything is read from it.
+                file.verify(path, &super::plan_key::for_applying()?)?;
+                let spec = spec::Loaded {
+                    desired: file.desired.clone(),
+                    connection: file.connection.clone(),
+                };
+                Ok((spec, Some((&**file, path))))
+            }
+        }
+    }
+
     /// A file holding a JSON object is a saved plan; anything else a spec.
     fn read(path: &Path) -> Result<Source, Error> {
         let text = crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|source| {
@@ -94,22 +128,15 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     } else {
         ApprovalMode::Prompt
     };
-    let (desired, saved) = match &source {
-        Source::Spec(path) => (spec::load(path)?.select(&args.select.selection())?, None),
-        Source::PlanFile(_, path) if !args.select.is_empty() => {
-            return Err(Error::SelectionWithSavedPlan { path: path.clone() })
-        }
-        Source::PlanFile(file, path) => {
-            // Checked whole before anything is read from it.
-            file.verify(path, &super::plan_key::for_applying()?)?;
-            let mut desired = file.desired.clone();
-            desired.connection.clone_from(&file.connection);
-            (desired, Some((file, path)))
-        }
-    };
-    let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+    let (spec, saved) = source.load(args)?;
+    let (desired, declared) = (spec.desired, spec.connection);
+    let connection = target::connection(
+        &desired,
+        declared.as_deref(),
+        args.connect.connection.as_deref(),
+    )?;
     let host = target::host(&connection);
-    let identities = args.identity.identities()?;
+    let keys = Keys::read(&desired, args.identity.identities()?)?;
     // The key is read before anything connects: an attestation that cannot be signed is
     // known at once, not after the apply.
     let signer = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
@@ -126,15 +153,15 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     // it asks for approval.
     let chain_key = super::plan_key::chain_key_for_writing()?;
     target::runtime()?.block_on(async {
-        let mut engine = target::open(&desired, &connection).await?;
+        let mut run = Run::new(target::open(&desired, &connection).await?, keys);
         // Locked before planning, so that the plan shown is not made stale by another apply.
-        let lock = engine.lock(args.lock.timeout()).await?;
-        let (plan, desired) = planning::make(&mut engine, &desired, identities.as_ref()).await?;
+        let lock = run.engine.lock(args.lock.timeout()).await?;
+        let (plan, desired) = planning::make(&mut run, &desired).await?;
         if let Some((saved, path)) = saved {
             check_saved(saved, path, &plan, out)?;
         }
         let statements = if args.verbose {
-            Some(plan::statements(&engine, &plan)?)
+            Some(plan::statements(&run.engine, &plan)?)
         } else {
             None
         };
@@ -183,7 +210,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
                 plan.steps.len() - first
             )?;
         }
-        let run = Run {
+        let approved = Approved {
             args,
             lock,
             journal: &journal,
@@ -192,12 +219,12 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             signer: signer.as_ref(),
             attest: attest.as_deref(),
         };
-        run.apply(&mut engine, &desired, &plan, out).await
+        approved.apply(&mut run, &desired, &plan, out).await
     })
 }
 
 /// What an approved apply runs with.
-struct Run<'a> {
+struct Approved<'a> {
     args: &'a ApplyArgs,
     lock: crate::engine::Lock,
     journal: &'a Path,
@@ -207,12 +234,12 @@ struct Run<'a> {
     attest: Option<&'a Path>,
 }
 
-impl Run<'_> {
+impl Approved<'_> {
     /// Applies `plan`, shows what was sent (`--verbose`), writes the attestation when asked,
     /// and reports.
     async fn apply<E: Engine>(
         &self,
-        engine: &mut E,
+        run: &mut Run<E>,
         desired: &crate::state::desired::Desired,
         plan: &crate::plan::Plan,
         out: &mut impl Write,
@@ -236,8 +263,8 @@ impl Run<'_> {
             }
             event => printer(event),
         };
-        let started = super::capture::now_utc();
-        let result = apply::run(engine, desired, plan, options, &mut progress).await;
+        let started = crate::state::clock::now_utc();
+        let result = apply::run(run, desired, plan, options, &mut progress).await;
         if args.verbose {
             show_sent(&sent, out)?;
         }
@@ -268,7 +295,7 @@ fn nothing_to_change(
             desired,
             plan,
             journal: None,
-            started: &super::capture::now_utc(),
+            started: &crate::state::clock::now_utc(),
         };
         attested.write(crate::attest::Ending::Unchanged, path, key, out)?;
     }
@@ -387,7 +414,7 @@ impl Attested<'_> {
         key: &crate::signing::SigningKey,
         out: &mut impl Write,
     ) -> Result<(), Error> {
-        let finished = super::capture::now_utc();
+        let finished = crate::state::clock::now_utc();
         let journal = self.journal.filter(|j| j.exists());
         let statement = crate::attest::statement(
             self.desired,

@@ -1,6 +1,7 @@
 //! `postclone capture`: read the environment's own configuration before a clone overwrites it,
 //! into a spec fragment for git (secret values sealed).
 
+use crate::run::{Keys, Run};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -37,15 +38,20 @@ pub struct CaptureArgs {
 
 /// Captures and writes the file.
 pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let desired = spec::load_for_capture(&args.spec.spec, &args.out)?;
+    let spec = spec::load_for_capture(&args.spec.spec, &args.out)?;
+    let desired = spec.desired;
     // Read before anything connects: a key that cannot sign is known at once.
     let signer = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
-    let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+    let connection = target::connection(
+        &desired,
+        spec.connection.as_deref(),
+        args.connect.connection.as_deref(),
+    )?;
     let host = target::host(&connection);
-    let at = now_utc();
+    let at = crate::state::clock::now_utc();
     let (mut file, captures) = target::runtime()?.block_on(async {
-        let mut engine = target::open(&desired, &connection).await?;
-        crate::capture::run(&mut engine, &desired, host.as_deref(), &at)
+        let mut run = Run::new(target::open(&desired, &connection).await?, Keys::default());
+        crate::capture::run(&mut run, &desired, host.as_deref(), &at)
             .await
             .map_err(Error::from)
     })?;
@@ -93,16 +99,4 @@ pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
         writeln!(out, "  {id}: {n} {}", if *n == 1 { "row" } else { "rows" })?;
     }
     Ok(exit::SUCCESS)
-}
-
-/// Now, in UTC, as `2026-12-02T15:04:05Z`.
-pub(super) fn now_utc() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds)
-        .ok()
-        .and_then(|s| chrono::DateTime::<chrono::Utc>::from_timestamp(s, 0))
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }

@@ -1,5 +1,6 @@
 //! `postclone graph`: the order of the changes and why, as DOT or Mermaid.
 
+use crate::run::{Keys, Run};
 use std::io::Write;
 
 use clap::Args;
@@ -45,7 +46,8 @@ enum GraphFormatArg {
 
 /// Prints the graph.
 pub fn run(args: &GraphArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let desired = spec::load(&args.spec.spec)?.select(&args.select.selection())?;
+    let spec = spec::load_target(&args.spec.spec)?;
+    let desired = spec.desired.select(&args.select.selection())?;
     let format = match args.format {
         GraphFormatArg::Dot => GraphFormat::Dot,
         GraphFormatArg::Mermaid => GraphFormat::Mermaid,
@@ -53,10 +55,17 @@ pub fn run(args: &GraphArgs, out: &mut impl Write) -> Result<i32, Error> {
     let text = if args.offline {
         declared(&desired, format)
     } else {
-        let connection = target::connection(&desired, args.connect.connection.as_deref())?;
+        let connection = target::connection(
+            &desired,
+            spec.connection.as_deref(),
+            args.connect.connection.as_deref(),
+        )?;
         target::runtime()?.block_on(async {
-            let mut engine = target::open(&desired, &connection).await?;
-            let (plan, _) = crate::planning::make(&mut engine, &desired, None).await?;
+            let mut run = Run::new(
+                target::open(&desired, &connection).await?,
+                Keys::read(&desired, None)?,
+            );
+            let (plan, _) = crate::planning::make(&mut run, &desired).await?;
             let nodes: Vec<GraphNode> = plan
                 .steps
                 .iter()

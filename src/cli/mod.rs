@@ -6,6 +6,7 @@ mod capture;
 mod completions;
 mod datapump;
 pub mod exit;
+mod fleet;
 mod graph;
 mod plan;
 mod plan_key;
@@ -42,6 +43,7 @@ enum Command {
     Datapump(datapump::DataPumpArgs),
     Capture(capture::CaptureArgs),
     Verify(verify::VerifyArgs),
+    Fleet(fleet::FleetArgs),
 }
 
 /// Every way a command can fail, for the one printer in `report`.
@@ -53,12 +55,24 @@ pub enum Error {
     /// The database could not be reached or read.
     #[error(transparent)]
     Engine(#[from] crate::engine::Error),
+    /// A change's statements cannot be written (`--verbose`).
+    #[error(transparent)]
+    Render(#[from] crate::plan::RenderError),
+    /// A fleet command cannot start.
+    #[error(transparent)]
+    Fleet(#[from] fleet::FleetCliError),
+    /// The database does not hold what the spec names, or reading it failed.
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::Error),
     /// No plan could be made.
     #[error(transparent)]
     Planning(#[from] crate::planning::Error),
+    /// The masking key cannot be used.
+    #[error(transparent)]
+    MaskKey(#[from] crate::spec::MaskKeyError),
     /// Apply stopped.
     #[error(transparent)]
-    Apply(#[from] crate::apply::Error),
+    Apply(Box<crate::apply::Error>),
     /// Restore stopped.
     #[error(transparent)]
     Restore(Box<crate::restore::Error>),
@@ -206,6 +220,12 @@ fn not_converged(remaining: usize, production_values: usize, copies: u64) -> Str
     }
 }
 
+impl From<crate::apply::Error> for Error {
+    fn from(e: crate::apply::Error) -> Error {
+        Error::Apply(Box::new(e))
+    }
+}
+
 impl From<crate::restore::Error> for Error {
     fn from(e: crate::restore::Error) -> Error {
         Error::Restore(Box::new(e))
@@ -250,6 +270,7 @@ fn run() -> i32 {
         Command::Datapump(args) => datapump::run(args, &mut out),
         Command::Capture(args) => capture::run(args, &mut out),
         Command::Verify(args) => verify::run(args, &mut out),
+        Command::Fleet(args) => fleet::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

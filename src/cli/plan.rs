@@ -1,5 +1,6 @@
 //! `postclone plan`: inspect, diff, order and show; never writes.
 
+use crate::run::{Keys, Run};
 use std::io::{IsTerminal, Write};
 
 use clap::Args;
@@ -46,14 +47,16 @@ pub struct PlanArgs {
 
 /// Plans and prints.
 pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let desired = spec::load(&args.spec.spec)?.select(&args.select.selection())?;
-    let connection = target::connection(&desired, args.connect.connection.as_deref())?;
-    let identities = args.identity.identities()?;
+    let spec = spec::load_target(&args.spec.spec)?;
+    let desired = spec.desired.select(&args.select.selection())?;
+    let declared = spec.connection.as_deref();
+    let connection = target::connection(&desired, declared, args.connect.connection.as_deref())?;
+    let keys = Keys::read(&desired, args.identity.identities()?)?;
     target::runtime()?.block_on(async {
-        let mut engine = target::open(&desired, &connection).await?;
-        let (plan, _) = planning::make(&mut engine, &desired, identities.as_ref()).await?;
+        let mut run = Run::new(target::open(&desired, &connection).await?, keys);
+        let (plan, _) = planning::make(&mut run, &desired).await?;
         let statements = if args.verbose {
-            Some(statements(&engine, &plan)?)
+            Some(statements(&run.engine, &plan)?)
         } else {
             None
         };
@@ -64,7 +67,7 @@ pub fn run(args: &PlanArgs, out: &mut impl Write) -> Result<i32, Error> {
         show(&plan, args.format.into(), &detail, out)?;
         if let Some(path) = &args.out {
             let key = super::plan_key::for_saving()?;
-            PlanFile::new(&desired, &plan, &key).write(path)?;
+            PlanFile::new(&desired, declared, &plan, &key).write(path)?;
             // The JSON document stays one document: the confirmation goes to standard error.
             let note = format!(
                 "Saved this plan to {}. `postclone apply {}` applies it only if the rows it touches are unchanged.",

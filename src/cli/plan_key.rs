@@ -16,6 +16,9 @@ pub enum PlanKeyError {
     /// The variable holds no usable key.
     #[error("{VARIABLE} is not a usable plan key: {0}")]
     Variable(#[source] crate::plan::ShortKey),
+    /// The variable is a reference (`env:`, `file:`, `exec:`) that cannot be read.
+    #[error("{VARIABLE} cannot be read")]
+    Reference(#[source] crate::secret::SecretError),
     /// The file cannot be read, written, or holds no key.
     #[error("plan key {}: {message}", path.display())]
     File {
@@ -48,11 +51,13 @@ fn path() -> Option<PathBuf> {
     Some(config.join("postclone").join("plan.key"))
 }
 
+/// The key `POSTCLONE_PLAN_KEY` gives (itself, or where it is kept: env:, file:, exec:).
 fn from_variable() -> Option<Result<PlanKey, PlanKeyError>> {
-    let text = std::env::var(VARIABLE)
-        .ok()
-        .filter(|v| !v.trim().is_empty())?;
-    Some(PlanKey::from_text(&text).map_err(PlanKeyError::Variable))
+    match crate::secret::from_variable(VARIABLE) {
+        Ok(None) => None,
+        Ok(Some(text)) => Some(PlanKey::from_text(text.expose()).map_err(PlanKeyError::Variable)),
+        Err(e) => Some(Err(PlanKeyError::Reference(e))),
+    }
 }
 
 fn read(path: &Path) -> Result<PlanKey, PlanKeyError> {
@@ -93,6 +98,17 @@ pub fn for_saving() -> Result<PlanKey, PlanKeyError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
+    publish(&path, &key).map_err(fail)
+}
+
+/// Keeps `key` at `path` unless another run kept one there first, and returns the key that is
+/// there. Written whole to a file of this run's own, then linked into place: a run that
+/// reads `path` (several applies of a fleet start at once) never finds it half written, and of
+/// two runs making a key at once, both end with the one that was linked first.
+fn publish(path: &Path, key: &PlanKey) -> std::io::Result<PlanKey> {
+    let mut suffix = [0u8; 8];
+    let _ = getrandom::getrandom(&mut suffix);
+    let own = path.with_extension(format!("key.{}", crate::state::value::hex(&suffix)));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -100,14 +116,19 @@ pub fn for_saving() -> Result<PlanKey, PlanKeyError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(&path) {
-        Ok(mut file) => {
-            writeln!(file, "{}", key.to_text()).map_err(fail)?;
-            Ok(key)
+    let written = options.open(&own).and_then(|mut file| {
+        writeln!(file, "{}", key.to_text())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&own, path));
+    let _ = std::fs::remove_file(&own);
+    match linked {
+        Ok(()) => Ok(key.clone()),
+        // Another run kept one meanwhile, whole: that one is the key.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read(path).map_err(|e| std::io::Error::other(e.to_string()))
         }
-        // Another run made one meanwhile: that one is the key.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(&path),
-        Err(e) => Err(fail(e)),
+        Err(e) => Err(e),
     }
 }
 
@@ -150,5 +171,31 @@ pub fn chain_key_for_reading() -> Result<Option<crate::journal::ChainKey>, PlanK
         ))),
         Err(PlanKeyError::Missing { .. } | PlanKeyError::Nowhere) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs that make a key at once (a fleet's applies starting together) all end with the one
+    /// key that was kept, and none reads it half written.
+    #[test]
+    fn keys_made_at_once_end_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.key");
+        let kept: Vec<PlanKey> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0u8..16)
+                .map(|i| {
+                    let path = &path;
+                    scope.spawn(move || publish(path, &PlanKey::from_bytes([i; 32])).unwrap())
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let on_disk = read(&path).unwrap();
+        assert!(kept.iter().all(|k| *k == on_disk), "{kept:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the key file is left");
     }
 }

@@ -1,6 +1,7 @@
 //! `postclone restore JOURNAL`: put back what an apply deleted or modified, planned, shown and
 //! approved like apply.
 
+use crate::run::{Keys, Run};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -87,36 +88,40 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
     // Who must have signed the journal: --signer, and the spec's trust.signers.
     let mut trusted = super::verify::trusted_keys(&args.signer)?;
     if let Some(d) = &desired {
-        trusted.extend(super::verify::spec_signers(d)?);
+        trusted.extend(super::verify::spec_signers(&d.desired)?);
     }
     if let Some(keyid) = plan.signed_by(&trusted)? {
         writeln!(out, "Journal signed by {keyid}.")?;
     }
     let queue_names = desired
         .as_ref()
-        .map(|d| d.event_queues.clone())
+        .map(|d| d.desired.event_queues.clone())
         .unwrap_or_default();
     let connection = match (args.connect.connection.as_deref(), &desired) {
         (Some(text), _) => Connection::parse(text, Path::new(".")),
-        (None, Some(desired)) => target::connection(desired, None)?,
-        (None, None) => match args.spec.as_ref().or(plan.source.as_ref()) {
-            Some(spec) => target::connection(&spec::load(spec)?, None)?,
-            None => return Err(target::ConnectionError::JournalWithoutSpec.into()),
-        },
+        (None, Some(spec)) => target::connection(&spec.desired, spec.connection.as_deref(), None)?,
+        (None, None) => return Err(target::ConnectionError::JournalWithoutSpec.into()),
     };
     target::runtime()?.block_on(async {
-        let mut engine = target::open_engine(&connection).await?;
+        let mut run = Run::new(
+            target::open_engine(&connection).await?,
+            Keys {
+                mask: None,
+                identities,
+            },
+        );
+        let engine = &mut run.engine;
         let lock = engine.lock(args.lock.timeout()).await?;
         let server = engine.identify().await?;
         restore::check(&plan, &server)?;
         // What is shown is what this connection reaches (the check found it the same).
         plan.server.clone_from(&server.server);
         plan.database.clone_from(&server.database);
-        let mut triage = restore::triage(&mut engine, &plan, identities.as_ref()).await?;
+        let mut triage = restore::triage(&mut run, &plan).await?;
         let queues = if triage.triggers.is_empty() || queue_names.is_empty() {
             Vec::new()
         } else {
-            crate::inspect::tables(&mut engine, &queue_names)
+            run.tables(&queue_names)
                 .await?
                 .into_iter()
                 .filter(|q| !q.primary_key.is_empty())
@@ -131,15 +136,7 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
             writeln!(out, "Restore cancelled: nothing was changed.")?;
             return Ok(exit::ERROR);
         }
-        let report = restore::run(
-            &mut engine,
-            &plan,
-            &triage,
-            identities.as_ref(),
-            &lock,
-            &queues,
-        )
-        .await?;
+        let report = restore::run(&mut run, &plan, &triage, &lock, &queues).await?;
         report_restored(&report, &triage, out)?;
         Ok(exit::SUCCESS)
     })
@@ -153,13 +150,17 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
 fn journal_spec(
     args: &RestoreArgs,
     plan: &journal::RestorePlan,
-) -> Result<Option<crate::state::desired::Desired>, Error> {
+) -> Result<Option<spec::Loaded>, Error> {
     Ok(match (&args.spec, &plan.source) {
-        (Some(spec), _) => Some(spec::load(spec)?),
-        (None, Some(spec)) => Some(spec::load(spec).map_err(|source| Error::JournalSpec {
-            path: spec.clone(),
-            source,
-        })?),
+        (Some(spec), _) => Some(spec::load_target(spec)?),
+        (None, Some(spec)) => {
+            Some(
+                spec::load_target(spec).map_err(|source| Error::JournalSpec {
+                    path: spec.clone(),
+                    source,
+                })?,
+            )
+        }
         (None, None) => None,
     })
 }

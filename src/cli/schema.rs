@@ -1,4 +1,5 @@
-//! `postclone schema`: the spec's JSON Schema, for editors; `--plan`, the JSON plan's.
+//! `postclone schema`: the spec's JSON Schema, for editors; `--plan`, the JSON plan's;
+//! `--fleet-report`, a fleet run's report's.
 
 use std::io::Write;
 
@@ -6,18 +7,23 @@ use clap::Args;
 
 use super::{exit, Error};
 
-/// Print the JSON Schema of the spec (or, with --plan, of `plan --format json`)
+/// Print the JSON Schema of the spec (with --plan, of `plan --format json`; with --fleet-report, of `fleet --report`)
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// The schema of the JSON plan instead (committed as schema/plan.schema.json)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fleet_report")]
     plan: bool,
+    /// The schema of `fleet --report` instead (committed as schema/fleet-report.schema.json)
+    #[arg(long)]
+    fleet_report: bool,
 }
 
 /// Writes the schema.
 pub fn run(args: &SchemaArgs, out: &mut impl Write) -> Result<i32, Error> {
     let schema = if args.plan {
         crate::render::json::schema()
+    } else if args.fleet_report {
+        crate::fleet::Report::schema()
     } else {
         crate::spec::schema::generate()
     };

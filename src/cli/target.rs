@@ -20,6 +20,12 @@ pub enum ConnectionError {
     /// A journal without the spec that wrote it, and no connection given.
     #[error("the journal names no spec: pass --spec, --connection or set POSTCLONE_CONNECTION")]
     JournalWithoutSpec,
+    /// The connection is a reference (`env:`, `file:`, `exec:`) that cannot be read.
+    #[error("the connection cannot be read")]
+    Reference(#[source] crate::secret::SecretError),
+    /// `POSTCLONE_SECRETS=references` and the spec writes a password in clear.
+    #[error("the spec's connection holds a password in clear, and {}=references refuses it: write `connection: exec:...` (or env:NAME, file:PATH) to read it from where it is kept, or ${{env:NAME}} for the password", crate::secret::POLICY_VARIABLE)]
+    PlainSecret,
     /// The spec's `${env:...}` cannot be replaced.
     #[error("the spec's connection cannot be used")]
     Interpolation(#[source] InterpolationError),
@@ -34,11 +40,28 @@ pub enum ConnectionError {
 }
 
 /// The connection to use: `--connection` / `POSTCLONE_CONNECTION` (relative paths from the
-/// working directory), else the spec's (relative paths from the spec's directory).
-pub fn connection(desired: &Desired, cli: Option<&str>) -> Result<Connection, Error> {
-    let connection = match (cli, &desired.connection) {
-        (Some(text), _) => Connection::parse(text, Path::new(".")),
+/// working directory), else `declared`, the spec's (relative paths from the spec's directory).
+/// Either may be a reference (`env:NAME`, `file:PATH`, `exec:COMMAND ARGS...`) to where the
+/// connection string is kept, read now.
+pub fn connection(
+    desired: &Desired,
+    declared: Option<&str>,
+    cli: Option<&str>,
+) -> Result<Connection, Error> {
+    let read = |text: &str, base: &Path| {
+        crate::secret::resolve(text, base).map_err(ConnectionError::Reference)
+    };
+    let connection = match (cli, declared) {
+        (Some(text), _) => Connection::parse(read(text, Path::new("."))?.expose(), Path::new(".")),
+        (None, Some(text)) if crate::secret::Reference::parse(text).is_some() => {
+            crate::secret::check_written(text, "the spec's connection")
+                .map_err(ConnectionError::Reference)?;
+            Connection::parse(read(text, &desired.base_dir)?.expose(), &desired.base_dir)
+        }
         (None, Some(text)) => {
+            if crate::secret::references_only() && crate::secret::writes_password_in_clear(text) {
+                return Err(ConnectionError::PlainSecret.into());
+            }
             let text = spec::interpolate(text, |name| std::env::var(name).ok())
                 .map_err(ConnectionError::Interpolation)?;
             Connection::parse(&text, &desired.base_dir)

@@ -1,6 +1,7 @@
 //! `postclone verify FILE`: check an attestation's signature against keys this check trusts,
 //! and say what it attests.
 
+use crate::run::{Keys, Run};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -38,9 +39,13 @@ pub struct VerifyArgs {
 /// Checks and prints; exit 0 only when a trusted key's signature verifies.
 pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<i32, Error> {
     let mut trusted = trusted_keys(&args.signer)?;
-    let desired = args.spec.as_deref().map(crate::spec::load).transpose()?;
-    if let Some(desired) = &desired {
-        trusted.extend(spec_signers(desired)?);
+    let desired = args
+        .spec
+        .as_deref()
+        .map(crate::spec::load_target)
+        .transpose()?;
+    if let Some(loaded) = &desired {
+        trusted.extend(spec_signers(&loaded.desired)?);
     }
     let text = crate::files::read_text(&args.file, crate::files::MAX_TEXT).map_err(|source| {
         Error::ReadFile {
@@ -72,15 +77,20 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<i32, Error> {
 fn drift(
     args: &VerifyArgs,
     spec: &std::path::Path,
-    desired: &crate::state::desired::Desired,
+    loaded: &crate::spec::Loaded,
     statement: &serde_json::Value,
     out: &mut impl Write,
 ) -> Result<i32, Error> {
-    let connection = target::connection(desired, args.connect.connection.as_deref())?;
-    let identities = args.identity.identities()?;
+    let desired = &loaded.desired;
+    let connection = target::connection(
+        desired,
+        loaded.connection.as_deref(),
+        args.connect.connection.as_deref(),
+    )?;
+    let keys = Keys::read(desired, args.identity.identities()?)?;
     target::runtime()?.block_on(async {
-        let mut engine = target::open(desired, &connection).await?;
-        let (plan, _) = crate::planning::make(&mut engine, desired, identities.as_ref()).await?;
+        let mut run = Run::new(target::open(desired, &connection).await?, keys);
+        let (plan, _) = crate::planning::make(&mut run, desired).await?;
         let attested = &statement["predicate"]["target"];
         if attested["database"] != plan.target.database.as_str()
             || attested["server"] != plan.target.server.as_str()

@@ -9,6 +9,7 @@ use crate::change::{Assignment, Change, ChangeKind, Dialect, EmptyMethod};
 use crate::state::desired::{
     ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableTarget,
 };
+use crate::state::masking::MaskKey;
 use crate::state::observed::{
     Drift, DriftRow, ForeignKey, Grant, Hit, Observed, ObservedResource, Principal, TableInfo,
     TableRef,
@@ -59,11 +60,17 @@ pub enum Error {
     },
 }
 
-/// Computes the changes that bring `observed` to `desired`.
+/// Computes the changes that bring `observed` to `desired`; masking changes compute their
+/// values with `mask_key`.
 ///
 /// # Errors
 /// When `observed` lacks a resource of `desired` (an engine defect, never a user error).
-pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result<Diff, Error> {
+pub fn diff(
+    desired: &Desired,
+    observed: &Observed,
+    dialect: &Dialect,
+    mask_key: Option<&MaskKey>,
+) -> Result<Diff, Error> {
     let mut out = Diff::default();
     masking_notes(observed, &mut out.notes);
     for facts in &observed.carry {
@@ -93,7 +100,7 @@ pub fn diff(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result
             });
         }
     }
-    let context = Context::new(desired, observed, dialect);
+    let context = Context::new(desired, observed, dialect, mask_key);
     for resource in &desired.resources {
         let seen = observed
             .resource(&resource.id)
@@ -210,6 +217,7 @@ struct Context<'a> {
     desired: &'a Desired,
     observed: &'a Observed,
     dialect: &'a Dialect,
+    mask_key: Option<&'a MaskKey>,
     /// Masking a table with triggers queues BPT events during the apply: the queues the spec
     /// empties are emptied then, even if they are empty now.
     triggers_fire: bool,
@@ -219,7 +227,12 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(desired: &'a Desired, observed: &'a Observed, dialect: &'a Dialect) -> Context<'a> {
+    fn new(
+        desired: &'a Desired,
+        observed: &'a Observed,
+        dialect: &'a Dialect,
+        mask_key: Option<&'a MaskKey>,
+    ) -> Context<'a> {
         let triggers_fire = observed.masking.iter().any(|f| {
             !f.triggers.is_empty()
                 && matches!(observed.resource(&f.id),
@@ -238,6 +251,7 @@ impl<'a> Context<'a> {
             desired,
             observed,
             dialect,
+            mask_key,
             triggers_fire,
             personal_tables,
         }
@@ -266,7 +280,7 @@ impl<'a> Context<'a> {
     /// Dropping the database users found, with what they own.
     fn drop_principals(&self, resource: &Resource, found: &[Principal], new_owner: &str) -> Change {
         change(
-            self.desired,
+            self.mask_key,
             resource,
             ChangeKind::DropPrincipals {
                 principals: found.to_vec(),
@@ -297,7 +311,7 @@ impl<'a> Context<'a> {
             fingerprint.row(&row);
         }
         change(
-            self.desired,
+            self.mask_key,
             resource,
             ChangeKind::RevokeGrants {
                 grants: found.to_vec(),
@@ -368,7 +382,7 @@ impl<'a> Context<'a> {
                 what,
             });
         }
-        let mut change = change(self.desired, resource, kind, drift.clone());
+        let mut change = change(self.mask_key, resource, kind, drift.clone());
         change.personal = personal;
         change.sealed = personal
             || resource.secret
@@ -407,7 +421,12 @@ fn empty_texts(
 }
 
 /// The change `resource` needs: `kind` on `rows`, with what the resource says of itself.
-fn change(desired: &Desired, resource: &Resource, kind: ChangeKind, rows: Drift) -> Change {
+fn change(
+    mask_key: Option<&MaskKey>,
+    resource: &Resource,
+    kind: ChangeKind,
+    rows: Drift,
+) -> Change {
     Change {
         id: resource.id.clone(),
         kind,
@@ -418,7 +437,7 @@ fn change(desired: &Desired, resource: &Resource, kind: ChangeKind, rows: Drift)
         row_label: resource.kind.label().cloned(),
         personal: resource.personal,
         sealed: resource.personal || resource.secret,
-        mask_key: desired.mask_key.clone(),
+        mask_key: mask_key.cloned(),
     }
 }
 
@@ -556,7 +575,7 @@ mod tests {
             ),
         ]);
         let o = observed(vec![inspected("a", "t1", 0), inspected("b", "t2", 3)]);
-        let out = diff(&d, &o, &SQLSERVER).unwrap();
+        let out = diff(&d, &o, &SQLSERVER, None).unwrap();
         assert_eq!(out.changes.len(), 1);
         assert_eq!(out.changes[0].id, id("b"));
         assert_eq!(out.changes[0].rows.count, 3);
@@ -587,7 +606,7 @@ mod tests {
             inspected("c", "child", 1),
         ]);
         o.foreign_keys = vec![fk];
-        let out = diff(&d, &o, &SQLSERVER).unwrap();
+        let out = diff(&d, &o, &SQLSERVER, None).unwrap();
         assert!(matches!(
             &out.changes[0].kind,
             ChangeKind::EmptyTable { method: EmptyMethod::Delete { reason }, .. } if reason.contains("FK_child")
@@ -603,7 +622,7 @@ mod tests {
             truncate_in_transaction: false,
             empty_string_is_null: false,
         };
-        let out = diff(&d, &o, &oracle).unwrap();
+        let out = diff(&d, &o, &oracle, None).unwrap();
         assert!(matches!(
             &out.changes[1].kind,
             ChangeKind::EmptyTable {
@@ -645,7 +664,7 @@ mod tests {
             inspected("rows", "t", 2),
             ObservedResource::TableAbsent { id: id("gone") },
         ]);
-        let out = diff(&d, &o, &SQLSERVER).unwrap();
+        let out = diff(&d, &o, &SQLSERVER, None).unwrap();
         assert!(
             matches!(&out.changes[0].kind, ChangeKind::DeleteRows { filter: f, .. } if *f == filter)
         );
@@ -671,7 +690,7 @@ mod tests {
         )]);
         let o = observed(vec![]);
         assert_eq!(
-            diff(&d, &o, &SQLSERVER),
+            diff(&d, &o, &SQLSERVER, None),
             Err(Error::NotInspected { id: id("a") })
         );
     }

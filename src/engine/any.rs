@@ -55,10 +55,6 @@ impl Reader for AnyEngine {
     async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
         each!(self, e => e.measure(catalog).await)
     }
-
-    fn memo(&mut self) -> Option<&mut super::ConnectionMemo> {
-        each!(self, e => e.memo())
-    }
 }
 
 impl Engine for AnyEngine {

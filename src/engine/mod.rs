@@ -11,14 +11,12 @@ pub mod oracle;
 mod reader;
 pub mod sqlserver;
 
-pub use reader::{CheckSink, ConnectionMemo, Reader, RowSink};
+pub use reader::{CheckSink, Reader, RowSink};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::change::ChangeId;
 use crate::sql::{self, Statement};
-use crate::state::desired::{Origin, ResourceId};
 use crate::state::observed::{TableInfo, Target};
 
 /// How many drifted rows an inspection keeps per resource for display; the rest are counted.
@@ -71,27 +69,6 @@ impl fmt::Debug for Connection {
     }
 }
 
-/// A problem with one resource found while inspecting the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogProblem {
-    /// The resource.
-    pub resource: ResourceId,
-    /// Where the resource (or its table) is written.
-    pub origin: Origin,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for CatalogProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: resource {}: {}",
-            self.origin, self.resource, self.message
-        )
-    }
-}
-
 /// Engine errors. None of them ever holds a password or a secret value.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -119,32 +96,17 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// Tables or columns named by the spec are not in the catalog, or values do not fit them.
-    #[error("the database does not match what the spec names; nothing was changed\n{}", list(.problems))]
-    Catalog {
-        /// Every problem found.
-        problems: Vec<CatalogProblem>,
-    },
-    /// A statement could not be written for a change.
-    #[error("cannot write the SQL of change {change}")]
-    Render {
-        /// The change.
-        change: ChangeId,
-        /// Why.
-        #[source]
-        source: sql::Error,
-    },
     /// The embedded engine could not be started or loaded.
     #[error("embedded engine: {message}")]
     Embedded {
         /// What went wrong.
         message: String,
     },
-    /// The front-end list the spec names cannot be read: the guard needs it.
-    #[error("the platform's front-end list cannot be read ({message}); the guard needs it to tell this database from production's")]
-    FrontEnds {
-        /// What is wrong.
-        message: String,
+    /// The caller reading the rows stopped the stream (its own reason is its to report).
+    #[error("{context}: the reader stopped")]
+    Stopped {
+        /// What was being read.
+        context: String,
     },
     /// Another apply holds the lock.
     #[error("another postclone apply is running on this database{}; try again when it has finished", holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
@@ -158,28 +120,6 @@ pub enum Error {
         /// What.
         what: String,
     },
-}
-
-impl Error {
-    /// A catalog problem with one resource: what `message` says is wrong with it.
-    #[must_use]
-    pub fn resource(resource: &crate::state::Resource, message: impl Into<String>) -> Error {
-        Error::Catalog {
-            problems: vec![CatalogProblem {
-                resource: resource.id.clone(),
-                origin: resource.origin.clone(),
-                message: message.into(),
-            }],
-        }
-    }
-}
-
-fn list(problems: &[CatalogProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A database postclone can reconcile: its IO.

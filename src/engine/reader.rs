@@ -44,32 +44,4 @@ pub trait Reader {
         let _ = catalog;
         Ok(())
     }
-
-    /// What the layers above keep for this connection's lifetime (the catalog read so far),
-    /// when the connection keeps anything.
-    fn memo(&mut self) -> Option<&mut ConnectionMemo> {
-        None
-    }
-}
-
-/// One value the layers above keep for as long as a connection is open; the connection holds
-/// it and never looks inside.
-#[derive(Default)]
-pub struct ConnectionMemo(Option<Box<dyn std::any::Any>>);
-
-impl ConnectionMemo {
-    /// The `T` kept here, a new `T::default()` the first time it is asked for (or when another
-    /// type was kept).
-    pub fn get<T: Default + 'static>(&mut self) -> Option<&mut T> {
-        if !self.0.as_ref().is_some_and(|kept| kept.is::<T>()) {
-            self.0 = Some(Box::new(T::default()));
-        }
-        self.0.as_mut()?.downcast_mut::<T>()
-    }
-}
-
-impl std::fmt::Debug for ConnectionMemo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ConnectionMemo")
-    }
 }

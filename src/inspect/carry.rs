@@ -2,7 +2,8 @@
 //! carry (so that a reset of the same rows and the carry both converge), and the captured keys
 //! the clone does not hold are reported.
 
-use crate::engine::{CatalogProblem, Error, Reader};
+use super::{CatalogProblem, Error};
+use crate::engine::Reader;
 use crate::sql::{self, Flavor};
 use std::collections::HashSet;
 
@@ -183,9 +184,9 @@ pub(crate) async fn present_keys<R: Reader + ?Sized>(
     id: &ResourceId,
 ) -> Result<HashSet<StableKey>, Error> {
     let select = sql::carried_keys_query(table, &present.parts, &[], &[], catalog, flavor)
-        .map_err(|e| Error::Query {
+        .map_err(|source| Error::Query {
             context: format!("reading the stable keys of {}", table.table),
-            source: e.to_string().into(),
+            source,
         })?;
     let mut seen: HashSet<StableKey> = HashSet::new();
     let context = format!("reading the stable keys of resource {id}");
@@ -258,6 +259,7 @@ pub struct CarriedRead {
 /// A failed read, or a table, key part or value the catalog does not hold.
 pub async fn read_carried<E: crate::engine::Engine>(
     engine: &mut E,
+    cache: &mut super::CatalogCache,
     desired: &Desired,
 ) -> Result<
     (
@@ -270,8 +272,14 @@ pub async fn read_carried<E: crate::engine::Engine>(
     let queries = crate::sql::CatalogQueries::of(engine.flavor(), engine.owner());
     let flavor = queries.flavor;
     let names = capture_tables(desired);
-    let rows =
-        super::catalog::read(engine, &queries, &names, super::catalog::Extent::Shape).await?;
+    let rows = super::catalog::read(
+        engine,
+        cache,
+        &queries,
+        &names,
+        super::catalog::Extent::Shape,
+    )
+    .await?;
     let mut catalog = super::catalog::resolve_names(&names, &rows);
     engine.measure(&mut catalog).await?;
     let mut out = Vec::new();

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::text;
-use crate::engine::Error;
+use super::Error;
 use crate::engine::Reader;
 use crate::sql::{with_names, CatalogQueries};
 use crate::state::desired::TableName;
@@ -95,18 +95,18 @@ impl CatalogRows {
     }
 }
 
-/// The catalog one connection has read, kept for its lifetime: planning, the check inside the
-/// apply's transaction and the check after it ask for the same tables, and their shape does not
-/// change under postclone (it changes no table's definition). Only a name read before, as far
-/// as asked, is answered from here; anything else is read again.
+/// The catalog one command has read of its database, kept for the command's run: planning, the
+/// check inside the apply's transaction and the check after it ask for the same tables, and
+/// their shape does not change under postclone (it changes no table's definition). Only a name
+/// read before, as far as asked, is answered from here; anything else is read again.
 #[derive(Debug, Default)]
-pub(super) struct CatalogMemo {
+pub struct CatalogCache {
     /// Names read (upper case), and how far.
     read: HashMap<String, Extent>,
     rows: CatalogRows,
 }
 
-impl CatalogMemo {
+impl CatalogCache {
     fn answer(&self, names: &HashSet<String>, extent: Extent) -> Option<CatalogRows> {
         names
             .iter()
@@ -167,26 +167,21 @@ impl Extent {
     }
 }
 
-/// Reads the catalog of the tables `names`, as far as `extent` asks; what this connection has
-/// read of them already is not read again.
+/// Reads the catalog of the tables `names`, as far as `extent` asks; what `cache` holds of them
+/// already is not read again.
 pub(super) async fn read<R: Reader>(
     client: &mut R,
+    cache: &mut CatalogCache,
     queries: &CatalogQueries,
     names: &[TableName],
     extent: Extent,
 ) -> Result<CatalogRows, Error> {
     let upper: HashSet<String> = names.iter().map(|n| n.name.to_uppercase()).collect();
-    if let Some(kept) = client
-        .memo()
-        .and_then(|m| m.get::<CatalogMemo>())
-        .and_then(|memo| memo.answer(&upper, extent))
-    {
+    if let Some(kept) = cache.answer(&upper, extent) {
         return Ok(kept);
     }
     let rows = read_unkept(client, queries, names, extent).await?;
-    if let Some(memo) = client.memo().and_then(|m| m.get::<CatalogMemo>()) {
-        memo.keep(&upper, extent, &rows);
-    }
+    cache.keep(&upper, extent, &rows);
     Ok(rows)
 }
 
@@ -437,7 +432,6 @@ mod tests {
     #[derive(Default)]
     struct Counting {
         queries: usize,
-        memo: crate::engine::ConnectionMemo,
     }
 
     impl Reader for Counting {
@@ -445,7 +439,7 @@ mod tests {
             &mut self,
             sql: &crate::sql::Sql,
             _context: &str,
-        ) -> Result<Vec<Vec<Value>>, Error> {
+        ) -> Result<Vec<Vec<Value>>, crate::engine::Error> {
             self.queries += 1;
             let text = |s: &str| Value::Text(s.into());
             Ok(if sql.text.contains("INFORMATION_SCHEMA.TABLES") {
@@ -468,7 +462,7 @@ mod tests {
             _query: &crate::sql::Select,
             _context: &str,
             _each: &mut crate::engine::RowSink<'_>,
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, crate::engine::Error> {
             Ok(0)
         }
 
@@ -477,54 +471,75 @@ mod tests {
             _sql: &crate::sql::Sql,
             _context: &str,
             _each: &mut crate::engine::CheckSink<'_>,
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, crate::engine::Error> {
             Ok(0)
-        }
-
-        fn memo(&mut self) -> Option<&mut crate::engine::ConnectionMemo> {
-            Some(&mut self.memo)
         }
     }
 
-    /// A connection reads each table's catalog once: a later read of tables it read (in any
+    /// A run reads each table's catalog once: a later read of tables it read (in any
     /// spelling, as far as it read them) sends no query and returns what a fresh read would
     /// (their entries, the foreign keys from or to them); a new table, or more than was read
     /// (unique indexes and triggers), is read again. The copies scan's reads keep nothing.
     #[test]
-    fn a_connection_reads_each_tables_catalog_once() {
+    fn a_run_reads_each_tables_catalog_once() {
         let name = |s: &str| TableName::try_from(s.to_string()).unwrap();
         let queries = CatalogQueries::of(crate::sql::Flavor::SqlServer, None);
         let mut c = Counting::default();
+        let mut cache = CatalogCache::default();
         crate::test_support::block_on(async {
-            let all = read(&mut c, &queries, &[name("t1"), name("T2")], Extent::Shape)
-                .await
-                .unwrap();
+            let all = read(
+                &mut c,
+                &mut cache,
+                &queries,
+                &[name("t1"), name("T2")],
+                Extent::Shape,
+            )
+            .await
+            .unwrap();
             assert_eq!(all.tables.len(), 2);
             let first = c.queries;
             assert!(first > 0);
-            let one = read(&mut c, &queries, &[name("dbo.T1")], Extent::Shape)
-                .await
-                .unwrap();
+            let one = read(
+                &mut c,
+                &mut cache,
+                &queries,
+                &[name("dbo.T1")],
+                Extent::Shape,
+            )
+            .await
+            .unwrap();
             assert_eq!(c.queries, first, "nothing read again");
             assert_eq!(one.tables, vec![t("dbo", "T1")]);
             assert_eq!(one.foreign_keys.len(), 1, "the key to T1 from T2");
-            read(&mut c, &queries, &[name("t1")], Extent::WithMasking)
-                .await
-                .unwrap();
+            read(
+                &mut c,
+                &mut cache,
+                &queries,
+                &[name("t1")],
+                Extent::WithMasking,
+            )
+            .await
+            .unwrap();
             assert!(
                 c.queries > first,
                 "unique indexes and triggers were not read"
             );
             let after = c.queries;
-            read(&mut c, &queries, &[name("T3"), name("T1")], Extent::Shape)
-                .await
-                .unwrap();
+            read(
+                &mut c,
+                &mut cache,
+                &queries,
+                &[name("T3"), name("T1")],
+                Extent::Shape,
+            )
+            .await
+            .unwrap();
             assert!(c.queries > after, "T3 was never read");
             let after = c.queries;
             read_unkept(&mut c, &queries, &[name("T4")], Extent::Shape)
                 .await
                 .unwrap();
-            read(&mut c, &queries, &[name("T4")], Extent::Shape)
+            read(&mut c, &mut cache, &queries, &[name("T4")], Extent::Shape)
                 .await
                 .unwrap();
             assert!(c.queries > after + 1, "the copies scan's read kept T4");

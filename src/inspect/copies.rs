@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::catalog::{self, CatalogRows, Extent};
-use crate::engine::{Error, Reader};
+use super::Error;
+use crate::engine::Reader;
 use crate::sql::{self, CatalogQueries};
 use crate::state::copies::{CopiesFacts, Copy, NotScanned, Originals};
 use crate::state::desired::{Desired, ResourceId, ResourceKind, TableName};
@@ -33,7 +34,7 @@ type MaskedTable<'a> = (&'a ResourceId, &'a TableInfo, Vec<(String, &'a ColumnIn
 pub(super) async fn scan<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
-    desired: &Desired,
+    (desired, given): (&Desired, super::Given<'_>),
     catalog: &Catalog,
 ) -> Result<Option<(CopiesFacts, Arc<Originals>)>, Error> {
     let masked: Vec<MaskedTable<'_>> = desired
@@ -57,9 +58,9 @@ pub(super) async fn scan<R: Reader>(
     }
     let mut columns_masked: HashMap<(TableRef, String), MaskedColumn> = HashMap::new();
     let mut facts = CopiesFacts::default();
-    let mut originals = match &desired.originals {
+    let mut originals = match given.originals {
         Some(before) => (**before).clone(),
-        None => Originals::new(&key(desired)),
+        None => Originals::new(&key(given.mask_key)),
     };
     for (id, table, columns) in &masked {
         for (attribute, column) in columns {
@@ -74,7 +75,7 @@ pub(super) async fn scan<R: Reader>(
             );
         }
     }
-    if desired.originals.is_none() {
+    if given.originals.is_none() {
         for r in &desired.resources {
             read_originals(client, queries, catalog, r, &mut originals).await?;
         }
@@ -122,8 +123,8 @@ pub(super) async fn scan<R: Reader>(
 
 /// The key digests are made with: the masking key, or (without one, the plan cannot apply
 /// masks anyway) a random one: digests never leave this process.
-fn key(desired: &Desired) -> Vec<u8> {
-    if let Some(key) = &desired.mask_key {
+fn key(mask_key: Option<&crate::state::masking::MaskKey>) -> Vec<u8> {
+    if let Some(key) = mask_key {
         return key.secret().to_vec();
     }
     let mut bytes = [0u8; 32];
@@ -292,10 +293,11 @@ async fn scan_table<R: Reader>(
         });
         return Ok(());
     }
-    let select = sql::copies_query(table, &text, queries.flavor).map_err(|e| Error::Query {
-        context: format!("scanning {} for copies", table.table),
-        source: Box::new(std::io::Error::other(e.to_string())),
-    })?;
+    let select =
+        sql::copies_query(table, &text, queries.flavor).map_err(|source| Error::Query {
+            context: format!("scanning {} for copies", table.table),
+            source,
+        })?;
     let keys = table.primary_key.len();
     let context = format!("scanning {} for copies of masked values", table.table);
     facts.tables_scanned += 1;

@@ -3,8 +3,9 @@
 //! kept for the plan.
 
 use super::principals;
+use super::{CatalogProblem, Error};
 use crate::engine::Reader;
-use crate::engine::{CatalogProblem, Error, SAMPLE_ROWS};
+use crate::engine::SAMPLE_ROWS;
 use crate::sql::CatalogQueries;
 use crate::sql::{self, Carry, Flavor, Layout, RowQuery, RowRewrite, Wanted};
 use crate::state::desired::{
@@ -421,6 +422,7 @@ async fn drift<R: Reader>(
                 Layout::Custom => usize::MAX,
             };
             let mut count = 0;
+            let mut refused = None;
             let mut each = |values: Vec<Value>| {
                 let row = if rewrites {
                     let row = decode(layout, Vec::new(), values.clone());
@@ -430,7 +432,7 @@ async fn drift<R: Reader>(
                     // A secret row (a secret site property) is only ever captured sealed: a
                     // value in clear for it was not written by capture.
                     if row.secret && row.captured_in_clear {
-                        return Err(Error::resource(
+                        refused = Some(Error::resource(
                             resource,
                             format!(
                                 "the captured value for the secret row {} is given in clear; secret values must be sealed: capture again (capture seals them to journal.recipients)",
@@ -442,6 +444,9 @@ async fn drift<R: Reader>(
                                     .join(", "))
                             ),
                         ));
+                        return Err(crate::engine::Error::Stopped {
+                            context: context.clone(),
+                        });
                     }
                     Some(row)
                 } else {
@@ -454,7 +459,11 @@ async fn drift<R: Reader>(
                 }
                 Ok(())
             };
-            client.stream(select, &context, &mut each).await?;
+            let streamed = client.stream(select, &context, &mut each).await;
+            if let Some(refusal) = refused {
+                return Err(refusal);
+            }
+            streamed?;
             count
         }
         RowQuery::Scan(..) => 0,
@@ -473,10 +482,12 @@ async fn drift<R: Reader>(
                 .check(sql, &context, &mut each)
                 .await
                 .map_err(|e| match e {
-                    Error::Query { context, source } => Error::Query {
-                        context,
-                        source: Box::new(sql::Masked::of_custom(&*source, &sql.text)),
-                    },
+                    crate::engine::Error::Query { context, source } => {
+                        crate::engine::Error::Query {
+                            context,
+                            source: Box::new(sql::Masked::of_custom(&*source, &sql.text)),
+                        }
+                    }
                     other => other,
                 })?
         }

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
+use super::{CatalogProblem, Error};
 use crate::engine::Reader;
-use crate::engine::{CatalogProblem, Error};
 use crate::sql::{self, Flavor};
 use crate::state::desired::{Desired, Masked, Resource, ResourceKind, Uncovered, ENTITY_ID};
 use crate::state::fingerprint::row_digest;
@@ -20,7 +20,7 @@ use crate::state::Value;
 pub(super) async fn check<R: Reader>(
     client: &mut R,
     flavor: Flavor,
-    desired: &Desired,
+    (desired, given): (&Desired, super::Given<'_>),
     catalog: &Catalog,
 ) -> Result<Vec<MaskingFacts>, Error> {
     let mut facts = Vec::new();
@@ -74,7 +74,7 @@ pub(super) async fn check<R: Reader>(
                 None => found.attributes_unchecked = true,
             }
         }
-        match &desired.mask_key {
+        match given.mask_key {
             Some(key) => {
                 for message in collisions(client, flavor, catalog, r, m, table, key).await? {
                     problems.push(problem(message));

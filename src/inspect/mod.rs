@@ -7,21 +7,28 @@
 mod carry;
 mod catalog;
 mod copies;
+mod error;
 
 pub(crate) use carry::{missing_drift, present_keys};
 pub use carry::{read_carried, CarriedRead};
+pub use catalog::CatalogCache;
+pub use error::{CatalogProblem, Error};
 mod drift;
 mod masking;
 mod principals;
 
-use crate::engine::{CatalogProblem, Engine, Error, Reader};
+use crate::engine::{Engine, Reader};
 use crate::sql::{self, CatalogQueries};
+use crate::state::copies::Originals;
+use crate::state::desired::Opened;
 use crate::state::desired::{
     filter_tables, subselects, Describe, Desired, FrontEnds, Guard, ResolvedTargets, Resource,
     ResourceKind, TableName, TableTarget,
 };
+use crate::state::masking::MaskKey;
 use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
 use crate::state::Value;
+use std::sync::Arc;
 
 /// Resolves metamodel targets (`table: {tables_from: ...}`) into one resource per table, then
 /// reads the catalog and the drifted rows of every resource, on any engine.
@@ -33,10 +40,29 @@ use crate::state::Value;
 /// # Errors
 /// A failed read, or tables and columns the spec names that the catalog does not hold (every
 /// problem at once).
-pub async fn inspect<E: Engine>(engine: &mut E, desired: &Desired) -> Result<Inspection, Error> {
+pub async fn inspect<E: Engine>(
+    engine: &mut E,
+    cache: &mut CatalogCache,
+    desired: &Desired,
+    given: Given<'_>,
+) -> Result<Inspection, Error> {
     let target = engine.identify().await?;
     let queries = CatalogQueries::of(engine.flavor(), engine.owner());
-    inspect_with(engine, &queries, target, desired).await
+    inspect_with((engine, cache), &queries, target, (desired, given)).await
+}
+
+/// What inspection is given besides the spec and the database: what the command read or
+/// opened before (never written anywhere).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Given<'a> {
+    /// The masking key: unique indexes are checked for collisions with it, and the copies
+    /// scan's digests are keyed with it.
+    pub mask_key: Option<&'a MaskKey>,
+    /// The captured rows of each carried resource, opened.
+    pub opened: Option<&'a Opened>,
+    /// The digests of the originals masking replaces, from the plan's inspection: after apply
+    /// the masked tables no longer hold them.
+    pub originals: Option<&'a Arc<Originals>>,
 }
 
 /// The triggers of `tables`, by table: what runs when restore writes their rows back.
@@ -49,7 +75,7 @@ pub async fn inspect<E: Engine>(engine: &mut E, desired: &Desired) -> Result<Ins
 pub async fn triggers<E: Engine>(
     engine: &mut E,
     tables: &[crate::state::TableRef],
-) -> Result<Vec<(crate::state::TableRef, String)>, Error> {
+) -> Result<Vec<(crate::state::TableRef, String)>, crate::engine::Error> {
     if tables.is_empty() {
         return Ok(Vec::new());
     }
@@ -87,7 +113,7 @@ pub async fn triggers<E: Engine>(
 pub async fn queue_keys<E: Engine>(
     engine: &mut E,
     queue: &crate::state::TableInfo,
-) -> Result<std::collections::HashMap<Vec<String>, Vec<Value>>, Error> {
+) -> Result<std::collections::HashMap<Vec<String>, Vec<Value>>, crate::engine::Error> {
     let select = sql::keys_query(queue, engine.flavor());
     let context = format!("reading the events queued in {}", queue.table);
     let mut out = std::collections::HashMap::new();
@@ -113,10 +139,11 @@ pub async fn queue_keys<E: Engine>(
 /// A failed read.
 pub async fn tables<E: Engine>(
     engine: &mut E,
+    cache: &mut CatalogCache,
     names: &[TableName],
 ) -> Result<Vec<crate::state::TableInfo>, Error> {
     let queries = CatalogQueries::of(engine.flavor(), engine.owner());
-    let rows = catalog::read(engine, &queries, names, catalog::Extent::Shape).await?;
+    let rows = catalog::read(engine, cache, &queries, names, catalog::Extent::Shape).await?;
     Ok(catalog::resolve_names(names, &rows)
         .tables
         .into_iter()
@@ -128,12 +155,13 @@ pub async fn tables<E: Engine>(
 /// and inspects every resource of the result.
 /// The catalog of each table is read once: the metamodel's tables first, then the rest.
 async fn inspect_with<R: Reader>(
-    client: &mut R,
+    (client, cache): (&mut R, &mut CatalogCache),
     queries: &CatalogQueries,
     mut target: Target,
-    desired: &Desired,
+    (desired, given): (&Desired, Given<'_>),
 ) -> Result<Inspection, Error> {
-    let (desired, read_so_far) = resolve(client, queries, &desired.prepared()).await?;
+    let prepared = desired.prepared(given.opened.unwrap_or(&Opened::new()));
+    let (desired, read_so_far) = resolve((client, cache), queries, &prepared).await?;
     let names = referenced_tables(&desired);
     let unread: Vec<TableName> = names
         .iter()
@@ -141,7 +169,16 @@ async fn inspect_with<R: Reader>(
         .cloned()
         .collect();
     let mut rows = read_so_far.rows;
-    rows.merge(catalog::read(client, queries, &unread, catalog::Extent::of(&desired)).await?);
+    rows.merge(
+        catalog::read(
+            client,
+            cache,
+            queries,
+            &unread,
+            catalog::Extent::of(&desired),
+        )
+        .await?,
+    );
     let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
     if let Some(list) = &desired.front_ends {
@@ -164,16 +201,13 @@ async fn inspect_with<R: Reader>(
     for (resource, job) in desired.resources.iter().zip(work) {
         resources.push(drift::run(client, queries, &catalog, resource, job).await?);
     }
-    let masking = masking::check(client, queries.flavor, &desired, &catalog).await?;
+    let masking = masking::check(client, queries.flavor, (&desired, given), &catalog).await?;
     let carry = carry::facts(client, queries.flavor, &desired, &catalog).await?;
-    let mut desired = desired;
-    let copies = match copies::scan(client, queries, &desired, &catalog).await? {
-        Some((facts, originals)) => {
-            desired.originals = Some(originals);
-            Some(facts)
-        }
-        None => None,
-    };
+    let (copies, originals) =
+        match copies::scan(client, queries, (&desired, given), &catalog).await? {
+            Some((facts, originals)) => (Some(facts), Some(originals)),
+            None => (None, None),
+        };
     let observed = Observed {
         target,
         catalog,
@@ -183,7 +217,11 @@ async fn inspect_with<R: Reader>(
         carry,
         copies,
     };
-    Ok(Inspection { desired, observed })
+    Ok(Inspection {
+        desired,
+        observed,
+        originals,
+    })
 }
 
 /// What an inspection found: the desired state with its metamodel targets resolved (one
@@ -194,6 +232,9 @@ pub struct Inspection {
     pub desired: Desired,
     /// The database.
     pub observed: Observed,
+    /// The digests of the originals masking replaces, when the copies scan ran (those it was
+    /// given, or those it read).
+    pub originals: Option<Arc<Originals>>,
 }
 
 /// The catalog rows read while resolving, and for which names.
@@ -312,7 +353,7 @@ fn one_table_per_entity(
 /// expands the desired state: one catalog read for the metamodel tables, then one query per
 /// such resource. Returns the catalog rows it read, for the inspection that follows.
 async fn resolve<R: Reader>(
-    client: &mut R,
+    (client, cache): (&mut R, &mut CatalogCache),
     queries: &CatalogQueries,
     desired: &Desired,
 ) -> Result<(Desired, ReadSoFar), Error> {
@@ -346,7 +387,7 @@ async fn resolve<R: Reader>(
             }
         }
     }
-    let rows = catalog::read(client, queries, &names, catalog::Extent::of(desired)).await?;
+    let rows = catalog::read(client, cache, queries, &names, catalog::Extent::of(desired)).await?;
     let mut catalog = catalog::resolve_names(&names, &rows);
     client.measure(&mut catalog).await?;
     let mut problems = Vec::new();

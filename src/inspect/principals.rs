@@ -2,7 +2,7 @@
 //! about, read from the catalog views (their owned schemas, objects and roles included).
 
 use super::text;
-use crate::engine::Error;
+use super::Error;
 use crate::engine::Reader;
 use crate::sql::Param;
 use crate::sql::{with_names, CatalogQueries};

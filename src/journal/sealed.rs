@@ -38,6 +38,15 @@ pub enum SealError {
         #[source]
         source: std::io::Error,
     },
+    /// A reference (`env:`, `file:`, `exec:`) to the identities cannot be read.
+    #[error("cannot read the identities from {reference}")]
+    IdentityReference {
+        /// The reference, as written.
+        reference: String,
+        /// Why.
+        #[source]
+        source: crate::secret::SecretError,
+    },
     /// The identity file holds no age identity.
     #[error("{} holds no age identity (AGE-SECRET-KEY-1...)", path.display())]
     NoIdentity {
@@ -176,6 +185,11 @@ impl Identities {
                 source,
             }
         })?;
+        Self::from_text(&zeroize::Zeroizing::new(text), path)
+    }
+
+    /// Every identity `text` holds, read from `path` (named in errors).
+    fn from_text(text: &str, path: &Path) -> Result<Identities, SealError> {
         let identities: Vec<age::x25519::Identity> = text
             .lines()
             .map(str::trim)
@@ -196,12 +210,15 @@ impl Identities {
     /// # Errors
     /// A file that cannot be read or holds no identity.
     pub fn given(path: Option<&Path>) -> Result<Option<Identities>, SealError> {
-        let from_env = std::env::var_os(IDENTITY_VARIABLE)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        match path.map(Path::to_path_buf).or(from_env) {
-            Some(path) => Identities::from_file(&path).map(Some),
+        use crate::secret::KeySource;
+        let given = crate::secret::key_source(path, IDENTITY_VARIABLE)
+            .map_err(|(reference, source)| SealError::IdentityReference { reference, source })?;
+        match given {
             None => Ok(None),
+            Some(KeySource::File(path)) => Identities::from_file(&path).map(Some),
+            Some(KeySource::Read { text, reference }) => {
+                Identities::from_text(text.expose(), Path::new(&reference)).map(Some)
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! Unit tests of the journal writer.
 
 use super::*;
-use crate::state::observed::{Drift, TableInfo};
+use crate::state::observed::TableInfo;
 use crate::test_support::id;
 
 fn test_key() -> ChainKey {
@@ -55,7 +55,7 @@ fn image(values: Vec<Value>) -> RowImage {
 fn change() -> Change {
     Change {
         id: id("servers"),
-        kind: ChangeKind::EmptyTable {
+        ..crate::test_support::change(ChangeKind::EmptyTable {
             table: TableInfo {
                 table: TableRef {
                     schema: "dbo".into(),
@@ -80,15 +80,7 @@ fn change() -> Change {
                 primary_key: vec!["ID".into()],
             },
             method: crate::change::EmptyMethod::Truncate,
-        },
-        rows: Drift::default(),
-        secret: false,
-        description: None,
-        labels: vec![],
-        row_label: None,
-        personal: false,
-        sealed: false,
-        mask_key: None,
+        })
     }
 }
 

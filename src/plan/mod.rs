@@ -14,6 +14,7 @@ use crate::change::{Action, Change, ChangeId};
 use crate::diff::{self, Finding, Note, Reported};
 use crate::graph::{self, CycleError, Dependency};
 use crate::state::desired::{Desired, ManualStep};
+use crate::state::masking::MaskKey;
 use crate::state::observed::{Catalog, Observed, Target};
 
 /// Why a plan could not be built.
@@ -35,6 +36,17 @@ pub enum Error {
         /// Why it was to follow it.
         reason: String,
     },
+}
+
+/// A change whose statements cannot be written from the plan's catalog.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the SQL of change {change}")]
+pub struct RenderError {
+    /// The change.
+    pub change: ChangeId,
+    /// Why.
+    #[source]
+    pub source: crate::sql::Error,
 }
 
 /// Everything `plan` shows and `apply` executes.
@@ -180,11 +192,17 @@ impl PlanFile {
     /// The current format version: 2 keys fingerprints and seals the file with a digest.
     pub const VERSION: u32 = 2;
 
-    /// A saved plan for `plan`, made from `desired` (as loaded), sealed with `key`.
+    /// A saved plan for `plan`, made from `desired` (as loaded) and the spec's `connection`,
+    /// sealed with `key`.
     #[must_use]
-    pub fn new(desired: &Desired, plan: &Plan, key: &PlanKey) -> PlanFile {
+    pub fn new(
+        desired: &Desired,
+        connection: Option<&str>,
+        plan: &Plan,
+        key: &PlanKey,
+    ) -> PlanFile {
         // A connection with a literal password stays out of the file; ${env:..} is fine.
-        let connection = desired.connection.clone().filter(|c| {
+        let connection = connection.map(str::to_string).filter(|c| {
             let lower = c.to_ascii_lowercase();
             !["password=", "pwd="].iter().any(|k| {
                 lower
@@ -370,12 +388,10 @@ impl Plan {
         &self,
         step: &Change,
         flavor: crate::sql::Flavor,
-    ) -> Result<Vec<crate::sql::Statement>, crate::engine::Error> {
-        crate::sql::statements(step, &self.catalog, flavor).map_err(|source| {
-            crate::engine::Error::Render {
-                change: step.id.clone(),
-                source,
-            }
+    ) -> Result<Vec<crate::sql::Statement>, RenderError> {
+        crate::sql::statements(step, &self.catalog, flavor).map_err(|source| RenderError {
+            change: step.id.clone(),
+            source,
         })
     }
 
@@ -392,7 +408,7 @@ impl Plan {
         &self,
         step: &Change,
         flavor: crate::sql::Flavor,
-    ) -> Result<(Vec<crate::sql::Statement>, u64), crate::engine::Error> {
+    ) -> Result<(Vec<crate::sql::Statement>, u64), RenderError> {
         let crate::change::ChangeKind::SetColumns {
             table, assignments, ..
         } = &step.kind
@@ -434,7 +450,7 @@ impl Plan {
             .collect();
         let statements =
             crate::sql::rewrite_statements(step, &images, flavor).map_err(|source| {
-                crate::engine::Error::Render {
+                RenderError {
                     change: step.id.clone(),
                     source,
                 }
@@ -486,13 +502,18 @@ impl Plan {
     }
 }
 
-/// Diffs, orders and assembles the plan.
+/// Diffs, orders and assembles the plan; masking changes compute their values with `mask_key`.
 ///
 /// # Errors
 /// A dependency cycle (declared edges are checked at validation already, so this one involves a
 /// foreign key), or an observation that does not fit the desired state.
-pub fn build(desired: &Desired, observed: &Observed, dialect: &Dialect) -> Result<Plan, Error> {
-    let diff = diff::diff(desired, observed, dialect)?;
+pub fn build(
+    desired: &Desired,
+    observed: &Observed,
+    dialect: &Dialect,
+    mask_key: Option<&MaskKey>,
+) -> Result<Plan, Error> {
+    let diff = diff::diff(desired, observed, dialect, mask_key)?;
     let mut dependencies = graph::declared_dependencies(desired);
     dependencies.extend(graph::foreign_key_dependencies(desired, observed));
     dependencies.extend(graph::ownership_dependencies(desired, observed));
@@ -592,9 +613,9 @@ mod tests {
             truncate_in_transaction: true,
             empty_string_is_null: false,
         };
-        let planned = build(&d, &observed(1), &dialect).unwrap();
+        let planned = build(&d, &observed(1), &dialect, None).unwrap();
         let key = PlanKey::from_bytes([1; 32]);
-        let file = PlanFile::new(&d, &planned, &key);
+        let file = PlanFile::new(&d, None, &planned, &key);
         assert!(file.staleness(&planned, &key).is_empty());
         assert!(file.verify(std::path::Path::new("p"), &key).is_ok());
         let mut edited = file.clone();
@@ -603,7 +624,7 @@ mod tests {
             edited.verify(std::path::Path::new("p"), &key),
             Err(PlanFileError::Altered { .. })
         ));
-        let changed = build(&d, &observed(3), &dialect).unwrap();
+        let changed = build(&d, &observed(3), &dialect, None).unwrap();
         assert_eq!(
             file.staleness(&changed, &key),
             vec![Staleness {
@@ -612,7 +633,7 @@ mod tests {
                 now: Some(3)
             }]
         );
-        let gone = build(&d, &observed(0), &dialect).unwrap();
+        let gone = build(&d, &observed(0), &dialect, None).unwrap();
         assert_eq!(file.staleness(&gone, &key)[0].now, None);
     }
 
@@ -642,6 +663,7 @@ mod tests {
                     truncate_in_transaction: true,
                     empty_string_is_null: false,
                 },
+                None,
             )
             .unwrap();
             let order: Vec<_> = plan.steps.iter().map(|s| s.id.clone()).collect();

@@ -300,10 +300,6 @@ mod tests {
             },
             steps: vec![Change {
                 id: ResourceId::try_from("restored-database-users".to_string()).unwrap(),
-                kind: ChangeKind::DropPrincipals {
-                    principals: vec![principal],
-                    new_owner: "dbo".into(),
-                },
                 rows: Drift {
                     count: 1,
                     fingerprint: String::new(),
@@ -313,13 +309,10 @@ mod tests {
                         ..DriftRow::default()
                     }],
                 },
-                secret: false,
-                description: None,
-                labels: vec![],
-                row_label: None,
-                personal: false,
-                sealed: false,
-                mask_key: None,
+                ..crate::test_support::change(ChangeKind::DropPrincipals {
+                    principals: vec![principal],
+                    new_owner: "dbo".into(),
+                })
             }],
             notes: vec![],
             reports: vec![],

@@ -1,6 +1,10 @@
 //! Unit tests of restore against a fake engine.
 
+use super::triage::{sort, Sorted};
 use super::*;
+use crate::journal::{Reason, RestoreAction};
+use crate::run::Keys;
+use crate::state::Value;
 use crate::test_support::{block_on, col, id, table_ref, FakeEngine};
 
 /// A row the apply inserted is deleted only while it holds what was inserted; one already
@@ -68,16 +72,30 @@ fn one_deleted_row() -> RestorePlan {
     }
 }
 
+/// Triages `journal` and restores what it shows on `engine`, as the command line does;
+/// `shown` judges the triage first.
+fn triage_and_run(
+    engine: &mut FakeEngine,
+    journal: &RestorePlan,
+    shown: impl FnOnce(&Triage),
+) -> Result<RestoreReport, Error> {
+    let mut on = Run::new(std::mem::take(engine), Keys::default());
+    let outcome = block_on(async {
+        let triaged = triage(&mut on, journal).await?;
+        shown(&triaged);
+        run(&mut on, journal, &triaged, &Lock::Application, &[]).await
+    });
+    *engine = on.engine;
+    outcome
+}
+
 fn restore(engine: &mut FakeEngine) -> Result<RestoreReport, Error> {
-    let journal = one_deleted_row();
-    block_on(async {
-        let shown = triage(engine, &journal, None).await?;
+    triage_and_run(engine, &one_deleted_row(), |shown| {
         assert_eq!(
             shown.plan.steps.len(),
             1,
             "the missing row is to be put back"
         );
-        run(engine, &journal, &shown, None, &Lock::Application, &[]).await
     })
 }
 
@@ -176,10 +194,8 @@ fn rows_changed_while_waiting_write_nothing_issue_26() {
         .into(),
         ..FakeEngine::default()
     };
-    let outcome = block_on(async {
-        let shown = triage(&mut engine, &journal, None).await?;
+    let outcome = triage_and_run(&mut engine, &journal, |shown| {
         assert_eq!(shown.chosen, vec![vec![true]]);
-        run(&mut engine, &journal, &shown, None, &Lock::Application, &[]).await
     });
     assert!(
         matches!(outcome, Err(Error::ChangedWhileWaiting)),

@@ -3,15 +3,16 @@
 
 use std::collections::HashMap;
 
-use super::{chosen_pages, current_rows, Mismatch, Missing};
-use crate::engine::{self, Engine};
+use super::triage::{current_rows, Missing};
+use super::{chosen_pages, Mismatch};
+use crate::engine::Engine;
 use crate::journal::{Identities, RestoreAction, RestorePlan, RestoreStep};
 use crate::state::fingerprint::row_digest;
 use crate::state::Value;
 
 /// Why rows did not read back as journaled.
 pub(super) enum Failure {
-    Engine(engine::Error),
+    Read(super::Error),
     Journal(crate::journal::Error),
     Row { key: String, mismatch: Mismatch },
 }
@@ -83,7 +84,7 @@ pub(super) async fn verify<E: Engine>(
             }
         })
         .await
-        .map_err(Failure::Engine)?;
+        .map_err(Failure::Read)?;
         if let Some((key, mismatch)) = first {
             return Err(Failure::Row { key, mismatch });
         }
@@ -120,7 +121,7 @@ async fn verify_keyless<E: Engine>(
             Ok(())
         })
         .await
-        .map_err(Failure::Engine)?;
+        .map_err(|e| Failure::Read(e.into()))?;
     if wanted.values().any(|n| *n > 0) {
         return Err(Failure::Row {
             key: shown_key(step, &[]),

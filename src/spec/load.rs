@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 mod include;
+mod keys;
 mod trust;
 
 use serde_yaml::{Mapping, Value as Yaml};
@@ -20,17 +21,35 @@ use crate::state::desired::{
     ScanScope, SecretRows, TableName, Trust,
 };
 
+/// A spec as loaded: what it declares, and the connection it names, kept apart because it may
+/// hold a password: nothing the spec declares is written out with it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// What the spec declares.
+    pub desired: Desired,
+    /// The spec's `connection:` (after includes, before `${env:..}` is replaced), if any.
+    pub connection: Option<String>,
+}
+
 /// Loads, merges and validates the spec at `path` and everything it includes.
 ///
 /// # Errors
 /// [`Error::Read`] when the file cannot be read; [`Error::Invalid`] with every problem found.
 pub fn load(path: &Path) -> Result<Desired, Error> {
+    Ok(load_target(path)?.desired)
+}
+
+/// Loads the spec at `path` as [`load`] does, with the connection it names.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_target(path: &Path) -> Result<Loaded, Error> {
     let text =
         crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-    load_str(path, &text)
+    load_with(path, &text, Loader::default())
 }
 
 /// Loads a spec from text; `path` names it in messages and anchors relative includes.
@@ -38,7 +57,7 @@ pub fn load(path: &Path) -> Result<Desired, Error> {
 /// # Errors
 /// [`Error::Invalid`] with every problem found.
 pub fn load_str(path: &Path, text: &str) -> Result<Desired, Error> {
-    load_with(path, text, Loader::default())
+    Ok(load_with(path, text, Loader::default())?.desired)
 }
 
 /// Loads the spec at `path` for `postclone capture`, which writes `out`: an include of `out`
@@ -46,7 +65,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Desired, Error> {
 ///
 /// # Errors
 /// As [`load`].
-pub fn load_for_capture(path: &Path, out: &Path) -> Result<Desired, Error> {
+pub fn load_for_capture(path: &Path, out: &Path) -> Result<Loaded, Error> {
     let text =
         crate::files::read_text(path, crate::files::MAX_TEXT).map_err(|source| Error::Read {
             path: path.to_path_buf(),
@@ -70,7 +89,7 @@ fn comparable(path: &Path) -> PathBuf {
     path.file_name().map_or(dir.clone(), |name| dir.join(name))
 }
 
-fn load_with(path: &Path, text: &str, mut loader: Loader) -> Result<Desired, Error> {
+fn load_with(path: &Path, text: &str, mut loader: Loader) -> Result<Loaded, Error> {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut stack = vec![path.to_path_buf()];
     let parts = loader.file(path, text, &base_dir, &mut stack);
@@ -390,7 +409,10 @@ impl Loader {
             "front_ends" => own.front_ends = self.typed(ctx, "front_ends", value),
             "production" => own.production = self.typed(ctx, "production", value),
             "entities" => own.entities = self.typed(ctx, "entities", value),
-            "masking" => own.masking = self.typed(ctx, "masking", value),
+            "masking" => {
+                own.masking = self.typed::<Masking>(ctx, "masking", value);
+                self.check_key_from(ctx, own.masking.as_ref());
+            }
             "carry" => own.carry = self.typed(ctx, "carry", value),
             "attestation" => own.attestation = self.typed(ctx, "attestation", value),
             "trust" => {
@@ -473,40 +495,6 @@ impl Loader {
         out
     }
 
-    /// Every `trust.signers` entry is an OpenSSH ed25519 public key.
-    fn check_signers(&mut self, ctx: &FileCtx<'_>, trust: Option<&Trust>) {
-        for (i, s) in trust.iter().flat_map(|t| t.signers.iter()).enumerate() {
-            if let Err(e) = crate::signing::TrustedKey::parse(s) {
-                let at = source_map::index("trust.signers", i);
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&at),
-                    &at,
-                    ProblemCode::InvalidField,
-                    e.to_string(),
-                    None,
-                ));
-            }
-        }
-    }
-
-    /// Every `journal.recipients` entry is an age public key.
-    fn check_recipients(&mut self, ctx: &FileCtx<'_>, journal: Option<&JournalSettings>) {
-        for (i, r) in journal.iter().flat_map(|j| j.recipients.iter()).enumerate() {
-            if r.parse::<age::x25519::Recipient>().is_err() {
-                let at = source_map::index("journal.recipients", i);
-                self.problems.push(ctx.problem(
-                    ctx.map.value(&at),
-                    &at,
-                    ProblemCode::InvalidField,
-                    format!("{r:?} is not an age public key"),
-                    Some(
-                        "write the `age1...` line that age-keygen prints as \"public key\"".into(),
-                    ),
-                ));
-            }
-        }
-    }
-
     /// What the merged parts must say together: connection references well formed, Data
     /// Pump settings only for Oracle and valid, every capture signed by a trusted key (when the
     /// spec trusts signers) and read from an environment the guard allows.
@@ -571,7 +559,7 @@ impl Loader {
 
     /// Merges the parts of the top-level file, runs the cross-resource checks and removes the
     /// excluded resources.
-    fn finish(&mut self, file: &Path, parts: Parts, base_dir: PathBuf) -> Option<Desired> {
+    fn finish(&mut self, file: &Path, parts: Parts, base_dir: PathBuf) -> Option<Loaded> {
         let engine = parts.engine;
         let unreadable = self
             .problems
@@ -610,7 +598,6 @@ impl Loader {
             .collect();
         let desired = Desired {
             engine: engine?,
-            connection: parts.connection.map(|(c, _)| c),
             base_dir,
             guard: parts.guard.unwrap_or_default(),
             resources,
@@ -623,17 +610,17 @@ impl Loader {
             masking: parts.masking.unwrap_or_default(),
             journal: parts.journal.unwrap_or_default(),
             event_queues: parts.event_queues,
-            mask_key: None,
             datapump: parts.datapump.map(|(d, _)| d),
             captured: parts.captured,
             carry: parts.carry.unwrap_or_default(),
             trust: parts.trust.unwrap_or_default(),
             attestation: parts.attestation,
-            opened: std::collections::BTreeMap::new(),
-            originals: None,
         };
         self.problems.extend(validate::fail_closed(&desired));
-        Some(desired)
+        Some(Loaded {
+            desired,
+            connection: parts.connection.map(|(c, _)| c),
+        })
     }
 }
 

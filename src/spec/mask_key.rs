@@ -1,5 +1,6 @@
-//! The masking key: from `POSTCLONE_MASK_KEY`, or the file `masking.key_file` names; never
-//! from the spec's text.
+//! The masking key: from `POSTCLONE_MASK_KEY` (the key, or a reference to where it is kept),
+//! `masking.key_from` (a reference), or the file `masking.key_file` names; never from the
+//! spec's text.
 
 use std::path::PathBuf;
 
@@ -20,6 +21,15 @@ pub enum MaskKeyError {
         #[source]
         source: std::io::Error,
     },
+    /// A reference to the key cannot be read.
+    #[error("cannot read the masking key from {from}")]
+    Reference {
+        /// `POSTCLONE_MASK_KEY` or `masking.key_from`.
+        from: String,
+        /// Why.
+        #[source]
+        source: crate::secret::SecretError,
+    },
     /// The key is too short.
     #[error("the masking key from {from} is too weak")]
     Weak {
@@ -36,16 +46,31 @@ pub enum MaskKeyError {
 /// # Errors
 /// A key file that cannot be read, or a key shorter than 16 bytes.
 pub fn mask_key(desired: &Desired) -> Result<Option<MaskKey>, MaskKeyError> {
-    if let Some(text) = std::env::var(MASK_KEY_VARIABLE)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-    {
-        return MaskKey::new(&text)
+    let given = |from: &str, secret: Result<Option<crate::secret::Secret>, _>| {
+        let Some(secret) = secret.map_err(|source| MaskKeyError::Reference {
+            from: from.into(),
+            source,
+        })?
+        else {
+            return Ok(None);
+        };
+        MaskKey::new(secret.expose())
             .map(Some)
             .map_err(|source| MaskKeyError::Weak {
-                from: MASK_KEY_VARIABLE.into(),
+                from: from.into(),
                 source,
-            });
+            })
+    };
+    if let Some(key) = given(
+        MASK_KEY_VARIABLE,
+        crate::secret::from_variable(MASK_KEY_VARIABLE),
+    )? {
+        return Ok(Some(key));
+    }
+    if let Some(reference) = &desired.masking.key_from {
+        let read = crate::secret::resolve_written(reference, "masking.key_from", &desired.base_dir)
+            .map(Some);
+        return given("masking.key_from", read);
     }
     let Some(file) = &desired.masking.key_file else {
         return Ok(None);

@@ -20,7 +20,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use interpolate::{interpolate, InterpolationError};
-pub use load::{load, load_for_capture, load_str};
+pub use load::{load, load_for_capture, load_str, load_target, Loaded};
 pub use mask_key::{mask_key, MaskKeyError, MASK_KEY_VARIABLE};
 
 use crate::state::desired::{EngineKind, FrontEnds, Guard, ManualStep, ResourceId};

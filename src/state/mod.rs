@@ -2,6 +2,7 @@
 //!
 //! Nothing in here knows which database it describes: no tokio, no tiberius, no oracle.
 
+pub mod clock;
 pub mod copies;
 pub mod desired;
 pub mod fingerprint;

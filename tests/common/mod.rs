@@ -108,6 +108,12 @@ impl Test {
         self
     }
 
+    /// Replaces the arguments: another command in the same directory and environment.
+    pub fn set_args<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, args: I) -> &mut Test {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Points the run at a test server (through `POSTCLONE_CONNECTION`).
     pub fn server(mut self, server: &TestServer, database: &str) -> Test {
         self.env
@@ -238,4 +244,25 @@ pub fn profile_but(keep: &[&str]) -> String {
         }
     }
     ids.join(", ")
+}
+
+/// Every text file under `dir`, recursively (hidden folders included: journals, logs), but
+/// those named `except`, as one text: what a run wrote, for looking for what must not be there.
+pub fn files_text(dir: &Path, except: &[&str]) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path
+            .file_name()
+            .is_some_and(|n| except.iter().any(|e| n == *e))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            out.push_str(&files_text(&path, except));
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            out.push_str(&text);
+        }
+    }
+    out
 }

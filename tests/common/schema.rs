@@ -34,6 +34,12 @@ pub fn plan_validator() -> &'static jsonschema::Validator {
     validator("schema/plan.schema.json", &CELL)
 }
 
+/// The validator of `schema/fleet-report.schema.json`.
+pub fn fleet_report_validator() -> &'static jsonschema::Validator {
+    static CELL: OnceLock<jsonschema::Validator> = OnceLock::new();
+    validator("schema/fleet-report.schema.json", &CELL)
+}
+
 /// The schema errors of `doc`, one line each with the place they are at.
 pub fn errors(validator: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
     validator

@@ -27,8 +27,6 @@ const CHANNEL_ROWS: usize = 256;
 /// A connected Oracle database, working on one platform schema.
 pub struct Oracle {
     conn: Arc<oracle::Connection>,
-    /// What inspection keeps while the connection is open.
-    memo: crate::engine::ConnectionMemo,
     url: OracleUrl,
     lock_timeout: Duration,
 }
@@ -156,7 +154,13 @@ impl Oracle {
     /// # Errors
     /// A malformed URL, no password, no client library, or a server that cannot be reached.
     pub async fn connect(url: &str) -> Result<Oracle, Error> {
-        let url = OracleUrl::parse(url, std::env::var(PASSWORD_VARIABLE).ok())?;
+        // The password may be a reference (env:, file:, exec:) to where it is kept.
+        let given = crate::secret::from_variable(PASSWORD_VARIABLE).map_err(|e| {
+            Error::InvalidConnection {
+                message: format!("{PASSWORD_VARIABLE}: {e}"),
+            }
+        })?;
+        let url = OracleUrl::parse(url, given.map(|s| s.expose().to_string()))?;
         let Some(password) = url.password.clone() else {
             return Err(Error::InvalidConnection {
                 message: format!(
@@ -180,7 +184,6 @@ impl Oracle {
         })?;
         Ok(Oracle {
             conn: Arc::new(conn),
-            memo: crate::engine::ConnectionMemo::default(),
             url,
             lock_timeout: Duration::from_secs(30),
         })
@@ -278,10 +281,6 @@ impl Reader for Oracle {
     ) -> Result<u64, Error> {
         self.each_row(sql, context, &mut |names, values| each(&names, values))
             .await
-    }
-
-    fn memo(&mut self) -> Option<&mut crate::engine::ConnectionMemo> {
-        Some(&mut self.memo)
     }
 }
 

@@ -23,8 +23,6 @@ const LOCK_HOLDER: &str = include_str!("queries/lock_holder.sql");
 /// A connected SQL Server (or embedded engine).
 pub struct SqlServer {
     tds: Tds,
-    /// What inspection keeps while the connection is open.
-    memo: crate::engine::ConnectionMemo,
     /// How long `lock` and `begin` wait for another apply.
     lock_timeout: Duration,
     /// Keeps the embedded engine alive as long as the connection.
@@ -48,7 +46,6 @@ impl SqlServer {
         let client = connect::connect(connect::config(ado)?).await?;
         Ok(SqlServer {
             tds: Tds::open(client).await?,
-            memo: crate::engine::ConnectionMemo::default(),
             lock_timeout: Duration::from_secs(30),
             #[cfg(feature = "embedded")]
             _embedded: None,
@@ -65,7 +62,6 @@ impl SqlServer {
         let client: TdsClient = connect::connect(server.config()).await?;
         Ok(SqlServer {
             tds: Tds::open(client).await?,
-            memo: crate::engine::ConnectionMemo::default(),
             lock_timeout: Duration::from_secs(30),
             _embedded: Some(server),
         })
@@ -173,10 +169,6 @@ impl Reader for SqlServer {
 
     async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
         self.tds.measure(catalog).await
-    }
-
-    fn memo(&mut self) -> Option<&mut crate::engine::ConnectionMemo> {
-        Some(&mut self.memo)
     }
 }
 

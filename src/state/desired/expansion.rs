@@ -15,10 +15,11 @@ pub const ENTITY_ID: &str = "entity id";
 
 impl Desired {
     /// What inspection works from: `references_absent` resources split per table, `masked`
-    /// resources named by module and entity given their metamodel target.
+    /// resources named by module and entity given their metamodel target, `carried` resources
+    /// expanded with the rows `opened` holds for them.
     #[must_use]
-    pub fn prepared(&self) -> Desired {
-        self.split_scans().resolve_entities().expand_carried()
+    pub fn prepared(&self, opened: &super::Opened) -> Desired {
+        self.split_scans().resolve_entities().expand_carried(opened)
     }
 
     /// Replaces each `carried` resource by the `column_values` it amounts to: each carried
@@ -26,14 +27,14 @@ impl Desired {
     /// (none opened: nothing is carried). One with `missing: insert` is followed by
     /// `ID.missing`, which inserts the captured rows the table lacks.
     #[must_use]
-    pub fn expand_carried(&self) -> Desired {
+    pub fn expand_carried(&self, opened: &super::Opened) -> Desired {
         let mut out = self.clone();
         let mut inserts: Vec<(usize, Resource)> = Vec::new();
         for (at, r) in out.resources.iter_mut().enumerate() {
             let ResourceKind::Carried(c) = &r.kind else {
                 continue;
             };
-            let rows = self.opened.get(&r.id).cloned().unwrap_or_default();
+            let rows = opened.get(&r.id).cloned().unwrap_or_default();
             let parts = c.parts();
             if c.missing == super::Missing::Insert {
                 inserts.push((

@@ -20,7 +20,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::state::host::HostPattern;
-use crate::state::masking::MaskKey;
 
 pub use carried::{
     key_text, open_rows, CaptureSignature, Captured, CapturedFrom, CapturedRow, Carried,
@@ -289,6 +288,11 @@ pub struct Masking {
     /// A file holding the key (relative to the spec); never the key itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
+    /// Where the key is kept, read when a command needs it: `env:NAME`, `file:PATH` or
+    /// `exec:COMMAND ARGS...` (what the command prints, e.g. `exec:op read op://ops/mask-key`);
+    /// never the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_from: Option<String>,
     /// Where a plan that masks looks for copies of the originals (every table's text columns
     /// but those left out here).
     #[serde(default, skip_serializing_if = "CopiesScope::is_default")]
@@ -419,9 +423,6 @@ pub struct AttributeCatalog {
 pub struct Desired {
     /// The engine.
     pub engine: EngineKind,
-    /// The connection written in the spec (after `${env:..}`), if any. May hold a password.
-    #[serde(skip)]
-    pub connection: Option<String>,
     /// The directory relative paths in the connection are resolved from.
     pub base_dir: PathBuf,
     /// The guard.
@@ -457,10 +458,6 @@ pub struct Desired {
     /// profile): emptied after every masking.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub event_queues: Vec<TableName>,
-    /// The masking key, read from `POSTCLONE_MASK_KEY` or `masking.key_file` when a command
-    /// needs it; never written anywhere.
-    #[serde(skip)]
-    pub mask_key: Option<MaskKey>,
     /// Oracle only: how the clone is exported and imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapump: Option<crate::datapump::DataPump>,
@@ -476,15 +473,11 @@ pub struct Desired {
     /// Where every apply writes its signed attestation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<AttestationSettings>,
-    /// The captured rows of each carried resource, opened (sealed values with the identity
-    /// given) when a command needs them; never written anywhere.
-    #[serde(skip)]
-    pub opened: std::collections::BTreeMap<ResourceId, std::sync::Arc<CarriedRows>>,
-    /// The digests of the originals masking replaces, kept from the plan for the check after
-    /// apply (the masked tables no longer hold them); never written anywhere.
-    #[serde(skip)]
-    pub originals: Option<std::sync::Arc<crate::state::copies::Originals>>,
 }
+
+/// The captured rows of each carried resource, opened (sealed values with the identity
+/// given): what a command knows of them, never written anywhere.
+pub type Opened = std::collections::BTreeMap<ResourceId, std::sync::Arc<CarriedRows>>;
 
 impl Desired {
     /// Opens the captured rows of every carried resource: plain values as they are, sealed
@@ -493,9 +486,9 @@ impl Desired {
     /// # Errors
     /// Those of `open`, or a captured row that lacks a key part.
     pub fn open_captured<E>(
-        &mut self,
+        &self,
         open: &mut carried::Opener<'_, E>,
-    ) -> Result<(), OpenError<E>> {
+    ) -> Result<Opened, OpenError<E>> {
         let mut opened = std::collections::BTreeMap::new();
         for r in &self.resources {
             let ResourceKind::Carried(c) = &r.kind else {
@@ -516,7 +509,6 @@ impl Desired {
                 std::sync::Arc::new(open_rows(c, &r.id, r.secret, rows, &from, open)?),
             );
         }
-        self.opened = opened;
-        Ok(())
+        Ok(opened)
     }
 }

@@ -1,0 +1,121 @@
+//! What one command knows while it runs: the open engine, what inspection has read of its
+//! catalog, the keys it was given, the captured rows it opened and the originals masking
+//! replaces. Built once per command by the command line, passed by `&mut` to the stage that
+//! needs it, and never serialized: the spec (`Desired`) stays what was declared.
+
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::inspect::Error;
+use crate::inspect::{CarriedRead, CatalogCache, Given, Inspection};
+use crate::journal::Identities;
+use crate::state::copies::Originals;
+use crate::state::desired::{Desired, Opened, ResourceId, TableName};
+use crate::state::masking::MaskKey;
+use crate::state::observed::Target;
+
+/// One command's run against one database.
+pub struct Run<E> {
+    /// The open connection.
+    pub engine: E,
+    /// The catalog read so far, by inspection (tables' shape does not change under postclone).
+    pub catalog: CatalogCache,
+    /// The keys the command was given.
+    pub keys: Keys,
+    /// The captured rows of each carried resource, opened with `keys.identities`.
+    pub opened: Opened,
+    /// The digests of the originals masking replaces, from the first inspection that scanned
+    /// for copies: after apply the masked tables no longer hold them.
+    pub originals: Option<Arc<Originals>>,
+}
+
+/// The secrets a command reads once, before it touches the database; never written anywhere.
+#[derive(Default)]
+pub struct Keys {
+    /// The masking key (`POSTCLONE_MASK_KEY` or the spec's `masking.key_file`).
+    pub mask: Option<MaskKey>,
+    /// The identities that open sealed values (captured rows, a journal's sealed rows).
+    pub identities: Option<Identities>,
+}
+
+// Which keys are held, never the keys.
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("mask", &self.mask.as_ref().map(MaskKey::fingerprint))
+            .field("identities", &self.identities.is_some())
+            .finish()
+    }
+}
+
+impl Keys {
+    /// The keys a command on `desired` has: its masking key, when one is given, and
+    /// `identities`.
+    ///
+    /// # Errors
+    /// A masking key file that cannot be read, or a key too short.
+    pub fn read(
+        desired: &Desired,
+        identities: Option<Identities>,
+    ) -> Result<Keys, crate::spec::MaskKeyError> {
+        Ok(Keys {
+            mask: crate::spec::mask_key(desired)?,
+            identities,
+        })
+    }
+}
+
+impl<E: Engine> Run<E> {
+    /// A run on `engine` with `keys`, having read and opened nothing yet.
+    pub fn new(engine: E, keys: Keys) -> Run<E> {
+        Run {
+            engine,
+            catalog: CatalogCache::default(),
+            keys,
+            opened: Opened::new(),
+            originals: None,
+        }
+    }
+
+    /// Inspects the database for `desired` (see [`crate::inspect::inspect`]) with what this
+    /// run knows; keeps the originals the first copies scan reads.
+    ///
+    /// # Errors
+    /// Those of [`crate::inspect::inspect`].
+    pub async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error> {
+        let given = Given {
+            mask_key: self.keys.mask.as_ref(),
+            opened: Some(&self.opened),
+            originals: self.originals.as_ref(),
+        };
+        let found =
+            crate::inspect::inspect(&mut self.engine, &mut self.catalog, desired, given).await?;
+        if self.originals.is_none() {
+            self.originals.clone_from(&found.originals);
+        }
+        Ok(found)
+    }
+
+    /// The catalog entries of the tables `names` name (see [`crate::inspect::tables`]).
+    ///
+    /// # Errors
+    /// A failed read.
+    pub async fn tables(
+        &mut self,
+        names: &[TableName],
+    ) -> Result<Vec<crate::state::TableInfo>, Error> {
+        crate::inspect::tables(&mut self.engine, &mut self.catalog, names).await
+    }
+
+    /// The rows every carried resource of `desired` captures (see
+    /// [`crate::inspect::read_carried`]).
+    ///
+    /// # Errors
+    /// Those of [`crate::inspect::read_carried`].
+    pub async fn read_carried(
+        &mut self,
+        desired: &Desired,
+    ) -> Result<(Target, Vec<(ResourceId, Vec<CarriedRead>)>), Error> {
+        crate::inspect::read_carried(&mut self.engine, &mut self.catalog, desired).await
+    }
+}
