@@ -13,7 +13,7 @@ use step::{run_in_transaction, run_statements, Done, StepFailure};
 
 pub use committing::CommittedFailure;
 
-use crate::change::{Change, ChangeId, ChangeKind};
+use crate::change::{ChangeId, ChangeKind};
 use crate::engine::{self, Engine, Lock};
 use crate::guard::{self, GuardError};
 use crate::inspect::Given;
@@ -76,6 +76,9 @@ pub enum Error {
     /// A saved plan no longer matches the database.
     #[error(transparent)]
     Stale(#[from] plan::StalePlan),
+    /// The run holds no plan key to chain the journal with.
+    #[error("no plan key to chain the journal with: set POSTCLONE_PLAN_KEY (or let postclone keep one); nothing was changed")]
+    NoPlanKey,
     /// Another apply changed the planned rows while this one waited for it.
     #[error("another apply changed these rows while this one waited for its lock; nothing was changed; plan again")]
     ChangedWhileWaiting,
@@ -273,10 +276,6 @@ pub struct Options<'a> {
     pub source: Option<&'a Path>,
     /// The host connected to, for the guard.
     pub connected_host: Option<&'a str>,
-    /// The secret the journal's chain is keyed with.
-    pub chain_key: journal::ChainKey,
-    /// The key the journal's end marker is signed with, if any.
-    pub signer: Option<&'a crate::signing::SigningKey>,
 }
 
 /// Executes `plan` against the engine it was made with, then re-inspects.
@@ -308,7 +307,7 @@ pub async fn run<E: Engine>(
         .iter()
         .map(|step| plan.statements(step, run.engine.flavor()))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut journal = open_journal(desired, plan, &options)?;
+    let mut journal = open_journal(desired, plan, &options, &run.keys)?;
     let first = plan
         .steps
         .iter()
@@ -350,7 +349,6 @@ pub async fn run<E: Engine>(
         }
     };
     let mut done = committed;
-    let mut written: Vec<crate::state::TableRef> = Vec::new();
     let queues = event_queues(desired, plan);
     let mut watch = crate::queues::Watch::new(&queues);
     for (position, (step, step_statements)) in
@@ -368,7 +366,7 @@ pub async fn run<E: Engine>(
             plan,
             (step, step_statements),
             (check, &mut *progress),
-            (&mut watch, &mut written),
+            &mut watch,
         )
         .await;
         let journaled = match ran {
@@ -407,38 +405,19 @@ fn event_queues(desired: &Desired, plan: &Plan) -> Vec<TableInfo> {
         .collect()
 }
 
-/// `step` with what the engine needs to know of its table's long values measured now.
-async fn remeasure<E: Engine>(engine: &mut E, step: &Change) -> Result<Change, engine::Error> {
-    let mut step = step.clone();
-    if let Some(table) = step.table_mut() {
-        *table = measured(engine, table).await?;
-    }
-    Ok(step)
-}
-
-/// `table` with what the engine needs to know of its long values measured now (the rows this
-/// apply wrote included).
-async fn measured<E: Engine>(
-    engine: &mut E,
-    table: &TableInfo,
-) -> Result<TableInfo, engine::Error> {
-    let mut catalog = crate::state::observed::Catalog::default();
-    catalog.tables.push(crate::state::observed::ResolvedTable {
-        requested: crate::state::desired::TableName {
-            schema: Some(table.table.schema.clone()),
-            name: table.table.name.clone(),
-        },
-        info: table.clone(),
-    });
-    engine.measure(&mut catalog).await?;
-    Ok(catalog
-        .tables
-        .pop()
-        .map_or_else(|| table.clone(), |measured| measured.info))
-}
-
 /// The journal an apply writes, sealed to the spec's recipients.
-fn open_journal(desired: &Desired, plan: &Plan, options: &Options<'_>) -> Result<Journal, Error> {
+/// Chained with the run's plan key and signed with its signing key, if any.
+fn open_journal(
+    desired: &Desired,
+    plan: &Plan,
+    options: &Options<'_>,
+    keys: &crate::run::Keys,
+) -> Result<Journal, Error> {
+    let chain = keys
+        .plan
+        .as_ref()
+        .map(plan::PlanKey::journal_chain)
+        .ok_or(Error::NoPlanKey)?;
     let recipients = journal::Recipients::parse(&desired.journal.recipients).map_err(|source| {
         journal::Error::Seal {
             path: options.journal.to_path_buf(),
@@ -450,9 +429,9 @@ fn open_journal(desired: &Desired, plan: &Plan, options: &Options<'_>) -> Result
         &plan.target,
         options.source,
         recipients,
-        options.chain_key,
+        chain,
     )?;
-    if let Some(key) = options.signer {
+    if let Some(key) = &keys.signing {
         journal.sign_with(key.clone());
     }
     Ok(journal)

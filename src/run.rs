@@ -9,6 +9,8 @@ use crate::engine::Engine;
 use crate::inspect::Error;
 use crate::inspect::{CarriedRead, CatalogCache, Given, Inspection};
 use crate::journal::Identities;
+use crate::plan::PlanKey;
+use crate::signing::SigningKey;
 use crate::state::copies::Originals;
 use crate::state::desired::{Desired, Opened, ResourceId, TableName};
 use crate::state::masking::MaskKey;
@@ -36,6 +38,10 @@ pub struct Keys {
     pub mask: Option<MaskKey>,
     /// The identities that open sealed values (captured rows, a journal's sealed rows).
     pub identities: Option<Identities>,
+    /// The plan key: it seals saved plans and (a key derived from it) chains journals.
+    pub plan: Option<PlanKey>,
+    /// The key that signs attestations, captures and a journal's end marker.
+    pub signing: Option<SigningKey>,
 }
 
 // Which keys are held, never the keys.
@@ -44,6 +50,11 @@ impl std::fmt::Debug for Keys {
         f.debug_struct("Keys")
             .field("mask", &self.mask.as_ref().map(MaskKey::fingerprint))
             .field("identities", &self.identities.is_some())
+            .field("plan", &self.plan)
+            .field(
+                "signing",
+                &self.signing.as_ref().map(|k| k.public().keyid()),
+            )
             .finish()
     }
 }
@@ -61,6 +72,7 @@ impl Keys {
         Ok(Keys {
             mask: crate::spec::mask_key(desired)?,
             identities,
+            ..Keys::default()
         })
     }
 }

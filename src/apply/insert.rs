@@ -56,10 +56,6 @@ pub(super) async fn run<E: Engine>(
         statements: super::run_statements(engine, step, &statements, progress).await?,
         ..Done::default()
     };
-    // The rows inserted may hold longer values than the table did when it was planned.
-    let table = &super::measured(engine, table)
-        .await
-        .map_err(|e| failed(Masked::chain(&e)))?;
     let key: Vec<&ColumnInfo> = present
         .parts
         .iter()

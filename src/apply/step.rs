@@ -101,37 +101,16 @@ impl From<journal::Error> for StepFailure {
     }
 }
 
-/// Runs one change inside the transaction: measured again when an earlier change of this
-/// apply wrote its table (it may have written longer values than the catalog saw when
-/// planning), then its rows journaled and its statements run, with the events its writes
-/// queued deleted when its table has triggers (counted by `watch`, per queue).
+/// Runs one change inside the transaction: its rows journaled and its statements run, with
+/// the events its writes queued deleted when its table has triggers (counted by `watch`, per
+/// queue).
 pub(super) async fn run_in_transaction<E: Engine>(
     tx: &mut Transaction<'_, E, &mut Journal>,
     plan: &Plan,
     (step, statements): (&Change, &[Statement]),
     (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
-    (watch, written): (
-        &mut crate::queues::Watch<'_>,
-        &mut Vec<crate::state::TableRef>,
-    ),
+    watch: &mut crate::queues::Watch<'_>,
 ) -> Result<Done, StepFailure> {
-    let remeasured;
-    let step = match step.table().filter(|t| written.contains(&t.table)) {
-        None => step,
-        Some(_) => {
-            remeasured =
-                super::remeasure(tx.engine(), step)
-                    .await
-                    .map_err(|e| StepFailure::Statement {
-                        statement: String::new(),
-                        cause: Masked::chain(&e),
-                    })?;
-            &remeasured
-        }
-    };
-    if let Some(t) = step.table() {
-        written.push(t.table.clone());
-    }
     let triggered = step.table().is_some_and(|t| {
         plan.catalog
             .triggers

@@ -2,7 +2,7 @@
 //! commits by itself.
 
 use super::*;
-use crate::change::ChangeKind;
+use crate::change::{Change, ChangeKind};
 use crate::state::desired::{Condition, Predicate};
 use crate::state::observed::Drift;
 use crate::state::Value;
@@ -58,17 +58,23 @@ fn apply_plan(
         journal,
         source: None,
         connected_host: None,
-        chain_key: key(),
-        signer: None,
     };
-    let mut on = crate::run::Run::new(std::mem::take(engine), crate::run::Keys::default());
+    let keys = crate::run::Keys {
+        plan: Some(plan_key()),
+        ..crate::run::Keys::default()
+    };
+    let mut on = crate::run::Run::new(std::mem::take(engine), keys);
     let report = block_on(run(&mut on, desired, plan, options, &mut |_| {}));
     *engine = on.engine;
     report
 }
 
+fn plan_key() -> crate::plan::PlanKey {
+    crate::plan::PlanKey::from_bytes([5; 32])
+}
+
 fn key() -> journal::ChainKey {
-    journal::ChainKey::from_bytes([5; 32])
+    plan_key().journal_chain()
 }
 
 fn keyed() -> journal::ReadOptions {

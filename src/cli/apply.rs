@@ -12,7 +12,7 @@ use super::{exit, plan, target, Error};
 use crate::apply;
 use crate::engine::Engine;
 use crate::journal::Journal;
-use crate::plan::{PlanFile, StalePlan};
+use crate::plan::{PlanFile, PlanKey, StalePlan};
 use crate::planning;
 use crate::render::{self, Detail, Format};
 use crate::spec;
@@ -62,8 +62,8 @@ enum Source {
     PlanFile(Box<PlanFile>, PathBuf),
 }
 
-/// A saved plan being applied, and its file.
-type Saved<'a> = (&'a PlanFile, &'a PathBuf);
+/// A saved plan being applied, its file, and the plan key its seal was checked with.
+type Saved<'a> = (&'a PlanFile, &'a PathBuf, PlanKey);
 
 impl Source {
     /// What the apply runs from: the spec as loaded, narrowed to `--target`/`--exclude`; or the
@@ -86,12 +86,13 @@ impl Source {
             }
             Source::PlanFile(file, path) => {
                 // Checked whole before anything is read from it.
-                file.verify(path, &super::plan_key::for_applying()?)?;
+                let key = super::plan_key::for_applying()?;
+                file.verify(path, &key)?;
                 let spec = spec::Loaded {
                     desired: file.desired.clone(),
                     connection: file.connection.clone(),
                 };
-                Ok((spec, Some((&**file, path))))
+                Ok((spec, Some((&**file, path, key))))
             }
         }
     }
@@ -136,29 +137,36 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         args.connect.connection.as_deref(),
     )?;
     let host = target::host(&connection);
-    let keys = Keys::read(&desired, args.identity.identities()?)?;
-    // The key is read before anything connects: an attestation that cannot be signed is
-    // known at once, not after the apply.
-    let signer = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
+    // Every key is read once, before anything connects: an attestation that cannot be signed,
+    // or a journal that cannot be chained, is known at once, not after the apply.
+    let signing = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
     let attest = args.attest.clone().or_else(|| {
         desired
             .attestation
             .as_ref()
             .map(|a| desired.base_dir.join(&a.out))
     });
-    if attest.is_some() && signer.is_none() {
+    if attest.is_some() && signing.is_none() {
         return Err(Error::AttestWithoutKey);
     }
-    // Likewise the journal's chain key: a plan key that cannot be had stops the apply before
-    // it asks for approval.
-    let chain_key = super::plan_key::chain_key_for_writing()?;
+    // The saved plan's key, or the one plans are saved with (made when there is none yet): it
+    // chains the journal.
+    let (saved, plan_key) = match saved {
+        Some((file, path, key)) => (Some((file, path)), key),
+        None => (None, super::plan_key::for_saving()?),
+    };
+    let keys = Keys {
+        plan: Some(plan_key),
+        signing,
+        ..Keys::read(&desired, args.identity.identities()?)?
+    };
     target::runtime()?.block_on(async {
         let mut run = Run::new(target::open(&desired, &connection).await?, keys);
         // Locked before planning, so that the plan shown is not made stale by another apply.
         let lock = run.engine.lock(args.lock.timeout()).await?;
         let (plan, desired) = planning::make(&mut run, &desired).await?;
-        if let Some((saved, path)) = saved {
-            check_saved(saved, path, &plan, out)?;
+        if let (Some((saved, path)), Some(key)) = (saved, &run.keys.plan) {
+            check_saved((saved, path, key), &plan, out)?;
         }
         let statements = if args.verbose {
             Some(plan::statements(&run.engine, &plan)?)
@@ -175,7 +183,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             out,
         )?;
         if plan.steps.is_empty() {
-            let attest = attest.as_deref().zip(signer.as_ref());
+            let attest = attest.as_deref().zip(run.keys.signing.as_ref());
             return nothing_to_change(&desired, &plan, (attest, host.as_deref()), out);
         }
         // Refuse before asking: nobody should approve a plan for the wrong database.
@@ -215,8 +223,6 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             lock,
             journal: &journal,
             host: host.as_deref(),
-            chain_key,
-            signer: signer.as_ref(),
             attest: attest.as_deref(),
         };
         approved.apply(&mut run, &desired, &plan, out).await
@@ -229,8 +235,6 @@ struct Approved<'a> {
     lock: crate::engine::Lock,
     journal: &'a Path,
     host: Option<&'a str>,
-    chain_key: crate::journal::ChainKey,
-    signer: Option<&'a crate::signing::SigningKey>,
     attest: Option<&'a Path>,
 }
 
@@ -252,8 +256,6 @@ impl Approved<'_> {
             journal: self.journal,
             source: Some(&source),
             connected_host: self.host,
-            chain_key: self.chain_key,
-            signer: self.signer,
         };
         let mut printer = progress_printer(std::io::stderr().is_terminal());
         let mut sent: Vec<(String, String)> = Vec::new();
@@ -268,7 +270,7 @@ impl Approved<'_> {
         if args.verbose {
             show_sent(&sent, out)?;
         }
-        if let (Some(path), Some(key)) = (self.attest, self.signer) {
+        if let (Some(path), Some(key)) = (self.attest, &run.keys.signing) {
             let attested = Attested {
                 desired,
                 plan,
@@ -315,12 +317,11 @@ fn nothing_to_change(
 /// A saved plan applies only if the rows it touches are unchanged; otherwise what differs is
 /// shown, with what a plan would do now.
 fn check_saved(
-    saved: &crate::plan::PlanFile,
-    path: &Path,
+    (saved, path, key): (&crate::plan::PlanFile, &Path, &PlanKey),
     plan: &crate::plan::Plan,
     out: &mut impl Write,
 ) -> Result<(), Error> {
-    if let Err(stale) = saved.check(plan, &super::plan_key::for_applying()?) {
+    if let Err(stale) = saved.check(plan, key) {
         if let StalePlan::Rows { changes } = &stale {
             render::text::staleness(path, changes, out)?;
             writeln!(out)?;

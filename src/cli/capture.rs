@@ -41,7 +41,10 @@ pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
     let spec = spec::load_for_capture(&args.spec.spec, &args.out)?;
     let desired = spec.desired;
     // Read before anything connects: a key that cannot sign is known at once.
-    let signer = crate::signing::SigningKey::given(args.signing_key.as_deref())?;
+    let keys = Keys {
+        signing: crate::signing::SigningKey::given(args.signing_key.as_deref())?,
+        ..Keys::default()
+    };
     let connection = target::connection(
         &desired,
         spec.connection.as_deref(),
@@ -49,20 +52,21 @@ pub fn run(args: &CaptureArgs, out: &mut impl Write) -> Result<i32, Error> {
     )?;
     let host = target::host(&connection);
     let at = crate::state::clock::now_utc();
-    let (mut file, captures) = target::runtime()?.block_on(async {
-        let mut run = Run::new(target::open(&desired, &connection).await?, Keys::default());
-        crate::capture::run(&mut run, &desired, host.as_deref(), &at)
+    let (file, captures) = target::runtime()?.block_on(async {
+        let mut run = Run::new(target::open(&desired, &connection).await?, keys);
+        let (mut file, captures) = crate::capture::run(&mut run, &desired, host.as_deref(), &at)
             .await
-            .map_err(Error::from)
+            .map_err(Error::from)?;
+        if let Some(key) = &run.keys.signing {
+            use base64::Engine as _;
+            let sig = key.sign(&file.captured.signed_bytes());
+            file.captured.signature = Some(crate::state::desired::CaptureSignature {
+                keyid: key.public().keyid(),
+                sig: base64::engine::general_purpose::STANDARD.encode(sig),
+            });
+        }
+        Ok::<_, Error>((file, captures))
     })?;
-    if let Some(key) = &signer {
-        use base64::Engine as _;
-        let sig = key.sign(&file.captured.signed_bytes());
-        file.captured.signature = Some(crate::state::desired::CaptureSignature {
-            keyid: key.public().keyid(),
-            sig: base64::engine::general_purpose::STANDARD.encode(sig),
-        });
-    }
     let yaml = crate::yaml_out::to_string(&file).map_err(|e| Error::WriteFile {
         path: args.out.clone(),
         source: std::io::Error::other(e.to_string()),

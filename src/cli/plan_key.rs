@@ -147,18 +147,6 @@ pub fn for_applying() -> Result<PlanKey, PlanKeyError> {
     read(&path)
 }
 
-/// What a journal's chain key is derived for: another use of the plan key than sealing plans.
-const JOURNAL_CHAIN: &[u8] = b"postclone journal chain, format 4";
-
-/// The key an apply chains its journal with: derived from the plan key, made (as `plan
-/// --out` makes it) when there is none yet.
-///
-/// # Errors
-/// An unusable variable or file, or nowhere to keep a new key.
-pub fn chain_key_for_writing() -> Result<crate::journal::ChainKey, PlanKeyError> {
-    for_saving().map(|k| crate::journal::ChainKey::from_bytes(k.derive(JOURNAL_CHAIN)))
-}
-
 /// The key restore checks a journal's chain with: `None` when no plan key is set here (a
 /// journal of an older format needs none; a keyed one is then refused by name).
 ///
@@ -166,9 +154,7 @@ pub fn chain_key_for_writing() -> Result<crate::journal::ChainKey, PlanKeyError>
 /// An unusable variable or file.
 pub fn chain_key_for_reading() -> Result<Option<crate::journal::ChainKey>, PlanKeyError> {
     match for_applying() {
-        Ok(k) => Ok(Some(crate::journal::ChainKey::from_bytes(
-            k.derive(JOURNAL_CHAIN),
-        ))),
+        Ok(k) => Ok(Some(k.journal_chain())),
         Err(PlanKeyError::Missing { .. } | PlanKeyError::Nowhere) => Ok(None),
         Err(e) => Err(e),
     }

@@ -106,8 +106,8 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         let mut run = Run::new(
             target::open_engine(&connection).await?,
             Keys {
-                mask: None,
                 identities,
+                ..Keys::default()
             },
         );
         let engine = &mut run.engine;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::sqlserver::SqlServer;
 use super::{CheckSink, Engine, Error, Lock, Reader, RowSink};
 use crate::sql::{Flavor, Select, Sql, Statement};
-use crate::state::observed::{Catalog, TableInfo, Target};
+use crate::state::observed::{TableInfo, Target};
 use crate::state::Value;
 
 /// An open engine of either kind.
@@ -50,10 +50,6 @@ impl Reader for AnyEngine {
         each: &mut CheckSink<'_>,
     ) -> Result<u64, Error> {
         each!(self, e => e.check(sql, context, each).await)
-    }
-
-    async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
-        each!(self, e => e.measure(catalog).await)
     }
 }
 

@@ -3,7 +3,6 @@
 
 use super::Error;
 use crate::sql::{Select, Sql};
-use crate::state::observed::Catalog;
 use crate::state::Value;
 
 /// A row callback: every value of the row, whole.
@@ -36,12 +35,4 @@ pub trait Reader {
         context: &str,
         each: &mut CheckSink<'_>,
     ) -> Result<u64, Error>;
-
-    /// Records in `catalog` what the engine needs to know of long values before reading them
-    /// (the embedded engine reads them in pieces, and sizes them first). Most engines need
-    /// nothing.
-    async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
-        let _ = catalog;
-        Ok(())
-    }
 }

@@ -280,8 +280,7 @@ pub async fn read_carried<E: crate::engine::Engine>(
         super::catalog::Extent::Shape,
     )
     .await?;
-    let mut catalog = super::catalog::resolve_names(&names, &rows);
-    engine.measure(&mut catalog).await?;
+    let catalog = super::catalog::resolve_names(&names, &rows);
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for r in &desired.resources {

@@ -218,7 +218,6 @@ pub(super) async fn read_unkept<R: Reader>(
                 data_type,
                 nullable: matches!(text(&row, 4).to_ascii_uppercase().as_str(), "YES" | "Y"),
                 identity: false,
-                widest: None,
                 max_length: match row.get(5) {
                     Some(Value::Int(n)) if *n > 0 && *n <= 8_000 => u64::try_from(*n).ok(),
                     _ => None,

@@ -240,21 +240,7 @@ async fn all_tables<R: Reader>(
     }
     let mut tables: Vec<TableInfo> = by_table.into_values().collect();
     tables.sort_by_key(|t| t.table.to_string());
-    let mut catalog = Catalog {
-        tables: tables
-            .into_iter()
-            .map(|info| crate::state::observed::ResolvedTable {
-                requested: TableName {
-                    schema: Some(info.table.schema.clone()),
-                    name: info.table.name.clone(),
-                },
-                info,
-            })
-            .collect(),
-        ..Catalog::default()
-    };
-    client.measure(&mut catalog).await?;
-    Ok(catalog.tables.into_iter().map(|t| t.info).collect())
+    Ok(tables)
 }
 
 /// Reads one table's text columns and records the copies found.

@@ -180,7 +180,6 @@ async fn inspect_with<R: Reader>(
         .await?,
     );
     let mut catalog = catalog::resolve_names(&names, &rows);
-    client.measure(&mut catalog).await?;
     if let Some(list) = &desired.front_ends {
         let (table, hosts) = front_ends(
             client,
@@ -388,8 +387,7 @@ async fn resolve<R: Reader>(
         }
     }
     let rows = catalog::read(client, cache, queries, &names, catalog::Extent::of(desired)).await?;
-    let mut catalog = catalog::resolve_names(&names, &rows);
-    client.measure(&mut catalog).await?;
+    let catalog = catalog::resolve_names(&names, &rows);
     let mut problems = Vec::new();
     let mut work = Vec::new();
     for (r, from) in &targets {

@@ -11,7 +11,6 @@ use super::restore_plan::{
 };
 use super::{Entry, Error, Identities, JournalAction, PersonalRows};
 use crate::change::ChangeId;
-use crate::state::observed::ColumnInfo;
 use crate::state::Value;
 
 /// The rows of one journaled change, read again from the journal a page at a time
@@ -542,13 +541,7 @@ impl Reader<'_> {
                             _ => RestoreAction::Revert,
                         },
                         table,
-                        // How long the longest value was when the apply read the catalog says
-                        // nothing of the rows now: the apply (and anything after it) wrote
-                        // others. Restore reads every value whole.
-                        columns: columns
-                            .into_iter()
-                            .map(|c| ColumnInfo { widest: None, ..c })
-                            .collect(),
+                        columns,
                         primary_key,
                         set,
                         rows: Vec::new(),

@@ -7,6 +7,9 @@ use crate::state::value::hex;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+/// What a journal's chain key is derived for: another use of the plan key than sealing plans.
+const JOURNAL_CHAIN: &[u8] = b"postclone journal chain, format 4";
+
 /// A secret of 32 bytes; where it is kept is the caller's concern.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PlanKey([u8; 32]);
@@ -67,6 +70,14 @@ impl PlanKey {
         };
         mac.update(purpose);
         mac.finalize().into_bytes().into()
+    }
+
+    /// The key a journal's chain is keyed with: derived from the plan key, so that the job that
+    /// plans and the one that applies or restores share one secret, and what the chain reveals
+    /// says nothing of the plans' seals.
+    #[must_use]
+    pub fn journal_chain(&self) -> crate::journal::ChainKey {
+        crate::journal::ChainKey::from_bytes(self.derive(JOURNAL_CHAIN))
     }
 
     /// HMAC-SHA-256 of `data`, in hex.

@@ -200,7 +200,8 @@ pub enum Shape {
     /// An exact decimal (`DECIMAL(p,s)`, `NUMERIC`), read as its exact text.
     Decimal,
     /// A text of any length (`NVARCHAR(MAX)`, `VARCHAR(MAX)`, `CLOB`), at most `bound`
-    /// characters when the catalog's sizes say so.
+    /// characters when the engine measured the values about to be read (the embedded engine's
+    /// reader does, to read them in pieces).
     LongText {
         /// An upper bound of its length in characters, when known.
         bound: Option<u64>,
@@ -222,18 +223,9 @@ impl Shape {
             ty.as_str(),
             "varbinary" | "binary" | "image" | "blob" | "raw" | "long raw"
         );
-        let national = ty.starts_with('n');
         match (column.long, binary) {
-            (true, true) => Shape::LongBinary {
-                bound: column.widest,
-            },
-            (true, false) => Shape::LongText {
-                // DATALENGTH counts bytes: at least two per character of a national text, at
-                // least one of any other.
-                bound: column
-                    .widest
-                    .map(|bytes| if national { bytes / 2 } else { bytes }),
-            },
+            (true, true) => Shape::LongBinary { bound: None },
+            (true, false) => Shape::LongText { bound: None },
             (false, _) if matches!(ty.as_str(), "varchar" | "char" | "text") => Shape::NarrowText,
             (false, _)
                 if matches!(

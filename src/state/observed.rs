@@ -58,10 +58,6 @@ pub struct ColumnInfo {
     /// OutSystems stores long Text and Binary Data attributes this way.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub long: bool,
-    /// For long columns, the largest `DATALENGTH` found when the catalog was read, where the
-    /// engine needs it to read values in pieces (the embedded engine); `None` elsewhere.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub widest: Option<u64>,
     /// The most characters (or bytes) a bounded text or binary column holds, where the catalog
     /// says (SQL Server).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -51,7 +51,7 @@ pub struct Pieces {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PieceError {
     /// The value is longer than its pieces cover: it grew since it was measured.
-    #[error("a value of `{expr}` is longer than the embedded engine's reader was prepared for (it changed since the catalog was read); run the command again")]
+    #[error("a value of `{expr}` is longer than the embedded engine's reader was prepared for (it changed since it was measured); run the command again")]
     Incomplete {
         /// The selected expression.
         expr: String,
@@ -74,7 +74,7 @@ pub enum PieceError {
     },
 }
 
-/// Room for values that grew since they were measured (earlier changes of the same apply).
+/// Room for values another session lengthened between the measuring and the read.
 fn with_margin(bound: u64) -> u64 {
     bound + bound / 4 + 256
 }

@@ -13,7 +13,7 @@ use self::wire::{query_error, Tds, Wire};
 use crate::engine::{CheckSink, Engine, Error, Lock, Reader, RowSink};
 use crate::sql::ident::{QuoteStyle, QuotedIdent};
 use crate::sql::{Flavor, Param, Select, Sql, Statement};
-use crate::state::observed::{Catalog, TableInfo, Target};
+use crate::state::observed::{TableInfo, Target};
 use crate::state::Value;
 
 const IDENTIFY: &str = include_str!("queries/identify.sql");
@@ -165,10 +165,6 @@ impl Reader for SqlServer {
         each: &mut CheckSink<'_>,
     ) -> Result<u64, Error> {
         self.tds.check(sql, context, each).await
-    }
-
-    async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
-        self.tds.measure(catalog).await
     }
 }
 

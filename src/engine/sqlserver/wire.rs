@@ -17,7 +17,6 @@ use crate::engine::{CheckSink, Reader, RowSink};
 use crate::sql::ident::{QuoteStyle, QuotedIdent};
 use crate::sql::Param;
 use crate::sql::{Select, Selected, Shape, Sql};
-use crate::state::observed::Catalog;
 use crate::state::Value;
 
 /// How values reach the server and come back.
@@ -188,6 +187,62 @@ impl Tds {
         Ok(count)
     }
 
+    /// `query` with the largest value of each long column it reads measured on the rows it
+    /// reads, so that the embedded engine's long values are read in as few pieces as they need
+    /// (unmeasured, every value would be read in as many pieces as the engine's largest value
+    /// takes). Measured just before the read, in the same connection: nothing written earlier
+    /// (by this command or another) can have made a value longer than it was measured.
+    async fn measured(&mut self, query: &Select, context: &str) -> Result<Select, Error> {
+        let long: Vec<usize> = (0..query.columns.len())
+            .filter(|&i| {
+                matches!(
+                    query.columns[i].shape,
+                    Shape::LongText { bound: None } | Shape::LongBinary { bound: None }
+                )
+            })
+            .collect();
+        if long.is_empty() {
+            return Ok(query.clone());
+        }
+        let inner: Vec<String> = query
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} AS [c{i}]", c.expr))
+            .collect();
+        let sizes: Vec<String> = long
+            .iter()
+            .map(|i| format!("MAX(DATALENGTH(q.[c{i}]))"))
+            .collect();
+        let sql = Sql {
+            text: format!(
+                "SELECT {} FROM ({}) AS q",
+                sizes.join(", "),
+                query.text_with(&inner.join(", "))
+            ),
+            params: query.params.clone(),
+        };
+        let row = self
+            .rows(&sql, &format!("{context} (measuring its long values)"))
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let mut measured = query.clone();
+        for (&i, size) in long.iter().zip(row) {
+            // DATALENGTH counts bytes, at least one per character: a bound for both shapes.
+            let bytes = match size {
+                Value::Int(n) => u64::try_from(n).unwrap_or(0),
+                _ => 0,
+            };
+            measured.columns[i].shape = match measured.columns[i].shape {
+                Shape::LongText { .. } => Shape::LongText { bound: Some(bytes) },
+                _ => Shape::LongBinary { bound: Some(bytes) },
+            };
+        }
+        Ok(measured)
+    }
+
     /// The names and types of a custom check's columns, from a query that returns no row (so
     /// that no value of an unknown type is decoded). The embedded engine can only name the
     /// columns of a query that has rows: for one without, it names a single column `*`.
@@ -256,7 +311,8 @@ impl Reader for Tds {
                     .await
             }
             Wire::Literals => {
-                let (list, pieces) = Pieces::plan(query);
+                let query = self.measured(query, context).await?;
+                let (list, pieces) = Pieces::plan(&query);
                 let text = query.text_with(&list);
                 self.each_row(&text, &query.params, Some(&pieces), context, &mut |_, v| {
                     each(v)
@@ -359,51 +415,5 @@ impl Reader for Tds {
             &mut |_, v| each(&names, v),
         )
         .await
-    }
-
-    async fn measure(&mut self, catalog: &mut Catalog) -> Result<(), Error> {
-        if self.wire == Wire::Parameters {
-            return Ok(());
-        }
-        for table in &mut catalog.tables {
-            let info = &mut table.info;
-            let long: Vec<usize> = (0..info.columns.len())
-                .filter(|&i| info.columns[i].long)
-                .collect();
-            if long.is_empty() {
-                continue;
-            }
-            let list: Vec<String> = long
-                .iter()
-                .map(|&i| {
-                    format!(
-                        "MAX(DATALENGTH(t.{}))",
-                        QuotedIdent::column(&info.columns[i], QuoteStyle::Brackets)
-                    )
-                })
-                .collect();
-            let sql = Sql {
-                text: format!(
-                    "SELECT {} FROM {} AS t",
-                    list.join(", "),
-                    QuotedIdent::table(&info.table, QuoteStyle::Brackets)
-                ),
-                params: vec![],
-            };
-            let context = format!("measuring the long values of {}", info.table);
-            let row = self
-                .rows(&sql, &context)
-                .await?
-                .into_iter()
-                .next()
-                .unwrap_or_default();
-            for (&i, size) in long.iter().zip(row) {
-                info.columns[i].widest = Some(match size {
-                    Value::Int(n) => u64::try_from(n).unwrap_or(0),
-                    _ => 0,
-                });
-            }
-        }
-        Ok(())
     }
 }

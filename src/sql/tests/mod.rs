@@ -96,7 +96,6 @@ fn selected_shapes_follow_the_catalog() {
         for c in &mut t.info.columns {
             if c.name == "PROPERTY_VALUE" || c.name == "DEFAULT_VALUE" {
                 c.long = true;
-                c.widest = Some(8_000);
             }
             if c.name == "NAME" && t.info.table.name == "OSSYS_PARAMETER" {
                 c.data_type = "varchar".into();
@@ -115,9 +114,9 @@ fn selected_shapes_follow_the_catalog() {
         [
             Shape::Plain,
             Shape::Plain,
-            Shape::LongText { bound: Some(4_000) },
+            Shape::LongText { bound: None },
             Shape::Plain,
-            Shape::LongText { bound: Some(4_000) },
+            Shape::LongText { bound: None },
         ]
     );
     let absent = resource(
