@@ -176,22 +176,18 @@ fn guard(desired: &Desired, ending: &Ending<'_>) -> serde_json::Value {
 
 /// The statement of an apply of `plan` (made from `desired`) that ended as `ending`, with
 /// `journal` (its file, when one was written), between `started` and `finished` (UTC).
-#[must_use]
+///
+/// # Errors
+/// A journal that was written and cannot be read whole: an attestation never leaves out the
+/// digest of the journal it names.
 pub fn statement(
     desired: &Desired,
     plan: &Plan,
     ending: &Ending<'_>,
     journal: Option<&Path>,
     times: (&str, &str),
-) -> serde_json::Value {
-    // Streamed: a journal can be far larger than memory should hold.
-    let journal_digest = journal
-        .and_then(|p| crate::files::open_regular(p).ok())
-        .and_then(|mut f| {
-            let mut h = Sha256::new();
-            std::io::copy(&mut f, &mut h).ok()?;
-            Some(crate::state::value::hex(&h.finalize()))
-        });
+) -> std::io::Result<serde_json::Value> {
+    let journal_digest = journal.map(journal_digest).transpose()?;
     let spec_digest = sha256_hex(&serde_json::to_vec(desired).unwrap_or_default());
     let changes: Vec<serde_json::Value> = plan
         .steps
@@ -219,7 +215,7 @@ pub fn statement(
     let subject_digest = journal_digest
         .clone()
         .unwrap_or_else(|| plan_digest.clone());
-    json!({
+    Ok(json!({
         "_type": STATEMENT_TYPE,
         "subject": [{
             "name": format!("{}://{}/{}", engine_name(desired), plan.target.server, plan.target.database),
@@ -264,7 +260,16 @@ pub fn statement(
             })).collect::<Vec<_>>(),
             "not_covered": NOT_COVERED,
         }
-    })
+    }))
+}
+
+/// The SHA-256 of the journal at `path`, streamed: a journal can be far larger than memory
+/// should hold. Read as a regular file, symlinks refused, like every file postclone reads.
+fn journal_digest(path: &Path) -> std::io::Result<String> {
+    let mut file = crate::files::open_regular(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut file, &mut h)?;
+    Ok(crate::state::value::hex(&h.finalize()))
 }
 
 /// What an attestation never claims, in every one.
@@ -466,6 +471,38 @@ mod tests {
         assert_eq!(
             pae("http://example.com/HelloWorld", b"hello world"),
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
+    }
+
+    /// A journal that was written is attested by its digest, or the attestation is not made:
+    /// one that cannot be read (here a directory where the file should be) is an error, never
+    /// a statement without the journal's digest.
+    #[test]
+    fn a_journal_that_cannot_be_read_is_never_left_out() {
+        use crate::test_support::{desired, observed};
+        let desired = desired(vec![]);
+        let plan = crate::plan::build(
+            &desired,
+            &observed(vec![]),
+            &crate::sql::Flavor::SqlServer.dialect(),
+            None,
+        )
+        .expect("an empty plan");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let times = ("2026-12-04T06:00:00Z", "2026-12-04T06:00:01Z");
+        let unreadable = statement(&desired, &plan, &Ending::Unchanged, Some(dir.path()), times);
+        assert!(unreadable.is_err(), "{unreadable:?}");
+        let journal = dir.path().join("j.jsonl");
+        std::fs::write(&journal, "line\n").expect("journal");
+        let attested = statement(&desired, &plan, &Ending::Unchanged, Some(&journal), times)
+            .expect("a readable journal");
+        assert_eq!(
+            attested["predicate"]["journal"]["sha256"],
+            serde_json::json!(sha256_hex(b"line\n"))
+        );
+        assert_eq!(
+            attested["subject"][0]["digest"]["sha256"],
+            attested["predicate"]["journal"]["sha256"]
         );
     }
 }

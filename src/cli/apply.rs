@@ -423,7 +423,11 @@ impl Attested<'_> {
             &ending,
             journal,
             (self.started, &finished),
-        );
+        )
+        .map_err(|source| Error::ReadFile {
+            path: journal.unwrap_or(path).to_path_buf(),
+            source,
+        })?;
         std::fs::write(path, crate::attest::envelope(&statement, key)).map_err(|source| {
             Error::WriteFile {
                 path: path.to_path_buf(),
