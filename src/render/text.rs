@@ -234,11 +234,8 @@ fn not_restored(triage: &Triage, out: &mut impl Write) -> io::Result<()> {
         for g in &n.revoked {
             writeln!(
                 out,
-                "      GRANT {} ON {}.{} TO {}",
-                escape::printable(&g.privilege),
-                escape::printable(&g.owner),
-                escape::printable(&g.object),
-                escape::printable(&g.grantee)
+                "      {}",
+                escape::printable(&crate::sql::grant_again(g))
             )?;
         }
     }

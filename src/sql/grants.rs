@@ -40,17 +40,37 @@ pub fn revoke(grants: &[Grant]) -> Result<Vec<String>, Error> {
                 .ok_or_else(|| Error::UnknownPrivilege {
                     privilege: g.privilege.clone(),
                 })?;
-            let object = QuotedIdent::table(
-                &TableRef {
-                    schema: g.owner.clone(),
-                    name: g.object.clone(),
-                },
-                QuoteStyle::DoubleQuotes,
-            );
-            let grantee = QuotedIdent::principal(&g.grantee, QuoteStyle::DoubleQuotes);
+            let (object, grantee) = quoted(g);
             Ok(format!("REVOKE {privilege} ON {object} FROM {grantee}"))
         })
         .collect()
+}
+
+/// `GRANT privilege ON "OWNER"."OBJECT" TO "GRANTEE"`: what gives a revoked privilege back,
+/// shown for an administrator to run by hand (restore does not grant). Names are quoted as
+/// the revoke quoted them, so that a name with a quote or a space is still one name; a
+/// privilege Oracle does not name is shown as the catalog gave it.
+#[must_use]
+pub fn grant_again(g: &Grant) -> String {
+    let privilege = PRIVILEGES
+        .iter()
+        .find(|p| p.eq_ignore_ascii_case(&g.privilege))
+        .map_or(g.privilege.as_str(), |p| p);
+    let (object, grantee) = quoted(g);
+    format!("GRANT {privilege} ON {object} TO {grantee}")
+}
+
+/// The object and the grantee of `g`, quoted as Oracle reads them.
+fn quoted(g: &Grant) -> (QuotedIdent, QuotedIdent) {
+    let object = QuotedIdent::table(
+        &TableRef {
+            schema: g.owner.clone(),
+            name: g.object.clone(),
+        },
+        QuoteStyle::DoubleQuotes,
+    );
+    let grantee = QuotedIdent::principal(&g.grantee, QuoteStyle::DoubleQuotes);
+    (object, grantee)
 }
 
 #[cfg(test)]
@@ -77,5 +97,21 @@ mod tests {
             revoke(&[grant("SELECT ON X TO PUBLIC; --")]),
             Err(Error::UnknownPrivilege { .. })
         ));
+    }
+
+    /// What restore shows to grant a revoked privilege back quotes each name, so that a name
+    /// with a quote or a space is pasted as one name.
+    #[test]
+    fn grants_shown_again_quote_their_names() {
+        let g = Grant {
+            grantee: "OSRUNTIME PP".into(),
+            owner: "OSADMIN".into(),
+            object: "X\"; DROP USER Y; --".into(),
+            privilege: "select".into(),
+        };
+        assert_eq!(
+            grant_again(&g),
+            "GRANT SELECT ON \"OSADMIN\".\"X\"\"; DROP USER Y; --\" TO \"OSRUNTIME PP\""
+        );
     }
 }

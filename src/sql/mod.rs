@@ -18,6 +18,7 @@ mod coercion;
 mod copies;
 mod error;
 mod grants;
+pub use grants::grant_again;
 pub mod ident;
 mod lookup;
 mod masking;
