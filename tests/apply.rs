@@ -23,17 +23,8 @@ pub(crate) fn core_spec_converges() {
     assert_eq!(server.rows("SELECT COUNT(*) FROM OSSYS_SERVER"), vec!["2"]);
 
     let out = run(&server, &spec, &["apply", "--auto-approve"]).code(0);
-    assert!(
-        out.stdout.contains("Apply complete: 7 changes committed"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Apply complete: 7 changes committed");
+    out.stdout_has("Converged: a new plan shows no changes.");
     assert!(
         !out.stdout.contains("FIXTURE-SECRET"),
         "a secret leaked:\n{}",
@@ -72,14 +63,10 @@ pub(crate) fn core_spec_converges() {
     }
 
     let out = run(&server, &spec, &["plan", "--detailed-exitcode"]).code(0);
-    assert!(out.stdout.contains(NO_CHANGES), "{}", out.stdout);
+    out.stdout_has(NO_CHANGES);
 
     let out = run(&server, &spec, &["apply", "--auto-approve"]).code(0);
-    assert!(
-        out.stdout.contains("Apply complete: nothing to do."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Apply complete: nothing to do.");
     for (table, rows) in &expected {
         assert_eq!(&server.dump(table), rows, "{table} after the second apply");
     }
@@ -99,13 +86,8 @@ pub(crate) fn foreign_keys_converge_in_either_order() {
         let spec =
             format!("engine: sqlserver\nguard: {{ database: OS_PREPROD }}\nresources:\n{body}");
         let out = run(&server, &spec, &["apply", "--auto-approve"]).code(0);
-        assert!(out.stdout.contains("Converged"), "{}", out.stdout);
-        assert!(
-            out.stdout
-                .contains("DELETE, referenced by foreign key FK_EXT_DBCONN"),
-            "{}",
-            out.stdout
-        );
+        out.stdout_has("Converged");
+        out.stdout_has("DELETE, referenced by foreign key FK_EXT_DBCONN");
         assert!(server.dump("OSSYS_DBCONNECTION").is_empty());
         assert!(server.dump("OSSYS_EXTENSION_DBCONNECTION").is_empty());
         run(&server, &spec, &["plan", "--detailed-exitcode"]).code(0);
@@ -128,17 +110,9 @@ resources:
   - { id: after-broken, kind: table_empty, table: app_orders, after: [broken-fix] }
 ";
     let out = run(&server, spec, &["apply", "--auto-approve"]).code(1);
-    assert!(
-        out.stderr.contains("change broken-fix failed"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("not run: after-broken"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("change broken-fix failed");
+    out.stderr_has("rolled back");
+    out.stderr_has("not run: after-broken");
     assert_eq!(
         server.dump_all(&["OSSYS_SERVER", "APP_ORDERS"]),
         before,
@@ -157,23 +131,14 @@ fn guard_refuses_wrong_database() {
         .args(["apply", "--auto-approve"])
         .run()
         .code(1);
-    assert!(
-        out.stderr.contains("database OS_PROD is forbidden"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("database OS_PROD is forbidden");
     let out = Test::new()
         .spec(&core_spec())
         .server(&server, "OS_QA")
         .args(["apply", "--auto-approve"])
         .run()
         .code(1);
-    assert!(
-        out.stderr
-            .contains("the spec is for database OS_PREPROD, but the server reports database OS_QA"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("the spec is for database OS_PREPROD, but the server reports database OS_QA");
     assert_eq!(
         server.dump_all(&["OSSYS_SERVER", "OSSYS_PARAMETER"]),
         before
@@ -190,11 +155,7 @@ fn guard_refuses_forbidden_host() {
         "forbid_hosts: [prod-sql01, 127.0.0.1]",
     );
     let out = run(&server, &spec, &["apply", "--auto-approve"]).code(1);
-    assert!(
-        out.stderr.contains("server 127.0.0.1 is forbidden"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("server 127.0.0.1 is forbidden");
     assert_eq!(
         server.dump_all(&["OSSYS_SERVER", "OSSYS_PARAMETER"]),
         before
@@ -207,7 +168,7 @@ fn non_interactive_apply_refuses_to_wait() {
     let mut server = TestServer::start(&fixture("core/clone.sql"));
     let before = server.dump("OSSYS_SERVER");
     let out = run(&server, &core_spec(), &["apply"]).code(1);
-    assert!(out.stderr.contains("pass --auto-approve"), "{}", out.stderr);
+    out.stderr_has("pass --auto-approve");
     assert_eq!(server.dump("OSSYS_SERVER"), before);
 }
 
@@ -220,17 +181,12 @@ pub(crate) fn demo_converges_on_the_embedded_engine() {
         .args(["plan", spec, "--detailed-exitcode"])
         .run()
         .code(2);
-    assert!(out.stdout.contains("Plan: "), "{}", out.stdout);
+    out.stdout_has("Plan: ");
     let out = Test::new()
         .args(["apply", spec, "--auto-approve"])
         .run()
         .code(0);
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Converged: a new plan shows no changes.");
     assert!(
         !out.stdout.contains("PROD-pass"),
         "a secret leaked:\n{}",

@@ -79,7 +79,7 @@ fn check_both_ways(t: &Test, path: &Path) -> serde_json::Value {
         ])
         .run()
         .code(0);
-    assert!(ours.stdout.contains("Signature: valid"), "{}", ours.stdout);
+    ours.stdout_has("Signature: valid");
     let (code, said) = independent(path, &public);
     assert_eq!(code, 0, "{said}");
     assert!(
@@ -104,11 +104,7 @@ fn check_both_ways(t: &Test, path: &Path) -> serde_json::Value {
         ])
         .run()
         .code(1);
-    assert!(
-        refused.stderr.contains("no signature verifies"),
-        "{}",
-        refused.stderr
-    );
+    refused.stderr_has("no signature verifies");
     let other = Test::new()
         .args([
             "verify",
@@ -118,11 +114,7 @@ fn check_both_ways(t: &Test, path: &Path) -> serde_json::Value {
         ])
         .run()
         .code(1);
-    assert!(
-        other.stderr.contains("no signature verifies"),
-        "{}",
-        other.stderr
-    );
+    other.stderr_has("no signature verifies");
     statement(&envelope)
 }
 
@@ -137,11 +129,7 @@ fn refused_without_key(server: &mut TestServer, spec: &str, extra: &[&str]) {
         .args(extra.iter().copied())
         .run()
         .code(1);
-    assert!(
-        refused.stderr.contains("needs a key to sign with"),
-        "{}",
-        refused.stderr
-    );
+    refused.stderr_has("needs a key to sign with");
     assert_eq!(
         server.dump_everything(),
         before,
@@ -218,11 +206,7 @@ fn the_demo_apply_is_attested_issue_34() {
             key("signer_ed25519").to_str().expect("utf-8"),
         );
     let out = again.run().code(0);
-    assert!(
-        out.stdout.contains("Apply complete: nothing to do."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Apply complete: nothing to do.");
     let s = check_both_ways(&again, &again.path().join("again.json"));
     let p = &s["predicate"];
     assert_eq!(p["summary"]["verdict"], "PASSED", "{p:#}");
@@ -246,11 +230,7 @@ fn the_demo_apply_is_attested_issue_34() {
         .args(["verify", "att.json", "--spec", "postclone.yaml"])
         .run()
         .code(0);
-    assert!(
-        by_spec.stdout.contains("(postclone test signer)"),
-        "{}",
-        by_spec.stdout
-    );
+    by_spec.stdout_has("(postclone test signer)");
 
     // The database as attested, then after one quarantined timer was made due again.
     let drift = |server: &TestServer| {
@@ -262,11 +242,7 @@ fn the_demo_apply_is_attested_issue_34() {
             .run()
     };
     let same = drift(&server).code(0);
-    assert!(
-        same.stdout.contains("Database: still as attested"),
-        "{}",
-        same.stdout
-    );
+    same.stdout_has("Database: still as attested");
     server.run_sql(
         "UPDATE OSSYS_CYCLIC_JOB_SHARED SET NEXT_RUN = '2020-01-01T00:00:00' WHERE META_CYCLIC_JOB_ID = 1",
     );
@@ -278,11 +254,7 @@ fn the_demo_apply_is_attested_issue_34() {
         "{}",
         drifted.stdout
     );
-    assert!(
-        drifted.stdout.contains("quarantined-timers: 1 row"),
-        "{}",
-        drifted.stdout
-    );
+    drifted.stdout_has("quarantined-timers: 1 row");
 }
 
 /// The personal-data example's apply is attested with the masking key's fingerprint and the

@@ -220,16 +220,13 @@ pub(crate) fn a_refresh_keeps_the_environment_configuration_issue_23() {
         .args(["capture", "--out", "captured.yaml"])
         .run()
         .code(1);
-    assert!(out.stderr.contains("capture refused"), "{}", out.stderr);
+    out.stderr_has("capture refused");
 
     // The capture: by stable keys, secret values sealed, nothing written to pre-production.
     let (out, captured) = capture(&preprod);
     let out = out.code(0);
-    assert!(
-        out.stdout
-            .contains("Captured 28 rows of 7 resources from database OS_PREPROD into captured.yaml (8 sealed)."),
-        "{}",
-        out.stdout
+    out.stdout_has(
+        "Captured 28 rows of 7 resources from database OS_PREPROD into captured.yaml (8 sealed).",
     );
     assert_eq!(leaked(&captured), None, "in the captured file:\n{captured}");
     assert_eq!(leaked(&out.stdout), None);
@@ -292,7 +289,7 @@ pub(crate) fn a_refresh_keeps_the_environment_configuration_issue_23() {
         .args(["apply", "--auto-approve"])
         .run()
         .code(1);
-    assert!(refused.stderr.contains("--identity"), "{}", refused.stderr);
+    refused.stderr_has("--identity");
     assert_eq!(
         clone.dump_everything(),
         clone_before,
@@ -329,12 +326,7 @@ pub(crate) fn a_refresh_keeps_the_environment_configuration_issue_23() {
     let applied =
         after(&clone, &captured).args(["apply", "--identity", "id.txt", "--auto-approve"]);
     let out = applied.run().code(0);
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Converged: a new plan shows no changes.");
     outputs.push(out.stdout);
     outputs.push(out.stderr);
     let journal = journal_in(&applied);
@@ -836,12 +828,7 @@ fn a_capture_holds_what_an_insert_needs_issue_34() {
         .args(["apply", "--auto-approve", "--identity", "id.txt"])
         .run();
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("+ insert 1 row into dbo.OSSYS_DBCONNECTION"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("+ insert 1 row into dbo.OSSYS_DBCONNECTION");
     let rows = clone.rows("SELECT NAME, IS_ACTIVE FROM OSSYS_DBCONNECTION ORDER BY NAME");
     assert!(
         rows.iter()

@@ -37,7 +37,7 @@ fn usage_error_exits_1() {
         .args(["plan", "--detailed-exitcod"])
         .run()
         .code(1);
-    assert!(out.stderr.contains("unexpected argument"), "{}", out.stderr);
+    out.stderr_has("unexpected argument");
     Test::new().args(["frobnicate"]).run().code(1);
     Test::new().run().code(1);
 }
@@ -62,12 +62,8 @@ fn missing_connection_is_explained() {
         .args(["plan"])
         .run()
         .code(1);
-    assert!(out.stderr.contains("--connection"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("POSTCLONE_CONNECTION"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("--connection");
+    out.stderr_has("POSTCLONE_CONNECTION");
 }
 
 /// An unreadable connection string is refused without echoing it (it may hold a password).
@@ -82,6 +78,6 @@ fn invalid_connection_string_is_not_echoed() {
         ])
         .run()
         .code(1);
-    assert!(out.stderr.contains("invalid connection"), "{}", out.stderr);
+    out.stderr_has("invalid connection");
     assert!(!out.stderr.contains("hunter2"));
 }

@@ -97,11 +97,7 @@ pub(crate) fn copies_of_masked_values_are_found_issue_24() {
     assert_eq!(doc["copies"]["not_covered"], 4);
     assert_eq!(doc["copies"]["copies"].as_array().map(Vec::len), Some(4));
     let markdown = run(&server, &only_customers, &["plan", "--format", "markdown"]).code(0);
-    assert!(
-        markdown.stdout.contains("#### Masking coverage"),
-        "{}",
-        markdown.stdout
-    );
+    markdown.stdout_has("#### Masking coverage");
     for out in [&plan.stdout, &json.stdout, &markdown.stdout] {
         assert_eq!(leaked(out), None, "{out}");
     }
@@ -136,14 +132,9 @@ pub(crate) fn covered_copies_converge_issue_24() {
         "{}",
         plan.stdout
     );
-    assert!(
-        plan.stdout
-            .contains("copies: 4 found, 4 covered by this plan (masked or deleted), 0 not"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("copies: 4 found, 4 covered by this plan (masked or deleted), 0 not");
     let out = run(&server, &all, &["apply", "--auto-approve"]).code(0);
-    assert!(out.stdout.contains("Converged"), "{}", out.stdout);
+    out.stdout_has("Converged");
     assert_eq!(leaked(&(out.stdout + &out.stderr)), None);
     let everything = format!("{:?}", server.dump_everything());
     assert_eq!(

@@ -53,7 +53,7 @@ fn secrets_come_from_references_and_are_never_shown_issue_37() {
         .run()
         .code(0);
     let applied = t.set_args(["apply", "--auto-approve"]).run().code(0);
-    assert!(applied.stdout.contains("Converged"), "{}", applied.stdout);
+    applied.stdout_has("Converged");
     let again = t.set_args(["plan", "--detailed-exitcode"]).run().code(0);
 
     // The same spec with the key and connection given directly, on a copy of the clone.
@@ -97,12 +97,7 @@ fn failing_and_literal_references_are_refused_issue_37() {
     let dump = server.dump_everything();
     let mut t = with_vault(&server, "no-such-key").env("POSTCLONE_EXEC", "allow");
     let out = t.set_args(["apply", "--auto-approve"]).run().code(1);
-    assert!(
-        out.stderr
-            .contains("`sh vault.sh no-such-key` (from an exec: reference) failed (exit status: 4): no secret named no-such-key"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("`sh vault.sh no-such-key` (from an exec: reference) failed (exit status: 4): no secret named no-such-key");
     assert_eq!(
         server.dump_everything(),
         dump,

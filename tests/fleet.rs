@@ -192,7 +192,7 @@ fn a_fleet_applies_stage_by_stage_reports_and_reruns_what_failed_issue_37() {
         "plan fleet.yaml --detailed-exitcode --previous n1.json --report n2.json",
     );
     let out = out.code(2);
-    assert!(out.stdout.contains("qa"), "{}", out.stdout);
+    out.stdout_has("qa");
     let n2 = report(&t, "n2.json");
     assert_eq!(result(&n2, "qa").0, "changes");
     assert_eq!(result(&n2, "test").0, "converged");
@@ -262,11 +262,6 @@ fn a_fleet_file_runs_no_command_and_holds_no_password_unless_allowed_issue_37() 
     std::fs::write(t.path().join("fleet.yaml"), fleet_file(&connection)).expect("fleet file");
     let mut t = t.env("POSTCLONE_SECRETS", "references");
     let out = fleet(&mut t, &mut shown, "plan fleet.yaml").code(1);
-    assert!(
-        out.stderr
-            .contains("targets[0].connection: the connection holds a password in clear"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("targets[0].connection: the connection holds a password in clear");
     assert!(!shown.contains("test-only"), "{shown}");
 }

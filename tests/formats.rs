@@ -102,20 +102,12 @@ fn verbose_text_plan() {
     let out = plan(&server, &["--verbose"]).code(0);
     assert!(!out.stdout.contains('\u{1b}'), "colour in a pipe");
     assert_no_secret(&out.stdout);
-    assert!(
-        out.stdout.contains(
-            "      SQL:\n        DELETE FROM [dbo].[OSSYS_PARAMETER] WHERE [NAME] IN (@P1, @P2)"
-        ),
-        "{}",
-        out.stdout
+    out.stdout_has(
+        "      SQL:\n        DELETE FROM [dbo].[OSSYS_PARAMETER] WHERE [NAME] IN (@P1, @P2)",
     );
-    assert!(
-        out.stdout.contains("-- @P1 = \"ClientApplicationToken\""),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("-- @P1 = \"ClientApplicationToken\"");
     // The catalogs resource is secret: the values it sets are masked in the statement.
-    assert!(out.stdout.contains("= (sensitive value)"), "{}", out.stdout);
+    out.stdout_has("= (sensitive value)");
 }
 
 /// The graph of the plan has the foreign-key edge; offline, only declared edges.
@@ -128,12 +120,7 @@ fn graph_formats() {
         .args(["graph"])
         .run()
         .code(0);
-    assert!(
-        dot.stdout
-            .contains("\"extension-connections\" -> \"db-connections\" [label=\"foreign key"),
-        "{}",
-        dot.stdout
-    );
+    dot.stdout_has("\"extension-connections\" -> \"db-connections\" [label=\"foreign key");
     insta::assert_snapshot!("graph_dot", dot.stdout);
     let mermaid = Test::new()
         .spec(&core_spec())
@@ -197,7 +184,7 @@ fn exclude_and_target() {
         &["apply", "--auto-approve", "--exclude", "servers"],
     )
     .code(0);
-    assert!(applied.stdout.contains("Converged"), "{}", applied.stdout);
+    applied.stdout_has("Converged");
     assert_eq!(
         server.dump("OSSYS_SERVER"),
         servers_before,
@@ -210,7 +197,7 @@ fn exclude_and_target() {
     )
     .code(0);
     let rest = test(&server, &["plan", "--detailed-exitcode"]).code(2);
-    assert!(rest.stdout.contains("# 1. servers"), "{}", rest.stdout);
+    rest.stdout_has("# 1. servers");
     let targeted = test(
         &server,
         &["plan", "--target", "servers", "--format", "json"],
@@ -221,11 +208,7 @@ fn exclude_and_target() {
     assert_eq!(doc["changes"][0]["id"], "servers");
     // A mistyped id is an error before anything connects or runs.
     let typo = test(&server, &["apply", "--auto-approve", "--target", "server"]).code(1);
-    assert!(
-        typo.stderr.contains("--target server: the spec has no resource or manual step with this id (did you mean servers?)"),
-        "{}",
-        typo.stderr
-    );
+    typo.stderr_has("--target server: the spec has no resource or manual step with this id (did you mean servers?)");
     assert_eq!(server.dump("OSSYS_SERVER"), servers_before);
 }
 
@@ -233,12 +216,8 @@ fn exclude_and_target() {
 #[test]
 fn completions_and_man_page() {
     let bash = Test::new().args(["completions", "bash"]).run().code(0);
-    assert!(
-        bash.stdout.contains("complete -F _postclone"),
-        "{}",
-        bash.stdout
-    );
-    assert!(bash.stdout.contains("--auto-approve"), "{}", bash.stdout);
+    bash.stdout_has("complete -F _postclone");
+    bash.stdout_has("--auto-approve");
     let zsh = Test::new().args(["completions", "zsh"]).run().code(0);
     assert!(
         zsh.stdout.starts_with("#compdef postclone"),
@@ -246,14 +225,10 @@ fn completions_and_man_page() {
         zsh.stdout
     );
     let man = Test::new().args(["man"]).run().code(0);
-    assert!(man.stdout.contains(".TH postclone 1"), "{}", man.stdout);
+    man.stdout_has(".TH postclone 1");
     let apply = Test::new().args(["man", "apply"]).run().code(0);
-    assert!(
-        apply.stdout.contains(".TH postclone-apply 1"),
-        "{}",
-        apply.stdout
-    );
-    assert!(apply.stdout.contains("auto\\-approve"), "{}", apply.stdout);
+    apply.stdout_has(".TH postclone-apply 1");
+    apply.stdout_has("auto\\-approve");
     Test::new().args(["man", "nope"]).run().code(1);
 }
 

@@ -160,7 +160,7 @@ fn include_chains_are_bounded_issue_33() {
         .args(["validate"])
         .run()
         .code(1);
-    assert!(out.stderr.contains("included more than"), "{}", out.stderr);
+    out.stderr_has("included more than");
 }
 
 /// The plan in every format a user or a pipeline reads.
@@ -258,7 +258,7 @@ fn custom_sql_never_shows_a_credential_issue_33() {
         .args(["plan"])
         .run()
         .code(1);
-    assert!(out.stderr.contains("bad-check"), "{}", out.stderr);
+    out.stderr_has("bad-check");
     for p in passwords {
         assert!(
             !out.stderr.contains(p),
@@ -276,11 +276,7 @@ fn custom_sql_never_shows_a_credential_issue_33() {
         .args(["apply", "--auto-approve"])
         .run()
         .code(1);
-    assert!(
-        out.stderr.contains("change bad-fix failed"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("change bad-fix failed");
     for p in passwords {
         assert!(
             !out.stderr.contains(p),
@@ -294,14 +290,6 @@ fn custom_sql_never_shows_a_credential_issue_33() {
         .args(["validate"])
         .run()
         .code(1);
-    assert!(
-        shown.stderr.contains("problem[secret-shown]"),
-        "{}",
-        shown.stderr
-    );
-    assert!(
-        shown.stderr.contains("field: show_values"),
-        "{}",
-        shown.stderr
-    );
+    shown.stderr_has("problem[secret-shown]");
+    shown.stderr_has("field: show_values");
 }

@@ -87,26 +87,18 @@ fn killed_apply_rolls_back_and_its_journal_restores() {
         .args(["apply", "--auto-approve", "--journal", "second.jsonl"])
         .run()
         .code(0);
-    assert!(again.stdout.contains("Converged"), "{}", again.stdout);
+    again.stdout_has("Converged");
     assert!(server.dump("BIG").iter().all(|r| r.contains("\"preprod\"")));
 
     // Without its end marker, the journal is restored only when asked to.
     let refused = restore(&server, "OS_PREPROD", &journal).run().code(1);
-    assert!(
-        refused.stderr.contains("--incomplete"),
-        "{}",
-        refused.stderr
-    );
+    refused.stderr_has("--incomplete");
     assert!(server.dump("BIG").iter().all(|r| r.contains("\"preprod\"")));
     let out = restore(&server, "OS_PREPROD", &journal)
         .args(["--incomplete"])
         .run()
         .code(0);
-    assert!(
-        out.stdout.contains("the apply did not finish"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("the apply did not finish");
     assert!(!out.stdout.contains("BIG-SECRET"), "{}", out.stdout);
     assert_eq!(server.dump("BIG"), original);
 }
@@ -135,11 +127,7 @@ fn concurrent_applies_never_both_run() {
     let second = b.spawn();
     let (a_out, b_out) = (Test::wait(first), Test::wait(second));
     assert_eq!(a_out.code, 0, "{}", a_out.stderr);
-    assert!(
-        a_out.stdout.contains(&format!("{ROWS} rows journaled")),
-        "{}",
-        a_out.stdout
-    );
+    a_out.stdout_has(&format!("{ROWS} rows journaled"));
     let gave_up = b_out.code == 1
         && (b_out.stderr.contains("another postclone apply is running")
             || b_out

@@ -19,12 +19,7 @@ pub(crate) fn restore_puts_every_row_back() {
         .server(&server, "OS_PREPROD")
         .args(["apply", "--auto-approve"]);
     let out = t.run().code(0);
-    assert!(
-        out.stdout
-            .contains("Journal: .postclone/journal/OS_PREPROD-"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Journal: .postclone/journal/OS_PREPROD-");
     assert_ne!(server.dump_everything(), before);
     let journal = journal_in(&t);
     #[cfg(unix)]
@@ -62,7 +57,7 @@ pub(crate) fn restore_puts_every_row_back() {
         ])
         .run()
         .code(0);
-    assert!(out.stdout.contains("Restore complete"), "{}", out.stdout);
+    out.stdout_has("Restore complete");
     assert!(
         !out.stdout.contains("sk_live_PROD"),
         "restore showed a secret:\n{}",
@@ -125,11 +120,7 @@ resources:
         .server(&server, "OS_PREPROD")
         .args(["apply", "--auto-approve"]);
     let out = t.run().code(1);
-    assert!(
-        out.stderr.contains("journal: .postclone/journal/"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("journal: .postclone/journal/");
     let text = std::fs::read_to_string(journal_in(&t)).expect("journal");
     assert!(text.contains("\"prod-fe01\""), "{text}");
     assert!(
@@ -305,11 +296,7 @@ pub(crate) fn restore_over_many_pages_issue_26() {
         .collect();
     assert_eq!(other.len(), 1, "{other:?}");
     let again = restore(&server, "OS_PREPROD", &journal).run().code(0);
-    assert!(
-        again.stdout.contains("Nothing to restore"),
-        "{}",
-        again.stdout
-    );
+    again.stdout_has("Nothing to restore");
 }
 
 /// `--unverified` is offered and accepted only for a journal written before lines carried
@@ -340,18 +327,14 @@ fn unverified_only_where_it_means_something_issue_33() {
             .args(extra.iter().copied())
             .run()
             .code(1);
-        assert!(
-            out.stderr.contains("the digests were taken out"),
-            "{}",
-            out.stderr
-        );
+        out.stderr_has("the digests were taken out");
         assert!(!out.stderr.contains("Restore it anyway"), "{}", out.stderr);
         assert_eq!(server.dump_everything(), after, "restore wrote");
     }
     let crlf = t.path().join("crlf.jsonl");
     std::fs::write(&crlf, text.replace('\n', "\r\n")).expect("CRLF journal");
     let out = restore(&server, "OS_PREPROD", &crlf).run().code(0);
-    assert!(out.stdout.contains("Restore complete"), "{}", out.stdout);
+    out.stdout_has("Restore complete");
     assert_ne!(
         server.dump_everything(),
         after,
@@ -445,21 +428,13 @@ fn a_journal_chained_again_is_refused_issue_34() {
         .env("POSTCLONE_PLAN_KEY", &"ab".repeat(32))
         .run()
         .code(1);
-    assert!(
-        other_key.stderr.contains("altered after it was written"),
-        "{}",
-        other_key.stderr
-    );
+    other_key.stderr_has("altered after it was written");
     let empty = tempfile::tempdir().expect("a configuration directory without a key");
     let no_key = restore(&server, "OS_PREPROD", &journal)
         .env("XDG_CONFIG_HOME", empty.path().to_str().expect("utf-8"))
         .run()
         .code(1);
-    assert!(
-        no_key.stderr.contains("no plan key is set here"),
-        "{}",
-        no_key.stderr
-    );
+    no_key.stderr_has("no plan key is set here");
     assert_eq!(server.dump_everything(), after, "a refused restore wrote");
     restore(&server, "OS_PREPROD", &journal).run().code(0);
 }
@@ -477,7 +452,7 @@ fn refused_unless_signed(
         .args(["--signer", signer])
         .run()
         .code(1);
-    assert!(out.stderr.contains(expected), "{}", out.stderr);
+    out.stderr_has(expected);
     assert_eq!(server.dump_everything(), before, "a refused restore wrote");
 }
 
@@ -530,11 +505,7 @@ fn a_restore_that_trusts_a_signer_needs_its_signature_issue_34() {
         .args(["--signer", &path(key("signer_ed25519.pub"))])
         .run()
         .code(0);
-    assert!(
-        out.stdout.contains("Journal signed by SHA256:"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Journal signed by SHA256:");
     assert_ne!(
         server.dump_everything(),
         after,
@@ -557,12 +528,12 @@ pub(crate) fn rows_without_a_key_go_back_exactly_issue_35() {
         .server(&server, "OS_PREPROD")
         .args(["apply", "--auto-approve"]);
     let out = t.run().code(0);
-    assert!(out.stdout.contains("Converged"), "{}", out.stdout);
+    out.stdout_has("Converged");
     assert_eq!(server.dump("OSLOG_GENERAL").len(), 1);
     let journal = journal_in(&t);
     for run in ["restore", "restore again"] {
         let out = restore(&server, "OS_PREPROD", &journal).run().code(0);
-        assert!(out.stdout.contains("Restore complete"), "{}", out.stdout);
+        out.stdout_has("Restore complete");
         assert_eq!(
             server.dump("OSLOG_GENERAL"),
             before,
@@ -594,17 +565,13 @@ fn a_journal_whose_spec_no_longer_loads_is_not_restored_unsigned() {
     let journal = journal_in(&t);
     let after = server.dump_everything();
     let out = restore(&server, "OS_PREPROD", &journal).run().code(1);
-    assert!(out.stderr.contains("is not signed"), "{}", out.stderr);
+    out.stderr_has("is not signed");
 
     // The spec broken: still refused, the file named; nothing written.
     std::fs::write(t.path().join("postclone.yaml"), "resources: [unclosed\n").expect("spec");
     let out = restore(&server, "OS_PREPROD", &journal).run().code(1);
-    assert!(
-        out.stderr.contains("which does not load now"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("postclone.yaml"), "{}", out.stderr);
+    out.stderr_has("which does not load now");
+    out.stderr_has("postclone.yaml");
     assert_eq!(server.dump_everything(), after, "a refused restore wrote");
 
     // Under a spec given on the command line (trusting no signer), it restores.

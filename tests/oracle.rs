@@ -255,7 +255,7 @@ fn datapump_parameter_files() {
         ])
         .run()
         .code(0);
-    assert!(out.stdout.contains("export.par"), "{}", out.stdout);
+    out.stdout_has("export.par");
     let import = std::fs::read_to_string(out_dir.join("import.par")).unwrap();
     assert!(
         import.contains("REMAP_SCHEMA=OSADMIN_LOG:OSADMIN_LOG_PP\n"),
@@ -286,11 +286,7 @@ fn datapump_parameter_files() {
         "{}",
         refused.stderr
     );
-    assert!(
-        refused.stderr.contains("postclone.yaml:4:"),
-        "{}",
-        refused.stderr
-    );
+    refused.stderr_has("postclone.yaml:4:");
     assert!(
         refused
             .stderr
@@ -355,7 +351,7 @@ fn oracle_connection_errors_are_clear() {
     } else {
         "the Oracle client library (libclntsh) cannot be loaded: install Oracle Instant Client"
     };
-    assert!(out.stderr.contains(expected), "{}", out.stderr);
+    out.stderr_has(expected);
     assert!(
         !out.stderr.contains("not supported by this build"),
         "{}",
@@ -373,11 +369,7 @@ fn oracle_engine_needs_its_feature() {
         .args(["plan", "--connection", "oracle://u@127.0.0.1:1/S"])
         .run()
         .code(1);
-    assert!(
-        out.stderr.contains("default `oracle` feature"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("default `oracle` feature");
 }
 
 /// The whole profile against a real Oracle: plan, apply, plan again shows nothing. Run with
@@ -405,7 +397,7 @@ fn live_oracle_profile_converges() {
     };
     run(&["plan"]).code(0);
     let applied = run(&["apply", "--auto-approve"]).code(0);
-    assert!(applied.stdout.contains("Converged"), "{}", applied.stdout);
+    applied.stdout_has("Converged");
     run(&["plan", "--detailed-exitcode"]).code(0);
 }
 
@@ -569,14 +561,10 @@ fn live_oracle_real_engine_defects_issue_35() {
             .args(args.iter().copied())
     };
     let plan = run(&["plan", "-v"]).run().code(0);
-    assert!(
-        plan.stdout.contains("runs before the apply transaction"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("runs before the apply transaction");
     let apply = run(&["apply", "--auto-approve", "-v"]);
     let out = apply.run().code(0);
-    assert!(out.stdout.contains("Converged"), "{}", out.stdout);
+    out.stdout_has("Converged");
     run(&["plan", "--detailed-exitcode"]).run().code(0);
     assert_eq!(
         oracle_rows(&conn, property),

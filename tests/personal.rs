@@ -157,21 +157,12 @@ pub(crate) fn personal_data_masked_through_the_metamodel_issue_14() {
         .env("POSTCLONE_MASK_KEY", KEY)
         .args(["apply", "--auto-approve"]);
     let out = applied.run().code(0);
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Converged: a new plan shows no changes.");
     // The masking's updates fire the table's trigger: the events it queues are deleted at once,
     // not journaled as if the clone had held them. See: issue 27
-    assert!(
-        out.stdout.contains(
+    out.stdout_has(
             "that the apply's own writes queued in dbo.OSSYS_BPM_EVENT_QUEUE (triggers): never in the clone, not journaled."
-        ),
-        "{}",
-        out.stdout
-    );
+        );
     assert_eq!(
         server.dump("OSSYS_BPM_EVENT_QUEUE"),
         queue_before,
@@ -264,11 +255,7 @@ pub(crate) fn personal_data_masked_through_the_metamodel_issue_14() {
         &["restore", journal_arg, "--auto-approve", "--without-sealed"],
     )
     .code(0);
-    assert!(
-        out.stdout.contains("crm-customers: not restorable here: personal data, journaled encrypted: pass --identity FILE"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("crm-customers: not restorable here: personal data, journaled encrypted: pass --identity FILE");
     let identity = applied.path().join("identity.txt");
     std::fs::write(&identity, format!("# test key\n{IDENTITY}\n")).expect("identity");
     let out = run(
@@ -287,21 +274,13 @@ pub(crate) fn personal_data_masked_through_the_metamodel_issue_14() {
     assert_eq!(leaked(&out.stdout), None, "restore printed personal data");
     // Writing the rows back runs the table's triggers: the restore says so, and deletes the
     // events they queue in the same transaction. See: issue 27
-    assert!(
-        out.stdout.contains(
+    out.stdout_has(
             "writing rows back into dbo.OSUSR_ABC_CUSTOMER runs its triggers (OSTRG_EI__OSUSR_ABC_CUSTOMER): \
              the events they queue in dbo.OSSYS_BPM_EVENT_QUEUE are deleted in the same transaction"
-        ),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(
-            "Deleted 4 events that restore's own writes queued in dbo.OSSYS_BPM_EVENT_QUEUE \
-             (the triggers of the tables written back)."
-        ),
-        "{}",
-        out.stdout
+        );
+    out.stdout_has(
+        "Deleted 4 events that restore's own writes queued in dbo.OSSYS_BPM_EVENT_QUEUE \
+             (the triggers of the tables written back).",
     );
     assert_eq!(
         server.dump("OSSYS_BPM_EVENT_QUEUE"),
@@ -344,32 +323,15 @@ fn refused_before_anything_runs() {
     let before = server.dump_everything();
     let constant = spec(true, "").replace("Email: email,", "Email: {constant: one@example.com},");
     let out = run(&server, &constant, Some(KEY), &["plan"]).code(1);
-    assert!(
-        out.stderr.contains("unique index IX_CUSTOMER_EMAIL"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("unique index IX_CUSTOMER_EMAIL");
     // SQL Server's unique index admits one NULL: masking several emails to NULL collides.
     let null = spec(true, "").replace("Email: email,", "Email: null,");
     let out = run(&server, &null, Some(KEY), &["plan"]).code(1);
-    assert!(
-        out.stderr.contains("unique index IX_CUSTOMER_EMAIL"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("unique index IX_CUSTOMER_EMAIL");
     let out = run(&server, &spec(true, ""), None, &["apply", "--auto-approve"]).code(1);
-    assert!(
-        out.stderr
-            .contains("masks personal data and needs the masking key: set POSTCLONE_MASK_KEY"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("masks personal data and needs the masking key: set POSTCLONE_MASK_KEY");
     let out = run(&server, &spec(false, ""), Some(KEY), &["plan"]).code(0);
-    assert!(
-        out.stdout.contains("crm-customers: personal data is not journaled (the spec declares no journal.recipients): restore cannot give back the original values of EMAIL, NAME, NOTES, PHONE"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("crm-customers: personal data is not journaled (the spec declares no journal.recipients): restore cannot give back the original values of EMAIL, NAME, NOTES, PHONE");
     assert_eq!(server.dump_everything(), before, "something changed");
 }
 

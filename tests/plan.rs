@@ -54,18 +54,10 @@ fn value_diffs_are_shown() {
         .args(["plan"])
         .run()
         .code(0);
-    assert!(
-        out.stdout.contains(
-            "~ PROPERTY_VALUE: \"https://api.prod.example.com\" -> \"https://api.example.com\""
-        ),
-        "{}",
-        out.stdout
+    out.stdout_has(
+        "~ PROPERTY_VALUE: \"https://api.prod.example.com\" -> \"https://api.example.com\"",
     );
-    assert!(
-        out.stdout.contains("https://api.[-prod.-]example.com"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("https://api.[-prod.-]example.com");
 }
 
 /// Referenced rows are deleted after the rows referencing them, whatever the declaration order.

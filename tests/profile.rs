@@ -34,12 +34,7 @@ pub(crate) fn profile_leaves_what_the_runbook_leaves() {
         .args(["apply", "--auto-approve"])
         .run()
         .code(0);
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Converged: a new plan shows no changes.");
     let after = server.dump_everything();
 
     assert_eq!(after.len(), expected.len(), "same tables");
@@ -66,23 +61,14 @@ pub(crate) fn profile_leaves_what_the_runbook_leaves() {
         .args(["plan", "--detailed-exitcode"])
         .run()
         .code(0);
-    assert!(
-        out.stdout
-            .contains("No changes. The database matches the spec."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("No changes. The database matches the spec.");
     let out = Test::new()
         .spec(SPEC)
         .server(&server, "OS_PREPROD")
         .args(["apply", "--auto-approve"])
         .run()
         .code(0);
-    assert!(
-        out.stdout.contains("Apply complete: nothing to do."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Apply complete: nothing to do.");
     assert_eq!(
         server.dump_everything(),
         after,
@@ -130,23 +116,10 @@ fn plan_shows_modules_and_absent_tables() {
         .args(["plan"])
         .run()
         .code(0);
-    assert!(
-        out.stdout.contains("[entity ConfigIdP, module Users]"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("[entity Environment, module LifeTime]"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("[entity ConfigIdP, module Users]");
+    out.stdout_has("[entity Environment, module LifeTime]");
     assert!(!out.stdout.contains("LifeTimeLegacy"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("table ossys_cloudservices_observer is not present on this platform"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("table ossys_cloudservices_observer is not present on this platform");
     assert!(
         !out.stdout.contains("PROD-pass") && !out.stdout.contains("PROD-0"),
         "a secret leaked:\n{}",
@@ -213,7 +186,7 @@ pub(crate) fn application_configuration_rewrites_hosts_once() {
         .args(["plan", "--detailed-exitcode"])
         .run()
         .code(0);
-    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+    out.stdout_has("No changes.");
 }
 
 /// Rows of every table, by their first column.

@@ -251,17 +251,8 @@ pub(crate) fn lifting_the_quarantine_gives_back_only_what_it_replaced() {
         ],
     )
     .code(0);
-    assert!(
-        out.stdout
-            .contains("~ META_CYCLIC_JOB_ID = 1 (SyncInvoicesToERP)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("write back NEXT_RUN of 1 row"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("~ META_CYCLIC_JOB_ID = 1 (SyncInvoicesToERP)");
+    out.stdout_has("write back NEXT_RUN of 1 row");
     let far = "\"9999-12-31 00:00:00\"";
     assert_eq!(
         next_runs(&mut server, "OSSYS_CYCLIC_JOB_SHARED", "META_CYCLIC_JOB_ID"),
@@ -279,17 +270,8 @@ pub(crate) fn lifting_the_quarantine_gives_back_only_what_it_replaced() {
         &["--resource", "quarantined-timers", "--auto-approve"],
     )
     .code(0);
-    assert!(
-        out.stdout
-            .contains("! quarantined-timers META_CYCLIC_JOB_ID = 2 (PurgeOldLeads): changed since the apply (NEXT_RUN)"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("1 row already as journaled"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("! quarantined-timers META_CYCLIC_JOB_ID = 2 (PurgeOldLeads): changed since the apply (NEXT_RUN)");
+    out.stdout_has("1 row already as journaled");
     assert_eq!(
         next_runs(&mut server, "OSSYS_CYCLIC_JOB_SHARED", "META_CYCLIC_JOB_ID"),
         vec![
@@ -308,16 +290,7 @@ pub(crate) fn lifting_the_quarantine_gives_back_only_what_it_replaced() {
     assert_eq!(server.dump("OSSYS_EMAIL"), Vec::<String>::new());
 
     let out = restore(&server, &["--label", "NoSuchTimer", "--auto-approve"]).code(1);
-    assert!(
-        out.stderr
-            .contains("no journaled row is named \"NoSuchTimer\""),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("no journaled row is named \"NoSuchTimer\"");
     let out = restore(&server, &["--resource", "nope", "--auto-approve"]).code(1);
-    assert!(
-        out.stderr.contains("the journal holds no change nope"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("the journal holds no change nope");
 }

@@ -104,12 +104,7 @@ pub(crate) fn every_value_that_names_production_is_found_and_nothing_else_issue_
 
     // Apply changes nothing by itself and does not claim convergence.
     let out = run(&server, &spec, &["apply", "--auto-approve"]).code(1);
-    assert!(
-        out.stderr
-            .contains("not converged: 12 values still name production"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("not converged: 12 values still name production");
     assert!(!out.stdout.contains("Converged"), "{}", out.stdout);
     for secret in SECRETS {
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
@@ -209,12 +204,7 @@ pub(crate) fn declared_rewrites_remove_every_hit_and_apply_converges() {
         "{text}"
     );
     let out = run(&server, &spec, &["apply", "--auto-approve"]).code(0);
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Converged: a new plan shows no changes.");
     for secret in SECRETS {
         assert!(!out.stdout.contains(secret), "{secret} shown");
     }

@@ -10,11 +10,7 @@ fn save_plan(server: &TestServer) -> Test {
         .server(server, "OS_PREPROD")
         .args(["plan", "--out", "plan.json"]);
     let out = t.run().code(0);
-    assert!(
-        out.stdout.contains("Saved this plan to plan.json"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Saved this plan to plan.json");
     t
 }
 
@@ -35,11 +31,7 @@ fn changed_row_refuses_the_saved_plan() {
     server.rows("UPDATE OSSYS_SERVER SET NAME = 'prod-fe09' WHERE ID = 2");
     let before = server.dump_all(&["OSSYS_SERVER", "OSSYS_PARAMETER", "OSSYS_DBCATALOG"]);
     let out = apply_saved(&server, &t).code(1);
-    assert!(
-        out.stdout.contains("! servers: planned 2 rows, now 2 rows"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("! servers: planned 2 rows, now 2 rows");
     assert!(
         out.stderr
             .contains("from the saved plan; nothing was changed"),
@@ -59,11 +51,7 @@ fn new_drift_refuses_the_saved_plan() {
     let t = save_plan(&server);
     server.rows("INSERT INTO OSSYS_SERVER VALUES (3, 'prod-fe03')");
     let out = apply_saved(&server, &t).code(1);
-    assert!(
-        out.stdout.contains("! servers: planned 2 rows, now 3 rows"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("! servers: planned 2 rows, now 3 rows");
     assert_eq!(server.rows("SELECT COUNT(*) FROM OSSYS_SERVER"), vec!["3"]);
 }
 
@@ -76,12 +64,8 @@ fn unrelated_change_keeps_the_saved_plan() {
     server.rows("UPDATE APP_ORDERS SET CUSTOMER = 'Contoso Ltd' WHERE ID = 1");
     server.rows("UPDATE OSSYS_PARAMETER SET VAL = '900' WHERE ID = 3");
     let out = apply_saved(&server, &t).code(0);
-    assert!(
-        out.stdout.contains("the rows it touches are unchanged"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("Converged"), "{}", out.stdout);
+    out.stdout_has("the rows it touches are unchanged");
+    out.stdout_has("Converged");
     assert_eq!(server.dump("OSSYS_SERVER"), Vec::<String>::new());
     assert_eq!(server.dump("APP_ORDERS")[0], "1 | \"Contoso Ltd\"");
 }
@@ -166,9 +150,5 @@ fn saved_plan_fingerprints_are_keyed_issue_27() {
         .args(["apply", plan.to_str().expect("utf-8 path")])
         .run()
         .code(1);
-    assert!(
-        out.stderr.contains("was sealed with plan key"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("was sealed with plan key");
 }

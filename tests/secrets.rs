@@ -130,12 +130,7 @@ fn front_end_list_naming_a_forbidden_host_is_refused() {
         .args(["apply", "--auto-approve"])
         .run()
         .code(1);
-    assert!(
-        out.stderr
-            .contains("front-end list (OSSYS_SERVER) names prod-sql01"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("front-end list (OSSYS_SERVER) names prod-sql01");
     assert_eq!(server.dump_everything(), before, "nothing may change");
     let allowed = spec.replace(
         "forbid_hosts: [prod-sql01]",

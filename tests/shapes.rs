@@ -64,12 +64,7 @@ fn every_shape_round_trips_through_apply_and_restore_issue_11() {
         .server(&server, "OS_PREPROD")
         .args(["apply", "--auto-approve"]);
     let out = t.run().code(0);
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Converged: a new plan shows no changes.");
     let after = server.dump(TABLE);
     assert_eq!(after.len(), 4, "rows 1 and 3 deleted:\n{after:#?}");
     assert_eq!(
@@ -105,12 +100,7 @@ fn every_shape_round_trips_through_apply_and_restore_issue_11() {
         .args(["restore", journal_arg, "--auto-approve"])
         .run()
         .code(0);
-    assert!(
-        out.stdout
-            .contains("each read back and identical to the journal"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("each read back and identical to the journal");
     assert!(
         out.stdout
             .contains("documents-checked: not restorable from the journal (a custom fix"),
@@ -173,12 +163,7 @@ fn restore_leaves_a_row_that_changed_since() {
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout
-            .contains("1 row changed since the apply was left as it is"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("1 row changed since the apply was left as it is");
     let now = server.dump(TABLE);
     assert!(
         now.contains(&recreated[0]),
@@ -246,10 +231,5 @@ fn a_literal_longer_than_its_column_held_is_written_whole_issue_27() {
         .args(["apply", "--auto-approve"])
         .run()
         .code(0);
-    assert!(
-        out.stdout
-            .contains("Converged: a new plan shows no changes."),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("Converged: a new plan shows no changes.");
 }

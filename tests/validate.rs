@@ -116,7 +116,7 @@ fn problems_in_included_files_name_them() {
         )
         .spec("engine: sqlserver\ninclude: [./base.yaml]\n");
     let out = t.args(["validate"]).run().code(1);
-    assert!(out.stderr.contains("base.yaml:4:12"), "{}", out.stderr);
+    out.stderr_has("base.yaml:4:12");
 }
 
 /// A valid spec validates without any database.
@@ -127,11 +127,7 @@ fn valid_spec() {
         .args(["validate"])
         .run()
         .code(0);
-    assert!(
-        out.stdout.contains("is valid: 1 resources"),
-        "{}",
-        out.stdout
-    );
+    out.stdout_has("is valid: 1 resources");
 }
 
 /// Every spec in examples/ validates, and every built-in profile validates when included. A
@@ -211,14 +207,8 @@ resources:
         .args(["apply", "--auto-approve"])
         .run()
         .code(1);
-    assert!(
-        out.stderr.contains(
-            "postclone.yaml:7:12: resource typo: table ossys_servre is not in the database"
-        ),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("resource breakout"), "{}", out.stderr);
+    out.stderr_has("postclone.yaml:7:12: resource typo: table ossys_servre is not in the database");
+    out.stderr_has("resource breakout");
     assert_eq!(server.dump_all(&["OSSYS_SERVER"]), before);
 }
 
@@ -252,7 +242,7 @@ resources:
         .run()
         .code(1);
     assert!(!out.stdout.contains("No changes"), "{}", out.stdout);
-    assert!(out.stderr.contains("scans no table"), "{}", out.stderr);
+    out.stderr_has("scans no table");
 
     let no_hosts = "engine: sqlserver
 resources:
@@ -398,7 +388,7 @@ fn bounded_inputs_issue_27() {
         .args(["validate"])
         .run()
         .code(1);
-    assert!(out.stderr.contains("more than 256 files"), "{}", out.stderr);
+    out.stderr_has("more than 256 files");
 
     let not_spec = validate("engine: sqlserver\ninclude: [/etc/passwd]\n");
     assert!(not_spec.contains("is not a spec file"), "{not_spec}");
@@ -413,10 +403,10 @@ fn bounded_inputs_issue_27() {
             .expect("mkfifo");
         assert!(made.success());
         let out = t.args(["validate"]).run().code(1);
-        assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+        out.stderr_has("not a regular file");
 
         let out = Test::new().args(["restore", "/dev/zero"]).run().code(1);
-        assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+        out.stderr_has("not a regular file");
     }
 
     let bom = Test::new()
@@ -424,5 +414,5 @@ fn bounded_inputs_issue_27() {
         .args(["validate"])
         .run()
         .code(0);
-    assert!(bom.stdout.contains("is valid"), "{}", bom.stdout);
+    bom.stdout_has("is valid");
 }

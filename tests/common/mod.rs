@@ -62,6 +62,30 @@ impl Output {
         );
         self
     }
+
+    /// Asserts that standard output contains `text`, showing both streams when it does not.
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Output {
+        assert!(
+            self.stdout.contains(text),
+            "no {text:?} on stdout\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that standard error contains `text`, showing both streams when it does not.
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Output {
+        assert!(
+            self.stderr.contains(text),
+            "no {text:?} on stderr\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
 }
 
 /// A run of the binary being prepared.
