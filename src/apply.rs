@@ -23,6 +23,7 @@ use crate::run::Run;
 use crate::sql::{Masked, Statement};
 use crate::state::desired::{CarriedRows, Desired};
 use crate::state::observed::TableInfo;
+use crate::state::Resolved;
 use crate::transaction::{BeginError, Committed, Transaction};
 
 /// What an apply did.
@@ -296,11 +297,12 @@ pub struct Options<'a> {
 /// re-inspection.
 pub async fn run<E: Engine>(
     run: &mut Run<E>,
-    desired: &Desired,
+    resolved: &Resolved,
     plan: &Plan,
     options: Options<'_>,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<ApplyReport, Error> {
+    let desired = resolved.desired();
     preflight(desired, plan, options.connected_host)?;
     let statements = plan
         .steps
@@ -328,15 +330,11 @@ pub async fn run<E: Engine>(
             BeginError::Engine(e) => Error::Engine(e),
             BeginError::Journal(e) => Error::Journal(e),
         })?;
-    let given = Given {
-        mask_key: run.keys.mask.as_ref(),
-        opened: Some(&run.opened),
-        originals: run.originals.as_ref(),
-    };
+    let given = crate::run::given(&run.keys, &run.opened, run.originals.as_ref());
     let at_capture = match unchanged_since_planned(
         &mut tx,
         (&mut run.catalog, given),
-        desired,
+        resolved,
         plan,
         options.lock,
     )
@@ -382,7 +380,7 @@ pub async fn run<E: Engine>(
         });
     }
     commit(tx, (plan, first), options.journal).await?;
-    let after = inspect_after(run, desired, plan).await?;
+    let after = inspect_after(run, resolved, plan).await?;
     Ok(ApplyReport {
         applied: plan.steps.iter().map(|s| s.id.clone()).collect(),
         statements: done.statements,
@@ -458,7 +456,7 @@ fn tables(plan: &Plan) -> Vec<TableInfo> {
 async fn unchanged_since_planned<E: Engine>(
     tx: &mut Transaction<'_, E, &mut Journal>,
     run: (&mut crate::inspect::CatalogCache, Given<'_>),
-    desired: &Desired,
+    resolved: &Resolved,
     plan: &Plan,
     lock: Lock,
 ) -> Result<Vec<ChangeId>, Error> {
@@ -466,9 +464,9 @@ async fn unchanged_since_planned<E: Engine>(
     if lock != Lock::Tables || elsewhere.is_empty() {
         return Ok(at_capture);
     }
-    let subset = desired.only(&elsewhere);
+    let subset = resolved.only(&elsewhere);
     let engine = tx.engine();
-    let found = crate::inspect::inspect(engine, run.0, &subset, run.1).await?;
+    let found = crate::inspect::inspect_again(engine, run.0, &subset, run.1).await?;
     let fresh = plan::build(
         &subset,
         &found.observed,
@@ -520,13 +518,13 @@ async fn commit<E: Engine>(
 /// plan and nothing changed them.
 async fn inspect_after<E: Engine>(
     run: &mut Run<E>,
-    desired: &Desired,
+    resolved: &Resolved,
     plan: &Plan,
 ) -> Result<Plan, Error> {
     let mut check: Vec<ChangeId> = plan.steps.iter().map(|s| s.id.clone()).collect();
     check.extend(
-        desired
-            .resources
+        resolved
+            .resources()
             .iter()
             // Masking rules too: the copies scan after apply looks for the originals of each.
             .filter(|r| {
@@ -535,8 +533,8 @@ async fn inspect_after<E: Engine>(
             })
             .map(|r| r.id.clone()),
     );
-    let check = desired.only(&check);
-    let found = run.inspect(&check).await?;
+    let check = resolved.only(&check);
+    let found = run.inspect_again(&check).await?;
     Ok(plan::build(
         &check,
         &found.observed,

@@ -174,21 +174,48 @@ fn guard(desired: &Desired, ending: &Ending<'_>) -> serde_json::Value {
     })
 }
 
+/// Why an attestation's statement could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StatementError {
+    /// The journal the apply wrote cannot be read.
+    #[error("the journal {} cannot be read for the attestation's digest", path.display())]
+    Journal {
+        /// The journal.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The spec cannot be written out to be digested.
+    #[error("the spec cannot be written out for the attestation's digest")]
+    Spec(#[source] serde_json::Error),
+}
+
 /// The statement of an apply of `plan` (made from `desired`) that ended as `ending`, with
 /// `journal` (its file, when one was written), between `started` and `finished` (UTC).
 ///
+/// `desired` is the spec as declared (what the user wrote and can have digested again), never
+/// what inspection resolved it into.
+///
 /// # Errors
-/// A journal that was written and cannot be read whole: an attestation never leaves out the
-/// digest of the journal it names.
+/// A journal that was written and cannot be read whole, or a spec that cannot be written out:
+/// an attestation never leaves out the digest of the journal or the spec it names.
 pub fn statement(
     desired: &Desired,
     plan: &Plan,
     ending: &Ending<'_>,
     journal: Option<&Path>,
     times: (&str, &str),
-) -> std::io::Result<serde_json::Value> {
-    let journal_digest = journal.map(journal_digest).transpose()?;
-    let spec_digest = sha256_hex(&serde_json::to_vec(desired).unwrap_or_default());
+) -> Result<serde_json::Value, StatementError> {
+    let journal_digest = journal
+        .map(|path| {
+            journal_digest(path).map_err(|source| StatementError::Journal {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+        .transpose()?;
+    let spec_digest = sha256_hex(&serde_json::to_vec(desired).map_err(StatementError::Spec)?);
     let changes: Vec<serde_json::Value> = plan
         .steps
         .iter()
@@ -381,7 +408,7 @@ fn carry(desired: &Desired, plan: &Plan) -> serde_json::Value {
     let carried: Vec<String> = desired
         .resources
         .iter()
-        .filter(|r| r.kind.carried().is_some())
+        .filter(|r| matches!(r.kind, crate::state::ResourceKind::Carried(_)))
         .map(|r| r.id.to_string())
         .collect();
     json!({
@@ -482,7 +509,7 @@ mod tests {
         use crate::test_support::{desired, observed};
         let desired = desired(vec![]);
         let plan = crate::plan::build(
-            &desired,
+            &crate::state::Resolved::new(desired.clone()),
             &observed(vec![]),
             &crate::sql::Flavor::SqlServer.dialect(),
             None,

@@ -5,6 +5,7 @@ use crate::engine::Engine;
 use crate::plan::{self, Plan};
 use crate::run::Run;
 use crate::state::desired::Desired;
+use crate::state::Resolved;
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +23,7 @@ pub enum Error {
 
 /// Opens the captured values (the sealed ones with the run's identities) into the run,
 /// resolves metamodel targets, inspects and builds the plan; returns it with the resolved
-/// desired state, which apply inspects again.
+/// state it was built from, which apply inspects again.
 ///
 /// # Guarantees
 /// Reads only.
@@ -32,7 +33,7 @@ pub enum Error {
 pub async fn make<E: Engine>(
     run: &mut Run<E>,
     desired: &Desired,
-) -> Result<(Plan, Desired), Error> {
+) -> Result<(Plan, Resolved), Error> {
     let identities = run.keys.identities.as_ref();
     run.opened = desired.open_captured(&mut |sealed, bound| {
         identities
@@ -41,10 +42,10 @@ pub async fn make<E: Engine>(
     })?;
     let inspection = run.inspect(desired).await?;
     let plan = plan::build(
-        &inspection.desired,
+        &inspection.resolved,
         &inspection.observed,
         &run.engine.flavor().dialect(),
         run.keys.mask.as_ref(),
     )?;
-    Ok((plan, inspection.desired))
+    Ok((plan, inspection.resolved))
 }

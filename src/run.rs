@@ -15,6 +15,7 @@ use crate::state::copies::Originals;
 use crate::state::desired::{Desired, Opened, ResourceId, TableName};
 use crate::state::masking::MaskKey;
 use crate::state::observed::Target;
+use crate::state::Resolved;
 
 /// One command's run against one database.
 pub struct Run<E> {
@@ -95,17 +96,23 @@ impl<E: Engine> Run<E> {
     /// # Errors
     /// Those of [`crate::inspect::inspect`].
     pub async fn inspect(&mut self, desired: &Desired) -> Result<Inspection, Error> {
-        let given = Given {
-            mask_key: self.keys.mask.as_ref(),
-            opened: Some(&self.opened),
-            originals: self.originals.as_ref(),
-        };
+        let given = given(&self.keys, &self.opened, self.originals.as_ref());
         let found =
             crate::inspect::inspect(&mut self.engine, &mut self.catalog, desired, given).await?;
         if self.originals.is_none() {
             self.originals.clone_from(&found.originals);
         }
         Ok(found)
+    }
+
+    /// Inspects the database again for a state already resolved (see
+    /// [`crate::inspect::inspect_again`]), with what this run knows.
+    ///
+    /// # Errors
+    /// Those of [`crate::inspect::inspect`].
+    pub async fn inspect_again(&mut self, resolved: &Resolved) -> Result<Inspection, Error> {
+        let given = given(&self.keys, &self.opened, self.originals.as_ref());
+        crate::inspect::inspect_again(&mut self.engine, &mut self.catalog, resolved, given).await
     }
 
     /// The catalog entries of the tables `names` name (see [`crate::inspect::tables`]).
@@ -129,5 +136,19 @@ impl<E: Engine> Run<E> {
         desired: &Desired,
     ) -> Result<(Target, Vec<(ResourceId, Vec<CarriedRead>)>), Error> {
         crate::inspect::read_carried(&mut self.engine, &mut self.catalog, desired).await
+    }
+}
+
+/// What inspection is given of a run: its masking key, the rows it opened and the originals it
+/// kept (borrowed apart from the engine and the catalog, which inspection writes).
+pub(crate) fn given<'a>(
+    keys: &'a Keys,
+    opened: &'a Opened,
+    originals: Option<&'a Arc<Originals>>,
+) -> Given<'a> {
+    Given {
+        mask_key: keys.mask.as_ref(),
+        opened: Some(opened),
+        originals,
     }
 }

@@ -330,3 +330,37 @@ fn the_spec_asks_for_an_attestation_issue_34() {
     let s = check_both_ways(&t, &path);
     assert_eq!(s["predicate"]["summary"]["verdict"], "PASSED");
 }
+
+/// An apply that carries the environment's values is attested by the spec as declared. What
+/// inspection resolved it into holds kinds no spec can write (captured rows to insert, carried
+/// values), which do not serialize: the statement digested nothing there, the SHA-256 of no
+/// bytes, for every apply with a carry. See: issue 36
+#[test]
+fn a_carry_apply_attests_the_spec_as_declared_issue_36() {
+    const NOTHING: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let preprod = TestServer::start(&fixture("carry/preprod.sql"));
+    let (out, captured) = crate::carry::capture(&preprod);
+    out.code(0);
+    let clone = crate::carry::clone_server();
+    let t = crate::carry::after(&clone, &captured).args([
+        "apply",
+        "--identity",
+        "id.txt",
+        "--auto-approve",
+        "--attest",
+        "att.json",
+        "--signing-key",
+        key("signer_ed25519").to_str().expect("utf-8"),
+    ]);
+    t.run()
+        .code(0)
+        .stdout_has("Converged: a new plan shows no changes.");
+    let s = check_both_ways(&t, &t.path().join("att.json"));
+    let spec = s["predicate"]["spec"]["sha256"]
+        .as_str()
+        .expect("spec digest");
+    assert_eq!(spec.len(), 64, "{spec}");
+    assert_ne!(spec, NOTHING, "the spec's digest is that of nothing");
+    let carried = s["predicate"]["carry"].to_string();
+    assert!(carried.contains("missing"), "{carried}");
+}

@@ -83,7 +83,7 @@ pub fn oracle_sql(
         let mut run = postclone::run::Run::new(engine, postclone::run::Keys::default());
         run.opened = opened;
         let found = run.inspect(&desired).await.expect("inspect");
-        (run.engine, found.desired, found.observed)
+        (run.engine, found.resolved, found.observed)
     });
     // The rows of a row-computed change (host rewrites, carried values) are read as apply reads
     // them, with the plan of the engine that holds them.

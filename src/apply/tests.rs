@@ -64,7 +64,8 @@ fn apply_plan(
         ..crate::run::Keys::default()
     };
     let mut on = crate::run::Run::new(std::mem::take(engine), keys);
-    let report = block_on(run(&mut on, desired, plan, options, &mut |_| {}));
+    let resolved = crate::state::Resolved::new(desired.clone());
+    let report = block_on(run(&mut on, &resolved, plan, options, &mut |_| {}));
     *engine = on.engine;
     report
 }

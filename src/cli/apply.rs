@@ -164,7 +164,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         let mut run = Run::new(target::open(&desired, &connection).await?, keys);
         // Locked before planning, so that the plan shown is not made stale by another apply.
         let lock = run.engine.lock(args.lock.timeout()).await?;
-        let (plan, desired) = planning::make(&mut run, &desired).await?;
+        let (plan, resolved) = planning::make(&mut run, &desired).await?;
         if let (Some((saved, path)), Some(key)) = (saved, &run.keys.plan) {
             check_saved((saved, path, key), &plan, out)?;
         }
@@ -225,7 +225,7 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
             host: host.as_deref(),
             attest: attest.as_deref(),
         };
-        approved.apply(&mut run, &desired, &plan, out).await
+        approved.apply(&mut run, (&desired, &resolved), &plan, out).await
     })
 }
 
@@ -239,12 +239,13 @@ struct Approved<'a> {
 }
 
 impl Approved<'_> {
-    /// Applies `plan`, shows what was sent (`--verbose`), writes the attestation when asked,
-    /// and reports.
+    /// Applies `plan` (built from `resolved`, what inspection made of `desired`), shows what
+    /// was sent (`--verbose`), writes the attestation when asked (of the spec as declared), and
+    /// reports.
     async fn apply<E: Engine>(
         &self,
         run: &mut Run<E>,
-        desired: &crate::state::desired::Desired,
+        (desired, resolved): (&crate::state::desired::Desired, &crate::state::Resolved),
         plan: &crate::plan::Plan,
         out: &mut impl Write,
     ) -> Result<i32, Error> {
@@ -266,7 +267,7 @@ impl Approved<'_> {
             event => printer(event),
         };
         let started = crate::state::clock::now_utc();
-        let result = apply::run(run, desired, plan, options, &mut progress).await;
+        let result = apply::run(run, resolved, plan, options, &mut progress).await;
         if args.verbose {
             show_sent(&sent, out)?;
         }
@@ -423,11 +424,7 @@ impl Attested<'_> {
             &ending,
             journal,
             (self.started, &finished),
-        )
-        .map_err(|source| Error::ReadFile {
-            path: journal.unwrap_or(path).to_path_buf(),
-            source,
-        })?;
+        )?;
         std::fs::write(path, crate::attest::envelope(&statement, key)).map_err(|source| {
             Error::WriteFile {
                 path: path.to_path_buf(),

@@ -177,6 +177,9 @@ pub enum Error {
         /// The one connected to.
         connected: String,
     },
+    /// The attestation's statement could not be made.
+    #[error("no attestation was written")]
+    Attest(#[from] crate::attest::StatementError),
     /// A file named on the command line could not be read.
     #[error("cannot read {}", path.display())]
     ReadFile {

@@ -27,7 +27,7 @@ use crate::state::desired::{
 };
 use crate::state::masking::MaskKey;
 use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
-use crate::state::Value;
+use crate::state::{Resolved, Value};
 use std::sync::Arc;
 
 /// Resolves metamodel targets (`table: {tables_from: ...}`) into one resource per table, then
@@ -46,9 +46,36 @@ pub async fn inspect<E: Engine>(
     desired: &Desired,
     given: Given<'_>,
 ) -> Result<Inspection, Error> {
+    let prepared = desired.prepared(given.opened.unwrap_or(&Opened::new()));
     let target = engine.identify().await?;
     let queries = CatalogQueries::of(engine.flavor(), engine.owner());
-    inspect_with((engine, cache), &queries, target, (desired, given)).await
+    inspect_with((engine, cache), &queries, target, (&prepared, given)).await
+}
+
+/// Inspects the database again for a state inspection already resolved (apply's checks
+/// inside the transaction and after it): nothing is prepared twice, and the metamodel
+/// targets stay those the plan was made for.
+///
+/// # Guarantees
+/// Reads only, as [`inspect`].
+///
+/// # Errors
+/// Those of [`inspect`].
+pub async fn inspect_again<E: Engine>(
+    engine: &mut E,
+    cache: &mut CatalogCache,
+    resolved: &Resolved,
+    given: Given<'_>,
+) -> Result<Inspection, Error> {
+    let target = engine.identify().await?;
+    let queries = CatalogQueries::of(engine.flavor(), engine.owner());
+    inspect_with(
+        (engine, cache),
+        &queries,
+        target,
+        (resolved.desired(), given),
+    )
+    .await
 }
 
 /// What inspection is given besides the spec and the database: what the command read or
@@ -151,17 +178,16 @@ pub async fn tables<E: Engine>(
         .collect())
 }
 
-/// Splits `references_absent` resources one per scanned table, resolves every metamodel target
-/// and inspects every resource of the result.
+/// Resolves every metamodel target of `prepared` (a declaration prepared, or a state already
+/// resolved, whose targets are tables already) and inspects every resource of the result.
 /// The catalog of each table is read once: the metamodel's tables first, then the rest.
 async fn inspect_with<R: Reader>(
     (client, cache): (&mut R, &mut CatalogCache),
     queries: &CatalogQueries,
     mut target: Target,
-    (desired, given): (&Desired, Given<'_>),
+    (prepared, given): (&Desired, Given<'_>),
 ) -> Result<Inspection, Error> {
-    let prepared = desired.prepared(given.opened.unwrap_or(&Opened::new()));
-    let (desired, read_so_far) = resolve((client, cache), queries, &prepared).await?;
+    let (desired, read_so_far) = resolve((client, cache), queries, prepared).await?;
     let names = referenced_tables(&desired);
     let unread: Vec<TableName> = names
         .iter()
@@ -217,7 +243,7 @@ async fn inspect_with<R: Reader>(
         copies,
     };
     Ok(Inspection {
-        desired,
+        resolved: Resolved::new(desired),
         observed,
         originals,
     })
@@ -228,7 +254,7 @@ async fn inspect_with<R: Reader>(
 #[derive(Debug, Clone)]
 pub struct Inspection {
     /// The desired state, resolved.
-    pub desired: Desired,
+    pub resolved: Resolved,
     /// The database.
     pub observed: Observed,
     /// The digests of the originals masking replaces, when the copies scan ran (those it was

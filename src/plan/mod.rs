@@ -16,6 +16,7 @@ use crate::graph::{self, CycleError, Dependency};
 use crate::state::desired::{Desired, ManualStep};
 use crate::state::masking::MaskKey;
 use crate::state::observed::{Catalog, Observed, Target};
+use crate::state::Resolved;
 
 /// Why a plan could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -502,17 +503,19 @@ impl Plan {
     }
 }
 
-/// Diffs, orders and assembles the plan; masking changes compute their values with `mask_key`.
+/// Diffs, orders and assembles the plan of what inspection `resolved` and `observed`; masking
+/// changes compute their values with `mask_key`.
 ///
 /// # Errors
 /// A dependency cycle (declared edges are checked at validation already, so this one involves a
 /// foreign key), or an observation that does not fit the desired state.
 pub fn build(
-    desired: &Desired,
+    resolved: &Resolved,
     observed: &Observed,
     dialect: &Dialect,
     mask_key: Option<&MaskKey>,
 ) -> Result<Plan, Error> {
+    let desired = resolved.desired();
     let diff = diff::diff(desired, observed, dialect, mask_key)?;
     let mut dependencies = graph::declared_dependencies(desired);
     dependencies.extend(graph::foreign_key_dependencies(desired, observed));
@@ -613,7 +616,7 @@ mod tests {
             truncate_in_transaction: true,
             empty_string_is_null: false,
         };
-        let planned = build(&d, &observed(1), &dialect, None).unwrap();
+        let planned = build(&Resolved::new(d.clone()), &observed(1), &dialect, None).unwrap();
         let key = PlanKey::from_bytes([1; 32]);
         let file = PlanFile::new(&d, None, &planned, &key);
         assert!(file.staleness(&planned, &key).is_empty());
@@ -624,7 +627,7 @@ mod tests {
             edited.verify(std::path::Path::new("p"), &key),
             Err(PlanFileError::Altered { .. })
         ));
-        let changed = build(&d, &observed(3), &dialect, None).unwrap();
+        let changed = build(&Resolved::new(d.clone()), &observed(3), &dialect, None).unwrap();
         assert_eq!(
             file.staleness(&changed, &key),
             vec![Staleness {
@@ -633,7 +636,7 @@ mod tests {
                 now: Some(3)
             }]
         );
-        let gone = build(&d, &observed(0), &dialect, None).unwrap();
+        let gone = build(&Resolved::new(d.clone()), &observed(0), &dialect, None).unwrap();
         assert_eq!(file.staleness(&gone, &key)[0].now, None);
     }
 
@@ -657,7 +660,7 @@ mod tests {
                 copies: None,
             };
             let plan = build(
-                &d,
+                &Resolved::new(d),
                 &o,
                 &Dialect {
                     truncate_in_transaction: true,

@@ -9,10 +9,12 @@ pub mod fingerprint;
 pub mod host;
 pub mod masking;
 pub mod observed;
+pub mod resolved;
 pub mod value;
 
 pub use desired::{Desired, Resource, ResourceId, ResourceKind};
 pub use observed::{Observed, ObservedResource, TableInfo, TableRef, Target};
+pub use resolved::Resolved;
 pub use value::Value;
 
 /// The JSON Schema of a value written as one string, for the types read from text through
