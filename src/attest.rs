@@ -123,6 +123,21 @@ fn sha256_hex(bytes: &[u8]) -> String {
     crate::state::value::hex(&Sha256::digest(bytes))
 }
 
+/// The digest an attestation gives the spec it was made from: the SHA-256 of the declaration
+/// as postclone reads it (includes and profiles resolved, `--target`/`--exclude` applied),
+/// whichever directory it was read from, so that `verify --spec` can check a checkout of the
+/// same spec against it on another machine.
+///
+/// # Errors
+/// A declaration that cannot be written out.
+pub fn spec_digest(desired: &Desired) -> Result<String, serde_json::Error> {
+    let anywhere = Desired {
+        base_dir: std::path::PathBuf::new(),
+        ..desired.clone()
+    };
+    Ok(sha256_hex(&serde_json::to_vec(&anywhere)?))
+}
+
 /// The summary's detail: what ran and what remains.
 fn detail(plan: &Plan, ending: &Ending<'_>, converged: bool) -> String {
     match ending {
@@ -215,7 +230,7 @@ pub fn statement(
             })
         })
         .transpose()?;
-    let spec_digest = sha256_hex(&serde_json::to_vec(desired).map_err(StatementError::Spec)?);
+    let spec_digest = spec_digest(desired).map_err(StatementError::Spec)?;
     let changes: Vec<serde_json::Value> = plan
         .steps
         .iter()

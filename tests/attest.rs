@@ -364,3 +364,50 @@ fn a_carry_apply_attests_the_spec_as_declared_issue_36() {
     let carried = s["predicate"]["carry"].to_string();
     assert!(carried.contains("missing"), "{carried}");
 }
+
+/// `verify --spec` says whether the spec given is the one the attested apply was made from,
+/// wherever that spec is checked out; with `--exact-spec` another spec fails the check.
+/// See: issue 36
+#[test]
+fn verify_checks_a_spec_against_the_attested_one_issue_36() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    let public = key("signer_ed25519.pub");
+    let t = Test::new()
+        .spec(&demo_spec())
+        .server(&server, "OS_PREPROD")
+        .args([
+            "apply",
+            "--auto-approve",
+            "--attest",
+            "att.json",
+            "--signing-key",
+            key("signer_ed25519").to_str().expect("utf-8"),
+        ]);
+    t.run().code(0);
+    let attestation = t.path().join("att.json");
+    // Each check runs in a directory of its own: another checkout of the spec.
+    let verify = |spec: &str, exact: bool| {
+        let mut args = vec![
+            "verify",
+            attestation.to_str().expect("utf-8"),
+            "--signer",
+            public.to_str().expect("utf-8"),
+            "--spec",
+            "postclone.yaml",
+        ];
+        if exact {
+            args.push("--exact-spec");
+        }
+        Test::new().spec(spec).args(args).run()
+    };
+    let same = "Spec: postclone.yaml is the spec the attested apply was made from";
+    verify(&demo_spec(), true).code(0).stdout_has(same);
+    let changed = demo_spec().replace("forbid_hosts: [prod-sql01]", "forbid_hosts: [prod-sql02]");
+    assert_ne!(changed, demo_spec(), "the demo spec changed");
+    let out = verify(&changed, false).code(0);
+    out.stdout_has("Spec: postclone.yaml differs from the spec the attested apply was made from");
+    assert!(!out.stdout.contains(same), "{}", out.stdout);
+    verify(&changed, true)
+        .code(1)
+        .stderr_has("postclone.yaml is not the spec the attested apply was made from");
+}

@@ -177,6 +177,16 @@ pub enum Error {
         /// The one connected to.
         connected: String,
     },
+    /// `verify --exact-spec`: the spec given is not the one attested.
+    #[error("{} is not the spec the attested apply was made from (its digest is {found}, the attestation's {attested}): the spec changed since, or the apply was narrowed with --target/--exclude", path.display())]
+    SpecNotAttested {
+        /// The spec given.
+        path: std::path::PathBuf,
+        /// Its digest.
+        found: String,
+        /// The attested digest.
+        attested: String,
+    },
     /// The attestation's statement could not be made.
     #[error("no attestation was written")]
     Attest(#[from] crate::attest::StatementError),

@@ -23,13 +23,17 @@ pub struct VerifyArgs {
     /// A trusted public key: an `ssh-ed25519 AAAA... name` line or a .pub file (repeatable)
     #[arg(long, value_name = "KEY")]
     signer: Vec<String>,
-    /// A spec whose `trust.signers` are trusted
+    /// A spec whose `trust.signers` are trusted, and which is compared with the attested one
     #[arg(long, value_name = "SPEC")]
     spec: Option<PathBuf>,
     /// Plan the spec (--spec) again against the attested database and report what changed
     /// since: exit 2 when the database no longer is as attested
     #[arg(long, requires = "spec")]
     drift: bool,
+    /// Fail unless the spec (--spec) is the one the attested apply was made from (its digest
+    /// is the attestation's; without this flag a different spec is only reported)
+    #[arg(long, requires = "spec")]
+    exact_spec: bool,
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
@@ -65,10 +69,58 @@ pub fn run(args: &VerifyArgs, out: &mut impl Write) -> Result<i32, Error> {
         .unwrap_or_default();
     writeln!(out, "Signature: valid, signed by {}{name}", verified.keyid)?;
     show(&verified.statement, out)?;
+    if let (Some(spec), Some(loaded)) = (&args.spec, &desired) {
+        same_spec(
+            spec,
+            &loaded.desired,
+            &verified.statement,
+            args.exact_spec,
+            out,
+        )?;
+    }
     match (&args.spec, &desired, args.drift) {
         (Some(spec), Some(desired), true) => drift(args, spec, desired, &verified.statement, out),
         _ => Ok(exit::SUCCESS),
     }
+}
+
+/// Says whether `spec` is the spec the attested apply was made from (the same digest); with
+/// `exact`, one that is not is an error.
+fn same_spec(
+    spec: &std::path::Path,
+    desired: &crate::state::desired::Desired,
+    statement: &serde_json::Value,
+    exact: bool,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    let found = crate::attest::spec_digest(desired).map_err(|e| Error::ReadFile {
+        path: spec.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let attested = statement["predicate"]["spec"]["sha256"]
+        .as_str()
+        .unwrap_or_default();
+    if found == attested {
+        writeln!(
+            out,
+            "Spec: {} is the spec the attested apply was made from",
+            spec.display()
+        )?;
+        return Ok(());
+    }
+    if exact {
+        return Err(Error::SpecNotAttested {
+            path: spec.to_path_buf(),
+            found,
+            attested: crate::render::printable(attested).to_string(),
+        });
+    }
+    writeln!(
+        out,
+        "Spec: {} differs from the spec the attested apply was made from (changed since, or the apply was narrowed with --target/--exclude)",
+        spec.display()
+    )?;
+    Ok(())
 }
 
 /// Plans `spec` against its database (which must be the attested one) and reports the
