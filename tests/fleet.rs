@@ -4,7 +4,7 @@
 //! databases' own dumps and from the report, checked against its published schema.
 //! See: issue 37
 
-use crate::common::schema::{errors, fleet_report_validator};
+use crate::common::schema::{errors, fleet_report_validator, fleet_validator, yaml_document};
 use crate::common::{files_text, fixture, root, Output, Test, TestServer};
 
 const KEY: &str = crate::personal::KEY;
@@ -230,6 +230,62 @@ fn committed_fleet_report_schema_is_current_issue_37() {
         committed == out.stdout,
         "schema/fleet-report.schema.json is stale: run `cargo run -- schema --fleet-report > schema/fleet-report.schema.json`"
     );
+}
+
+/// The committed schema of the fleet file is what the code generates; every fleet file shipped
+/// (the example, the README's) is valid under it, and the example loads and refers to specs
+/// that exist; a fleet file postclone refuses for its shape is invalid under the schema too.
+#[test]
+fn shipped_fleet_files_are_valid_under_the_published_schema_issue_37() {
+    let out = Test::new().args(["schema", "--fleet"]).run().code(0);
+    let committed =
+        std::fs::read_to_string(root().join("schema/fleet.schema.json")).expect("committed");
+    assert!(
+        committed == out.stdout,
+        "schema/fleet.schema.json is stale: run `cargo run -- schema --fleet > schema/fleet.schema.json`"
+    );
+    let example = root().join("examples/fleet/fleet.yaml");
+    let problems = errors(fleet_validator(), &yaml_document(&example));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let loaded = postclone::fleet::load(&example).expect("the example loads");
+    assert_eq!(loaded.fleet.targets.len(), 3);
+
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let block = readme
+        .split("```yaml\n")
+        .find(|b| b.starts_with("# fleet.yaml"))
+        .and_then(|b| b.split("```").next())
+        .expect("the README's fleet file");
+    let doc: serde_json::Value = serde_yaml::from_str(block).expect("the README's fleet file");
+    let problems = errors(fleet_validator(), &doc);
+    assert!(problems.is_empty(), "README: {}", problems.join("\n"));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a.yaml"), "engine: sqlserver\n").expect("spec");
+    // Each refused file below is this one with one thing wrong.
+    let path = dir.path().join("fleet.yaml");
+    let accepted = "targets: [{name: a, spec: a.yaml}]\nstages: [{name: s, match: {}}]\n";
+    std::fs::write(&path, accepted).expect("fleet file");
+    postclone::fleet::load(&path).expect("the minimal fleet file loads");
+    let doc: serde_json::Value = serde_yaml::from_str(accepted).expect("YAML");
+    assert!(errors(fleet_validator(), &doc).is_empty());
+    for refused in [
+        "targets: [{name: a, spec: a.yaml}]\nstages: [{name: s, match: {}}]\nschedule: nightly\n",
+        "targets: [{name: a, spec: a.yaml}]\n",
+        "targets: [{name: a, spec: a.yaml}]\nstages: [{name: s, match: {}, parallel: two}]\n",
+        "targets: [{name: a, spec: a.yaml, lables: {}}]\nstages: [{name: s, match: {}}]\n",
+    ] {
+        std::fs::write(&path, refused).expect("fleet file");
+        assert!(
+            postclone::fleet::load(&path).is_err(),
+            "postclone loads {refused}"
+        );
+        let doc: serde_json::Value = serde_yaml::from_str(refused).expect("YAML");
+        assert!(
+            !errors(fleet_validator(), &doc).is_empty(),
+            "the schema accepts {refused}"
+        );
+    }
 }
 
 /// A fleet file's `exec:` runs nothing unless `POSTCLONE_EXEC=allow` is set where postclone

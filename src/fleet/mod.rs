@@ -26,6 +26,23 @@ pub struct Fleet {
     pub stages: Vec<Stage>,
 }
 
+impl Fleet {
+    /// The JSON Schema of a fleet file (draft 7), for editors: `postclone schema --fleet`.
+    #[must_use]
+    pub fn schema() -> String {
+        let mut schema = schemars::schema_for!(Fleet);
+        if let Some(meta) = schema.schema.metadata.as_mut() {
+            meta.description = Some(
+                "A postclone fleet file: environments (targets) and the stages they are applied in. \
+                 postclone checks more than this schema: every target in exactly one stage, \
+                 `after:` without cycles, specs that exist."
+                    .into(),
+            );
+        }
+        serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    }
+}
+
 /// One environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

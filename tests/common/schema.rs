@@ -34,6 +34,12 @@ pub fn plan_validator() -> &'static jsonschema::Validator {
     validator("schema/plan.schema.json", &CELL)
 }
 
+/// The validator of `schema/fleet.schema.json`.
+pub fn fleet_validator() -> &'static jsonschema::Validator {
+    static CELL: OnceLock<jsonschema::Validator> = OnceLock::new();
+    validator("schema/fleet.schema.json", &CELL)
+}
+
 /// The validator of `schema/fleet-report.schema.json`.
 pub fn fleet_report_validator() -> &'static jsonschema::Validator {
     static CELL: OnceLock<jsonschema::Validator> = OnceLock::new();
