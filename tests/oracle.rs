@@ -473,8 +473,9 @@ fn oracle_rows(conn: &oracle::Connection, sql: &str) -> Vec<String> {
 /// The defects only a real Oracle shows, end to end on a disposable schema (its user owns it,
 /// may read `DBA_TAB_PRIVS`, and `POSTCLONE_ORACLE_GRANTEE`, default `OSRUNTIME_PP`, is another
 /// user): a site property of 7,500 characters in an NCLOB has its host rewritten (bound as a
-/// LOB: as NVARCHAR2 it fails with ORA-01461); 300 rows of a 4-column table are emptied and
-/// restored (`INSERT ALL` batches under 999 columns); rows of a key-less log table with LOB
+/// LOB: as NVARCHAR2 it fails with ORA-01461); 300 rows of a 5-column table with a DATE are
+/// emptied and restored, every date to the second and the NULLs NULL (`INSERT ALL` batches
+/// under 999 columns; a journaled date goes back through `TO_DATE` with an explicit format); rows of a key-less log table with LOB
 /// columns, differing only in case, go back exactly, twice without duplicates; a privilege is
 /// revoked before the transaction, as the plan says; the apply lock binds by name.
 /// Run with `cargo test --all-features --test integration live_oracle -- --ignored`.
@@ -495,7 +496,7 @@ fn live_oracle_real_engine_defects_issue_35() {
     }
     for ddl in [
         "CREATE TABLE OSSYS_SITE_PROPERTY (ID NUMBER(10) PRIMARY KEY, SITE_PROPERTY_DEFINITION_ID NUMBER(10) NOT NULL, PROPERTY_VALUE NCLOB, USER_MODIFIED NUMBER(1) NOT NULL)",
-        "CREATE TABLE OSUSR_K4X_ITEM (ID NUMBER(19) PRIMARY KEY, CODE NVARCHAR2(50) NOT NULL, AMOUNT NUMBER(18,4), NOTE NVARCHAR2(200))",
+        "CREATE TABLE OSUSR_K4X_ITEM (ID NUMBER(19) PRIMARY KEY, CODE NVARCHAR2(50) NOT NULL, AMOUNT NUMBER(18,4), NOTE NVARCHAR2(200), CREATED DATE)",
         "CREATE TABLE OSLOG_GENERAL (TENANT_ID NUMBER(10) NOT NULL, MESSAGE NVARCHAR2(2000), STACK NCLOB, PAYLOAD BLOB)",
     ] {
         conn.execute(ddl, &[]).unwrap_or_else(|e| panic!("{ddl}: {e}"));
@@ -506,10 +507,20 @@ fn live_oracle_real_engine_defects_issue_35() {
         &[&(&long, &OracleType::NCLOB)],
     )
     .expect("site property");
+    // A Date Time attribute is a DATE on Oracle: a minute apart each, one in seven NULL.
     for id in 1..=300i64 {
         conn.execute(
-            "INSERT INTO OSUSR_K4X_ITEM VALUES (:1, :2, :3, :4)",
-            &[&id, &format!("ITEM-{id}"), &format!("{id}.2500"), &"note"],
+            "INSERT INTO OSUSR_K4X_ITEM VALUES (:1, :2, :3, :4, \
+             CASE WHEN MOD(:5, 7) = 0 THEN NULL \
+             ELSE TO_DATE('2026-11-29 10:00:00', 'YYYY-MM-DD HH24:MI:SS') + :6 / 1440 END)",
+            &[
+                &id,
+                &format!("ITEM-{id}"),
+                &format!("{id}.2500"),
+                &"note",
+                &id,
+                &id,
+            ],
         )
         .expect("item");
     }
@@ -537,7 +548,8 @@ fn live_oracle_real_engine_defects_issue_35() {
     )
     .expect("grant");
     conn.commit().expect("commit");
-    let items = "SELECT ID, CODE, TO_CHAR(AMOUNT), NOTE FROM OSUSR_K4X_ITEM";
+    let items = "SELECT ID, CODE, TO_CHAR(AMOUNT), NOTE, \
+                 TO_CHAR(CREATED, 'YYYY-MM-DD HH24:MI:SS') FROM OSUSR_K4X_ITEM";
     let logs = "SELECT TENANT_ID, MESSAGE, STACK, PAYLOAD FROM OSLOG_GENERAL";
     let property = "SELECT PROPERTY_VALUE FROM OSSYS_SITE_PROPERTY";
     let grants = format!("SELECT PRIVILEGE FROM USER_TAB_PRIVS_MADE WHERE GRANTEE = '{grantee}'");
