@@ -14,6 +14,16 @@ fn key(name: &str) -> PathBuf {
     fixture(&format!("keys/{name}"))
 }
 
+/// The arguments that make an apply write `att.json`, signed with the test signing key.
+fn attesting() -> [String; 4] {
+    [
+        "--attest".into(),
+        "att.json".into(),
+        "--signing-key".into(),
+        key("signer_ed25519").display().to_string(),
+    ]
+}
+
 /// The demo's passwords and secrets: never in an attestation.
 const SECRETS: [&str; 4] = [
     "main-PROD-pass",
@@ -266,14 +276,8 @@ fn a_masking_apply_is_attested_without_personal_values_issue_34() {
         .spec(&crate::personal::spec(true, ""))
         .server(&server, "OS_PREPROD")
         .env("POSTCLONE_MASK_KEY", crate::personal::KEY)
-        .args([
-            "apply",
-            "--auto-approve",
-            "--attest",
-            "att.json",
-            "--signing-key",
-            key("signer_ed25519").to_str().expect("utf-8"),
-        ]);
+        .args(["apply", "--auto-approve"])
+        .args(attesting());
     let out = t.run();
     let path = t.path().join("att.json");
     let text = std::fs::read_to_string(&path)
@@ -342,16 +346,9 @@ fn a_carry_apply_attests_the_spec_as_declared_issue_36() {
     let (out, captured) = crate::carry::capture(&preprod);
     out.code(0);
     let clone = crate::carry::clone_server();
-    let t = crate::carry::after(&clone, &captured).args([
-        "apply",
-        "--identity",
-        "id.txt",
-        "--auto-approve",
-        "--attest",
-        "att.json",
-        "--signing-key",
-        key("signer_ed25519").to_str().expect("utf-8"),
-    ]);
+    let t = crate::carry::after(&clone, &captured)
+        .args(["apply", "--identity", "id.txt", "--auto-approve"])
+        .args(attesting());
     t.run()
         .code(0)
         .stdout_has("Converged: a new plan shows no changes.");
@@ -375,14 +372,8 @@ fn verify_checks_a_spec_against_the_attested_one_issue_36() {
     let t = Test::new()
         .spec(&demo_spec())
         .server(&server, "OS_PREPROD")
-        .args([
-            "apply",
-            "--auto-approve",
-            "--attest",
-            "att.json",
-            "--signing-key",
-            key("signer_ed25519").to_str().expect("utf-8"),
-        ]);
+        .args(["apply", "--auto-approve"])
+        .args(attesting());
     t.run().code(0);
     let attestation = t.path().join("att.json");
     // Each check runs in a directory of its own: another checkout of the spec.

@@ -245,6 +245,11 @@ fn shipped_fleet_files_are_valid_under_the_published_schema_issue_37() {
         "schema/fleet.schema.json is stale: run `cargo run -- schema --fleet > schema/fleet.schema.json`"
     );
     let example = root().join("examples/fleet/fleet.yaml");
+    let text = std::fs::read_to_string(&example).expect("the example");
+    assert!(
+        text.starts_with("# yaml-language-server: $schema=../../schema/fleet.schema.json\n"),
+        "editors find the example's schema on its first line"
+    );
     let problems = errors(fleet_validator(), &yaml_document(&example));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let loaded = postclone::fleet::load(&example).expect("the example loads");

@@ -54,6 +54,12 @@ pub fn errors(validator: &jsonschema::Validator, doc: &serde_json::Value) -> Vec
         .collect()
 }
 
+/// Whether `doc` is a fleet file (it lists `targets` and `stages`), not a spec: judged by what
+/// it holds, whatever it is named.
+pub fn is_fleet(doc: &serde_json::Value) -> bool {
+    doc.get("targets").is_some() && doc.get("stages").is_some()
+}
+
 /// A YAML file read as the JSON document a YAML-aware editor validates.
 pub fn yaml_document(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
