@@ -20,6 +20,8 @@ use crate::state::observed::{
 use crate::state::Value;
 
 /// What to do for one resource once the catalog is known.
+// One per resource, for the length of an inspection: a box would cost more code than memory.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Job<'a> {
     Absent,
     Principals(&'a PrincipalsAbsent),

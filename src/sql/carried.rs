@@ -189,6 +189,8 @@ pub fn carried_keys_query(
             flavor.alias(T),
             super::writer::where_clause(&conditions)
         ),
+        order: String::new(),
+        limit: String::new(),
         params: w.into_params(),
     })
 }
@@ -247,11 +249,13 @@ pub fn carried_capture_query(
         distinct: false,
         columns,
         rest: format!(
-            " FROM {}{}{}{order}",
+            " FROM {}{}{}",
             QuotedIdent::table(&table.table, flavor.quote()),
             flavor.alias(T),
             super::writer::where_clause(&conditions)
         ),
+        order,
+        limit: String::new(),
         params: w.into_params(),
     })
 }
@@ -322,6 +326,8 @@ pub fn rows_where(
             flavor.alias(T),
             super::writer::where_clause(&[parts.join(" AND ")])
         ),
+        order: String::new(),
+        limit: String::new(),
         params: w.into_params(),
     }
 }

@@ -33,6 +33,8 @@ pub fn originals_query(
             flavor.alias(T),
             where_clause(&conditions)
         ),
+        order: String::new(),
+        limit: String::new(),
         params: w.into_params(),
     })
 }
@@ -65,6 +67,8 @@ pub fn copies_query(
             QuotedIdent::table(&table.table, flavor.quote()),
             flavor.alias(T)
         ),
+        order: String::new(),
+        limit: String::new(),
         params: vec![],
     })
 }

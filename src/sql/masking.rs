@@ -50,6 +50,8 @@ pub fn attributes_query(
         distinct: false,
         columns,
         rest,
+        order: String::new(),
+        limit: String::new(),
         params: w.into_params(),
     })
 }
@@ -87,6 +89,8 @@ pub fn index_query(
             QuotedIdent::table(&table.table, flavor.quote()),
             flavor.alias(T)
         ),
+        order: String::new(),
+        limit: String::new(),
         params: w.into_params(),
     })
 }

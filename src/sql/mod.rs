@@ -279,8 +279,14 @@ pub struct Select {
     pub distinct: bool,
     /// The selected expressions, in order.
     pub columns: Vec<Selected>,
-    /// Everything after the select list: ` FROM ... WHERE ... ORDER BY ...`.
+    /// Everything after the select list up to the order: ` FROM ... WHERE ...`.
     pub rest: String,
+    /// ` ORDER BY ...`, or empty: apart from `rest`, so that a reader that needs only the set
+    /// of rows (the embedded engine's measuring of long values) can leave the sort out.
+    pub order: String,
+    /// ` OFFSET 0 ROWS FETCH NEXT n ROWS ONLY` for a page of rows, or empty: with it, the
+    /// order decides which rows there are.
+    pub limit: String,
     /// Parameters of the whole query, `@P1` first.
     pub params: Vec<Param>,
 }
@@ -297,9 +303,11 @@ impl Select {
     #[must_use]
     pub fn text_with(&self, list: &str) -> String {
         format!(
-            "SELECT {}{list}{}",
+            "SELECT {}{list}{}{}{}",
             if self.distinct { "DISTINCT " } else { "" },
-            self.rest
+            self.rest,
+            self.order,
+            self.limit
         )
     }
 

@@ -255,7 +255,7 @@ fn table_query(
     }
     let order = w.order_by(table, &keys)?;
     let rest = format!(
-        " FROM {}{}{}{}{order}",
+        " FROM {}{}{}{}",
         QuotedIdent::table(&table.table, flavor.quote()),
         flavor.alias(T),
         joins.concat(),
@@ -274,6 +274,8 @@ fn table_query(
         distinct: false,
         columns,
         rest,
+        order,
+        limit: String::new(),
         params: w.into_params(),
     };
     let layout = Layout::Keyed {
@@ -302,8 +304,9 @@ pub fn subselect_query(
     let column = w.col(Some(T), inner, &sub.column)?;
     let info = Writer::column(inner, &sub.column)?;
     let conditions = w.filter(Some(T), inner, &sub.filter)?;
+    let order = format!(" ORDER BY {column}");
     let rest = format!(
-        " FROM {}{}{} ORDER BY {column}",
+        " FROM {}{}{}",
         QuotedIdent::table(&inner.table, flavor.quote()),
         flavor.alias(T),
         where_clause(&conditions)
@@ -312,6 +315,8 @@ pub fn subselect_query(
         distinct: true,
         columns: vec![Selected::column(column, info)],
         rest,
+        order,
+        limit: String::new(),
         params: w.into_params(),
     })
 }
@@ -331,6 +336,8 @@ pub fn column_query(table: &TableInfo, column: &str, flavor: Flavor) -> Result<S
             QuotedIdent::table(&table.table, flavor.quote()),
             flavor.alias(T)
         ),
+        order: String::new(),
+        limit: String::new(),
         params: vec![],
     })
 }
@@ -365,8 +372,9 @@ pub fn metamodel_query(
         labels.push(label.clone());
     }
     let conditions = w.filter(Some(T), table, &from.filter)?;
+    let order = format!(" ORDER BY {named}");
     let rest = format!(
-        " FROM {}{}{} ORDER BY {named}",
+        " FROM {}{}{}",
         QuotedIdent::table(&table.table, flavor.quote()),
         flavor.alias(T),
         where_clause(&conditions)
@@ -376,6 +384,8 @@ pub fn metamodel_query(
             distinct: false,
             columns,
             rest,
+            order,
+            limit: String::new(),
             params: w.into_params(),
         },
         labels,
@@ -470,7 +480,7 @@ pub fn capture_query(
         format!(" WHERE {predicate}")
     };
     let rest = format!(
-        " FROM {}{}{}{filter}{order}{limit}",
+        " FROM {}{}{}{filter}",
         QuotedIdent::table(&table.table, flavor.quote()),
         flavor.alias(T),
         joins.concat()
@@ -480,6 +490,8 @@ pub fn capture_query(
             distinct: false,
             columns,
             rest,
+            order,
+            limit,
             params: w.into_params(),
         },
         columns: capture_columns,

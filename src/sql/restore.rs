@@ -224,6 +224,8 @@ pub fn verify_query(step: &RestoreStep, rows: &[usize], flavor: Flavor) -> Selec
             QuotedIdent::table(&step.table, flavor.quote()),
             flavor.alias(T)
         ),
+        order: String::new(),
+        limit: String::new(),
         params,
     }
 }
@@ -270,6 +272,8 @@ pub fn keys_query(table: &TableInfo, flavor: Flavor) -> Select {
             QuotedIdent::table(&table.table, flavor.quote()),
             flavor.alias(T)
         ),
+        order: String::new(),
+        limit: String::new(),
         params: Vec::new(),
     }
 }

@@ -140,7 +140,7 @@ pub fn scan_query(
     }
     let order = w.order_by(table, &keys)?;
     let rest = format!(
-        " FROM {}{}{}{order}",
+        " FROM {}{}{}",
         QuotedIdent::table(&table.table, flavor.quote()),
         flavor.alias(T),
         where_clause(&conditions)
@@ -150,6 +150,8 @@ pub fn scan_query(
             distinct: false,
             columns,
             rest,
+            order,
+            limit: String::new(),
             params: w.into_params(),
         },
         ScanLayout {

@@ -275,6 +275,8 @@ mod tests {
                 })
                 .collect(),
             rest: " FROM [dbo].[T] AS t".into(),
+            order: String::new(),
+            limit: String::new(),
             params: vec![],
         }
     }

@@ -204,21 +204,28 @@ impl Tds {
         if long.is_empty() {
             return Ok(query.clone());
         }
-        let inner: Vec<String> = query
-            .columns
+        // The rows the read selects, their long values only: neither DISTINCT nor the sort
+        // changes the largest; a page's order decides which rows are in it, so it stays.
+        let inner: Vec<String> = long
             .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{} AS [c{i}]", c.expr))
+            .map(|&i| format!("{} AS [c{i}]", query.columns[i].expr))
             .collect();
+        let order = if query.limit.is_empty() {
+            ""
+        } else {
+            query.order.as_str()
+        };
         let sizes: Vec<String> = long
             .iter()
             .map(|i| format!("MAX(DATALENGTH(q.[c{i}]))"))
             .collect();
         let sql = Sql {
             text: format!(
-                "SELECT {} FROM ({}) AS q",
+                "SELECT {} FROM (SELECT {}{}{order}{}) AS q",
                 sizes.join(", "),
-                query.text_with(&inner.join(", "))
+                inner.join(", "),
+                query.rest,
+                query.limit
             ),
             params: query.params.clone(),
         };
@@ -403,6 +410,8 @@ impl Reader for Tds {
                 })
                 .collect(),
             rest: format!(" FROM (\n{check}\n) AS q"),
+            order: String::new(),
+            limit: String::new(),
             params: sql.params.clone(),
         };
         let (list, pieces) = Pieces::plan(&select);
