@@ -372,22 +372,15 @@ fn run(argv: &[String], timeout: Duration) -> Result<String, SecretError> {
             command: command.clone(),
             source,
         })?;
-    // Read on threads of their own, so that a command filling one pipe never blocks on it;
-    // one byte more than allowed tells a secret that is too long.
-    let out = child.stdout.take().map(|pipe| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.take(MAX_SECRET + 1).read_to_end(&mut bytes);
-            zeroize::Zeroizing::new(bytes)
-        })
-    });
-    let err = child.stderr.take().map(|pipe| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.take(MAX_STDERR as u64).read_to_end(&mut bytes);
-            bytes
-        })
-    });
+    // One byte more than allowed tells a secret that is too long.
+    let out = child
+        .stdout
+        .take()
+        .map(|pipe| drained(pipe, MAX_SECRET + 1));
+    let err = child
+        .stderr
+        .take()
+        .map(|pipe| drained(pipe, MAX_STDERR as u64));
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -406,10 +399,21 @@ fn run(argv: &[String], timeout: Duration) -> Result<String, SecretError> {
             Err(source) => return Err(SecretError::Spawn { command, source }),
         }
     };
+    // The pipes close when the command exits, unless a process it started keeps them open:
+    // what was printed is waited for only until the bound.
+    let deadline = started + timeout;
     let stdout = out
-        .and_then(|t| t.join().ok())
-        .unwrap_or_else(|| zeroize::Zeroizing::new(Vec::new()));
-    let stderr = err.and_then(|t| t.join().ok()).unwrap_or_default();
+        .and_then(|r| {
+            r.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok()
+        })
+        .unwrap_or_default();
+    let stderr = err
+        .and_then(|r| {
+            r.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok()
+        })
+        .unwrap_or_default();
     let printed = zeroize::Zeroizing::new(String::from_utf8_lossy(&stdout).into_owned());
     if !status.success() {
         return Err(SecretError::Failed {
@@ -425,6 +429,23 @@ fn run(argv: &[String], timeout: Duration) -> Result<String, SecretError> {
         });
     }
     Ok(printed.to_string())
+}
+
+/// The first `keep` bytes `pipe` gives, read on a thread of its own; the rest is read and
+/// dropped, so that a command printing more than is kept is never blocked on a full pipe (it
+/// would then run until the bound and fail as if it hung).
+fn drained(
+    mut pipe: impl std::io::Read + Send + 'static,
+    keep: u64,
+) -> std::sync::mpsc::Receiver<zeroize::Zeroizing<Vec<u8>>> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        let _ = (&mut pipe).take(keep).read_to_end(&mut bytes);
+        let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+        let _ = send.send(bytes);
+    });
+    receive
 }
 
 /// `stderr` with every occurrence of `secret` (whatever its length) and of each of its lines
@@ -524,6 +545,28 @@ mod tests {
         assert!(
             matches!(e, SecretError::Timeout { seconds: 1, .. }),
             "{e:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    /// A command that prints more than is kept is read to its end, not left blocked on a full
+    /// pipe: it fails for what it printed, at once, never as a command that hung.
+    #[test]
+    fn a_command_that_prints_too_much_is_not_left_blocked() {
+        let started = Instant::now();
+        let e = run(
+            &[
+                "sh".into(),
+                "-c".into(),
+                "head -c 300000 /dev/zero | tr '\\0' x; head -c 300000 /dev/zero >&2".into(),
+            ],
+            Duration::from_secs(20),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, SecretError::Unusable { .. }),
+            "{e:?} after {:?}",
+            started.elapsed()
         );
         assert!(started.elapsed() < Duration::from_secs(10));
     }
