@@ -326,3 +326,49 @@ fn a_fleet_file_runs_no_command_and_holds_no_password_unless_allowed_issue_37() 
     out.stderr_has("targets[0].connection: the connection holds a password in clear");
     assert!(!shown.contains("test-only"), "{shown}");
 }
+
+/// A target's attestation is in the report when its apply wrote one, and only then: when a
+/// later apply refuses before it attests, last run's file is still there, and is not this
+/// run's. See: issue 37
+#[test]
+fn a_report_names_only_an_attestation_its_run_wrote_issue_37() {
+    let server = TestServer::start(&root().join("examples/demo/clone.sql"));
+    // A fleet passes on no connection of its own: this target's is in its spec.
+    let spec = format!(
+        "connection: \"{}\"\n{}attestation: {{ out: att.json }}\n",
+        server.connection("OS_PREPROD"),
+        crate::common::demo_spec()
+    );
+    let key = fixture("keys/signer_ed25519");
+    let mut t = Test::new()
+        .file("qa.yaml", &spec)
+        .file(
+            "fleet.yaml",
+            "targets: [{ name: qa, spec: qa.yaml }]\nstages: [{ name: all, match: {} }]\n",
+        )
+        .env("POSTCLONE_SIGNING_KEY", key.to_str().expect("utf-8"));
+    let attestation = |doc: &serde_json::Value| doc["targets"][0]["attestation"].clone();
+    let mut shown = String::new();
+    fleet(&mut t, &mut shown, "apply fleet.yaml --report r1.json").code(0);
+    let r1 = report(&t, "r1.json");
+    assert_eq!(result(&r1, "qa").0, "converged", "{r1}");
+    let written = attestation(&r1);
+    assert!(
+        written
+            .as_str()
+            .is_some_and(|p| std::fs::canonicalize(t.path().join(p)).ok()
+                == std::fs::canonicalize(t.path().join("att.json")).ok()),
+        "{r1}"
+    );
+
+    // Without a signing key the apply refuses before anything runs: the file there is the
+    // first run's.
+    let mut t = t.env("POSTCLONE_SIGNING_KEY", "");
+    fleet(&mut t, &mut shown, "apply fleet.yaml --report r2.json").code(1);
+    let r2 = report(&t, "r2.json");
+    let (outcome, reason) = result(&r2, "qa");
+    assert_eq!(outcome, "failed", "{r2}");
+    assert!(reason.contains("needs a key to sign with"), "{reason}");
+    assert!(t.path().join("att.json").is_file());
+    assert_eq!(attestation(&r2), serde_json::Value::Null, "{r2}");
+}

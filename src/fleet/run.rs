@@ -420,6 +420,19 @@ fn run_target(
     if let Some(connection) = &target.connection {
         command.env("POSTCLONE_CONNECTION", connection);
     }
+    // The spec's attestation file, and when it was last written before this run: reported
+    // only when this run wrote it (one left by an earlier run, where this one refused before
+    // it attested, is not this run's).
+    let attestation = crate::spec::load(&fleet.dir.join(&target.spec))
+        .ok()
+        .and_then(|d| d.attestation.map(|a| d.base_dir.join(a.out)))
+        .filter(|_| action == Action::Apply);
+    let written = |p: &PathBuf| {
+        std::fs::metadata(fleet.dir.join(p))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let before = attestation.as_ref().and_then(written);
     let output = command.output();
     let ended = crate::state::clock::now_utc();
     let (result, reason) = match &output {
@@ -449,10 +462,7 @@ fn run_target(
         )
         .ok()
     });
-    let attestation = crate::spec::load(&fleet.dir.join(&target.spec))
-        .ok()
-        .and_then(|d| d.attestation.map(|a| d.base_dir.join(a.out)))
-        .filter(|p| action == Action::Apply && fleet.dir.join(p).is_file());
+    let attestation = attestation.filter(|p| written(p).is_some_and(|now| Some(now) != before));
     TargetReport {
         name: target.name.clone(),
         stage: stage.to_string(),
