@@ -237,14 +237,17 @@ impl Tds {
             .unwrap_or_default();
         let mut measured = query.clone();
         for (&i, size) in long.iter().zip(row) {
-            // DATALENGTH counts bytes, at least one per character: a bound for both shapes.
-            let bytes = match size {
-                Value::Int(n) => u64::try_from(n).unwrap_or(0),
-                _ => 0,
+            // DATALENGTH counts bytes, at least one per character: a bound for both shapes. No
+            // row gives NULL (nothing to read); an answer of another kind bounds nothing, and
+            // the value is read in as many pieces as the engine's largest takes.
+            let bound = match size {
+                Value::Int(n) => u64::try_from(n).ok(),
+                Value::Null => Some(0),
+                _ => None,
             };
             measured.columns[i].shape = match measured.columns[i].shape {
-                Shape::LongText { .. } => Shape::LongText { bound: Some(bytes) },
-                _ => Shape::LongBinary { bound: Some(bytes) },
+                Shape::LongText { .. } => Shape::LongText { bound },
+                _ => Shape::LongBinary { bound },
             };
         }
         Ok(measured)
