@@ -151,9 +151,9 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
     }
     // The saved plan's key, or the one plans are saved with (made when there is none yet): it
     // chains the journal.
-    let (saved, plan_key) = match saved {
-        Some((file, path, key)) => (Some((file, path)), key),
-        None => (None, super::plan_key::for_saving()?),
+    let plan_key = match &saved {
+        Some((_, _, key)) => key.clone(),
+        None => super::plan_key::for_saving()?,
     };
     let keys = Keys {
         plan: Some(plan_key),
@@ -165,7 +165,8 @@ pub fn run(args: &ApplyArgs, out: &mut impl Write) -> Result<i32, Error> {
         // Locked before planning, so that the plan shown is not made stale by another apply.
         let lock = run.engine.lock(args.lock.timeout()).await?;
         let (plan, resolved) = planning::make(&mut run, &desired).await?;
-        if let (Some((saved, path)), Some(key)) = (saved, &run.keys.plan) {
+        // Never skipped: a saved plan always carries the key its seal was checked with.
+        if let Some((saved, path, key)) = &saved {
             check_saved((saved, path, key), &plan, out)?;
         }
         let statements = if args.verbose {
