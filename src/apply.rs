@@ -9,12 +9,13 @@ mod committing;
 mod insert;
 mod step;
 
-use step::{run_in_transaction, run_statements, Done, StepFailure};
+use step::{run_in_transaction, Done, StepFailure};
 
 pub use committing::CommittedFailure;
 
 use crate::change::{ChangeId, ChangeKind};
 use crate::engine::{self, Engine, Lock};
+use crate::executor::Executor;
 use crate::guard::{self, GuardError};
 use crate::inspect::Given;
 use crate::journal::{self, Journal};
@@ -348,7 +349,7 @@ pub async fn run<E: Engine>(
     };
     let mut done = committed;
     let queues = event_queues(desired, plan);
-    let mut watch = crate::queues::Watch::new(&queues);
+    let mut executor = Executor::new(&queues);
     for (position, (step, step_statements)) in
         plan.steps.iter().zip(&statements).enumerate().skip(first)
     {
@@ -364,7 +365,7 @@ pub async fn run<E: Engine>(
             plan,
             (step, step_statements),
             (check, &mut *progress),
-            &mut watch,
+            &mut executor,
         )
         .await;
         let journaled = match ran {
@@ -386,7 +387,7 @@ pub async fn run<E: Engine>(
         statements: done.statements,
         journaled: done.journaled,
         journal: options.journal.to_path_buf(),
-        unqueued: watch.deleted(),
+        unqueued: executor.unqueued(),
         after,
     })
 }

@@ -7,6 +7,7 @@ const LAYERS: &[&[&str]] = &[
     &["attest", "fleet"],
     &["apply", "capture", "restore", "planning"],
     &["run"],
+    &["executor"],
     &["transaction", "queues"],
     &["render", "spec"],
     &["plan", "profile"],

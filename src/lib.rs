@@ -15,6 +15,7 @@
 //! | the signed statement of an apply, many environments at once | `attest`, `fleet` |
 //! | what a command does | `apply`, `capture`, `restore`, `planning` |
 //! | what one command knows while it runs (the engine, the catalog read, the keys) | `run` |
+//! | the write path apply and restore share: a step's pages of statements, run in order | `executor` |
 //! | the one transaction of an apply or a restore, the events its writes queue | `transaction`, `queues` |
 //! | reading specs, showing plans | `render`, `spec` |
 //! | the plan, the built-in profiles | `plan`, `profile` |
@@ -42,6 +43,7 @@ pub mod cli;
 pub mod datapump;
 pub mod diff;
 pub mod engine;
+pub mod executor;
 pub mod files;
 pub mod fleet;
 pub mod graph;

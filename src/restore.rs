@@ -7,8 +7,11 @@
 //! deleted row inserted again with other values) is left as it is and listed: restore never
 //! overwrites what happened after the apply.
 
+use std::borrow::Cow;
+
 use crate::change::ChangeId;
 use crate::engine::{self, Engine, Lock};
+use crate::executor::{self, Executor};
 use crate::guard::GuardError;
 use crate::journal::{Identities, JournaledRow, RestorePlan, RestoreStep, Triage};
 use crate::run::Run;
@@ -209,7 +212,6 @@ async fn put_back<E: Engine>(
     if !sorted_as_shown(engine, journal, shown, identities).await? {
         return Err(RunFailure::ChangedWhileWaiting);
     }
-    let mut count = 0;
     let mut rows = 0;
     let mut tables = 0;
     let chosen_steps = || {
@@ -219,42 +221,27 @@ async fn put_back<E: Engine>(
             .zip(&shown.chosen)
             .filter(|(_, chosen)| chosen.contains(&true))
     };
-    let mut watch = crate::queues::Watch::new(queues);
-    // A page's statements are made just before they run: only one page's SQL is held.
+    let mut executor = Executor::new(queues);
     for (step, chosen) in chosen_steps() {
         tables += 1;
-        // Writing into a table with triggers may queue events: what the queues hold before is
-        // read, and what the step's writes added is deleted once they ran.
-        let triggered = shown.triggers.iter().any(|(t, _)| *t == step.table);
-        let watching = watch
-            .before(engine, triggered)
+        let mut pages = Pages {
+            step,
+            pages: Box::new(chosen_pages(journal, step, chosen, identities)),
+            // Writing into a table with triggers may queue events: the executor deletes them.
+            triggered: shown.triggers.iter().any(|(t, _)| *t == step.table),
+            statements: Vec::new(),
+        };
+        executor
+            .run(engine, &mut pages, &mut |_| {})
             .await
-            .map_err(|e| queue_failure(e, &step.change))?;
-        for part in chosen_pages(journal, step, chosen, identities) {
-            let part = part.map_err(RunFailure::Journal)?;
-            let statements =
-                crate::sql::restore_statements(&part, engine.flavor()).map_err(|source| {
-                    RunFailure::Other(Error::Render {
-                        change: step.change.clone(),
-                        source,
-                    })
-                })?;
-            for statement in &statements {
-                engine
-                    .run(statement)
-                    .await
-                    .map_err(|e| RunFailure::Statement {
-                        change: step.change.clone(),
-                        // Restore writes production's values back: all of them are sensitive.
-                        cause: crate::sql::Masked::new(&e, statement, true),
-                    })?;
-                count += 1;
-            }
-        }
-        count += watch
-            .after(engine, watching, &step.change)
-            .await
-            .map_err(|e| queue_failure(e, &step.change))?;
+            .map_err(|e| match e {
+                executor::Failure::Step(e) => e,
+                executor::Failure::Queues(e) => RunFailure::Engine(e),
+                executor::Failure::Statement { cause, .. } => RunFailure::Statement {
+                    change: step.change.clone(),
+                    cause,
+                },
+            })?;
     }
     for (step, chosen) in chosen_steps() {
         rows += verify(engine, journal, step, chosen, identities)
@@ -273,9 +260,54 @@ async fn put_back<E: Engine>(
     Ok(RestoreReport {
         rows,
         tables,
-        statements: count,
-        unqueued: watch.deleted(),
+        statements: executor.statements(),
+        unqueued: executor.unqueued(),
     })
+}
+
+/// The statements that put one step's chosen rows back, a page of rows at a time: a page's
+/// statements are made just before they run, so that only one page's SQL is held.
+struct Pages<'a> {
+    step: &'a RestoreStep,
+    pages: Box<dyn Iterator<Item = Result<RestoreStep, crate::journal::Error>> + 'a>,
+    triggered: bool,
+    /// The page being run.
+    statements: Vec<crate::sql::Statement>,
+}
+
+impl<E: Engine> executor::Step<E> for Pages<'_> {
+    type Error = RunFailure;
+
+    fn change(&self) -> &ChangeId {
+        &self.step.change
+    }
+
+    fn triggered(&self) -> bool {
+        self.triggered
+    }
+
+    /// Restore writes production's values back: all of them are sensitive.
+    fn sensitive(&self) -> bool {
+        true
+    }
+
+    async fn next_page(
+        &mut self,
+        engine: &mut E,
+    ) -> Result<Option<Cow<'_, [crate::sql::Statement]>>, RunFailure> {
+        let Some(page) = self.pages.next() else {
+            return Ok(None);
+        };
+        let page = page.map_err(RunFailure::Journal)?;
+        self.statements =
+            crate::sql::restore_statements(&page, engine.flavor()).map_err(|source| {
+                RunFailure::Other(Error::Render {
+                    change: self.step.change.clone(),
+                    source,
+                })
+            })?;
+        Ok(Some(Cow::Borrowed(&self.statements)))
+    }
 }
 
 /// The pages of `step` holding only the rows `chosen` marks, pages without any left out.
@@ -304,17 +336,6 @@ fn chosen_pages<'a>(
                 .collect();
             (!rows.is_empty()).then(|| Ok(step.with_rows(rows)))
         })
-}
-
-/// A failure to delete the events a step's writes queued, as the step's.
-fn queue_failure(e: crate::queues::QueueError, change: &ChangeId) -> RunFailure {
-    match e {
-        crate::queues::QueueError::Read(e) => RunFailure::Engine(e),
-        crate::queues::QueueError::Statement { cause, .. } => RunFailure::Statement {
-            change: change.clone(),
-            cause,
-        },
-    }
 }
 
 /// How putting rows back failed, before the rollback.

@@ -2,11 +2,14 @@
 //! a row-computed change), then its statements run; with the events its writes queue deleted
 //! when its table has triggers.
 
+use std::borrow::Cow;
 use std::path::Path;
 
-use super::{insert, Error, Failure, Progress};
-use crate::change::{Change, ChangeKind};
+use super::insert::Insert;
+use super::{Error, Progress};
+use crate::change::{Change, ChangeId, ChangeKind};
 use crate::engine::{self, Engine};
+use crate::executor::{Executor, Failure, Step};
 use crate::journal::{self, Journal, RowImage};
 use crate::plan::Plan;
 use crate::sql::{self, Masked, Statement};
@@ -82,7 +85,7 @@ impl StepFailure {
             StepFailure::ChangedWhileWaiting => return Error::ChangedWhileWaiting,
         };
         let ids = |steps: &[Change]| steps.iter().map(|s| s.id.clone()).collect();
-        Error::Failed(Box::new(Failure {
+        Error::Failed(Box::new(super::Failure {
             change: plan.steps[position].id.clone(),
             statement,
             committed_before: ids(&plan.steps[..first]),
@@ -101,15 +104,27 @@ impl From<journal::Error> for StepFailure {
     }
 }
 
-/// Runs one change inside the transaction: its rows journaled and its statements run, with
-/// the events its writes queued deleted when its table has triggers (counted by `watch`, per
-/// queue).
+impl From<Failure<StepFailure>> for StepFailure {
+    fn from(e: Failure<StepFailure>) -> StepFailure {
+        match e {
+            Failure::Step(e) => e,
+            Failure::Statement { statement, cause } => StepFailure::Statement { statement, cause },
+            Failure::Queues(e) => StepFailure::Statement {
+                statement: String::new(),
+                cause: Masked::chain(&e),
+            },
+        }
+    }
+}
+
+/// Runs one change inside the transaction through `executor`: its rows journaled and its
+/// statements run, with the events its writes queued deleted when its table has triggers.
 pub(super) async fn run_in_transaction<E: Engine>(
     tx: &mut Transaction<'_, E, &mut Journal>,
     plan: &Plan,
     (step, statements): (&Change, &[Statement]),
     (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
-    watch: &mut crate::queues::Watch<'_>,
+    executor: &mut Executor<'_>,
 ) -> Result<Done, StepFailure> {
     let triggered = step.table().is_some_and(|t| {
         plan.catalog
@@ -117,25 +132,41 @@ pub(super) async fn run_in_transaction<E: Engine>(
             .iter()
             .any(|(table, _)| *table == t.table)
     });
-    let failed = |e: crate::queues::QueueError| match e {
-        crate::queues::QueueError::Read(e) => StepFailure::Statement {
-            statement: String::new(),
-            cause: Masked::chain(&e),
-        },
-        crate::queues::QueueError::Statement { statement, cause } => {
-            StepFailure::Statement { statement, cause }
-        }
+    let (engine, journal) = tx.parts();
+    let mut sent = |statement: &Statement| {
+        progress(Progress::Sent {
+            id: &step.id,
+            statement,
+        });
     };
-    let watching = watch.before(tx.engine(), triggered).await.map_err(failed)?;
-    let mut done = run_step(tx, plan, (step, statements), (check, progress)).await?;
-    done.statements += watch
-        .after(tx.engine(), watching, &step.id)
-        .await
-        .map_err(failed)?;
-    Ok(done)
+    if let ChangeKind::InsertRows { table, rows } = &step.kind {
+        let mut insert = Insert::new(journal, plan, step, (table, rows), (check, triggered));
+        let statements = executor.run(engine, &mut insert, &mut sent).await?;
+        return Ok(Done {
+            statements,
+            journaled: insert.journaled,
+        });
+    }
+    let mut pages = Pages {
+        journal,
+        plan,
+        step,
+        statements,
+        triggered,
+        paged: step.rewrites_hosts() && !key_and_written(step).0.is_empty(),
+        check: check && step.rows.count > 0,
+        fingerprint: Fingerprint::default(),
+        journaled: 0,
+        stage: Stage::Begin,
+    };
+    let statements = executor.run(engine, &mut pages, &mut sent).await?;
+    Ok(Done {
+        statements,
+        journaled: pages.journaled,
+    })
 }
 
-/// Journals the rows of `step` and runs its statements; returns what it did.
+/// A change's rows, journaled a page at a time, and the statements that write each page.
 ///
 /// A row-computed change's rows are written from their images: of those it changes, the key
 /// and the new values are kept (the other columns would only cost memory). It is read and
@@ -144,69 +175,77 @@ pub(super) async fn run_in_transaction<E: Engine>(
 /// `check`, the rows journaled must have the plan's fingerprint: otherwise rows changed since
 /// planning (a change planned with no row runs after triggers that fill its table during this
 /// apply: nothing to compare).
-async fn run_step<E: Engine>(
-    tx: &mut Transaction<'_, E, &mut Journal>,
-    plan: &Plan,
-    (step, statements): (&Change, &[Statement]),
-    (check, progress): (bool, &mut dyn FnMut(Progress<'_>)),
-) -> Result<Done, StepFailure> {
-    let (engine, journal) = tx.parts();
-    if let ChangeKind::InsertRows { table, rows } = &step.kind {
-        return insert::run(
-            engine,
-            journal,
-            plan,
-            step,
-            (table, rows),
-            (check, progress),
-        )
-        .await;
-    }
-    let mut done = Done::default();
-    journal.change(step)?;
-    let paged = step.rewrites_hosts() && !key_and_written(step).0.is_empty();
-    let check = check && step.rows.count > 0;
-    let mut fingerprint = Fingerprint::default();
-    let mut journaled = 0;
-    let mut after: Option<Vec<Value>> = None;
-    loop {
-        let page = paged.then_some(sql::Page {
+struct Pages<'a> {
+    journal: &'a mut Journal,
+    plan: &'a Plan,
+    step: &'a Change,
+    /// The plan's statements (a change that does not compute them from its rows).
+    statements: &'a [Statement],
+    triggered: bool,
+    /// Read by pages of [`REWRITE_ROWS`] in key order.
+    paged: bool,
+    check: bool,
+    fingerprint: Fingerprint,
+    journaled: u64,
+    stage: Stage,
+}
+
+/// Where a change's reading is.
+enum Stage {
+    /// Nothing read yet.
+    Begin,
+    /// The next page starts after this key.
+    After(Vec<Value>),
+    /// The last page was read (its statements ran once the executor asks again).
+    Read,
+    /// The change is closed in the journal.
+    Ended,
+}
+
+impl Pages<'_> {
+    /// Reads and journals the next page; returns it, and whether it is the last.
+    async fn read<E: Engine>(&mut self, engine: &mut E) -> Result<Option<Page>, StepFailure> {
+        let after = match std::mem::replace(&mut self.stage, Stage::Read) {
+            Stage::Begin => {
+                self.journal.change(self.step)?;
+                None
+            }
+            Stage::After(key) => Some(key),
+            stage @ (Stage::Read | Stage::Ended) => {
+                if matches!(stage, Stage::Read) && self.paged {
+                    self.journal.end_change()?;
+                }
+                self.stage = Stage::Ended;
+                return Ok(None);
+            }
+        };
+        let page = self.paged.then_some(sql::Page {
             after: after.as_deref(),
             rows: REWRITE_ROWS,
         });
-        let read = journal_page(engine, journal, plan, step, page, &mut fingerprint).await;
-        let read = match read {
-            Ok(read) => read,
-            Err(e) => return Err(capture_failed(e, statements)),
-        };
-        journaled += read.rows;
-        let last_page = !paged || read.rows < REWRITE_ROWS as u64;
+        let read = journal_page(
+            engine,
+            self.journal,
+            self.plan,
+            self.step,
+            page,
+            &mut self.fingerprint,
+        )
+        .await
+        .map_err(|e| capture_failed(e, self.statements))?;
+        self.journaled += read.rows;
+        let last_page = !self.paged || read.rows < REWRITE_ROWS as u64;
         // Read in one pass, the rows are compared with the plan before anything runs; read by
         // pages, once the last page is read (the transaction undoes the pages written).
-        if check && last_page && std::mem::take(&mut fingerprint).finish() != step.rows.fingerprint
+        if self.check
+            && last_page
+            && std::mem::take(&mut self.fingerprint).finish() != self.step.rows.fingerprint
         {
             return Err(StepFailure::ChangedWhileWaiting);
         }
-        // A row-computed change's statements are made from the page just read (a change on a
-        // table without primary key is refused by the statement maker).
-        let made;
-        let page_statements: &[Statement] = if !step.rewrites_hosts() {
-            statements
-        } else if read.rewritten.is_empty() {
-            &[]
-        } else {
-            made = sql::rewrite_statements(step, &read.rewritten, engine.flavor()).map_err(
-                |source| StepFailure::Statement {
-                    statement: String::new(),
-                    cause: Masked::from_message(&source.to_string()),
-                },
-            )?;
-            &made
-        };
-        done.statements += run_statements(engine, step, page_statements, progress).await?;
-        match read.last_key {
+        match &read.last_key {
             // Keys only grow from page to page; the same key twice would read forever.
-            Some(end) if !last_page && after.as_ref() == Some(&end) => {
+            Some(end) if !last_page && after.as_ref() == Some(end) => {
                 return Err(StepFailure::Statement {
                     statement: String::new(),
                     cause: Masked::from_message(
@@ -214,39 +253,50 @@ async fn run_step<E: Engine>(
                     ),
                 })
             }
-            Some(end) if !last_page => after = Some(end),
-            _ => break,
+            Some(end) if !last_page => self.stage = Stage::After(end.clone()),
+            _ => {}
         }
+        Ok(Some(read))
     }
-    if paged {
-        journal.end_change()?;
-    }
-    done.journaled = journaled;
-    Ok(done)
 }
 
-/// Runs a step's statements in order; returns how many ran. A failure names the statement
-/// (without values) and gives the database's message, the step's sensitive values masked.
-pub(super) async fn run_statements<E: Engine>(
-    engine: &mut E,
-    step: &Change,
-    statements: &[Statement],
-    progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<usize, StepFailure> {
-    for statement in statements {
-        progress(Progress::Sent {
-            id: &step.id,
-            statement,
-        });
-        engine
-            .run(statement)
-            .await
-            .map_err(|e| StepFailure::Statement {
-                statement: statement.redacted(),
-                cause: Masked::new(&e, statement, step.sensitive()),
-            })?;
+impl<E: Engine> Step<E> for Pages<'_> {
+    type Error = StepFailure;
+
+    fn change(&self) -> &ChangeId {
+        &self.step.id
     }
-    Ok(statements.len())
+
+    fn triggered(&self) -> bool {
+        self.triggered
+    }
+
+    fn sensitive(&self) -> bool {
+        self.step.sensitive()
+    }
+
+    async fn next_page(
+        &mut self,
+        engine: &mut E,
+    ) -> Result<Option<Cow<'_, [Statement]>>, StepFailure> {
+        let Some(read) = self.read(engine).await? else {
+            return Ok(None);
+        };
+        if !self.step.rewrites_hosts() {
+            return Ok(Some(Cow::Borrowed(self.statements)));
+        }
+        if read.rewritten.is_empty() {
+            return Ok(Some(Cow::Borrowed(&[])));
+        }
+        // A row-computed change's statements are made from the page just read (a change on a
+        // table without primary key is refused by the statement maker).
+        sql::rewrite_statements(self.step, &read.rewritten, engine.flavor())
+            .map(|made| Some(Cow::Owned(made)))
+            .map_err(|source| StepFailure::Statement {
+                statement: String::new(),
+                cause: Masked::from_message(&source.to_string()),
+            })
+    }
 }
 
 /// A failure to read or journal a change's rows: named by the change's first statement, with
