@@ -742,6 +742,15 @@ impl Case {
         self.roles.iter().any(|r| matches!(r, Role::Mask(_)))
     }
 
+    /// The SQL literals of a key's cells, each as its key column's type writes it (text in a
+    /// `VARCHAR` or `CHAR` column without the national prefix).
+    fn key_sql(&self, key: &[Cell]) -> Vec<String> {
+        key.iter()
+            .zip(self.key.columns())
+            .map(|(c, (_, t))| c.sql(!t.starts_with("VARCHAR") && !t.starts_with("CHAR")))
+            .collect()
+    }
+
     /// The clone, as SQL.
     fn clone_sql(&self) -> String {
         let key_columns = self.key.columns();
@@ -774,12 +783,7 @@ impl Case {
             .chain(names.iter().map(String::as_str))
             .collect();
         for (key, row) in self.keys.iter().zip(&self.rows) {
-            let key_values = key.iter().enumerate().map(|(i, c)| {
-                c.sql(
-                    !key_columns[i].1.starts_with("VARCHAR")
-                        && !key_columns[i].1.starts_with("CHAR"),
-                )
-            });
+            let key_values = self.key_sql(key).into_iter();
             let values = row
                 .iter()
                 .zip(&self.types)
@@ -813,16 +817,7 @@ impl Case {
                 pk.join(", ")
             ));
             for (i, r) in self.referenced().into_iter().enumerate() {
-                let key_values: Vec<String> = self.keys[r]
-                    .iter()
-                    .enumerate()
-                    .map(|(k, c)| {
-                        c.sql(
-                            !key_columns[k].1.starts_with("VARCHAR")
-                                && !key_columns[k].1.starts_with("CHAR"),
-                        )
-                    })
-                    .collect();
+                let key_values = self.key_sql(&self.keys[r]);
                 out.push_str(&format!(
                     "INSERT INTO {CHILD} ({}, Note) VALUES ({}, N'note {i}')\nGO\n",
                     referencing_names.join(", "),
@@ -841,16 +836,7 @@ impl Case {
             pk.join(", ")
         ));
         for (r, value) in &self.lookups {
-            let key_values: Vec<String> = self.keys[*r]
-                .iter()
-                .enumerate()
-                .map(|(k, c)| {
-                    c.sql(
-                        !key_columns[k].1.starts_with("VARCHAR")
-                            && !key_columns[k].1.starts_with("CHAR"),
-                    )
-                })
-                .collect();
+            let key_values = self.key_sql(&self.keys[*r]);
             out.push_str(&format!(
                 "INSERT INTO {VALUES} ({}, Val) VALUES ({}, {})\nGO\n",
                 pk.join(", "),
@@ -1067,19 +1053,12 @@ impl Case {
             .chain(names.iter().map(String::as_str))
             .collect();
         for (key, values) in self.expected_rows() {
-            let literals = key
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let t = key_columns[i].1;
-                    c.sql(!t.starts_with("VARCHAR") && !t.starts_with("CHAR"))
-                })
-                .chain(
-                    values
-                        .iter()
-                        .zip(&self.types)
-                        .map(|(c, t)| c.sql(*t != ColType::VarChar100)),
-                );
+            let literals = self.key_sql(&key).into_iter().chain(
+                values
+                    .iter()
+                    .zip(&self.types)
+                    .map(|(c, t)| c.sql(*t != ColType::VarChar100)),
+            );
             out.push_str(&format!(
                 "INSERT INTO {EXPECTED} ({}) VALUES ({})\nGO\n",
                 all.join(", "),

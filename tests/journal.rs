@@ -46,17 +46,20 @@ pub(crate) fn restore_puts_every_row_back() {
     let identity = t.path().join("identity.txt");
     std::fs::write(&identity, IDENTITY).expect("identity");
     let identity_arg = identity.to_str().expect("utf-8 path");
-    let out = Test::new()
-        .server(&server, "OS_PREPROD")
-        .args([
-            "restore",
-            journal_arg,
-            "--identity",
-            identity_arg,
-            "--auto-approve",
-        ])
-        .run()
-        .code(0);
+    let restore = |server: &TestServer| {
+        Test::new()
+            .server(server, "OS_PREPROD")
+            .args([
+                "restore",
+                journal_arg,
+                "--identity",
+                identity_arg,
+                "--auto-approve",
+            ])
+            .run()
+            .code(0)
+    };
+    let out = restore(&server);
     out.stdout_has("Restore complete");
     assert!(
         !out.stdout.contains("sk_live_PROD"),
@@ -70,17 +73,7 @@ pub(crate) fn restore_puts_every_row_back() {
     );
 
     // Restoring again changes nothing: rows already present are left as they are.
-    Test::new()
-        .server(&server, "OS_PREPROD")
-        .args([
-            "restore",
-            journal_arg,
-            "--identity",
-            identity_arg,
-            "--auto-approve",
-        ])
-        .run()
-        .code(0);
+    restore(&server);
     assert_eq!(server.dump_everything(), before);
 }
 

@@ -30,7 +30,7 @@ impl From<Value> for Cell {
             Value::Int(i) => Cell::Int(i),
             Value::Float(x) => Cell::Float(x),
             Value::Text(t) => Cell::Text(t),
-            Value::Bytes(b) => Cell::Bytes(b.iter().map(|x| format!("{x:02x}")).collect()),
+            Value::Bytes(b) => Cell::Bytes(crate::state::value::hex(&b)),
         }
     }
 }
