@@ -15,6 +15,7 @@ use crate::executor::{self, Executor};
 use crate::guard::GuardError;
 use crate::journal::{Identities, JournaledRow, RestorePlan, RestoreStep, Triage};
 use crate::run::Run;
+use crate::state::desired::TableName;
 use crate::state::observed::{TableInfo, TableRef, Target};
 use crate::transaction::{BeginError, Committed, Transaction};
 
@@ -73,6 +74,9 @@ pub enum Error {
     /// Rendering, locking or reading failed.
     #[error(transparent)]
     Engine(#[from] engine::Error),
+    /// The catalog of the event queues could not be read.
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::Error),
     /// The journal could not be read again, or changed since it was first read.
     #[error(transparent)]
     Journal(#[from] crate::journal::Error),
@@ -153,6 +157,53 @@ pub fn check(plan: &RestorePlan, target: &Target) -> Result<(), Error> {
             actual: target.database.clone(),
         }))
     }
+}
+
+/// What restore shows before it asks, and holds until it runs.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The apply lock, held until the restore ends.
+    pub lock: Lock,
+    /// The journal's rows, sorted.
+    pub triage: Triage,
+    /// The event queues the tables written back may feed (their triggers), with a primary key.
+    pub queues: Vec<TableInfo>,
+}
+
+/// Takes the apply lock (waiting at most `timeout`), checks that the connection reaches the
+/// journal's database and names it as the server does, sorts the journal's rows, and finds
+/// the event queues among `queue_names` that restore's writes may feed.
+///
+/// # Errors
+/// Another database ([`Error::Refused`]), a lock not taken, a failed read.
+pub async fn prepare<E: Engine>(
+    run: &mut Run<E>,
+    journal: &mut RestorePlan,
+    queue_names: &[TableName],
+    timeout: std::time::Duration,
+) -> Result<Prepared, Error> {
+    let lock = run.engine.lock(timeout).await?;
+    let server = run.engine.identify().await?;
+    check(journal, &server)?;
+    // What is shown is what this connection reaches (the check found it the same).
+    journal.server.clone_from(&server.server);
+    journal.database.clone_from(&server.database);
+    let mut triage = triage(run, journal).await?;
+    let queues: Vec<TableInfo> = if triage.triggers.is_empty() || queue_names.is_empty() {
+        Vec::new()
+    } else {
+        run.tables(queue_names)
+            .await?
+            .into_iter()
+            .filter(|q| !q.primary_key.is_empty())
+            .collect()
+    };
+    triage.queues = queues.iter().map(|q| q.table.clone()).collect();
+    Ok(Prepared {
+        lock,
+        triage,
+        queues,
+    })
 }
 
 /// Puts the triaged rows back.

@@ -147,14 +147,15 @@ pub fn for_applying() -> Result<PlanKey, PlanKeyError> {
     read(&path)
 }
 
-/// The key restore checks a journal's chain with: `None` when no plan key is set here (a
-/// journal of an older format needs none; a keyed one is then refused by name).
+/// The plan key restore checks a journal's chain with (the chain key derived from it): `None`
+/// when no plan key is set here (a journal of an older format needs none; a keyed one is then
+/// refused by name).
 ///
 /// # Errors
 /// An unusable variable or file.
-pub fn chain_key_for_reading() -> Result<Option<crate::journal::ChainKey>, PlanKeyError> {
+pub fn for_reading() -> Result<Option<PlanKey>, PlanKeyError> {
     match for_applying() {
-        Ok(k) => Ok(Some(k.journal_chain())),
+        Ok(k) => Ok(Some(k)),
         Err(PlanKeyError::Missing { .. } | PlanKeyError::Nowhere) => Ok(None),
         Err(e) => Err(e),
     }

@@ -9,8 +9,9 @@ use clap::Args;
 
 use super::args::{ConnectArgs, IdentityArgs, LockArgs};
 use super::{apply, exit, target, Error};
-use crate::engine::{Connection, Engine};
+use crate::engine::Connection;
 use crate::journal;
+use crate::plan::PlanKey;
 use crate::render::text;
 use crate::restore;
 use crate::spec;
@@ -68,13 +69,24 @@ pub struct RestoreArgs {
 
 /// Plans, asks, restores.
 pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
-    let identities = args.identity.identities()?;
+    // Every key restore uses, read once: the identities open sealed rows, the plan key's chain
+    // key checks the journal's chain.
+    let keys = Keys {
+        identities: args.identity.identities()?,
+        plan: super::plan_key::for_reading()?,
+        ..Keys::default()
+    };
     let options = journal::ReadOptions {
         incomplete: args.incomplete,
         unverified: args.unverified,
-        key: super::plan_key::chain_key_for_reading()?,
+        key: keys.plan.as_ref().map(PlanKey::journal_chain),
     };
-    let mut plan = journal::read(&args.journal, identities.as_ref(), options, &args.labels)?;
+    let mut plan = journal::read(
+        &args.journal,
+        keys.identities.as_ref(),
+        options,
+        &args.labels,
+    )?;
     plan.select(&args.resources, &args.labels)?;
     let sealed: Vec<String> = plan
         .sealed_unopened()
@@ -103,31 +115,12 @@ pub fn run(args: &RestoreArgs, out: &mut impl Write) -> Result<i32, Error> {
         (None, None) => return Err(target::ConnectionError::JournalWithoutSpec.into()),
     };
     target::runtime()?.block_on(async {
-        let mut run = Run::new(
-            target::open_engine(&connection).await?,
-            Keys {
-                identities,
-                ..Keys::default()
-            },
-        );
-        let engine = &mut run.engine;
-        let lock = engine.lock(args.lock.timeout()).await?;
-        let server = engine.identify().await?;
-        restore::check(&plan, &server)?;
-        // What is shown is what this connection reaches (the check found it the same).
-        plan.server.clone_from(&server.server);
-        plan.database.clone_from(&server.database);
-        let mut triage = restore::triage(&mut run, &plan).await?;
-        let queues = if triage.triggers.is_empty() || queue_names.is_empty() {
-            Vec::new()
-        } else {
-            run.tables(&queue_names)
-                .await?
-                .into_iter()
-                .filter(|q| !q.primary_key.is_empty())
-                .collect()
-        };
-        triage.queues = queues.iter().map(|q| q.table.clone()).collect();
+        let mut run = Run::new(target::open_engine(&connection).await?, keys);
+        let restore::Prepared {
+            lock,
+            triage,
+            queues,
+        } = restore::prepare(&mut run, &mut plan, &queue_names, args.lock.timeout()).await?;
         text::restore(&triage, out)?;
         if triage.plan.steps.is_empty() {
             return Ok(exit::SUCCESS);
