@@ -22,7 +22,7 @@ use crate::journal::{self, Journal};
 use crate::plan::{self, Plan};
 use crate::run::Run;
 use crate::sql::{Masked, Statement};
-use crate::state::desired::{CarriedRows, Desired};
+use crate::state::desired::{CarriedRows, Desired, Inspected, Stage};
 use crate::state::observed::TableInfo;
 use crate::state::Resolved;
 use crate::transaction::{BeginError, Committed, Transaction};
@@ -111,8 +111,8 @@ pub enum Error {
 ///
 /// # Errors
 /// [`Error::Refused`] or [`Error::NoMaskKey`].
-pub fn preflight(
-    desired: &Desired,
+pub fn preflight<S: Stage>(
+    desired: &Desired<S>,
     plan: &Plan,
     connected_host: Option<&str>,
 ) -> Result<(), Error> {
@@ -394,7 +394,7 @@ pub async fn run<E: Engine>(
 
 /// The event queues the spec empties that the plan's catalog holds with a primary key (their
 /// rows are told apart by it).
-fn event_queues(desired: &Desired, plan: &Plan) -> Vec<TableInfo> {
+fn event_queues(desired: &Desired<Inspected>, plan: &Plan) -> Vec<TableInfo> {
     desired
         .event_queues
         .iter()
@@ -407,7 +407,7 @@ fn event_queues(desired: &Desired, plan: &Plan) -> Vec<TableInfo> {
 /// The journal an apply writes, sealed to the spec's recipients.
 /// Chained with the run's plan key and signed with its signing key, if any.
 fn open_journal(
-    desired: &Desired,
+    desired: &Desired<Inspected>,
     plan: &Plan,
     options: &Options<'_>,
     keys: &crate::run::Keys,

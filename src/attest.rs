@@ -524,7 +524,7 @@ mod tests {
         use crate::test_support::{desired, observed};
         let desired = desired(vec![]);
         let plan = crate::plan::build(
-            &crate::state::Resolved::new(desired.clone()),
+            &crate::state::Resolved::new(desired.clone().into_stage()),
             &observed(vec![]),
             &crate::sql::Flavor::SqlServer.dialect(),
             None,

@@ -2,6 +2,7 @@
 //!
 //! A change says *what* to do, never *how*: engines turn it into statements.
 
+use crate::state::desired::Inspected;
 use crate::state::desired::{ColumnValue, Condition, Describe, ResourceId};
 use crate::state::masking::MaskKey;
 use crate::state::observed::{Drift, TableInfo};
@@ -37,7 +38,7 @@ pub struct Assignment {
     /// The column, as named in the catalog.
     pub column: String,
     /// The value it receives.
-    pub value: ColumnValue,
+    pub value: ColumnValue<Inspected>,
 }
 
 /// What a change does, by kind. Rendered as `-` (delete, empty) or `~` (set, fix).

@@ -5,6 +5,7 @@
 //! their declaration order, so the same spec and database always give the same plan.
 //! Graph bookkeeping (node indices) stays in this file.
 
+use crate::state::desired::{Inspected, Stage};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
@@ -222,7 +223,7 @@ fn find_cycle(graph: &DiGraph<ResourceId, EdgeReason>) -> Option<Vec<(ResourceId
 
 /// The `after:` edges of a desired state.
 #[must_use]
-pub fn declared_dependencies(desired: &Desired) -> Vec<Dependency> {
+pub fn declared_dependencies<S: Stage>(desired: &Desired<S>) -> Vec<Dependency> {
     desired
         .resources
         .iter()
@@ -240,7 +241,10 @@ pub fn declared_dependencies(desired: &Desired) -> Vec<Dependency> {
 /// deleting rows of the table it references, and before one updating them (a mask, a
 /// rewrite).
 #[must_use]
-pub fn foreign_key_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
+pub fn foreign_key_dependencies(
+    desired: &Desired<Inspected>,
+    observed: &Observed,
+) -> Vec<Dependency> {
     let tables = |update: bool| -> Vec<(&ResourceId, &TableRef)> {
         desired
             .resources
@@ -292,7 +296,7 @@ pub fn foreign_key_dependencies(desired: &Desired, observed: &Observed) -> Vec<D
 /// resource that carries the environment's own values of that table (what the runbook resets,
 /// the carry then puts back).
 #[must_use]
-pub fn carry_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
+pub fn carry_dependencies(desired: &Desired<Inspected>, observed: &Observed) -> Vec<Dependency> {
     let table_of = |id: &ResourceId| match observed.resource(id) {
         Some(ObservedResource::Inspected { table: Some(t), .. }) => Some(&t.table),
         _ => None,
@@ -336,7 +340,10 @@ pub fn carry_dependencies(desired: &Desired, observed: &Observed) -> Vec<Depende
 /// a table in a schema its users own (objects, then schemas, then users: the change itself
 /// orders the rest).
 #[must_use]
-pub fn ownership_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
+pub fn ownership_dependencies(
+    desired: &Desired<Inspected>,
+    observed: &Observed,
+) -> Vec<Dependency> {
     let mut out = Vec::new();
     for r in &desired.resources {
         let Some(ObservedResource::Principals { found, .. }) = observed.resource(&r.id) else {
@@ -372,7 +379,7 @@ pub fn ownership_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dep
 /// (`event_queues`, from the quarantine profile): masking updates rows, and an update of a
 /// table with process events queues BPT work the purge must catch.
 #[must_use]
-pub fn masking_dependencies(desired: &Desired, observed: &Observed) -> Vec<Dependency> {
+pub fn masking_dependencies(desired: &Desired<Inspected>, observed: &Observed) -> Vec<Dependency> {
     let mut out = Vec::new();
     let catalog = &observed.catalog;
     let queues: Vec<&ResourceId> = desired

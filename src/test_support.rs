@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::change::{Change, ChangeKind};
 use crate::state::desired::{
     ColumnValue, ColumnValues, Condition, Desired, EngineKind, Guard, Lookup, Origin, Predicate,
-    Resource, ResourceId, ResourceKind, Subselect, TableName, TableTarget,
+    Resource, ResourceId, ResourceKind, Stage, Subselect, TableName, TableTarget,
 };
 use crate::state::observed::{
     Catalog, ColumnInfo, Drift, DriftRow, Observed, ObservedResource, ResolvedTable, TableInfo,
@@ -51,7 +51,7 @@ pub(crate) fn table(name: &str) -> TableInfo {
     info(name, vec![col("ID", "int", false)], &["ID"])
 }
 
-pub(crate) fn resource(name: &str, kind: ResourceKind, after: &[&str]) -> Resource {
+pub(crate) fn resource<S: Stage>(name: &str, kind: ResourceKind<S>, after: &[&str]) -> Resource<S> {
     Resource {
         id: id(name),
         kind,
@@ -69,7 +69,7 @@ pub(crate) fn resource(name: &str, kind: ResourceKind, after: &[&str]) -> Resour
     }
 }
 
-pub(crate) fn desired(resources: Vec<Resource>) -> Desired {
+pub(crate) fn desired<S: Stage>(resources: Vec<Resource<S>>) -> Desired<S> {
     Desired {
         engine: EngineKind::Sqlserver,
         base_dir: PathBuf::new(),
@@ -222,7 +222,7 @@ pub(crate) fn platform_catalog() -> Catalog {
 
 /// The runbook's secret site properties step: values back to the definition's default where
 /// the definition is secret.
-pub(crate) fn secret_site_properties() -> ColumnValues {
+pub(crate) fn secret_site_properties<S: Stage>() -> ColumnValues<S> {
     ColumnValues {
         table: TableTarget::Name(name("ossys_site_property")),
         filter: vec![Condition {

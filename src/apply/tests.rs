@@ -64,7 +64,7 @@ fn apply_plan(
         ..crate::run::Keys::default()
     };
     let mut on = crate::run::Run::new(std::mem::take(engine), keys);
-    let resolved = crate::state::Resolved::new(desired.clone());
+    let resolved = crate::state::Resolved::new(desired.clone().into_stage());
     let report = block_on(run(&mut on, &resolved, plan, options, &mut |_| {}));
     *engine = on.engine;
     report

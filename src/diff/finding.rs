@@ -1,6 +1,7 @@
 //! What read-only resources found: reports' counts and names, and values that still name
 //! production, with the change of the plan that fixes each, when one does.
 
+use crate::state::desired::Inspected;
 use crate::state::desired::{ColumnValue, Desired, ResourceId, ResourceKind};
 use crate::state::observed::{Catalog, DriftRow, Hit, TableInfo, TableRef};
 
@@ -44,7 +45,7 @@ pub struct FoundHit {
 
 /// The `column_values` resource of `desired` that rewrites every host `hit` names, if any.
 pub(super) fn fixed_by(
-    desired: &Desired,
+    desired: &Desired<Inspected>,
     catalog: &Catalog,
     table: &TableInfo,
     hit: &Hit,

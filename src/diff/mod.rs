@@ -6,6 +6,7 @@
 //! resources are only worth a note.
 
 use crate::change::{Assignment, Change, ChangeKind, Dialect, EmptyMethod};
+use crate::state::desired::Inspected;
 use crate::state::desired::{
     ColumnValue, Desired, Resource, ResourceId, ResourceKind, TableTarget,
 };
@@ -66,7 +67,7 @@ pub enum Error {
 /// # Errors
 /// When `observed` lacks a resource of `desired` (an engine defect, never a user error).
 pub fn diff(
-    desired: &Desired,
+    desired: &Desired<Inspected>,
     observed: &Observed,
     dialect: &Dialect,
     mask_key: Option<&MaskKey>,
@@ -198,7 +199,7 @@ fn masking_notes(observed: &Observed, notes: &mut Vec<Note>) {
 }
 
 /// Why a resource whose table is absent does nothing.
-fn absent(resource: &Resource, id: &ResourceId) -> Note {
+fn absent(resource: &Resource<Inspected>, id: &ResourceId) -> Note {
     match resource.kind.target() {
         Some(TableTarget::Name(table)) => Note::TableAbsent {
             id: id.clone(),
@@ -214,7 +215,7 @@ fn absent(resource: &Resource, id: &ResourceId) -> Note {
 
 /// What every resource's change is decided with.
 struct Context<'a> {
-    desired: &'a Desired,
+    desired: &'a Desired<Inspected>,
     observed: &'a Observed,
     dialect: &'a Dialect,
     mask_key: Option<&'a MaskKey>,
@@ -228,7 +229,7 @@ struct Context<'a> {
 
 impl<'a> Context<'a> {
     fn new(
-        desired: &'a Desired,
+        desired: &'a Desired<Inspected>,
         observed: &'a Observed,
         dialect: &'a Dialect,
         mask_key: Option<&'a MaskKey>,
@@ -258,7 +259,7 @@ impl<'a> Context<'a> {
     }
 
     /// Values of a scanned table that name production, each with the change that fixes it.
-    fn finding(&self, resource: &Resource, table: &TableInfo, hits: &[Hit]) -> Finding {
+    fn finding(&self, resource: &Resource<Inspected>, table: &TableInfo, hits: &[Hit]) -> Finding {
         Finding {
             id: resource.id.clone(),
             description: resource.description.clone(),
@@ -278,7 +279,12 @@ impl<'a> Context<'a> {
     }
 
     /// Dropping the database users found, with what they own.
-    fn drop_principals(&self, resource: &Resource, found: &[Principal], new_owner: &str) -> Change {
+    fn drop_principals(
+        &self,
+        resource: &Resource<Inspected>,
+        found: &[Principal],
+        new_owner: &str,
+    ) -> Change {
         change(
             self.mask_key,
             resource,
@@ -301,7 +307,7 @@ impl<'a> Context<'a> {
     }
 
     /// Revoking the privileges found.
-    fn revoke(&self, resource: &Resource, found: &[Grant]) -> Change {
+    fn revoke(&self, resource: &Resource<Inspected>, found: &[Grant]) -> Change {
         let mut fingerprint = crate::state::fingerprint::Fingerprint::default();
         for g in found {
             let row: Vec<Value> = [&g.grantee, &g.owner, &g.object, &g.privilege]
@@ -341,7 +347,7 @@ impl<'a> Context<'a> {
     /// feed); with the notes it needs.
     fn table_change(
         &self,
-        resource: &Resource,
+        resource: &Resource<Inspected>,
         table: Option<&TableInfo>,
         drift: &Drift,
         notes: &mut Vec<Note>,
@@ -399,8 +405,8 @@ impl<'a> Context<'a> {
 
 /// Where the engine stores `''` as NULL: a note for each column set to an empty text.
 fn empty_texts(
-    resource: &Resource,
-    values: &crate::state::desired::ColumnValues,
+    resource: &Resource<Inspected>,
+    values: &crate::state::desired::ColumnValues<Inspected>,
     table: &TableInfo,
     dialect: &Dialect,
 ) -> Vec<Note> {
@@ -423,7 +429,7 @@ fn empty_texts(
 /// The change `resource` needs: `kind` on `rows`, with what the resource says of itself.
 fn change(
     mask_key: Option<&MaskKey>,
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     kind: ChangeKind,
     rows: Drift,
 ) -> Change {
@@ -442,7 +448,7 @@ fn change(
 }
 
 fn change_kind(
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     table: Option<&crate::state::TableInfo>,
     referencing: &[&ForeignKey],
     dialect: &Dialect,

@@ -5,6 +5,7 @@
 use super::{CatalogProblem, Error};
 use crate::engine::Reader;
 use crate::sql::{self, Flavor};
+use crate::state::desired::Inspected;
 use std::collections::HashSet;
 
 use crate::state::desired::{
@@ -18,8 +19,11 @@ use crate::state::Value;
 /// carries (on the same table, the same columns for a write) leaving those rows to it: a
 /// condition `NOT EXISTS` a captured key equal to the row's. Emptying a table becomes deleting
 /// its rows but the carried ones.
-pub(super) fn leave_to_carry(desired: &Desired, catalog: &Catalog) -> Desired {
-    let carries: Vec<&Resource> = desired
+pub(super) fn leave_to_carry(
+    desired: &Desired<Inspected>,
+    catalog: &Catalog,
+) -> Desired<Inspected> {
+    let carries: Vec<&Resource<Inspected>> = desired
         .resources
         .iter()
         .filter(|r| r.kind.carried().is_some_and(|c| !c.rows.rows.is_empty()))
@@ -90,7 +94,7 @@ pub(super) fn leave_to_carry(desired: &Desired, catalog: &Catalog) -> Desired {
 pub(super) async fn facts<R: Reader>(
     client: &mut R,
     flavor: Flavor,
-    desired: &Desired,
+    desired: &Desired<Inspected>,
     catalog: &Catalog,
 ) -> Result<Vec<CarryFacts>, Error> {
     let mut out = Vec::new();

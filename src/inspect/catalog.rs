@@ -154,7 +154,9 @@ pub(super) enum Extent {
 
 impl Extent {
     /// What `desired` needs read.
-    pub(super) fn of(desired: &crate::state::desired::Desired) -> Self {
+    pub(super) fn of(
+        desired: &crate::state::desired::Desired<crate::state::desired::Inspected>,
+    ) -> Self {
         let masks = desired
             .resources
             .iter()

@@ -3,6 +3,7 @@
 //! table, and each value is compared with them (see `state::copies`). A copy is named by
 //! table, key and column, never shown.
 
+use crate::state::desired::Inspected;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ type MaskedTable<'a> = (&'a ResourceId, &'a TableInfo, Vec<(String, &'a ColumnIn
 pub(super) async fn scan<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
-    (desired, given): (&Desired, super::Given<'_>),
+    (desired, given): (&Desired<Inspected>, super::Given<'_>),
     catalog: &Catalog,
 ) -> Result<Option<(CopiesFacts, Arc<Originals>)>, Error> {
     let masked: Vec<MaskedTable<'_>> = desired
@@ -139,7 +140,7 @@ async fn read_originals<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
     catalog: &Catalog,
-    r: &crate::state::desired::Resource,
+    r: &crate::state::desired::Resource<Inspected>,
     originals: &mut Originals,
 ) -> Result<(), Error> {
     let ResourceKind::Masked(m) = &r.kind else {
@@ -177,7 +178,7 @@ async fn read_originals<R: Reader>(
 async fn all_tables<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
-    desired: &Desired,
+    desired: &Desired<Inspected>,
 ) -> Result<Vec<TableInfo>, Error> {
     let listed = sql::with_names(
         queries.all_tables,
@@ -247,7 +248,7 @@ async fn all_tables<R: Reader>(
 async fn scan_table<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
-    desired: &Desired,
+    desired: &Desired<Inspected>,
     table: &TableInfo,
     originals: &Originals,
     masked: &HashMap<(TableRef, String), MaskedColumn>,
@@ -333,7 +334,7 @@ async fn scan_table<R: Reader>(
 }
 
 /// A column the spec's configuration values call secret (encrypted connection strings).
-fn encrypted(desired: &Desired, table: &TableInfo, column: &ColumnInfo) -> bool {
+fn encrypted(desired: &Desired<Inspected>, table: &TableInfo, column: &ColumnInfo) -> bool {
     desired.configuration_values.iter().any(|s| {
         let named = match &s.table {
             crate::state::desired::TableTarget::Name(n) => {

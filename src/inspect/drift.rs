@@ -8,6 +8,7 @@ use crate::engine::Reader;
 use crate::engine::SAMPLE_ROWS;
 use crate::sql::CatalogQueries;
 use crate::sql::{self, Carry, Flavor, Layout, RowQuery, RowRewrite, Wanted};
+use crate::state::desired::Inspected;
 use crate::state::desired::{
     ColumnValue, Condition, Desired, GrantsAbsent, PrincipalsAbsent, Resource, ResourceId,
     ResourceKind, RowsPresent, TableTarget,
@@ -41,7 +42,7 @@ pub(super) enum Job<'a> {
 /// Checks every resource against the catalog and writes its query; collects every problem
 /// before any data query runs.
 pub(super) fn prepare<'a>(
-    desired: &'a Desired,
+    desired: &'a Desired<Inspected>,
     catalog: &Catalog,
     flavor: Flavor,
 ) -> Result<Vec<Job<'a>>, Error> {
@@ -70,10 +71,10 @@ pub(super) fn prepare<'a>(
 
 /// One resource's job, or what is wrong with it (and whether at its `table:`).
 fn job<'a>(
-    desired: &'a Desired,
+    desired: &'a Desired<Inspected>,
     catalog: &Catalog,
     flavor: Flavor,
-    r: &'a Resource,
+    r: &'a Resource<Inspected>,
 ) -> Result<Job<'a>, (String, bool)> {
     match &r.kind {
         ResourceKind::GrantsAbsent(spec) => return Ok(Job::Grants(spec)),
@@ -155,7 +156,11 @@ fn job<'a>(
 
 /// Whether another resource masks `r`'s table (or declares its rows personal): then `r` names
 /// its rows by their primary key only, whatever its filter reads.
-fn personal_table(desired: &Desired, catalog: &Catalog, r: &Resource) -> bool {
+fn personal_table(
+    desired: &Desired<Inspected>,
+    catalog: &Catalog,
+    r: &Resource<Inspected>,
+) -> bool {
     let own = r.kind.table().and_then(|n| catalog.resolve(n));
     own.is_some()
         && desired.resources.iter().any(|s| {
@@ -170,12 +175,12 @@ fn personal_table(desired: &Desired, catalog: &Catalog, r: &Resource) -> bool {
 /// resource (or `secret_rows`) wrote.
 #[allow(clippy::type_complexity)]
 fn neighbours<'a>(
-    desired: &'a Desired,
+    desired: &'a Desired<Inspected>,
     catalog: &Catalog,
-    r: &Resource,
+    r: &Resource<Inspected>,
 ) -> (Vec<&'a [Condition]>, Vec<(&'a ResourceId, &'a [Condition])>) {
     let own = r.kind.table().and_then(|n| catalog.resolve(n));
-    let same_table = |s: &&Resource| {
+    let same_table = |s: &&Resource<Inspected>| {
         s.id != r.id && own.is_some() && s.kind.table().and_then(|n| catalog.resolve(n)) == own
     };
     let mut secret_rows: Vec<&[Condition]> = desired
@@ -209,7 +214,11 @@ fn neighbours<'a>(
 
 /// The `carried` resources of `r`'s table (the catalog's, whatever the spelling): a scan of
 /// it reads each row's stable key, to tell which hits the captured values replace.
-fn carriers<'a>(desired: &'a Desired, catalog: &Catalog, r: &Resource) -> Vec<sql::Carrier<'a>> {
+fn carriers<'a>(
+    desired: &'a Desired<Inspected>,
+    catalog: &Catalog,
+    r: &Resource<Inspected>,
+) -> Vec<sql::Carrier<'a>> {
     let own = r.kind.table().and_then(|n| catalog.resolve(n));
     desired
         .resources
@@ -242,7 +251,7 @@ pub(super) async fn run<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
     catalog: &Catalog,
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     job: Job<'_>,
 ) -> Result<ObservedResource, Error> {
     let absent = || ObservedResource::TableAbsent {
@@ -405,7 +414,7 @@ fn scan_row(
 /// Streams a resource's drifted rows: every row counted, the first `SAMPLE_ROWS` kept.
 async fn drift<R: Reader>(
     client: &mut R,
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     query: &RowQuery,
 ) -> Result<Drift, Error> {
     let mut sample = Vec::new();
@@ -505,7 +514,10 @@ async fn drift<R: Reader>(
 /// is (another kind, too long, NULL in a NOT NULL column): checked before anything runs, so
 /// that a wrong capture is refused instead of written and then never converging. Named by
 /// row and column, never by value.
-fn captured_misfit(r: &Resource, info: &crate::state::observed::TableInfo) -> Option<String> {
+fn captured_misfit(
+    r: &Resource<Inspected>,
+    info: &crate::state::observed::TableInfo,
+) -> Option<String> {
     use crate::state::desired::{CarriedRows, ColumnValue};
     let check = |rows: &CarriedRows, column: &str| -> Option<String> {
         let Some(col) = info.column(column) else {

@@ -59,7 +59,10 @@ pub enum Error {
 impl Error {
     /// A catalog problem with one resource: what `message` says is wrong with it.
     #[must_use]
-    pub fn resource(resource: &crate::state::Resource, message: impl Into<String>) -> Error {
+    pub fn resource<S: crate::state::desired::Stage>(
+        resource: &crate::state::Resource<S>,
+        message: impl Into<String>,
+    ) -> Error {
         Error::Catalog {
             problems: vec![CatalogProblem {
                 resource: resource.id.clone(),

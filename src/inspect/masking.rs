@@ -4,6 +4,7 @@
 //! is reported; the table's triggers are named; and masking gives no two rows the same key in a
 //! unique index, checked at plan time with the key.
 
+use crate::state::desired::Inspected;
 use std::collections::HashMap;
 
 use super::{CatalogProblem, Error};
@@ -20,7 +21,7 @@ use crate::state::Value;
 pub(super) async fn check<R: Reader>(
     client: &mut R,
     flavor: Flavor,
-    (desired, given): (&Desired, super::Given<'_>),
+    (desired, given): (&Desired<Inspected>, super::Given<'_>),
     catalog: &Catalog,
 ) -> Result<Vec<MaskingFacts>, Error> {
     let mut facts = Vec::new();
@@ -106,7 +107,7 @@ struct Attribute {
 async fn attributes<R: Reader>(
     client: &mut R,
     flavor: Flavor,
-    desired: &Desired,
+    desired: &Desired<Inspected>,
     catalog: &Catalog,
     entity_id: &str,
 ) -> Result<Option<Vec<Attribute>>, Error> {
@@ -217,7 +218,7 @@ async fn collisions<R: Reader>(
     client: &mut R,
     flavor: Flavor,
     catalog: &Catalog,
-    r: &Resource,
+    r: &Resource<Inspected>,
     m: &Masked,
     table: &TableInfo,
     key: &crate::state::masking::MaskKey,

@@ -22,8 +22,8 @@ use crate::sql::{self, CatalogQueries};
 use crate::state::copies::Originals;
 use crate::state::desired::Opened;
 use crate::state::desired::{
-    filter_tables, subselects, Describe, Desired, FrontEnds, Guard, ResolvedTargets, Resource,
-    ResourceKind, TableName, TableTarget,
+    filter_tables, subselects, Describe, Desired, FrontEnds, Guard, Inspected, ResolvedTargets,
+    Resource, ResourceKind, TableName, TableTarget,
 };
 use crate::state::masking::MaskKey;
 use crate::state::observed::{Catalog, Observed, ResolvedSubselect, TableRef, Target};
@@ -185,7 +185,7 @@ async fn inspect_with<R: Reader>(
     (client, cache): (&mut R, &mut CatalogCache),
     queries: &CatalogQueries,
     mut target: Target,
-    (prepared, given): (&Desired, Given<'_>),
+    (prepared, given): (&Desired<Inspected>, Given<'_>),
 ) -> Result<Inspection, Error> {
     let (desired, read_so_far) = resolve((client, cache), queries, prepared).await?;
     let names = referenced_tables(&desired);
@@ -278,7 +278,7 @@ const SUBSELECT_VALUES_MAX: usize = 1_000;
 async fn resolve_subselects<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
-    desired: &Desired,
+    desired: &Desired<Inspected>,
     catalog: &mut Catalog,
 ) -> Result<(), Error> {
     for sub in subselects(desired) {
@@ -312,7 +312,7 @@ async fn resolve_subselects<R: Reader>(
 /// The tables a metamodel query names for resource `r`, each with its labels.
 async fn target_tables<R: Reader>(
     client: &mut R,
-    r: &Resource,
+    r: &Resource<Inspected>,
     select: &sql::Select,
     labels: &[String],
 ) -> Result<Vec<(String, Vec<(String, String)>)>, Error> {
@@ -343,7 +343,7 @@ async fn target_tables<R: Reader>(
 
 /// A masked entity names exactly one table (none only with `if_exists`).
 fn one_table_per_entity(
-    r: &Resource,
+    r: &Resource<Inspected>,
     tables: &[(String, Vec<(String, String)>)],
 ) -> Option<CatalogProblem> {
     let ResourceKind::Masked(m) = &r.kind else {
@@ -380,9 +380,9 @@ fn one_table_per_entity(
 async fn resolve<R: Reader>(
     (client, cache): (&mut R, &mut CatalogCache),
     queries: &CatalogQueries,
-    desired: &Desired,
-) -> Result<(Desired, ReadSoFar), Error> {
-    let targets: Vec<(&Resource, &crate::state::desired::TablesFrom)> = desired
+    desired: &Desired<Inspected>,
+) -> Result<(Desired<Inspected>, ReadSoFar), Error> {
+    let targets: Vec<(&Resource<Inspected>, &crate::state::desired::TablesFrom)> = desired
         .resources
         .iter()
         .filter_map(|r| match r.kind.target()? {
@@ -478,7 +478,7 @@ async fn front_ends<R: Reader>(
 }
 
 /// Every table a resource reads or writes, once, in first-use order.
-fn referenced_tables(desired: &Desired) -> Vec<TableName> {
+fn referenced_tables(desired: &Desired<Inspected>) -> Vec<TableName> {
     let mut names: Vec<TableName> = Vec::new();
     let mut add = |n: &TableName| {
         if !names.contains(n) {

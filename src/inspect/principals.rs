@@ -7,6 +7,7 @@ use crate::engine::Reader;
 use crate::sql::Param;
 use crate::sql::{with_names, CatalogQueries};
 use crate::sql::{Flavor, Sql};
+use crate::state::desired::Inspected;
 use crate::state::desired::{GrantsAbsent, PrincipalsAbsent, Resource};
 use crate::state::observed::{Grant, ObservedResource, OwnedObject, OwnedSchema, Principal};
 use crate::state::Value;
@@ -16,7 +17,7 @@ pub(super) async fn grants<R: Reader>(
     client: &mut R,
     flavor: Flavor,
     query: &str,
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     spec: &GrantsAbsent,
 ) -> Result<ObservedResource, Error> {
     let mut params = Vec::new();
@@ -61,7 +62,7 @@ pub(super) async fn grants<R: Reader>(
 pub(super) async fn principals<R: Reader>(
     client: &mut R,
     queries: &CatalogQueries,
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     spec: &PrincipalsAbsent,
 ) -> Result<ObservedResource, Error> {
     let context = format!("reading the principals of resource {}", resource.id);

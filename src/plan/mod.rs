@@ -616,7 +616,13 @@ mod tests {
             truncate_in_transaction: true,
             empty_string_is_null: false,
         };
-        let planned = build(&Resolved::new(d.clone()), &observed(1), &dialect, None).unwrap();
+        let planned = build(
+            &Resolved::new(d.clone().into_stage()),
+            &observed(1),
+            &dialect,
+            None,
+        )
+        .unwrap();
         let key = PlanKey::from_bytes([1; 32]);
         let file = PlanFile::new(&d, None, &planned, &key);
         assert!(file.staleness(&planned, &key).is_empty());
@@ -627,7 +633,13 @@ mod tests {
             edited.verify(std::path::Path::new("p"), &key),
             Err(PlanFileError::Altered { .. })
         ));
-        let changed = build(&Resolved::new(d.clone()), &observed(3), &dialect, None).unwrap();
+        let changed = build(
+            &Resolved::new(d.clone().into_stage()),
+            &observed(3),
+            &dialect,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             file.staleness(&changed, &key),
             vec![Staleness {
@@ -636,7 +648,13 @@ mod tests {
                 now: Some(3)
             }]
         );
-        let gone = build(&Resolved::new(d.clone()), &observed(0), &dialect, None).unwrap();
+        let gone = build(
+            &Resolved::new(d.clone().into_stage()),
+            &observed(0),
+            &dialect,
+            None,
+        )
+        .unwrap();
         assert_eq!(file.staleness(&gone, &key)[0].now, None);
     }
 
@@ -660,7 +678,7 @@ mod tests {
                 copies: None,
             };
             let plan = build(
-                &Resolved::new(d),
+                &Resolved::new(d.into_stage()),
                 &o,
                 &Dialect {
                     truncate_in_transaction: true,

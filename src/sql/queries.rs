@@ -9,6 +9,7 @@ use super::writer::{
 use super::{Error, Flavor, Select, Selected, Sql, T};
 use crate::change::{Change, ChangeKind};
 use crate::journal::RowImage;
+use crate::state::desired::Inspected;
 use crate::state::desired::{
     key_text, CarriedValue, ColumnValue, Condition, Resource, ResourceId, ResourceKind, Subselect,
     TablesFrom,
@@ -151,7 +152,7 @@ pub struct Neighbours<'a> {
 /// # Errors
 /// A table or column the catalog does not hold, or a value that does not fit its column.
 pub fn drift_query(
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     table: Option<&TableInfo>,
     catalog: &Catalog,
     flavor: Flavor,
@@ -206,10 +207,10 @@ pub fn drift_query(
 /// order.
 fn table_query(
     mut w: Writer<'_>,
-    resource: &Resource,
+    resource: &Resource<Inspected>,
     table: &TableInfo,
     filter: &[Condition],
-    set: Option<&std::collections::BTreeMap<String, ColumnValue>>,
+    set: Option<&std::collections::BTreeMap<String, ColumnValue<Inspected>>>,
     neighbours: &Neighbours<'_>,
 ) -> Result<RowQuery, Error> {
     let flavor = w.flavor;
@@ -230,7 +231,8 @@ fn table_query(
     let predicate = match set {
         None => w.filter(Some(T), table, filter)?.join(" AND "),
         Some(set) => {
-            let set: Vec<(&str, &ColumnValue)> = set.iter().map(|(c, v)| (c.as_str(), v)).collect();
+            let set: Vec<(&str, &ColumnValue<Inspected>)> =
+                set.iter().map(|(c, v)| (c.as_str(), v)).collect();
             let parts = w.update_parts(table, filter, &set, resource.secret)?;
             for a in &parts.assignments {
                 let at = position(table, &a.column.name)?;

@@ -4,6 +4,7 @@
 //! entities and carried resources); one taking a [`Resolved`] takes what inspection made of it.
 
 use super::desired::{Desired, Resource, ResourceId};
+use crate::state::desired::Inspected;
 
 /// The desired state resolved: `references_absent` split per table, `masked` resources named
 /// by entity given their table, `carried` resources expanded into the values and inserts they
@@ -11,25 +12,25 @@ use super::desired::{Desired, Resource, ResourceId};
 /// metamodel targets expanded into one resource per table. Never written to a file: the
 /// declaration is (a saved plan holds the spec as declared).
 #[derive(Debug, Clone)]
-pub struct Resolved(Desired);
+pub struct Resolved(Desired<Inspected>);
 
 impl Resolved {
     /// What inspection resolved `desired` into. Inspection is the one maker outside tests: a
     /// declared spec wrapped here would skip the resolving its readers rely on.
     #[must_use]
-    pub(crate) fn new(desired: Desired) -> Resolved {
+    pub(crate) fn new(desired: Desired<Inspected>) -> Resolved {
         Resolved(desired)
     }
 
     /// The resolved state, for the layers below planning that read its resources.
     #[must_use]
-    pub fn desired(&self) -> &Desired {
+    pub fn desired(&self) -> &Desired<Inspected> {
         &self.0
     }
 
     /// Its resources, in order.
     #[must_use]
-    pub fn resources(&self) -> &[Resource] {
+    pub fn resources(&self) -> &[Resource<Inspected>] {
         &self.0.resources
     }
 

@@ -30,7 +30,7 @@ pub(super) fn shown_statement(s: &Statement) -> String {
 }
 
 pub(super) fn table_query(
-    r: &crate::state::Resource,
+    r: &crate::state::Resource<crate::state::desired::Inspected>,
     cat: &Catalog,
     flavor: Flavor,
 ) -> (Select, Layout) {

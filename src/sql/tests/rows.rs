@@ -15,7 +15,11 @@ use crate::state::Value;
 use crate::test_support::{change, col, id, name, platform_catalog as catalog, resource, text};
 
 /// A change that sets one column of `table` on every row.
-fn set_one(table: crate::state::observed::TableInfo, column: &str, value: ColumnValue) -> Change {
+fn set_one(
+    table: crate::state::observed::TableInfo,
+    column: &str,
+    value: ColumnValue<crate::state::desired::Inspected>,
+) -> Change {
     change(ChangeKind::SetColumns {
         table,
         filter: vec![],

@@ -3,6 +3,7 @@
 //! the row still differs.
 
 use super::*;
+use crate::state::desired::Inspected;
 
 impl Writer<'_> {
     /// [`Self::update_parts`] of a change's assignments.
@@ -13,7 +14,7 @@ impl Writer<'_> {
         assignments: &[crate::change::Assignment],
         secret: bool,
     ) -> Result<UpdateParts, Error> {
-        let set: Vec<(&str, &ColumnValue)> = assignments
+        let set: Vec<(&str, &ColumnValue<Inspected>)> = assignments
             .iter()
             .map(|a| (a.column.as_str(), &a.value))
             .collect();
@@ -24,7 +25,7 @@ impl Writer<'_> {
         &mut self,
         table: &TableInfo,
         filter: &[Condition],
-        set: &[(&str, &ColumnValue)],
+        set: &[(&str, &ColumnValue<Inspected>)],
         secret: bool,
     ) -> Result<UpdateParts, Error> {
         let mut parts = UpdateParts {

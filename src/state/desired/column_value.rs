@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::stage::{Declared, Stage};
 use super::TableName;
 use crate::state::masking::MaskMethod;
 use crate::state::value::Value;
@@ -26,7 +27,12 @@ pub struct Lookup {
 /// The value a column must hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum ColumnValue {
+#[serde(bound(
+    serialize = "S::Carried: Serialize",
+    deserialize = "S::Carried: Deserialize<'de>"
+))]
+#[schemars(rename = "ColumnValue", bound = "S: Stage")]
+pub enum ColumnValue<S: Stage = Declared> {
     /// A literal value, bound as a parameter.
     Literal(Value),
     /// A value read from another table: `{lookup: {table, column, match}}`.
@@ -55,10 +61,9 @@ pub enum ColumnValue {
         mask: MaskMethod,
     },
     /// The environment's own value of the row, by its stable key: what a `carried` resource
-    /// becomes once its captured rows are opened. Never written in a spec.
-    #[serde(skip)]
+    /// becomes once inspection resolved it (nothing, in a declaration).
     #[schemars(skip)]
-    Carried(super::CarriedValue),
+    Carried(S::Carried),
 }
 
 /// Rewrites `from` as `to`, in the column itself or (with `source`) in another column of the
@@ -86,7 +91,7 @@ impl Replace {
     }
 }
 
-impl ColumnValue {
+impl<S: Stage> ColumnValue<S> {
     /// The lookup behind this value, if it has one.
     #[must_use]
     pub fn lookup(&self) -> Option<&Lookup> {

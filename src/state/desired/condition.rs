@@ -174,7 +174,7 @@ pub fn filter_tables(filter: &[Condition]) -> Vec<&TableName> {
 /// Every `in_select` subquery of the desired resources' filters (and of the secret rows'),
 /// once each, a nested one before the subquery that contains it.
 #[must_use]
-pub fn subselects(desired: &Desired) -> Vec<&Subselect> {
+pub fn subselects<S: super::Stage>(desired: &Desired<S>) -> Vec<&Subselect> {
     fn walk<'a>(filter: &'a [Condition], out: &mut Vec<&'a Subselect>) {
         for c in filter {
             if let Predicate::InSelect(s) = &c.predicate {

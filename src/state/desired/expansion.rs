@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::stage::{Inspected, Stage};
 use super::{
     CarriedValue, ColumnValue, Condition, Describe, Desired, Predicate, ReferencesAbsent,
     ResolvedTargets, Resource, ResourceId, ResourceKind, Subselect, TableName, TableTarget,
@@ -18,7 +19,7 @@ impl Desired {
     /// resources named by module and entity given their metamodel target, `carried` resources
     /// expanded with the rows `opened` holds for them.
     #[must_use]
-    pub fn prepared(&self, opened: &super::Opened) -> Desired {
+    pub fn prepared(&self, opened: &super::Opened) -> Desired<Inspected> {
         self.split_scans().resolve_entities().expand_carried(opened)
     }
 
@@ -27,9 +28,9 @@ impl Desired {
     /// (none opened: nothing is carried). One with `missing: insert` is followed by
     /// `ID.missing`, which inserts the captured rows the table lacks.
     #[must_use]
-    pub fn expand_carried(&self, opened: &super::Opened) -> Desired {
-        let mut out = self.clone();
-        let mut inserts: Vec<(usize, Resource)> = Vec::new();
+    pub fn expand_carried(&self, opened: &super::Opened) -> Desired<Inspected> {
+        let mut out: Desired<Inspected> = self.clone().into_stage();
+        let mut inserts: Vec<(usize, Resource<Inspected>)> = Vec::new();
         for (at, r) in out.resources.iter_mut().enumerate() {
             let ResourceKind::Carried(c) = &r.kind else {
                 continue;
@@ -95,12 +96,14 @@ impl Desired {
         }
         out
     }
+}
 
+impl<S: Stage> Desired<S> {
     /// Gives each `masked` resource named by module and entity the metamodel target that
     /// finds its table: the active entity of that name in the active module of that name,
     /// with the entity's id as a label (its attributes are read by it).
     #[must_use]
-    pub fn resolve_entities(&self) -> Desired {
+    pub fn resolve_entities(&self) -> Desired<S> {
         let Some(entities) = &self.entities else {
             return self.clone();
         };
@@ -153,8 +156,8 @@ impl Desired {
     /// patterns, and one with nothing to scan, stay as they are (the plan says why for the
     /// latter).
     #[must_use]
-    pub fn split_scans(&self) -> Desired {
-        let mut split: Vec<(ResourceId, Vec<Resource>)> = Vec::new();
+    pub fn split_scans(&self) -> Desired<S> {
+        let mut split: Vec<(ResourceId, Vec<Resource<S>>)> = Vec::new();
         for r in &self.resources {
             let ResourceKind::ReferencesAbsent(k) = &r.kind else {
                 continue;
@@ -237,7 +240,7 @@ impl Desired {
     /// table (`PARENT.table_name`), labelled; `after:` lists follow. A target that resolved to
     /// no table stays as it is, and the plan says so.
     #[must_use]
-    pub fn expand(&self, resolved: &[ResolvedTargets]) -> Desired {
+    pub fn expand(&self, resolved: &[ResolvedTargets]) -> Desired<S> {
         let children = |id: &ResourceId| -> Option<Vec<ResourceId>> {
             let r = resolved.iter().find(|r| &r.resource == id)?;
             (!r.tables.is_empty()).then(|| r.tables.iter().map(|(t, _)| id.child(t)).collect())
@@ -298,7 +301,7 @@ impl Desired {
 
     /// The same desired state with only the resources in `ids`.
     #[must_use]
-    pub fn only(&self, ids: &[ResourceId]) -> Desired {
+    pub fn only(&self, ids: &[ResourceId]) -> Desired<S> {
         Desired {
             resources: self
                 .resources
@@ -312,7 +315,7 @@ impl Desired {
 
     /// The resource with this id.
     #[must_use]
-    pub fn resource(&self, id: &ResourceId) -> Option<&Resource> {
+    pub fn resource(&self, id: &ResourceId) -> Option<&Resource<S>> {
         self.resources.iter().find(|r| &r.id == id)
     }
 }
@@ -332,7 +335,7 @@ mod tests {
         let resource = |id: &str, table: TableTarget, after: &[&str]| {
             crate::test_support::resource(
                 id,
-                ResourceKind::TableEmpty(TableEmpty {
+                ResourceKind::<crate::state::desired::Declared>::TableEmpty(TableEmpty {
                     table,
                     if_exists: false,
                 }),

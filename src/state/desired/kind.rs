@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::stage::{Declared, Present as _, Stage};
 use super::{Carried, ColumnValue, Condition, Describe, ScanScope, TableName, TableTarget};
 use crate::state::host::HostPattern;
 use crate::state::masking::MaskMethod;
@@ -30,14 +31,19 @@ pub struct RowsAbsent {
 /// `column_values`: every row of `table` matching `where` holds the values in `set`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ColumnValues {
+#[serde(bound(
+    serialize = "S::Present: Serialize, S::Carried: Serialize",
+    deserialize = "S::Present: Deserialize<'de>, S::Carried: Deserialize<'de>"
+))]
+#[schemars(rename = "ColumnValues", bound = "S: Stage")]
+pub struct ColumnValues<S: Stage = Declared> {
     /// The table (or metamodel tables), checked against the catalog.
     pub table: TableTarget,
     /// Conditions that all hold on the rows concerned; empty means every row.
     #[serde(rename = "where", default, skip_serializing_if = "Vec::is_empty")]
     pub filter: Vec<Condition>,
     /// Column name → value it must hold.
-    pub set: BTreeMap<String, ColumnValue>,
+    pub set: BTreeMap<String, ColumnValue<S>>,
     /// A missing table is a note in the plan instead of an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_exists: bool,
@@ -222,11 +228,15 @@ impl Custom {
 /// What a resource declares, by kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ResourceKind {
+#[serde(bound(
+    serialize = "S::Present: Serialize, S::Carried: Serialize",
+    deserialize = "S::Present: Deserialize<'de>, S::Carried: Deserialize<'de>"
+))]
+pub enum ResourceKind<S: Stage = Declared> {
     /// Rows absent from a table.
     RowsAbsent(RowsAbsent),
     /// Columns holding given values.
-    ColumnValues(ColumnValues),
+    ColumnValues(ColumnValues<S>),
     /// A table without rows.
     TableEmpty(TableEmpty),
     /// A check query and a fix statement.
@@ -244,9 +254,8 @@ pub enum ResourceKind {
     /// The environment's own values carried across a clone.
     Carried(Carried),
     /// Captured rows the table lacks, inserted: a `carried` resource with `missing: insert`,
-    /// expanded. Never written in a spec.
-    #[serde(skip)]
-    RowsPresent(super::RowsPresent),
+    /// once inspection resolved it (nothing, in a declaration).
+    RowsPresent(S::Present),
 }
 
 /// Every resource kind, once: its variant (named as its type), its name after `kind:`, and what
@@ -287,7 +296,9 @@ macro_rules! kind_names {
         impl ResourceKind {
             /// Every kind name, as written after `kind:`.
             pub const NAMES: &'static [&'static str] = &[$($name),*];
+        }
 
+        impl<S: Stage> ResourceKind<S> {
             /// The kind's name, as written after `kind:`.
             #[must_use]
             pub fn name(&self) -> &'static str {
@@ -301,7 +312,7 @@ macro_rules! kind_names {
 }
 with_resource_kinds!(kind_names);
 
-impl ResourceKind {
+impl<S: Stage> ResourceKind<S> {
     /// The conditions on the resource's rows (none for kinds without a filter).
     #[must_use]
     pub fn filter(&self) -> &[Condition] {
@@ -328,7 +339,7 @@ impl ResourceKind {
             ResourceKind::ColumnValues(r) => r.label.as_ref(),
             ResourceKind::Report(r) => r.label.as_ref(),
             ResourceKind::Carried(r) => r.label.as_ref(),
-            ResourceKind::RowsPresent(r) => r.label.as_ref(),
+            ResourceKind::RowsPresent(r) => r.label(),
             ResourceKind::ReferencesAbsent(_)
             | ResourceKind::Masked(_)
             | ResourceKind::TableEmpty(_)
@@ -368,7 +379,7 @@ impl ResourceKind {
 
     /// The values the resource's rows must hold (`column_values`, and `masked` as masks).
     #[must_use]
-    pub fn set(&self) -> Option<BTreeMap<String, ColumnValue>> {
+    pub fn set(&self) -> Option<BTreeMap<String, ColumnValue<S>>> {
         match self {
             ResourceKind::ColumnValues(r) => Some(r.set.clone()),
             ResourceKind::Masked(r) => Some(
@@ -386,19 +397,6 @@ impl ResourceKind {
             ),
             _ => None,
         }
-    }
-
-    /// What a `carried` resource carries, once expanded: the value of its first carried
-    /// column (every one holds the same key parts and rows).
-    #[must_use]
-    pub fn carried(&self) -> Option<&super::CarriedValue> {
-        let ResourceKind::ColumnValues(k) = self else {
-            return None;
-        };
-        k.set.values().find_map(|v| match v {
-            ColumnValue::Carried(c) => Some(c),
-            _ => None,
-        })
     }
 
     /// Whether the resource only reads (never a change).
@@ -421,7 +419,7 @@ impl ResourceKind {
             ResourceKind::ReferencesAbsent(r) => r.scope().map(|s| &s.table),
             ResourceKind::Masked(r) => r.table.as_ref(),
             ResourceKind::Carried(r) => Some(&r.table),
-            ResourceKind::RowsPresent(r) => Some(&r.table),
+            ResourceKind::RowsPresent(r) => Some(r.table()),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => None,
@@ -452,7 +450,7 @@ impl ResourceKind {
                 return;
             }
             ResourceKind::Carried(r) => &mut r.table,
-            ResourceKind::RowsPresent(r) => &mut r.table,
+            ResourceKind::RowsPresent(r) => r.table_mut(),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => return,
@@ -471,10 +469,25 @@ impl ResourceKind {
             ResourceKind::ReferencesAbsent(r) => r.scope().is_some_and(|s| s.if_exists),
             ResourceKind::Masked(r) => r.if_exists,
             ResourceKind::Carried(r) => r.if_exists,
-            ResourceKind::RowsPresent(r) => r.if_exists,
+            ResourceKind::RowsPresent(r) => r.if_exists(),
             ResourceKind::Custom(_)
             | ResourceKind::PrincipalsAbsent(_)
             | ResourceKind::GrantsAbsent(_) => false,
         }
+    }
+}
+
+impl ResourceKind<super::Inspected> {
+    /// What a `carried` resource carries, once resolved: the value of its first carried
+    /// column (every one holds the same key parts and rows).
+    #[must_use]
+    pub fn carried(&self) -> Option<&super::CarriedValue> {
+        let ResourceKind::ColumnValues(k) = self else {
+            return None;
+        };
+        k.set.values().find_map(|v| match v {
+            ColumnValue::Carried(c) => Some(c),
+            _ => None,
+        })
     }
 }

@@ -11,6 +11,7 @@ mod expansion;
 pub(crate) mod kind;
 mod names;
 mod selection;
+mod stage;
 mod target;
 
 use std::fmt;
@@ -35,6 +36,7 @@ pub use kind::{
 };
 pub use names::{InvalidName, ResourceId, TableName};
 pub use selection::{Selection, UnknownSelection};
+pub use stage::{Declared, Inspected, Never, Present, Stage};
 pub use target::{Describe, ResolvedTargets, TableTarget, TablesFrom};
 
 /// A place in a spec file, for messages that point the user at what they wrote.
@@ -54,14 +56,18 @@ impl fmt::Display for Origin {
     }
 }
 
-/// One declared resource, validated.
+/// One resource, validated: as declared, or (`Resource<Inspected>`) as inspection resolved it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Resource {
+#[serde(bound(
+    serialize = "S::Present: Serialize, S::Carried: Serialize",
+    deserialize = "S::Present: Deserialize<'de>, S::Carried: Deserialize<'de>"
+))]
+pub struct Resource<S: Stage = Declared> {
     /// Unique id.
     pub id: ResourceId,
     /// What it declares.
     #[serde(flatten)]
-    pub kind: ResourceKind,
+    pub kind: ResourceKind<S>,
     /// Resources that must be applied before this one.
     pub after: Vec<ResourceId>,
     /// A sentence for the plan.
@@ -79,11 +85,11 @@ pub struct Resource {
     pub labels: Vec<(String, String)>,
 }
 
-impl Resource {
+impl<S: Stage> Resource<S> {
     /// Whether `other` declares exactly this (same id, kind, order, description, masking),
     /// wherever it is written.
     #[must_use]
-    pub fn same_declaration(&self, other: &Resource) -> bool {
+    pub fn same_declaration(&self, other: &Resource<S>) -> bool {
         self.id == other.id
             && self.kind == other.kind
             && self.after == other.after
@@ -114,7 +120,7 @@ pub struct ManualStep {
 impl ManualStep {
     /// The step with only the covering resources `desired` declares.
     #[must_use]
-    pub fn in_spec(&self, desired: &Desired) -> ManualStep {
+    pub fn in_spec<S: Stage>(&self, desired: &Desired<S>) -> ManualStep {
         let mut step = self.clone();
         step.covered_by
             .retain(|id| desired.resources.iter().any(|r| r.id == *id));
@@ -418,9 +424,14 @@ pub struct AttributeCatalog {
     pub active: String,
 }
 
-/// Everything a spec declares, after includes, excludes and validation.
+/// Everything a spec declares, after includes, excludes and validation; `Desired<Inspected>`
+/// is what inspection resolved it into (see [`Stage`]), never written to a file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Desired {
+#[serde(bound(
+    serialize = "S::Present: Serialize, S::Carried: Serialize",
+    deserialize = "S::Present: Deserialize<'de>, S::Carried: Deserialize<'de>"
+))]
+pub struct Desired<S: Stage = Declared> {
     /// The engine.
     pub engine: EngineKind,
     /// The directory relative paths in the connection are resolved from.
@@ -428,7 +439,7 @@ pub struct Desired {
     /// The guard.
     pub guard: Guard,
     /// Resources, in declaration order (included files first).
-    pub resources: Vec<Resource>,
+    pub resources: Vec<Resource<S>>,
     /// Manual steps, in order.
     pub manual: Vec<ManualStep>,
     /// Where the platform lists its front-ends (from a profile), for the guard.

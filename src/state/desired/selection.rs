@@ -1,5 +1,6 @@
 //! `--target` and `--exclude`: the resources and manual steps a command works on.
 
+use super::stage::Stage;
 use super::{Desired, ResourceId};
 
 /// `--target` and `--exclude`: the resources a command works on.
@@ -30,14 +31,14 @@ fn did_you_mean(closest: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-impl Desired {
+impl<S: Stage> Desired<S> {
     /// Keeps the resources and manual steps `selection` names. Targets bring the resources
     /// they are declared `after:` along, since their order may depend on them (deleting
     /// referencing rows first); excludes win over both.
     ///
     /// # Errors
     /// An id that names no resource and no manual step.
-    pub fn select(&self, selection: &Selection) -> Result<Desired, UnknownSelection> {
+    pub fn select(&self, selection: &Selection) -> Result<Desired<S>, UnknownSelection> {
         let ids: Vec<&str> = self
             .resources
             .iter()
@@ -101,7 +102,7 @@ mod tests {
         let resource = |name: &str, after: &[&str]| {
             crate::test_support::resource(
                 name,
-                ResourceKind::TableEmpty(TableEmpty {
+                ResourceKind::<crate::state::desired::Declared>::TableEmpty(TableEmpty {
                     table: TableTarget::Name(TableName::try_from(name.to_string()).unwrap()),
                     if_exists: false,
                 }),
