@@ -94,7 +94,8 @@ impl Missing {
 }
 
 /// The captured rows a table lacks, inserted: what a `carried` resource with `missing: insert`
-/// adds once expanded (as `ID.missing`). Never written in a spec.
+/// adds once resolved (as `ID.missing`): only a `Desired<Inspected>` holds one. Never written
+/// in a spec, and never serialized.
 #[derive(Clone, PartialEq)]
 pub struct RowsPresent {
     /// The table.
@@ -419,7 +420,8 @@ impl CarriedRows {
 }
 
 /// A carried column's value, computed per row from its stable key: what `column_values` sets
-/// once a `carried` resource is expanded.
+/// once a `carried` resource is resolved (only in a `Desired<Inspected>`; it holds the opened
+/// captured rows, so it never serializes).
 #[derive(Clone, PartialEq)]
 pub struct CarriedValue {
     /// The carried resource.

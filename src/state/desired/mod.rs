@@ -1,4 +1,5 @@
-//! The desired state: what a spec declares, once loaded, merged and validated.
+//! The desired state: what a spec declares, once loaded, merged and validated, and (the same
+//! types at the [`Inspected`] stage) what inspection resolves it into.
 //!
 //! These types are engine-neutral and carry no database handle. They derive `Deserialize` and
 //! `JsonSchema` because the spec is written in exactly these shapes; the `spec` layer adds the
