@@ -17,6 +17,17 @@ use crate::queues::{QueueError, Watch};
 use crate::sql::{Masked, Statement};
 use crate::state::observed::{TableInfo, TableRef};
 
+/// What a step writes, as the executor needs to know it besides its pages.
+#[derive(Debug, Clone, Copy)]
+pub struct Writes<'a> {
+    /// The change the step's writes are for: the events they queued are deleted in its name.
+    pub change: &'a ChangeId,
+    /// Whether the table the step writes has triggers (its writes may queue events).
+    pub triggered: bool,
+    /// Whether the step's statements carry values to mask in the database's messages.
+    pub sensitive: bool,
+}
+
 /// One step of an apply or a restore, as the executor runs it: pages of statements, made one
 /// at a time.
 // Implemented by apply's and restore's steps only, and run where their types are known: no
@@ -25,15 +36,6 @@ use crate::state::observed::{TableInfo, TableRef};
 pub trait Step<E: Engine> {
     /// Why making a page failed (the step's own checks, reads and journal).
     type Error;
-
-    /// The change the step's writes are for: the events they queued are deleted in its name.
-    fn change(&self) -> &ChangeId;
-
-    /// Whether the table the step writes has triggers (its writes may queue events).
-    fn triggered(&self) -> bool;
-
-    /// Whether the step's statements carry values to mask in the database's messages.
-    fn sensitive(&self) -> bool;
 
     /// The next page's statements, made after the previous page's ran; `None` once the step is
     /// done (a step may do its last work, such as reading back what it wrote, in this call).
@@ -88,9 +90,9 @@ impl<'q> Executor<'q> {
         }
     }
 
-    /// Runs `step` to its end: every page's statements in order (each one told to `sent` just
-    /// before it is sent), with the events its writes queued deleted after them. Returns the
-    /// statements run, deletes included.
+    /// Runs `step`, which `writes` describes, to its end: every page's statements in order
+    /// (each one told to `sent` just before it is sent), with the events its writes queued
+    /// deleted after them. Returns the statements run, deletes included.
     ///
     /// # Errors
     /// The step's own, a failed statement or a failed read of the queues; the caller rolls
@@ -98,11 +100,10 @@ impl<'q> Executor<'q> {
     pub async fn run<E: Engine, S: Step<E>>(
         &mut self,
         engine: &mut E,
-        step: &mut S,
+        (writes, step): (Writes<'_>, &mut S),
         sent: &mut dyn FnMut(&Statement),
     ) -> Result<usize, Failure<S::Error>> {
-        let watching = self.watch.before(engine, step.triggered()).await?;
-        let sensitive = step.sensitive();
+        let watching = self.watch.before(engine, writes.triggered).await?;
         let mut ran = 0;
         while let Some(page) = step.next_page(engine).await.map_err(Failure::Step)? {
             for statement in page.iter() {
@@ -112,12 +113,12 @@ impl<'q> Executor<'q> {
                     .await
                     .map_err(|e| Failure::Statement {
                         statement: statement.redacted(),
-                        cause: Masked::new(&e, statement, sensitive),
+                        cause: Masked::new(&e, statement, writes.sensitive),
                     })?;
                 ran += 1;
             }
         }
-        ran += self.watch.after(engine, watching, step.change()).await?;
+        ran += self.watch.after(engine, watching, writes.change).await?;
         self.statements += ran;
         Ok(ran)
     }
@@ -174,20 +175,17 @@ mod tests {
             .collect()
     }
 
+    /// What a scripted step writes: its change is `step`, its values sensitive.
+    fn writes(change: &ChangeId, triggered: bool) -> Writes<'_> {
+        Writes {
+            change,
+            triggered,
+            sensitive: true,
+        }
+    }
+
     impl Step<FakeEngine> for Scripted {
         type Error = &'static str;
-
-        fn change(&self) -> &ChangeId {
-            &self.change
-        }
-
-        fn triggered(&self) -> bool {
-            self.triggered
-        }
-
-        fn sensitive(&self) -> bool {
-            true
-        }
 
         async fn next_page(
             &mut self,
@@ -219,12 +217,17 @@ mod tests {
     #[test]
     fn pages_run_in_order_each_made_after_the_previous_ran() {
         let mut engine = FakeEngine::default();
+        let change = id("step");
         let mut step = Scripted::new(vec![vec!["A1", "A2"], vec![], vec!["C1"]]);
         let mut executor = Executor::new(&[]);
         let mut told = Vec::new();
-        let count = block_on(executor.run(&mut engine, &mut step, &mut |s| {
-            told.push(s.sql.clone());
-        }))
+        let count = block_on(executor.run(
+            &mut engine,
+            (writes(&change, step.triggered), &mut step),
+            &mut |s| {
+                told.push(s.sql.clone());
+            },
+        ))
         .expect("runs");
         assert_eq!(count, 3);
         assert_eq!(executor.statements(), 3);
@@ -241,9 +244,14 @@ mod tests {
             fail_run: Some(1),
             ..FakeEngine::default()
         };
+        let change = id("step");
         let mut step = Scripted::new(vec![vec!["A1", "A2", "A3"], vec!["B1"]]);
         let mut executor = Executor::new(&[]);
-        match block_on(executor.run(&mut engine, &mut step, &mut |_| {})) {
+        match block_on(executor.run(
+            &mut engine,
+            (writes(&change, step.triggered), &mut step),
+            &mut |_| {},
+        )) {
             Err(Failure::Statement { statement, .. }) => assert_eq!(statement, "A2"),
             other => panic!("expected the failed statement, got {other:?}"),
         }
@@ -256,10 +264,15 @@ mod tests {
     #[test]
     fn a_page_that_cannot_be_made_fails_the_step() {
         let mut engine = FakeEngine::default();
+        let change = id("step");
         let mut step = Scripted::new(vec![vec!["A1"], vec!["B1"]]);
         step.fail_page = Some(1);
         let mut executor = Executor::new(&[]);
-        match block_on(executor.run(&mut engine, &mut step, &mut |_| {})) {
+        match block_on(executor.run(
+            &mut engine,
+            (writes(&change, step.triggered), &mut step),
+            &mut |_| {},
+        )) {
             Err(Failure::Step(e)) => assert_eq!(e, "the page could not be made"),
             other => panic!("expected the step's failure, got {other:?}"),
         }
@@ -280,10 +293,16 @@ mod tests {
             vec![Value::Int(2)],
             vec![Value::Int(3)],
         ]);
+        let change = id("step");
         let mut step = Scripted::new(vec![vec!["A1"]]);
         step.triggered = true;
         let mut executor = Executor::new(&queues);
-        let count = block_on(executor.run(&mut engine, &mut step, &mut |_| {})).expect("runs");
+        let count = block_on(executor.run(
+            &mut engine,
+            (writes(&change, step.triggered), &mut step),
+            &mut |_| {},
+        ))
+        .expect("runs");
         let ran = ran(&engine);
         assert_eq!(ran[0], "A1");
         assert!(

@@ -275,15 +275,20 @@ async fn put_back<E: Engine>(
     let mut executor = Executor::new(queues);
     for (step, chosen) in chosen_steps() {
         tables += 1;
+        let writes = executor::Writes {
+            change: &step.change,
+            // Writing into a table with triggers may queue events: the executor deletes them.
+            triggered: shown.triggers.iter().any(|(t, _)| *t == step.table),
+            // Restore writes production's values back: all of them are sensitive.
+            sensitive: true,
+        };
         let mut pages = Pages {
             step,
             pages: Box::new(chosen_pages(journal, step, chosen, identities)),
-            // Writing into a table with triggers may queue events: the executor deletes them.
-            triggered: shown.triggers.iter().any(|(t, _)| *t == step.table),
             statements: Vec::new(),
         };
         executor
-            .run(engine, &mut pages, &mut |_| {})
+            .run(engine, (writes, &mut pages), &mut |_| {})
             .await
             .map_err(|e| match e {
                 executor::Failure::Step(e) => e,
@@ -321,26 +326,12 @@ async fn put_back<E: Engine>(
 struct Pages<'a> {
     step: &'a RestoreStep,
     pages: Box<dyn Iterator<Item = Result<RestoreStep, crate::journal::Error>> + 'a>,
-    triggered: bool,
     /// The page being run.
     statements: Vec<crate::sql::Statement>,
 }
 
 impl<E: Engine> executor::Step<E> for Pages<'_> {
     type Error = RunFailure;
-
-    fn change(&self) -> &ChangeId {
-        &self.step.change
-    }
-
-    fn triggered(&self) -> bool {
-        self.triggered
-    }
-
-    /// Restore writes production's values back: all of them are sensitive.
-    fn sensitive(&self) -> bool {
-        true
-    }
 
     async fn next_page(
         &mut self,

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::StepFailure;
-use crate::change::{Change, ChangeId};
+use crate::change::Change;
 use crate::engine::Engine;
 use crate::executor::Step;
 use crate::journal::{Journal, RowImage};
@@ -25,7 +25,6 @@ pub(super) struct Insert<'a> {
     pub(super) table: &'a TableInfo,
     pub(super) present: &'a RowsPresent,
     pub(super) check: bool,
-    pub(super) triggered: bool,
     /// Rows read back and journaled.
     pub(super) journaled: u64,
     stage: Stage,
@@ -58,7 +57,7 @@ impl<'a> Insert<'a> {
         plan: &'a Plan,
         step: &'a Change,
         (table, present): (&'a TableInfo, &'a RowsPresent),
-        (check, triggered): (bool, bool),
+        check: bool,
     ) -> Insert<'a> {
         Insert {
             journal,
@@ -67,7 +66,6 @@ impl<'a> Insert<'a> {
             table,
             present,
             check,
-            triggered,
             journaled: 0,
             stage: Stage::Begin,
         }
@@ -172,18 +170,6 @@ impl<'a> Insert<'a> {
 
 impl<E: Engine> Step<E> for Insert<'_> {
     type Error = StepFailure;
-
-    fn change(&self) -> &ChangeId {
-        &self.step.id
-    }
-
-    fn triggered(&self) -> bool {
-        self.triggered
-    }
-
-    fn sensitive(&self) -> bool {
-        self.step.sensitive()
-    }
 
     async fn next_page(
         &mut self,

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use super::insert::Insert;
 use super::{Error, Progress};
-use crate::change::{Change, ChangeId, ChangeKind};
+use crate::change::{Change, ChangeKind};
 use crate::engine::{self, Engine};
-use crate::executor::{Executor, Failure, Step};
+use crate::executor::{Executor, Failure, Step, Writes};
 use crate::journal::{self, Journal, RowImage};
 use crate::plan::Plan;
 use crate::sql::{self, Masked, Statement};
@@ -139,9 +139,16 @@ pub(super) async fn run_in_transaction<E: Engine>(
             statement,
         });
     };
+    let writes = Writes {
+        change: &step.id,
+        triggered,
+        sensitive: step.sensitive(),
+    };
     if let ChangeKind::InsertRows { table, rows } = &step.kind {
-        let mut insert = Insert::new(journal, plan, step, (table, rows), (check, triggered));
-        let statements = executor.run(engine, &mut insert, &mut sent).await?;
+        let mut insert = Insert::new(journal, plan, step, (table, rows), check);
+        let statements = executor
+            .run(engine, (writes, &mut insert), &mut sent)
+            .await?;
         return Ok(Done {
             statements,
             journaled: insert.journaled,
@@ -152,14 +159,15 @@ pub(super) async fn run_in_transaction<E: Engine>(
         plan,
         step,
         statements,
-        triggered,
         paged: step.rewrites_hosts() && !key_and_written(step).0.is_empty(),
         check: check && step.rows.count > 0,
         fingerprint: Fingerprint::default(),
         journaled: 0,
         stage: Stage::Begin,
     };
-    let statements = executor.run(engine, &mut pages, &mut sent).await?;
+    let statements = executor
+        .run(engine, (writes, &mut pages), &mut sent)
+        .await?;
     Ok(Done {
         statements,
         journaled: pages.journaled,
@@ -181,7 +189,6 @@ struct Pages<'a> {
     step: &'a Change,
     /// The plan's statements (a change that does not compute them from its rows).
     statements: &'a [Statement],
-    triggered: bool,
     /// Read by pages of [`REWRITE_ROWS`] in key order.
     paged: bool,
     check: bool,
@@ -262,18 +269,6 @@ impl Pages<'_> {
 
 impl<E: Engine> Step<E> for Pages<'_> {
     type Error = StepFailure;
-
-    fn change(&self) -> &ChangeId {
-        &self.step.id
-    }
-
-    fn triggered(&self) -> bool {
-        self.triggered
-    }
-
-    fn sensitive(&self) -> bool {
-        self.step.sensitive()
-    }
 
     async fn next_page(
         &mut self,

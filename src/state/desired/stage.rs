@@ -116,45 +116,29 @@ impl super::Desired<Declared> {
     /// The declaration, as a state of stage `T` (nothing in it changes).
     #[must_use]
     pub fn into_stage<T: Stage>(self) -> super::Desired<T> {
-        let super::Desired {
-            engine,
-            base_dir,
-            guard,
-            resources,
-            manual,
-            front_ends,
-            production,
-            configuration_values,
-            secret_rows,
-            entities,
-            masking,
-            journal,
-            event_queues,
-            datapump,
-            captured,
-            carry,
-            trust,
-            attestation,
-        } = self;
         super::Desired {
-            engine,
-            base_dir,
-            guard,
-            resources: resources.into_iter().map(Resource::into_stage).collect(),
-            manual,
-            front_ends,
-            production,
-            configuration_values,
-            secret_rows,
-            entities,
-            masking,
-            journal,
-            event_queues,
-            datapump,
-            captured,
-            carry,
-            trust,
-            attestation,
+            resources: self
+                .resources
+                .into_iter()
+                .map(Resource::into_stage)
+                .collect(),
+            engine: self.engine,
+            base_dir: self.base_dir,
+            guard: self.guard,
+            manual: self.manual,
+            front_ends: self.front_ends,
+            production: self.production,
+            configuration_values: self.configuration_values,
+            secret_rows: self.secret_rows,
+            entities: self.entities,
+            masking: self.masking,
+            journal: self.journal,
+            event_queues: self.event_queues,
+            datapump: self.datapump,
+            captured: self.captured,
+            carry: self.carry,
+            trust: self.trust,
+            attestation: self.attestation,
         }
     }
 }
@@ -163,27 +147,16 @@ impl Resource<Declared> {
     /// The declared resource, as a resource of stage `T`.
     #[must_use]
     pub fn into_stage<T: Stage>(self) -> Resource<T> {
-        let Resource {
-            id,
-            kind,
-            after,
-            description,
-            secret,
-            personal,
-            origin,
-            table_origin,
-            labels,
-        } = self;
         Resource {
-            id,
-            kind: kind.into_stage(),
-            after,
-            description,
-            secret,
-            personal,
-            origin,
-            table_origin,
-            labels,
+            kind: self.kind.into_stage(),
+            id: self.id,
+            after: self.after,
+            description: self.description,
+            secret: self.secret,
+            personal: self.personal,
+            origin: self.origin,
+            table_origin: self.table_origin,
+            labels: self.labels,
         }
     }
 }
@@ -212,22 +185,16 @@ impl ColumnValues<Declared> {
     /// The declared values, as values of stage `T`.
     #[must_use]
     pub fn into_stage<T: Stage>(self) -> ColumnValues<T> {
-        let ColumnValues {
-            table,
-            filter,
-            set,
-            if_exists,
-            label,
-        } = self;
         ColumnValues {
-            table,
-            filter,
-            set: set
+            set: self
+                .set
                 .into_iter()
                 .map(|(column, value)| (column, value.into_stage()))
                 .collect(),
-            if_exists,
-            label,
+            table: self.table,
+            filter: self.filter,
+            if_exists: self.if_exists,
+            label: self.label,
         }
     }
 }
