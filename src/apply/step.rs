@@ -1,6 +1,6 @@
-//! One change inside the apply transaction: its rows read and journaled (a page at a time for
-//! a row-computed change), then its statements run; with the events its writes queue deleted
-//! when its table has triggers.
+//! One change inside the apply transaction, as pages the executor runs: its rows read and
+//! journaled (a page at a time for a row-computed change) and compared with the plan before
+//! the page's statements are given to run.
 
 use std::borrow::Cow;
 use std::path::Path;

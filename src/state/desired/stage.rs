@@ -7,6 +7,24 @@
 //! which has no value, so a declaration cannot hold them, and only the declared stage can be
 //! written to a file (the resolved one's internal kinds do not serialize, so the compiler
 //! refuses to write it).
+//!
+//! A declaration writes:
+//!
+//! ```
+//! use postclone::state::desired::Desired;
+//! fn write(spec: &Desired) -> serde_json::Result<String> {
+//!     serde_json::to_string(spec)
+//! }
+//! ```
+//!
+//! A resolved state does not compile when written:
+//!
+//! ```compile_fail
+//! use postclone::state::desired::{Desired, Inspected};
+//! fn write(resolved: &Desired<Inspected>) -> serde_json::Result<String> {
+//!     serde_json::to_string(resolved)
+//! }
+//! ```
 
 use std::fmt;
 
