@@ -110,6 +110,15 @@ pub enum SecretError {
         /// The bound.
         seconds: u64,
     },
+    /// The command exited, but a process it started kept its output open past the bound: what
+    /// it printed is not known to be whole.
+    #[error("`{command}` (from an exec: reference) exited, but a process it started kept its output open for {seconds} seconds; make the command close its output (or run what it starts with its output redirected)")]
+    OutputHeldOpen {
+        /// The command as written.
+        command: String,
+        /// The bound.
+        seconds: u64,
+    },
     /// The command failed.
     #[error("`{command}` (from an exec: reference) failed ({status}){}", shown_stderr(.stderr))]
     Failed {
@@ -402,12 +411,19 @@ fn run(argv: &[String], timeout: Duration) -> Result<String, SecretError> {
     // The pipes close when the command exits, unless a process it started keeps them open:
     // what was printed is waited for only until the bound.
     let deadline = started + timeout;
-    let stdout = out
-        .and_then(|r| {
-            r.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .ok()
-        })
-        .unwrap_or_default();
+    let stdout = match out {
+        Some(r) => match r.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(bytes) => bytes,
+            // Read as empty, it would be reported as a command that printed nothing.
+            Err(_) => {
+                return Err(SecretError::OutputHeldOpen {
+                    command,
+                    seconds: timeout.as_secs(),
+                })
+            }
+        },
+        None => zeroize::Zeroizing::new(Vec::new()),
+    };
     let stderr = err
         .and_then(|r| {
             r.recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -547,6 +563,30 @@ mod tests {
             "{e:?}"
         );
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    /// A command whose output a process it started keeps open is stopped waiting at the
+    /// bound, and said to be so, not taken for one that printed nothing.
+    #[test]
+    fn output_held_open_by_a_leftover_process_is_named() {
+        let started = Instant::now();
+        let e = run(
+            &[
+                "sh".into(),
+                "-c".into(),
+                "printf %s abc; printf %s def; sleep 30 &".into(),
+            ],
+            Duration::from_secs(2),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, SecretError::OutputHeldOpen { .. }),
+            "{e:?} after {:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // What it printed (`abcdef`) is never shown.
+        assert!(!e.to_string().contains("abcdef"), "{e}");
     }
 
     /// A command that prints more than is kept is read to its end, not left blocked on a full
